@@ -1,0 +1,266 @@
+import datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error import Error
+from ...models.log_level import LogLevel
+from ...models.log_record import LogRecord
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    run_id: str,
+    *,
+    action_name: str | Unset = UNSET,
+    level: LogLevel | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    after_seq: int | Unset = UNSET,
+    limit: int | Unset = 1000,
+) -> dict[str, Any]:
+
+    params: dict[str, Any] = {}
+
+    params["action_name"] = action_name
+
+    json_level: str | Unset = UNSET
+    if not isinstance(level, Unset):
+        json_level = level.value
+
+    params["level"] = json_level
+
+    json_since: str | Unset = UNSET
+    if not isinstance(since, Unset):
+        json_since = since.isoformat()
+    params["since"] = json_since
+
+    params["after_seq"] = after_seq
+
+    params["limit"] = limit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/runs/{run_id}/logs/".format(
+            run_id=quote(str(run_id), safe=""),
+        ),
+        "params": params,
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Error | list[LogRecord] | None:
+    if response.status_code == 200:
+        response_200 = []
+        _response_200 = response.json()
+        for response_200_item_data in _response_200:
+            response_200_item = LogRecord.from_dict(response_200_item_data)
+
+            response_200.append(response_200_item)
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Error.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Error.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = Error.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Error | list[LogRecord]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    run_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    action_name: str | Unset = UNSET,
+    level: LogLevel | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    after_seq: int | Unset = UNSET,
+    limit: int | Unset = 1000,
+) -> Response[Error | list[LogRecord]]:
+    """Log records of a run, oldest first
+
+    Args:
+        run_id (str):
+        action_name (str | Unset):
+        level (LogLevel | Unset):
+        since (datetime.datetime | Unset):
+        after_seq (int | Unset):
+        limit (int | Unset):  Default: 1000.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | list[LogRecord]]
+    """
+
+    kwargs = _get_kwargs(
+        run_id=run_id,
+        action_name=action_name,
+        level=level,
+        since=since,
+        after_seq=after_seq,
+        limit=limit,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    run_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    action_name: str | Unset = UNSET,
+    level: LogLevel | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    after_seq: int | Unset = UNSET,
+    limit: int | Unset = 1000,
+) -> Error | list[LogRecord] | None:
+    """Log records of a run, oldest first
+
+    Args:
+        run_id (str):
+        action_name (str | Unset):
+        level (LogLevel | Unset):
+        since (datetime.datetime | Unset):
+        after_seq (int | Unset):
+        limit (int | Unset):  Default: 1000.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | list[LogRecord]
+    """
+
+    return sync_detailed(
+        run_id=run_id,
+        client=client,
+        action_name=action_name,
+        level=level,
+        since=since,
+        after_seq=after_seq,
+        limit=limit,
+    ).parsed
+
+
+async def asyncio_detailed(
+    run_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    action_name: str | Unset = UNSET,
+    level: LogLevel | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    after_seq: int | Unset = UNSET,
+    limit: int | Unset = 1000,
+) -> Response[Error | list[LogRecord]]:
+    """Log records of a run, oldest first
+
+    Args:
+        run_id (str):
+        action_name (str | Unset):
+        level (LogLevel | Unset):
+        since (datetime.datetime | Unset):
+        after_seq (int | Unset):
+        limit (int | Unset):  Default: 1000.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Error | list[LogRecord]]
+    """
+
+    kwargs = _get_kwargs(
+        run_id=run_id,
+        action_name=action_name,
+        level=level,
+        since=since,
+        after_seq=after_seq,
+        limit=limit,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    run_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    action_name: str | Unset = UNSET,
+    level: LogLevel | Unset = UNSET,
+    since: datetime.datetime | Unset = UNSET,
+    after_seq: int | Unset = UNSET,
+    limit: int | Unset = 1000,
+) -> Error | list[LogRecord] | None:
+    """Log records of a run, oldest first
+
+    Args:
+        run_id (str):
+        action_name (str | Unset):
+        level (LogLevel | Unset):
+        since (datetime.datetime | Unset):
+        after_seq (int | Unset):
+        limit (int | Unset):  Default: 1000.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Error | list[LogRecord]
+    """
+
+    return (
+        await asyncio_detailed(
+            run_id=run_id,
+            client=client,
+            action_name=action_name,
+            level=level,
+            since=since,
+            after_seq=after_seq,
+            limit=limit,
+        )
+    ).parsed

@@ -1,0 +1,85 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .action_definition import ActionDefinition
+from .action_metrics import ActionMetrics
+from .action_progress import ActionProgress
+from .action_status import ActionStatus
+from .checkpoint import Checkpoint
+from .checkpoint_create import CheckpointCreate
+from .checkpoint_create_params_snapshot import CheckpointCreateParamsSnapshot
+from .checkpoint_create_result import CheckpointCreateResult
+from .checkpoint_params_snapshot import CheckpointParamsSnapshot
+from .checkpoint_result import CheckpointResult
+from .claim_request import ClaimRequest
+from .error import Error
+from .health import Health
+from .lease import Lease
+from .lease_request import LeaseRequest
+from .log_batch import LogBatch
+from .log_entry import LogEntry
+from .log_event import LogEvent
+from .log_event_name import LogEventName
+from .log_level import LogLevel
+from .log_record import LogRecord
+from .log_stream_end import LogStreamEnd
+from .pipeline import Pipeline
+from .pipeline_create import PipelineCreate
+from .pipeline_update import PipelineUpdate
+from .progress import Progress
+from .progress_event import ProgressEvent
+from .progress_event_name import ProgressEventName
+from .progress_update import ProgressUpdate
+from .run import Run
+from .run_claim import RunClaim
+from .run_create import RunCreate
+from .run_create_params import RunCreateParams
+from .run_params import RunParams
+from .run_result import RunResult
+from .run_status import RunStatus
+from .run_update import RunUpdate
+from .run_update_result import RunUpdateResult
+from .stream_error import StreamError
+from .validation_issue import ValidationIssue
+
+__all__ = (
+    "ActionDefinition",
+    "ActionMetrics",
+    "ActionProgress",
+    "ActionStatus",
+    "Checkpoint",
+    "CheckpointCreate",
+    "CheckpointCreateParamsSnapshot",
+    "CheckpointCreateResult",
+    "CheckpointParamsSnapshot",
+    "CheckpointResult",
+    "ClaimRequest",
+    "Error",
+    "Health",
+    "Lease",
+    "LeaseRequest",
+    "LogBatch",
+    "LogEntry",
+    "LogEvent",
+    "LogEventName",
+    "LogLevel",
+    "LogRecord",
+    "LogStreamEnd",
+    "Pipeline",
+    "PipelineCreate",
+    "PipelineUpdate",
+    "Progress",
+    "ProgressEvent",
+    "ProgressEventName",
+    "ProgressUpdate",
+    "Run",
+    "RunClaim",
+    "RunCreate",
+    "RunCreateParams",
+    "RunParams",
+    "RunResult",
+    "RunStatus",
+    "RunUpdate",
+    "RunUpdateResult",
+    "StreamError",
+    "ValidationIssue",
+)

@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class ActionStatus(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    PENDING = "pending"
+    RUNNING = "running"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.run_status import RunStatus
+
+T = TypeVar("T", bound="LogStreamEnd")
+
+
+@_attrs_define
+class LogStreamEnd:
+    """Data of the `end` event of a log stream.
+
+    Attributes:
+        run_id (str):
+        status (RunStatus): Status of a run. `completed`, `failed` and `cancelled` are terminal.
+    """
+
+    run_id: str
+    status: RunStatus
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        run_id = self.run_id
+
+        status = self.status.value
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "run_id": run_id,
+                "status": status,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        run_id = d.pop("run_id")
+
+        status = RunStatus(d.pop("status"))
+
+        log_stream_end = cls(
+            run_id=run_id,
+            status=status,
+        )
+
+        log_stream_end.additional_properties = d
+        return log_stream_end
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

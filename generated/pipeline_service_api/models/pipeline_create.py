@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.action_definition import ActionDefinition
+
+
+T = TypeVar("T", bound="PipelineCreate")
+
+
+@_attrs_define
+class PipelineCreate:
+    """
+    Attributes:
+        name (str):
+        actions (list[ActionDefinition]): The actions in order; names are unique within a pipeline.
+        description (None | str | Unset):
+    """
+
+    name: str
+    actions: list[ActionDefinition]
+    description: None | str | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        name = self.name
+
+        actions = []
+        for actions_item_data in self.actions:
+            actions_item = actions_item_data.to_dict()
+            actions.append(actions_item)
+
+        description: None | str | Unset
+        if isinstance(self.description, Unset):
+            description = UNSET
+        else:
+            description = self.description
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update(
+            {
+                "name": name,
+                "actions": actions,
+            }
+        )
+        if description is not UNSET:
+            field_dict["description"] = description
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.action_definition import ActionDefinition  # noqa: PLC0415
+
+        d = dict(src_dict)
+        name = d.pop("name")
+
+        actions = []
+        _actions = d.pop("actions")
+        for actions_item_data in _actions:
+            actions_item = ActionDefinition.from_dict(actions_item_data)
+
+            actions.append(actions_item)
+
+        def _parse_description(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        description = _parse_description(d.pop("description", UNSET))
+
+        pipeline_create = cls(
+            name=name,
+            actions=actions,
+            description=description,
+        )
+
+        return pipeline_create

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.progress_event_name import ProgressEventName
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="ProgressEvent")
+
+
+@_attrs_define
+class ProgressEvent:
+    """One Server-Sent Event of the progress stream.
+
+    Attributes:
+        event (ProgressEventName | Unset):
+        id (str | Unset): The run's version.
+        retry (int | Unset):
+        data (str | Unset):
+    """
+
+    event: ProgressEventName | Unset = UNSET
+    id: str | Unset = UNSET
+    retry: int | Unset = UNSET
+    data: str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        event: str | Unset = UNSET
+        if not isinstance(self.event, Unset):
+            event = self.event.value
+
+        id = self.id
+
+        retry = self.retry
+
+        data = self.data
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({})
+        if event is not UNSET:
+            field_dict["event"] = event
+        if id is not UNSET:
+            field_dict["id"] = id
+        if retry is not UNSET:
+            field_dict["retry"] = retry
+        if data is not UNSET:
+            field_dict["data"] = data
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        _event = d.pop("event", UNSET)
+        event: ProgressEventName | Unset
+        if isinstance(_event, Unset):
+            event = UNSET
+        else:
+            event = ProgressEventName(_event)
+
+        id = d.pop("id", UNSET)
+
+        retry = d.pop("retry", UNSET)
+
+        data = d.pop("data", UNSET)
+
+        progress_event = cls(
+            event=event,
+            id=id,
+            retry=retry,
+            data=data,
+        )
+
+        progress_event.additional_properties = d
+        return progress_event
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+
+from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.run_create_params import RunCreateParams
+
+
+T = TypeVar("T", bound="RunCreate")
+
+
+@_attrs_define
+class RunCreate:
+    """
+    Attributes:
+        params (None | RunCreateParams | Unset):
+        work_dir (None | str | Unset):
+        resume_from (None | str | Unset): Id of an earlier run of the same pipeline whose checkpoints this run resumes
+            from.
+    """
+
+    params: None | RunCreateParams | Unset = UNSET
+    work_dir: None | str | Unset = UNSET
+    resume_from: None | str | Unset = UNSET
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.run_create_params import RunCreateParams  # noqa: PLC0415
+
+        params: dict[str, Any] | None | Unset
+        if isinstance(self.params, Unset):
+            params = UNSET
+        elif isinstance(self.params, RunCreateParams):
+            params = self.params.to_dict()
+        else:
+            params = self.params
+
+        work_dir: None | str | Unset
+        if isinstance(self.work_dir, Unset):
+            work_dir = UNSET
+        else:
+            work_dir = self.work_dir
+
+        resume_from: None | str | Unset
+        if isinstance(self.resume_from, Unset):
+            resume_from = UNSET
+        else:
+            resume_from = self.resume_from
+
+        field_dict: dict[str, Any] = {}
+
+        field_dict.update({})
+        if params is not UNSET:
+            field_dict["params"] = params
+        if work_dir is not UNSET:
+            field_dict["work_dir"] = work_dir
+        if resume_from is not UNSET:
+            field_dict["resume_from"] = resume_from
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.run_create_params import RunCreateParams  # noqa: PLC0415
+
+        d = dict(src_dict)
+
+        def _parse_params(data: object) -> None | RunCreateParams | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                params_type_0 = RunCreateParams.from_dict(data)
+
+                return params_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RunCreateParams | Unset, data)
+
+        params = _parse_params(d.pop("params", UNSET))
+
+        def _parse_work_dir(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        work_dir = _parse_work_dir(d.pop("work_dir", UNSET))
+
+        def _parse_resume_from(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        resume_from = _parse_resume_from(d.pop("resume_from", UNSET))
+
+        run_create = cls(
+            params=params,
+            work_dir=work_dir,
+            resume_from=resume_from,
+        )
+
+        return run_create
