@@ -19,3 +19,20 @@ DEFAULT_STREAM_IDLE_TIMEOUT = 45.0
 DEFAULT_STREAM_MAX_RECONNECTS = 5
 
 HEALTH_CHECK_TIMEOUT = httpx.Timeout(3.0)
+
+# Seconds a Retry-After may ask for before the client computes its own delay instead.
+MAX_RETRY_AFTER = 60.0
+
+# Streams reconnect after a drop with capped exponential backoff (a server's `retry:` is the base).
+STREAM_RECONNECT_INITIAL_DELAY = 0.25
+STREAM_RECONNECT_MAX_DELAY = 5.0
+
+# wait_for_completion polls at this interval when the progress stream cannot be used.
+POLL_INTERVAL = 1.0
+
+# The server stores at most this many log entries per request; append_logs sends larger
+# batches in several requests.
+MAX_LOG_BATCH = 10_000
+
+USER_AGENT_PREFIX = "pipeline-service-python"
+LOGGER_NAME = "pipeline_service"

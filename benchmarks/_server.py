@@ -1,0 +1,19 @@
+"""Helper process: the reference server (`EmbeddedServer`) on 127.0.0.1 until stdin closes.
+
+    python -m benchmarks._server PORT DB_PATH HEARTBEAT_INTERVAL
+
+The server gets a process of its own so that it and the benchmark never share a GIL; its main
+thread only waits on stdin. No worker runs here: the benchmarks start their own.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pipeline_service.server import EmbeddedServer
+
+if __name__ == "__main__":
+    port, db_path, heartbeat = sys.argv[1:4]
+    with EmbeddedServer(db_path, port=int(port), heartbeat_interval=float(heartbeat)) as server:
+        print("READY", server.url, flush=True)
+        sys.stdin.read()

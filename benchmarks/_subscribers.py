@@ -1,0 +1,121 @@
+"""Helper process: many concurrent progress-stream subscribers of one run.
+
+    python -m benchmarks._subscribers URL RUN_ID COUNT {latency,idle} {raw,client}
+
+Prints READY once every stream has its first event. `latency` mode records when each event
+carrying a marker (the message of the run's first action) arrives and ends with the run;
+`idle` mode holds the streams open until stdin closes. Then prints one JSON line.
+
+Subscribers run here, in their own process, so the benchmark measures the server and not GIL
+contention between the subscribers and the reporting client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+
+CONNECT_CONCURRENCY = 50
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.first = asyncio.Event()
+        self.arrivals: dict[str, float] = {}
+        self.events = 0
+
+
+def _marker(data: dict[str, Any]) -> str | None:
+    actions = data.get("progress") or data.get("actions") or []
+    return actions[0].get("message") if actions else None
+
+
+async def _raw(http: httpx.AsyncClient, url: str, stream: Stream, gate: asyncio.Semaphore) -> None:
+    await gate.acquire()  # connect a few at a time, as a real crowd of clients would
+    try:
+        async with aconnect_sse(http, "GET", url) as source:
+            source.response.raise_for_status()
+            async for sse in source.aiter_sse():
+                now = time.monotonic()
+                stream.events += 1
+                marker = _marker(json.loads(sse.data))
+                if marker is not None:
+                    stream.arrivals.setdefault(marker, now)
+                if not stream.first.is_set():
+                    stream.first.set()
+                    gate.release()
+                if sse.event != "progress":
+                    return
+    finally:
+        if not stream.first.is_set():
+            gate.release()
+
+
+async def _via_client(base_url: str, run_id: str, stream: Stream, gate: asyncio.Semaphore) -> None:
+    from pipeline_service import AsyncPipelineServiceClient
+
+    await gate.acquire()
+    try:
+        async with AsyncPipelineServiceClient(base_url) as client:
+            async for progress in client.stream_progress(run_id):
+                now = time.monotonic()
+                stream.events += 1
+                marker = progress.actions[0].message if progress.actions else None
+                if marker is not None:
+                    stream.arrivals.setdefault(marker, now)
+                if not stream.first.is_set():
+                    stream.first.set()
+                    gate.release()
+    finally:
+        if not stream.first.is_set():
+            gate.release()
+
+
+async def main(base_url: str, run_id: str, count: int, mode: str, via: str) -> dict[str, Any]:
+    url = f"{base_url}/api/v1/runs/{run_id}/progress/stream"
+    streams = [Stream() for _ in range(count)]
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    timeout = httpx.Timeout(120.0, connect=30.0)
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as http:
+        if via == "raw":
+            tasks = [asyncio.create_task(_raw(http, url, s, gate)) for s in streams]
+        else:
+            tasks = [asyncio.create_task(_via_client(base_url, run_id, s, gate)) for s in streams]
+        started = time.monotonic()
+        while not all(s.first.is_set() for s in streams):
+            for task in tasks:
+                if task.done() and task.exception() is not None:
+                    raise RuntimeError("a subscriber failed") from task.exception()
+            await asyncio.sleep(0.01)
+        connect_seconds = time.monotonic() - started
+        print("READY", flush=True)
+        if mode == "idle":
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            events_after_first = sum(s.events - 1 for s in streams)
+            return {
+                "connected": count,
+                "connect_seconds": connect_seconds,
+                "events_after_first": events_after_first,
+            }
+        await asyncio.gather(*tasks)
+        return {
+            "connect_seconds": connect_seconds,
+            "arrivals": [s.arrivals for s in streams],
+            "events": [s.events for s in streams],
+        }
+
+
+if __name__ == "__main__":
+    base_url, run_id, count, mode, via = sys.argv[1:6]
+    result = asyncio.run(main(base_url, run_id, int(count), mode, via))
+    print(json.dumps(result), flush=True)

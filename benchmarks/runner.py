@@ -1,0 +1,149 @@
+"""5. Runner: a no-op pipeline end to end; an action calling set_progress in a loop.
+
+No-op pipeline (10 actions; 3 in the tiny mode): a `Worker` (each action in a child process,
+as in production) claims and executes the run; the time from claim to the run being completed,
+per action, is the runner's overhead. The same pipeline through a `Runner` executing actions
+in-process shows how much of that is the child process.
+
+set_progress: one action calls `context.set_progress` `count` times; it runs in-process over a
+client whose httpx hooks count the requests, so the figure is exact.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks._harness import ROOT, Results, median
+from pipeline_service import PipelineServiceClient
+from pipeline_service.runner import ActionTask, RunControl, Runner, Worker
+from pipeline_service.runner.actions import ActionOutcome, run_action
+
+SECTION = "5 runner"
+
+
+def _counting_client(url: str) -> tuple[PipelineServiceClient, Counter[str]]:
+    counts: Counter[str] = Counter()
+
+    def count(request: httpx.Request) -> None:
+        counts["all"] += 1
+        if request.method == "POST" and request.url.path.endswith("/progress"):
+            counts["report_progress"] += 1
+
+    http = httpx.Client(base_url=url, timeout=30, event_hooks={"request": [count]})
+    return PipelineServiceClient(url, http_client=http), counts
+
+
+def _in_process_runner(client: PipelineServiceClient, work_root: Path) -> Runner:
+    def execute(task: ActionTask, control: RunControl) -> ActionOutcome:
+        return run_action(task, client, lambda: control.must_abort)
+
+    return Runner(client, execute, work_root=work_root, import_paths=[str(ROOT)])
+
+
+def _run_in_process(
+    client: PipelineServiceClient, runner: Runner, pipeline_id: str, params: dict[str, Any]
+) -> tuple[float, dict[str, Any]]:
+    run_id = client.create_run(pipeline_id, params=params)["id"]
+    started = time.perf_counter()
+    claim = client.claim_run("bench-in-process", lease_seconds=600, pipeline_id=pipeline_id)
+    if claim is None or claim["run"]["id"] != run_id:
+        raise RuntimeError("could not claim the benchmark's run")
+    end = runner.run(claim["run"], RunControl())
+    client.release_lease(run_id, "bench-in-process")
+    elapsed = time.perf_counter() - started
+    run = client.get_run(run_id)
+    if end.value != "completed" or run["status"] != "completed":
+        raise RuntimeError(f"the benchmark's run ended {end.value}: {run['error']}")
+    return elapsed, run
+
+
+def noop_pipeline(results: Results, url: str, *, actions_count: int, repeats: int) -> None:
+    print(f"[{SECTION}] {actions_count}-action no-op pipeline × {repeats}", flush=True)
+    actions = [
+        {"name": f"noop{i}", "entrypoint": "benchmarks.actions:noop"} for i in range(actions_count)
+    ]
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-work-") as work:
+        client, counts = _counting_client(url)
+        with client:
+            pipeline_id = client.create_pipeline("bench-noop", actions)["id"]
+            worker = Worker(
+                url,
+                pipeline_id=pipeline_id,
+                work_root=Path(work),
+                import_paths=[str(ROOT)],
+                poll_interval=0.05,
+            )
+            with worker:
+                times = []
+                # The first run also starts the fork server: not timed, unless it is the only one.
+                warm_up = 1 if repeats > 1 else 0
+                for attempt in range(repeats + warm_up):
+                    run_id = client.create_run(pipeline_id)["id"]
+                    started = time.perf_counter()
+                    if not worker.run_once():
+                        raise RuntimeError("the worker found no run to claim")
+                    elapsed = time.perf_counter() - started
+                    status = client.get_run(run_id)["status"]
+                    if status != "completed":
+                        raise RuntimeError(f"the no-op run ended {status}")
+                    if attempt >= warm_up:
+                        times.append(elapsed)
+            results.add(
+                SECTION,
+                f"{actions_count}-action no-op run, worker (child processes)",
+                median(times) * 1000,
+                "ms",
+            )
+            results.add(SECTION, "per action, worker", median(times) / actions_count * 1000, "ms")
+            runner = _in_process_runner(client, Path(work))
+            in_process = []
+            for _ in range(repeats):
+                counts.clear()
+                elapsed, _ = _run_in_process(client, runner, pipeline_id, {})
+                in_process.append(elapsed)
+            requests = counts["all"]
+            results.add(
+                SECTION,
+                f"{actions_count}-action no-op run, in-process runner",
+                median(in_process) * 1000,
+                "ms",
+            )
+            results.add(
+                SECTION,
+                "per action, in-process runner",
+                median(in_process) / actions_count * 1000,
+                "ms",
+            )
+            results.add(
+                SECTION, "requests per no-op run (in-process, incl. claim)", requests, "req"
+            )
+
+
+def set_progress_loop(results: Results, url: str, *, count: int) -> None:
+    print(f"[{SECTION}] set_progress × {count:,}", flush=True)
+    actions = [{"name": "hammer", "entrypoint": "benchmarks.actions:hammer"}]
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-work-") as work:
+        client, counts = _counting_client(url)
+        with client:
+            pipeline_id = client.create_pipeline("bench-hammer", actions)["id"]
+            runner = _in_process_runner(client, Path(work))
+            counts.clear()
+            elapsed, run = _run_in_process(client, runner, pipeline_id, {"count": count})
+            loop_seconds = run["result"]["loop_seconds"]
+            final = run["progress"][0]
+            if final["progress"] != count or final["total"] != count:
+                raise RuntimeError(f"the last progress value did not arrive: {final}")
+            label = f"set_progress × {count:,}"
+            results.add(SECTION, f"{label}: action time", loop_seconds, "s")
+            results.add(SECTION, f"{label}: µs per call", loop_seconds / count * 1e6, "µs")
+            results.add(SECTION, f"{label}: whole run", elapsed, "s")
+            results.add(
+                SECTION, f"{label}: report_progress requests sent", counts["report_progress"], "req"
+            )
+            results.add(SECTION, f"{label}: all requests of the run", counts["all"], "req")

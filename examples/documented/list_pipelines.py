@@ -1,0 +1,17 @@
+"""Documented example (list_pipelines()) of PipelineServiceClient, runnable.
+
+Only the import line differs from the documentation; the base URL comes from
+$PIPELINE_SERVICE_URL.
+"""
+
+import os
+
+from pipeline_service import PipelineServiceClient
+
+BASE_URL = os.environ.get("PIPELINE_SERVICE_URL", "http://localhost:8100")
+
+client = PipelineServiceClient(BASE_URL)
+
+pipelines = client.list_pipelines(skip=0, limit=100)
+for p in pipelines:
+    print(f"{p['id']}: {p['name']}")

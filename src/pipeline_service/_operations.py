@@ -1,0 +1,460 @@
+"""Each API operation as a `Call`, shared by the sync and async clients.
+
+Requests are built only by the generated operation modules (`_get_kwargs`) from the generated
+attrs body models, so paths, percent-encoding and field names come from openapi.yaml. Answers
+are read here into TypedDicts (plain dicts) or pydantic models.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar
+
+import httpx
+from pipeline_service_api.api.checkpoints import (
+    create_checkpoint as _create_checkpoint,
+)
+from pipeline_service_api.api.checkpoints import (
+    get_checkpoint_by_action as _get_checkpoint_by_action,
+)
+from pipeline_service_api.api.checkpoints import (
+    get_latest_checkpoint as _get_latest_checkpoint,
+)
+from pipeline_service_api.api.checkpoints import list_checkpoints as _list_checkpoints
+from pipeline_service_api.api.health import get_health as _get_health
+from pipeline_service_api.api.logs import append_logs as _append_logs
+from pipeline_service_api.api.logs import get_logs as _get_logs
+from pipeline_service_api.api.logs import stream_logs as _stream_logs
+from pipeline_service_api.api.pipelines import create_pipeline as _create_pipeline
+from pipeline_service_api.api.pipelines import delete_pipeline as _delete_pipeline
+from pipeline_service_api.api.pipelines import get_pipeline as _get_pipeline
+from pipeline_service_api.api.pipelines import list_pipelines as _list_pipelines
+from pipeline_service_api.api.pipelines import update_pipeline as _update_pipeline
+from pipeline_service_api.api.progress import get_progress as _get_progress
+from pipeline_service_api.api.progress import report_progress as _report_progress
+from pipeline_service_api.api.progress import stream_progress as _stream_progress
+from pipeline_service_api.api.runs import cancel_run as _cancel_run
+from pipeline_service_api.api.runs import create_run as _create_run
+from pipeline_service_api.api.runs import delete_run as _delete_run
+from pipeline_service_api.api.runs import get_run as _get_run
+from pipeline_service_api.api.runs import list_pipeline_runs as _list_pipeline_runs
+from pipeline_service_api.api.runs import list_runs as _list_runs
+from pipeline_service_api.api.runs import update_run as _update_run
+from pipeline_service_api.api.workers import claim_run as _claim_run
+from pipeline_service_api.api.workers import release_lease as _release_lease
+from pipeline_service_api.api.workers import renew_lease as _renew_lease
+from pipeline_service_api.models import (
+    CheckpointCreate,
+    ClaimRequest,
+    LeaseRequest,
+    LogBatch,
+    PipelineCreate,
+    PipelineUpdate,
+    ProgressUpdate,
+    RunCreate,
+    RunUpdate,
+)
+from pipeline_service_api.models import LogLevel as _WireLogLevel
+from pipeline_service_api.models import RunStatus as _WireRunStatus
+from pipeline_service_api.types import UNSET
+from pydantic import BaseModel, TypeAdapter
+
+from ._request import Call, read_json
+from .models import ActionProgress, LogEntry, PipelineProgress, as_utc
+from .types import (
+    NOT_GIVEN,
+    Checkpoint,
+    Health,
+    Lease,
+    LogRecord,
+    NotGiven,
+    Pipeline,
+    Run,
+    RunClaim,
+)
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+_PIPELINE = TypeAdapter(Pipeline)
+_PIPELINES = TypeAdapter(list[Pipeline])
+_RUN = TypeAdapter(Run)
+_RUNS = TypeAdapter(list[Run])
+_CHECKPOINT = TypeAdapter(Checkpoint)
+_CHECKPOINTS = TypeAdapter(list[Checkpoint])
+LOG_RECORD = TypeAdapter(LogRecord)
+_LOG_RECORDS = TypeAdapter(list[LogRecord])
+_RUN_CLAIM = TypeAdapter(RunClaim)
+_LEASE = TypeAdapter(Lease)
+_HEALTH = TypeAdapter(Health)
+PROGRESS = TypeAdapter(PipelineProgress)
+
+_DATETIME_FIELDS = frozenset({"started_at", "completed_at", "timestamp"})
+
+
+# --- request bodies ------------------------------------------------------------------------
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one logical create request, reused by each of its attempts."""
+    return str(uuid.uuid4())
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as JSON-ready data: datetimes carry an offset (naive ones are UTC), enums and
+    pydantic models become their values."""
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(exclude_unset=True))
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _entry(value: LogEntry | ActionProgress | Mapping[str, Any]) -> dict[str, Any]:
+    """A log entry or action progress as a JSON-ready dict whose timestamps carry an offset."""
+    data = jsonable(value)
+    if not isinstance(data, dict):
+        raise TypeError(f"expected a model or a dict, got {type(value).__name__}")
+    for key in _DATETIME_FIELDS & data.keys():
+        if isinstance(data[key], str):
+            with contextlib.suppress(ValueError):  # else the server says what is wrong
+                data[key] = as_utc(datetime.fromisoformat(data[key])).isoformat()
+    return data
+
+
+def _body(model: Callable[[dict[str, Any]], M], data: Mapping[str, Any], what: str) -> M:
+    """A generated body model from JSON-ready data, with a clear error for bad input."""
+    try:
+        return model(dict(data))
+    except KeyError as exc:
+        raise ValueError(f"{what}: missing required field {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{what}: {exc}") from None
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    return {k: jsonable(v) for k, v in fields.items() if v is not None and v is not NOT_GIVEN}
+
+
+def _action_definitions(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(actions, str | bytes) or not isinstance(actions, Sequence):
+        raise TypeError("actions must be a list of action definitions (dicts)")
+    return [jsonable(a) for a in actions]
+
+
+def _run_status(status: str, what: str) -> _WireRunStatus:
+    try:
+        return _WireRunStatus(str(status))
+    except ValueError:
+        known = ", ".join(s.value for s in _WireRunStatus)
+        raise ValueError(f"{what}: unknown run status {status!r} (one of: {known})") from None
+
+
+def _log_level(level: str) -> _WireLogLevel:
+    try:
+        return _WireLogLevel(str(level))
+    except ValueError:
+        known = ", ".join(s.value for s in _WireLogLevel)
+        raise ValueError(f"unknown log level {level!r} (one of: {known})") from None
+
+
+def _aware(value: datetime | str, what: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{what}: not an ISO 8601 timestamp: {value!r}") from None
+    return as_utc(value)
+
+
+# --- answers -------------------------------------------------------------------------------
+
+
+def _reader(adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
+    return lambda response: read_json(response, adapter)
+
+
+def _nothing(response: httpx.Response) -> None:
+    return None
+
+
+def _run_claim(response: httpx.Response) -> RunClaim | None:
+    return None if response.status_code == 204 else read_json(response, _RUN_CLAIM)
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+def health() -> Call[Health]:
+    return Call(_get_health._get_kwargs(), _reader(_HEALTH))
+
+
+def create_pipeline(
+    name: str,
+    actions: Sequence[Mapping[str, Any]],
+    description: str | None,
+    idempotency_key: str | None,
+) -> Call[Pipeline]:
+    data = _given(name=name, description=description)
+    data["actions"] = _action_definitions(actions)
+    body = _body(PipelineCreate.from_dict, data, "create_pipeline")
+    key = idempotency_key or new_idempotency_key()
+    return Call(_create_pipeline._get_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
+
+
+def get_pipeline(pipeline_id: str) -> Call[Pipeline]:
+    return Call(_get_pipeline._get_kwargs(pipeline_id), _reader(_PIPELINE))
+
+
+def list_pipelines(skip: int, limit: int) -> Call[list[Pipeline]]:
+    return Call(_list_pipelines._get_kwargs(skip=skip, limit=limit), _reader(_PIPELINES))
+
+
+def update_pipeline(
+    pipeline_id: str,
+    name: str | NotGiven,
+    description: str | NotGiven | None,
+    actions: Sequence[Mapping[str, Any]] | NotGiven,
+) -> Call[Pipeline]:
+    data: dict[str, Any] = {}
+    if not isinstance(name, NotGiven):
+        data["name"] = name
+    if not isinstance(description, NotGiven):
+        data["description"] = description
+    if not isinstance(actions, NotGiven):
+        data["actions"] = _action_definitions(actions)
+    body = _body(PipelineUpdate.from_dict, data, "update_pipeline")
+    return Call(_update_pipeline._get_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
+
+
+def delete_pipeline(pipeline_id: str) -> Call[None]:
+    return Call(_delete_pipeline._get_kwargs(pipeline_id), _nothing)
+
+
+def create_run(
+    pipeline_id: str,
+    params: Mapping[str, Any] | None,
+    work_dir: str | None,
+    resume_from: str | None,
+    idempotency_key: str | None = None,
+) -> Call[Run]:
+    data = _given(params=params, work_dir=work_dir, resume_from=resume_from)
+    body = _body(RunCreate.from_dict, data, "create_run")
+    key = idempotency_key or new_idempotency_key()
+    return Call(_create_run._get_kwargs(pipeline_id, body=body, idempotency_key=key), _reader(_RUN))
+
+
+def get_run(run_id: str) -> Call[Run]:
+    return Call(_get_run._get_kwargs(run_id), _reader(_RUN))
+
+
+def list_runs(status: str | None, skip: int, limit: int) -> Call[list[Run]]:
+    status_filter = UNSET if status is None else _run_status(status, "list_runs")
+    return Call(
+        _list_runs._get_kwargs(status_filter=status_filter, skip=skip, limit=limit),
+        _reader(_RUNS),
+    )
+
+
+def list_pipeline_runs(pipeline_id: str, skip: int, limit: int) -> Call[list[Run]]:
+    return Call(
+        _list_pipeline_runs._get_kwargs(pipeline_id, skip=skip, limit=limit), _reader(_RUNS)
+    )
+
+
+def update_run(
+    run_id: str,
+    status: str | None,
+    result: Mapping[str, Any] | None,
+    error: str | None,
+    current_action: str | None,
+    current_action_index: int | None,
+) -> Call[Run]:
+    if status is not None:
+        _run_status(status, "update_run")
+    data = _given(
+        status=status,
+        result=result,
+        error=error,
+        current_action=current_action,
+        current_action_index=current_action_index,
+    )
+    body = _body(RunUpdate.from_dict, data, "update_run")
+    return Call(_update_run._get_kwargs(run_id, body=body), _reader(_RUN))
+
+
+def delete_run(run_id: str) -> Call[None]:
+    return Call(_delete_run._get_kwargs(run_id), _nothing)
+
+
+def cancel_run(run_id: str) -> Call[Run]:
+    # Cancelling is idempotent by contract (an already cancelled run is returned unchanged).
+    return Call(_cancel_run._get_kwargs(run_id), _reader(_RUN), retry_safe=True)
+
+
+def report_progress(
+    run_id: str,
+    current_action: str | None,
+    current_action_index: int | None,
+    status: str | None,
+    action_progress: ActionProgress | Mapping[str, Any] | None,
+    error: str | None,
+) -> Call[Run]:
+    if status is not None:
+        _run_status(status, "report_progress")
+    entry = None
+    if action_progress is not None:
+        # Only the fields the caller set (jsonable uses exclude_unset): the server merges, so
+        # defaults must not overwrite what it holds.
+        entry = _entry(action_progress)
+    data = _given(
+        current_action=current_action,
+        current_action_index=current_action_index,
+        status=status,
+        action_progress=entry,
+        error=error,
+    )
+    body = _body(ProgressUpdate.from_dict, data, "report_progress")
+    return Call(_report_progress._get_kwargs(run_id, body=body), _reader(_RUN))
+
+
+def get_progress(run_id: str) -> Call[PipelineProgress]:
+    return Call(_get_progress._get_kwargs(run_id), _reader(PROGRESS))
+
+
+def stream_progress_kwargs(run_id: str) -> dict[str, Any]:
+    """Request of the progress stream (Last-Event-ID is added per connection)."""
+    return _stream_progress._get_kwargs(run_id)
+
+
+def stream_logs_kwargs(
+    run_id: str, action_name: str | None, level: str | None, after_seq: int | None
+) -> dict[str, Any]:
+    """Request of the log stream (Last-Event-ID is added per connection)."""
+    return _stream_logs._get_kwargs(
+        run_id,
+        after_seq=UNSET if after_seq is None else after_seq,
+        action_name=UNSET if action_name is None else action_name,
+        level=UNSET if level is None else _log_level(level),
+    )
+
+
+def create_checkpoint(
+    run_id: str,
+    action_name: str,
+    action_index: int,
+    status: str,
+    params_snapshot: Mapping[str, Any] | None,
+    result: Mapping[str, Any] | None,
+    artifacts_path: str | None,
+    idempotency_key: str | None = None,
+) -> Call[Checkpoint]:
+    data = _given(
+        action_name=action_name,
+        action_index=action_index,
+        status=status,
+        params_snapshot=params_snapshot,
+        result=result,
+        artifacts_path=artifacts_path,
+    )
+    body = _body(CheckpointCreate.from_dict, data, "create_checkpoint")
+    key = idempotency_key or new_idempotency_key()
+    return Call(
+        _create_checkpoint._get_kwargs(run_id, body=body, idempotency_key=key),
+        _reader(_CHECKPOINT),
+    )
+
+
+def list_checkpoints(run_id: str) -> Call[list[Checkpoint]]:
+    return Call(_list_checkpoints._get_kwargs(run_id), _reader(_CHECKPOINTS))
+
+
+def get_latest_checkpoint(run_id: str) -> Call[Checkpoint]:
+    return Call(_get_latest_checkpoint._get_kwargs(run_id), _reader(_CHECKPOINT))
+
+
+def get_checkpoint_by_action(run_id: str, action_name: str) -> Call[Checkpoint]:
+    return Call(_get_checkpoint_by_action._get_kwargs(run_id, action_name), _reader(_CHECKPOINT))
+
+
+def newest_checkpoint_named(checkpoints: list[Checkpoint], action_name: str) -> Checkpoint | None:
+    """The newest checkpoint of `action_name` in a run's list (for the name `latest`, which
+    `/checkpoints/{action_name}` cannot reach)."""
+    named = [c for c in checkpoints if c["action_name"] == action_name]
+    if not named:
+        return None
+    # The list is ordered by action_index then created_at; the newest is the latest created.
+    return max(enumerate(named), key=lambda ic: (ic[1]["created_at"], ic[0]))[1]
+
+
+def log_batches(entries: Sequence[LogEntry | Mapping[str, Any]], size: int) -> list[list[Any]]:
+    """Entries as JSON-ready dicts, in batches the server accepts."""
+    if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
+        raise TypeError("entries must be a list of LogEntry objects or dicts")
+    items = [_entry(e) for e in entries]
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def append_logs(
+    run_id: str, entries: list[Any], idempotency_key: str | None = None
+) -> Call[list[LogRecord]]:
+    body = _body(LogBatch.from_dict, {"entries": entries}, "append_logs")
+    key = idempotency_key or new_idempotency_key()
+    return Call(
+        _append_logs._get_kwargs(run_id, body=body, idempotency_key=key), _reader(_LOG_RECORDS)
+    )
+
+
+def get_logs(
+    run_id: str,
+    action_name: str | None,
+    level: str | None,
+    since: datetime | str | None,
+    limit: int,
+    after_seq: int | None,
+) -> Call[list[LogRecord]]:
+    return Call(
+        _get_logs._get_kwargs(
+            run_id,
+            action_name=UNSET if action_name is None else action_name,
+            level=UNSET if level is None else _log_level(level),
+            since=UNSET if since is None else _aware(since, "get_logs since"),
+            after_seq=UNSET if after_seq is None else after_seq,
+            limit=limit,
+        ),
+        _reader(_LOG_RECORDS),
+    )
+
+
+def claim_run(
+    worker_id: str, lease_seconds: float, pipeline_id: str | None
+) -> Call[RunClaim | None]:
+    data = _given(worker_id=worker_id, lease_seconds=lease_seconds, pipeline_id=pipeline_id)
+    body = _body(ClaimRequest.from_dict, data, "claim_run")
+    return Call(_claim_run._get_kwargs(body=body), _run_claim)
+
+
+def renew_lease(run_id: str, worker_id: str, lease_seconds: float) -> Call[Lease]:
+    body = _body(
+        LeaseRequest.from_dict,
+        _given(worker_id=worker_id, lease_seconds=lease_seconds),
+        "renew_lease",
+    )
+    # Renewing twice extends the same lease: safe to repeat.
+    return Call(_renew_lease._get_kwargs(run_id, body=body), _reader(_LEASE), retry_safe=True)
+
+
+def release_lease(run_id: str, worker_id: str) -> Call[None]:
+    return Call(_release_lease._get_kwargs(run_id, worker_id=worker_id), _nothing)

@@ -1,0 +1,376 @@
+"""The one request loop of the client: headers, timeouts, retries with backoff, error mapping.
+
+Every regular operation is a `Call`: the request built by the generated operation module's
+`_get_kwargs(...)` plus a function that reads the answer. `SyncRequester` and
+`AsyncRequester` send calls over one httpx client (the generated client's, or one the caller
+injected) and retry what is safe to retry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import anyio
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from . import _constants as C
+from .errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    status_error_from_response,
+)
+
+__all__ = [
+    "AsyncRequester",
+    "Call",
+    "ClientConfig",
+    "SyncRequester",
+    "build_request",
+    "connection_error",
+    "is_retryable_status",
+    "read_json",
+    "retry_delay",
+]
+
+T = TypeVar("T")
+
+log = logging.getLogger(C.LOGGER_NAME)
+
+# Methods that may be repeated without changing the outcome; POST/PATCH only with a key.
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _user_agent() -> str:
+    from . import __version__
+
+    return f"{C.USER_AGENT_PREFIX}/{__version__}"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Settings shared by a client and the copies `with_options` makes of it."""
+
+    base_url: str
+    token: str | None
+    timeout: float
+    max_retries: int
+    stream_idle_timeout: float
+    stream_max_reconnects: int = C.DEFAULT_STREAM_MAX_RECONNECTS
+
+    @classmethod
+    def from_arguments(
+        cls,
+        *,
+        base_url: str | None,
+        token: str | None,
+        timeout: float,
+        max_retries: int,
+        stream_idle_timeout: float,
+        default_base_url: str | None = None,
+    ) -> ClientConfig:
+        """Settings from a client's arguments, falling back to the environment, then defaults."""
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if timeout <= 0 or stream_idle_timeout <= 0:
+            raise ValueError("timeout and stream_idle_timeout must be positive")
+        url = base_url or os.environ.get(C.ENV_BASE_URL) or default_base_url or C.DEFAULT_BASE_URL
+        return cls(
+            base_url=url,
+            token=token if token is not None else os.environ.get(C.ENV_TOKEN) or None,
+            timeout=timeout,
+            max_retries=max_retries,
+            stream_idle_timeout=stream_idle_timeout,
+        )
+
+    def __repr__(self) -> str:
+        token = "***" if self.token else None
+        return (
+            f"ClientConfig(base_url={self.base_url!r}, token={token!r}, timeout={self.timeout}, "
+            f"max_retries={self.max_retries}, stream_idle_timeout={self.stream_idle_timeout}, "
+            f"stream_max_reconnects={self.stream_max_reconnects})"
+        )
+
+    def replace(self, **changes: Any) -> ClientConfig:
+        return dataclasses.replace(self, **changes)
+
+    def url(self, path: str) -> str:
+        """Absolute URL of an API path (the generated modules give paths from the root)."""
+        return self.base_url.rstrip("/") + path
+
+    def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = {"User-Agent": _user_agent(), "Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def httpx_timeout(
+        self, timeout: float | None = None, *, read: float | None = None
+    ) -> httpx.Timeout:
+        """httpx timeouts for one attempt: `timeout` overall, the connect phase capped."""
+        total = self.timeout if timeout is None else timeout
+        return httpx.Timeout(
+            total,
+            connect=min(C.DEFAULT_CONNECT_TIMEOUT, total),
+            read=total if read is None else read,
+        )
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One API operation: the generated request kwargs and how to read a success answer.
+
+    `retry_safe` marks an operation that may be repeated although its method is POST or PATCH
+    without an Idempotency-Key (e.g. cancelling a run, which is idempotent by contract).
+    """
+
+    kwargs: Mapping[str, Any]
+    parse: Callable[[httpx.Response], T]
+    retry_safe: bool = False
+
+    @property
+    def method(self) -> str:
+        return str(self.kwargs["method"]).upper()
+
+    @property
+    def path(self) -> str:
+        return str(self.kwargs["url"])
+
+    @property
+    def can_retry(self) -> bool:
+        headers = self.kwargs.get("headers") or {}
+        return self.retry_safe or self.method in _IDEMPOTENT_METHODS or "Idempotency-Key" in headers
+
+
+def build_request(
+    http: httpx.Client | httpx.AsyncClient,
+    config: ClientConfig,
+    kwargs: Mapping[str, Any],
+    *,
+    timeout: httpx.Timeout,
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Request:
+    """The httpx request for generated `_get_kwargs` output, with auth, user agent and timeout."""
+    extra = dict(kwargs.get("headers") or {})
+    if headers:
+        extra.update(headers)
+    return http.build_request(
+        str(kwargs["method"]).upper(),
+        config.url(str(kwargs["url"])),
+        params=kwargs.get("params"),
+        json=kwargs.get("json"),
+        headers=config.headers(extra),
+        timeout=timeout,
+    )
+
+
+def is_retryable_status(status_code: int) -> bool:
+    """408, 429 and every 5xx are worth another attempt."""
+    return status_code in (408, 429) or 500 <= status_code < 600
+
+
+def _retry_after(response: httpx.Response | None) -> float | None:
+    if response is None:
+        return None
+    value = response.headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return float(value) / 1000
+        except ValueError:
+            pass
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - datetime.now(UTC)).total_seconds()
+
+
+def retry_delay(
+    attempt: int,
+    response: httpx.Response | None = None,
+    *,
+    initial: float = C.INITIAL_RETRY_DELAY,
+    maximum: float = C.MAX_RETRY_DELAY,
+) -> float:
+    """Seconds to wait before retry number `attempt` (1-based).
+
+    A Retry-After (or retry-after-ms) of up to MAX_RETRY_AFTER seconds is honoured; otherwise
+    exponential backoff from `initial`, capped at `maximum`, with up to 25% jitter.
+    """
+    after = _retry_after(response)
+    if after is not None and 0 <= after <= C.MAX_RETRY_AFTER:
+        return after
+    delay = min(initial * 2.0 ** (attempt - 1), maximum)
+    return delay * (1 - 0.25 * random.random())
+
+
+def connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:
+    """The client's error for an httpx transport failure."""
+    where = f"{request.method} {request.url}"
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"Request timed out: {where}", request=request)
+    return APIConnectionError(f"Connection error: {where}: {exc!r}", request=request)
+
+
+def read_json(response: httpx.Response, adapter: TypeAdapter[T]) -> T:
+    """The body of a success response, validated; APIResponseValidationError if malformed."""
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise APIResponseValidationError(
+            f"Unexpected response body for {response.request.method} {response.request.url}: "
+            f"{where}: {first['msg']} ({exc.error_count()} problem(s))",
+            response=response,
+        ) from exc
+
+
+def _log_response(response: httpx.Response, attempt: int) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        request = response.request
+        log.debug(
+            "%s %s -> %d (attempt %d)",
+            request.method,
+            request.url,
+            response.status_code,
+            attempt + 1,
+        )
+
+
+class _Requester:
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+
+    def _next_step(
+        self,
+        call: Call[Any],
+        attempt: int,
+        max_retries: int,
+        response: httpx.Response | None,
+        error: Exception | None,
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or None when no attempt is left."""
+        if not call.can_retry or attempt >= max_retries:
+            return None
+        if response is not None and not is_retryable_status(response.status_code):
+            return None
+        delay = retry_delay(attempt + 1, response)
+        what = f"{response.status_code}" if response is not None else repr(error)
+        log.info(
+            "Retrying %s %s in %.2fs after %s (retry %d of %d)",
+            call.method,
+            call.path,
+            delay,
+            what,
+            attempt + 1,
+            max_retries,
+        )
+        return delay
+
+
+class SyncRequester(_Requester):
+    """Sends calls over a blocking httpx client, with retries."""
+
+    def __init__(self, http: httpx.Client, config: ClientConfig) -> None:
+        super().__init__(config)
+        self.http = http
+
+    def with_config(self, config: ClientConfig) -> SyncRequester:
+        return SyncRequester(self.http, config)
+
+    def request(
+        self, call: Call[T], *, timeout: float | None = None, max_retries: int | None = None
+    ) -> T:
+        """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""
+        retries = self.config.max_retries if max_retries is None else max_retries
+        attempt = 0
+        while True:
+            request = build_request(
+                self.http, self.config, call.kwargs, timeout=self.config.httpx_timeout(timeout)
+            )
+            response: httpx.Response | None = None
+            error: Exception
+            try:
+                response = self.http.send(request)
+            except httpx.TransportError as exc:
+                error = connection_error(exc, request)
+                log.debug("%s %s failed: %r", request.method, request.url, exc)
+            else:
+                _log_response(response, attempt)
+                if response.is_success:
+                    return call.parse(response)
+                error = status_error_from_response(response)
+            delay = self._next_step(call, attempt, retries, response, error)
+            if delay is None:
+                raise error
+            if response is not None:
+                response.close()
+            time.sleep(delay)
+            attempt += 1
+
+
+class AsyncRequester(_Requester):
+    """Sends calls over an async httpx client, with retries."""
+
+    def __init__(self, http: httpx.AsyncClient, config: ClientConfig) -> None:
+        super().__init__(config)
+        self.http = http
+
+    def with_config(self, config: ClientConfig) -> AsyncRequester:
+        return AsyncRequester(self.http, config)
+
+    async def request(
+        self,
+        call: Call[T],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - per attempt, as httpx applies it
+        max_retries: int | None = None,
+    ) -> T:
+        """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""
+        retries = self.config.max_retries if max_retries is None else max_retries
+        attempt = 0
+        while True:
+            request = build_request(
+                self.http, self.config, call.kwargs, timeout=self.config.httpx_timeout(timeout)
+            )
+            response: httpx.Response | None = None
+            error: Exception
+            try:
+                response = await self.http.send(request)
+            except httpx.TransportError as exc:
+                error = connection_error(exc, request)
+                log.debug("%s %s failed: %r", request.method, request.url, exc)
+            else:
+                _log_response(response, attempt)
+                if response.is_success:
+                    return call.parse(response)
+                error = status_error_from_response(response)
+            delay = self._next_step(call, attempt, retries, response, error)
+            if delay is None:
+                raise error
+            if response is not None:
+                await response.aclose()
+            await anyio.sleep(delay)
+            attempt += 1

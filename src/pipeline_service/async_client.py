@@ -1,0 +1,521 @@
+"""AsyncPipelineServiceClient: the asyncio client of the Pipeline Service API."""
+
+# The documented API gives each coroutine a per-request `timeout=` (and streams a whole-stream
+# deadline), as the sync client does; so the "use a cancel scope instead" rule does not apply.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import anyio
+import httpx
+from pipeline_service_api.client import Client as _GeneratedClient
+
+from . import _constants as C
+from . import _operations as ops
+from ._request import AsyncRequester, Call, ClientConfig
+from .errors import APITimeoutError, NotFoundError, StreamError
+from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
+from .streaming import LogEvents, ProgressEvents, aiter_events
+from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, Run, RunClaim
+
+__all__ = ["AsyncPipelineServiceClient"]
+
+_Item = TypeVar("_Item", bound=Mapping[str, object])
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _left(deadline: float | None, what: str) -> float | None:
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise APITimeoutError(f"{what} did not finish in time.")
+    return left
+
+
+class AsyncPipelineServiceClient:
+    """Client for the Pipeline Service API: pipelines, runs, progress, checkpoints and logs.
+
+    `base_url` defaults to $PIPELINE_SERVICE_URL, then http://localhost:8100; `token` to
+    $PIPELINE_SERVICE_TOKEN (sent as a bearer token). `timeout` is the default per-request
+    timeout in seconds (every method takes its own `timeout=` too). Requests that are safe to
+    repeat are retried `max_retries` times on connection errors, timeouts, 408, 429 and 5xx.
+    Streams reconnect when no byte arrives for `stream_idle_timeout` seconds.
+
+        async with AsyncPipelineServiceClient("http://localhost:8100") as client:
+            run = await client.create_run(pipeline["id"])
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        *,
+        token: str | None = None,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        stream_idle_timeout: float = C.DEFAULT_STREAM_IDLE_TIMEOUT,
+    ) -> None:
+        injected_url = str(http_client.base_url) if http_client is not None else ""
+        config = ClientConfig.from_arguments(
+            base_url=base_url,
+            token=token,
+            timeout=timeout,
+            max_retries=max_retries,
+            stream_idle_timeout=stream_idle_timeout,
+            default_base_url=injected_url or None,
+        )
+        api = _GeneratedClient(base_url=config.base_url, timeout=config.httpx_timeout())
+        if http_client is not None:
+            api.set_async_httpx_client(http_client)
+        self._api = api
+        self._requester = AsyncRequester(api.get_async_httpx_client(), config)
+        self._owns_http = http_client is None
+
+    @property
+    def base_url(self) -> str:
+        """The service's base URL."""
+        return self._requester.config.base_url
+
+    @property
+    def max_retries(self) -> int:
+        """How often a request that is safe to repeat is retried."""
+        return self._requester.config.max_retries
+
+    @property
+    def timeout(self) -> float:
+        """The default per-request timeout, in seconds."""
+        return self._requester.config.timeout
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        stream_idle_timeout: float | None = None,
+        stream_max_reconnects: int | None = None,
+    ) -> Self:
+        """A client sharing this one's connections with other settings, e.g. for one call:
+        `client.with_options(max_retries=0).get_run(run_id)`."""
+        changes = {
+            k: v
+            for k, v in {
+                "timeout": timeout,
+                "max_retries": max_retries,
+                "stream_idle_timeout": stream_idle_timeout,
+                "stream_max_reconnects": stream_max_reconnects,
+            }.items()
+            if v is not None
+        }
+        copy = object.__new__(type(self))
+        copy._api = self._api
+        copy._requester = self._requester.with_config(self._requester.config.replace(**changes))
+        copy._owns_http = False
+        return copy
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Close the connection pool (an injected httpx client is left to its owner)."""
+        if self._owns_http:
+            await self._requester.http.aclose()
+
+    async def close(self) -> None:
+        """Same as aclose()."""
+        await self.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    # --- pipelines -------------------------------------------------------------------------
+
+    async def create_pipeline(
+        self,
+        name: str,
+        actions: Sequence[Mapping[str, Any]],
+        description: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Pipeline:
+        """Create a pipeline from its ordered action definitions ({"name", "entrypoint"})."""
+        call = ops.create_pipeline(name, actions, description, idempotency_key)
+        return await self._requester.request(call, timeout=timeout)
+
+    async def get_pipeline(self, pipeline_id: str, *, timeout: float | None = None) -> Pipeline:
+        """A pipeline by id (NotFoundError if there is none)."""
+        return await self._requester.request(ops.get_pipeline(pipeline_id), timeout=timeout)
+
+    async def list_pipelines(
+        self, skip: int = 0, limit: int = 100, *, timeout: float | None = None
+    ) -> list[Pipeline]:
+        """One page of pipelines, newest first."""
+        return await self._requester.request(ops.list_pipelines(skip, limit), timeout=timeout)
+
+    def iter_pipelines(
+        self, *, page_size: int = 100, timeout: float | None = None
+    ) -> AsyncIterator[Pipeline]:
+        """Every pipeline, newest first, fetched page by page."""
+        return self._paged(lambda skip: ops.list_pipelines(skip, page_size), page_size, timeout)
+
+    async def update_pipeline(
+        self,
+        pipeline_id: str,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        description: str | NotGiven | None = NOT_GIVEN,
+        actions: Sequence[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        timeout: float | None = None,
+    ) -> Pipeline:
+        """Change a pipeline; only the fields given are sent."""
+        call = ops.update_pipeline(pipeline_id, name, description, actions)
+        return await self._requester.request(call, timeout=timeout)
+
+    async def delete_pipeline(self, pipeline_id: str, *, timeout: float | None = None) -> None:
+        """Delete a pipeline with its runs, their checkpoints and logs."""
+        await self._requester.request(ops.delete_pipeline(pipeline_id), timeout=timeout)
+
+    # --- runs ------------------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        pipeline_id: str,
+        params: Mapping[str, Any] | None = None,
+        work_dir: str | None = None,
+        *,
+        resume_from: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Run:
+        """Start a run (status `pending`); `resume_from` continues an earlier run's checkpoints."""
+        call = ops.create_run(pipeline_id, params, work_dir, resume_from, idempotency_key)
+        return await self._requester.request(call, timeout=timeout)
+
+    async def get_run(self, run_id: str, *, timeout: float | None = None) -> Run:
+        """A run by id (NotFoundError if there is none)."""
+        return await self._requester.request(ops.get_run(run_id), timeout=timeout)
+
+    async def list_runs(
+        self,
+        status: str | None = None,
+        skip: int = 0,
+        limit: int = 100,
+        *,
+        timeout: float | None = None,
+    ) -> list[Run]:
+        """One page of runs, newest first, optionally only those in `status`."""
+        return await self._requester.request(ops.list_runs(status, skip, limit), timeout=timeout)
+
+    def iter_runs(
+        self, status: str | None = None, *, page_size: int = 100, timeout: float | None = None
+    ) -> AsyncIterator[Run]:
+        """Every run (optionally only those in `status`), newest first, page by page."""
+        return self._paged(lambda skip: ops.list_runs(status, skip, page_size), page_size, timeout)
+
+    async def list_pipeline_runs(
+        self, pipeline_id: str, skip: int = 0, limit: int = 100, *, timeout: float | None = None
+    ) -> list[Run]:
+        """One page of a pipeline's runs, newest first."""
+        call = ops.list_pipeline_runs(pipeline_id, skip, limit)
+        return await self._requester.request(call, timeout=timeout)
+
+    def iter_pipeline_runs(
+        self, pipeline_id: str, *, page_size: int = 100, timeout: float | None = None
+    ) -> AsyncIterator[Run]:
+        """Every run of a pipeline, newest first, page by page."""
+        return self._paged(
+            lambda skip: ops.list_pipeline_runs(pipeline_id, skip, page_size), page_size, timeout
+        )
+
+    async def update_run(
+        self,
+        run_id: str,
+        status: str | None = None,
+        result: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        *,
+        current_action: str | None = None,
+        current_action_index: int | None = None,
+        timeout: float | None = None,
+    ) -> Run:
+        """Change a run's status, result or error; only the arguments given are sent."""
+        call = ops.update_run(run_id, status, result, error, current_action, current_action_index)
+        return await self._requester.request(call, timeout=timeout)
+
+    async def delete_run(self, run_id: str, *, timeout: float | None = None) -> None:
+        """Delete a run with its checkpoints and logs."""
+        await self._requester.request(ops.delete_run(run_id), timeout=timeout)
+
+    async def cancel_run(self, run_id: str, *, timeout: float | None = None) -> Run:
+        """Cancel a pending or running run (ConflictError if it already completed or failed)."""
+        return await self._requester.request(ops.cancel_run(run_id), timeout=timeout)
+
+    async def wait_for_completion(self, run_id: str, timeout: float | None = None) -> Run:
+        """Block until the run is completed, failed or cancelled; return the final run.
+
+        `timeout` bounds the whole wait (APITimeoutError when it passes).
+        """
+        deadline = _deadline(timeout)
+        what = f"Waiting for run {run_id!r}"
+        try:
+            async for progress in self.stream_progress(run_id, timeout):
+                if progress.is_terminal:
+                    break
+        except StreamError:
+            while not await self._is_over(run_id, _left(deadline, what)):
+                left = _left(deadline, what)
+                await anyio.sleep(C.POLL_INTERVAL if left is None else min(C.POLL_INTERVAL, left))
+        return await self.get_run(run_id, timeout=_left(deadline, what))
+
+    # --- progress --------------------------------------------------------------------------
+
+    async def report_progress(
+        self,
+        run_id: str,
+        current_action: str | None = None,
+        current_action_index: int | None = None,
+        status: str | None = None,
+        action_progress: ActionProgress | Mapping[str, Any] | None = None,
+        error: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Run:
+        """Report progress: the fields given change; `action_progress` merges into its action."""
+        call = ops.report_progress(
+            run_id, current_action, current_action_index, status, action_progress, error
+        )
+        return await self._requester.request(call, timeout=timeout)
+
+    async def get_progress(self, run_id: str, *, timeout: float | None = None) -> PipelineProgress:
+        """The run's current progress."""
+        return await self._requester.request(ops.get_progress(run_id), timeout=timeout)
+
+    def stream_progress(
+        self, run_id: str, timeout: float | None = None, *, last_event_id: str | None = None
+    ) -> AsyncIterator[PipelineProgress]:
+        """Live progress (Server-Sent Events): the current state at once, then each change,
+        ending after the terminal state. Resumes dropped connections; `timeout` bounds the
+        whole stream (APITimeoutError); StreamError if it cannot be resumed."""
+        return aiter_events(
+            self._requester,
+            ops.stream_progress_kwargs(run_id),
+            ProgressEvents(run_id, last_event_id),
+            timeout=timeout,
+            what=f"progress stream of run {run_id!r}",
+        )
+
+    async def stream_progress_async(
+        self,
+        run_id: str,
+        timeout: float | None = None,
+        *,
+        last_event_id: str | None = None,
+    ) -> AsyncIterator[PipelineProgress]:
+        """Same as `stream_progress` (the name the documented API uses)."""
+        async for progress in self.stream_progress(run_id, timeout, last_event_id=last_event_id):
+            yield progress
+
+    # --- checkpoints -----------------------------------------------------------------------
+
+    async def create_checkpoint(
+        self,
+        run_id: str,
+        action_name: str,
+        action_index: int,
+        status: str = "completed",
+        params_snapshot: Mapping[str, Any] | None = None,
+        result: Mapping[str, Any] | None = None,
+        artifacts_path: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Checkpoint:
+        """Record a checkpoint of an action, to resume from after a failure."""
+        call = ops.create_checkpoint(
+            run_id,
+            action_name,
+            action_index,
+            status,
+            params_snapshot,
+            result,
+            artifacts_path,
+            idempotency_key,
+        )
+        return await self._requester.request(call, timeout=timeout)
+
+    async def get_checkpoints(
+        self, run_id: str, *, timeout: float | None = None
+    ) -> list[Checkpoint]:
+        """A run's checkpoints, by action_index then creation time."""
+        return await self._requester.request(ops.list_checkpoints(run_id), timeout=timeout)
+
+    async def get_latest_checkpoint(
+        self, run_id: str, *, timeout: float | None = None
+    ) -> Checkpoint | None:
+        """The checkpoint with the highest action_index, or None if the run has none."""
+        try:
+            return await self._requester.request(ops.get_latest_checkpoint(run_id), timeout=timeout)
+        except NotFoundError:
+            # NotFoundError if the run itself is missing.
+            await self.get_run(run_id, timeout=timeout)
+            return None
+
+    async def get_checkpoint_by_action(
+        self, run_id: str, action_name: str, *, timeout: float | None = None
+    ) -> Checkpoint | None:
+        """The newest checkpoint of one action, or None if it has none."""
+        if action_name == "latest":  # shadowed by /checkpoints/latest on the wire
+            checkpoints = await self.get_checkpoints(run_id, timeout=timeout)
+            return ops.newest_checkpoint_named(checkpoints, action_name)
+        call = ops.get_checkpoint_by_action(run_id, action_name)
+        try:
+            return await self._requester.request(call, timeout=timeout)
+        except NotFoundError:
+            # NotFoundError if the run itself is missing.
+            await self.get_run(run_id, timeout=timeout)
+            return None
+
+    # --- logs ------------------------------------------------------------------------------
+
+    async def append_logs(
+        self,
+        run_id: str,
+        entries: Sequence[LogEntry | Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> list[LogRecord]:
+        """Store log entries (in order); returns the stored records."""
+        records: list[LogRecord] = []
+        batches = ops.log_batches(entries, C.MAX_LOG_BATCH)
+        for i, batch in enumerate(batches):
+            key = idempotency_key
+            if key and len(batches) > 1:
+                key = f"{key}-{i}"
+            call = ops.append_logs(run_id, batch, key)
+            stored: list[LogRecord] = await self._requester.request(call, timeout=timeout)
+            records.extend(stored)
+        return records
+
+    async def get_logs(
+        self,
+        run_id: str,
+        action_name: str | None = None,
+        level: str | None = None,
+        since: datetime | str | None = None,
+        limit: int = 1000,
+        *,
+        after_seq: int | None = None,
+        timeout: float | None = None,
+    ) -> list[LogRecord]:
+        """A run's log records, oldest first, filtered by action, level, time (strictly after
+        `since`; naive is UTC) or `seq` (after `after_seq`)."""
+        call = ops.get_logs(run_id, action_name, level, since, limit, after_seq)
+        return await self._requester.request(call, timeout=timeout)
+
+    def follow_logs(
+        self,
+        run_id: str,
+        *,
+        action_name: str | None = None,
+        level: str | None = None,
+        after_seq: int | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[LogRecord]:
+        """A run's log records as they are stored, ending once the run is over and every
+        record was sent. Resumes dropped connections without gap or duplicate; `timeout`
+        bounds the whole stream (APITimeoutError); StreamError if it cannot be resumed."""
+        return aiter_events(
+            self._requester,
+            ops.stream_logs_kwargs(run_id, action_name, level, after_seq),
+            LogEvents(run_id, after_seq),
+            timeout=timeout,
+            what=f"log stream of run {run_id!r}",
+        )
+
+    # --- health and workers ----------------------------------------------------------------
+
+    async def health_check(self) -> bool:
+        """True if the service and its storage are usable; never raises, answers within ~3 s."""
+        seconds = C.HEALTH_CHECK_TIMEOUT.read or 3.0
+        try:
+            with anyio.fail_after(seconds):
+                health = await self._requester.request(ops.health(), timeout=seconds, max_retries=0)
+        except Exception:
+            return False
+        return health.get("status") == "healthy"
+
+    async def claim_run(
+        self,
+        worker_id: str,
+        lease_seconds: float = 30.0,
+        pipeline_id: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> RunClaim | None:
+        """Claim the oldest runnable run with a lease (it becomes `running`); None if none waits."""
+        call = ops.claim_run(worker_id, lease_seconds, pipeline_id)
+        return await self._requester.request(call, timeout=timeout)
+
+    async def renew_lease(
+        self,
+        run_id: str,
+        worker_id: str,
+        lease_seconds: float = 30.0,
+        *,
+        timeout: float | None = None,
+    ) -> Lease:
+        """Extend a lease (ConflictError if it was lost); its `status` shows a cancellation."""
+        call = ops.renew_lease(run_id, worker_id, lease_seconds)
+        return await self._requester.request(call, timeout=timeout)
+
+    async def release_lease(
+        self, run_id: str, worker_id: str, *, timeout: float | None = None
+    ) -> None:
+        """Give a lease back so another worker can claim the run at once."""
+        await self._requester.request(ops.release_lease(run_id, worker_id), timeout=timeout)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _is_over(self, run_id: str, timeout: float | None) -> bool:
+        run = await self.get_run(run_id, timeout=timeout)
+        return RunStatus(run["status"]).is_terminal
+
+    async def _paged(
+        self, page: Callable[[int], Call[list[_Item]]], page_size: int, timeout: float | None
+    ) -> AsyncIterator[_Item]:
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        skip = 0
+        seen: set[str] = set()
+        while True:
+            items = await self._requester.request(page(skip), timeout=timeout)
+            for item in items:
+                # Items created meanwhile shift the pages: never yield one twice.
+                key = str(item["id"])
+                if key not in seen:
+                    seen.add(key)
+                    yield item
+            if len(items) < page_size:
+                return
+            skip += len(items)

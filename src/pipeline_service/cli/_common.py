@@ -1,0 +1,300 @@
+"""What the client commands share: connection options, the client, error lines, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from pipeline_service import PipelineServiceClient
+from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PipelineServiceError,
+    StreamError,
+    UnprocessableEntityError,
+    format_detail,
+)
+
+# Exit statuses shared by every command (a watch adds its own for the run's outcome).
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar=ENV_BASE_URL,
+        show_envvar=True,
+        metavar="URL",
+        help=f"Base URL of the Pipeline Service (default {DEFAULT_BASE_URL}).",
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar=ENV_TOKEN,
+        show_envvar=True,
+        show_default=False,
+        metavar="TOKEN",
+        help="Bearer token, when the server requires one.",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON instead of text (one document).")
+]
+
+
+def stdout_console() -> Console:
+    """A console on stdout: colours and live displays on a terminal, plain text otherwise."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    """A console on stderr, for errors and notes that must not mix with the output."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_error(message: str, *, one_line: bool = True) -> None:
+    """Print `error: message` on stderr (whitespace runs folded to one line unless told not to)."""
+    text = " ".join(message.split()) if one_line else message.rstrip()
+    stderr_console().print(f"[bold red]error:[/] {escape(text)}")
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print `error: message` as one line on stderr and exit with `code`."""
+    print_error(message)
+    raise typer.Exit(code)
+
+
+def usage_error(message: str) -> NoReturn:
+    """Reject bad command-line input: one line on stderr, exit status 2."""
+    fail(message, EXIT_USAGE)
+
+
+def resolved_url(url: str | None) -> str:
+    """The base URL the client will use for `url` (for messages)."""
+    return url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+
+
+def describe_error(error: PipelineServiceError, url: str) -> str:
+    """One line saying what went wrong talking to the service at `url`."""
+    if isinstance(error, APITimeoutError):
+        return f"the Pipeline Service at {url} did not answer in time"
+    if isinstance(error, StreamError):
+        return f"the stream from {url} was cut short: {error}"
+    if isinstance(error, APIConnectionError):
+        return f"cannot reach the Pipeline Service at {url} ({error})"
+    if isinstance(error, APIStatusError):
+        detail = format_detail(error.detail)
+        if isinstance(error, AuthenticationError):
+            hint = f"pass --token or set {ENV_TOKEN}"
+            return f"not authorised by {url} (401): {detail or 'bad or missing token'}; {hint}"
+        if isinstance(error, NotFoundError):
+            return f"not found (404): {detail or 'no such resource'}"
+        if isinstance(error, BadRequestError | UnprocessableEntityError):
+            return f"rejected by the server ({error.status_code}): {detail}"
+        return f"the server answered {error.status_code}: {detail or 'no detail'}"
+    return str(error) or type(error).__name__
+
+
+def error_exit_code(error: PipelineServiceError) -> int:
+    """Invalid input the server rejected is a usage error (2); anything else is 1."""
+    if isinstance(error, BadRequestError | UnprocessableEntityError):
+        return EXIT_USAGE
+    return EXIT_ERROR
+
+
+@contextmanager
+def open_client(url: str | None, token: str | None) -> Iterator[PipelineServiceClient]:
+    """A client for the command; errors from the service become one line on stderr and an exit."""
+    client = PipelineServiceClient(base_url=url, token=token)
+    try:
+        with client:
+            yield client
+    except PipelineServiceError as error:
+        fail(describe_error(error, resolved_url(url)), error_exit_code(error))
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted", style="dim")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def print_json(document: object, *, lines: bool = False) -> None:
+    """Print `document` as JSON: indented, or on one line when `lines` (JSON Lines)."""
+    text = json.dumps(document, indent=None if lines else 2, ensure_ascii=False, default=str)
+    typer.echo(text)
+
+
+def print_table(console: Console, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A table: drawn with rich on a terminal, aligned plain columns otherwise."""
+    if console.is_terminal:
+        table = Table(*headers, box=box.SIMPLE_HEAD)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+        return
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    for row in [list(headers), *rows]:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        typer.echo("  ".join(cells).rstrip())
+
+
+def print_fields(console: Console, fields: Sequence[tuple[str, str]]) -> None:
+    """`label: value` lines, labels aligned."""
+    width = max((len(label) for label, _ in fields), default=0) + 1
+    for label, value in fields:
+        console.print(f"{label + ':':<{width}} {value}", markup=False)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An RFC 3339 timestamp from the server (offset-less means UTC)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def format_time(value: str | None) -> str:
+    """A server timestamp as `YYYY-MM-DD HH:MM:SS` (UTC), or `-`."""
+    moment = parse_time(value)
+    if moment is None:
+        return value or "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float) -> str:
+    """`1:02:03`-style elapsed time."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def elapsed_seconds(
+    started_at: datetime | str | None, completed_at: datetime | str | None
+) -> float | None:
+    """Seconds from `started_at` to `completed_at` (or now), None before the start."""
+    start = started_at if isinstance(started_at, datetime) else parse_time(started_at)
+    if start is None:
+        return None
+    end = completed_at if isinstance(completed_at, datetime) else parse_time(completed_at)
+    return max(0.0, ((end or datetime.now(UTC)) - start).total_seconds())
+
+
+def shorten(text: str, width: int = 100) -> str:
+    """`text` cut to `width` characters, with `…` when cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def compact_json(value: object) -> str:
+    """`value` as short one-line JSON, `-` for None."""
+    if value is None:
+        return "-"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def format_number(value: float) -> str:
+    """`3` for 3.0, `0.25` for 0.25, at most 4 significant digits for long fractions."""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_amount(progress: float, total: float | None) -> str:
+    """An action's progress: `3/10` when it counts units of work, `42%` when it is a fraction."""
+    if total is not None:
+        return f"{format_number(progress)}/{format_number(total)}"
+    return f"{progress * 100:.0f}%"
+
+
+def format_metrics(metrics: Mapping[str, object] | None) -> str:
+    """`loss=0.31 acc=0.9`, or an empty string."""
+    return " ".join(f"{key}={_metric_value(value)}" for key, value in (metrics or {}).items())
+
+
+def _metric_value(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return compact_json(value)
+    if isinstance(value, int | float):
+        return format_number(value)
+    if isinstance(value, str):
+        return value
+    return compact_json(value)
+
+
+def enum_value(value: object) -> str:
+    """The wire value of an enum member, or the string the server sent."""
+    return str(getattr(value, "value", value))
+
+
+STATUS_STYLES: Mapping[str, str] = {
+    "pending": "dim",
+    "running": "cyan",
+    "completed": "green",
+    "failed": "bold red",
+    "cancelled": "yellow",
+    "skipped": "dim",
+}
+
+
+def read_document(path: str, what: str) -> Any:
+    """Parse a YAML or JSON file (`-` for stdin) into JSON data; a bad file is a usage error.
+
+    YAML dates become ISO strings; values JSON cannot carry (NaN, odd keys) are rejected.
+    """
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        usage_error(f"cannot read {what} {path!r}: {reason}")
+    try:
+        document = json.loads(text) if path.lower().endswith(".json") else yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        usage_error(f"{what} {path!r} is not valid JSON: {error}")
+    except yaml.YAMLError as error:
+        usage_error(f"{what} {path!r} is not valid YAML or JSON: {_yaml_reason(error)}")
+    try:
+        return json.loads(json.dumps(document, allow_nan=False, default=_date_text))
+    except (TypeError, ValueError) as error:
+        usage_error(f"{what} {path!r} holds something JSON cannot carry: {error}")
+
+
+def _date_text(value: object) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} values are not supported")
+
+
+def _yaml_reason(error: yaml.YAMLError) -> str:
+    if isinstance(error, yaml.MarkedYAMLError):
+        problem = error.problem or error.context or "syntax error"
+        mark = error.problem_mark
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
+    return str(error)

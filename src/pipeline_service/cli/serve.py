@@ -1,0 +1,72 @@
+"""`pipeline-service serve`: run the reference server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline_service.server.settings import (
+    DEFAULT_DB_PATH,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ENV_DB,
+    ENV_TOKEN,
+)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = (
+        DEFAULT_HOST
+    ),
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = DEFAULT_PORT,
+    db: Annotated[
+        Path, typer.Option(envvar=ENV_DB, help="SQLite database file (created if missing).")
+    ] = DEFAULT_DB_PATH,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar=ENV_TOKEN, help="Require `Authorization: Bearer TOKEN` on /api/v1."),
+    ] = None,
+    heartbeat_interval: Annotated[
+        float, typer.Option(min=0.01, help="Seconds between `: ping` comments on idle streams.")
+    ] = DEFAULT_HEARTBEAT_INTERVAL,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=0, help="Local workers executing runs (0: the API alone).")
+    ] = 1,
+) -> None:
+    """Run the Pipeline Service (FastAPI + SQLite) until SIGINT/SIGTERM."""
+    from pipeline_service.server.app import create_app
+    from pipeline_service.server.serving import ServiceServer, uvicorn_config
+    from pipeline_service.server.settings import Settings
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if workers:
+        from pipeline_service.cli.worker import serve_with_workers
+        from pipeline_service.server import EmbeddedServer
+
+        server_with_workers = EmbeddedServer(
+            db,
+            host=host,
+            port=port,
+            token=token or None,
+            heartbeat_interval=heartbeat_interval,
+            log_level=log_level,
+        )
+        serve_with_workers(server_with_workers, workers, token=token or None)
+        return
+    settings = Settings(db_path=db, token=token or None, heartbeat_interval=heartbeat_interval)
+    app = create_app(settings)
+    server = ServiceServer(uvicorn_config(app, host, port, log_level=log_level))
+    typer.echo(f"pipeline-service: serving on http://{host}:{port} (database {db})", err=True)
+    server.run()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `serve` command."""
+    app.command("serve")(serve)

@@ -1,0 +1,152 @@
+"""`pipeline-service worker`: claim runs from a service and execute their actions."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.logging import RichHandler
+
+from pipeline_service.cli._common import (
+    TokenOption,
+    UrlOption,
+    describe_error,
+    fail,
+    resolved_url,
+    stderr_console,
+)
+from pipeline_service.errors import AuthenticationError
+from pipeline_service.runner.worker import (
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_POLL_INTERVAL,
+    Worker,
+    WorkerPool,
+)
+
+if TYPE_CHECKING:
+    from pipeline_service.server import EmbeddedServer
+
+
+def configure_logging(verbose: bool) -> None:
+    """Worker and runner messages on stderr (INFO, or DEBUG with --verbose)."""
+    handler = RichHandler(console=stderr_console(), show_path=False, markup=False)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
+    logging.getLogger("pipeline_service.runner").setLevel(
+        logging.DEBUG if verbose else logging.INFO
+    )
+
+
+def worker(
+    url: UrlOption = None,
+    token: TokenOption = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            "--lease-seconds",
+            min=1,
+            max=3600,
+            help="How long a claimed run stays ours without a renewal (renewed every second).",
+        ),
+    ] = DEFAULT_LEASE_SECONDS,
+    pipeline_id: Annotated[
+        str | None, typer.Option("--pipeline", help="Only claim runs of this pipeline.")
+    ] = None,
+    poll_interval: Annotated[
+        float,
+        typer.Option("--poll-interval", min=0.05, help="Seconds between claims while idle."),
+    ] = DEFAULT_POLL_INTERVAL,
+    work_root: Annotated[
+        Path | None,
+        typer.Option(
+            "--work-root",
+            file_okay=False,
+            help="Where runs without a work dir get one [default: <tmp>/pipeline-service/runs].",
+        ),
+    ] = None,
+    max_runs: Annotated[
+        int | None, typer.Option("--max-runs", min=1, help="Exit after executing this many runs.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug messages.")] = False,
+) -> None:
+    """Claim pending runs and execute their actions, each in a child process.
+
+    Actions are imported from the current directory, PYTHONPATH and the bundled examples.
+    Ctrl-C (or SIGTERM) finishes the action in progress and hands the run back; a second one
+    stops at once. A run whose worker died is resumed by another from its latest checkpoint.
+    """
+    configure_logging(verbose)
+    with Worker(
+        url,
+        token=token,
+        lease_seconds=lease_seconds,
+        pipeline_id=pipeline_id,
+        poll_interval=poll_interval,
+        work_root=work_root,
+    ) as claimer:
+        requests = 0
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            nonlocal requests
+            requests += 1
+            if requests == 1:
+                stderr_console().print(
+                    "Stopping after the action in progress (again to stop now)…", markup=False
+                )
+            claimer.stop(force=requests > 1)
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        stderr_console().print(
+            f"Worker {claimer.worker_id} serving {resolved_url(url)}", markup=False
+        )
+        try:
+            claimer.run(max_runs=max_runs)
+        except AuthenticationError as error:
+            fail(describe_error(error, resolved_url(url)))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def _loopback_url(server: EmbeddedServer) -> str:
+    """How local workers reach a server, which may listen on every interface."""
+    if server.host in ("", "0.0.0.0"):
+        return f"http://127.0.0.1:{server.port}"
+    if server.host == "::":
+        return f"http://[::1]:{server.port}"
+    return server.url
+
+
+def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | None) -> None:
+    """Serve with `workers` local workers until SIGINT/SIGTERM (`pipeline-service serve`).
+
+    On the way out the workers stop first, handing their runs back while the API still answers.
+    """
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per worker request
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda signum, frame: stop.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with server, WorkerPool(_loopback_url(server), workers, token=token):
+            typer.echo(
+                f"pipeline-service: serving on {server.url} (database {server.db_path}) "
+                f"with {workers} worker{'s' if workers != 1 else ''}",
+                err=True,
+            )
+            while not stop.wait(0.5):
+                pass
+            typer.echo("pipeline-service: stopping", err=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `worker` command to `app`."""
+    app.command("worker")(worker)

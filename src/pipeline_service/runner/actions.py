@@ -1,0 +1,234 @@
+"""Loading an action from its entrypoint and running it once, in the current process."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline_service.runner.context import ActionContext
+from pipeline_service.runner.reporter import ActionReporter
+
+if TYPE_CHECKING:
+    from pipeline_service.client import PipelineServiceClient
+
+ActionCallable = Callable[[ActionContext], object]
+
+_EXPECTED_FORM = "expected 'package.module.Name' or 'package.module:Name'"
+
+
+class EntrypointError(Exception):
+    """An entrypoint that cannot be turned into a callable action."""
+
+
+class ActionResultError(Exception):
+    """An action that returned something other than a JSON-serialisable dict or None."""
+
+
+@dataclass(frozen=True)
+class ActionTask:
+    """Everything needed to run one action of a run (picklable, sent to child processes)."""
+
+    run_id: str
+    action_name: str
+    action_index: int
+    entrypoint: str
+    params: dict[str, Any]
+    work_dir: str
+    import_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What running an action gave: a result, or an error with its traceback."""
+
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    traceback: str | None = None
+    total: float | None = None
+    duration: float = 0.0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def bundled_examples_path() -> Path | None:
+    """The directory holding the bundled example `plugin` package, if this install has it.
+
+    A wheel carries it inside the package (`pipeline_service/examples`); a source checkout
+    has it at the repository root (`examples/`).
+    """
+    package_dir = Path(__file__).resolve().parent.parent
+    for candidate in (package_dir / "examples", package_dir.parent.parent / "examples"):
+        if (candidate / "plugin" / "__init__.py").is_file():
+            return candidate
+    return None
+
+
+def default_import_paths() -> tuple[str, ...]:
+    """Where workers import actions from: the current directory first, the bundled examples last."""
+    paths = [str(Path.cwd())]
+    examples = bundled_examples_path()
+    if examples is not None:
+        paths.append(str(examples))
+    return tuple(paths)
+
+
+def _split_entrypoint(entrypoint: str) -> tuple[str, str]:
+    if not isinstance(entrypoint, str) or not entrypoint.strip():
+        raise EntrypointError(f"Bad entrypoint {entrypoint!r}: {_EXPECTED_FORM}")
+    if entrypoint.count(":") > 1:
+        raise EntrypointError(f"Bad entrypoint {entrypoint!r}: {_EXPECTED_FORM}")
+    if ":" in entrypoint:
+        module_name, attribute = entrypoint.split(":")
+    else:
+        module_name, _, attribute = entrypoint.rpartition(".")
+    parts = [*module_name.split("."), attribute]
+    if not module_name or not all(part.isidentifier() for part in parts):
+        raise EntrypointError(f"Bad entrypoint {entrypoint!r}: {_EXPECTED_FORM}")
+    return module_name, attribute
+
+
+def load_action(entrypoint: str) -> ActionCallable:
+    """Resolve an entrypoint to a callable taking the context.
+
+    A class is instantiated with no arguments and its `run` method returned; a function is
+    returned as it is. Every way this can go wrong raises EntrypointError naming the entrypoint.
+    """
+    module_name, attribute = _split_entrypoint(entrypoint)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise EntrypointError(
+            f"Bad entrypoint {entrypoint!r}: cannot import module {module_name!r} ({exc})"
+        ) from exc
+    except Exception as exc:
+        raise EntrypointError(
+            f"Bad entrypoint {entrypoint!r}: importing module {module_name!r} raised "
+            f"{_describe(exc)}"
+        ) from exc
+    try:
+        target = getattr(module, attribute)
+    except AttributeError:
+        raise EntrypointError(
+            f"Bad entrypoint {entrypoint!r}: module {module_name!r} has no attribute {attribute!r}"
+        ) from None
+    if inspect.isclass(target):
+        run = getattr(target, "run", None)
+        if not callable(run):
+            raise EntrypointError(
+                f"Bad entrypoint {entrypoint!r}: class {attribute!r} has no run(context) method"
+            )
+        try:
+            instance = target()
+        except Exception as exc:
+            raise EntrypointError(
+                f"Bad entrypoint {entrypoint!r}: {attribute}() raised {_describe(exc)}"
+            ) from exc
+        bound: ActionCallable = getattr(instance, "run")  # noqa: B009  (checked on the class)
+        return bound
+    if callable(target):
+        function: ActionCallable = target
+        return function
+    raise EntrypointError(
+        f"Bad entrypoint {entrypoint!r}: {attribute!r} is a {type(target).__name__}, "
+        "not a class or a function"
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _check_result(action_name: str, result: object) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    if not isinstance(result, dict):
+        raise ActionResultError(
+            f"Action {action_name!r} returned {type(result).__name__}; "
+            "an action must return a dict or None"
+        )
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ActionResultError(
+            f"Action {action_name!r} returned a dict that is not JSON-serialisable ({exc})"
+        ) from None
+    return {str(key): value for key, value in result.items()}
+
+
+def _use_import_paths(paths: Sequence[str]) -> None:
+    for path in paths:
+        if path not in sys.path:
+            sys.path.append(path)
+
+
+def run_action(
+    task: ActionTask,
+    client: PipelineServiceClient,
+    cancelled: Callable[[], bool],
+    *,
+    flush_interval: float = 0.5,
+) -> ActionOutcome:
+    """Load and run one action, reporting its progress, metrics and logs through `client`.
+
+    Never raises for anything the action does: failures come back as an ActionOutcome with the
+    error ("Type: message") and the traceback.
+    """
+    started = time.monotonic()
+    _use_import_paths(task.import_paths)
+    work_dir = Path(task.work_dir)
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return ActionOutcome(
+            error=f"Cannot create the work dir {str(work_dir)!r}: {_describe(exc)}",
+            duration=time.monotonic() - started,
+        )
+    with ActionReporter(
+        client, task.run_id, task.action_name, task.action_index, flush_interval=flush_interval
+    ) as reporter:
+        context = ActionContext(
+            run_id=task.run_id,
+            action_name=task.action_name,
+            action_index=task.action_index,
+            params=dict(task.params),
+            work_dir=work_dir,
+            reporter=reporter,
+            cancelled=cancelled,
+        )
+        try:
+            action = load_action(task.entrypoint)
+            result = _check_result(task.action_name, action(context))
+        except (EntrypointError, ActionResultError) as exc:
+            return ActionOutcome(
+                error=str(exc),
+                traceback=traceback.format_exc(),
+                total=reporter.total,
+                duration=time.monotonic() - started,
+                metrics=reporter.metrics,
+            )
+        except (Exception, SystemExit) as exc:  # the action's own failure
+            return ActionOutcome(
+                error=_describe(exc),
+                traceback=traceback.format_exc(),
+                total=reporter.total,
+                duration=time.monotonic() - started,
+                metrics=reporter.metrics,
+            )
+    return ActionOutcome(
+        result=result,
+        total=reporter.total,
+        duration=time.monotonic() - started,
+        metrics=reporter.metrics,
+    )

@@ -1,0 +1,71 @@
+"""ActionContext: what an action receives when it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline_service.runner.reporter import ActionReporter
+
+
+class ActionContext:
+    """The run and action an action belongs to, and its channel back to the service.
+
+    `params` holds the run's params merged with the dict results of the actions before;
+    `work_dir` is the run's working directory (created, shared by its actions).
+    Progress, metrics and logs are sent in the background, coalesced and batched, so calling
+    them in a tight loop is cheap. Long actions should check `cancelled` and return early.
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        action_name: str,
+        action_index: int,
+        params: dict[str, Any],
+        work_dir: Path,
+        reporter: ActionReporter,
+        cancelled: Callable[[], bool],
+    ) -> None:
+        self.run_id = run_id
+        self.action_name = action_name
+        self.action_index = action_index
+        self.params = params
+        self.work_dir = work_dir
+        self._reporter = reporter
+        self._cancelled = cancelled
+
+    def set_progress(
+        self,
+        current: float,
+        total: float | None = None,
+        step: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Report progress: `current` of `total` units, or a fraction in [0, 1] without a total.
+
+        `total`, `step` and `message` keep their previous value when not given.
+        """
+        self._reporter.set_progress(current, total, step, message)
+
+    def log(self, message: object, level: str = "info") -> None:
+        """Add a line to the run's log, tagged with this action."""
+        self._reporter.log(message, level)
+
+    def set_metrics(self, **metrics: Any) -> None:
+        """Record metrics of this action (merged with those recorded before)."""
+        self._reporter.set_metrics(metrics)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the run has been cancelled: stop working and return."""
+        return self._cancelled()
+
+    def __repr__(self) -> str:
+        return (
+            f"ActionContext(run_id={self.run_id!r}, action_name={self.action_name!r}, "
+            f"action_index={self.action_index}, work_dir={str(self.work_dir)!r})"
+        )

@@ -1,0 +1,182 @@
+"""Running each action in a child process, so a crashing or leaking action cannot hurt the worker.
+
+Children come from a fork server (fast: it has this module and the client preloaded) where the
+platform has one, else they are spawned. As with any use of multiprocessing, a script that starts
+workers must guard its entry point with `if __name__ == "__main__":`.
+
+A child reports progress and logs with a client of its own, sends its outcome back through a
+pipe, ignores Ctrl-C (the worker decides when to stop), and listens on a second pipe for
+cancellation, exiting at once when that pipe closes because the worker died.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext, SpawnContext
+from multiprocessing.process import BaseProcess
+
+from pipeline_service.client import PipelineServiceClient
+from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_action
+from pipeline_service.runner.runner import RunControl
+
+_POLL_INTERVAL = 0.05
+_CANCEL = b"cancel"
+_EXIT_ORPHANED = 70
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """How a child process reaches the service."""
+
+    base_url: str
+    token: str | None = None
+    timeout: float = 30.0
+
+
+def _mp_context() -> ForkServerContext | SpawnContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports the main module once (as multiprocessing does by default)
+        # and this module with the client, so each child starts in milliseconds.
+        context.set_forkserver_preload(["__main__", __name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _listen_to_worker(commands: Connection, cancelled: threading.Event) -> None:
+    """Set `cancelled` when the worker says so; exit at once if the worker is gone."""
+    try:
+        while True:
+            if commands.recv_bytes() == _CANCEL:
+                cancelled.set()
+    except (EOFError, OSError):  # the worker closed its end: it died, or no longer waits
+        os._exit(_EXIT_ORPHANED)
+
+
+def _child_main(
+    task: ActionTask,
+    settings: ClientSettings,
+    commands: Connection,
+    results: Connection,
+    flush_interval: float,
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cancelled = threading.Event()
+    threading.Thread(
+        target=_listen_to_worker, args=(commands, cancelled), name="worker-link", daemon=True
+    ).start()
+    outcome: ActionOutcome
+    try:
+        with PipelineServiceClient(
+            settings.base_url, settings.timeout, token=settings.token
+        ) as client:
+            outcome = run_action(task, client, cancelled.is_set, flush_interval=flush_interval)
+    except BaseException as exc:  # the client itself failed: still tell the worker why
+        outcome = ActionOutcome(
+            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
+        )
+    results.send(outcome)
+    results.close()
+
+
+def _describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "did not exit"
+    if exitcode < 0:
+        try:
+            return f"was killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"was killed by signal {-exitcode}"
+    return f"exited with code {exitcode}"
+
+
+class ChildProcessExecutor:
+    """An ActionExecutor running each action in a fresh child process.
+
+    When the run must stop (cancelled, lease lost, worker aborting) the child's `cancelled`
+    turns true; a child still running `grace_period` seconds later is killed.
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        grace_period: float = 2.0,
+        flush_interval: float = 0.5,
+    ) -> None:
+        self._settings = settings
+        self._grace_period = grace_period
+        self._flush_interval = flush_interval
+        self._context = _mp_context()
+
+    def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
+        started = time.monotonic()
+        commands_in, commands_out = self._context.Pipe(duplex=False)
+        results_in, results_out = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=_child_main,
+            args=(task, self._settings, commands_in, results_out, self._flush_interval),
+            name=f"action-{task.run_id}-{task.action_index}",
+            daemon=True,
+        )
+        process.start()
+        commands_in.close()
+        results_out.close()
+        try:
+            return self._wait(process, results_in, commands_out, control, started, task)
+        finally:
+            commands_out.close()
+            results_in.close()
+            if process.is_alive():
+                process.kill()
+            process.join()
+            process.close()
+
+    def _wait(
+        self,
+        process: BaseProcess,
+        results: Connection,
+        commands: Connection,
+        control: RunControl,
+        started: float,
+        task: ActionTask,
+    ) -> ActionOutcome:
+        cancel_sent_at: float | None = None
+        while True:
+            ready = multiprocessing.connection.wait([results, process.sentinel], _POLL_INTERVAL)
+            if ready:
+                try:
+                    if results.poll():
+                        outcome: ActionOutcome = results.recv()
+                        return outcome
+                except EOFError:
+                    pass  # the child died before sending its outcome
+                process.join(1.0)
+                return ActionOutcome(
+                    error=(
+                        f"Action {task.action_name!r} crashed: its process "
+                        f"{_describe_exit(process.exitcode)}"
+                    ),
+                    duration=time.monotonic() - started,
+                )
+            if control.must_abort:
+                now = time.monotonic()
+                if cancel_sent_at is None:
+                    cancel_sent_at = now
+                    with contextlib.suppress(OSError):  # a child exiting: the next wait sees it
+                        commands.send_bytes(_CANCEL)
+                elif now - cancel_sent_at > self._grace_period:
+                    process.kill()
+                    return ActionOutcome(
+                        error=f"Action {task.action_name!r} was stopped",
+                        duration=now - started,
+                    )

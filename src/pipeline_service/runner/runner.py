@@ -1,0 +1,274 @@
+"""Executing a run's actions in order, checkpointing after each, resuming from checkpoints."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline_service.errors import ConflictError, PipelineServiceError
+from pipeline_service.runner.actions import ActionOutcome, ActionTask
+
+if TYPE_CHECKING:
+    from pipeline_service.client import PipelineServiceClient
+    from pipeline_service.types import ActionDefinition, Checkpoint, Run
+
+logger = logging.getLogger(__name__)
+
+
+class RunEnd(enum.StrEnum):
+    """How executing a run ended, from the worker's point of view."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"  # the lease was lost or the run ended elsewhere: someone else owns it now
+    INTERRUPTED = "interrupted"  # the worker is stopping: the run waits for another worker
+
+
+class RunControl:
+    """Signals from the worker to a run being executed (set from other threads)."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self.lost = threading.Event()
+        self.stop_after_action = threading.Event()
+        self.abort = threading.Event()
+
+    @property
+    def must_abort(self) -> bool:
+        """True when the action in progress has to be stopped now."""
+        return self.cancelled.is_set() or self.lost.is_set() or self.abort.is_set()
+
+
+ActionExecutor = Callable[[ActionTask, RunControl], ActionOutcome]
+"""Runs one action (for a worker: in a child process) and gives its outcome."""
+
+
+class ResumeError(Exception):
+    """A run's checkpoints do not match its pipeline's actions."""
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """Where a run starts: the first action to execute, its params and the results so far."""
+
+    start_index: int
+    params: dict[str, Any]
+    results: dict[str, Any]
+
+
+def plan_resume(
+    actions: Sequence[ActionDefinition], run: Run, checkpoints: Sequence[Checkpoint]
+) -> ResumePlan:
+    """Find where a run continues: after its latest completed checkpoint, if it has one."""
+    completed: dict[int, Checkpoint] = {}
+    for checkpoint in checkpoints:  # ordered by action_index, then created_at: newest wins
+        if checkpoint["status"] == "completed":
+            completed[checkpoint["action_index"]] = checkpoint
+    if not completed:
+        return ResumePlan(0, dict(run["params"] or {}), {})
+    last_index = max(completed)
+    latest = completed[last_index]
+    if last_index >= len(actions) or actions[last_index]["name"] != latest["action_name"]:
+        expected = actions[last_index]["name"] if last_index < len(actions) else None
+        raise ResumeError(
+            f"cannot resume: checkpoint of action {latest['action_name']!r} at index "
+            f"{last_index} does not match the pipeline's action at that index ({expected!r})"
+        )
+    snapshot = latest["params_snapshot"]
+    params = dict(run["params"] or {}) if snapshot is None else dict(snapshot)
+    params.update(latest["result"] or {})
+    results: dict[str, Any] = {}
+    for index in sorted(completed):
+        results.update(completed[index]["result"] or {})
+    return ResumePlan(last_index + 1, params, results)
+
+
+class _RunTerminated(Exception):
+    """The run was moved to a terminal status by someone else while it was executing."""
+
+
+class Runner:
+    """Executes claimed runs, reporting only through the client.
+
+    Each action runs through `execute` (a worker runs it in a child process). After an action
+    completes, a checkpoint records its result and the params it ran with; a failure stores
+    "Type: message" as the run's error and the traceback as an error log.
+    """
+
+    def __init__(
+        self,
+        client: PipelineServiceClient,
+        execute: ActionExecutor,
+        *,
+        work_root: Path,
+        import_paths: Sequence[str] = (),
+    ) -> None:
+        self._client = client
+        self._execute = execute
+        self._work_root = work_root
+        self._import_paths = tuple(import_paths)
+
+    def run(self, run: Run, control: RunControl) -> RunEnd:
+        """Execute `run` (already claimed and `running`) until it ends or must stop."""
+        try:
+            return self._run(run, control)
+        except _RunTerminated:
+            return self._ended_elsewhere(run["id"], control)
+
+    def _run(self, run: Run, control: RunControl) -> RunEnd:
+        run_id = run["id"]
+        actions = self._client.get_pipeline(run["pipeline_id"])["actions"]
+        try:
+            plan = plan_resume(actions, run, self._client.get_checkpoints(run_id))
+        except ResumeError as exc:
+            return self._fail(run_id, None, str(exc), None)
+        work_dir = Path(run["work_dir"]) if run["work_dir"] else self._work_root / run_id
+        params, results = plan.params, plan.results
+        if plan.start_index:
+            self._skip(run, actions[: plan.start_index])
+        for index in range(plan.start_index, len(actions)):
+            action = actions[index]
+            if control.must_abort:
+                return self._ended_elsewhere(run_id, control)
+            if control.stop_after_action.is_set():
+                return RunEnd.INTERRUPTED
+            name = action["name"]
+            with self._guard(run_id):
+                self._client.report_progress(
+                    run_id,
+                    current_action=name,
+                    current_action_index=index,
+                    action_progress={"name": name, "status": "running", "progress": 0},
+                )
+                self._log(run_id, name, f"Action {name!r} started ({action['entrypoint']})")
+            task = ActionTask(
+                run_id=run_id,
+                action_name=name,
+                action_index=index,
+                entrypoint=action["entrypoint"],
+                params=params,
+                work_dir=str(work_dir),
+                import_paths=self._import_paths,
+            )
+            outcome = self._execute(task, control)
+            if control.must_abort:
+                return self._stopped_during(run_id, name, index, control)
+            if not outcome.ok:
+                return self._fail(run_id, (name, index), str(outcome.error), outcome.traceback)
+            result = outcome.result or {}
+            with self._guard(run_id):
+                self._client.report_progress(
+                    run_id,
+                    current_action=name,
+                    current_action_index=index,
+                    action_progress={
+                        "name": name,
+                        "status": "completed",
+                        "progress": outcome.total or 1.0,
+                        "metrics": outcome.metrics,
+                    },
+                )
+                self._client.create_checkpoint(
+                    run_id,
+                    name,
+                    index,
+                    status="completed",
+                    params_snapshot=params,
+                    result=result,
+                    artifacts_path=str(work_dir),
+                )
+                self._log(run_id, name, f"Action {name!r} completed in {outcome.duration:.2f} s")
+            params = {**params, **result}
+            results.update(result)
+        with self._guard(run_id):
+            self._client.update_run(run_id, status="completed", result=results)
+        return RunEnd.COMPLETED
+
+    def _skip(self, run: Run, skipped: Sequence[ActionDefinition]) -> None:
+        states = [state.get("status") for state in run["progress"]]
+        for index, action in enumerate(skipped):
+            name = action["name"]
+            if index < len(states) and states[index] in ("completed", "skipped"):
+                continue  # already reported by the worker that ran it (or skipped it) before
+            with self._guard(run["id"]):
+                self._client.report_progress(
+                    run["id"],
+                    current_action_index=index,
+                    action_progress={"name": name, "status": "skipped"},
+                )
+        names = ", ".join(repr(action["name"]) for action in skipped)
+        with self._guard(run["id"]):
+            self._log(run["id"], None, f"Resuming from checkpoint: skipping {names}")
+
+    def _fail(
+        self, run_id: str, action: tuple[str, int] | None, error: str, traceback: str | None
+    ) -> RunEnd:
+        with self._guard(run_id):
+            if action is not None:
+                name, index = action
+                self._client.report_progress(
+                    run_id,
+                    current_action=name,
+                    current_action_index=index,
+                    action_progress={"name": name, "status": "failed", "error": error},
+                )
+            where = f"Action {action[0]!r} failed" if action else "Run failed"
+            message = f"{where}: {error}"
+            if traceback:
+                message = f"{message}\n{traceback.rstrip()}"
+            self._log(run_id, action[0] if action else None, message, level="error")
+            self._client.update_run(run_id, status="failed", error=error)
+        return RunEnd.FAILED
+
+    def _stopped_during(self, run_id: str, name: str, index: int, control: RunControl) -> RunEnd:
+        end = self._ended_elsewhere(run_id, control)
+        if end is RunEnd.CANCELLED:
+            try:  # best effort: the run is terminal already, the action's entry may stay as is
+                self._client.report_progress(
+                    run_id,
+                    current_action_index=index,
+                    action_progress={"name": name, "status": "failed", "error": "Cancelled"},
+                )
+                self._log(run_id, name, f"Run cancelled during action {name!r}", level="warning")
+            except PipelineServiceError as exc:
+                logger.info("could not mark action %r of run %s cancelled: %s", name, run_id, exc)
+        return end
+
+    def _ended_elsewhere(self, run_id: str, control: RunControl) -> RunEnd:
+        if control.cancelled.is_set():
+            return RunEnd.CANCELLED
+        if control.lost.is_set():
+            return RunEnd.LOST
+        if control.abort.is_set():
+            return RunEnd.INTERRUPTED
+        try:
+            status = self._client.get_run(run_id)["status"]
+        except PipelineServiceError:
+            return RunEnd.LOST
+        return RunEnd.CANCELLED if status == "cancelled" else RunEnd.LOST
+
+    @contextmanager
+    def _guard(self, run_id: str) -> Iterator[None]:
+        """Turn a 409 on a run that someone else moved to a terminal status into _RunTerminated."""
+        try:
+            yield
+        except ConflictError:
+            try:
+                status = self._client.get_run(run_id)["status"]
+            except PipelineServiceError:
+                status = None
+            if status in ("completed", "failed", "cancelled"):
+                raise _RunTerminated(run_id) from None
+            raise
+
+    def _log(self, run_id: str, action_name: str | None, message: str, level: str = "info") -> None:
+        self._client.append_logs(
+            run_id, [{"message": message, "level": level, "action_name": action_name}]
+        )

@@ -1,0 +1,297 @@
+"""Workers: claim runs from the service, hold their leases, and execute them.
+
+A worker claims one run at a time (atomically, with a lease), renews the lease while it works
+and learns from each renewal whether the run was cancelled. Each action runs in a child process.
+A run whose worker dies returns to the queue when its lease expires, and the next worker resumes
+it from its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service.client import PipelineServiceClient
+from pipeline_service.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PipelineServiceError,
+)
+from pipeline_service.runner.actions import default_import_paths
+from pipeline_service.runner.process import ChildProcessExecutor, ClientSettings
+from pipeline_service.runner.runner import RunControl, RunEnd, Runner
+from pipeline_service.types import Run
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_POLL_INTERVAL = 0.5
+MAX_RENEW_INTERVAL = 1.0
+_MAX_BACKOFF = 10.0
+
+
+def default_work_root() -> Path:
+    """Where runs without a work_dir of their own get one: <tmp>/pipeline-service/runs/<run id>."""
+    return Path(tempfile.gettempdir()) / "pipeline-service" / "runs"
+
+
+class LeaseKeeper:
+    """Renews a run's lease in the background; flags cancellation and a lost lease on `control`."""
+
+    def __init__(
+        self,
+        client: PipelineServiceClient,
+        run_id: str,
+        worker_id: str,
+        control: RunControl,
+        *,
+        lease_seconds: float,
+        interval: float,
+    ) -> None:
+        self._client = client
+        self._run_id = run_id
+        self._worker_id = worker_id
+        self._control = control
+        self._lease_seconds = lease_seconds
+        self._interval = interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"lease-{run_id}", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self._interval):
+            try:
+                lease = self._client.renew_lease(
+                    self._run_id, self._worker_id, lease_seconds=self._lease_seconds
+                )
+            except (ConflictError, NotFoundError) as exc:
+                logger.warning("lost the lease on run %s: %s", self._run_id, exc)
+                self._control.lost.set()
+                return
+            except PipelineServiceError as exc:
+                logger.warning("could not renew the lease on run %s: %s", self._run_id, exc)
+                continue
+            status = lease["status"]
+            if status == "cancelled":
+                logger.info("run %s was cancelled", self._run_id)
+                self._control.cancelled.set()
+                return
+            if status in ("completed", "failed"):
+                self._control.lost.set()
+                return
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._done.set()
+        self._thread.join()
+
+
+class Worker:
+    """Claims runs and executes them, one at a time, until stopped.
+
+    `stop()` finishes the action in progress, then gives the run back (another worker resumes it
+    from its checkpoint); `stop(force=True)` also stops the action in progress.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        token: str | None = None,
+        worker_id: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        renew_interval: float | None = None,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        pipeline_id: str | None = None,
+        work_root: Path | None = None,
+        import_paths: Sequence[str] | None = None,
+        grace_period: float = 2.0,
+        flush_interval: float = 0.5,
+    ) -> None:
+        base_url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+        token = token if token is not None else os.environ.get(ENV_TOKEN)
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._client = PipelineServiceClient(base_url, token=token)
+        self._lease_seconds = lease_seconds
+        self._renew_interval = renew_interval or min(lease_seconds / 3, MAX_RENEW_INTERVAL)
+        self._poll_interval = poll_interval
+        self._pipeline_id = pipeline_id
+        executor = ChildProcessExecutor(
+            ClientSettings(base_url, token),
+            grace_period=grace_period,
+            flush_interval=flush_interval,
+        )
+        self._runner = Runner(
+            self._client,
+            executor,
+            work_root=work_root or default_work_root(),
+            import_paths=default_import_paths() if import_paths is None else import_paths,
+        )
+        self._stopping = threading.Event()
+        self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread
+        self._force = False
+        self._control: RunControl | None = None
+
+    def stop(self, *, force: bool = False) -> None:
+        """Ask the worker to stop (safe from any thread and from signal handlers)."""
+        self._stopping.set()
+        with self._lock:
+            self._force = self._force or force
+            if self._control is not None:
+                self._control.stop_after_action.set()
+                if self._force:
+                    self._control.abort.set()
+
+    def run(self, *, max_runs: int | None = None) -> int:
+        """Claim and execute runs until stopped (or `max_runs` were executed); returns how many."""
+        executed = 0
+        backoff = self._poll_interval
+        while not self._stopping.is_set() and (max_runs is None or executed < max_runs):
+            try:
+                claimed = self.run_once()
+            except AuthenticationError:
+                raise  # a wrong token stays wrong: retrying would only hide it
+            except APIConnectionError as exc:
+                logger.warning("service unreachable (%s); retrying in %.1f s", exc, backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+                continue
+            except PipelineServiceError as exc:
+                logger.error("claiming a run failed: %s", exc)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+                continue
+            backoff = self._poll_interval
+            if claimed:
+                executed += 1
+            else:
+                self._stopping.wait(self._poll_interval)
+        return executed
+
+    def run_once(self) -> bool:
+        """Claim one run and execute it; False when no run was waiting."""
+        claim = self._client.claim_run(
+            self.worker_id, lease_seconds=self._lease_seconds, pipeline_id=self._pipeline_id
+        )
+        if claim is None:
+            return False
+        run = claim["run"]
+        run_id = run["id"]
+        control = RunControl()
+        with self._lock:
+            self._control = control
+            if self._stopping.is_set():
+                control.stop_after_action.set()
+            if self._force:
+                control.abort.set()
+        logger.info("worker %s claimed run %s", self.worker_id, run_id)
+        try:
+            with LeaseKeeper(
+                self._client,
+                run_id,
+                self.worker_id,
+                control,
+                lease_seconds=self._lease_seconds,
+                interval=self._renew_interval,
+            ):
+                end = self._execute(run, control)
+        finally:
+            with self._lock:
+                self._control = None
+        logger.info("run %s: %s", run_id, end.value)
+        if end is not RunEnd.LOST:
+            self._release(run_id)
+        return True
+
+    def _execute(self, run: Run, control: RunControl) -> RunEnd:
+        run_id = run["id"]
+        try:
+            return self._runner.run(run, control)
+        except (APIConnectionError, InternalServerError) as exc:
+            logger.error("run %s interrupted: %s; giving it back", run_id, exc)
+            return RunEnd.INTERRUPTED
+        except Exception as exc:  # anything else would fail again on every retry
+            logger.exception("run %s could not be executed", run_id)
+            try:
+                self._client.update_run(
+                    run_id, status="failed", error=f"Worker error: {type(exc).__name__}: {exc}"
+                )
+            except PipelineServiceError:
+                return RunEnd.INTERRUPTED
+            return RunEnd.FAILED
+
+    def _release(self, run_id: str) -> None:
+        try:
+            self._client.release_lease(run_id, self.worker_id)
+        except PipelineServiceError as exc:
+            logger.warning("could not release the lease on run %s: %s", run_id, exc)
+
+    def close(self) -> None:
+        """Close the worker's client."""
+        self._client.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class WorkerPool:
+    """Workers in background threads of this process (for `serve --workers N` and `demo`)."""
+
+    def __init__(self, base_url: str, count: int, *, token: str | None = None) -> None:
+        self._workers = [Worker(base_url, token=token) for _ in range(count)]
+        self._threads = [
+            threading.Thread(target=worker.run, name=f"worker-{index}", daemon=True)
+            for index, worker in enumerate(self._workers)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, *, force: bool = True, timeout: float = 10.0) -> None:
+        """Stop every worker (by default aborting the actions in progress) and wait for them."""
+        for worker in self._workers:
+            worker.stop(force=force)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
+        for worker in self._workers:
+            worker.close()
+
+    def __enter__(self) -> WorkerPool:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

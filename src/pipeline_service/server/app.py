@@ -1,0 +1,112 @@
+"""The FastAPI application of the reference server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import pipeline_service
+from pipeline_service.server.auth import BearerAuthMiddleware
+from pipeline_service.server.errors import install_error_handlers
+from pipeline_service.server.events import EventHub
+from pipeline_service.server.routes import ROUTERS
+from pipeline_service.server.routing import (
+    BodyLimitMiddleware,
+    RawPathMiddleware,
+    add_trailing_slash_twins,
+)
+from pipeline_service.server.settings import Settings
+from pipeline_service.server.storage.base import Storage
+from pipeline_service.server.storage.sqlite import SQLiteStorage
+from pipeline_service.spec import load_spec, spec_text
+
+logger = logging.getLogger("pipeline_service.server")
+
+
+class RequestLogMiddleware:
+    """One log line per request: method, path, status, duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            logger.info(
+                '%s "%s %s" %d %.1fms',
+                (scope.get("client") or ("-",))[0],
+                scope["method"],
+                scope.get("raw_path", b"").decode("latin-1") or scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+def create_app(settings: Settings | None = None, *, storage: Storage | None = None) -> FastAPI:
+    """The app: every operation of openapi.yaml over the given storage (SQLite by default)."""
+    settings = settings or Settings()
+    store = storage if storage is not None else SQLiteStorage(settings.db_path)
+    hub = EventHub()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        await store.start(hub.dispatch)
+        app.state.close_streams = lambda: loop.call_soon_threadsafe(hub.close)
+        try:
+            yield
+        finally:
+            hub.close()
+            await store.close()
+
+    app = FastAPI(
+        title="Pipeline Service API",
+        version=pipeline_service.__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.storage = store
+    app.state.hub = hub
+    app.state.close_streams = hub.close
+    install_error_handlers(app)
+    for router in ROUTERS:
+        # Plain routes on the app's router (no included-router indirection): one flat table.
+        app.router.routes.extend(router.routes)
+    add_trailing_slash_twins(app)
+
+    def committed_spec() -> dict[str, Any]:
+        return load_spec()
+
+    app.openapi = committed_spec  # type: ignore[method-assign]
+
+    @app.get("/openapi.yaml", include_in_schema=False)
+    async def openapi_yaml() -> PlainTextResponse:
+        return PlainTextResponse(spec_text(), media_type="application/yaml")
+
+    if settings.token:
+        app.add_middleware(BearerAuthMiddleware, token=settings.token)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RawPathMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+    return app

@@ -1,0 +1,122 @@
+"""In-process change broadcaster for the SSE streams.
+
+The storage reports every committed change once, with the new state already read (for a run,
+its whole document and version; for logs, the stored records). The hub fans that one state out
+to every subscriber of the run: 100 subscribers cost one read per change, not 100. A run
+subscriber keeps only the newest state (one that falls behind skips ahead, never back); a log
+subscriber queues records, and resynchronizes from storage if it falls too far behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict, deque
+from typing import Any
+
+from pipeline_service.server.storage.base import (
+    Change,
+    LogsAppended,
+    RunChanged,
+    RunDeleted,
+    RunState,
+)
+
+MAX_QUEUED_LOG_RECORDS = 10_000
+
+
+class Subscription:
+    """What one stream has not consumed yet for one run."""
+
+    def __init__(self, hub: EventHub, run_id: str) -> None:
+        self.hub = hub
+        self.run_id = run_id
+        self.state: RunState | None = None
+        self.records: deque[dict[str, Any]] = deque()
+        self.records_dropped = False
+        self.deleted = False
+        self.closed = False
+        self._wakeup = asyncio.Event()
+
+    def run_changed(self, state: RunState) -> None:
+        if self.state is None or state.version > self.state.version:
+            self.state = state
+            self._wakeup.set()
+
+    def logs_appended(self, records: list[dict[str, Any]]) -> None:
+        if len(self.records) + len(records) > MAX_QUEUED_LOG_RECORDS:
+            self.records.clear()
+            self.records_dropped = True
+        else:
+            self.records.extend(records)
+        self._wakeup.set()
+
+    def run_deleted(self) -> None:
+        self.deleted = True
+        self._wakeup.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wakeup.set()
+
+    async def wait(self) -> None:
+        """Until something arrives."""
+        await self._wakeup.wait()
+        self._wakeup.clear()
+
+    def take_records(self) -> tuple[list[dict[str, Any]], bool]:
+        """Queued records, and whether some were dropped (read them back from storage)."""
+        records, dropped = list(self.records), self.records_dropped
+        self.records.clear()
+        self.records_dropped = False
+        return records, dropped
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.hub.unsubscribe(self)
+
+
+class EventHub:
+    """Fans committed changes out to the subscribers of each run (event-loop thread only)."""
+
+    def __init__(self) -> None:
+        self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self.closed = False
+
+    def subscribe(self, run_id: str) -> Subscription:
+        subscription = Subscription(self, run_id)
+        if self.closed:
+            subscription.close()
+        else:
+            self._subscribers[run_id].add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        subscribers = self._subscribers.get(subscription.run_id)
+        if subscribers is not None:
+            subscribers.discard(subscription)
+            if not subscribers:
+                del self._subscribers[subscription.run_id]
+
+    def subscriber_count(self, run_id: str) -> int:
+        return len(self._subscribers.get(run_id, ()))
+
+    def dispatch(self, change: Change) -> None:
+        """The storage's change listener."""
+        if isinstance(change, RunChanged):
+            for subscription in self._subscribers.get(change.state.run["id"], ()):
+                subscription.run_changed(change.state)
+        elif isinstance(change, LogsAppended):
+            for subscription in self._subscribers.get(change.run_id, ()):
+                subscription.logs_appended(change.records)
+        elif isinstance(change, RunDeleted):
+            for subscription in self._subscribers.get(change.run_id, ()):
+                subscription.run_deleted()
+
+    def close(self) -> None:
+        """Shutdown: every open stream ends."""
+        self.closed = True
+        for subscribers in self._subscribers.values():
+            for subscription in subscribers:
+                subscription.close()

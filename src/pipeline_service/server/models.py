@@ -1,0 +1,144 @@
+"""Request bodies as strict pydantic models; unknown fields are rejected where the spec says so."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from pipeline_service.server.timestamps import normalize_timestamp
+
+RunStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
+ActionStatusName = Literal["pending", "running", "completed", "failed", "skipped"]
+LogLevelName = Literal["debug", "info", "success", "warning", "danger", "error", "critical"]
+
+RUN_STATUSES: tuple[str, ...] = ("pending", "running", "completed", "failed", "cancelled")
+TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled"})
+TERMINAL_ACTION_STATUSES = frozenset({"completed", "failed", "skipped"})
+LOG_LEVELS: tuple[str, ...] = ("debug", "info", "success", "warning", "danger", "error", "critical")
+
+MAX_INDEX = 2_147_483_647
+MAX_LOG_BATCH = 10_000
+
+Timestamp = Annotated[str, AfterValidator(normalize_timestamp)]
+"""An RFC 3339 date-time (offset-less is UTC), normalized to the server's UTC form."""
+
+
+def _integral(value: Any) -> Any:
+    """JSON does not tell 2 from 2.0: an integral float is an integer."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Index = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=MAX_INDEX)]
+JSONObject = dict[str, Any]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+class _Open(BaseModel):
+    """A schema with `additionalProperties: true`: unknown fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
+
+
+class ActionDefinition(_Open):
+    name: str = Field(min_length=1, max_length=255)
+    entrypoint: str = Field(min_length=1, max_length=1000)
+    description: str | None = Field(default=None, max_length=10000)
+
+
+class PipelineCreate(_Strict):
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=10000)
+    actions: list[ActionDefinition] = Field(max_length=1000)
+
+
+class PipelineUpdate(_Strict):
+    name: str = Field(default=None, min_length=1, max_length=255)  # type: ignore[assignment]
+    description: str | None = Field(default=None, max_length=10000)
+    actions: list[ActionDefinition] = Field(default=None, max_length=1000)  # type: ignore[arg-type]
+
+
+class ActionProgress(_Open):
+    name: str = Field(min_length=1, max_length=255)
+    status: ActionStatusName = "pending"
+    progress: float = Field(default=0.0, ge=0)
+    total: float | None = Field(default=None, gt=0)
+    progress_step: str | None = Field(default=None, max_length=1000)
+    message: str | None = Field(default=None, max_length=10000)
+    metrics: JSONObject = Field(default_factory=dict)
+    started_at: Timestamp | None = None
+    completed_at: Timestamp | None = None
+    error: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _progress_category_alias(cls, data: Any) -> Any:
+        """`progress_category` is an older name of `progress_step`."""
+        if isinstance(data, dict) and "progress_category" in data:
+            data = dict(data)
+            category = data.pop("progress_category")
+            data.setdefault("progress_step", category)
+        return data
+
+    def sent_fields(self) -> dict[str, Any]:
+        """The fields the caller sent, as wire values."""
+        return self.model_dump(include=self.model_fields_set)
+
+
+class RunCreate(_Strict):
+    params: JSONObject | None = None
+    work_dir: str | None = Field(default=None, max_length=4096)
+    resume_from: str | None = Field(default=None, max_length=255)
+
+
+class RunUpdate(_Strict):
+    status: RunStatusName = Field(default=None)  # type: ignore[arg-type]
+    current_action: str | None = Field(default=None, max_length=255)
+    current_action_index: Index = Field(default=None)  # type: ignore[assignment]
+    result: JSONObject | None = None
+    error: str | None = None
+
+
+class ProgressUpdate(_Strict):
+    current_action: str | None = Field(default=None, max_length=255)
+    current_action_index: Index = Field(default=None)  # type: ignore[assignment]
+    status: RunStatusName = Field(default=None)  # type: ignore[arg-type]
+    action_progress: ActionProgress = Field(default=None)  # type: ignore[assignment]
+    error: str | None = None
+
+
+class CheckpointCreate(_Strict):
+    action_name: str = Field(min_length=1, max_length=255)
+    action_index: Index
+    status: ActionStatusName = "completed"
+    params_snapshot: JSONObject | None = None
+    result: JSONObject | None = None
+    artifacts_path: str | None = Field(default=None, max_length=4096)
+
+
+class LogEntry(_Strict):
+    message: str = Field(max_length=100_000)
+    level: LogLevelName = "info"
+    action_name: str | None = Field(default=None, max_length=255)
+    timestamp: Timestamp | None = None
+
+
+class LogBatch(_Strict):
+    # The 10,000-entry limit is a 413 (checked by the route), not a validation error.
+    entries: list[LogEntry]
+
+
+class ClaimRequest(_Strict):
+    worker_id: str = Field(min_length=1, max_length=255)
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    pipeline_id: str | None = Field(default=None, max_length=255)
+
+
+class LeaseRequest(_Strict):
+    worker_id: str = Field(min_length=1, max_length=255)
+    lease_seconds: float = Field(default=30.0, ge=1, le=3600)

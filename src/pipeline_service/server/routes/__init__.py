@@ -1,0 +1,25 @@
+"""The API's routes, one module per tag of openapi.yaml."""
+
+from fastapi import APIRouter
+
+from pipeline_service.server.routes import (
+    checkpoints,
+    health,
+    logs,
+    pipelines,
+    progress,
+    runs,
+    workers,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    pipelines.router,
+    workers.router,  # before runs: /runs/claim must win over /runs/{run_id}
+    runs.router,
+    progress.router,
+    checkpoints.router,
+    logs.router,
+)
+
+__all__ = ["ROUTERS"]

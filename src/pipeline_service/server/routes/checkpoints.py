@@ -1,0 +1,57 @@
+"""Checkpoints: record, list, latest, by action."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
+
+from pipeline_service.server.deps import RunId, StorageDep
+from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.models import CheckpointCreate
+from pipeline_service.server.routing import StrictJSONRoute
+
+router = APIRouter(prefix="/api/v1/runs", tags=["checkpoints"], route_class=StrictJSONRoute)
+
+
+@router.post(
+    "/{run_id:seg}/checkpoints/",
+    operation_id="create_checkpoint",
+    status_code=201,
+    response_model=None,
+)
+async def create_checkpoint(
+    request: Request,
+    run_id: RunId,
+    body: CheckpointCreate,
+    storage: StorageDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    idem = await idempotency_for(request, idempotency_key)
+    return JSONResponse(await storage.create_checkpoint(run_id, body, idem), status_code=201)
+
+
+@router.get("/{run_id:seg}/checkpoints/", operation_id="list_checkpoints", response_model=None)
+async def list_checkpoints(run_id: RunId, storage: StorageDep) -> JSONResponse:
+    return JSONResponse(await storage.list_checkpoints(run_id))
+
+
+@router.get(
+    "/{run_id:seg}/checkpoints/latest", operation_id="get_latest_checkpoint", response_model=None
+)
+async def get_latest_checkpoint(run_id: RunId, storage: StorageDep) -> JSONResponse:
+    return JSONResponse(await storage.latest_checkpoint(run_id, None))
+
+
+@router.get(
+    "/{run_id:seg}/checkpoints/{action_name:seg}",
+    operation_id="get_checkpoint_by_action",
+    response_model=None,
+)
+async def get_checkpoint_by_action(
+    run_id: RunId,
+    action_name: Annotated[str, Path(min_length=1, max_length=255)],
+    storage: StorageDep,
+) -> JSONResponse:
+    return JSONResponse(await storage.latest_checkpoint(run_id, action_name))

@@ -1,0 +1,82 @@
+"""Logs: append, read, follow."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
+
+from pipeline_service.server.deps import HubDep, RunId, SettingsDep, StorageDep
+from pipeline_service.server.errors import PayloadTooLarge
+from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.models import MAX_LOG_BATCH, LogBatch, LogLevelName, Timestamp
+from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.storage.base import LogQuery
+from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
+
+router = APIRouter(prefix="/api/v1/runs", tags=["logs"], route_class=StrictJSONRoute)
+
+ActionName = Annotated[str | None, Query(max_length=255, description="Only this action's.")]
+Level = Annotated[LogLevelName | None, Query(description="Only this level.")]
+AfterSeq = Annotated[int | None, Query(ge=0, description="Only records after this seq.")]
+
+
+@router.post(
+    "/{run_id:seg}/logs/", operation_id="append_logs", status_code=201, response_model=None
+)
+async def append_logs(
+    request: Request,
+    run_id: RunId,
+    body: LogBatch,
+    storage: StorageDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    if len(body.entries) > MAX_LOG_BATCH:
+        raise PayloadTooLarge(
+            f"a log batch holds at most {MAX_LOG_BATCH} entries, not {len(body.entries)}"
+        )
+    idem = await idempotency_for(request, idempotency_key)
+    return JSONResponse(await storage.append_logs(run_id, body.entries, idem), status_code=201)
+
+
+@router.get("/{run_id:seg}/logs/", operation_id="get_logs", response_model=None)
+async def get_logs(
+    run_id: RunId,
+    storage: StorageDep,
+    action_name: ActionName = None,
+    level: Level = None,
+    since: Annotated[Timestamp | None, Query(description="Strictly after this time.")] = None,
+    after_seq: AfterSeq = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> JSONResponse:
+    query = LogQuery(action_name, level, since, after_seq or 0, limit)
+    return JSONResponse(await storage.get_logs(run_id, query))
+
+
+@router.get("/{run_id:seg}/logs/stream", operation_id="stream_logs", response_model=None)
+async def stream_logs(
+    run_id: RunId,
+    storage: StorageDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="The last seq seen.")
+    ] = None,
+    after_seq: AfterSeq = None,
+    action_name: ActionName = None,
+    level: Level = None,
+) -> EventSourceResponse:
+    subscription = hub.subscribe(run_id)
+    try:
+        state = await storage.get_run(run_id)
+    except BaseException:
+        hub.unsubscribe(subscription)
+        raise
+    cursor = parse_last_event_id(last_event_id)
+    if cursor is None:
+        cursor = after_seq or 0
+    query = LogQuery(action_name=action_name, level=level, after_seq=cursor)
+    events = log_events(storage, subscription, query, state.status, settings)
+    return event_stream(events, settings)

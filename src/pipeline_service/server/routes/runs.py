@@ -1,0 +1,75 @@
+"""Runs: start, list, get, update, cancel, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from pipeline_service.server.deps import Limit, PipelineId, RunId, Skip, StorageDep
+from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.models import RunCreate, RunStatusName, RunUpdate
+from pipeline_service.server.routing import StrictJSONRoute
+
+router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
+
+
+@router.post(
+    "/pipelines/{pipeline_id:seg}/runs/",
+    operation_id="create_run",
+    status_code=201,
+    response_model=None,
+)
+async def create_run(
+    request: Request,
+    pipeline_id: PipelineId,
+    body: RunCreate,
+    storage: StorageDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    idem = await idempotency_for(request, idempotency_key)
+    return JSONResponse(await storage.create_run(pipeline_id, body, idem), status_code=201)
+
+
+@router.get(
+    "/pipelines/{pipeline_id:seg}/runs/", operation_id="list_pipeline_runs", response_model=None
+)
+async def list_pipeline_runs(
+    pipeline_id: PipelineId, storage: StorageDep, skip: Skip = 0, limit: Limit = 100
+) -> JSONResponse:
+    return JSONResponse(await storage.list_runs(None, pipeline_id, skip, limit))
+
+
+@router.get("/runs/", operation_id="list_runs", response_model=None)
+async def list_runs(
+    storage: StorageDep,
+    status_filter: Annotated[
+        RunStatusName | None, Query(description="Only runs in this status.")
+    ] = None,
+    skip: Skip = 0,
+    limit: Limit = 100,
+) -> JSONResponse:
+    return JSONResponse(await storage.list_runs(status_filter, None, skip, limit))
+
+
+@router.get("/runs/{run_id:seg}", operation_id="get_run", response_model=None)
+async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
+    return JSONResponse((await storage.get_run(run_id)).run)
+
+
+@router.patch("/runs/{run_id:seg}", operation_id="update_run", response_model=None)
+async def update_run(run_id: RunId, body: RunUpdate, storage: StorageDep) -> JSONResponse:
+    return JSONResponse((await storage.update_run(run_id, body)).run)
+
+
+@router.delete("/runs/{run_id:seg}", operation_id="delete_run", status_code=204,
+               response_model=None)
+async def delete_run(run_id: RunId, storage: StorageDep) -> Response:
+    await storage.delete_run(run_id)
+    return Response(status_code=204)
+
+
+@router.post("/runs/{run_id:seg}/cancel", operation_id="cancel_run", response_model=None)
+async def cancel_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
+    return JSONResponse((await storage.cancel_run(run_id)).run)

@@ -1,0 +1,181 @@
+"""Routing details: strict JSON bodies, ids with encoded slashes, both trailing-slash forms."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline_service.server.errors import BadRequest, PayloadTooLarge, error_response
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_JSON_MEDIA = re.compile(r"^application/([\w.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json_body(body: bytes) -> Any:
+    """Strict JSON: no NaN/Infinity, no unpaired surrogates, bounded nesting. BadRequest else."""
+    try:
+        value = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise BadRequest("request body is nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    if _SURROGATE_ESCAPE.search(body):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadRequest("request body contains an unpaired UTF-16 surrogate") from exc
+    return value
+
+
+class _JSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = parse_json_body(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    """Bodies must be JSON (400 otherwise, including another content type; none means JSON)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs["strict_content_type"] = False
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        has_body = self.body_field is not None
+
+        async def strict_handler(request: Request) -> Response:
+            request = _JSONRequest(request.scope, request.receive)
+            if has_body:
+                content_type = request.headers.get("content-type")
+                if (
+                    content_type
+                    and not _JSON_MEDIA.match(content_type)
+                    and await request.body()
+                ):
+                        raise BadRequest(
+                            f"Content-Type must be application/json, not {content_type!r}"
+                        )
+            return await handler(request)
+
+        return strict_handler
+
+
+class SegmentConvertor(Convertor[str]):
+    """One path segment, percent-decoded (RawPathMiddleware keeps %2F in segments)."""
+
+    regex = "[^/]+"
+
+    def convert(self, value: str) -> str:
+        return unquote(value)
+
+    def to_string(self, value: str) -> str:
+        return value.replace("%", "%25").replace("/", "%2F")
+
+
+register_url_convertor("seg", SegmentConvertor())
+
+
+class RawPathMiddleware:
+    """Route on the raw path so an id containing %2F stays one segment.
+
+    Starlette decodes %2F to "/" before routing; here each raw segment is decoded on its own
+    and "%" and "/" inside it are re-escaped, which `{name:seg}` parameters decode again.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path")
+        if scope["type"] == "http" and raw and b"%" in raw:
+            try:
+                segments = raw.decode("ascii").split("?", 1)[0].split("/")
+            except UnicodeDecodeError:
+                segments = None
+            if segments is not None:
+                scope = dict(scope)
+                scope["path"] = "/".join(
+                    unquote(s, errors="replace").replace("%", "%25").replace("/", "%2F")
+                    for s in segments
+                )
+        await self.app(scope, receive, send)
+
+
+class BodyLimitMiddleware:
+    """Request bodies over max_bytes are 413 (by Content-Length, or counted as they arrive)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self.max_bytes:
+                    await self._too_large(scope, receive, send)
+                    return
+                break
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise PayloadTooLarge(self._detail())
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def _detail(self) -> str:
+        return f"request body is larger than {self.max_bytes} bytes"
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(413, self._detail(), {"Connection": "close"})
+        await response(scope, receive, send)
+
+
+def add_trailing_slash_twins(app: FastAPI) -> None:
+    """Answer every path with and without its trailing slash (never a redirect).
+
+    Each twin goes right after its original, so route precedence is unchanged.
+    """
+    app.router.redirect_slashes = False
+    ordered: list[BaseRoute] = []
+    for route in app.router.routes:
+        ordered.append(route)
+        if not isinstance(route, APIRoute) or route.path == "/":
+            continue
+        twin = route.path[:-1] if route.path.endswith("/") else route.path + "/"
+        ordered.append(
+            StrictJSONRoute(
+                twin,
+                route.endpoint,
+                methods=list(route.methods or ()),
+                status_code=route.status_code,
+                response_class=route.response_class,
+                include_in_schema=False,
+                name=f"{route.name}_twin",
+                response_model=None,
+            )
+        )
+    app.router.routes[:] = ordered

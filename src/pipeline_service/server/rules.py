@@ -1,0 +1,143 @@
+"""The run state rules of the contract, independent of the storage backend.
+
+Functions here change a run document (the wire shape of a Run) in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline_service.server.errors import Conflict, Unprocessable
+from pipeline_service.server.models import (
+    TERMINAL_ACTION_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    ActionDefinition,
+    ProgressUpdate,
+    RunUpdate,
+)
+
+JSON = dict[str, Any]
+
+_ALLOWED_MOVES = {
+    "pending": {"running", "completed", "failed", "cancelled"},
+    "running": {"completed", "failed", "cancelled"},
+}
+
+
+def check_unique_action_names(actions: Sequence[ActionDefinition]) -> None:
+    """Action names are unique within a pipeline (422 otherwise)."""
+    seen: set[str] = set()
+    for action in actions:
+        if action.name in seen:
+            raise Unprocessable(f"body field 'actions': duplicate action name {action.name!r}")
+        seen.add(action.name)
+
+
+def action_definitions(actions: Sequence[ActionDefinition]) -> list[JSON]:
+    """The stored form of a pipeline's actions (known fields only)."""
+    return [
+        {"name": a.name, "entrypoint": a.entrypoint, "description": a.description} for a in actions
+    ]
+
+
+def pending_action(name: str) -> JSON:
+    """The progress entry of an action that has not started."""
+    return {
+        "name": name, "status": "pending", "progress": 0, "total": None, "progress_step": None,
+        "message": None, "metrics": {}, "started_at": None, "completed_at": None, "error": None,
+    }
+
+
+def move_run(run: JSON, status: str, now: str) -> bool:
+    """Move a run to status (stamping started_at / completed_at once). False when unchanged."""
+    current = run["status"]
+    if status == current:
+        return False
+    if status not in _ALLOWED_MOVES.get(current, set()):
+        if current in TERMINAL_RUN_STATUSES:
+            raise Conflict(f"run is {current}; a terminal run cannot become {status}")
+        raise Conflict(f"run is {current}; it cannot go back to {status}")
+    run["status"] = status
+    if status == "running" and run["started_at"] is None:
+        run["started_at"] = now
+    if status in TERMINAL_RUN_STATUSES and run["completed_at"] is None:
+        run["completed_at"] = now
+    return True
+
+
+def apply_run_update(run: JSON, body: RunUpdate, now: str) -> None:
+    """PATCH /runs/{id}: only the fields sent change."""
+    sent = body.model_fields_set
+    if "status" in sent:
+        move_run(run, body.status, now)
+    for key in ("current_action", "current_action_index", "result", "error"):
+        if key in sent:
+            run[key] = getattr(body, key)
+
+
+def apply_progress_update(run: JSON, body: ProgressUpdate, now: str) -> None:
+    """POST /runs/{id}/progress: status, pointers, and action progress merged into its entry."""
+    sent = body.model_fields_set
+    if "status" in sent:
+        move_run(run, body.status, now)
+    for key in ("current_action", "current_action_index", "error"):
+        if key in sent:
+            run[key] = getattr(body, key)
+    if "action_progress" in sent:
+        index = body.current_action_index if "current_action_index" in sent else None
+        merge_action_progress(run["progress"], body.action_progress.sent_fields(), index, now)
+
+
+def merge_action_progress(
+    entries: list[JSON], update: JSON, index: int | None, now: str
+) -> None:
+    """Merge update into the entry at index, or the entry named update["name"]."""
+    name = update["name"]
+    if index is not None:
+        if index >= len(entries):
+            raise Unprocessable(
+                f"body field 'current_action_index': {index} is out of range "
+                f"(the run has {len(entries)} actions)"
+            )
+        if entries[index]["name"] != name:
+            raise Unprocessable(
+                f"body field 'action_progress.name': {name!r} is not action {index} "
+                f"({entries[index]['name']!r})"
+            )
+    else:
+        index = next((i for i, e in enumerate(entries) if e["name"] == name), None)
+        if index is None:
+            raise Unprocessable(
+                f"body field 'action_progress.name': the run has no action {name!r}"
+            )
+    entry = dict(entries[index])
+    previous_status = entry["status"]
+    entry.update(update)
+    status = entry["status"]
+    if status != previous_status:
+        if status == "running" and "started_at" not in update and entry["started_at"] is None:
+            entry["started_at"] = now
+        if (
+            status in TERMINAL_ACTION_STATUSES
+            and "completed_at" not in update
+            and entry["completed_at"] is None
+        ):
+            entry["completed_at"] = now
+    check_progress_range(entry)
+    entries[index] = entry
+
+
+def check_progress_range(entry: JSON) -> None:
+    """With total null, progress is a fraction in [0, 1]; with total set, 0 ≤ progress ≤ total."""
+    progress, total = entry["progress"], entry["total"]
+    if total is None:
+        if not 0 <= progress <= 1:
+            raise Unprocessable(
+                f"body field 'action_progress.progress': {progress} is not a fraction in [0, 1] "
+                "(send 'total' to report units of work)"
+            )
+    elif not 0 <= progress <= total:
+        raise Unprocessable(
+            f"body field 'action_progress.progress': {progress} is outside 0..{total} (total)"
+        )

@@ -1,0 +1,182 @@
+"""The storage interface the routes use; a backend (SQLite, PostgreSQL…) implements it."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline_service.server.models import (
+    CheckpointCreate,
+    LogEntry,
+    PipelineCreate,
+    PipelineUpdate,
+    ProgressUpdate,
+    RunCreate,
+    RunUpdate,
+)
+
+JSON = dict[str, Any]
+
+PROGRESS_KEYS = (
+    "status", "current_action", "current_action_index", "progress", "error",
+    "started_at", "completed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RunState:
+    """A run as committed, with its version (grows with every change)."""
+
+    run: JSON
+    version: int
+
+    def progress(self) -> JSON:
+        """The run's Progress document."""
+        progress: JSON = {"run_id": self.run["id"], "pipeline_id": self.run["pipeline_id"]}
+        for key in PROGRESS_KEYS:
+            progress[key] = self.run[key]
+        return progress
+
+    @property
+    def status(self) -> str:
+        return str(self.run["status"])
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """An Idempotency-Key on one endpoint, with the fingerprint of the request body."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+# Changes a backend reports after each commit, in commit order.
+@dataclass(frozen=True, slots=True)
+class RunChanged:
+    state: RunState
+
+
+@dataclass(frozen=True, slots=True)
+class RunDeleted:
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogsAppended:
+    run_id: str
+    records: list[JSON]
+
+
+Change = RunChanged | RunDeleted | LogsAppended
+ChangeListener = Callable[[Change], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    action_name: str | None = None
+    level: str | None = None
+    since: str | None = None
+    after_seq: int = 0
+    limit: int = 1000
+
+
+class Storage(abc.ABC):
+    """Every read and write of the service; methods raise errors.NotFound/Conflict/Unprocessable.
+
+    Creating methods take an optional Idempotency: within 24 h the same key returns the first
+    response (stored in the same transaction as the object), a different body is Conflict.
+    After each commit the backend calls the change listener, in commit order, on the event loop.
+    """
+
+    @abc.abstractmethod
+    async def start(self, listener: ChangeListener) -> None:
+        """Open the store (creating or migrating its schema) and start reporting changes."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release every resource; later calls fail."""
+
+    @abc.abstractmethod
+    async def check(self) -> None:
+        """Raise errors.StorageUnavailable unless the store can be read and written."""
+
+    # pipelines
+    @abc.abstractmethod
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> JSON: ...
+
+    @abc.abstractmethod
+    async def get_pipeline(self, pipeline_id: str) -> JSON: ...
+
+    @abc.abstractmethod
+    async def list_pipelines(self, skip: int, limit: int) -> list[JSON]: ...
+
+    @abc.abstractmethod
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> JSON: ...
+
+    @abc.abstractmethod
+    async def delete_pipeline(self, pipeline_id: str) -> None: ...
+
+    # runs
+    @abc.abstractmethod
+    async def create_run(
+        self, pipeline_id: str, body: RunCreate, idem: Idempotency | None
+    ) -> JSON: ...
+
+    @abc.abstractmethod
+    async def get_run(self, run_id: str) -> RunState: ...
+
+    @abc.abstractmethod
+    async def list_runs(
+        self, status: str | None, pipeline_id: str | None, skip: int, limit: int
+    ) -> list[JSON]:
+        """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist."""
+
+    @abc.abstractmethod
+    async def update_run(self, run_id: str, body: RunUpdate) -> RunState: ...
+
+    @abc.abstractmethod
+    async def report_progress(self, run_id: str, body: ProgressUpdate) -> RunState: ...
+
+    @abc.abstractmethod
+    async def cancel_run(self, run_id: str) -> RunState: ...
+
+    @abc.abstractmethod
+    async def delete_run(self, run_id: str) -> None: ...
+
+    # checkpoints
+    @abc.abstractmethod
+    async def create_checkpoint(
+        self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
+    ) -> JSON: ...
+
+    @abc.abstractmethod
+    async def list_checkpoints(self, run_id: str) -> list[JSON]: ...
+
+    @abc.abstractmethod
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> JSON:
+        """The newest checkpoint of action_name, or with the highest action_index when None."""
+
+    # logs
+    @abc.abstractmethod
+    async def append_logs(
+        self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
+    ) -> list[JSON]: ...
+
+    @abc.abstractmethod
+    async def get_logs(self, run_id: str, query: LogQuery) -> list[JSON]: ...
+
+    # workers
+    @abc.abstractmethod
+    async def claim_run(
+        self, worker_id: str, lease_seconds: float, pipeline_id: str | None
+    ) -> JSON | None:
+        """A RunClaim document, or None when no run is waiting."""
+
+    @abc.abstractmethod
+    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON: ...
+
+    @abc.abstractmethod
+    async def release_lease(self, run_id: str, worker_id: str) -> None: ...

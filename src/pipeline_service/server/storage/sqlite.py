@@ -1,0 +1,791 @@
+"""SQLite storage: one file, WAL, synchronous=FULL, one writer thread and a pool of readers.
+
+Every write runs in one `BEGIN IMMEDIATE` transaction on the writer thread, so a
+read-modify-write (progress reports, claims) can never lose an update, and a 2xx answer
+means the change is on disk. Reads run on their own threads with one connection each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipeline_service.server import rules
+from pipeline_service.server.errors import (
+    Conflict,
+    NotFound,
+    StorageUnavailable,
+    Unprocessable,
+)
+from pipeline_service.server.models import (
+    CheckpointCreate,
+    LogEntry,
+    PipelineCreate,
+    PipelineUpdate,
+    ProgressUpdate,
+    RunCreate,
+    RunUpdate,
+)
+from pipeline_service.server.storage.base import (
+    JSON,
+    Change,
+    ChangeListener,
+    Idempotency,
+    LogQuery,
+    LogsAppended,
+    RunChanged,
+    RunDeleted,
+    RunState,
+    Storage,
+)
+from pipeline_service.server.timestamps import format_timestamp, now_text
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+MAX_SQL_INT = 2**62
+
+# Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE pipelines (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        description TEXT,
+        actions TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        pipeline_id TEXT NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        params TEXT,
+        current_action TEXT,
+        current_action_index INTEGER NOT NULL DEFAULT 0,
+        progress TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        work_dir TEXT,
+        started_at TEXT,
+        completed_at TEXT,
+        created_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        lease_worker TEXT,
+        lease_expires REAL,
+        log_seq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_by_pipeline ON runs(pipeline_id, pk);
+    CREATE INDEX runs_by_status ON runs(status, pk);
+    CREATE TABLE checkpoints (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        action_index INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        params_snapshot TEXT,
+        result TEXT,
+        artifacts_path TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX checkpoints_by_run ON checkpoints(run_id, action_index, pk);
+    CREATE INDEX checkpoints_by_action ON checkpoints(run_id, action_name, pk);
+    CREATE TABLE logs (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        action_name TEXT,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL,
+        timestamp TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX logs_by_run ON logs(run_id, seq);
+    CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE INDEX idempotency_by_age ON idempotency(created);
+    """,
+)
+
+_RUN_COLUMNS = (
+    "id, pipeline_id, status, params, current_action, current_action_index, progress, result, "
+    "error, work_dir, started_at, completed_at, created_at, version"
+)
+_CHECKPOINT_COLUMNS = (
+    "id, run_id, action_name, action_index, status, params_snapshot, result, artifacts_path, "
+    "created_at"
+)
+_LOG_COLUMNS = "id, run_id, seq, action_name, level, message, timestamp"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _dumps_opt(value: Any) -> str | None:
+    return None if value is None else _dumps(value)
+
+
+def _loads_opt(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
+    run = {
+        "id": row[0],
+        "pipeline_id": row[1],
+        "status": row[2],
+        "params": _loads_opt(row[3]),
+        "current_action": row[4],
+        "current_action_index": row[5],
+        "progress": json.loads(row[6]),
+        "result": _loads_opt(row[7]),
+        "error": row[8],
+        "work_dir": row[9],
+        "started_at": row[10],
+        "completed_at": row[11],
+        "created_at": row[12],
+    }
+    return RunState(run, row[13])
+
+
+def _pipeline(row: tuple[Any, ...]) -> JSON:
+    return {
+        "id": row[0],
+        "name": row[1],
+        "description": row[2],
+        "actions": json.loads(row[3]),
+        "created_at": row[4],
+        "updated_at": row[5],
+    }
+
+
+def _checkpoint(row: tuple[Any, ...]) -> JSON:
+    return {
+        "id": row[0],
+        "run_id": row[1],
+        "action_name": row[2],
+        "action_index": row[3],
+        "status": row[4],
+        "params_snapshot": _loads_opt(row[5]),
+        "result": _loads_opt(row[6]),
+        "artifacts_path": row[7],
+        "created_at": row[8],
+    }
+
+
+def _log(row: tuple[Any, ...]) -> JSON:
+    return {
+        "id": row[0],
+        "run_id": row[1],
+        "seq": row[2],
+        "action_name": row[3],
+        "level": row[4],
+        "message": row[5],
+        "timestamp": row[6],
+    }
+
+
+def _epoch_text(epoch: float) -> str:
+    return format_timestamp(datetime.fromtimestamp(epoch, UTC))
+
+
+class _Tx:
+    """One write transaction: its connection, its time, and the changes it commits."""
+
+    __slots__ = ("changes", "conn", "epoch", "now")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.now = now_text()
+        self.epoch = time.time()
+        self.changes: list[Change] = []
+
+
+class SQLiteStorage(Storage):
+    """Storage in one SQLite file."""
+
+    def __init__(self, path: str | os.PathLike[str], *, readers: int = 4) -> None:
+        self.path = Path(path)
+        self._readers_count = readers
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: ChangeListener = lambda change: None
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    async def start(self, listener: ChangeListener) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._listener = listener
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._readers = ThreadPoolExecutor(self._readers_count, thread_name_prefix="sqlite-reader")
+        await self._loop.run_in_executor(self._writer, self._migrate)
+
+    async def close(self) -> None:
+        writer, readers = self._writer, self._readers
+        self._writer = self._readers = None
+        for executor in (writer, readers):
+            if executor is not None:
+                await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def _migrate(self) -> None:
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} has schema version {version}, newer than this release "
+                    f"understands ({SCHEMA_VERSION}); upgrade pipeline-service"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._writer is None or self._loop is None:
+            raise StorageUnavailable("storage is closed")
+        return await self._loop.run_in_executor(self._writer, self._transaction, fn, args)
+
+    def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        conn = self._connect()
+        tx = _Tx(conn)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(tx, *args)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        if tx.changes and self._loop is not None:
+            for change in tx.changes:
+                self._loop.call_soon_threadsafe(self._listener, change)
+        return result
+
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._readers is None or self._loop is None:
+            raise StorageUnavailable("storage is closed")
+        return await self._loop.run_in_executor(self._readers, self._reading, fn, args)
+
+    def _reading(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        return fn(self._connect(), *args)
+
+    async def check(self) -> None:
+        if not self.path.exists():
+            raise StorageUnavailable(f"database file {self.path} is missing")
+        try:
+            await self._read(
+                lambda conn: conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"database is unusable: {exc}") from exc
+
+    # idempotency -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _replayed(tx: _Tx, idem: Idempotency | None) -> Any:
+        if idem is None:
+            return None
+        row = tx.conn.execute(
+            "SELECT fingerprint, response FROM idempotency WHERE scope=? AND key=? AND created>?",
+            (idem.scope, idem.key, tx.epoch - IDEMPOTENCY_TTL_SECONDS),
+        ).fetchone()
+        if row is None:
+            return None
+        if row[0] != idem.fingerprint:
+            raise Conflict(
+                f"Idempotency-Key {idem.key!r} was already used with a different request body"
+            )
+        return json.loads(row[1])
+
+    @staticmethod
+    def _remember(tx: _Tx, idem: Idempotency | None, response: Any) -> None:
+        if idem is None:
+            return
+        tx.conn.execute(
+            "DELETE FROM idempotency WHERE created<=?", (tx.epoch - IDEMPOTENCY_TTL_SECONDS,)
+        )
+        tx.conn.execute(
+            "INSERT OR REPLACE INTO idempotency (scope, key, fingerprint, response, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (idem.scope, idem.key, idem.fingerprint, _dumps(response), tx.epoch),
+        )
+
+    # pipelines -------------------------------------------------------------------------------
+
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> JSON:
+        return await self._write(self._create_pipeline, body, idem)
+
+    def _create_pipeline(self, tx: _Tx, body: PipelineCreate, idem: Idempotency | None) -> JSON:
+        replay = self._replayed(tx, idem)
+        if replay is not None:
+            return dict(replay)
+        rules.check_unique_action_names(body.actions)
+        pipeline = {
+            "id": str(uuid.uuid4()),
+            "name": body.name,
+            "description": body.description,
+            "actions": rules.action_definitions(body.actions),
+            "created_at": tx.now,
+            "updated_at": tx.now,
+        }
+        tx.conn.execute(
+            "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (pipeline["id"], body.name, body.description, _dumps(pipeline["actions"]), tx.now,
+             tx.now),
+        )
+        self._remember(tx, idem, pipeline)
+        return pipeline
+
+    async def get_pipeline(self, pipeline_id: str) -> JSON:
+        return await self._read(self._get_pipeline, pipeline_id)
+
+    @staticmethod
+    def _get_pipeline(conn: sqlite3.Connection, pipeline_id: str) -> JSON:
+        row = conn.execute(
+            "SELECT id, name, description, actions, created_at, updated_at FROM pipelines "
+            "WHERE id=?",
+            (pipeline_id,),
+        ).fetchone()
+        if row is None:
+            raise NotFound("Pipeline not found")
+        return _pipeline(row)
+
+    async def list_pipelines(self, skip: int, limit: int) -> list[JSON]:
+        def read(conn: sqlite3.Connection) -> list[JSON]:
+            rows = conn.execute(
+                "SELECT id, name, description, actions, created_at, updated_at FROM pipelines "
+                "ORDER BY pk DESC LIMIT ? OFFSET ?",
+                (limit, min(skip, MAX_SQL_INT)),
+            )
+            return [_pipeline(row) for row in rows]
+
+        return await self._read(read)
+
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> JSON:
+        return await self._write(self._update_pipeline, pipeline_id, body)
+
+    def _update_pipeline(self, tx: _Tx, pipeline_id: str, body: PipelineUpdate) -> JSON:
+        pipeline = self._get_pipeline(tx.conn, pipeline_id)
+        sent = body.model_fields_set
+        if "name" in sent:
+            pipeline["name"] = body.name
+        if "description" in sent:
+            pipeline["description"] = body.description
+        if "actions" in sent:
+            rules.check_unique_action_names(body.actions)
+            pipeline["actions"] = rules.action_definitions(body.actions)
+        pipeline["updated_at"] = tx.now
+        tx.conn.execute(
+            "UPDATE pipelines SET name=?, description=?, actions=?, updated_at=? WHERE id=?",
+            (pipeline["name"], pipeline["description"], _dumps(pipeline["actions"]), tx.now,
+             pipeline_id),
+        )
+        return pipeline
+
+    async def delete_pipeline(self, pipeline_id: str) -> None:
+        await self._write(self._delete_pipeline, pipeline_id)
+
+    @staticmethod
+    def _delete_pipeline(tx: _Tx, pipeline_id: str) -> None:
+        run_ids = [
+            row[0]
+            for row in tx.conn.execute("SELECT id FROM runs WHERE pipeline_id=?", (pipeline_id,))
+        ]
+        if tx.conn.execute("DELETE FROM pipelines WHERE id=?", (pipeline_id,)).rowcount == 0:
+            raise NotFound("Pipeline not found")
+        tx.changes.extend(RunDeleted(run_id) for run_id in run_ids)
+
+    # runs ------------------------------------------------------------------------------------
+
+    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> JSON:
+        return await self._write(self._create_run, pipeline_id, body, idem)
+
+    def _create_run(
+        self, tx: _Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None
+    ) -> JSON:
+        replay = self._replayed(tx, idem)
+        if replay is not None:
+            return dict(replay)
+        pipeline = self._get_pipeline(tx.conn, pipeline_id)
+        params = body.params
+        resumed: RunState | None = None
+        if body.resume_from is not None:
+            row = tx.conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (body.resume_from,)
+            ).fetchone()
+            if row is None or row[1] != pipeline_id:
+                raise Unprocessable(
+                    f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
+                )
+            resumed = _run_state(row)
+            if "params" not in body.model_fields_set:
+                params = resumed.run["params"]
+        run = {
+            "id": str(uuid.uuid4()),
+            "pipeline_id": pipeline_id,
+            "status": "pending",
+            "params": params,
+            "current_action": None,
+            "current_action_index": 0,
+            "progress": [rules.pending_action(a["name"]) for a in pipeline["actions"]],
+            "result": None,
+            "error": None,
+            "work_dir": body.work_dir,
+            "started_at": None,
+            "completed_at": None,
+            "created_at": tx.now,
+        }
+        tx.conn.execute(
+            "INSERT INTO runs (id, pipeline_id, status, params, current_action_index, progress, "
+            "work_dir, created_at) VALUES (?, ?, 'pending', ?, 0, ?, ?, ?)",
+            (run["id"], pipeline_id, _dumps_opt(params), _dumps(run["progress"]), body.work_dir,
+             tx.now),
+        )
+        if resumed is not None:
+            copies = [
+                (str(uuid.uuid4()), run["id"], *row)
+                for row in tx.conn.execute(
+                    "SELECT action_name, action_index, status, params_snapshot, result, "
+                    "artifacts_path, created_at FROM checkpoints WHERE run_id=? ORDER BY pk",
+                    (resumed.run["id"],),
+                )
+            ]
+            tx.conn.executemany(
+                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                copies,
+            )
+        self._remember(tx, idem, run)
+        return run
+
+    async def get_run(self, run_id: str) -> RunState:
+        return await self._read(self._get_run, run_id)
+
+    @staticmethod
+    def _get_run(conn: sqlite3.Connection, run_id: str) -> RunState:
+        row = conn.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFound("Run not found")
+        return _run_state(row)
+
+    async def list_runs(
+        self, status: str | None, pipeline_id: str | None, skip: int, limit: int
+    ) -> list[JSON]:
+        def read(conn: sqlite3.Connection) -> list[JSON]:
+            where, args = [], []
+            if pipeline_id is not None:
+                if conn.execute("SELECT 1 FROM pipelines WHERE id=?", (pipeline_id,)).fetchone() \
+                        is None:
+                    raise NotFound("Pipeline not found")
+                where.append("pipeline_id=?")
+                args.append(pipeline_id)
+            if status is not None:
+                where.append("status=?")
+                args.append(status)
+            clause = f"WHERE {' AND '.join(where)}" if where else ""
+            rows = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs {clause} ORDER BY pk DESC LIMIT ? OFFSET ?",
+                (*args, limit, min(skip, MAX_SQL_INT)),
+            )
+            return [_run_state(row).run for row in rows]
+
+        return await self._read(read)
+
+    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[JSON], None]) -> RunState:
+        state = self._get_run(tx.conn, run_id)
+        run = state.run
+        before = _dumps(run)
+        change(run)
+        if _dumps(run) == before:
+            return state
+        state = RunState(run, state.version + 1)
+        tx.conn.execute(
+            "UPDATE runs SET status=?, params=?, current_action=?, current_action_index=?, "
+            "progress=?, result=?, error=?, work_dir=?, started_at=?, completed_at=?, version=? "
+            "WHERE id=?",
+            (run["status"], _dumps_opt(run["params"]), run["current_action"],
+             run["current_action_index"], _dumps(run["progress"]), _dumps_opt(run["result"]),
+             run["error"], run["work_dir"], run["started_at"], run["completed_at"],
+             state.version, run_id),
+        )
+        tx.changes.append(RunChanged(state))
+        return state
+
+    async def update_run(self, run_id: str, body: RunUpdate) -> RunState:
+        return await self._write(
+            lambda tx: self._change_run(
+                tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now)
+            )
+        )
+
+    async def report_progress(self, run_id: str, body: ProgressUpdate) -> RunState:
+        return await self._write(
+            lambda tx: self._change_run(
+                tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now)
+            )
+        )
+
+    async def cancel_run(self, run_id: str) -> RunState:
+        def cancel(tx: _Tx, run: JSON) -> None:
+            if run["status"] in ("completed", "failed"):
+                raise Conflict(f"run is {run['status']}; only a pending or running run can be "
+                               "cancelled")
+            rules.move_run(run, "cancelled", tx.now)
+
+        return await self._write(
+            lambda tx: self._change_run(tx, run_id, lambda run: cancel(tx, run))
+        )
+
+    async def delete_run(self, run_id: str) -> None:
+        def delete(tx: _Tx) -> None:
+            if tx.conn.execute("DELETE FROM runs WHERE id=?", (run_id,)).rowcount == 0:
+                raise NotFound("Run not found")
+            tx.changes.append(RunDeleted(run_id))
+
+        await self._write(delete)
+
+    @staticmethod
+    def _require_run(conn: sqlite3.Connection, run_id: str) -> None:
+        if conn.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is None:
+            raise NotFound("Run not found")
+
+    # checkpoints -----------------------------------------------------------------------------
+
+    async def create_checkpoint(
+        self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
+    ) -> JSON:
+        def create(tx: _Tx) -> JSON:
+            replay = self._replayed(tx, idem)
+            if replay is not None:
+                return dict(replay)
+            self._require_run(tx.conn, run_id)
+            checkpoint = {
+                "id": str(uuid.uuid4()),
+                "run_id": run_id,
+                "action_name": body.action_name,
+                "action_index": body.action_index,
+                "status": body.status,
+                "params_snapshot": body.params_snapshot,
+                "result": body.result,
+                "artifacts_path": body.artifacts_path,
+                "created_at": tx.now,
+            }
+            tx.conn.execute(
+                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (checkpoint["id"], run_id, body.action_name, body.action_index, body.status,
+                 _dumps_opt(body.params_snapshot), _dumps_opt(body.result), body.artifacts_path,
+                 tx.now),
+            )
+            self._remember(tx, idem, checkpoint)
+            return checkpoint
+
+        return await self._write(create)
+
+    async def list_checkpoints(self, run_id: str) -> list[JSON]:
+        def read(conn: sqlite3.Connection) -> list[JSON]:
+            self._require_run(conn, run_id)
+            rows = conn.execute(
+                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE run_id=? "
+                "ORDER BY action_index, created_at, pk",
+                (run_id,),
+            )
+            return [_checkpoint(row) for row in rows]
+
+        return await self._read(read)
+
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> JSON:
+        def read(conn: sqlite3.Connection) -> JSON:
+            self._require_run(conn, run_id)
+            if action_name is None:
+                row = conn.execute(
+                    f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE run_id=? "
+                    "ORDER BY action_index DESC, created_at DESC, pk DESC LIMIT 1",
+                    (run_id,),
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints "
+                    "WHERE run_id=? AND action_name=? ORDER BY created_at DESC, pk DESC LIMIT 1",
+                    (run_id, action_name),
+                ).fetchone()
+            if row is None:
+                raise NotFound("Checkpoint not found")
+            return _checkpoint(row)
+
+        return await self._read(read)
+
+    # logs ------------------------------------------------------------------------------------
+
+    async def append_logs(
+        self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
+    ) -> list[JSON]:
+        def append(tx: _Tx) -> list[JSON]:
+            replay = self._replayed(tx, idem)
+            if replay is not None:
+                return list(replay)
+            row = tx.conn.execute("SELECT log_seq FROM runs WHERE id=?", (run_id,)).fetchone()
+            if row is None:
+                raise NotFound("Run not found")
+            seq = row[0]
+            records = []
+            for entry in entries:
+                seq += 1
+                records.append({
+                    "id": str(uuid.uuid4()),
+                    "run_id": run_id,
+                    "seq": seq,
+                    "action_name": entry.action_name,
+                    "level": entry.level,
+                    "message": entry.message,
+                    "timestamp": entry.timestamp or tx.now,
+                })
+            tx.conn.executemany(
+                f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES "
+                "(:id, :run_id, :seq, :action_name, :level, :message, :timestamp)",
+                records,
+            )
+            tx.conn.execute("UPDATE runs SET log_seq=? WHERE id=?", (seq, run_id))
+            self._remember(tx, idem, records)
+            if records:
+                tx.changes.append(LogsAppended(run_id, records))
+            return records
+
+        return await self._write(append)
+
+    async def get_logs(self, run_id: str, query: LogQuery) -> list[JSON]:
+        def read(conn: sqlite3.Connection) -> list[JSON]:
+            self._require_run(conn, run_id)
+            where, args = ["run_id=?", "seq>?"], [run_id, min(query.after_seq, MAX_SQL_INT)]
+            if query.action_name is not None:
+                where.append("action_name=?")
+                args.append(query.action_name)
+            if query.level is not None:
+                where.append("level=?")
+                args.append(query.level)
+            if query.since is not None:
+                where.append("timestamp>?")
+                args.append(query.since)
+            rows = conn.execute(
+                f"SELECT {_LOG_COLUMNS} FROM logs WHERE {' AND '.join(where)} "
+                "ORDER BY seq LIMIT ?",
+                (*args, query.limit),
+            )
+            return [_log(row) for row in rows]
+
+        return await self._read(read)
+
+    # workers ---------------------------------------------------------------------------------
+
+    async def claim_run(
+        self, worker_id: str, lease_seconds: float, pipeline_id: str | None
+    ) -> JSON | None:
+        def claim(tx: _Tx) -> JSON | None:
+            sql = (
+                "SELECT id FROM runs WHERE ((status='pending' AND (lease_expires IS NULL "
+                "OR lease_expires<:now)) OR (status='running' AND lease_expires<:now))"
+            )
+            if pipeline_id is not None:
+                sql += " AND pipeline_id=:pipeline_id"
+            row = tx.conn.execute(
+                sql + " ORDER BY pk LIMIT 1", {"now": tx.epoch, "pipeline_id": pipeline_id}
+            ).fetchone()
+            if row is None:
+                return None
+            def start(run: JSON) -> None:
+                rules.move_run(run, "running", tx.now)
+
+            state = self._change_run(tx, row[0], start)
+            expires = tx.epoch + lease_seconds
+            tx.conn.execute(
+                "UPDATE runs SET lease_worker=?, lease_expires=? WHERE id=?",
+                (worker_id, expires, row[0]),
+            )
+            return {"run": state.run, "worker_id": worker_id,
+                    "lease_expires_at": _epoch_text(expires)}
+
+        return await self._write(claim)
+
+    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON:
+        def renew(tx: _Tx) -> JSON:
+            row = tx.conn.execute(
+                "SELECT status, lease_worker FROM runs WHERE id=?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound("Run not found")
+            status, holder = row
+            if holder != worker_id:
+                raise Conflict(
+                    "the lease is held by another worker" if holder
+                    else "this worker holds no lease on the run"
+                )
+            expires = tx.epoch + lease_seconds
+            tx.conn.execute("UPDATE runs SET lease_expires=? WHERE id=?", (expires, run_id))
+            return {"run_id": run_id, "worker_id": worker_id,
+                    "lease_expires_at": _epoch_text(expires), "status": status}
+
+        return await self._write(renew)
+
+    async def release_lease(self, run_id: str, worker_id: str) -> None:
+        def release(tx: _Tx) -> None:
+            self._require_run(tx.conn, run_id)
+            tx.conn.execute(
+                "UPDATE runs SET lease_worker=NULL, lease_expires=0 "
+                "WHERE id=? AND lease_worker=?",
+                (run_id, worker_id),
+            )
+
+        await self._write(release)

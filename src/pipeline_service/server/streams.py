@@ -1,0 +1,175 @@
+"""The two Server-Sent Event streams: a run's progress and a run's logs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from pipeline_service.server.errors import NotFound
+from pipeline_service.server.events import Subscription
+from pipeline_service.server.models import TERMINAL_RUN_STATUSES
+from pipeline_service.server.settings import Settings
+from pipeline_service.server.storage.base import LogQuery, RunState, Storage
+
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+LOG_PAGE = 1000
+
+
+def _data(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    """A Last-Event-ID that is a version / seq; anything else is ignored."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+def event_stream(events: AsyncIterator[ServerSentEvent], settings: Settings) -> EventSourceResponse:
+    """An SSE response: `: ping` every heartbeat_interval, no caching, no proxy buffering."""
+    return EventSourceResponse(
+        events,
+        headers=STREAM_HEADERS,
+        ping=settings.heartbeat_interval,
+        ping_message_factory=lambda: ServerSentEvent(comment="ping"),
+    )
+
+
+def _progress_event(state: RunState, retry: int | None) -> ServerSentEvent:
+    name = state.status if state.status in TERMINAL_RUN_STATUSES else "progress"
+    return ServerSentEvent(
+        data=_data(state.progress()), event=name, id=str(state.version), retry=retry
+    )
+
+
+def _deleted_event(run_id: str) -> ServerSentEvent:
+    return ServerSentEvent(data=_data({"run_id": run_id, "detail": "Run not found"}), event="error")
+
+
+async def progress_events(
+    subscription: Subscription,
+    state: RunState,
+    last_event_id: int | None,
+    settings: Settings,
+) -> AsyncIterator[ServerSentEvent]:
+    """Current state at once (unless the client has it), then each newer state, then the end."""
+    with subscription:
+        retry: int | None = settings.sse_retry_ms
+        sent_version = -1
+        if state.status in TERMINAL_RUN_STATUSES or last_event_id != state.version:
+            yield _progress_event(state, retry)
+            retry = None
+            if state.status in TERMINAL_RUN_STATUSES:
+                return
+        sent_version = state.version
+        while True:
+            newest = subscription.state
+            if newest is not None and newest.version > sent_version:
+                yield _progress_event(newest, retry)
+                retry = None
+                sent_version = newest.version
+                if newest.status in TERMINAL_RUN_STATUSES:
+                    return
+                continue
+            if subscription.deleted:
+                yield _deleted_event(subscription.run_id)
+                return
+            if subscription.closed:
+                return
+            await subscription.wait()
+
+
+def _log_event(record: dict[str, Any], retry: int | None) -> ServerSentEvent:
+    return ServerSentEvent(data=_data(record), event="log", id=str(record["seq"]), retry=retry)
+
+
+async def log_events(
+    storage: Storage,
+    subscription: Subscription,
+    query: LogQuery,
+    status: str,
+    settings: Settings,
+) -> AsyncIterator[ServerSentEvent]:
+    """Stored records after the cursor, then new ones as they are stored, then `end`."""
+    with subscription:
+        retry: int | None = settings.sse_retry_ms
+        cursor = query.after_seq
+        terminal = status in TERMINAL_RUN_STATUSES
+        resync = True  # read from storage until caught up, then follow the fan-out
+        while True:
+            if resync:
+                try:
+                    page = await storage.get_logs(
+                        subscription.run_id, _after(query, cursor, LOG_PAGE)
+                    )
+                except NotFound:
+                    yield _deleted_event(subscription.run_id)
+                    return
+                for record in page:
+                    yield _log_event(record, retry)
+                    retry = None
+                    cursor = record["seq"]
+                if len(page) == LOG_PAGE:
+                    continue
+                resync = False
+            records, dropped = subscription.take_records()
+            if dropped:
+                resync = True
+                continue
+            for record in records:
+                if record["seq"] > cursor and _matches(record, query):
+                    yield _log_event(record, retry)
+                    retry = None
+                    cursor = record["seq"]
+            if subscription.deleted:
+                yield _deleted_event(subscription.run_id)
+                return
+            newest = subscription.state
+            if newest is not None and newest.status in TERMINAL_RUN_STATUSES:
+                terminal, status = True, newest.status
+            if terminal:
+                # Everything committed before the terminal status is in storage: drain it, end.
+                try:
+                    page = await storage.get_logs(
+                        subscription.run_id, _after(query, cursor, LOG_PAGE)
+                    )
+                except NotFound:
+                    yield _deleted_event(subscription.run_id)
+                    return
+                for record in page:
+                    yield _log_event(record, retry)
+                    retry = None
+                    cursor = record["seq"]
+                if len(page) == LOG_PAGE:
+                    continue
+                yield ServerSentEvent(
+                    data=_data({"run_id": subscription.run_id, "status": status}),
+                    event="end",
+                    retry=retry,
+                )
+                return
+            if subscription.closed:
+                return
+            await subscription.wait()
+
+
+def _after(query: LogQuery, cursor: int, limit: int) -> LogQuery:
+    return LogQuery(
+        action_name=query.action_name, level=query.level, since=query.since,
+        after_seq=cursor, limit=limit,
+    )
+
+
+def _matches(record: dict[str, Any], query: LogQuery) -> bool:
+    return (
+        (query.action_name is None or record["action_name"] == query.action_name)
+        and (query.level is None or record["level"] == query.level)
+        and (query.since is None or record["timestamp"] > query.since)
+    )

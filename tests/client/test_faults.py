@@ -1,0 +1,196 @@
+"""Network faults against the live server: lost responses, connections cut mid-stream, hangs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+import pytest
+
+from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
+from pipeline_service.errors import APITimeoutError
+from pipeline_service.server import EmbeddedServer
+
+from .fakes import CuttingProxy, Plan, Request, ScriptedServer, Step
+from .helpers import ACTIONS, drive_run, unique
+
+
+def upstream(server: EmbeddedServer) -> tuple[str, int]:
+    parts = urlsplit(server.url)
+    assert parts.hostname is not None and parts.port is not None
+    return parts.hostname, parts.port
+
+
+def test_lost_responses_of_creates_are_retried_and_create_exactly_one(
+    server: EmbeddedServer, client: PipelineServiceClient
+) -> None:
+    with CuttingProxy(upstream(server)) as proxy:
+
+        def flaky() -> PipelineServiceClient:
+            """A client on a fresh connection whose first response gets lost."""
+            proxy.plans = [Plan(lose_response=True)]
+            return PipelineServiceClient(proxy.url, max_retries=2)
+
+        name = unique("once")
+        pipeline = flaky().create_pipeline(name, ACTIONS)
+        run = flaky().create_run(pipeline["id"], params={"n": 1})
+        checkpoint = flaky().create_checkpoint(run["id"], "download", 0)
+        records = flaky().append_logs(run["id"], [{"message": "only once"}])
+        assert proxy.connections == 8  # each create lost its first response, then retried
+
+    assert [p["id"] for p in client.list_pipelines(limit=1000) if p["name"] == name] == [
+        pipeline["id"]
+    ]
+    assert [r["id"] for r in client.list_pipeline_runs(pipeline["id"])] == [run["id"]]
+    assert [c["id"] for c in client.get_checkpoints(run["id"])] == [checkpoint["id"]]
+    assert [r["id"] for r in client.get_logs(run["id"])] == [records[0]["id"]]
+
+
+def test_lost_response_async(server: EmbeddedServer, client: PipelineServiceClient) -> None:
+    name = unique("once-async")
+
+    async def main() -> str:
+        with CuttingProxy(upstream(server), [Plan(lose_response=True)]) as proxy:
+            async with AsyncPipelineServiceClient(proxy.url) as flaky:
+                return (await flaky.create_pipeline(name, ACTIONS))["id"]
+
+    pipeline_id = anyio.run(main)
+    assert [p["id"] for p in client.list_pipelines(limit=1000) if p["name"] == name] == [
+        pipeline_id
+    ]
+
+
+def test_post_without_key_is_not_retried_after_a_lost_response(
+    server: EmbeddedServer, run: dict[str, Any]
+) -> None:
+    from pipeline_service.errors import APIConnectionError
+
+    with CuttingProxy(upstream(server), [Plan(lose_response=True)]) as proxy:
+        flaky = PipelineServiceClient(proxy.url, max_retries=2)
+        with pytest.raises(APIConnectionError):
+            flaky.report_progress(run["id"], status="running")
+        assert proxy.connections == 1
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_progress_stream_cut_mid_way_resumes(
+    flavour: str, server: EmbeddedServer, client: PipelineServiceClient
+) -> None:
+    pipeline = client.create_pipeline(unique("p"), ACTIONS)
+    run = client.create_run(pipeline["id"])
+    cuts = [Plan(cut_after=n) for n in (900, 1700, 2600, 1300)]
+    with CuttingProxy(upstream(server), cuts) as proxy:
+        worker = drive_run(server.url, run["id"], steps=4, delay=0.05, start_delay=0.3)
+        if flavour == "sync":
+            with PipelineServiceClient(proxy.url) as streaming:
+                seen = list(streaming.stream_progress(run["id"], timeout=30))
+        else:
+
+            async def main() -> list[Any]:
+                async with AsyncPipelineServiceClient(proxy.url) as streaming:
+                    return [p async for p in streaming.stream_progress(run["id"], timeout=30)]
+
+            seen = anyio.run(main)
+        worker.join(10)
+        assert proxy.connections >= 3
+    versions = [p.version for p in seen]
+    assert versions == sorted(set(versions))  # no duplicate, never older
+    assert seen[-1].status == "completed"
+    final = client.get_progress(run["id"])
+    assert seen[-1].model_dump(exclude={"version"}) == final.model_dump(exclude={"version"})
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_log_stream_cut_mid_way_has_no_gap_and_no_duplicate(
+    flavour: str, server: EmbeddedServer, client: PipelineServiceClient
+) -> None:
+    pipeline = client.create_pipeline(unique("p"), ACTIONS)
+    run = client.create_run(pipeline["id"])
+    total = 40
+
+    def write_logs() -> None:
+        with PipelineServiceClient(server.url) as writer:
+            for i in range(total):
+                writer.append_logs(run["id"], [{"message": f"line {i}"}])
+                time.sleep(0.01)
+            writer.update_run(run["id"], status="completed")
+
+    cuts = [Plan(cut_after=n) for n in (700, 2300)]
+    with CuttingProxy(upstream(server), cuts) as proxy:
+        writer = threading.Thread(target=write_logs, daemon=True)
+        writer.start()
+        if flavour == "sync":
+            with PipelineServiceClient(proxy.url) as following:
+                records = list(following.follow_logs(run["id"], timeout=30))
+        else:
+
+            async def main() -> list[Any]:
+                async with AsyncPipelineServiceClient(proxy.url) as following:
+                    return [r async for r in following.follow_logs(run["id"], timeout=30)]
+
+            records = anyio.run(main)
+        writer.join(10)
+        assert proxy.connections >= 3
+    assert [r["seq"] for r in records] == list(range(1, total + 1))
+    assert [r["message"] for r in records] == [f"line {i}" for i in range(total)]
+
+
+def hang(_: Request) -> Iterator[Step]:
+    yield 10.0
+
+
+def test_hung_server_health_check_is_false_quickly() -> None:
+    with ScriptedServer(hang) as hung:
+        results: dict[str, tuple[bool, float]] = {}
+
+        def sync_check() -> None:
+            started = time.monotonic()
+            ok = PipelineServiceClient(hung.url).health_check()
+            results["sync"] = (ok, time.monotonic() - started)
+
+        thread = threading.Thread(target=sync_check)
+        thread.start()
+
+        async def async_check() -> tuple[bool, float]:
+            started = time.monotonic()
+            async with AsyncPipelineServiceClient(hung.url) as aclient:
+                return await aclient.health_check(), time.monotonic() - started
+
+        results["async"] = anyio.run(async_check)
+        thread.join(10)
+    for ok, elapsed in results.values():
+        assert ok is False
+        assert elapsed < 4.5
+
+
+def test_hung_server_times_out() -> None:
+    with ScriptedServer(hang) as hung:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError):
+            PipelineServiceClient(hung.url, timeout=0.3, max_retries=1).get_run("r1")
+        assert time.monotonic() - started < 2.5
+        assert len(hung.requests) == 2
+
+        async def main() -> None:
+            async with AsyncPipelineServiceClient(hung.url, timeout=0.3, max_retries=0) as c:
+                await c.get_run("r1")
+
+        with pytest.raises(APITimeoutError):
+            anyio.run(main)
+        with pytest.raises(APITimeoutError):
+            PipelineServiceClient(hung.url).get_run("r1", timeout=0.2)
+
+
+def test_unreachable_server() -> None:
+    from pipeline_service.errors import APIConnectionError
+
+    with ScriptedServer(hang) as gone:
+        url = gone.url
+    client = PipelineServiceClient(url, max_retries=0)
+    with pytest.raises(APIConnectionError):
+        client.list_pipelines()
+    assert client.health_check() is False

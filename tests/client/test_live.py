@@ -1,0 +1,359 @@
+"""Every client method against the live reference server, once per client (sync and async)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pipeline_service import (
+    ActionProgress,
+    ActionStatus,
+    LogEntry,
+    LogLevel,
+    PipelineProgress,
+    PipelineServiceClient,
+    RunStatus,
+)
+from pipeline_service.errors import (
+    ConflictError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
+from pipeline_service.server import EmbeddedServer
+
+from .helpers import ACTIONS, drive_run, unique
+
+
+def test_health_check(api: Any) -> None:
+    assert api.health_check() is True
+
+
+def test_pipeline_lifecycle(api: Any) -> None:
+    name = unique("yolo")
+    created = api.create_pipeline(name, ACTIONS, description="End-to-end")
+    assert created["name"] == name
+    assert created["description"] == "End-to-end"
+    assert [a["name"] for a in created["actions"]] == ["download", "convert", "train"]
+
+    assert api.get_pipeline(created["id"]) == created
+    assert created["id"] in [p["id"] for p in api.list_pipelines(skip=0, limit=1000)]
+    assert created["id"] in [p["id"] for p in api.iter_pipelines(page_size=2)]
+
+    renamed = api.update_pipeline(created["id"], name=name + "-v2")
+    assert renamed["name"] == name + "-v2"
+    assert renamed["description"] == "End-to-end"  # not sent, so unchanged
+    cleared = api.update_pipeline(created["id"], description=None, actions=ACTIONS[:1])
+    assert cleared["description"] is None
+    assert [a["name"] for a in cleared["actions"]] == ["download"]
+
+    api.delete_pipeline(created["id"])
+    with pytest.raises(NotFoundError) as info:
+        api.get_pipeline(created["id"])
+    assert info.value.status_code == 404
+    assert "not found" in str(info.value).lower()
+
+
+def test_ids_are_percent_encoded(api: Any) -> None:
+    with pytest.raises(NotFoundError):
+        api.get_run("a/b?c#d e")
+    with pytest.raises(NotFoundError):
+        api.get_pipeline("../pipelines")
+
+
+def test_run_lifecycle(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"], params={"dataset": 456}, work_dir="/workspace/run-001")
+    assert run["status"] == "pending"
+    assert run["params"] == {"dataset": 456}
+    assert run["work_dir"] == "/workspace/run-001"
+    assert [p["name"] for p in run["progress"]] == ["download", "convert", "train"]
+    assert all(p["status"] == "pending" for p in run["progress"])
+
+    assert api.get_run(run["id"])["id"] == run["id"]
+    assert run["id"] in [r["id"] for r in api.list_runs(status="pending", limit=1000)]
+    assert run["id"] in [r["id"] for r in api.list_pipeline_runs(pipeline["id"])]
+    second = api.create_run(pipeline["id"])
+    paged = [r["id"] for r in api.iter_pipeline_runs(pipeline["id"], page_size=1)]
+    assert paged == [second["id"], run["id"]]  # newest first, each once
+    assert run["id"] in [r["id"] for r in api.iter_runs(status="pending", page_size=50)]
+
+    running = api.update_run(run["id"], status="running", current_action="download",
+                             current_action_index=0)
+    assert running["status"] == "running"
+    assert running["started_at"] is not None
+    assert running["current_action"] == "download"
+    done = api.update_run(run["id"], status="completed", result={"accuracy": 0.95})
+    assert done["status"] == "completed"
+    assert done["result"] == {"accuracy": 0.95}
+    assert done["completed_at"] is not None
+    assert run["id"] in [r["id"] for r in api.list_runs(status="completed", limit=1000)]
+
+    with pytest.raises(ConflictError):
+        api.update_run(run["id"], status="running")
+    with pytest.raises(ConflictError):
+        api.cancel_run(run["id"])
+
+    failed = api.update_run(second["id"], status="failed", error="Out of memory")
+    assert failed["error"] == "Out of memory"
+
+    api.delete_run(run["id"])
+    with pytest.raises(NotFoundError):
+        api.get_run(run["id"])
+
+
+def test_cancel_run(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    cancelled = api.cancel_run(run["id"])
+    assert cancelled["status"] == "cancelled"
+    assert api.cancel_run(run["id"])["status"] == "cancelled"  # idempotent
+
+
+def test_bad_input_is_a_clear_error(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    with pytest.raises(ValueError, match="unknown run status 'finished'"):
+        api.update_run(run["id"], status="finished")
+    with pytest.raises(ValueError, match="entrypoint"):
+        api.create_pipeline("x", [{"name": "only-a-name"}])
+    with pytest.raises(UnprocessableEntityError) as info:
+        api.report_progress(run["id"], action_progress={"name": "no-such-action"})
+    assert info.value.status_code == 422
+    assert "no-such-action" in str(info.value)
+    with pytest.raises(NotFoundError):
+        api.create_run("no-such-pipeline")
+
+
+def test_report_and_get_progress(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    api.report_progress(run["id"], current_action="train", current_action_index=2, status="running")
+    updated = api.report_progress(
+        run["id"],
+        current_action="train",
+        action_progress=ActionProgress(
+            name="train",
+            status="running",
+            progress=50,
+            total=100,
+            metrics={"loss": 0.25, "accuracy": 0.87},
+        ),
+    )
+    train = updated["progress"][2]
+    assert (train["progress"], train["total"], train["metrics"]) == (50, 100, {
+        "loss": 0.25, "accuracy": 0.87})
+    assert train["started_at"] is not None  # stamped by the server, kept by the merge
+
+    # Only the fields set are sent: a later update keeps metrics and total.
+    api.report_progress(run["id"], action_progress=ActionProgress(name="train", progress=60))
+    progress = api.get_progress(run["id"])
+    assert isinstance(progress, PipelineProgress)
+    assert progress.status == RunStatus.RUNNING
+    assert progress.status in ("running", "pending")
+    assert progress.current_action == "train"
+    assert progress.current_action_index == 2
+    action = progress.actions[2]
+    assert (action.name, action.status, action.progress, action.total) == (
+        "train", ActionStatus.RUNNING, 60, 100)
+    assert action.metrics == {"loss": 0.25, "accuracy": 0.87}
+    assert action.fraction == pytest.approx(0.6)
+    assert progress.started_at is not None and progress.started_at.tzinfo is not None
+    assert not progress.is_terminal
+    assert 0 < progress.fraction < 1
+
+
+def test_stream_progress_until_terminal(api: Any, server: EmbeddedServer) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    worker = drive_run(server.url, run["id"], start_delay=0.2)
+    seen = list(api.stream_progress(run["id"], timeout=30))
+    worker.join(10)
+    assert seen[-1].status == "completed" and seen[-1].is_terminal
+    versions = [p.version for p in seen]
+    assert all(v is not None for v in versions)
+    assert versions == sorted(set(versions))  # each state once, never an older one
+    assert all(not p.is_terminal for p in seen[:-1])
+    final = api.wait_for_completion(run["id"], timeout=10)
+    assert final["status"] == "completed"
+    assert final["result"] == {"accuracy": 0.95}
+
+
+def test_stream_progress_resumes_from_last_event_id(api: Any, client: PipelineServiceClient,
+                                                    run: dict[str, Any]) -> None:
+    first = next(iter(client.stream_progress(run["id"], timeout=10)))
+    client.report_progress(run["id"], status="running")
+    client.update_run(run["id"], status="cancelled")
+    resumed = list(api.stream_progress(run["id"], timeout=10, last_event_id=str(first.version)))
+    assert resumed[-1].status == "cancelled"
+    assert all(p.version is not None and first.version is not None and p.version > first.version
+               for p in resumed)
+
+
+def test_wait_for_completion_deadline(api: Any, run: dict[str, Any]) -> None:
+    from pipeline_service.errors import APITimeoutError
+
+    with pytest.raises(APITimeoutError):
+        api.wait_for_completion(run["id"], timeout=0.5)
+    with pytest.raises(APITimeoutError):
+        list(api.stream_progress(run["id"], timeout=0.5))
+
+
+def test_stream_of_missing_run_is_not_found(api: Any) -> None:
+    with pytest.raises(NotFoundError):
+        list(api.stream_progress("no-such-run", timeout=5))
+    with pytest.raises(NotFoundError):
+        list(api.follow_logs("no-such-run", timeout=5))
+
+
+def test_checkpoints(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    assert api.get_checkpoints(run["id"]) == []
+    assert api.get_latest_checkpoint(run["id"]) is None
+    assert api.get_checkpoint_by_action(run["id"], "train") is None
+
+    download = api.create_checkpoint(run["id"], "download", 0, result={"files": 3})
+    assert download["status"] == "completed"
+    train = api.create_checkpoint(
+        run["id"],
+        action_name="train",
+        action_index=2,
+        status="completed",
+        params_snapshot={"epochs": 100, "batch_size": 16},
+        result={"best_accuracy": 0.95},
+        artifacts_path="/workspace/checkpoints/epoch_50",
+    )
+    assert train["params_snapshot"] == {"epochs": 100, "batch_size": 16}
+    assert [c["action_name"] for c in api.get_checkpoints(run["id"])] == ["download", "train"]
+    latest = api.get_latest_checkpoint(run["id"])
+    assert latest is not None and latest["id"] == train["id"]
+    by_action = api.get_checkpoint_by_action(run["id"], "train")
+    assert by_action is not None and by_action["artifacts_path"] == "/workspace/checkpoints/epoch_50"
+
+    # An action named "latest" is reachable, and never confused with the latest checkpoint.
+    named_latest = api.create_checkpoint(run["id"], "latest", 1)
+    found = api.get_checkpoint_by_action(run["id"], "latest")
+    assert found is not None and found["id"] == named_latest["id"]
+    latest = api.get_latest_checkpoint(run["id"])
+    assert latest is not None and latest["id"] == train["id"]
+    # Names that need percent-encoding.
+    odd = api.create_checkpoint(run["id"], "a/b c?", 1)
+    found = api.get_checkpoint_by_action(run["id"], "a/b c?")
+    assert found is not None and found["id"] == odd["id"]
+
+    with pytest.raises(NotFoundError):
+        api.get_latest_checkpoint("no-such-run")
+    with pytest.raises(NotFoundError):
+        api.get_checkpoint_by_action("no-such-run", "train")
+
+
+def test_resume_from(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    first = api.create_run(pipeline["id"], params={"epochs": 5})
+    api.create_checkpoint(first["id"], "download", 0)
+    api.update_run(first["id"], status="failed", error="boom")
+    second = api.create_run(pipeline["id"], resume_from=first["id"])
+    assert second["params"] == {"epochs": 5}
+    assert [c["action_name"] for c in api.get_checkpoints(second["id"])] == ["download"]
+
+
+def test_logs(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    stored = api.append_logs(
+        run["id"],
+        [
+            LogEntry(message="Starting training", level=LogLevel.INFO, action_name="train"),
+            LogEntry(message="Loaded dataset", level=LogLevel.INFO, action_name="train"),
+            {"message": "disk almost full", "level": "danger"},
+            LogEntry(message="naive time", level=LogLevel.ERROR,
+                     timestamp=datetime(2020, 1, 1, 12, 0)),
+        ],
+    )
+    assert [r["message"] for r in stored] == [
+        "Starting training", "Loaded dataset", "disk almost full", "naive time"]
+    assert stored[3]["timestamp"].startswith("2020-01-01T12:00:00")  # naive was sent as UTC
+    seqs = [r.get("seq") for r in stored]
+    assert seqs == sorted(seqs)
+
+    assert len(api.get_logs(run["id"])) == 4
+    assert [r["message"] for r in api.get_logs(run["id"], action_name="train")] == [
+        "Starting training", "Loaded dataset"]
+    assert [r["message"] for r in api.get_logs(run["id"], level="danger")] == ["disk almost full"]
+    assert [r["message"] for r in api.get_logs(run["id"], level="error")] == ["naive time"]
+    recent = api.get_logs(run["id"], since=datetime.now() - timedelta(hours=1))
+    assert "naive time" not in [r["message"] for r in recent]
+    assert len(recent) == 3
+    assert len(api.get_logs(run["id"], since="2019-12-31T00:00:00")) == 4
+    assert len(api.get_logs(run["id"], since=datetime.now(UTC) + timedelta(hours=1))) == 0
+    assert len(api.get_logs(run["id"], limit=2)) == 2
+    after = api.get_logs(run["id"], after_seq=stored[1]["seq"])
+    assert [r["message"] for r in after] == ["disk almost full", "naive time"]
+    with pytest.raises(ValueError, match="unknown log level"):
+        api.get_logs(run["id"], level="verbose")
+
+
+def test_follow_logs(api: Any, server: EmbeddedServer) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    api.append_logs(run["id"], [{"message": "before"}])
+    worker = drive_run(server.url, run["id"], steps=1, start_delay=0.2)
+    records = list(api.follow_logs(run["id"], timeout=30))
+    worker.join(10)
+    assert [r["message"] for r in records] == ["before", "done"]
+    assert [r["seq"] for r in records] == [1, 2]
+    # From a cursor, with a filter: the stream still ends (the run is over).
+    assert [r["message"] for r in api.follow_logs(run["id"], after_seq=1, timeout=10)] == ["done"]
+    assert list(api.follow_logs(run["id"], level="debug", timeout=10)) == []
+
+
+def test_workers_claim_renew_release(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    claim = api.claim_run("worker-a", lease_seconds=30, pipeline_id=pipeline["id"])
+    assert claim is not None
+    assert claim["run"]["id"] == run["id"]
+    assert claim["run"]["status"] == "running"
+    assert claim["worker_id"] == "worker-a"
+    assert api.claim_run("worker-b", pipeline_id=pipeline["id"]) is None
+    lease = api.renew_lease(run["id"], "worker-a", lease_seconds=60)
+    assert lease["status"] == "running"
+    with pytest.raises(ConflictError):
+        api.renew_lease(run["id"], "worker-b")
+    api.release_lease(run["id"], "worker-a")
+    again = api.claim_run("worker-b", pipeline_id=pipeline["id"])
+    assert again is not None and again["run"]["id"] == run["id"]
+
+
+def test_sync_client_stream_progress_async(server: EmbeddedServer, client: PipelineServiceClient,
+                                           run: dict[str, Any]) -> None:
+    import anyio
+
+    worker = drive_run(server.url, run["id"], steps=1, start_delay=0.2)
+
+    async def main() -> list[PipelineProgress]:
+        seen = []
+        async for progress in client.stream_progress_async(run["id"], timeout=30):
+            seen.append(progress)
+            if progress.status in ("completed", "failed"):
+                break
+        return seen
+
+    seen = anyio.run(main)
+    worker.join(10)
+    assert seen[-1].status == "completed"
+
+
+def test_token_is_sent(tmp_path: Any) -> None:
+    from pipeline_service.errors import AuthenticationError
+
+    with EmbeddedServer(tmp_path / "db.sqlite", token="s3cret") as secured:
+        with PipelineServiceClient(secured.url, token="s3cret") as good:
+            assert good.list_pipelines() == []
+            assert good.health_check()
+        with PipelineServiceClient(secured.url, token="wrong") as bad:
+            with pytest.raises(AuthenticationError):
+                bad.list_pipelines()
+            assert bad.health_check()  # /health stays open

@@ -1,0 +1,278 @@
+"""Stream resilience against a scripted server: resume, dedupe, v1-core streams, idle gaps,
+deadlines and streams cut short. Every test runs with the sync and the async client."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import anyio
+import pytest
+
+from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
+from pipeline_service.errors import APITimeoutError, NotFoundError, StreamError
+
+from .fakes import Request, ScriptedServer, Step, head, json_response, sse
+
+
+def state(status: str = "running", action: str | None = None, fraction: float = 0.0) -> dict[str, Any]:
+    return {
+        "run_id": "r1",
+        "pipeline_id": "p1",
+        "status": status,
+        "current_action": action,
+        "current_action_index": 0,
+        "progress": [{"name": "a", "status": "running", "progress": fraction}],
+        "error": None,
+        "started_at": None,
+        "completed_at": None,
+    }
+
+
+def record(seq: int) -> dict[str, Any]:
+    return {"id": f"l{seq}", "run_id": "r1", "seq": seq, "action_name": None, "level": "info",
+            "message": f"line {seq}", "timestamp": "2026-01-01T12:00:00Z"}
+
+
+Collect = Callable[..., list[Any]]
+
+
+@pytest.fixture(params=["sync", "async"])
+def collect(request: pytest.FixtureRequest) -> Collect:
+    """collect(url, method, *args, options=..., **kwargs): every item of a stream method."""
+
+    def run(url: str, method: str, *args: Any, options: dict[str, Any] | None = None,
+            **kwargs: Any) -> list[Any]:
+        settings = {"stream_idle_timeout": 5.0, **(options or {})}
+        max_reconnects = settings.pop("stream_max_reconnects", None)
+        if request.param == "sync":
+            with PipelineServiceClient(url, **settings) as client:
+                scoped = client.with_options(stream_max_reconnects=max_reconnects)
+                return list(getattr(scoped, method)(*args, **kwargs))
+
+        async def main() -> list[Any]:
+            async with AsyncPipelineServiceClient(url, **settings) as client:
+                scoped = client.with_options(stream_max_reconnects=max_reconnects)
+                return [item async for item in getattr(scoped, method)(*args, **kwargs)]
+
+        return anyio.run(main)
+
+    return run
+
+
+def connections(*scripts: Callable[[Request], Iterator[Step]]) -> Callable[[Request], Iterator[Step]]:
+    """A script per connection; the last one repeats."""
+
+    def script(request: Request) -> Iterator[Step]:
+        return scripts[min(request.index, len(scripts) - 1)](request)
+
+    return script
+
+
+def test_resumes_with_last_event_id_and_never_repeats_a_version(collect: Collect) -> None:
+    def first(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("pending"), event="progress", id=1, retry=10)
+        yield sse(state("running", "a"), event="progress", id=2)
+        # The connection drops here: no terminal event.
+
+    def second(request: Request) -> Iterator[Step]:
+        assert request.headers.get("last-event-id") == "2"
+        yield head()
+        yield sse(state("running", "a"), event="progress", id=2)  # already seen
+        yield sse(state("running", "a", 0.5), event="progress", id=3)
+        yield sse(state("completed", "a", 1.0), event="completed", id=4)
+        yield 5.0  # the client stops after the terminal event; it does not wait for the close
+
+    with ScriptedServer(connections(first, second)) as server:
+        started = time.monotonic()
+        items = collect(server.url, "stream_progress", "r1", timeout=10)
+        assert time.monotonic() - started < 4
+        assert [p.version for p in items] == [1, 2, 3, 4]
+        assert [p.status for p in items] == ["pending", "running", "running", "completed"]
+        assert items[-1].is_terminal
+        assert len(server.requests) == 2
+        assert server.requests[0].headers["accept"] == "text/event-stream"
+        assert "last-event-id" not in server.requests[0].headers
+
+
+def test_an_older_state_never_follows_a_newer_one(collect: Collect) -> None:
+    def script(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("running"), event="progress", id=5)
+        yield sse(state("pending"), event="progress", id=3)
+        yield sse(state("running", fraction=0.5), event="progress", id=5)
+        yield sse(state("failed"), event="failed", id=6)
+
+    with ScriptedServer(script) as server:
+        items = collect(server.url, "stream_progress", "r1", timeout=10)
+        assert [p.version for p in items] == [5, 6]
+        assert items[-1].status == "failed"
+
+
+def test_caller_given_last_event_id(collect: Collect) -> None:
+    def script(request: Request) -> Iterator[Step]:
+        assert request.headers["last-event-id"] == "7"
+        yield head()
+        yield sse(state("running"), event="progress", id=7)
+        yield sse(state("cancelled"), event="cancelled", id=8)
+
+    with ScriptedServer(script) as server:
+        items = collect(server.url, "stream_progress", "r1", last_event_id="7")
+        assert [p.version for p in items] == [8]
+
+
+def test_v1_core_stream_without_ids(collect: Collect) -> None:
+    """No ids, no retry, no heartbeats, offset-less timestamps: identical states are dropped."""
+    naive = {**state("running", "a"), "started_at": "2026-01-01T12:00:00"}
+
+    def first(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("pending"), event="progress")
+        yield sse(state("pending"), event="progress")
+        yield sse(naive, event="progress")
+
+    def second(request: Request) -> Iterator[Step]:
+        assert "last-event-id" not in request.headers
+        yield head()
+        yield sse(naive, event="progress")  # the current state again, after the reconnect
+        yield sse({**naive, "status": "completed"}, event="completed")
+
+    with ScriptedServer(connections(first, second)) as server:
+        items = collect(server.url, "stream_progress", "r1", timeout=10)
+        assert [p.status for p in items] == ["pending", "running", "completed"]
+        assert all(p.version is None for p in items)
+        assert items[1].started_at is not None and items[1].started_at.utcoffset() is not None
+
+
+def test_stream_ending_without_terminal_event_raises(collect: Collect) -> None:
+    def script(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("running"), event="progress", id=1, retry=10)
+
+    with ScriptedServer(script) as server:
+        with pytest.raises(StreamError, match="could not be resumed after 2 reconnect"):
+            collect(server.url, "stream_progress", "r1", options={"stream_max_reconnects": 2})
+        assert len(server.requests) == 3
+
+
+def test_errors_before_the_stream(collect: Collect) -> None:
+    def missing(_: Request) -> Iterator[Step]:
+        yield json_response(404, {"detail": "Run not found"})
+
+    with ScriptedServer(missing) as server:
+        with pytest.raises(NotFoundError, match="Run not found"):
+            collect(server.url, "stream_progress", "nope")
+        assert len(server.requests) == 1
+
+    def busy(_: Request) -> Iterator[Step]:
+        yield json_response(503, {"detail": "busy"}, {"Retry-After": "0"})
+
+    def ok(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("completed"), event="completed", id=1)
+
+    with ScriptedServer(connections(busy, ok)) as server:
+        assert [p.version for p in collect(server.url, "stream_progress", "r1")] == [1]
+
+    def not_a_stream(_: Request) -> Iterator[Step]:
+        yield json_response(200, state())
+
+    with ScriptedServer(not_a_stream) as server:
+        with pytest.raises(StreamError, match="not text/event-stream"):
+            collect(server.url, "stream_progress", "r1")
+
+
+def test_run_deleted_mid_stream(collect: Collect) -> None:
+    def script(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("running"), event="progress", id=1)
+        yield sse({"run_id": "r1", "detail": "Run not found"}, event="error")
+
+    with ScriptedServer(script) as server:
+        with pytest.raises(NotFoundError, match="Run not found"):
+            collect(server.url, "stream_progress", "r1")
+
+
+def test_malformed_and_unknown_events(collect: Collect) -> None:
+    def script(_: Request) -> Iterator[Step]:
+        yield head()
+        yield b": a comment\n\n"
+        yield sse({"something": "else"}, event="added-in-v3", id=1)
+        yield sse(state("completed"), event="completed", id=2)
+
+    with ScriptedServer(script) as server:
+        assert [p.version for p in collect(server.url, "stream_progress", "r1")] == [2]
+
+    def broken(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse("{not json", event="progress", id=1)
+
+    with ScriptedServer(broken) as server:
+        with pytest.raises(StreamError, match="Malformed 'progress' event"):
+            collect(server.url, "stream_progress", "r1")
+
+
+def test_idle_gap_reconnects(collect: Collect) -> None:
+    def silent(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("running"), event="progress", id=1, retry=10)
+        yield 3.0  # no byte, not even a heartbeat
+
+    def then_done(request: Request) -> Iterator[Step]:
+        assert request.headers["last-event-id"] == "1"
+        yield head()
+        yield sse(state("completed"), event="completed", id=2)
+
+    with ScriptedServer(connections(silent, then_done)) as server:
+        started = time.monotonic()
+        items = collect(server.url, "stream_progress", "r1",
+                        options={"stream_idle_timeout": 0.3})
+        assert time.monotonic() - started < 2.5
+        assert [p.version for p in items] == [1, 2]
+
+
+def test_timeout_bounds_the_whole_stream_despite_heartbeats(collect: Collect) -> None:
+    def heartbeats(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("running"), event="progress", id=1)
+        for _ in range(60):
+            yield 0.05
+            yield b": ping\n\n"
+
+    with ScriptedServer(heartbeats) as server:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match="did not finish within 0.5 s"):
+            collect(server.url, "stream_progress", "r1", timeout=0.5)
+        assert time.monotonic() - started < 1.5
+
+
+def test_follow_logs_resumes_without_gap_or_duplicate(collect: Collect) -> None:
+    def first(request: Request) -> Iterator[Step]:
+        assert "after_seq=1" in request.path
+        assert "level=error" in request.path
+        yield head()
+        yield sse(record(2), event="log", id=2, retry=10)
+        yield sse(record(3), event="log", id=3)
+
+    def second(request: Request) -> Iterator[Step]:
+        assert request.headers["last-event-id"] == "3"
+        yield head()
+        yield sse(record(3), event="log", id=3)
+        yield sse(record(4), event="log", id=4)
+        yield sse({"run_id": "r1", "status": "completed"}, event="end")
+
+    with ScriptedServer(connections(first, second)) as server:
+        items = collect(server.url, "follow_logs", "r1", after_seq=1, level="error")
+        assert [r["seq"] for r in items] == [2, 3, 4]
+
+
+def test_follow_logs_cut_short_raises(collect: Collect) -> None:
+    def script(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(record(1), event="log", id=1, retry=10)
+
+    with ScriptedServer(script) as server:
+        with pytest.raises(StreamError, match="log stream"):
+            collect(server.url, "follow_logs", "r1", options={"stream_max_reconnects": 1})

@@ -1,0 +1,46 @@
+"""Fixtures shared by every test directory: a reference server on 127.0.0.1 with a temporary
+SQLite database (`live_server`, one per session) and a factory for servers with their own
+settings (`server_factory`, stopped at the end of each test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline_service.server import EmbeddedServer
+
+ServerFactory = Callable[..., EmbeddedServer]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """A server shared by the whole session; `.url` is its base URL."""
+    db_path = tmp_path_factory.mktemp("live-server") / "pipeline-service.db"
+    with EmbeddedServer(db_path) as server:
+        yield server
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    """`server_factory(token=None, heartbeat_interval=15.0, max_body_bytes=..., db_path=None)`
+    starts a server (its own database unless db_path is given); all are stopped at teardown."""
+    servers: list[EmbeddedServer] = []
+
+    def start(
+        *,
+        token: str | None = None,
+        heartbeat_interval: float = 15.0,
+        max_body_bytes: int | None = None,
+        db_path: str | Path | None = None,
+    ) -> EmbeddedServer:
+        path = Path(db_path) if db_path is not None else tmp_path / f"server-{len(servers)}.db"
+        extra = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+        server = EmbeddedServer(path, token=token, heartbeat_interval=heartbeat_interval, **extra)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in reversed(servers):
+        server.stop()

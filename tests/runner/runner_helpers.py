@@ -1,0 +1,112 @@
+"""Helpers of the runner tests: a recording stand-in client, workers in threads, waiting."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline_service.runner.worker import Worker
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+
+
+class RecordingClient:
+    """Records the report_progress / append_logs calls an action's reporter makes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.progress: list[dict[str, Any]] = []
+        self.logs: list[dict[str, Any]] = []
+        self.log_batches = 0
+
+    def report_progress(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        with self.lock:
+            self.progress.append({"run_id": run_id, **kwargs})
+        return {}
+
+    def append_logs(self, run_id: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.lock:
+            self.log_batches += 1
+            self.logs.extend({"run_id": run_id, **entry} for entry in entries)
+        return []
+
+    def messages(self) -> list[str]:
+        with self.lock:
+            return [entry["message"] for entry in self.logs]
+
+
+# --- a live service and workers ---------------------------------------------------------------
+
+LEASE_SECONDS = 2.0
+WORKER_OPTIONS: dict[str, Any] = {
+    "lease_seconds": LEASE_SECONDS,
+    "poll_interval": 0.1,
+    "grace_period": 0.5,
+    "flush_interval": 0.1,
+    "import_paths": (str(HERE), str(REPO / "examples")),
+}
+
+
+class Workers:
+    """Starts workers (threads of this process) and stops them all at teardown."""
+
+    def __init__(self, url: str, work_root: Path) -> None:
+        self.url = url
+        self.work_root = work_root
+        self.started: list[tuple[Worker, threading.Thread]] = []
+
+    def start(self, **options: Any) -> Worker:
+        worker = Worker(self.url, work_root=self.work_root, **{**WORKER_OPTIONS, **options})
+        thread = threading.Thread(target=worker.run, daemon=True)
+        thread.start()
+        self.started.append((worker, thread))
+        return worker
+
+    def stop(self, worker: Worker, *, force: bool = False) -> None:
+        for candidate, thread in self.started:
+            if candidate is worker:
+                worker.stop(force=force)
+                thread.join(30)
+                assert not thread.is_alive()
+
+    def stop_all(self) -> None:
+        for worker, _thread in self.started:
+            worker.stop(force=True)
+        for worker, thread in self.started:
+            thread.join(30)
+            worker.close()
+
+
+def worker_command(url: str, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "pipeline_service", "worker", "--url", url,
+        "--lease-seconds", str(LEASE_SECONDS), "--poll-interval", "0.1", *extra,
+    ]  # fmt: skip
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment of CLI subprocesses: the test actions importable, no stray settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_SERVICE_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
+    return env
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def markers(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []

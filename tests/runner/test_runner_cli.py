@@ -1,0 +1,122 @@
+"""The commands of the runner: `serve` with workers (the documented Complete Example runs on it
+end to end), `worker`, and `demo`."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from runner_helpers import REPO, subprocess_env
+
+from pipeline_service.server import EmbeddedServer
+
+COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
+
+
+def lines_of(stream: object) -> queue.Queue[str]:
+    """The lines a subprocess writes, as they come."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "pipeline_service", "serve", "--port", "0",
+         "--db", str(tmp_path / "service.db"), "--log-level", "warning"],
+        cwd=tmp_path,  # the bundled example plugin is found without help
+        env=subprocess_env(),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )  # fmt: skip
+    try:
+        stderr = lines_of(serve.stderr)
+        first = stderr.get(timeout=30)
+        match = re.search(r"serving on (http://\S+) .* with 1 worker$", first.strip())
+        assert match, first
+        example = subprocess.run(
+            [sys.executable, str(COMPLETE_EXAMPLE)],
+            env={**os.environ, "PIPELINE_SERVICE_URL": match.group(1)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert example.returncode == 0, example.stderr
+        lines = example.stdout.splitlines()
+        assert "[running] download" in lines
+        assert "  Progress: 50.0/50.0" in lines
+        assert lines[-3:-1] == ["[completed] train", "  Progress: 50.0/50.0"]
+        assert lines[-1].startswith("Result: {'raw_path': ")
+        assert "'model_path': " in lines[-1]
+        assert "'r2': 0.99" in lines[-1]
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(20) == 0
+    finally:
+        serve.kill()
+        serve.wait()
+
+
+def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
+    demo = subprocess.run(
+        [sys.executable, "-m", "pipeline_service", "demo", "--db", str(tmp_path / "demo.db")],
+        cwd=tmp_path,
+        env={**subprocess_env(), "COLUMNS": "120"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    out = demo.stdout
+    assert re.search(r"Run \S+ completed in 0:00:\d\d", out), out
+    assert '"model_path":' in out
+    assert '"r2": 0.99' in out
+    assert f"kept in {tmp_path / 'demo.db'}" in out
+    assert (tmp_path / "demo.db").is_file()
+
+
+def test_worker_with_a_wrong_token_says_so_and_exits(tmp_path: Path) -> None:
+    with EmbeddedServer(token="s3cret", log_level="error") as server:
+        worker = subprocess.run(
+            [sys.executable, "-m", "pipeline_service", "worker", "--url", server.url,
+             "--token", "wrong"],
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )  # fmt: skip
+    assert worker.returncode == 1
+    assert "not authorised" in worker.stderr
+
+
+def test_worker_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+    with EmbeddedServer(log_level="error") as server:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "pipeline_service", "worker", "--url", server.url],
+            env=subprocess_env(),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            stderr = lines_of(worker.stderr)
+            assert "serving" in stderr.get(timeout=30)
+            worker.send_signal(signal.SIGINT)
+            assert worker.wait(15) == 0
+        finally:
+            worker.kill()
+            worker.wait()

@@ -1,0 +1,176 @@
+"""The reporter coalesces progress, batches logs, and always delivers the last of both."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from runner_helpers import RecordingClient
+
+from pipeline_service.errors import APIConnectionError, UnprocessableEntityError
+from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
+
+
+def reporter(client: Any, interval: float = 0.05) -> ActionReporter:
+    return ActionReporter(client, "run-1", "train", 2, flush_interval=interval)
+
+
+def test_a_million_progress_calls_send_a_handful_of_requests(
+    recording_client: RecordingClient,
+) -> None:
+    total = 1_000_000
+    with reporter(recording_client) as rep:
+        for done in range(1, total + 1):
+            rep.set_progress(done, total, step="items")
+    sent = recording_client.progress
+    assert 1 <= len(sent) < 500
+    last = sent[-1]
+    assert last["current_action"] == "train"
+    assert last["current_action_index"] == 2
+    assert last["action_progress"] == {
+        "name": "train",
+        "status": "running",
+        "progress": 1_000_000.0,
+        "total": 1_000_000.0,
+        "progress_step": "items",
+    }
+    values = [call["action_progress"]["progress"] for call in sent]
+    assert values == sorted(values)
+
+
+def test_nothing_is_sent_when_nothing_changed(recording_client: RecordingClient) -> None:
+    with reporter(recording_client):
+        time.sleep(0.2)
+    assert recording_client.progress == []
+    assert recording_client.logs == []
+
+
+def test_logs_arrive_within_a_second_while_the_action_runs(
+    recording_client: RecordingClient,
+) -> None:
+    with reporter(recording_client, interval=0.5) as rep:
+        rep.log("first", "warning")
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and not recording_client.logs:
+            time.sleep(0.02)
+        assert recording_client.messages() == ["first"]
+        rep.log("last")
+    assert recording_client.messages() == ["first", "last"]
+    entry = recording_client.logs[0]
+    assert entry["level"] == "warning"
+    assert entry["action_name"] == "train"
+    assert entry["timestamp"].endswith("+00:00")
+
+
+def test_many_logs_go_in_bounded_batches_and_none_is_lost(
+    recording_client: RecordingClient,
+) -> None:
+    count = 3 * LOG_BATCH_SIZE + 7
+    with reporter(recording_client, interval=10) as rep:
+        for number in range(count):
+            rep.log(f"line {number}", "debug")
+    assert recording_client.messages() == [f"line {number}" for number in range(count)]
+    assert 4 <= recording_client.log_batches <= count // 100
+
+
+def test_metrics_accumulate_and_ride_with_progress(recording_client: RecordingClient) -> None:
+    with reporter(recording_client, interval=10) as rep:
+        rep.set_metrics({"loss": 0.5})
+        rep.set_progress(0.5)
+        rep.set_metrics({"accuracy": 0.9, "loss": 0.25})
+    assert rep.metrics == {"loss": 0.25, "accuracy": 0.9}
+    assert recording_client.progress[-1]["action_progress"]["metrics"] == rep.metrics
+    assert recording_client.progress[-1]["action_progress"]["progress"] == 0.5
+
+
+def test_total_step_and_message_persist_until_changed(recording_client: RecordingClient) -> None:
+    with reporter(recording_client, interval=10) as rep:
+        rep.set_progress(1, 10, step="epoch", message="warming up")
+        rep.set_progress(4)
+    assert rep.total == 10
+    assert recording_client.progress[-1]["action_progress"] == {
+        "name": "train",
+        "status": "running",
+        "progress": 4.0,
+        "total": 10.0,
+        "progress_step": "epoch",
+        "message": "warming up",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "text"),
+    [
+        ((-1,), ValueError, "progress must be a finite number >= 0"),
+        ((float("nan"),), ValueError, "progress must be a finite number >= 0"),
+        ((True,), TypeError, "progress must be a number"),
+        (("3",), TypeError, "progress must be a number"),
+        ((3,), ValueError, "without a total must be a fraction between 0 and 1"),
+        ((11, 10), ValueError, "progress 11 exceeds total 10"),
+        ((1, 0), ValueError, "total must be a finite number > 0"),
+    ],
+)
+def test_bad_progress_is_refused_at_the_call(
+    args: tuple[Any, ...], error: type[Exception], text: str, recording_client: RecordingClient
+) -> None:
+    rep = reporter(recording_client)
+    with pytest.raises(error, match=text.replace("(", r"\(")):
+        rep.set_progress(*args)
+
+
+@pytest.mark.parametrize("value", [object(), float("nan"), {1, 2}])
+def test_metrics_that_cannot_be_sent_are_refused_at_the_call(
+    value: object, recording_client: RecordingClient
+) -> None:
+    with pytest.raises(ValueError, match="metrics must be JSON-serialisable"):
+        reporter(recording_client).set_metrics({"bad": value})
+
+
+def test_unknown_log_level_is_refused(recording_client: RecordingClient) -> None:
+    with pytest.raises(ValueError, match="unknown log level 'loud'"):
+        reporter(recording_client).log("x", "loud")
+
+
+class FlakyClient(RecordingClient):
+    """Fails the first call of each kind with a connection error, like a server restarting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: set[str] = set()
+
+    def report_progress(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        if "progress" not in self.failed:
+            self.failed.add("progress")
+            raise APIConnectionError("connection refused")
+        return super().report_progress(run_id, **kwargs)
+
+    def append_logs(self, run_id: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if "logs" not in self.failed:
+            self.failed.add("logs")
+            raise APIConnectionError("connection refused")
+        return super().append_logs(run_id, entries)
+
+
+def test_connection_errors_are_retried_at_the_next_flush() -> None:
+    client = FlakyClient()
+    with reporter(client) as rep:
+        rep.set_progress(0.25)
+        rep.log("kept")
+        time.sleep(0.3)
+    assert client.failed == {"progress", "logs"}
+    assert client.progress[-1]["action_progress"]["progress"] == 0.25
+    assert client.messages() == ["kept"]
+
+
+class RejectingClient(RecordingClient):
+    def report_progress(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        raise UnprocessableEntityError(422, "bad")
+
+
+def test_a_rejected_report_never_breaks_the_action() -> None:
+    client = RejectingClient()
+    with reporter(client) as rep:
+        rep.set_progress(0.5)
+        rep.log("still logged")
+    assert client.messages() == ["still logged"]

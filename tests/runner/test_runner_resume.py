@@ -1,0 +1,62 @@
+"""Where a run continues from its checkpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pipeline_service.runner.runner import ResumeError, plan_resume
+
+ACTIONS: list[Any] = [
+    {"name": "download", "entrypoint": "p.d"},
+    {"name": "convert", "entrypoint": "p.c"},
+    {"name": "train", "entrypoint": "p.t"},
+]
+RUN: Any = {"params": {"epochs": 3}}
+
+
+def checkpoint(index: int, status: str = "completed", **result: Any) -> dict[str, Any]:
+    return {
+        "action_name": ACTIONS[index]["name"],
+        "action_index": index,
+        "status": status,
+        "params_snapshot": {"epochs": 3, "seen": index},
+        "result": result,
+    }
+
+
+def test_no_checkpoint_starts_at_the_first_action_with_the_run_params() -> None:
+    plan = plan_resume(ACTIONS, RUN, [])
+    assert (plan.start_index, plan.params, plan.results) == (0, {"epochs": 3}, {})
+
+
+def test_continues_after_the_latest_completed_checkpoint() -> None:
+    plan = plan_resume(
+        ACTIONS,
+        RUN,
+        [checkpoint(0, raw="r.csv"), checkpoint(1, data="d.json"), checkpoint(2, "failed")],
+    )
+    assert plan.start_index == 2
+    assert plan.params == {"epochs": 3, "seen": 1, "data": "d.json"}
+    assert plan.results == {"raw": "r.csv", "data": "d.json"}
+
+
+def test_the_newest_checkpoint_of_an_action_wins() -> None:
+    plan = plan_resume(ACTIONS, RUN, [checkpoint(0, raw="old"), checkpoint(0, raw="new")])
+    assert plan.start_index == 1
+    assert plan.params["raw"] == "new"
+
+
+def test_all_actions_done_means_nothing_left_to_execute() -> None:
+    plan = plan_resume(ACTIONS, RUN, [checkpoint(0), checkpoint(1), checkpoint(2, model="m")])
+    assert plan.start_index == 3
+    assert plan.results == {"model": "m"}
+
+
+def test_a_checkpoint_that_does_not_match_the_pipeline_is_refused() -> None:
+    wrong = {**checkpoint(1), "action_name": "resize"}
+    with pytest.raises(ResumeError, match="checkpoint of action 'resize' at index 1"):
+        plan_resume(ACTIONS, RUN, [wrong])
+    with pytest.raises(ResumeError, match="at index 5"):
+        plan_resume(ACTIONS, RUN, [{**checkpoint(0), "action_index": 5}])

@@ -1,0 +1,246 @@
+"""Workers executing runs against a live server: resume, crashes, cancellation, exclusivity."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from runner_helpers import Workers, markers, subprocess_env, wait_until, worker_command
+
+from pipeline_service import PipelineServiceClient
+from pipeline_service.server import EmbeddedServer
+
+STEP = "runner_test_actions.step"
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+def steps(*names: str, entrypoint: str = STEP) -> list[dict[str, Any]]:
+    return [{"name": name, "entrypoint": entrypoint} for name in names]
+
+
+def wait_for_end(client: PipelineServiceClient, run_id: str, timeout: float = 30) -> Any:
+    return wait_until(
+        lambda: (run := client.get_run(run_id))["status"] in TERMINAL and run,
+        timeout,
+        f"run {run_id} to end",
+    )
+
+
+def test_failed_run_resumed_after_the_fix_skips_completed_actions(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker, fix = tmp_path / "marker", tmp_path / "input.csv"
+    pipeline = client.create_pipeline("resume", steps("a", "b", "c"))
+    params = {"marker": str(marker), "fail_at": "b", "fix_path": str(fix)}
+    workers.start()
+
+    first = client.create_run(pipeline["id"], params=params)
+    failed = wait_for_end(client, first["id"])
+    assert failed["status"] == "failed"
+    assert failed["error"] == f"RuntimeError: input missing: {fix}"
+    assert [a["status"] for a in failed["progress"]] == ["completed", "failed", "pending"]
+    assert failed["progress"][1]["error"] == failed["error"]
+    errors = client.get_logs(first["id"], level="error")
+    assert len(errors) == 1
+    assert errors[0]["action_name"] == "b"
+    assert "Traceback (most recent call last)" in errors[0]["message"]
+    assert "raise RuntimeError" in errors[0]["message"]
+    [checkpoint] = client.get_checkpoints(first["id"])
+    assert checkpoint["action_name"] == "a"
+    assert checkpoint["result"] == {"order": ["a"]}
+
+    fix.write_text("fixed")
+    second = client.create_run(pipeline["id"], resume_from=first["id"])
+    done = wait_for_end(client, second["id"])
+    assert done["status"] == "completed", done["error"]
+    assert done["result"] == {"order": ["a", "b", "c"]}  # a's result came from its checkpoint
+    assert [a["status"] for a in done["progress"]] == ["skipped", "completed", "completed"]
+    for action in done["progress"][1:]:
+        assert action["started_at"] is not None
+        assert action["completed_at"] is not None
+        assert action["started_at"] <= action["completed_at"]
+    assert done["progress"][2]["metrics"] == {"index": 2}
+    assert markers(marker) == [
+        f"start {first['id']} a",
+        f"done {first['id']} a",
+        f"start {first['id']} b",
+        f"start {second['id']} b",
+        f"done {second['id']} b",
+        f"start {second['id']} c",
+        f"done {second['id']} c",
+    ]
+
+
+def test_sigkilled_worker_is_replaced_and_completed_actions_never_rerun(
+    service: EmbeddedServer, client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("crash", steps("a", "b", "c"))
+    run = client.create_run(pipeline["id"], params={"marker": str(marker), "sleep": {"b": 2.5}})
+    doomed = subprocess.Popen(
+        worker_command(service.url, "--work-root", str(tmp_path / "runs")),
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: f"start {run['id']} b" in markers(marker), 20, "action b to start")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+    finally:
+        doomed.kill()
+        doomed.stderr.close()  # type: ignore[union-attr]
+    workers.start()
+    done = wait_for_end(client, run["id"], timeout=30)
+    assert done["status"] == "completed", done["error"]
+    assert done["result"] == {"order": ["a", "b", "c"]}
+    time.sleep(0.5)  # the dead worker's child would have finished b by now, had it survived
+    counts = Counter(markers(marker))
+    assert counts[f"start {run['id']} a"] == 1
+    assert counts[f"done {run['id']} a"] == 1
+    assert counts[f"start {run['id']} b"] == 2  # interrupted once, then resumed
+    assert counts[f"done {run['id']} b"] == 1
+    assert counts[f"done {run['id']} c"] == 1
+    assert [c["action_name"] for c in client.get_checkpoints(run["id"])] == ["a", "b", "c"]
+
+
+def test_cancelling_a_running_run_frees_the_worker_for_the_next(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("cancel", steps("long", "after"))
+    slow = client.create_run(pipeline["id"], params={"marker": str(marker), "sleep": {"long": 60}})
+    nxt = client.create_run(pipeline["id"], params={"marker": str(marker)})
+    workers.start()
+    wait_until(lambda: f"start {slow['id']} long" in markers(marker), 20, "the long action")
+
+    asked = time.monotonic()
+    client.cancel_run(slow["id"])
+    wait_until(lambda: client.get_run(slow["id"])["status"] == "cancelled", 2, "cancelled")
+    assert time.monotonic() - asked < 2
+
+    done = wait_for_end(client, nxt["id"], timeout=15)
+    assert done["status"] == "completed"
+    assert f"cancelled {slow['id']} long" in markers(marker)  # context.cancelled turned true
+    cancelled = client.get_run(slow["id"])
+    assert cancelled["status"] == "cancelled"
+    assert f"start {slow['id']} after" not in markers(marker)
+    assert client.get_checkpoints(slow["id"]) == []
+
+
+def test_an_action_ignoring_cancellation_is_stopped(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    stubborn = client.create_pipeline(
+        "stubborn", steps("x", entrypoint="runner_test_actions.ignore_cancel")
+    )
+    quick = client.create_pipeline("quick", steps("y"))
+    slow = client.create_run(stubborn["id"], params={"marker": str(marker), "sleep": 60})
+    nxt = client.create_run(quick["id"], params={"marker": str(marker)})
+    workers.start()
+    wait_until(lambda: f"start {slow['id']} x" in markers(marker), 20, "the stubborn action")
+    client.cancel_run(slow["id"])
+    done = wait_for_end(client, nxt["id"], timeout=10)
+    assert done["status"] == "completed"
+    assert f"done {slow['id']} x" not in markers(marker)
+
+
+def test_two_workers_twenty_runs_each_executed_exactly_once(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("many", steps("first", "second"))
+    runs = [
+        client.create_run(pipeline["id"], params={"marker": str(marker), "n": n}) for n in range(20)
+    ]
+    one, two = workers.start(), workers.start()
+    assert one.worker_id != two.worker_id
+    for run in runs:
+        done = wait_for_end(client, run["id"], timeout=60)
+        assert done["status"] == "completed", done["error"]
+        assert done["result"] == {"order": ["first", "second"]}
+    counts = Counter(markers(marker))
+    assert len(counts) == 20 * 4
+    assert set(counts.values()) == {1}
+    for run in runs:
+        assert [c["action_name"] for c in client.get_checkpoints(run["id"])] == [
+            "first",
+            "second",
+        ]
+
+
+def test_broken_actions_fail_their_runs_clearly_and_the_worker_carries_on(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    cases = {
+        "no_such_module_xyz.Action": "Bad entrypoint 'no_such_module_xyz.Action': cannot import "
+        "module 'no_such_module_xyz'",
+        "runner_test_actions:missing": "Bad entrypoint 'runner_test_actions:missing': module "
+        "'runner_test_actions' has no attribute 'missing'",
+        "runner_test_actions.boom": "ValueError: boom",
+        "runner_test_actions.returns_list": "Action 'broken' returned list; an action must "
+        "return a dict or None",
+        "runner_test_actions.crash": "Action 'broken' crashed: its process was killed by SIGKILL",
+    }
+    runs = {}
+    for entrypoint in cases:
+        pipeline = client.create_pipeline(entrypoint, [
+            {"name": "fine", "entrypoint": STEP},
+            {"name": "broken", "entrypoint": entrypoint},
+        ])  # fmt: skip
+        runs[entrypoint] = client.create_run(pipeline["id"], params={"marker": str(marker)})
+    healthy = client.create_pipeline("healthy", steps("fine"))
+    last = client.create_run(healthy["id"], params={"marker": str(marker)})
+    workers.start()
+
+    assert wait_for_end(client, last["id"])["status"] == "completed"
+    for entrypoint, expected in cases.items():
+        run = wait_for_end(client, runs[entrypoint]["id"])
+        assert run["status"] == "failed"
+        assert run["error"].startswith(expected), run["error"]
+        assert run["current_action"] == "broken"
+        assert [a["status"] for a in run["progress"]] == ["completed", "failed"]
+        [log] = client.get_logs(run["id"], level="error")
+        assert log["message"].startswith(f"Action 'broken' failed: {run['error']}")
+
+
+def test_a_million_progress_updates_arrive_as_the_last_value(
+    client: PipelineServiceClient, workers: Workers
+) -> None:
+    pipeline = client.create_pipeline(
+        "flood", steps("flood", entrypoint="runner_test_actions.progress_flood")
+    )
+    run = client.create_run(pipeline["id"])
+    workers.start()
+    done = wait_for_end(client, run["id"], timeout=60)
+    assert done["status"] == "completed", done["error"]
+    [action] = done["progress"]
+    assert action["progress"] == action["total"] == 1_000_000
+    assert action["progress_step"] == "items"
+
+
+def test_stopping_a_worker_finishes_the_action_and_hands_the_run_over(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("handover", steps("a", "b"))
+    run = client.create_run(pipeline["id"], params={"marker": str(marker), "sleep": {"a": 1}})
+    first = workers.start()
+    wait_until(lambda: f"start {run['id']} a" in markers(marker), 20, "action a")
+    workers.stop(first)
+    assert markers(marker)[-1] == f"done {run['id']} a"  # finished, not killed
+    claim = client.claim_run("probe", lease_seconds=30)  # handed back: no lease to wait out
+    assert claim is not None
+    assert claim["run"]["id"] == run["id"]
+    client.release_lease(run["id"], "probe")
+    workers.start()
+    done = wait_for_end(client, run["id"])
+    assert done["status"] == "completed"
+    assert done["result"] == {"order": ["a", "b"]}
+    assert Counter(markers(marker))[f"done {run['id']} a"] == 1

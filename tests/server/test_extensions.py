@@ -1,0 +1,186 @@
+"""Idempotency keys, bearer tokens, size limits, the served spec, docs and health."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import yaml
+
+import pipeline_service
+from pipeline_service.server import EmbeddedServer
+from pipeline_service.spec import load_spec, spec_text
+
+from .conftest import ACTIONS, API
+
+ServerFactory = Callable[..., EmbeddedServer]
+Factory = Callable[..., dict[str, Any]]
+
+
+def test_idempotent_replay_creates_one_object(client: httpx.Client) -> None:
+    body = {"name": "idem", "actions": ACTIONS}
+    key = {"Idempotency-Key": "create-idem-1"}
+    first = client.post(f"{API}/pipelines/", json=body, headers=key)
+    again = client.post(f"{API}/pipelines/", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    same_meaning = client.post(
+        f"{API}/pipelines",
+        content=b'{"actions": %s, "name": "idem"}' % _actions_json(),
+        headers={**key, "content-type": "application/json"},
+    )
+    assert same_meaning.json()["id"] == first.json()["id"]
+    named = [
+        p
+        for p in client.get(f"{API}/pipelines/", params={"limit": 1000}).json()
+        if p["id"] == first.json()["id"]
+    ]
+    assert len(named) == 1
+    different = client.post(f"{API}/pipelines/", json={**body, "name": "other"}, headers=key)
+    assert different.status_code == 409
+    assert "Idempotency-Key" in different.json()["detail"]
+
+
+def _actions_json() -> bytes:
+    import json
+
+    return json.dumps(ACTIONS).encode()
+
+
+def test_idempotency_on_every_creating_post(client: httpx.Client, make_run: Factory) -> None:
+    run = make_run()
+    pipeline_id = run["pipeline_id"]
+    cases = [
+        (f"{API}/pipelines/{pipeline_id}/runs/", {"params": {"a": 1}}),
+        (f"{API}/runs/{run['id']}/checkpoints/", {"action_name": "a", "action_index": 0}),
+        (f"{API}/runs/{run['id']}/logs/", {"entries": [{"message": "once"}]}),
+    ]
+    for url, body in cases:
+        headers = {"Idempotency-Key": f"key-{url}"}
+        first = client.post(url, json=body, headers=headers)
+        second = client.post(url, json=body, headers=headers)
+        assert first.status_code == second.status_code == 201
+        assert first.json() == second.json()
+    assert len(client.get(f"{API}/pipelines/{pipeline_id}/runs/").json()) == 2
+    assert len(client.get(f"{API}/runs/{run['id']}/checkpoints/").json()) == 1
+    assert len(client.get(f"{API}/runs/{run['id']}/logs/").json()) == 1
+    # The same key on another endpoint is another request.
+    other = client.post(
+        f"{API}/pipelines/",
+        json={"name": "x", "actions": []},
+        headers={"Idempotency-Key": f"key-{cases[0][0]}"},
+    )
+    assert other.status_code == 201
+    bad = client.post(
+        f"{API}/pipelines/",
+        json={"name": "x", "actions": []},
+        headers={"Idempotency-Key": "has space"},
+    )
+    assert bad.status_code == 422
+
+
+def test_concurrent_retries_with_one_key_create_one_object(
+    client: httpx.Client, live_server: EmbeddedServer
+) -> None:
+    body = {"name": "race", "actions": []}
+    ids: list[str] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=live_server.url) as http:
+            response = http.post(
+                f"{API}/pipelines/", json=body, headers={"Idempotency-Key": "race-key"}
+            )
+            ids.append(response.json()["id"])
+
+    threads = [threading.Thread(target=post) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == 1
+
+
+def test_bearer_token(server_factory: ServerFactory) -> None:
+    server = server_factory(token="s3cret")
+    with httpx.Client(base_url=server.url) as http:
+        assert http.get("/health").status_code == 200
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "s3cret"},
+            {"Authorization": "Basic czNjcmV0"},
+        ):
+            response = http.get(f"{API}/pipelines/", headers=headers)
+            assert response.status_code == 401, headers
+            assert response.headers["content-type"] == "application/json"
+            assert isinstance(response.json()["detail"], str)
+            assert response.headers["www-authenticate"] == "Bearer"
+        ok = http.post(
+            f"{API}/pipelines/",
+            json={"name": "a", "actions": []},
+            headers={"Authorization": "Bearer s3cret"},
+        )
+        assert ok.status_code == 201
+        assert http.get("/openapi.json").status_code == 200
+
+
+def test_body_size_limit(server_factory: ServerFactory) -> None:
+    server = server_factory(max_body_bytes=2048)
+    with httpx.Client(base_url=server.url) as http:
+        big = {"name": "big", "description": "x" * 4096, "actions": []}
+        response = http.post(f"{API}/pipelines/", json=big)
+        assert response.status_code == 413
+        assert "2048" in response.json()["detail"]
+
+        def chunks() -> Any:
+            yield b'{"name": "chunked", "description": "'
+            yield b"y" * 4096
+            yield b'", "actions": []}'
+
+        chunked = http.post(
+            f"{API}/pipelines/", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert chunked.status_code == 413
+        assert http.get(f"{API}/pipelines/").json() == []
+        small = http.post(f"{API}/pipelines/", json={"name": "ok", "actions": []})
+        assert small.status_code == 201
+
+
+def test_serves_the_committed_spec_and_docs(live_server: EmbeddedServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.get("/openapi.json").json() == load_spec()
+        as_yaml = http.get("/openapi.yaml")
+        assert as_yaml.text == spec_text()
+        assert yaml.safe_load(as_yaml.text) == load_spec()
+        docs = http.get("/docs")
+        assert docs.status_code == 200
+        assert "openapi.json" in docs.text
+
+
+def test_health(live_server: EmbeddedServer, server_factory: ServerFactory) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        assert http.get("/health").json() == {
+            "status": "healthy",
+            "service": "pipeline-service",
+            "version": pipeline_service.__version__,
+        }
+    broken = server_factory()
+    broken.db_path.unlink()
+    with httpx.Client(base_url=broken.url) as http:
+        response = http.get("/health")
+        assert response.status_code == 503
+        assert "database" in response.json()["detail"]
+
+
+def test_unknown_paths_and_methods_are_json(live_server: EmbeddedServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        missing = http.get(f"{API}/nothing-here")
+        assert missing.status_code == 404
+        assert isinstance(missing.json()["detail"], str)
+        wrong = http.put(f"{API}/pipelines/some-id/runs/")
+        assert wrong.status_code == 405
+        assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST"}
+        pipeline_methods = http.post(f"{API}/pipelines/some-id")
+        assert set(pipeline_methods.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}

@@ -1,0 +1,87 @@
+"""The SQLite store on its own: schema versioning, WAL/synchronous settings, timestamps."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipeline_service.server.models import PipelineCreate
+from pipeline_service.server.storage.base import Change
+from pipeline_service.server.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
+from pipeline_service.server.timestamps import normalize_timestamp
+
+
+def open_and_create(path: Path) -> tuple[str, list[Change]]:
+    changes: list[Change] = []
+
+    async def scenario() -> str:
+        store = SQLiteStorage(path)
+        await store.start(changes.append)
+        try:
+            body = PipelineCreate.model_validate({"name": "p", "actions": []})
+            return str((await store.create_pipeline(body, None))["id"])
+        finally:
+            await store.close()
+
+    return asyncio.run(scenario()), changes
+
+
+def test_new_database_is_versioned_wal_and_reopens(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    first, _ = open_and_create(path)
+    second, _ = open_and_create(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        ids = {row[0] for row in conn.execute("SELECT id FROM pipelines")}
+    assert ids == {first, second}
+
+
+def test_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer"):
+        open_and_create(path)
+
+
+def test_synchronous_full_on_every_connection(tmp_path: Path) -> None:
+    store = SQLiteStorage(tmp_path / "sync.db")
+
+    async def scenario() -> int:
+        await store.start(lambda change: None)
+        try:
+            return int(
+                await store._read(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])
+            )
+        finally:
+            await store.close()
+
+    assert asyncio.run(scenario()) == 2  # FULL
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-01T12:00:00", "2026-01-01T12:00:00.000000Z"),
+        ("2026-01-01T12:00:00Z", "2026-01-01T12:00:00.000000Z"),
+        ("2026-01-01T14:30:00+02:30", "2026-01-01T12:00:00.000000Z"),
+        ("2026-01-01t12:00:00.123456789z", "2026-01-01T12:00:00.123456Z"),
+        ("2026-06-30T23:59:60Z", "2026-06-30T23:59:59.999999Z"),
+        ("0001-01-01T00:30:00+01:00", "0001-01-01T00:00:00.000000Z"),
+    ],
+)
+def test_timestamps_are_read_as_utc(text: str, expected: str) -> None:
+    assert normalize_timestamp(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-01-01", "noon", "2026-01-01T12:00", "2026-02-30T00:00:00", "2026-01-01T12:00:00+25:00"],
+)
+def test_bad_timestamps_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=r".+"):
+        normalize_timestamp(text)

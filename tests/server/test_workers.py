@@ -1,0 +1,127 @@
+"""Claims and leases: atomic claims, renewals that carry the status, releases."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+
+from pipeline_service.server import EmbeddedServer
+
+from .conftest import ACTIONS, API
+
+ServerFactory = Callable[..., EmbeddedServer]
+
+
+def setup_runs(http: httpx.Client, count: int) -> tuple[str, list[str]]:
+    pipeline = http.post(f"{API}/pipelines/", json={"name": "w", "actions": ACTIONS}).json()
+    runs = [
+        http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()["id"]
+        for _ in range(count)
+    ]
+    return pipeline["id"], runs
+
+
+def test_claim_oldest_then_204(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url) as http:
+        pipeline_id, runs = setup_runs(http, 2)
+        claim = http.post(f"{API}/runs/claim", json={"worker_id": "w1", "lease_seconds": 30})
+        assert claim.status_code == 200
+        body = claim.json()
+        assert set(body) == {"run", "worker_id", "lease_expires_at"}
+        assert body["run"]["id"] == runs[0]
+        assert body["run"]["status"] == "running"
+        assert body["run"]["started_at"] is not None
+        assert "lease" not in str(set(body["run"]))
+        assert (
+            http.post(f"{API}/runs/claim", json={"worker_id": "w2"}).json()["run"]["id"] == runs[1]
+        )
+        nothing = http.post(f"{API}/runs/claim", json={"worker_id": "w3"})
+        assert nothing.status_code == 204
+        assert nothing.content == b""
+        filtered = http.post(f"{API}/runs/claim", json={"worker_id": "w", "pipeline_id": "other"})
+        assert filtered.status_code == 204
+        del pipeline_id
+
+
+def test_concurrent_claims_never_share_a_run(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url) as http:
+        _, runs = setup_runs(http, 12)
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def worker(name: str) -> None:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            while True:
+                response = http.post(f"{API}/runs/claim", json={"worker_id": name})
+                if response.status_code == 204:
+                    return
+                with lock:
+                    claimed.append(response.json()["run"]["id"])
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(runs)
+
+
+def test_renew_release_and_expired_lease(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url) as http:
+        _, (run_id,) = setup_runs(http, 1)
+        claim = http.post(f"{API}/runs/claim", json={"worker_id": "w1", "lease_seconds": 1}).json()
+        renewed = http.post(
+            f"{API}/runs/{run_id}/lease", json={"worker_id": "w1", "lease_seconds": 1}
+        )
+        assert renewed.status_code == 200
+        lease = renewed.json()
+        assert lease["status"] == "running"
+        assert lease["worker_id"] == "w1"
+        assert lease["lease_expires_at"] >= claim["lease_expires_at"]
+        other = http.post(f"{API}/runs/{run_id}/lease", json={"worker_id": "w2"})
+        assert other.status_code == 409
+        assert http.post(f"{API}/runs/claim", json={"worker_id": "w2"}).status_code == 204
+        time.sleep(1.2)
+        stolen = http.post(f"{API}/runs/claim", json={"worker_id": "w2"})
+        assert stolen.status_code == 200
+        assert stolen.json()["run"]["started_at"] == claim["run"]["started_at"]
+        assert http.post(f"{API}/runs/{run_id}/lease", json={"worker_id": "w1"}).status_code == 409
+        http.post(f"{API}/runs/{run_id}/cancel")
+        cancelled = http.post(f"{API}/runs/{run_id}/lease", json={"worker_id": "w2"})
+        assert cancelled.json()["status"] == "cancelled"
+        released = http.delete(f"{API}/runs/{run_id}/lease", params={"worker_id": "w2"})
+        assert released.status_code == 204
+        assert http.post(f"{API}/runs/{run_id}/lease", json={"worker_id": "w2"}).status_code == 409
+        assert http.post(f"{API}/runs/nope/lease", json={"worker_id": "w"}).status_code == 404
+        assert http.delete(f"{API}/runs/nope/lease", params={"worker_id": "w"}).status_code == 404
+        assert http.delete(f"{API}/runs/{run_id}/lease").status_code == 422
+
+
+def test_released_running_run_is_claimable_at_once(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url) as http:
+        _, (run_id,) = setup_runs(http, 1)
+        http.post(f"{API}/runs/claim", json={"worker_id": "w1", "lease_seconds": 600})
+        http.delete(f"{API}/runs/{run_id}/lease", params={"worker_id": "w1"})
+        again = http.post(f"{API}/runs/claim", json={"worker_id": "w2"})
+        assert again.status_code == 200
+        assert again.json()["run"]["id"] == run_id
+
+
+def test_claim_validation(live_server: EmbeddedServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        for body in (
+            {},
+            {"worker_id": ""},
+            {"worker_id": "w", "lease_seconds": 0},
+            {"worker_id": "w", "lease_seconds": 3601},
+            {"worker_id": "w", "x": 1},
+        ):
+            response = http.post(f"{API}/runs/claim", json=body)
+            assert response.status_code == 422, body

@@ -1,0 +1,67 @@
+"""The benchmarks keep working: their tiny mode runs end to end and prints every figure.
+
+No timing is asserted (machines are shared and noisy): only that each benchmark ran and
+produced finite numbers, with sanity checks that hold on any machine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A figure every section must print (by the start of its name).
+EXPECTED = {
+    "1 overhead": [
+        "get_run sync: client / raw httpx time",
+        "report_progress sync: client / raw httpx time",
+        "get_run async: client / raw httpx time",
+        "report_progress async: client / raw httpx time",
+    ],
+    "2 latency": ["2 subscribers (httpx-sse): p50", "1 subscriber (AsyncPipelineServiceClient)"],
+    "3 throughput": [
+        "/health, 1 client(s): req/s",
+        "report_progress, 8 client(s): req/s",
+        "get_run, 1 client(s): req/s",
+        "append_logs, batch 1000: entries/s",
+    ],
+    "4 memory": ["2,000-event stream, sync client: RSS growth", "server, 20 idle streams: RSS"],
+    "5 runner": ["3-action no-op run, worker", "set_progress × 10,000: report_progress requests"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    figures = json.loads(out.read_text())["figures"]
+    assert figures
+    for figure in figures:
+        assert math.isfinite(figure["value"]), figure
+        assert figure["name"] in result.stdout  # the table shows it
+    names = {(f["section"], f["name"]) for f in figures}
+    for section, prefixes in EXPECTED.items():
+        for prefix in prefixes:
+            assert any(s == section and n.startswith(prefix) for s, n in names), (section, prefix)
+    by_name = {f["name"]: f["value"] for f in figures}
+    # Sanity that holds on any machine: the changes reached the subscribers...
+    assert by_name["2 subscribers (httpx-sse): own event per change"] > 0
+    # ...the coalescing reporter sent far fewer requests than set_progress calls...
+    assert 1 <= by_name["set_progress × 10,000: report_progress requests sent"] < 1000
+    # ...and the streams were consumed whole (the benchmark checks the count itself).
+    assert by_name["2,000-event stream, async client: events/s"] > 0
