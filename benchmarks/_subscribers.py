@@ -1,19 +1,23 @@
 """Helper process: many concurrent progress-stream subscribers of one run.
 
-    python -m benchmarks._subscribers URL RUN_ID COUNT {latency,idle} {raw,client}
+    python -m benchmarks._subscribers URL RUN_ID COUNT {latency,idle} {socket,raw,client}
 
 Prints READY once every stream has its first event. `latency` mode records when each event
 carrying a marker (the message of the run's first action) arrives and ends with the run;
 `idle` mode holds the streams open until stdin closes. Then prints one JSON line.
 
 Subscribers run here, in their own process, so the benchmark measures the server and not GIL
-contention between the subscribers and the reporting client.
+contention between the subscribers and the reporting client. They read the stream one of three
+ways: `socket` (a minimal asyncio protocol that only looks for the markers: the cheapest reader,
+so arrival times show the server's fan-out rather than this process's parsing), `raw` (httpx-sse,
+parsing each event's JSON) or `client` (AsyncPipelineServiceClient.stream_progress).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 from typing import Any
@@ -22,6 +26,8 @@ import httpx
 from httpx_sse import aconnect_sse
 
 CONNECT_CONCURRENCY = 50
+_MARKER = re.compile(rb'"message":"(m\d+)"')
+_TERMINAL = re.compile(rb"event: (completed|failed|cancelled)\r?\n")
 
 
 class Stream:
@@ -29,11 +35,73 @@ class Stream:
         self.first = asyncio.Event()
         self.arrivals: dict[str, float] = {}
         self.events = 0
+        self.pings = 0
+        self.transport: asyncio.Transport | None = None
 
 
 def _marker(data: dict[str, Any]) -> str | None:
     actions = data.get("progress") or data.get("actions") or []
     return actions[0].get("message") if actions else None
+
+
+class _MarkerProtocol(asyncio.Protocol):
+    """Reads an event stream off the socket, noting when each marker first appears."""
+
+    def __init__(self, request: bytes, stream: Stream, done: asyncio.Future[None]) -> None:
+        self.request = request
+        self.stream = stream
+        self.done = done
+        self.tail = b""
+        self.head = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = self.stream.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        if len(self.head) < 12:
+            self.head += data[:12]
+            if len(self.head) >= 12 and not self.head.startswith(b"HTTP/1.1 200"):
+                self._finish(RuntimeError(f"stream answered {self.head!r}"))
+                return
+        text = self.tail + data
+        for match in _MARKER.finditer(text):
+            self.stream.arrivals.setdefault(match.group(1).decode(), now)
+        self.stream.events += data.count(b"\nevent: ") + data.startswith(b"event: ")
+        self.stream.pings += data.count(b": ping")
+        if not self.stream.first.is_set() and b"event: " in text:
+            self.stream.first.set()
+        if _TERMINAL.search(text):
+            self._finish(None)
+        self.tail = text[-64:]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._finish(exc or RuntimeError("the server closed the stream before its end"))
+
+    def _finish(self, exc: BaseException | None) -> None:
+        if not self.done.done():
+            if exc is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(exc)
+        self.transport.close()
+
+
+async def _socket(url: str, stream: Stream, gate: asyncio.Semaphore) -> None:
+    parsed = httpx.URL(url)
+    request = (
+        f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}:{parsed.port}\r\n"
+        "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+    ).encode()
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    async with gate:
+        await loop.create_connection(
+            lambda: _MarkerProtocol(request, stream, done), parsed.host, parsed.port
+        )
+    await done
 
 
 async def _raw(http: httpx.AsyncClient, url: str, stream: Stream, gate: asyncio.Semaphore) -> None:
@@ -43,6 +111,9 @@ async def _raw(http: httpx.AsyncClient, url: str, stream: Stream, gate: asyncio.
             source.response.raise_for_status()
             async for sse in source.aiter_sse():
                 now = time.monotonic()
+                if not sse.data:  # a `: ping` heartbeat (httpx-sse repeats the last id)
+                    stream.pings += 1
+                    continue
                 stream.events += 1
                 marker = _marker(json.loads(sse.data))
                 if marker is not None:
@@ -84,7 +155,9 @@ async def main(base_url: str, run_id: str, count: int, mode: str, via: str) -> d
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     timeout = httpx.Timeout(120.0, connect=30.0)
     async with httpx.AsyncClient(limits=limits, timeout=timeout) as http:
-        if via == "raw":
+        if via == "socket":
+            tasks = [asyncio.create_task(_socket(url, s, gate)) for s in streams]
+        elif via == "raw":
             tasks = [asyncio.create_task(_raw(http, url, s, gate)) for s in streams]
         else:
             tasks = [asyncio.create_task(_via_client(base_url, run_id, s, gate)) for s in streams]
@@ -101,11 +174,15 @@ async def main(base_url: str, run_id: str, count: int, mode: str, via: str) -> d
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for stream in streams:
+                if stream.transport is not None:
+                    stream.transport.close()
             events_after_first = sum(s.events - 1 for s in streams)
             return {
                 "connected": count,
                 "connect_seconds": connect_seconds,
                 "events_after_first": events_after_first,
+                "pings": sum(s.pings for s in streams),
             }
         await asyncio.gather(*tasks)
         return {

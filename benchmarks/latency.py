@@ -1,7 +1,10 @@
 """2. Progress latency: report_progress returning → the matching stream event arriving.
 
 For 1, 10 and 100 subscribers (in a helper process of their own, so the server and not the
-benchmark's GIL is measured), the benchmark process reports progress every 100 ms with a unique
+benchmark's GIL is measured; each reads its stream with a minimal socket reader, cheap enough
+that arrival times show the server's fan-out and not the reading process's parsing; the same
+is then done with 100 httpx-sse subscribers parsing every event, and with 1 subscriber using
+AsyncPipelineServiceClient), the benchmark process reports progress every 100 ms with a unique
 marker in the first action's message, notes when each report_progress call returned, and the
 helper notes when each subscriber received the event carrying that marker. Both use
 CLOCK_MONOTONIC, which is system-wide on Linux. A negative latency would mean the event beat
@@ -93,11 +96,13 @@ def run(
     reports: int,
 ) -> None:
     print(f"[{SECTION}] {levels} subscribers, {reports} reports every 100 ms", flush=True)
+    top = max(levels)
     for subscribers in levels:
-        figures = _measure(client, url, pipeline_id, subscribers, reports, "raw")
-        top = subscribers == max(levels)
-        label = f"{subscribers} subscriber{'s' if subscribers > 1 else ''} (httpx-sse)"
-        _add(results, label, figures, top)
+        figures = _measure(client, url, pipeline_id, subscribers, reports, "socket")
+        label = f"{subscribers} subscriber{'s' if subscribers > 1 else ''} (socket reader)"
+        _add(results, label, figures, subscribers == top)
+    figures = _measure(client, url, pipeline_id, top, reports, "raw")
+    _add(results, f"{top} subscribers (httpx-sse, JSON parsed)", figures, False)
     figures = _measure(client, url, pipeline_id, 1, reports, "client")
     _add(results, "1 subscriber (AsyncPipelineServiceClient)", figures, False)
 

@@ -60,7 +60,7 @@ def idle_subscribers(
             time.sleep(window)
         idle_cpu = meter.busy
         rss_before = rss_bytes(server.pid)
-        helper = Helper("_subscribers", server.url, run_id, str(subscribers), "idle", "raw")
+        helper = Helper("_subscribers", server.url, run_id, str(subscribers), "idle", "socket")
         try:
             started = time.monotonic()
             helper.wait_ready()
@@ -83,5 +83,6 @@ def idle_subscribers(
         results.add(SECTION, "server CPU, no stream", idle_cpu, "% core")
         results.add(SECTION, f"{label}: CPU", meter.busy, "% core")
         results.add(SECTION, f"{label}: time to open all", connect, "s")
+        results.add(SECTION, f"{label}: heartbeats received in the window", answer["pings"], "")
         if answer["events_after_first"]:
             raise RuntimeError(f"idle streams got {answer['events_after_first']} unexpected events")

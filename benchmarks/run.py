@@ -36,14 +36,14 @@ class Sizes:
 
 
 FULL = Sizes(
-    calls=500,
+    calls=300,
     rounds=5,
     latency_levels=(1, 10, 100),
     latency_reports=50,
     throughput_seconds=3.0,
     stream_events=100_000,
     idle_subscribers=1000,
-    idle_window=10.0,
+    idle_window=16.0,
     runner_actions=10,
     runner_repeats=3,
     set_progress_calls=1_000_000,

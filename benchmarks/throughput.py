@@ -77,9 +77,10 @@ async def _run(
         return await client.get_run(run_ids[index])
 
     floor: dict[int, float] = {}
+    floor_cpu: dict[int, float] = {}
     for concurrency in (1, 8):
         rate, cpu_ms, busy = await _rate(url, server_pid, health, concurrency, duration)
-        floor[concurrency] = rate
+        floor[concurrency], floor_cpu[concurrency] = rate, cpu_ms
         results.add(SECTION, f"/health, {concurrency} client(s): req/s", rate, "req/s")
         results.add(SECTION, f"/health, {concurrency} client(s): server CPU per req", cpu_ms, "ms")
     for name, call in (("report_progress", report), ("get_run", get_run)):
@@ -89,6 +90,9 @@ async def _run(
             results.add(SECTION, f"{label}: req/s", rate, "req/s")
             results.add(SECTION, f"{label}: ÷ /health req/s", rate / floor[concurrency], "×")
             results.add(SECTION, f"{label}: server CPU per req", cpu_ms, "ms")
+            results.add(
+                SECTION, f"{label}: server CPU ÷ /health's", cpu_ms / floor_cpu[concurrency], "×"
+            )
             results.add(SECTION, f"{label}: server busy", busy, "% core")
     for batch_size in (1, 100, 1000):
         entries = [

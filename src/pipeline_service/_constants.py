@@ -18,7 +18,9 @@ MAX_RETRY_DELAY = 8.0
 DEFAULT_STREAM_IDLE_TIMEOUT = 45.0
 DEFAULT_STREAM_MAX_RECONNECTS = 5
 
-HEALTH_CHECK_TIMEOUT = httpx.Timeout(3.0)
+# health_check() answers within ~3 s even when the server hangs: connect + read stay under that.
+HEALTH_CHECK_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
+HEALTH_CHECK_DEADLINE = 3.0
 
 # Seconds a Retry-After may ask for before the client computes its own delay instead.
 MAX_RETRY_AFTER = 60.0

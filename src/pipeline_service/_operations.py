@@ -91,7 +91,7 @@ _LOG_RECORDS = TypeAdapter(list[LogRecord])
 _RUN_CLAIM = TypeAdapter(RunClaim)
 _LEASE = TypeAdapter(Lease)
 _HEALTH = TypeAdapter(Health)
-PROGRESS = TypeAdapter(PipelineProgress)
+_JSON_OBJECT = TypeAdapter(dict[str, Any])
 
 _DATETIME_FIELDS = frozenset({"started_at", "completed_at", "timestamp"})
 
@@ -188,6 +188,10 @@ def _reader(adapter: TypeAdapter[T]) -> Callable[[httpx.Response], T]:
 
 def _nothing(response: httpx.Response) -> None:
     return None
+
+
+def _progress(response: httpx.Response) -> PipelineProgress:
+    return read_json(response, _JSON_OBJECT, PipelineProgress.from_wire)
 
 
 def _run_claim(response: httpx.Response) -> RunClaim | None:
@@ -331,7 +335,7 @@ def report_progress(
 
 
 def get_progress(run_id: str) -> Call[PipelineProgress]:
-    return Call(_get_progress._get_kwargs(run_id), _reader(PROGRESS))
+    return Call(_get_progress._get_kwargs(run_id), _progress)
 
 
 def stream_progress_kwargs(run_id: str) -> dict[str, Any]:

@@ -38,9 +38,11 @@ __all__ = [
     "SyncRequester",
     "build_request",
     "connection_error",
+    "deadline_after",
     "is_retryable_status",
     "read_json",
     "retry_delay",
+    "time_left",
 ]
 
 T = TypeVar("T")
@@ -117,9 +119,11 @@ class ClientConfig:
         return headers
 
     def httpx_timeout(
-        self, timeout: float | None = None, *, read: float | None = None
+        self, timeout: float | httpx.Timeout | None = None, *, read: float | None = None
     ) -> httpx.Timeout:
         """httpx timeouts for one attempt: `timeout` overall, the connect phase capped."""
+        if isinstance(timeout, httpx.Timeout):
+            return timeout
         total = self.timeout if timeout is None else timeout
         return httpx.Timeout(
             total,
@@ -174,6 +178,21 @@ def build_request(
         headers=config.headers(extra),
         timeout=timeout,
     )
+
+
+def deadline_after(timeout: float | None) -> float | None:
+    """The monotonic time `timeout` seconds from now (None: no deadline)."""
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def time_left(deadline: float | None, what: str) -> float | None:
+    """Seconds left before `deadline`; APITimeoutError (about `what`) once it has passed."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise APITimeoutError(f"{what} did not finish in time.")
+    return left
 
 
 def is_retryable_status(status_code: int) -> bool:
@@ -233,10 +252,16 @@ def connection_error(exc: httpx.TransportError, request: httpx.Request) -> APICo
     return APIConnectionError(f"Connection error: {where}: {exc!r}", request=request)
 
 
-def read_json(response: httpx.Response, adapter: TypeAdapter[T]) -> T:
-    """The body of a success response, validated; APIResponseValidationError if malformed."""
+def read_json(
+    response: httpx.Response,
+    adapter: TypeAdapter[Any],
+    convert: Callable[[Any], T] | None = None,
+) -> T:
+    """The body of a success response, validated (and passed through `convert`);
+    APIResponseValidationError if it is malformed."""
     try:
-        return adapter.validate_json(response.content)
+        value = adapter.validate_json(response.content)
+        return value if convert is None else convert(value)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
@@ -301,7 +326,11 @@ class SyncRequester(_Requester):
         return SyncRequester(self.http, config)
 
     def request(
-        self, call: Call[T], *, timeout: float | None = None, max_retries: int | None = None
+        self,
+        call: Call[T],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
     ) -> T:
         """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""
         retries = self.config.max_retries if max_retries is None else max_retries
@@ -345,7 +374,7 @@ class AsyncRequester(_Requester):
         self,
         call: Call[T],
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - per attempt, as httpx applies it
+        timeout: float | httpx.Timeout | None = None,  # noqa: ASYNC109 - per attempt
         max_retries: int | None = None,
     ) -> T:
         """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -18,8 +17,8 @@ from pipeline_service_api.client import Client as _GeneratedClient
 
 from . import _constants as C
 from . import _operations as ops
-from ._request import AsyncRequester, Call, ClientConfig
-from .errors import APITimeoutError, NotFoundError, StreamError
+from ._request import AsyncRequester, Call, ClientConfig, deadline_after, time_left
+from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
 from .streaming import LogEvents, ProgressEvents, aiter_events
 from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, Run, RunClaim
@@ -27,19 +26,6 @@ from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, 
 __all__ = ["AsyncPipelineServiceClient"]
 
 _Item = TypeVar("_Item", bound=Mapping[str, object])
-
-
-def _deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + timeout
-
-
-def _left(deadline: float | None, what: str) -> float | None:
-    if deadline is None:
-        return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise APITimeoutError(f"{what} did not finish in time.")
-    return left
 
 
 class AsyncPipelineServiceClient:
@@ -271,21 +257,21 @@ class AsyncPipelineServiceClient:
         return await self._requester.request(ops.cancel_run(run_id), timeout=timeout)
 
     async def wait_for_completion(self, run_id: str, timeout: float | None = None) -> Run:
-        """Block until the run is completed, failed or cancelled; return the final run.
+        """Wait until the run is completed, failed or cancelled; return the final run.
 
         `timeout` bounds the whole wait (APITimeoutError when it passes).
         """
-        deadline = _deadline(timeout)
+        deadline = deadline_after(timeout)
         what = f"Waiting for run {run_id!r}"
         try:
-            async for progress in self.stream_progress(run_id, timeout):
-                if progress.is_terminal:
-                    break
+            # The stream ends by itself after the terminal state (and so closes its response).
+            async for _ in self.stream_progress(run_id, timeout):
+                pass
         except StreamError:
-            while not await self._is_over(run_id, _left(deadline, what)):
-                left = _left(deadline, what)
+            while not await self._is_over(run_id, time_left(deadline, what)):
+                left = time_left(deadline, what)
                 await anyio.sleep(C.POLL_INTERVAL if left is None else min(C.POLL_INTERVAL, left))
-        return await self.get_run(run_id, timeout=_left(deadline, what))
+        return await self.get_run(run_id, timeout=time_left(deadline, what))
 
     # --- progress --------------------------------------------------------------------------
 
@@ -457,10 +443,11 @@ class AsyncPipelineServiceClient:
 
     async def health_check(self) -> bool:
         """True if the service and its storage are usable; never raises, answers within ~3 s."""
-        seconds = C.HEALTH_CHECK_TIMEOUT.read or 3.0
         try:
-            with anyio.fail_after(seconds):
-                health = await self._requester.request(ops.health(), timeout=seconds, max_retries=0)
+            with anyio.fail_after(C.HEALTH_CHECK_DEADLINE):
+                health = await self._requester.request(
+                    ops.health(), timeout=C.HEALTH_CHECK_TIMEOUT, max_retries=0
+                )
         except Exception:
             return False
         return health.get("status") == "healthy"

@@ -13,8 +13,8 @@ from pipeline_service_api.client import Client as _GeneratedClient
 
 from . import _constants as C
 from . import _operations as ops
-from ._request import AsyncRequester, Call, ClientConfig, SyncRequester
-from .errors import APITimeoutError, NotFoundError, StreamError
+from ._request import AsyncRequester, Call, ClientConfig, SyncRequester, deadline_after, time_left
+from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
 from .streaming import LogEvents, ProgressEvents, aiter_events, iter_events
 from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, Run, RunClaim
@@ -22,19 +22,6 @@ from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, 
 __all__ = ["PipelineServiceClient"]
 
 _Item = TypeVar("_Item", bound=Mapping[str, object])
-
-
-def _deadline(timeout: float | None) -> float | None:
-    return None if timeout is None else time.monotonic() + timeout
-
-
-def _left(deadline: float | None, what: str) -> float | None:
-    if deadline is None:
-        return None
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise APITimeoutError(f"{what} did not finish in time.")
-    return left
 
 
 class PipelineServiceClient:
@@ -266,17 +253,17 @@ class PipelineServiceClient:
 
         `timeout` bounds the whole wait (APITimeoutError when it passes).
         """
-        deadline = _deadline(timeout)
+        deadline = deadline_after(timeout)
         what = f"Waiting for run {run_id!r}"
         try:
-            for progress in self.stream_progress(run_id, timeout):
-                if progress.is_terminal:
-                    break
+            # The stream ends by itself after the terminal state (and so closes its response).
+            for _ in self.stream_progress(run_id, timeout):
+                pass
         except StreamError:
-            while not self._is_over(run_id, _left(deadline, what)):
-                left = _left(deadline, what)
+            while not self._is_over(run_id, time_left(deadline, what)):
+                left = time_left(deadline, what)
                 time.sleep(C.POLL_INTERVAL if left is None else min(C.POLL_INTERVAL, left))
-        return self.get_run(run_id, timeout=_left(deadline, what))
+        return self.get_run(run_id, timeout=time_left(deadline, what))
 
     # --- progress --------------------------------------------------------------------------
 
@@ -457,7 +444,7 @@ class PipelineServiceClient:
         """True if the service and its storage are usable; never raises, answers within ~3 s."""
         try:
             health = self._requester.request(
-                ops.health(), timeout=C.HEALTH_CHECK_TIMEOUT.read, max_retries=0
+                ops.health(), timeout=C.HEALTH_CHECK_TIMEOUT, max_retries=0
             )
         except Exception:
             return False

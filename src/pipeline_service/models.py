@@ -8,6 +8,7 @@ parsing never fails and `progress.status in ("completed", "failed")` keeps worki
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -136,12 +137,22 @@ class PipelineProgress(_Model):
     current_action: str | None = None
     current_action_index: int = 0
     actions: list[ActionProgress] = Field(
-        default_factory=list, validation_alias=AliasChoices("actions", "progress")
+        default_factory=list, validation_alias=AliasChoices("progress", "actions")
     )
     started_at: datetime | None = None
     completed_at: datetime | None = None
     error: str | None = None
     version: int | None = None
+
+    @classmethod
+    def from_wire(cls, data: Any, version: int | None = None) -> PipelineProgress:
+        """Parse the wire's Progress object. Keys the API does not define are ignored, even
+        those named like this model's own fields (`actions`, `version`)."""
+        if isinstance(data, Mapping):
+            data = {k: v for k, v in data.items() if k not in _NOT_ON_THE_WIRE}
+        progress = cls.model_validate(data)
+        progress.version = version
+        return progress
 
     @property
     def is_terminal(self) -> bool:
@@ -158,6 +169,9 @@ class PipelineProgress(_Model):
         done = (ActionStatus.COMPLETED, ActionStatus.SKIPPED)
         total = sum(1.0 if a.status in done else a.fraction for a in self.actions)
         return total / len(self.actions)
+
+
+_NOT_ON_THE_WIRE = frozenset({"actions", "version"})
 
 
 class LogEntry(_Model):

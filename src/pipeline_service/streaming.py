@@ -26,7 +26,7 @@ from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from pydantic import ValidationError
 
 from . import _constants as C
-from ._operations import LOG_RECORD, PROGRESS
+from ._operations import LOG_RECORD
 from ._request import (
     AsyncRequester,
     SyncRequester,
@@ -104,9 +104,10 @@ class ProgressEvents:
             raise _deleted(sse, self.run_id)
         if not sse.data:
             return None
+        version = _as_int(sse.id)
         try:
             data = json.loads(sse.data)
-            progress = PROGRESS.validate_python(data)
+            progress = PipelineProgress.from_wire(data, version)
         except (ValueError, ValidationError) as exc:
             if sse.event not in _PROGRESS_EVENTS:
                 return None  # an event a newer server added: not ours to read
@@ -114,14 +115,12 @@ class ProgressEvents:
                 f"Malformed {sse.event!r} event on run {self.run_id!r}: {exc}"
             ) from exc
         terminal = sse.event in _TERMINAL_EVENTS or progress.is_terminal
-        version = _as_int(sse.id)
         if version is not None:
             if self._version is not None and version <= self._version:
                 self.done = self.done or terminal
                 return None
             self._version = version
             self._last_event_id = sse.id
-            progress.version = version
         else:
             if data == self._last_state:
                 self.done = self.done or terminal
@@ -296,7 +295,7 @@ def iter_events(
         request = build_request(
             requester.http, config, kwargs, timeout=conn.timeouts(), headers=conn.headers()
         )
-        progressed = False
+        progressed = alive = False
         failed_response: httpx.Response | None = None
         try:
             response = requester.http.send(request, stream=True)
@@ -313,6 +312,7 @@ def iter_events(
                         sse = decoder.decode(line.rstrip("\n"))
                         if sse is None:
                             continue
+                        alive = True
                         item = handler.handle(sse)
                         if item is not None:
                             progressed = True
@@ -328,6 +328,8 @@ def iter_events(
         except httpx.TransportError as exc:
             conn.remaining()
             cause = str(connection_error(exc, request))
+            # A quiet stream of a server without heartbeats (the v1 core) is not a failure.
+            progressed = progressed or (alive and isinstance(exc, httpx.ReadTimeout))
         time.sleep(conn.failed(cause, progressed, failed_response))
 
 
@@ -353,7 +355,7 @@ async def aiter_events(
         request = build_request(
             requester.http, config, kwargs, timeout=conn.timeouts(), headers=conn.headers()
         )
-        progressed = False
+        progressed = alive = False
         failed_response: httpx.Response | None = None
         try:
             response = await requester.http.send(request, stream=True)
@@ -370,6 +372,7 @@ async def aiter_events(
                         sse = decoder.decode(line.rstrip("\n"))
                         if sse is None:
                             continue
+                        alive = True
                         item = handler.handle(sse)
                         if item is not None:
                             progressed = True
@@ -385,4 +388,6 @@ async def aiter_events(
         except httpx.TransportError as exc:
             conn.remaining()
             cause = str(connection_error(exc, request))
+            # A quiet stream of a server without heartbeats (the v1 core) is not a failure.
+            progressed = progressed or (alive and isinstance(exc, httpx.ReadTimeout))
         await anyio.sleep(conn.failed(cause, progressed, failed_response))

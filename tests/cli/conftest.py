@@ -21,6 +21,7 @@ from typer.testing import CliRunner, Result
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.cli import checkpoints, logs, pipelines, runs
+from pipeline_service.server import EmbeddedServer
 
 ACTIONS = [
     {"name": "download", "entrypoint": "plugin.download.DownloadAction"},
@@ -32,6 +33,7 @@ ACTIONS = [
 APP_SOURCE = """
 import typer
 from pipeline_service.cli import checkpoints, logs, pipelines, runs
+from pipeline_service.server import EmbeddedServer
 app = typer.Typer(pretty_exceptions_enable=False)
 for module in (pipelines, runs, logs, checkpoints):
     module.register(app)
@@ -202,9 +204,13 @@ class CuttingProxy:
         self.cut()
 
 
-@pytest.fixture
-def server_url(live_server: Any) -> str:
-    return str(live_server.url)
+@pytest.fixture(scope="package")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server of the CLI tests' own: the runs they leave pending must not reach other tests'
+    workers (and theirs must not show up in these listings)."""
+    db_path = tmp_path_factory.mktemp("cli-server") / "pipeline-service.db"
+    with EmbeddedServer(db_path) as server:
+        yield server.url
 
 
 @pytest.fixture

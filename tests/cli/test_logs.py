@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -159,3 +160,16 @@ def test_follow_filters_by_level_and_since(
     code, stdout, _ = follower.finish()
     assert code == 0
     assert [json.loads(line)["message"] for line in stdout] == ["new error"]
+
+
+def test_ctrl_c_stops_following(
+    start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
+) -> None:
+    client.append_logs(run["id"], entries(1))
+    follower = start_cli("logs", run["id"], "--follow", url=server_url)
+    follower.wait_for_line(lambda line: line.endswith("line 0"))
+    follower.process.send_signal(signal.SIGINT)
+    code, _, stderr = follower.finish()
+    assert code == 130
+    assert stderr.strip() == "interrupted"
+    assert client.get_run(run["id"])["status"] == "pending"

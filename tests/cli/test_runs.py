@@ -188,3 +188,15 @@ def test_cancel(cli: Cli, client: PipelineServiceClient, pipeline: Any, run: Any
     again = cli("runs", "cancel", run["id"], "--json")
     assert again.exit_code == 0
     assert json.loads(again.stdout)["status"] == "cancelled"
+
+
+def test_create_resuming_an_earlier_run(
+    cli: Cli, client: PipelineServiceClient, pipeline: Any, run: Any
+) -> None:
+    client.create_checkpoint(run["id"], "download", 0, result={"raw_path": "/data/raw.csv"})
+    client.report_progress(run["id"], status="failed", error="convert crashed")
+    result = cli("runs", "create", pipeline["id"], "--resume-from", run["id"], "--json")
+    assert result.exit_code == 0, result.stderr
+    resumed = json.loads(result.stdout)
+    assert resumed["params"] == {"epochs": 3}
+    assert [c["action_name"] for c in client.get_checkpoints(resumed["id"])] == ["download"]

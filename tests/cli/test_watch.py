@@ -204,3 +204,15 @@ def test_watch_timeout_and_missing_run(cli: Cli, run: Any) -> None:
     missing = cli("runs", "watch", "no-such-run")
     assert missing.exit_code == 1
     assert missing.stderr.startswith("error: not found (404)")
+
+
+def test_run_deleted_while_watching_is_lost(
+    start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
+) -> None:
+    watcher = start_cli("runs", "watch", run["id"], url=server_url)
+    watcher.wait_for_line(lambda line: line.endswith("pending"))
+    client.delete_run(run["id"])
+    code, _, stderr = watcher.finish()
+    assert code == 3
+    assert stderr.startswith(f"error: lost run {run['id']} while it was pending: not found (404)")
+    assert "Traceback" not in stderr

@@ -3,6 +3,7 @@ TCP proxy that loses responses or cuts connections."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import socketserver
@@ -31,8 +32,9 @@ Step = bytes | float | None
 Script = Callable[[Request], Iterator[Step]]
 
 
-def sse(data: Any, *, event: str | None = None, id: str | int | None = None,
-        retry: int | None = None) -> bytes:
+def sse(
+    data: Any, *, event: str | None = None, id: str | int | None = None, retry: int | None = None
+) -> bytes:
     """One Server-Sent Event, framed."""
     lines = []
     if id is not None:
@@ -46,8 +48,9 @@ def sse(data: Any, *, event: str | None = None, id: str | int | None = None,
     return ("\n".join(lines) + "\n\n").encode()
 
 
-def head(status: int = 200, content_type: str = "text/event-stream",
-         extra: dict[str, str] | None = None) -> bytes:
+def head(
+    status: int = 200, content_type: str = "text/event-stream", extra: dict[str, str] | None = None
+) -> bytes:
     """A response head for a body delimited by closing the connection."""
     lines = [f"HTTP/1.1 {status} X", f"Content-Type: {content_type}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (extra or {}).items()]
@@ -189,10 +192,8 @@ class CuttingProxy:
             pass
         finally:
             for s in (client, upstream):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 s.close()
 
     def close(self) -> None:

@@ -21,7 +21,8 @@ from .helpers import ACTIONS, drive_run, unique
 
 def upstream(server: EmbeddedServer) -> tuple[str, int]:
     parts = urlsplit(server.url)
-    assert parts.hostname is not None and parts.port is not None
+    assert parts.hostname is not None
+    assert parts.port is not None
     return parts.hostname, parts.port
 
 
@@ -82,7 +83,8 @@ def test_progress_stream_cut_mid_way_resumes(
 ) -> None:
     pipeline = client.create_pipeline(unique("p"), ACTIONS)
     run = client.create_run(pipeline["id"])
-    cuts = [Plan(cut_after=n) for n in (900, 1700, 2600, 1300)]
+    # Cut inside the third event (each is ~700 bytes), while the worker is still reporting.
+    cuts = [Plan(cut_after=1800)]
     with CuttingProxy(upstream(server), cuts) as proxy:
         worker = drive_run(server.url, run["id"], steps=4, delay=0.05, start_delay=0.3)
         if flavour == "sync":
@@ -96,7 +98,7 @@ def test_progress_stream_cut_mid_way_resumes(
 
             seen = anyio.run(main)
         worker.join(10)
-        assert proxy.connections >= 3
+        assert proxy.connections >= 2
     versions = [p.version for p in seen]
     assert versions == sorted(set(versions))  # no duplicate, never older
     assert seen[-1].status == "completed"
@@ -164,7 +166,7 @@ def test_hung_server_health_check_is_false_quickly() -> None:
         thread.join(10)
     for ok, elapsed in results.values():
         assert ok is False
-        assert elapsed < 4.5
+        assert elapsed < 3.5
 
 
 def test_hung_server_times_out() -> None:
@@ -182,7 +184,7 @@ def test_hung_server_times_out() -> None:
         with pytest.raises(APITimeoutError):
             anyio.run(main)
         with pytest.raises(APITimeoutError):
-            PipelineServiceClient(hung.url).get_run("r1", timeout=0.2)
+            PipelineServiceClient(hung.url, max_retries=0).get_run("r1", timeout=0.2)
 
 
 def test_unreachable_server() -> None:

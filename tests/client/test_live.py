@@ -79,8 +79,9 @@ def test_run_lifecycle(api: Any) -> None:
     assert paged == [second["id"], run["id"]]  # newest first, each once
     assert run["id"] in [r["id"] for r in api.iter_runs(status="pending", page_size=50)]
 
-    running = api.update_run(run["id"], status="running", current_action="download",
-                             current_action_index=0)
+    running = api.update_run(
+        run["id"], status="running", current_action="download", current_action_index=0
+    )
     assert running["status"] == "running"
     assert running["started_at"] is not None
     assert running["current_action"] == "download"
@@ -142,8 +143,11 @@ def test_report_and_get_progress(api: Any) -> None:
         ),
     )
     train = updated["progress"][2]
-    assert (train["progress"], train["total"], train["metrics"]) == (50, 100, {
-        "loss": 0.25, "accuracy": 0.87})
+    assert (train["progress"], train["total"], train["metrics"]) == (
+        50,
+        100,
+        {"loss": 0.25, "accuracy": 0.87},
+    )
     assert train["started_at"] is not None  # stamped by the server, kept by the merge
 
     # Only the fields set are sent: a later update keeps metrics and total.
@@ -156,10 +160,15 @@ def test_report_and_get_progress(api: Any) -> None:
     assert progress.current_action_index == 2
     action = progress.actions[2]
     assert (action.name, action.status, action.progress, action.total) == (
-        "train", ActionStatus.RUNNING, 60, 100)
+        "train",
+        ActionStatus.RUNNING,
+        60,
+        100,
+    )
     assert action.metrics == {"loss": 0.25, "accuracy": 0.87}
     assert action.fraction == pytest.approx(0.6)
-    assert progress.started_at is not None and progress.started_at.tzinfo is not None
+    assert progress.started_at is not None
+    assert progress.started_at.tzinfo is not None
     assert not progress.is_terminal
     assert 0 < progress.fraction < 1
 
@@ -170,7 +179,8 @@ def test_stream_progress_until_terminal(api: Any, server: EmbeddedServer) -> Non
     worker = drive_run(server.url, run["id"], start_delay=0.2)
     seen = list(api.stream_progress(run["id"], timeout=30))
     worker.join(10)
-    assert seen[-1].status == "completed" and seen[-1].is_terminal
+    assert seen[-1].status == "completed"
+    assert seen[-1].is_terminal
     versions = [p.version for p in seen]
     assert all(v is not None for v in versions)
     assert versions == sorted(set(versions))  # each state once, never an older one
@@ -180,15 +190,18 @@ def test_stream_progress_until_terminal(api: Any, server: EmbeddedServer) -> Non
     assert final["result"] == {"accuracy": 0.95}
 
 
-def test_stream_progress_resumes_from_last_event_id(api: Any, client: PipelineServiceClient,
-                                                    run: dict[str, Any]) -> None:
+def test_stream_progress_resumes_from_last_event_id(
+    api: Any, client: PipelineServiceClient, run: dict[str, Any]
+) -> None:
     first = next(iter(client.stream_progress(run["id"], timeout=10)))
     client.report_progress(run["id"], status="running")
     client.update_run(run["id"], status="cancelled")
     resumed = list(api.stream_progress(run["id"], timeout=10, last_event_id=str(first.version)))
     assert resumed[-1].status == "cancelled"
-    assert all(p.version is not None and first.version is not None and p.version > first.version
-               for p in resumed)
+    assert all(
+        p.version is not None and first.version is not None and p.version > first.version
+        for p in resumed
+    )
 
 
 def test_wait_for_completion_deadline(api: Any, run: dict[str, Any]) -> None:
@@ -228,20 +241,25 @@ def test_checkpoints(api: Any) -> None:
     assert train["params_snapshot"] == {"epochs": 100, "batch_size": 16}
     assert [c["action_name"] for c in api.get_checkpoints(run["id"])] == ["download", "train"]
     latest = api.get_latest_checkpoint(run["id"])
-    assert latest is not None and latest["id"] == train["id"]
+    assert latest is not None
+    assert latest["id"] == train["id"]
     by_action = api.get_checkpoint_by_action(run["id"], "train")
-    assert by_action is not None and by_action["artifacts_path"] == "/workspace/checkpoints/epoch_50"
+    assert by_action is not None
+    assert by_action["artifacts_path"] == "/workspace/checkpoints/epoch_50"
 
     # An action named "latest" is reachable, and never confused with the latest checkpoint.
     named_latest = api.create_checkpoint(run["id"], "latest", 1)
     found = api.get_checkpoint_by_action(run["id"], "latest")
-    assert found is not None and found["id"] == named_latest["id"]
+    assert found is not None
+    assert found["id"] == named_latest["id"]
     latest = api.get_latest_checkpoint(run["id"])
-    assert latest is not None and latest["id"] == train["id"]
+    assert latest is not None
+    assert latest["id"] == train["id"]
     # Names that need percent-encoding.
     odd = api.create_checkpoint(run["id"], "a/b c?", 1)
     found = api.get_checkpoint_by_action(run["id"], "a/b c?")
-    assert found is not None and found["id"] == odd["id"]
+    assert found is not None
+    assert found["id"] == odd["id"]
 
     with pytest.raises(NotFoundError):
         api.get_latest_checkpoint("no-such-run")
@@ -268,19 +286,26 @@ def test_logs(api: Any) -> None:
             LogEntry(message="Starting training", level=LogLevel.INFO, action_name="train"),
             LogEntry(message="Loaded dataset", level=LogLevel.INFO, action_name="train"),
             {"message": "disk almost full", "level": "danger"},
-            LogEntry(message="naive time", level=LogLevel.ERROR,
-                     timestamp=datetime(2020, 1, 1, 12, 0)),
+            LogEntry(
+                message="naive time", level=LogLevel.ERROR, timestamp=datetime(2020, 1, 1, 12, 0)
+            ),
         ],
     )
     assert [r["message"] for r in stored] == [
-        "Starting training", "Loaded dataset", "disk almost full", "naive time"]
+        "Starting training",
+        "Loaded dataset",
+        "disk almost full",
+        "naive time",
+    ]
     assert stored[3]["timestamp"].startswith("2020-01-01T12:00:00")  # naive was sent as UTC
     seqs = [r.get("seq") for r in stored]
     assert seqs == sorted(seqs)
 
     assert len(api.get_logs(run["id"])) == 4
     assert [r["message"] for r in api.get_logs(run["id"], action_name="train")] == [
-        "Starting training", "Loaded dataset"]
+        "Starting training",
+        "Loaded dataset",
+    ]
     assert [r["message"] for r in api.get_logs(run["id"], level="danger")] == ["disk almost full"]
     assert [r["message"] for r in api.get_logs(run["id"], level="error")] == ["naive time"]
     recent = api.get_logs(run["id"], since=datetime.now() - timedelta(hours=1))
@@ -324,11 +349,13 @@ def test_workers_claim_renew_release(api: Any) -> None:
         api.renew_lease(run["id"], "worker-b")
     api.release_lease(run["id"], "worker-a")
     again = api.claim_run("worker-b", pipeline_id=pipeline["id"])
-    assert again is not None and again["run"]["id"] == run["id"]
+    assert again is not None
+    assert again["run"]["id"] == run["id"]
 
 
-def test_sync_client_stream_progress_async(server: EmbeddedServer, client: PipelineServiceClient,
-                                           run: dict[str, Any]) -> None:
+def test_sync_client_stream_progress_async(
+    server: EmbeddedServer, client: PipelineServiceClient, run: dict[str, Any]
+) -> None:
     import anyio
 
     worker = drive_run(server.url, run["id"], steps=1, start_delay=0.2)

@@ -88,15 +88,17 @@ NOW = {"Retry-After": "0"}
 
 
 def test_503_then_200_is_retried() -> None:
-    rec = Recorder(httpx.Response(503, json={"detail": "busy"}, headers=NOW),
-                   httpx.Response(200, json=RUN))
+    rec = Recorder(
+        httpx.Response(503, json={"detail": "busy"}, headers=NOW), httpx.Response(200, json=RUN)
+    )
     assert make_client(rec).get_run("r1")["id"] == "r1"
     assert len(rec.requests) == 2
 
 
 async def test_503_then_200_is_retried_async() -> None:
-    rec = Recorder(httpx.Response(503, json={"detail": "busy"}, headers=NOW),
-                   httpx.Response(200, json=RUN))
+    rec = Recorder(
+        httpx.Response(503, json={"detail": "busy"}, headers=NOW), httpx.Response(200, json=RUN)
+    )
     async with make_async_client(rec) as client:
         assert (await client.get_run("r1"))["id"] == "r1"
     assert len(rec.requests) == 2
@@ -132,12 +134,16 @@ def test_max_retries_zero_disables_retries_per_client_and_per_call() -> None:
 
 
 def test_post_with_idempotency_key_is_retried_with_the_same_key() -> None:
-    rec = Recorder(httpx.ConnectError("refused"), httpx.Response(502, headers=NOW),
-                   httpx.Response(201, json=PIPELINE))
+    rec = Recorder(
+        httpx.ConnectError("refused"),
+        httpx.Response(502, headers=NOW),
+        httpx.Response(201, json=PIPELINE),
+    )
     make_client(rec).create_pipeline("n", [{"name": "a", "entrypoint": "m.A"}])
     keys = [r.headers.get("Idempotency-Key") for r in rec.requests]
     assert len(keys) == 3
-    assert keys[0] and len(set(keys)) == 1
+    assert keys[0]
+    assert len(set(keys)) == 1
     # Each call gets its own key.
     make_client(rec).create_pipeline("n", [{"name": "a", "entrypoint": "m.A"}])
     assert rec.requests[-1].headers["Idempotency-Key"] != keys[0]
@@ -187,7 +193,9 @@ def test_post_and_patch_without_key_are_not_retried(
 
 
 def test_retry_after_is_honoured() -> None:
-    rec = Recorder(httpx.Response(429, headers={"Retry-After": "0.3"}), httpx.Response(200, json=[]))
+    rec = Recorder(
+        httpx.Response(429, headers={"Retry-After": "0.3"}), httpx.Response(200, json=[])
+    )
     started = time.monotonic()
     make_client(rec).list_pipelines()
     assert time.monotonic() - started >= 0.3
@@ -257,8 +265,10 @@ def test_status_codes_map_to_errors(status: int, error: type[APIStatusError]) ->
 
 
 def test_list_shaped_detail_and_non_json_bodies() -> None:
-    detail = [{"loc": ["body", "name"], "msg": "Field required", "type": "missing"},
-              {"loc": ["query", "limit"], "msg": "too big"}]
+    detail = [
+        {"loc": ["body", "name"], "msg": "Field required", "type": "missing"},
+        {"loc": ["query", "limit"], "msg": "too big"},
+    ]
     rec = Recorder(httpx.Response(422, json={"detail": detail}))
     with pytest.raises(UnprocessableEntityError) as info:
         make_client(rec).get_run("r1")
@@ -286,8 +296,15 @@ def test_forward_compatible_parsing() -> None:
         "status": "paused",
         "current_action": "a",
         "current_action_index": 0,
-        "progress": [{"name": "a", "status": "waiting", "progress_category": "epoch",
-                      "brand_new_field": 1, "started_at": "2026-01-01T12:00:00"}],
+        "progress": [
+            {
+                "name": "a",
+                "status": "waiting",
+                "progress_category": "epoch",
+                "brand_new_field": 1,
+                "started_at": "2026-01-01T12:00:00",
+            }
+        ],
         "error": None,
         "started_at": "2026-01-01T12:00:00",
         "completed_at": None,
@@ -295,11 +312,13 @@ def test_forward_compatible_parsing() -> None:
     }
     client = make_client(Recorder(httpx.Response(200, json=progress)))
     parsed = client.get_progress("r1")
-    assert parsed.status == "paused" and not parsed.status.is_known
+    assert parsed.status == "paused"
+    assert not parsed.status.is_known
     assert not parsed.is_terminal
     assert parsed.actions[0].status == "waiting"
     assert parsed.actions[0].progress_step == "epoch"
-    assert parsed.started_at is not None and parsed.started_at.utcoffset() is not None
+    assert parsed.started_at is not None
+    assert parsed.started_at.utcoffset() is not None
     assert parsed.actions[0].started_at is not None
     assert parsed.actions[0].started_at.utcoffset() is not None
 
@@ -359,10 +378,12 @@ def test_sent_datetimes_carry_an_offset() -> None:
 
     rec = Recorder(httpx.Response(200, json=RUN))
     client = make_client(rec)
-    client.report_progress("r1", action_progress=ActionProgress(
-        name="a", started_at=datetime(2026, 1, 1, 12, 0)))
-    client.report_progress("r1", action_progress={"name": "a",
-                                                  "completed_at": "2026-01-01T13:00:00"})
+    client.report_progress(
+        "r1", action_progress=ActionProgress(name="a", started_at=datetime(2026, 1, 1, 12, 0))
+    )
+    client.report_progress(
+        "r1", action_progress={"name": "a", "completed_at": "2026-01-01T13:00:00"}
+    )
     body = json.loads(rec.requests[0].content)
     assert body == {"action_progress": {"name": "a", "started_at": "2026-01-01T12:00:00+00:00"}}
     body = json.loads(rec.requests[1].content)
@@ -392,10 +413,20 @@ def test_only_given_fields_are_sent() -> None:
 def test_large_log_batches_are_split() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         entries = json.loads(request.content)["entries"]
-        return httpx.Response(201, json=[
-            {"id": str(i), "run_id": "r1", "action_name": None, "level": "info",
-             "message": e["message"], "timestamp": "2026-01-01T00:00:00Z"}
-            for i, e in enumerate(entries)])
+        return httpx.Response(
+            201,
+            json=[
+                {
+                    "id": str(i),
+                    "run_id": "r1",
+                    "action_name": None,
+                    "level": "info",
+                    "message": e["message"],
+                    "timestamp": "2026-01-01T00:00:00Z",
+                }
+                for i, e in enumerate(entries)
+            ],
+        )
 
     client = make_client(handler)
     records = client.append_logs("r1", [{"message": str(i)} for i in range(25_001)])
@@ -410,8 +441,10 @@ def test_health_check_never_raises() -> None:
     assert make_client(Recorder(httpx.Response(200, json=ok))).health_check() is True
 
     async def main() -> tuple[bool, bool]:
-        async with make_async_client(Recorder(httpx.ConnectError("down"))) as down, \
-                make_async_client(Recorder(httpx.Response(200, json=ok))) as up:
+        async with (
+            make_async_client(Recorder(httpx.ConnectError("down"))) as down,
+            make_async_client(Recorder(httpx.Response(200, json=ok))) as up,
+        ):
             return await down.health_check(), await up.health_check()
 
     assert anyio.run(main) == (False, True)

@@ -16,7 +16,9 @@ from pipeline_service.errors import APITimeoutError, NotFoundError, StreamError
 from .fakes import Request, ScriptedServer, Step, head, json_response, sse
 
 
-def state(status: str = "running", action: str | None = None, fraction: float = 0.0) -> dict[str, Any]:
+def state(
+    status: str = "running", action: str | None = None, fraction: float = 0.0
+) -> dict[str, Any]:
     return {
         "run_id": "r1",
         "pipeline_id": "p1",
@@ -31,8 +33,15 @@ def state(status: str = "running", action: str | None = None, fraction: float = 
 
 
 def record(seq: int) -> dict[str, Any]:
-    return {"id": f"l{seq}", "run_id": "r1", "seq": seq, "action_name": None, "level": "info",
-            "message": f"line {seq}", "timestamp": "2026-01-01T12:00:00Z"}
+    return {
+        "id": f"l{seq}",
+        "run_id": "r1",
+        "seq": seq,
+        "action_name": None,
+        "level": "info",
+        "message": f"line {seq}",
+        "timestamp": "2026-01-01T12:00:00Z",
+    }
 
 
 Collect = Callable[..., list[Any]]
@@ -42,8 +51,9 @@ Collect = Callable[..., list[Any]]
 def collect(request: pytest.FixtureRequest) -> Collect:
     """collect(url, method, *args, options=..., **kwargs): every item of a stream method."""
 
-    def run(url: str, method: str, *args: Any, options: dict[str, Any] | None = None,
-            **kwargs: Any) -> list[Any]:
+    def run(
+        url: str, method: str, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[Any]:
         settings = {"stream_idle_timeout": 5.0, **(options or {})}
         max_reconnects = settings.pop("stream_max_reconnects", None)
         if request.param == "sync":
@@ -61,7 +71,9 @@ def collect(request: pytest.FixtureRequest) -> Collect:
     return run
 
 
-def connections(*scripts: Callable[[Request], Iterator[Step]]) -> Callable[[Request], Iterator[Step]]:
+def connections(
+    *scripts: Callable[[Request], Iterator[Step]],
+) -> Callable[[Request], Iterator[Step]]:
     """A script per connection; the last one repeats."""
 
     def script(request: Request) -> Iterator[Step]:
@@ -143,7 +155,8 @@ def test_v1_core_stream_without_ids(collect: Collect) -> None:
         items = collect(server.url, "stream_progress", "r1", timeout=10)
         assert [p.status for p in items] == ["pending", "running", "completed"]
         assert all(p.version is None for p in items)
-        assert items[1].started_at is not None and items[1].started_at.utcoffset() is not None
+        assert items[1].started_at is not None
+        assert items[1].started_at.utcoffset() is not None
 
 
 def test_stream_ending_without_terminal_event_raises(collect: Collect) -> None:
@@ -179,9 +192,11 @@ def test_errors_before_the_stream(collect: Collect) -> None:
     def not_a_stream(_: Request) -> Iterator[Step]:
         yield json_response(200, state())
 
-    with ScriptedServer(not_a_stream) as server:
-        with pytest.raises(StreamError, match="not text/event-stream"):
-            collect(server.url, "stream_progress", "r1")
+    with (
+        ScriptedServer(not_a_stream) as server,
+        pytest.raises(StreamError, match="not text/event-stream"),
+    ):
+        collect(server.url, "stream_progress", "r1")
 
 
 def test_run_deleted_mid_stream(collect: Collect) -> None:
@@ -190,9 +205,8 @@ def test_run_deleted_mid_stream(collect: Collect) -> None:
         yield sse(state("running"), event="progress", id=1)
         yield sse({"run_id": "r1", "detail": "Run not found"}, event="error")
 
-    with ScriptedServer(script) as server:
-        with pytest.raises(NotFoundError, match="Run not found"):
-            collect(server.url, "stream_progress", "r1")
+    with ScriptedServer(script) as server, pytest.raises(NotFoundError, match="Run not found"):
+        collect(server.url, "stream_progress", "r1")
 
 
 def test_malformed_and_unknown_events(collect: Collect) -> None:
@@ -209,9 +223,11 @@ def test_malformed_and_unknown_events(collect: Collect) -> None:
         yield head()
         yield sse("{not json", event="progress", id=1)
 
-    with ScriptedServer(broken) as server:
-        with pytest.raises(StreamError, match="Malformed 'progress' event"):
-            collect(server.url, "stream_progress", "r1")
+    with (
+        ScriptedServer(broken) as server,
+        pytest.raises(StreamError, match="Malformed 'progress' event"),
+    ):
+        collect(server.url, "stream_progress", "r1")
 
 
 def test_idle_gap_reconnects(collect: Collect) -> None:
@@ -227,8 +243,7 @@ def test_idle_gap_reconnects(collect: Collect) -> None:
 
     with ScriptedServer(connections(silent, then_done)) as server:
         started = time.monotonic()
-        items = collect(server.url, "stream_progress", "r1",
-                        options={"stream_idle_timeout": 0.3})
+        items = collect(server.url, "stream_progress", "r1", options={"stream_idle_timeout": 0.3})
         assert time.monotonic() - started < 2.5
         assert [p.version for p in items] == [1, 2]
 
@@ -243,7 +258,7 @@ def test_timeout_bounds_the_whole_stream_despite_heartbeats(collect: Collect) ->
 
     with ScriptedServer(heartbeats) as server:
         started = time.monotonic()
-        with pytest.raises(APITimeoutError, match="did not finish within 0.5 s"):
+        with pytest.raises(APITimeoutError, match=r"did not finish within 0\.5 s"):
             collect(server.url, "stream_progress", "r1", timeout=0.5)
         assert time.monotonic() - started < 1.5
 
@@ -273,6 +288,29 @@ def test_follow_logs_cut_short_raises(collect: Collect) -> None:
         yield head()
         yield sse(record(1), event="log", id=1, retry=10)
 
-    with ScriptedServer(script) as server:
-        with pytest.raises(StreamError, match="log stream"):
-            collect(server.url, "follow_logs", "r1", options={"stream_max_reconnects": 1})
+    with ScriptedServer(script) as server, pytest.raises(StreamError, match="log stream"):
+        collect(server.url, "follow_logs", "r1", options={"stream_max_reconnects": 1})
+
+
+def test_quiet_v1_core_stream_is_not_a_failure(collect: Collect) -> None:
+    """Without heartbeats, a run that does not change lets the stream go idle: each reconnect
+    gets the same state again, and that is no reason to give up."""
+
+    def quiet(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("running"), event="progress")
+        yield 3.0
+
+    def done(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("completed"), event="completed")
+
+    with ScriptedServer(connections(quiet, quiet, quiet, done)) as server:
+        items = collect(
+            server.url,
+            "stream_progress",
+            "r1",
+            options={"stream_idle_timeout": 0.2, "stream_max_reconnects": 1},
+        )
+        assert [p.status for p in items] == ["running", "completed"]
+        assert len(server.requests) == 4

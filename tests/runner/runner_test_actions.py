@@ -47,6 +47,22 @@ class ClassStep:
         return step(context)
 
 
+def describe_context(context: Any) -> dict[str, Any]:
+    return {
+        "run_id": context.run_id,
+        "action_name": context.action_name,
+        "action_index": context.action_index,
+        "params": context.params,
+        "work_dir": str(context.work_dir),
+        "work_dir_exists": context.work_dir.is_dir(),
+        "cancelled": context.cancelled,
+    }
+
+
+def overshoot(context: Any) -> None:
+    context.set_progress(5)
+
+
 def boom(context: Any) -> None:
     raise ValueError("boom")
 

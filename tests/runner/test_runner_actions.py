@@ -53,35 +53,21 @@ def test_both_entrypoint_forms_load_functions_and_classes(
     assert outcome.metrics == {"index": 1}
 
 
-def test_context_carries_the_run_and_action(tmp_path: Path) -> None:
-    import runner_test_actions  # noqa: F401  (importable: the task's import path)
-
-    seen: dict[str, Any] = {}
-    client = RecordingClient()
-
-    def probe(context: Any) -> None:
-        seen.update(
-            run_id=context.run_id,
-            action_name=context.action_name,
-            action_index=context.action_index,
-            params=context.params,
-            work_dir=context.work_dir,
-            cancelled=context.cancelled,
-        )
-
-    import runner_test_actions as module
-
-    module.probe = probe  # type: ignore[attr-defined]
-    outcome = run(make_task("runner_test_actions.probe", tmp_path, x=1), client)
-    assert outcome.ok
-    assert outcome.result is None
-    assert seen["run_id"] == "run-1"
-    assert seen["action_name"] == "act"
-    assert seen["action_index"] == 1
-    assert seen["params"]["x"] == 1
-    assert seen["work_dir"] == tmp_path / "work" / "run-1"
-    assert seen["work_dir"].is_dir()
-    assert seen["cancelled"] is False
+def test_context_carries_the_run_and_action(
+    tmp_path: Path, recording_client: RecordingClient
+) -> None:
+    task = make_task("runner_test_actions.describe_context", tmp_path, x=1)
+    outcome = run(task, recording_client)
+    assert outcome.ok, outcome.error
+    assert outcome.result == {
+        "run_id": "run-1",
+        "action_name": "act",
+        "action_index": 1,
+        "params": {"marker": str(tmp_path / "marker"), "x": 1},
+        "work_dir": str(tmp_path / "work" / "run-1"),
+        "work_dir_exists": True,
+        "cancelled": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -94,16 +80,16 @@ def test_context_carries_the_run_and_action(tmp_path: Path) -> None:
         ("no_such_package_xyz.mod.Action", "cannot import module 'no_such_package_xyz.mod'"),
         ("runner_test_actions.missing", "module 'runner_test_actions' has no attribute 'missing'"),
         ("runner_test_actions.NoRun", "class 'NoRun' has no run(context) method"),
-        ("runner_test_actions.NOT_CALLABLE", "'NOT_CALLABLE' is a int, not a class or a function"),
+        (
+            "runner_test_actions.NOT_CALLABLE",
+            "'NOT_CALLABLE' is neither a class nor a function (found int)",
+        ),
         ("runner_test_actions.NeedsArguments", "NeedsArguments() raised TypeError"),
     ],
 )
 def test_bad_entrypoints_name_the_entrypoint(
     entrypoint: str, expected: str, tmp_path: Path
 ) -> None:
-    import sys
-
-    sys.path.append(str(HERE))
     with pytest.raises(EntrypointError) as caught:
         load_action(entrypoint)
     message = str(caught.value)
@@ -152,12 +138,6 @@ def test_bad_results_fail_the_action(
 def test_bad_progress_calls_fail_the_action_with_a_clear_message(
     tmp_path: Path, recording_client: RecordingClient
 ) -> None:
-    import runner_test_actions as module
-
-    def overshoot(context: Any) -> None:
-        context.set_progress(5)
-
-    module.overshoot = overshoot  # type: ignore[attr-defined]
     outcome = run(make_task("runner_test_actions.overshoot", tmp_path), recording_client)
     assert outcome.error is not None
     assert "without a total must be a fraction between 0 and 1" in outcome.error

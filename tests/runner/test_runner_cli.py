@@ -3,17 +3,21 @@ end to end), `worker`, and `demo`."""
 
 from __future__ import annotations
 
+import ast
 import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
-from runner_helpers import REPO, subprocess_env
+from runner_helpers import REPO, subprocess_env, wait_until
 
+from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 
 COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
@@ -36,7 +40,7 @@ def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
         [sys.executable, "-m", "pipeline_service", "serve", "--port", "0",
          "--db", str(tmp_path / "service.db"), "--log-level", "warning"],
         cwd=tmp_path,  # the bundled example plugin is found without help
-        env=subprocess_env(),
+        env={**subprocess_env(), "TMPDIR": str(tmp_path)},  # work dirs in tmp_path
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -60,8 +64,10 @@ def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
         assert "  Progress: 50.0/50.0" in lines
         assert lines[-3:-1] == ["[completed] train", "  Progress: 50.0/50.0"]
         assert lines[-1].startswith("Result: {'raw_path': ")
-        assert "'model_path': " in lines[-1]
-        assert "'r2': 0.99" in lines[-1]
+        result = ast.literal_eval(lines[-1].removeprefix("Result: "))
+        assert result["r2"] > 0.99
+        assert Path(result["model_path"]).is_file()
+        assert Path(result["model_path"]).is_relative_to(tmp_path)
         serve.send_signal(signal.SIGTERM)
         assert serve.wait(20) == 0
     finally:
@@ -73,7 +79,7 @@ def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
     demo = subprocess.run(
         [sys.executable, "-m", "pipeline_service", "demo", "--db", str(tmp_path / "demo.db")],
         cwd=tmp_path,
-        env={**subprocess_env(), "COLUMNS": "120"},
+        env={**subprocess_env(), "COLUMNS": "120", "TMPDIR": str(tmp_path)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -85,6 +91,7 @@ def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
     assert '"model_path":' in out
     assert '"r2": 0.99' in out
     assert f"kept in {tmp_path / 'demo.db'}" in out
+    assert (tmp_path / "pipeline-service" / "runs").is_dir()
     assert (tmp_path / "demo.db").is_file()
 
 
@@ -120,3 +127,26 @@ def test_worker_stops_cleanly_on_sigint(tmp_path: Path) -> None:
         finally:
             worker.kill()
             worker.wait()
+
+
+def test_serve_with_no_workers_leaves_runs_waiting(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "pipeline_service", "serve", "--port", str(port),
+         "--db", str(tmp_path / "service.db"), "--log-level", "warning", "--workers", "0"],
+        env=subprocess_env(),
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        with PipelineServiceClient(f"http://127.0.0.1:{port}", max_retries=0) as client:
+            wait_until(client.health_check, 30, "the server")
+            pipeline = client.create_pipeline("idle", [{"name": "a", "entrypoint": "x.y"}])
+            run = client.create_run(pipeline["id"])
+            time.sleep(1.5)  # a local worker would have claimed (and failed) it by now
+            assert client.get_run(run["id"])["status"] == "pending"
+    finally:
+        serve.kill()
+        serve.wait()

@@ -23,6 +23,7 @@ def checkpoint(index: int, status: str = "completed", **result: Any) -> dict[str
         "status": status,
         "params_snapshot": {"epochs": 3, "seen": index},
         "result": result,
+        "artifacts_path": f"/work/{index}",
     }
 
 
@@ -40,6 +41,7 @@ def test_continues_after_the_latest_completed_checkpoint() -> None:
     assert plan.start_index == 2
     assert plan.params == {"epochs": 3, "seen": 1, "data": "d.json"}
     assert plan.results == {"raw": "r.csv", "data": "d.json"}
+    assert plan.work_dir == "/work/1"
 
 
 def test_the_newest_checkpoint_of_an_action_wins() -> None:

@@ -64,6 +64,9 @@ def test_failed_run_resumed_after_the_fix_skips_completed_actions(
         assert action["completed_at"] is not None
         assert action["started_at"] <= action["completed_at"]
     assert done["progress"][2]["metrics"] == {"index": 2}
+    resumed = client.get_checkpoints(second["id"])
+    assert [c["action_name"] for c in resumed] == ["a", "b", "c"]  # a's copied from the first
+    assert {c["artifacts_path"] for c in resumed} == {checkpoint["artifacts_path"]}  # same dir
     assert markers(marker) == [
         f"start {first['id']} a",
         f"done {first['id']} a",
@@ -85,7 +88,7 @@ def test_sigkilled_worker_is_replaced_and_completed_actions_never_rerun(
         worker_command(service.url, "--work-root", str(tmp_path / "runs")),
         env=subprocess_env(),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_until(lambda: f"start {run['id']} b" in markers(marker), 20, "action b to start")
@@ -93,7 +96,7 @@ def test_sigkilled_worker_is_replaced_and_completed_actions_never_rerun(
         doomed.wait(10)
     finally:
         doomed.kill()
-        doomed.stderr.close()  # type: ignore[union-attr]
+        doomed.wait()
     workers.start()
     done = wait_for_end(client, run["id"], timeout=30)
     assert done["status"] == "completed", done["error"]
@@ -244,3 +247,34 @@ def test_stopping_a_worker_finishes_the_action_and_hands_the_run_over(
     assert done["status"] == "completed"
     assert done["result"] == {"order": ["a", "b"]}
     assert Counter(markers(marker))[f"done {run['id']} a"] == 1
+
+
+def test_a_worker_can_be_limited_to_one_pipeline(
+    client: PipelineServiceClient, workers: Workers
+) -> None:
+    mine = client.create_pipeline("mine", steps("a"))
+    other = client.create_pipeline("other", steps("a"))
+    waiting = client.create_run(other["id"])
+    wanted = client.create_run(mine["id"])
+    workers.start(pipeline_id=mine["id"])
+    assert wait_for_end(client, wanted["id"])["status"] == "completed"
+    assert client.get_run(waiting["id"])["status"] == "pending"
+
+
+def test_actions_report_with_the_workers_token(tmp_path: Path) -> None:
+    with (
+        EmbeddedServer(token="s3cret", log_level="error") as server,
+        PipelineServiceClient(server.url, token="s3cret") as client,
+    ):
+        pool = Workers(server.url, tmp_path / "runs")
+        try:
+            pipeline = client.create_pipeline("private", steps("a"))
+            run = client.create_run(pipeline["id"])
+            pool.start(token="s3cret")
+            done = wait_for_end(client, run["id"])
+        finally:
+            pool.stop_all()
+        assert done["status"] == "completed"
+        assert done["progress"][0]["metrics"] == {"index": 0}
+        messages = [record["message"] for record in client.get_logs(run["id"])]
+        assert "a ran with order=[]" in messages  # sent by the action's own process

@@ -154,8 +154,9 @@ def test_every_acknowledged_write_survives_sigkill(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_stops_cleanly_with_an_open_stream(
-    tmp_path: Path, processes: list[ServerProcess]
+    tmp_path: Path, processes: list[ServerProcess], sig: int
 ) -> None:
     server = ServerProcess(tmp_path / "serve.db", "--token", "t0k")
     processes.append(server)
@@ -169,45 +170,36 @@ def test_serve_stops_cleanly_with_an_open_stream(
             lines = stream.iter_lines()
             assert next(lines).startswith("id:")
             started = time.monotonic()
-            assert server.kill(signal.SIGTERM) == 0
+            assert server.kill(sig) == 0
             assert time.monotonic() - started < 5
             rest = list(lines)  # the server closed the stream: iteration ends
             assert all(not line.startswith("event: error") for line in rest)
 
 
-def test_env_configures_db_and_token(tmp_path: Path, processes: list[ServerProcess]) -> None:
+def test_env_configures_db_and_token(tmp_path: Path) -> None:
     env_db = tmp_path / "from-env.db"
-    os.environ["PIPELINE_SERVICE_DB"] = str(env_db)
-    os.environ["PIPELINE_SERVICE_TOKEN"] = "envtoken"
-    try:
-        port = free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pipeline_service",
-                "serve",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    finally:
-        del os.environ["PIPELINE_SERVICE_DB"], os.environ["PIPELINE_SERVICE_TOKEN"]
+    env = {**os.environ, "PIPELINE_SERVICE_DB": str(env_db), "PIPELINE_SERVICE_TOKEN": "envtoken"}
+    port = free_port()
+    command = [*SERVE, "--port", str(port), "--max-body-bytes", "1000"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}{API}/pipelines/"
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/runs/", timeout=1)
+                response = httpx.get(url, timeout=1)
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
         assert response.status_code == 401
         assert env_db.exists()
+        auth = {"Authorization": "Bearer envtoken"}
+        big = {"name": "big", "description": "x" * 2000, "actions": []}
+        assert httpx.post(url, json=big, headers=auth).status_code == 413
+        assert httpx.post(url, json={"name": "s", "actions": []}, headers=auth).status_code == 201
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 import pipeline_service
@@ -184,3 +186,36 @@ def test_unknown_paths_and_methods_are_json(live_server: EmbeddedServer) -> None
         assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST"}
         pipeline_methods = http.post(f"{API}/pipelines/some-id")
         assert set(pipeline_methods.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+
+
+def test_one_log_line_per_request(
+    server_factory: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = server_factory()
+    with (
+        caplog.at_level(logging.INFO, logger="pipeline_service.server"),
+        httpx.Client(base_url=server.url) as http,
+    ):
+        http.get("/health")
+        http.get(f"{API}/runs/nope")
+        http.post(f"{API}/pipelines/", json={"name": "logged", "actions": []})
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline_service.server"]
+    assert len(lines) == 3
+    assert '"GET /health" 200' in lines[0]
+    assert '"GET /api/v1/runs/nope" 404' in lines[1]
+    assert '"POST /api/v1/pipelines/" 201' in lines[2]
+
+
+def test_unhandled_errors_are_json_500(server_factory: ServerFactory) -> None:
+    """Only a server bug can get here (a fault injected into storage): still a JSON body."""
+    server = server_factory()
+
+    async def broken(pipeline_id: str) -> Any:
+        raise RuntimeError("injected fault")
+
+    server.app.state.storage.get_pipeline = broken
+    with httpx.Client(base_url=server.url) as http:
+        response = http.get(f"{API}/pipelines/any")
+        assert response.status_code == 500
+        assert response.json() == {"detail": "internal server error"}
+        assert http.get("/health").status_code == 200

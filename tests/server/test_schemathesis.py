@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis.errors import Flaky
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import FailureGroup
 
 from pipeline_service.server import EmbeddedServer, Settings, create_app
 from pipeline_service.spec import spec_path
@@ -61,28 +65,45 @@ def test_each_operation(case: schemathesis.Case) -> None:
     case.call_and_validate()
 
 
-StatefulMachine = schema.as_state_machine()
-
-
-@pytest.mark.slow
-class TestStateful(StatefulMachine.TestCase):  # type: ignore[name-defined,misc]
+class Workflow(schema.as_state_machine()):  # type: ignore[misc]
     """Sequences through the spec's links: create a pipeline, run it, report, checkpoint, log…"""
 
-    settings = settings(
-        max_examples=EXAMPLES,
-        stateful_step_count=8,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        derandomize=True,
-    )
+    failures: ClassVar[list[str]] = []
 
     def setup(self) -> None:
-        """Each scenario starts from an empty database, so a replayed scenario sees the same
-        responses (hypothesis requires generation not to depend on earlier scenarios)."""
+        """Each scenario starts from an empty database, so replays see the same answers."""
         with sqlite3.connect(DB_PATH) as conn:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("DELETE FROM pipelines")
             conn.execute("DELETE FROM idempotency")
+
+    def validate_response(
+        self, response: Any, case: schemathesis.Case, *args: Any, **kwargs: Any
+    ) -> None:
+        try:
+            super().validate_response(response, case, *args, **kwargs)
+        except FailureGroup as failure:
+            Workflow.failures.append(f"{case.operation.label}: {failure}")
+            raise
+
+
+@pytest.mark.slow
+def test_stateful_links() -> None:
+    Workflow.failures.clear()
+    # Generation feeds on the server's answers (fresh ids, schemathesis's pool of seen values),
+    # so hypothesis may find a replayed scenario inconsistent (Flaky). Like schemathesis's own
+    # runner, that alone is no failure; every check failure is recorded by validate_response.
+    with contextlib.suppress(Flaky):
+        Workflow.run(
+            settings=settings(
+                max_examples=2 * EXAMPLES,
+                stateful_step_count=8,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+            )
+        )
+    assert Workflow.failures == []
 
 
 live_schema = schemathesis.openapi.from_path(spec_path(), config=CONFIG)

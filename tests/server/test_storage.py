@@ -10,7 +10,8 @@ import pytest
 
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage.base import Change
-from pipeline_service.server.storage.sqlite import SCHEMA_VERSION, SQLiteStorage
+from pipeline_service.server.storage.sqlite import SQLiteStorage
+from pipeline_service.server.storage.sqlite_schema import SCHEMA_VERSION
 from pipeline_service.server.timestamps import normalize_timestamp
 
 

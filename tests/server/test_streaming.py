@@ -257,3 +257,27 @@ def test_log_stream_resume_filters_and_delete(live_server: EmbeddedServer) -> No
             assert error.event == "error"
             assert error.json()["detail"] == "Run not found"
             stream.expect_end()
+
+
+def test_changes_from_another_server_on_the_same_database(server_factory: ServerFactory) -> None:
+    """Like `serve --workers`: streams on one server see commits made through another."""
+    first = server_factory()
+    second = server_factory(db_path=first.db_path)
+    with httpx.Client(base_url=first.url) as http, httpx.Client(base_url=second.url) as other:
+        run_id = new_run(http)
+        progress_url = f"{first.url}{API}/runs/{run_id}/progress/stream"
+        with (
+            SSEReader(progress_url) as progress,
+            SSEReader(f"{first.url}{API}/runs/{run_id}/logs/stream") as logs,
+        ):
+            progress.next()
+            report(other, run_id, status="running")
+            assert progress.next(timeout=3).json()["status"] == "running"
+            other.post(f"{API}/runs/{run_id}/logs/", json={"entries": [{"message": "elsewhere"}]})
+            record = logs.next(timeout=3)
+            assert (record.id, record.json()["message"]) == ("1", "elsewhere")
+            other.post(f"{API}/runs/{run_id}/logs/", json={"entries": [{"message": "again"}]})
+            assert logs.next(timeout=3).id == "2"
+            other.delete(f"{API}/runs/{run_id}")
+            assert progress.next(timeout=3).event == "error"
+            assert logs.next(timeout=3).event == "error"

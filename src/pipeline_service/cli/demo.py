@@ -42,7 +42,7 @@ def demo(
         typer.Option(
             "--db",
             dir_okay=False,
-            help="SQLite database to use and keep [default: a temporary one, removed at exit].",
+            help="SQLite database to use and keep (default: a temporary one, removed at exit).",
         ),
     ] = None,
 ) -> None:

@@ -169,7 +169,10 @@ def create_run(
     resume_from: Annotated[
         str | None,
         typer.Option(
-            "--resume-from", metavar="RUN_ID", help="Resume from this run's latest checkpoint."
+            "--resume-from",
+            metavar="RUN_ID",
+            help="Continue an earlier run of the same pipeline after its latest completed action "
+            "(its params are used unless given).",
         ),
     ] = None,
     watch: Annotated[

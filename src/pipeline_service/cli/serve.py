@@ -12,6 +12,7 @@ from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_HOST,
+    DEFAULT_MAX_BODY_BYTES,
     DEFAULT_PORT,
     ENV_DB,
     ENV_TOKEN,
@@ -33,6 +34,9 @@ def serve(
     heartbeat_interval: Annotated[
         float, typer.Option(min=0.01, help="Seconds between `: ping` comments on idle streams.")
     ] = DEFAULT_HEARTBEAT_INTERVAL,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1, help="Request bodies larger than this are refused (413).")
+    ] = DEFAULT_MAX_BODY_BYTES,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     workers: Annotated[
         int, typer.Option(min=0, help="Local workers executing runs (0: the API alone).")
@@ -56,11 +60,17 @@ def serve(
             port=port,
             token=token or None,
             heartbeat_interval=heartbeat_interval,
+            max_body_bytes=max_body_bytes,
             log_level=log_level,
         )
         serve_with_workers(server_with_workers, workers, token=token or None)
         return
-    settings = Settings(db_path=db, token=token or None, heartbeat_interval=heartbeat_interval)
+    settings = Settings(
+        db_path=db,
+        token=token or None,
+        heartbeat_interval=heartbeat_interval,
+        max_body_bytes=max_body_bytes,
+    )
     app = create_app(settings)
     server = ServiceServer(uvicorn_config(app, host, port, log_level=log_level))
     typer.echo(f"pipeline-service: serving on http://{host}:{port} (database {db})", err=True)

@@ -54,7 +54,8 @@ def worker(
         ),
     ] = DEFAULT_LEASE_SECONDS,
     pipeline_id: Annotated[
-        str | None, typer.Option("--pipeline", help="Only claim runs of this pipeline.")
+        str | None,
+        typer.Option("--pipeline", metavar="PIPELINE_ID", help="Only claim runs of this pipeline."),
     ] = None,
     poll_interval: Annotated[
         float,
@@ -65,7 +66,7 @@ def worker(
         typer.Option(
             "--work-root",
             file_okay=False,
-            help="Where runs without a work dir get one [default: <tmp>/pipeline-service/runs].",
+            help="Where runs without a work dir get one (default: <tmp>/pipeline-service/runs).",
         ),
     ] = None,
     max_runs: Annotated[

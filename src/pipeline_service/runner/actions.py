@@ -140,8 +140,8 @@ def load_action(entrypoint: str) -> ActionCallable:
         function: ActionCallable = target
         return function
     raise EntrypointError(
-        f"Bad entrypoint {entrypoint!r}: {attribute!r} is a {type(target).__name__}, "
-        "not a class or a function"
+        f"Bad entrypoint {entrypoint!r}: {attribute!r} is neither a class nor a function "
+        f"(found {type(target).__name__})"
     )
 
 

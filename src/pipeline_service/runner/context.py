@@ -47,7 +47,8 @@ class ActionContext:
     ) -> None:
         """Report progress: `current` of `total` units, or a fraction in [0, 1] without a total.
 
-        `total`, `step` and `message` keep their previous value when not given.
+        `total`, `step` and `message` keep their previous value when not given. A value out of
+        range raises ValueError at once (the service would refuse it).
         """
         self._reporter.set_progress(current, total, step, message)
 

@@ -1,8 +1,9 @@
 """Running each action in a child process, so a crashing or leaking action cannot hurt the worker.
 
-Children come from a fork server (fast: it has this module and the client preloaded) where the
-platform has one, else they are spawned. As with any use of multiprocessing, a script that starts
-workers must guard its entry point with `if __name__ == "__main__":`.
+Children come from a fork server (fast: it has the client and the main script's imports
+preloaded) where the platform has one, else they are spawned. As with any use of
+multiprocessing, a script that starts workers must guard its entry point with
+`if __name__ == "__main__":`.
 
 A child reports progress and logs with a client of its own, sends its outcome back through a
 pipe, ignores Ctrl-C (the worker decides when to stop), and listens on a second pipe for
@@ -12,17 +13,23 @@ cancellation, exiting at once when that pipe closes because the worker died.
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import ssl
+import sys
 import threading
 import time
 import traceback
+import types
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
+
+import httpx
 
 from pipeline_service.client import PipelineServiceClient
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_action
@@ -42,12 +49,41 @@ class ClientSettings:
     timeout: float = 30.0
 
 
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The TLS settings of the children's clients, built once (loading CA certificates is slow).
+
+    The fork server builds it before forking (see `_preload`), so children get it for free.
+    """
+    return httpx.create_ssl_context()
+
+
+def _modules_of_main() -> list[str]:
+    """The modules the main script imported names from.
+
+    Every child re-runs the main script as `__mp_main__` (that is how multiprocessing makes the
+    parent's functions importable; the fork server of Python 3.11 does not do it once for all).
+    With these modules preloaded in the fork server, that re-run finds its imports done.
+    """
+    main = sys.modules.get("__main__")
+    names = set()
+    for value in list(vars(main).values()) if main is not None else []:
+        try:
+            name = value.__name__ if isinstance(value, types.ModuleType) else value.__module__
+        except Exception:  # objects without (or with odd) module attributes
+            continue
+        if isinstance(name, str) and name in sys.modules and not name.startswith("__"):
+            names.add(name)
+    return sorted(names)
+
+
 def _mp_context() -> ForkServerContext | SpawnContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        # The fork server imports the main module once (as multiprocessing does by default)
-        # and this module with the client, so each child starts in milliseconds.
-        context.set_forkserver_preload(["__main__", __name__])
+        # The fork server preloads the client (this module) and what the main script needs,
+        # so each child starts in milliseconds.
+        preload = ["__main__", *_modules_of_main(), "pipeline_service.runner._preload"]
+        context.set_forkserver_preload(preload)
         return context
     return multiprocessing.get_context("spawn")
 
@@ -76,9 +112,12 @@ def _child_main(
     ).start()
     outcome: ActionOutcome
     try:
-        with PipelineServiceClient(
-            settings.base_url, settings.timeout, token=settings.token
-        ) as client:
+        with (
+            httpx.Client(verify=shared_ssl_context()) as http,
+            PipelineServiceClient(
+                settings.base_url, settings.timeout, token=settings.token, http_client=http
+            ) as client,
+        ):
             outcome = run_action(task, client, cancelled.is_set, flush_interval=flush_interval)
     except BaseException as exc:  # the client itself failed: still tell the worker why
         outcome = ActionOutcome(

@@ -56,11 +56,13 @@ class ResumeError(Exception):
 
 @dataclass(frozen=True)
 class ResumePlan:
-    """Where a run starts: the first action to execute, its params and the results so far."""
+    """Where a run starts: the first action to execute, its params, the results so far, and
+    the work dir of the actions before (a resumed run carries on in it)."""
 
     start_index: int
     params: dict[str, Any]
     results: dict[str, Any]
+    work_dir: str | None = None
 
 
 def plan_resume(
@@ -87,7 +89,7 @@ def plan_resume(
     results: dict[str, Any] = {}
     for index in sorted(completed):
         results.update(completed[index]["result"] or {})
-    return ResumePlan(last_index + 1, params, results)
+    return ResumePlan(last_index + 1, params, results, latest["artifacts_path"])
 
 
 class _RunTerminated(Exception):
@@ -129,7 +131,7 @@ class Runner:
             plan = plan_resume(actions, run, self._client.get_checkpoints(run_id))
         except ResumeError as exc:
             return self._fail(run_id, None, str(exc), None)
-        work_dir = Path(run["work_dir"]) if run["work_dir"] else self._work_root / run_id
+        work_dir = Path(run["work_dir"] or plan.work_dir or self._work_root / run_id)
         params, results = plan.params, plan.results
         if plan.start_index:
             self._skip(run, actions[: plan.start_index])

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pipeline_service
 from pipeline_service.server.auth import BearerAuthMiddleware
-from pipeline_service.server.errors import install_error_handlers
+from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.routes import ROUTERS
 from pipeline_service.server.routing import (
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        await store.start(hub.dispatch)
+        await store.start(hub.dispatch, hub.watched_runs)
         app.state.close_streams = lambda: loop.call_soon_threadsafe(hub.close)
         try:
             yield
@@ -108,5 +108,6 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         app.add_middleware(BearerAuthMiddleware, token=settings.token)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app

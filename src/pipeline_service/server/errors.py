@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("pipeline_service.server")
 
@@ -25,10 +26,6 @@ class ServiceError(HTTPException):
 
 class BadRequest(ServiceError):
     status_code_default = 400
-
-
-class Unauthorized(ServiceError):
-    status_code_default = 401
 
 
 class NotFound(ServiceError):
@@ -125,6 +122,39 @@ def _allowed_methods(request: Request) -> set[str]:
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal server error")
+
+
+class UnhandledErrorMiddleware:
+    """A bug becomes a JSON 500 answered normally, so the client's connection stays usable.
+
+    (Starlette's own last-resort handler answers too, but then re-raises, and uvicorn drops the
+    keep-alive connection under the next request.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            logger.exception(
+                "unhandled error on %s %s", scope["method"], scope["path"], exc_info=exc
+            )
+            await error_response(500, "internal server error")(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

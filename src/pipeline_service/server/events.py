@@ -50,6 +50,12 @@ class Subscription:
             self.records.extend(records)
         self._wakeup.set()
 
+    def resync_logs(self) -> None:
+        """Records were stored that this subscription cannot know: read them from storage."""
+        self.records.clear()
+        self.records_dropped = True
+        self._wakeup.set()
+
     def run_deleted(self) -> None:
         self.deleted = True
         self._wakeup.set()
@@ -99,6 +105,10 @@ class EventHub:
             if not subscribers:
                 del self._subscribers[subscription.run_id]
 
+    def watched_runs(self) -> list[str]:
+        """The runs someone subscribes to."""
+        return list(self._subscribers)
+
     def subscriber_count(self, run_id: str) -> int:
         return len(self._subscribers.get(run_id, ()))
 
@@ -109,7 +119,10 @@ class EventHub:
                 subscription.run_changed(change.state)
         elif isinstance(change, LogsAppended):
             for subscription in self._subscribers.get(change.run_id, ()):
-                subscription.logs_appended(change.records)
+                if change.resync:
+                    subscription.resync_logs()
+                else:
+                    subscription.logs_appended(change.records)
         elif isinstance(change, RunDeleted):
             for subscription in self._subscribers.get(change.run_id, ()):
                 subscription.run_deleted()

@@ -12,10 +12,8 @@ RunStatusName = Literal["pending", "running", "completed", "failed", "cancelled"
 ActionStatusName = Literal["pending", "running", "completed", "failed", "skipped"]
 LogLevelName = Literal["debug", "info", "success", "warning", "danger", "error", "critical"]
 
-RUN_STATUSES: tuple[str, ...] = ("pending", "running", "completed", "failed", "cancelled")
 TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled"})
 TERMINAL_ACTION_STATUSES = frozenset({"completed", "failed", "skipped"})
-LOG_LEVELS: tuple[str, ...] = ("debug", "info", "success", "warning", "danger", "error", "critical")
 
 MAX_INDEX = 2_147_483_647
 MAX_LOG_BATCH = 10_000

@@ -21,11 +21,6 @@ def default_db_path() -> Path:
     return Path(os.environ.get(ENV_DB) or DEFAULT_DB_PATH)
 
 
-def default_token() -> str | None:
-    """$PIPELINE_SERVICE_TOKEN, else no authentication."""
-    return os.environ.get(ENV_TOKEN) or None
-
-
 @dataclass(frozen=True)
 class Settings:
     """Everything create_app needs.

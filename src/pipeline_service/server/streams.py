@@ -9,7 +9,7 @@ from typing import Any
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from pipeline_service.server.errors import NotFound
-from pipeline_service.server.events import Subscription
+from pipeline_service.server.events import EventHub
 from pipeline_service.server.models import TERMINAL_RUN_STATUSES
 from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.base import LogQuery, RunState, Storage
@@ -54,13 +54,20 @@ def _deleted_event(run_id: str) -> ServerSentEvent:
 
 
 async def progress_events(
-    subscription: Subscription,
-    state: RunState,
+    hub: EventHub,
+    storage: Storage,
+    run_id: str,
     last_event_id: int | None,
     settings: Settings,
 ) -> AsyncIterator[ServerSentEvent]:
     """Current state at once (unless the client has it), then each newer state, then the end."""
-    with subscription:
+    # Subscribed before reading, so no change slips between; only while the stream is consumed.
+    with hub.subscribe(run_id) as subscription:
+        try:
+            state = await storage.get_run(run_id)
+        except NotFound:
+            yield _deleted_event(run_id)
+            return
         retry: int | None = settings.sse_retry_ms
         sent_version = -1
         if state.status in TERMINAL_RUN_STATUSES or last_event_id != state.version:
@@ -91,14 +98,19 @@ def _log_event(record: dict[str, Any], retry: int | None) -> ServerSentEvent:
 
 
 async def log_events(
+    hub: EventHub,
     storage: Storage,
-    subscription: Subscription,
+    run_id: str,
     query: LogQuery,
-    status: str,
     settings: Settings,
 ) -> AsyncIterator[ServerSentEvent]:
     """Stored records after the cursor, then new ones as they are stored, then `end`."""
-    with subscription:
+    with hub.subscribe(run_id) as subscription:
+        try:
+            status = (await storage.get_run(run_id)).status
+        except NotFound:
+            yield _deleted_event(run_id)
+            return
         retry: int | None = settings.sse_retry_ms
         cursor = query.after_seq
         terminal = status in TERMINAL_RUN_STATUSES

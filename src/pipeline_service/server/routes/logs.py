@@ -68,15 +68,10 @@ async def stream_logs(
     action_name: ActionName = None,
     level: Level = None,
 ) -> EventSourceResponse:
-    subscription = hub.subscribe(run_id)
-    try:
-        state = await storage.get_run(run_id)
-    except BaseException:
-        hub.unsubscribe(subscription)
-        raise
+    await storage.get_run(run_id)  # 404 as JSON before the stream starts
     cursor = parse_last_event_id(last_event_id)
     if cursor is None:
         cursor = after_seq or 0
     query = LogQuery(action_name=action_name, level=level, after_seq=cursor)
-    events = log_events(storage, subscription, query, state.status, settings)
+    events = log_events(hub, storage, run_id, query, settings)
     return event_stream(events, settings)

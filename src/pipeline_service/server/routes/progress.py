@@ -38,11 +38,6 @@ async def stream_progress(
         str | None, Header(alias="Last-Event-ID", description="The last version seen.")
     ] = None,
 ) -> EventSourceResponse:
-    subscription = hub.subscribe(run_id)  # before reading: no change can slip between
-    try:
-        state = await storage.get_run(run_id)
-    except BaseException:
-        hub.unsubscribe(subscription)
-        raise
-    events = progress_events(subscription, state, parse_last_event_id(last_event_id), settings)
+    await storage.get_run(run_id)  # 404 as JSON before the stream starts
+    events = progress_events(hub, storage, run_id, parse_last_event_id(last_event_id), settings)
     return event_stream(events, settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +66,16 @@ class RunDeleted:
 
 @dataclass(frozen=True, slots=True)
 class LogsAppended:
+    """New log records; with resync, records are unknown: subscribers re-read from storage."""
+
     run_id: str
     records: list[JSON]
+    resync: bool = False
 
 
 Change = RunChanged | RunDeleted | LogsAppended
 ChangeListener = Callable[[Change], None]
+WatchedRuns = Callable[[], Collection[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +93,12 @@ class Storage(abc.ABC):
     Creating methods take an optional Idempotency: within 24 h the same key returns the first
     response (stored in the same transaction as the object), a different body is Conflict.
     After each commit the backend calls the change listener, in commit order, on the event loop.
+    Changes committed by other processes sharing the store are reported too, for the runs that
+    `watched()` names (the runs someone streams), as soon as the backend notices them.
     """
 
     @abc.abstractmethod
-    async def start(self, listener: ChangeListener) -> None:
+    async def start(self, listener: ChangeListener, watched: WatchedRuns = frozenset) -> None:
         """Open the store (creating or migrating its schema) and start reporting changes."""
 
     @abc.abstractmethod

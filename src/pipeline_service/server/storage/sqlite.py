@@ -8,13 +8,14 @@ means the change is on disk. Reads run on their own threads with one connection 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,85 +48,16 @@ from pipeline_service.server.storage.base import (
     RunDeleted,
     RunState,
     Storage,
+    WatchedRuns,
 )
+from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import format_timestamp, now_text
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+EXTERNAL_CHANGES_INTERVAL = 0.1
 MAX_SQL_INT = 2**62
-
-# Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE pipelines (
-        pk INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        description TEXT,
-        actions TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE runs (
-        pk INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        pipeline_id TEXT NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
-        status TEXT NOT NULL,
-        params TEXT,
-        current_action TEXT,
-        current_action_index INTEGER NOT NULL DEFAULT 0,
-        progress TEXT NOT NULL,
-        result TEXT,
-        error TEXT,
-        work_dir TEXT,
-        started_at TEXT,
-        completed_at TEXT,
-        created_at TEXT NOT NULL,
-        version INTEGER NOT NULL DEFAULT 1,
-        lease_worker TEXT,
-        lease_expires REAL,
-        log_seq INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX runs_by_pipeline ON runs(pipeline_id, pk);
-    CREATE INDEX runs_by_status ON runs(status, pk);
-    CREATE TABLE checkpoints (
-        pk INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        action_name TEXT NOT NULL,
-        action_index INTEGER NOT NULL,
-        status TEXT NOT NULL,
-        params_snapshot TEXT,
-        result TEXT,
-        artifacts_path TEXT,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX checkpoints_by_run ON checkpoints(run_id, action_index, pk);
-    CREATE INDEX checkpoints_by_action ON checkpoints(run_id, action_name, pk);
-    CREATE TABLE logs (
-        pk INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-        seq INTEGER NOT NULL,
-        action_name TEXT,
-        level TEXT NOT NULL,
-        message TEXT NOT NULL,
-        timestamp TEXT NOT NULL
-    );
-    CREATE UNIQUE INDEX logs_by_run ON logs(run_id, seq);
-    CREATE TABLE idempotency (
-        scope TEXT NOT NULL,
-        key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        response TEXT NOT NULL,
-        created REAL NOT NULL,
-        PRIMARY KEY (scope, key)
-    );
-    CREATE INDEX idempotency_by_age ON idempotency(created);
-    """,
-)
 
 _RUN_COLUMNS = (
     "id, pipeline_id, status, params, current_action, current_action_index, progress, result, "
@@ -210,6 +142,17 @@ def _epoch_text(epoch: float) -> str:
     return format_timestamp(datetime.fromtimestamp(epoch, UTC))
 
 
+@contextlib.contextmanager
+def _unavailable_on_database_errors() -> Iterator[None]:
+    """A database that cannot be used (locked, read-only, disk full, corrupt) is a 503."""
+    try:
+        yield
+    except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
+        if isinstance(exc, sqlite3.IntegrityError):
+            raise
+        raise StorageUnavailable(f"database is unusable: {exc}") from exc
+
+
 class _Tx:
     """One write transaction: its connection, its time, and the changes it commits."""
 
@@ -235,18 +178,31 @@ class SQLiteStorage(Storage):
         self._readers: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: ChangeListener = lambda change: None
+        self._watched: WatchedRuns = frozenset
+        # Versions and log positions of watched runs the listener was told about (writer thread).
+        self._reported: dict[str, tuple[int, int | None]] = {}
+        self._watched_now: frozenset[str] = frozenset()
+        self._data_version = 0
+        self._watcher: asyncio.Task[None] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
 
-    async def start(self, listener: ChangeListener) -> None:
+    async def start(self, listener: ChangeListener, watched: WatchedRuns = frozenset) -> None:
         self._loop = asyncio.get_running_loop()
         self._listener = listener
+        self._watched = watched
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(self._readers_count, thread_name_prefix="sqlite-reader")
         await self._loop.run_in_executor(self._writer, self._migrate)
+        self._watcher = self._loop.create_task(self._watch_other_processes())
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         writer, readers = self._writer, self._readers
         self._writer = self._readers = None
         for executor in (writer, readers):
@@ -298,20 +254,88 @@ class SQLiteStorage(Storage):
         return await self._loop.run_in_executor(self._writer, self._transaction, fn, args)
 
     def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        conn = self._connect()
-        tx = _Tx(conn)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(tx, *args)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        if tx.changes and self._loop is not None:
-            for change in tx.changes:
-                self._loop.call_soon_threadsafe(self._listener, change)
+        with _unavailable_on_database_errors():
+            conn = self._connect()
+            tx = _Tx(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(tx, *args)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        self._report(tx.changes)
         return result
+
+    def _report(self, changes: list[Change]) -> None:
+        """Hand committed changes to the listener, in order (writer thread)."""
+        for change in changes:
+            self._remember_reported(change)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._listener, change)
+
+    def _remember_reported(self, change: Change) -> None:
+        run_id = change.state.run["id"] if isinstance(change, RunChanged) else change.run_id
+        if run_id not in self._watched_now:
+            return
+        version, seq = self._reported.get(run_id, (0, None))
+        if isinstance(change, RunChanged):
+            self._reported[run_id] = (change.state.version, seq)
+        elif isinstance(change, LogsAppended) and change.records:
+            self._reported[run_id] = (version, change.records[-1]["seq"])
+        elif isinstance(change, RunDeleted):
+            self._reported.pop(run_id, None)
+
+    async def _watch_other_processes(self) -> None:
+        """Report commits of other processes (e.g. `serve --workers`) on the watched runs.
+
+        `PRAGMA data_version` on the writer's connection changes only when another connection
+        commits, so this costs one cheap check per interval, and one read of the watched runs
+        per foreign commit, never a read per subscriber.
+        """
+        while True:
+            await asyncio.sleep(EXTERNAL_CHANGES_INTERVAL)
+            watched = list(self._watched())
+            self._watched_now = frozenset(watched)
+            if not watched or self._writer is None or self._loop is None:
+                continue
+            try:
+                await self._loop.run_in_executor(self._writer, self._foreign_changes, watched)
+            except (sqlite3.Error, StorageUnavailable, RuntimeError):
+                continue  # the store is closing or unusable; /health says so
+
+    def _foreign_changes(self, watched: list[str]) -> None:
+        conn = self._connect()
+        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if data_version == self._data_version:
+            return
+        self._data_version = data_version
+        changes: list[Change] = []
+        for run_id in watched:
+            row = conn.execute(
+                f"SELECT {_RUN_COLUMNS}, log_seq FROM runs WHERE id=?", (run_id,)
+            ).fetchone()
+            if row is None:
+                if run_id in self._reported:
+                    changes.append(RunDeleted(run_id))
+                continue
+            state, log_seq = _run_state(row), row[-1]
+            version, reported_seq = self._reported.get(run_id, (0, None))
+            if state.version > version:
+                changes.append(RunChanged(state))
+            if reported_seq is None:
+                changes.append(LogsAppended(run_id, [], resync=True))
+            elif log_seq > reported_seq:
+                rows = conn.execute(
+                    f"SELECT {_LOG_COLUMNS} FROM logs WHERE run_id=? AND seq>? ORDER BY seq",
+                    (run_id, reported_seq),
+                )
+                changes.append(LogsAppended(run_id, [_log(r) for r in rows]))
+            self._reported[run_id] = (max(version, state.version), log_seq)
+        for run_id in set(self._reported) - set(watched):
+            del self._reported[run_id]
+        self._report(changes)
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         if self._readers is None or self._loop is None:
@@ -319,7 +343,8 @@ class SQLiteStorage(Storage):
         return await self._loop.run_in_executor(self._readers, self._reading, fn, args)
 
     def _reading(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        return fn(self._connect(), *args)
+        with _unavailable_on_database_errors():
+            return fn(self._connect(), *args)
 
     async def check(self) -> None:
         if not self.path.exists():

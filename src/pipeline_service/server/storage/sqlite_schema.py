@@ -1,0 +1,78 @@
+"""The SQLite schema, versioned with `PRAGMA user_version`, and its migrations.
+
+A database written by an older release is migrated step by step when opened; one written by a
+newer release is refused rather than misread.
+"""
+
+SCHEMA_VERSION = 1
+
+# Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE pipelines (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        description TEXT,
+        actions TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        pipeline_id TEXT NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        params TEXT,
+        current_action TEXT,
+        current_action_index INTEGER NOT NULL DEFAULT 0,
+        progress TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        work_dir TEXT,
+        started_at TEXT,
+        completed_at TEXT,
+        created_at TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        lease_worker TEXT,
+        lease_expires REAL,
+        log_seq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_by_pipeline ON runs(pipeline_id, pk);
+    CREATE INDEX runs_by_status ON runs(status, pk);
+    CREATE TABLE checkpoints (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        action_index INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        params_snapshot TEXT,
+        result TEXT,
+        artifacts_path TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX checkpoints_by_run ON checkpoints(run_id, action_index, pk);
+    CREATE INDEX checkpoints_by_action ON checkpoints(run_id, action_name, pk);
+    CREATE TABLE logs (
+        pk INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        action_name TEXT,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL,
+        timestamp TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX logs_by_run ON logs(run_id, seq);
+    CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        response TEXT NOT NULL,
+        created REAL NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE INDEX idempotency_by_age ON idempotency(created);
+    """,
+)
