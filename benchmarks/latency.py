@@ -9,8 +9,8 @@ marker in the first action's message, notes when each report_progress call retur
 helper notes when each subscriber received the event carrying that marker. Both use
 CLOCK_MONOTONIC, which is system-wide on Linux. A negative latency would mean the event beat
 the HTTP answer (the server fans the change out before it writes the answer), so latencies are
-also given from the moment report_progress was called; the targets are checked on that stricter
-figure. The share counts reports that reached a subscriber as an event of their own
+also given from the moment report_progress was called, a stricter figure; the targets are
+checked on both. The share counts reports that reached a subscriber as an event of their own
 (the server may coalesce changes for a subscriber that falls behind).
 """
 
@@ -108,10 +108,11 @@ def run(
 
 
 def _add(results: Results, label: str, figures: dict[str, Any], targets: bool) -> None:
-    # The targets are checked on the stricter figure: from the call's start, not its return.
+    # The issue's figure is measured from the call's return; the one from its start is stricter
+    # (it adds the request itself and, with many subscribers, the fan-out before the answer).
     p50, p99 = (P50_TARGET_MS, P99_TARGET_MS) if targets else (None, None)
-    results.add(SECTION, f"{label}: p50 after return", figures["p50"], "ms")
-    results.add(SECTION, f"{label}: p99 after return", figures["p99"], "ms")
+    results.add(SECTION, f"{label}: p50 after return", figures["p50"], "ms", at_most=p50)
+    results.add(SECTION, f"{label}: p99 after return", figures["p99"], "ms", at_most=p99)
     results.add(SECTION, f"{label}: p50 after call start", figures["send_p50"], "ms", at_most=p50)
     results.add(SECTION, f"{label}: p99 after call start", figures["send_p99"], "ms", at_most=p99)
     results.add(SECTION, f"{label}: own event per change", figures["share"], "%")

@@ -36,8 +36,8 @@ class Sizes:
 
 
 FULL = Sizes(
-    calls=300,
-    rounds=5,
+    calls=100,
+    rounds=15,
     latency_levels=(1, 10, 100),
     latency_reports=50,
     throughput_seconds=3.0,

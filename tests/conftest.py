@@ -29,7 +29,6 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     servers: list[EmbeddedServer] = []
 
     def start(
-        *,
         token: str | None = None,
         heartbeat_interval: float = 15.0,
         max_body_bytes: int | None = None,

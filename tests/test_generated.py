@@ -28,8 +28,9 @@ def operation_modules() -> list[tuple[str, str]]:
 
 
 def test_both_packages_import() -> None:
-    import pipeline_service
     import pipeline_service_api
+
+    import pipeline_service
 
     assert pipeline_service.__version__
     assert pipeline_service_api.Client is not None
@@ -70,7 +71,9 @@ def test_stale_generated_code_is_detected(tmp_path: Path) -> None:
         shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "openapi-generator.yaml", copy)
     spec = (ROOT / "openapi.yaml").read_text(encoding="utf-8")
-    edited = spec.replace("        worker_id: {type: string}\n", "        worker: {type: string}\n", 1)
+    edited = spec.replace(
+        "        worker_id: {type: string}\n", "        worker: {type: string}\n", 1
+    )
     assert edited != spec
     (copy / "openapi.yaml").write_text(edited, encoding="utf-8")
     result = run_check(copy)

@@ -171,7 +171,13 @@ def test_additional_properties_as_the_contract_says() -> None:
 
 def test_enums_match_the_contract() -> None:
     schemas = SPEC["components"]["schemas"]
-    assert schemas["RunStatus"]["enum"] == ["pending", "running", "completed", "failed", "cancelled"]
+    assert schemas["RunStatus"]["enum"] == [
+        "pending",
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+    ]
     assert schemas["ActionStatus"]["enum"] == [
         "pending",
         "running",

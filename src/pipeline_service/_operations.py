@@ -68,7 +68,6 @@ from .models import ActionProgress, LogEntry, PipelineProgress, as_utc
 from .types import (
     NOT_GIVEN,
     Checkpoint,
-    Health,
     Lease,
     LogRecord,
     NotGiven,
@@ -90,7 +89,6 @@ LOG_RECORD = TypeAdapter(LogRecord)
 _LOG_RECORDS = TypeAdapter(list[LogRecord])
 _RUN_CLAIM = TypeAdapter(RunClaim)
 _LEASE = TypeAdapter(Lease)
-_HEALTH = TypeAdapter(Health)
 _JSON_OBJECT = TypeAdapter(dict[str, Any])
 
 _DATETIME_FIELDS = frozenset({"started_at", "completed_at", "timestamp"})
@@ -201,8 +199,9 @@ def _run_claim(response: httpx.Response) -> RunClaim | None:
 # --- operations ----------------------------------------------------------------------------
 
 
-def health() -> Call[Health]:
-    return Call(_get_health._get_kwargs(), _reader(_HEALTH))
+def health() -> Call[dict[str, Any]]:
+    # Lenient on purpose: a healthy server that omits `service` or `version` is still healthy.
+    return Call(_get_health._get_kwargs(), _reader(_JSON_OBJECT))
 
 
 def create_pipeline(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "ActionProgress",
@@ -118,11 +118,22 @@ class ActionProgress(_Model):
     completed_at: datetime | None = None
     error: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_default(cls, data: Any) -> Any:
+        # Servers that store what clients sent may hold nulls where the API has defaults.
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if not (v is None and k in _DEFAULTED)}
+        return data
+
     @property
     def fraction(self) -> float:
         """How far the action is, in [0, 1]: progress/total, or progress when total is None."""
         value = self.progress / self.total if self.total else self.progress
         return min(max(value, 0.0), 1.0)
+
+
+_DEFAULTED = frozenset({"status", "progress", "metrics"})
 
 
 class PipelineProgress(_Model):

@@ -180,7 +180,6 @@ class _Connection(Generic[T]):
 
     def __init__(
         self,
-        kwargs: Mapping[str, Any],
         handler: EventHandler[T],
         *,
         timeout: float | None,
@@ -188,7 +187,6 @@ class _Connection(Generic[T]):
         max_reconnects: int,
         what: str,
     ) -> None:
-        self.kwargs = kwargs
         self.handler = handler
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.timeout = timeout
@@ -196,7 +194,6 @@ class _Connection(Generic[T]):
         self.max_reconnects = max_reconnects
         self.what = what
         self.failures = 0
-        self.cause: str = ""
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline; APITimeoutError once it has passed."""
@@ -237,7 +234,6 @@ class _Connection(Generic[T]):
         if progressed:
             self.failures = 0
         self.failures += 1
-        self.cause = cause
         if self.failures > self.max_reconnects:
             raise StreamError(
                 f"The {self.what} ended before its final event and could not be resumed "
@@ -284,7 +280,6 @@ def iter_events(
     """Items of a stream, over the requester's blocking httpx client."""
     config = requester.config
     conn = _Connection(
-        kwargs,
         handler,
         timeout=timeout,
         idle_timeout=config.stream_idle_timeout,
@@ -344,7 +339,6 @@ async def aiter_events(
     """Items of a stream, over the requester's async httpx client."""
     config = requester.config
     conn = _Connection(
-        kwargs,
         handler,
         timeout=timeout,
         idle_timeout=config.stream_idle_timeout,

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal
 
 from pipeline_service import (
     ActionProgress,
     ActionStatus,
+    AsyncPipelineServiceClient,
     LogEntry,
     LogLevel,
     PipelineProgress,
@@ -384,3 +386,23 @@ def test_token_is_sent(tmp_path: Any) -> None:
             with pytest.raises(AuthenticationError):
                 bad.list_pipelines()
             assert bad.health_check()  # /health stays open
+
+
+def test_async_client_stream_progress_async(
+    server: EmbeddedServer, portal: BlockingPortal, run: dict[str, Any]
+) -> None:
+    worker = drive_run(server.url, run["id"], steps=1, start_delay=0.2)
+
+    async def main() -> list[PipelineProgress]:
+        seen = []
+        async with AsyncPipelineServiceClient(server.url) as aclient:
+            async for progress in aclient.stream_progress_async(run["id"], timeout=30):
+                seen.append(progress)
+                if progress.status in ("completed", "failed"):
+                    break
+        return seen
+
+    seen = portal.call(main)
+    worker.join(10)
+    assert seen[0].status == "pending"
+    assert seen[-1].status == "completed"

@@ -134,3 +134,15 @@ def test_log_entry_defaults() -> None:
     assert entry.level == LogLevel.INFO
     assert entry.action_name is None
     assert entry.timestamp is None
+
+
+def test_nulls_where_the_api_has_defaults_read_as_the_defaults() -> None:
+    action = ActionProgress.model_validate(
+        {"name": "a", "status": None, "progress": None, "metrics": None, "total": None}
+    )
+    assert (action.status, action.progress, action.metrics, action.total) == (
+        "pending",
+        0,
+        {},
+        None,
+    )

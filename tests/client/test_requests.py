@@ -439,6 +439,9 @@ def test_health_check_never_raises() -> None:
     assert make_client(Recorder(httpx.Response(200, content=b"garbage"))).health_check() is False
     ok = {"status": "healthy", "service": "s", "version": "1"}
     assert make_client(Recorder(httpx.Response(200, json=ok))).health_check() is True
+    # A v1-core style answer without service/version is still healthy.
+    minimal = Recorder(httpx.Response(200, json={"status": "healthy"}))
+    assert make_client(minimal).health_check() is True
 
     async def main() -> tuple[bool, bool]:
         async with (

@@ -219,3 +219,19 @@ def test_unhandled_errors_are_json_500(server_factory: ServerFactory) -> None:
         assert response.status_code == 500
         assert response.json() == {"detail": "internal server error"}
         assert http.get("/health").status_code == 200
+
+
+def test_deleting_what_a_key_created_forgets_the_key(client: httpx.Client) -> None:
+    body = {"name": "forget me", "actions": []}
+    key = {"Idempotency-Key": "forgotten-after-delete"}
+    first = client.post(f"{API}/pipelines/", json=body, headers=key).json()
+    run_key = {"Idempotency-Key": "run-forgotten-after-delete"}
+    run = client.post(f"{API}/pipelines/{first['id']}/runs/", json={}, headers=run_key).json()
+    assert client.delete(f"{API}/pipelines/{first['id']}").status_code == 204
+    second = client.post(f"{API}/pipelines/", json=body, headers=key)
+    assert second.status_code == 201
+    assert second.json()["id"] != first["id"]
+    assert client.get(f"{API}/pipelines/{second.json()['id']}").status_code == 200
+    again = client.post(f"{API}/pipelines/{second.json()['id']}/runs/", json={}, headers=run_key)
+    assert again.status_code == 201
+    assert again.json()["id"] != run["id"]

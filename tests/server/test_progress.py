@@ -176,3 +176,37 @@ def test_eight_threads_lose_no_update(live_server: EmbeddedServer, make_pipeline
     for entry in final["progress"]:
         assert entry["progress"] == reports_per_thread, entry
         assert entry["metrics"] == {"step": reports_per_thread}
+
+
+def test_concurrent_invalid_reports_fail_alone(
+    live_server: EmbeddedServer, make_pipeline: Factory
+) -> None:
+    """Writes committed together (group commit) still succeed or fail one by one."""
+    actions = [{"name": f"a{i}", "entrypoint": "m.A"} for i in range(6)]
+    pipeline = make_pipeline(actions=actions)
+    with httpx.Client(base_url=live_server.url) as http:
+        run = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()
+    statuses: list[tuple[bool, int]] = []
+
+    def worker(index: int) -> None:
+        with httpx.Client(base_url=live_server.url, timeout=30) as http:
+            for step in range(1, 21):
+                valid = step % 2 == 0
+                progress = step if valid else step + 1000  # over total: 422
+                response = http.post(
+                    f"{API}/runs/{run['id']}/progress",
+                    json={
+                        "action_progress": {"name": f"a{index}", "progress": progress, "total": 20}
+                    },
+                )
+                statuses.append((valid, response.status_code))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) == [(False, 422), (True, 200)]
+    with httpx.Client(base_url=live_server.url) as http:
+        final = http.get(f"{API}/runs/{run['id']}").json()
+    assert [entry["progress"] for entry in final["progress"]] == [20] * 6

@@ -11,7 +11,7 @@ import pytest
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage.base import Change
 from pipeline_service.server.storage.sqlite import SQLiteStorage
-from pipeline_service.server.storage.sqlite_schema import SCHEMA_VERSION
+from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import normalize_timestamp
 
 
@@ -86,3 +86,21 @@ def test_timestamps_are_read_as_utc(text: str, expected: str) -> None:
 def test_bad_timestamps_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match=r".+"):
         normalize_timestamp(text)
+
+
+def test_database_of_schema_version_1_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(MIGRATIONS[0])
+        conn.execute(
+            "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "
+            "VALUES ('old', 'kept', NULL, '[]', '2026-01-01T00:00:00.000000Z', "
+            "'2026-01-01T00:00:00.000000Z')"
+        )
+        conn.execute("PRAGMA user_version=1")
+    open_and_create(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("SELECT name FROM pipelines WHERE id='old'").fetchone() == ("kept",)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(idempotency)")}
+    assert "resource" in columns

@@ -281,3 +281,19 @@ def test_changes_from_another_server_on_the_same_database(server_factory: Server
             other.delete(f"{API}/runs/{run_id}")
             assert progress.next(timeout=3).event == "error"
             assert logs.next(timeout=3).event == "error"
+
+
+def test_log_stream_pages_through_a_long_backlog(live_server: EmbeddedServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        run_id = new_run(http)
+        entries = [{"message": f"line {i}"} for i in range(2500)]
+        http.post(f"{API}/runs/{run_id}/logs/", json={"entries": entries})
+        http.patch(f"{API}/runs/{run_id}", json={"status": "failed"})
+        url = f"{live_server.url}{API}/runs/{run_id}/logs/stream?after_seq=10"
+        with SSEReader(url) as stream:
+            ids = [stream.next().id for _ in range(2490)]
+            assert ids == [str(seq) for seq in range(11, 2501)]
+            end = stream.next()
+            assert end.event == "end"
+            assert end.json()["status"] == "failed"
+            stream.expect_end()

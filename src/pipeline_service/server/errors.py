@@ -67,8 +67,10 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
         # pydantic puts the name of a Literal/union member in the location; keep field names only.
         fields = [f for f in fields if not f.startswith(("function-", "literal[", "str", "float"))]
         field = ".".join(fields)
-        where = f"{source} field '{field}'" if source == "body" and field else (
-            f"{source} parameter '{field}'" if field else "request body"
+        where = (
+            f"{source} field '{field}'"
+            if source == "body" and field
+            else (f"{source} parameter '{field}'" if field else "request body")
         )
         message = str(error.get("msg", "is invalid"))
         if error.get("type") == "extra_forbidden":

@@ -62,14 +62,8 @@ class StrictJSONRoute(APIRoute):
             request = _JSONRequest(request.scope, request.receive)
             if has_body:
                 content_type = request.headers.get("content-type")
-                if (
-                    content_type
-                    and not _JSON_MEDIA.match(content_type)
-                    and await request.body()
-                ):
-                        raise BadRequest(
-                            f"Content-Type must be application/json, not {content_type!r}"
-                        )
+                if content_type and not _JSON_MEDIA.match(content_type) and await request.body():
+                    raise BadRequest(f"Content-Type must be application/json, not {content_type!r}")
             return await handler(request)
 
         return strict_handler

@@ -44,8 +44,16 @@ def action_definitions(actions: Sequence[ActionDefinition]) -> list[JSON]:
 def pending_action(name: str) -> JSON:
     """The progress entry of an action that has not started."""
     return {
-        "name": name, "status": "pending", "progress": 0, "total": None, "progress_step": None,
-        "message": None, "metrics": {}, "started_at": None, "completed_at": None, "error": None,
+        "name": name,
+        "status": "pending",
+        "progress": 0,
+        "total": None,
+        "progress_step": None,
+        "message": None,
+        "metrics": {},
+        "started_at": None,
+        "completed_at": None,
+        "error": None,
     }
 
 
@@ -89,9 +97,7 @@ def apply_progress_update(run: JSON, body: ProgressUpdate, now: str) -> None:
         merge_action_progress(run["progress"], body.action_progress.sent_fields(), index, now)
 
 
-def merge_action_progress(
-    entries: list[JSON], update: JSON, index: int | None, now: str
-) -> None:
+def merge_action_progress(entries: list[JSON], update: JSON, index: int | None, now: str) -> None:
     """Merge update into the entry at index, or the entry named update["name"]."""
     name = update["name"]
     if index is not None:

@@ -113,69 +113,62 @@ async def log_events(
             return
         retry: int | None = settings.sse_retry_ms
         cursor = query.after_seq
-        terminal = status in TERMINAL_RUN_STATUSES
-        resync = True  # read from storage until caught up, then follow the fan-out
+        from_storage = True  # until caught up (or after falling behind), read storage
         while True:
-            if resync:
+            newest = subscription.state
+            if newest is not None:
+                status = newest.status
+            terminal = status in TERMINAL_RUN_STATUSES
+            if from_storage or terminal:
+                # Once terminal, everything committed before is in storage: drain it, then end.
                 try:
-                    page = await storage.get_logs(
-                        subscription.run_id, _after(query, cursor, LOG_PAGE)
-                    )
+                    async for record in _stored_after(storage, run_id, query, cursor):
+                        yield _log_event(record, retry)
+                        retry = None
+                        cursor = record["seq"]
                 except NotFound:
-                    yield _deleted_event(subscription.run_id)
+                    yield _deleted_event(run_id)
                     return
-                for record in page:
-                    yield _log_event(record, retry)
-                    retry = None
-                    cursor = record["seq"]
-                if len(page) == LOG_PAGE:
-                    continue
-                resync = False
-            records, dropped = subscription.take_records()
-            if dropped:
-                resync = True
-                continue
+                if terminal:
+                    end = {"run_id": run_id, "status": status}
+                    yield ServerSentEvent(data=_data(end), event="end", retry=retry)
+                    return
+                from_storage = False
+            records, from_storage = subscription.take_records()
             for record in records:
                 if record["seq"] > cursor and _matches(record, query):
                     yield _log_event(record, retry)
                     retry = None
                     cursor = record["seq"]
             if subscription.deleted:
-                yield _deleted_event(subscription.run_id)
-                return
-            newest = subscription.state
-            if newest is not None and newest.status in TERMINAL_RUN_STATUSES:
-                terminal, status = True, newest.status
-            if terminal:
-                # Everything committed before the terminal status is in storage: drain it, end.
-                try:
-                    page = await storage.get_logs(
-                        subscription.run_id, _after(query, cursor, LOG_PAGE)
-                    )
-                except NotFound:
-                    yield _deleted_event(subscription.run_id)
-                    return
-                for record in page:
-                    yield _log_event(record, retry)
-                    retry = None
-                    cursor = record["seq"]
-                if len(page) == LOG_PAGE:
-                    continue
-                yield ServerSentEvent(
-                    data=_data({"run_id": subscription.run_id, "status": status}),
-                    event="end",
-                    retry=retry,
-                )
+                yield _deleted_event(run_id)
                 return
             if subscription.closed:
                 return
-            await subscription.wait()
+            if not from_storage and subscription.state is newest:
+                await subscription.wait()
+
+
+async def _stored_after(
+    storage: Storage, run_id: str, query: LogQuery, cursor: int
+) -> AsyncIterator[dict[str, Any]]:
+    """Every stored record after cursor that matches query, page by page (NotFound if deleted)."""
+    while True:
+        page = await storage.get_logs(run_id, _after(query, cursor, LOG_PAGE))
+        for record in page:
+            yield record
+            cursor = record["seq"]
+        if len(page) < LOG_PAGE:
+            return
 
 
 def _after(query: LogQuery, cursor: int, limit: int) -> LogQuery:
     return LogQuery(
-        action_name=query.action_name, level=query.level, since=query.since,
-        after_seq=cursor, limit=limit,
+        action_name=query.action_name,
+        level=query.level,
+        since=query.since,
+        after_seq=cursor,
+        limit=limit,
     )
 
 

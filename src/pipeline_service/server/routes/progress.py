@@ -17,9 +17,7 @@ router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJ
 
 
 @router.post("/{run_id:seg}/progress", operation_id="report_progress", response_model=None)
-async def report_progress(
-    run_id: RunId, body: ProgressUpdate, storage: StorageDep
-) -> JSONResponse:
+async def report_progress(run_id: RunId, body: ProgressUpdate, storage: StorageDep) -> JSONResponse:
     return JSONResponse((await storage.report_progress(run_id, body)).run)
 
 

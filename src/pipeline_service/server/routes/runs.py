@@ -63,8 +63,9 @@ async def update_run(run_id: RunId, body: RunUpdate, storage: StorageDep) -> JSO
     return JSONResponse((await storage.update_run(run_id, body)).run)
 
 
-@router.delete("/runs/{run_id:seg}", operation_id="delete_run", status_code=204,
-               response_model=None)
+@router.delete(
+    "/runs/{run_id:seg}", operation_id="delete_run", status_code=204, response_model=None
+)
 async def delete_run(run_id: RunId, storage: StorageDep) -> Response:
     await storage.delete_run(run_id)
     return Response(status_code=204)

@@ -20,8 +20,13 @@ from pipeline_service.server.models import (
 JSON = dict[str, Any]
 
 PROGRESS_KEYS = (
-    "status", "current_action", "current_action_index", "progress", "error",
-    "started_at", "completed_at",
+    "status",
+    "current_action",
+    "current_action_index",
+    "progress",
+    "error",
+    "started_at",
+    "completed_at",
 )
 
 

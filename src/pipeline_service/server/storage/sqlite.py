@@ -1,8 +1,10 @@
 """SQLite storage: one file, WAL, synchronous=FULL, one writer thread and a pool of readers.
 
-Every write runs in one `BEGIN IMMEDIATE` transaction on the writer thread, so a
-read-modify-write (progress reports, claims) can never lose an update, and a 2xx answer
-means the change is on disk. Reads run on their own threads with one connection each.
+Every write runs on the writer thread inside a `BEGIN IMMEDIATE` transaction, so a
+read-modify-write (progress reports, claims) can never lose an update, and its future
+resolves (so the client gets its 2xx) only once the COMMIT is on disk. Writes that queue up
+together share one transaction and one fsync (group commit), each in its own savepoint.
+Reads run on their own threads, one connection each; the event loop never blocks on SQLite.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import asyncio
 import contextlib
 import json
 import os
+import queue
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -165,6 +168,122 @@ class _Tx:
         self.changes: list[Change] = []
 
 
+class _Job:
+    __slots__ = ("args", "fn", "future", "raw")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], raw: bool) -> None:
+        self.fn = fn
+        self.args = args
+        self.raw = raw
+        self.future: Future[Any] = Future()
+
+
+class _GroupCommitWriter:
+    """The one thread that writes. Writes that wait together share one transaction, each in its
+    own savepoint (a failing write rolls back alone), and so share one fsync: group commit.
+    A write's future resolves only after its COMMIT, and its changes are reported in order.
+    """
+
+    MAX_BATCH = 128
+
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], report: Callable[[list[Change]], None]
+    ) -> None:
+        self._connect = connect
+        self._report = report
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], *, raw: bool = False
+    ) -> Future[Any]:
+        """Run fn(tx, *args) in a write transaction (raw: fn(connection, *args), alone)."""
+        job = _Job(fn, args, raw)
+        self._queue.put(job)
+        return job.future
+
+    def stop(self) -> None:
+        """Finish the queued writes, then end the thread (blocks)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            if job.raw:
+                self._run_raw(job)
+                continue
+            batch, stopping = [job], False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    queued = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if queued is None:
+                    stopping = True
+                    break
+                if queued.raw:
+                    self._commit(batch)
+                    batch = []
+                    self._run_raw(queued)
+                    continue
+                batch.append(queued)
+            if batch:
+                self._commit(batch)
+            if stopping:
+                return
+
+    def _run_raw(self, job: _Job) -> None:
+        try:
+            with _unavailable_on_database_errors():
+                result = job.fn(self._connect(), *job.args)
+        except BaseException as exc:
+            job.future.set_exception(exc)
+        else:
+            job.future.set_result(result)
+
+    def _commit(self, batch: list[_Job]) -> None:
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        changes: list[Change] = []
+        try:
+            with _unavailable_on_database_errors():
+                conn = self._connect()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for job in batch:
+                        tx = _Tx(conn)
+                        conn.execute("SAVEPOINT job")
+                        try:
+                            with _unavailable_on_database_errors():
+                                result = job.fn(tx, *job.args)
+                        except Exception as exc:
+                            conn.execute("ROLLBACK TO job")
+                            conn.execute("RELEASE job")
+                            outcomes.append((job, None, exc))
+                        else:
+                            conn.execute("RELEASE job")
+                            outcomes.append((job, result, None))
+                            changes.extend(tx.changes)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:  # nothing of the batch was committed
+            for job in batch:
+                job.future.set_exception(exc)
+            return
+        self._report(changes)
+        for job, result, error in outcomes:
+            if error is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(error)
+
+
 class SQLiteStorage(Storage):
     """Storage in one SQLite file."""
 
@@ -174,7 +293,7 @@ class SQLiteStorage(Storage):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer: _GroupCommitWriter | None = None
         self._readers: ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._listener: ChangeListener = lambda change: None
@@ -192,9 +311,9 @@ class SQLiteStorage(Storage):
         self._listener = listener
         self._watched = watched
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._writer = _GroupCommitWriter(self._connect, self._report)
         self._readers = ThreadPoolExecutor(self._readers_count, thread_name_prefix="sqlite-reader")
-        await self._loop.run_in_executor(self._writer, self._migrate)
+        await asyncio.wrap_future(self._writer.submit(self._migrate, (), raw=True))
         self._watcher = self._loop.create_task(self._watch_other_processes())
 
     async def close(self) -> None:
@@ -204,14 +323,17 @@ class SQLiteStorage(Storage):
                 await self._watcher
             self._watcher = None
         writer, readers = self._writer, self._readers
-        self._writer = self._readers = None
-        for executor in (writer, readers):
-            if executor is not None:
-                await asyncio.get_running_loop().run_in_executor(None, executor.shutdown)
+        self._writer, self._readers = None, None
+        loop = asyncio.get_running_loop()
+        if writer is not None:
+            await loop.run_in_executor(None, writer.stop)
+        if readers is not None:
+            await loop.run_in_executor(None, readers.shutdown)
         with self._connections_lock:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+        self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -228,8 +350,7 @@ class SQLiteStorage(Storage):
                 self._connections.append(conn)
         return conn
 
-    def _migrate(self) -> None:
-        conn = self._connect()
+    def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -249,23 +370,9 @@ class SQLiteStorage(Storage):
             raise
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._writer is None or self._loop is None:
+        if self._writer is None:
             raise StorageUnavailable("storage is closed")
-        return await self._loop.run_in_executor(self._writer, self._transaction, fn, args)
-
-    def _transaction(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with _unavailable_on_database_errors():
-            conn = self._connect()
-            tx = _Tx(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(tx, *args)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        self._report(tx.changes)
+        result: T = await asyncio.wrap_future(self._writer.submit(fn, args))
         return result
 
     def _report(self, changes: list[Change]) -> None:
@@ -301,24 +408,23 @@ class SQLiteStorage(Storage):
             if not watched or self._writer is None or self._loop is None:
                 continue
             try:
-                await self._loop.run_in_executor(self._writer, self._foreign_changes, watched)
+                await self._write(self._foreign_changes, watched)
             except (sqlite3.Error, StorageUnavailable, RuntimeError):
                 continue  # the store is closing or unusable; /health says so
 
-    def _foreign_changes(self, watched: list[str]) -> None:
-        conn = self._connect()
+    def _foreign_changes(self, tx: _Tx, watched: list[str]) -> None:
+        conn = tx.conn
         data_version = conn.execute("PRAGMA data_version").fetchone()[0]
         if data_version == self._data_version:
             return
         self._data_version = data_version
-        changes: list[Change] = []
+        changes = tx.changes
         for run_id in watched:
             row = conn.execute(
                 f"SELECT {_RUN_COLUMNS}, log_seq FROM runs WHERE id=?", (run_id,)
             ).fetchone()
-            if row is None:
-                if run_id in self._reported:
-                    changes.append(RunDeleted(run_id))
+            if row is None:  # watched runs existed when subscribed to: this one was deleted
+                changes.append(RunDeleted(run_id))
                 continue
             state, log_seq = _run_state(row), row[-1]
             version, reported_seq = self._reported.get(run_id, (0, None))
@@ -335,7 +441,6 @@ class SQLiteStorage(Storage):
             self._reported[run_id] = (max(version, state.version), log_seq)
         for run_id in set(self._reported) - set(watched):
             del self._reported[run_id]
-        self._report(changes)
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
         if self._readers is None or self._loop is None:
@@ -375,16 +480,18 @@ class SQLiteStorage(Storage):
         return json.loads(row[1])
 
     @staticmethod
-    def _remember(tx: _Tx, idem: Idempotency | None, response: Any) -> None:
+    def _remember(tx: _Tx, idem: Idempotency | None, response: Any, resource: str) -> None:
+        """Store the response for replays; resource: the pipeline or run whose deletion
+        forgets the key (a replay must not answer with something that no longer exists)."""
         if idem is None:
             return
         tx.conn.execute(
             "DELETE FROM idempotency WHERE created<=?", (tx.epoch - IDEMPOTENCY_TTL_SECONDS,)
         )
         tx.conn.execute(
-            "INSERT OR REPLACE INTO idempotency (scope, key, fingerprint, response, created) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (idem.scope, idem.key, idem.fingerprint, _dumps(response), tx.epoch),
+            "INSERT OR REPLACE INTO idempotency "
+            "(scope, key, fingerprint, response, created, resource) VALUES (?, ?, ?, ?, ?, ?)",
+            (idem.scope, idem.key, idem.fingerprint, _dumps(response), tx.epoch, resource),
         )
 
     # pipelines -------------------------------------------------------------------------------
@@ -408,10 +515,16 @@ class SQLiteStorage(Storage):
         tx.conn.execute(
             "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (pipeline["id"], body.name, body.description, _dumps(pipeline["actions"]), tx.now,
-             tx.now),
+            (
+                pipeline["id"],
+                body.name,
+                body.description,
+                _dumps(pipeline["actions"]),
+                tx.now,
+                tx.now,
+            ),
         )
-        self._remember(tx, idem, pipeline)
+        self._remember(tx, idem, pipeline, str(pipeline["id"]))
         return pipeline
 
     async def get_pipeline(self, pipeline_id: str) -> JSON:
@@ -455,8 +568,13 @@ class SQLiteStorage(Storage):
         pipeline["updated_at"] = tx.now
         tx.conn.execute(
             "UPDATE pipelines SET name=?, description=?, actions=?, updated_at=? WHERE id=?",
-            (pipeline["name"], pipeline["description"], _dumps(pipeline["actions"]), tx.now,
-             pipeline_id),
+            (
+                pipeline["name"],
+                pipeline["description"],
+                _dumps(pipeline["actions"]),
+                tx.now,
+                pipeline_id,
+            ),
         )
         return pipeline
 
@@ -471,6 +589,9 @@ class SQLiteStorage(Storage):
         ]
         if tx.conn.execute("DELETE FROM pipelines WHERE id=?", (pipeline_id,)).rowcount == 0:
             raise NotFound("Pipeline not found")
+        tx.conn.executemany(
+            "DELETE FROM idempotency WHERE resource=?", [(i,) for i in (pipeline_id, *run_ids)]
+        )
         tx.changes.extend(RunDeleted(run_id) for run_id in run_ids)
 
     # runs ------------------------------------------------------------------------------------
@@ -516,8 +637,14 @@ class SQLiteStorage(Storage):
         tx.conn.execute(
             "INSERT INTO runs (id, pipeline_id, status, params, current_action_index, progress, "
             "work_dir, created_at) VALUES (?, ?, 'pending', ?, 0, ?, ?, ?)",
-            (run["id"], pipeline_id, _dumps_opt(params), _dumps(run["progress"]), body.work_dir,
-             tx.now),
+            (
+                run["id"],
+                pipeline_id,
+                _dumps_opt(params),
+                _dumps(run["progress"]),
+                body.work_dir,
+                tx.now,
+            ),
         )
         if resumed is not None:
             copies = [
@@ -533,7 +660,7 @@ class SQLiteStorage(Storage):
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 copies,
             )
-        self._remember(tx, idem, run)
+        self._remember(tx, idem, run, str(run["id"]))
         return run
 
     async def get_run(self, run_id: str) -> RunState:
@@ -552,8 +679,10 @@ class SQLiteStorage(Storage):
         def read(conn: sqlite3.Connection) -> list[JSON]:
             where, args = [], []
             if pipeline_id is not None:
-                if conn.execute("SELECT 1 FROM pipelines WHERE id=?", (pipeline_id,)).fetchone() \
-                        is None:
+                if (
+                    conn.execute("SELECT 1 FROM pipelines WHERE id=?", (pipeline_id,)).fetchone()
+                    is None
+                ):
                     raise NotFound("Pipeline not found")
                 where.append("pipeline_id=?")
                 args.append(pipeline_id)
@@ -581,10 +710,20 @@ class SQLiteStorage(Storage):
             "UPDATE runs SET status=?, params=?, current_action=?, current_action_index=?, "
             "progress=?, result=?, error=?, work_dir=?, started_at=?, completed_at=?, version=? "
             "WHERE id=?",
-            (run["status"], _dumps_opt(run["params"]), run["current_action"],
-             run["current_action_index"], _dumps(run["progress"]), _dumps_opt(run["result"]),
-             run["error"], run["work_dir"], run["started_at"], run["completed_at"],
-             state.version, run_id),
+            (
+                run["status"],
+                _dumps_opt(run["params"]),
+                run["current_action"],
+                run["current_action_index"],
+                _dumps(run["progress"]),
+                _dumps_opt(run["result"]),
+                run["error"],
+                run["work_dir"],
+                run["started_at"],
+                run["completed_at"],
+                state.version,
+                run_id,
+            ),
         )
         tx.changes.append(RunChanged(state))
         return state
@@ -606,8 +745,9 @@ class SQLiteStorage(Storage):
     async def cancel_run(self, run_id: str) -> RunState:
         def cancel(tx: _Tx, run: JSON) -> None:
             if run["status"] in ("completed", "failed"):
-                raise Conflict(f"run is {run['status']}; only a pending or running run can be "
-                               "cancelled")
+                raise Conflict(
+                    f"run is {run['status']}; only a pending or running run can be cancelled"
+                )
             rules.move_run(run, "cancelled", tx.now)
 
         return await self._write(
@@ -618,6 +758,7 @@ class SQLiteStorage(Storage):
         def delete(tx: _Tx) -> None:
             if tx.conn.execute("DELETE FROM runs WHERE id=?", (run_id,)).rowcount == 0:
                 raise NotFound("Run not found")
+            tx.conn.execute("DELETE FROM idempotency WHERE resource=?", (run_id,))
             tx.changes.append(RunDeleted(run_id))
 
         await self._write(delete)
@@ -651,11 +792,19 @@ class SQLiteStorage(Storage):
             tx.conn.execute(
                 f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (checkpoint["id"], run_id, body.action_name, body.action_index, body.status,
-                 _dumps_opt(body.params_snapshot), _dumps_opt(body.result), body.artifacts_path,
-                 tx.now),
+                (
+                    checkpoint["id"],
+                    run_id,
+                    body.action_name,
+                    body.action_index,
+                    body.status,
+                    _dumps_opt(body.params_snapshot),
+                    _dumps_opt(body.result),
+                    body.artifacts_path,
+                    tx.now,
+                ),
             )
-            self._remember(tx, idem, checkpoint)
+            self._remember(tx, idem, checkpoint, run_id)
             return checkpoint
 
         return await self._write(create)
@@ -709,22 +858,24 @@ class SQLiteStorage(Storage):
             records = []
             for entry in entries:
                 seq += 1
-                records.append({
-                    "id": str(uuid.uuid4()),
-                    "run_id": run_id,
-                    "seq": seq,
-                    "action_name": entry.action_name,
-                    "level": entry.level,
-                    "message": entry.message,
-                    "timestamp": entry.timestamp or tx.now,
-                })
+                records.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "run_id": run_id,
+                        "seq": seq,
+                        "action_name": entry.action_name,
+                        "level": entry.level,
+                        "message": entry.message,
+                        "timestamp": entry.timestamp or tx.now,
+                    }
+                )
             tx.conn.executemany(
                 f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES "
                 "(:id, :run_id, :seq, :action_name, :level, :message, :timestamp)",
                 records,
             )
             tx.conn.execute("UPDATE runs SET log_seq=? WHERE id=?", (seq, run_id))
-            self._remember(tx, idem, records)
+            self._remember(tx, idem, records, run_id)
             if records:
                 tx.changes.append(LogsAppended(run_id, records))
             return records
@@ -745,8 +896,7 @@ class SQLiteStorage(Storage):
                 where.append("timestamp>?")
                 args.append(query.since)
             rows = conn.execute(
-                f"SELECT {_LOG_COLUMNS} FROM logs WHERE {' AND '.join(where)} "
-                "ORDER BY seq LIMIT ?",
+                f"SELECT {_LOG_COLUMNS} FROM logs WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?",
                 (*args, query.limit),
             )
             return [_log(row) for row in rows]
@@ -770,6 +920,7 @@ class SQLiteStorage(Storage):
             ).fetchone()
             if row is None:
                 return None
+
             def start(run: JSON) -> None:
                 rules.move_run(run, "running", tx.now)
 
@@ -779,8 +930,11 @@ class SQLiteStorage(Storage):
                 "UPDATE runs SET lease_worker=?, lease_expires=? WHERE id=?",
                 (worker_id, expires, row[0]),
             )
-            return {"run": state.run, "worker_id": worker_id,
-                    "lease_expires_at": _epoch_text(expires)}
+            return {
+                "run": state.run,
+                "worker_id": worker_id,
+                "lease_expires_at": _epoch_text(expires),
+            }
 
         return await self._write(claim)
 
@@ -794,13 +948,18 @@ class SQLiteStorage(Storage):
             status, holder = row
             if holder != worker_id:
                 raise Conflict(
-                    "the lease is held by another worker" if holder
+                    "the lease is held by another worker"
+                    if holder
                     else "this worker holds no lease on the run"
                 )
             expires = tx.epoch + lease_seconds
             tx.conn.execute("UPDATE runs SET lease_expires=? WHERE id=?", (expires, run_id))
-            return {"run_id": run_id, "worker_id": worker_id,
-                    "lease_expires_at": _epoch_text(expires), "status": status}
+            return {
+                "run_id": run_id,
+                "worker_id": worker_id,
+                "lease_expires_at": _epoch_text(expires),
+                "status": status,
+            }
 
         return await self._write(renew)
 
@@ -808,8 +967,7 @@ class SQLiteStorage(Storage):
         def release(tx: _Tx) -> None:
             self._require_run(tx.conn, run_id)
             tx.conn.execute(
-                "UPDATE runs SET lease_worker=NULL, lease_expires=0 "
-                "WHERE id=? AND lease_worker=?",
+                "UPDATE runs SET lease_worker=NULL, lease_expires=0 WHERE id=? AND lease_worker=?",
                 (run_id, worker_id),
             )
 

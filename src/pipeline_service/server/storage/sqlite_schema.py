@@ -4,7 +4,7 @@ A database written by an older release is migrated step by step when opened; one
 newer release is refused rather than misread.
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -74,5 +74,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (scope, key)
     );
     CREATE INDEX idempotency_by_age ON idempotency(created);
+    """,
+    # 2: deleting a pipeline or run forgets the Idempotency-Keys that created it or its parts.
+    """
+    ALTER TABLE idempotency ADD COLUMN resource TEXT;
+    CREATE INDEX idempotency_by_resource ON idempotency(resource);
     """,
 )
