@@ -207,6 +207,9 @@ CORPUS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("slash in pipeline id", "POST", "/pipelines/a%2Fb/runs/", body({})),
     ("id too long", "GET", f"/runs/{'r' * 256}", {}),
     ("encoded slash logs", "POST", "/runs/x%2F..%2Fy/logs/", body({"entries": []})),
+    ("encoded newline id", "GET", "/pipelines/%0A", {}),
+    ("encoded newline action", "GET", f"/runs/{R}/checkpoints/%0A", {}),
+    ("encoded newline run", "DELETE", f"/runs/{R}%0A", {}),
     # wrong content types
     ("text/plain", "POST", "/pipelines/", raw(b'{"name":"x","actions":[]}', "text/plain")),
     ("form", "POST", "/pipelines/", raw(b"name=x&actions=", "application/x-www-form-urlencoded")),

@@ -66,7 +66,7 @@ def test_checkpoint_404s_and_validation(client: httpx.Client, make_run: Factory)
 
 def test_checkpoint_names_with_slashes_and_percent(client: httpx.Client, make_run: Factory) -> None:
     rid = make_run()["id"]
-    for name in ("a/b", "50%", "x%2Fy", "über stage"):
+    for name in ("a/b", "50%", "x%2Fy", "über stage", "\n", "line\n"):
         made = checkpoint(client, rid, action_name=name, action_index=0).json()
         got = client.get(f"{API}/runs/{rid}/checkpoints/{quote(name, safe='')}")
         assert got.status_code == 200, name

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +28,7 @@ from pipeline_service.spec import spec_path
 # - report_progress: `action_progress` must name an action of the run, and `progress` must be
 #   in [0, 1] without `total`, or in 0..total with it.
 # A log batch over 10,000 entries is 413 by contract (a size limit, not a validation error).
-CONFIG = SchemathesisConfig.from_str(
-    """
+CONFIG_TOML = """
 [[operations]]
 include-operation-id = ["create_pipeline", "update_pipeline", "create_run", "report_progress"]
 checks.positive_data_acceptance.enabled = false
@@ -40,7 +41,7 @@ checks.negative_data_rejection.expected-statuses = [400, 401, 404, 409, 413, 422
 include-operation-id = ["stream_progress", "stream_logs"]
 request-timeout = 2.0
 """
-)
+CONFIG = SchemathesisConfig.from_str(CONFIG_TOML)
 
 _DB_DIR = tempfile.TemporaryDirectory(prefix="pipeline-service-schemathesis-")
 DB_PATH = Path(_DB_DIR.name) / "fuzz.db"
@@ -127,3 +128,22 @@ def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedded
 )
 def test_each_operation_live(case: schemathesis.Case, fuzzed_server: EmbeddedServer) -> None:
     case.call_and_validate(base_url=fuzzed_server.url)
+
+
+@pytest.mark.slow
+def test_cli_run_against_live_server(fuzzed_server: EmbeddedServer, tmp_path: Path) -> None:
+    """The schemathesis command line too: its stateful phase drives longer link sequences."""
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG_TOML)
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file", str(config),
+        "run", str(spec_path()),
+        "--url", fuzzed_server.url,
+        "--phases", "stateful",
+        "--max-examples", str(EXAMPLES),
+        "--seed", "1",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout

@@ -69,6 +69,12 @@ class StrictJSONRoute(APIRoute):
         return strict_handler
 
 
+def escape_segment(segment: str) -> str:
+    """A decoded path segment, with what would change routing escaped again: "%", "/" and a
+    newline (Starlette's route patterns end in `$`, which also matches before a final "\n")."""
+    return segment.replace("%", "%25").replace("/", "%2F").replace("\n", "%0A")
+
+
 class SegmentConvertor(Convertor[str]):
     """One path segment, percent-decoded (RawPathMiddleware keeps %2F in segments)."""
 
@@ -78,7 +84,7 @@ class SegmentConvertor(Convertor[str]):
         return unquote(value)
 
     def to_string(self, value: str) -> str:
-        return value.replace("%", "%25").replace("/", "%2F")
+        return escape_segment(value)
 
 
 register_url_convertor("seg", SegmentConvertor())
@@ -88,7 +94,7 @@ class RawPathMiddleware:
     """Route on the raw path so an id containing %2F stays one segment.
 
     Starlette decodes %2F to "/" before routing; here each raw segment is decoded on its own
-    and "%" and "/" inside it are re-escaped, which `{name:seg}` parameters decode again.
+    and re-escaped by escape_segment, which `{name:seg}` parameters decode again.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -104,8 +110,7 @@ class RawPathMiddleware:
             if segments is not None:
                 scope = dict(scope)
                 scope["path"] = "/".join(
-                    unquote(s, errors="replace").replace("%", "%25").replace("/", "%2F")
-                    for s in segments
+                    escape_segment(unquote(s, errors="replace")) for s in segments
                 )
         await self.app(scope, receive, send)
 
