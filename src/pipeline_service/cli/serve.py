@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from pipeline_service._constants import ENV_TOKEN
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -15,7 +16,6 @@ from pipeline_service.server.settings import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_PORT,
     ENV_DB,
-    ENV_TOKEN,
 )
 
 

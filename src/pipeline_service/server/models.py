@@ -64,8 +64,9 @@ class PipelineUpdate(_Strict):
 class ActionProgress(_Open):
     name: str = Field(min_length=1, max_length=255)
     status: ActionStatusName = "pending"
-    progress: float = Field(default=0.0, ge=0)
-    total: float | None = Field(default=None, gt=0)
+    # int | float keeps what the caller sent: 50 of 100 reads back as 50, not 50.0.
+    progress: int | float = Field(default=0, ge=0)
+    total: int | float | None = Field(default=None, gt=0)
     progress_step: str | None = Field(default=None, max_length=1000)
     message: str | None = Field(default=None, max_length=10000)
     metrics: JSONObject = Field(default_factory=dict)

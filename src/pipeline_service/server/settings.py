@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_DB = "PIPELINE_SERVICE_DB"
-ENV_TOKEN = "PIPELINE_SERVICE_TOKEN"
 DEFAULT_DB_PATH = Path("pipeline-service.db")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8100
