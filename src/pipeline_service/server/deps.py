@@ -11,17 +11,17 @@ from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.base import Storage
 
 
-def _storage(request: Request) -> Storage:
+async def _storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def _hub(request: Request) -> EventHub:
+async def _hub(request: Request) -> EventHub:
     hub: EventHub = request.app.state.hub
     return hub
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -32,7 +32,9 @@ def parse_last_event_id(value: str | None) -> int | None:
     return int(value)
 
 
-def event_stream(events: AsyncIterator[ServerSentEvent], settings: Settings) -> EventSourceResponse:
+def event_stream(
+    events: AsyncIterator[ServerSentEvent | bytes], settings: Settings
+) -> EventSourceResponse:
     """An SSE response: `: ping` every heartbeat_interval, no caching, no proxy buffering."""
     return EventSourceResponse(
         events,
@@ -42,11 +44,23 @@ def event_stream(events: AsyncIterator[ServerSentEvent], settings: Settings) -> 
     )
 
 
-def _progress_event(state: RunState, retry: int | None) -> ServerSentEvent:
+# The last state encoded without `retry:`: every subscriber of a change gets the same state
+# object, so its event is serialized once, not once per subscriber.
+_last_encoded: tuple[RunState | None, bytes] = (None, b"")
+
+
+def _progress_event(state: RunState, retry: int | None) -> bytes:
+    global _last_encoded
+    last = _last_encoded
+    if retry is None and last[0] is state:
+        return last[1]
     name = state.status if state.status in TERMINAL_RUN_STATUSES else "progress"
-    return ServerSentEvent(
+    encoded = ServerSentEvent(
         data=_data(state.progress()), event=name, id=str(state.version), retry=retry
-    )
+    ).encode()
+    if retry is None:
+        _last_encoded = (state, encoded)
+    return encoded
 
 
 def _deleted_event(run_id: str) -> ServerSentEvent:
@@ -59,7 +73,7 @@ async def progress_events(
     run_id: str,
     last_event_id: int | None,
     settings: Settings,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     """Current state at once (unless the client has it), then each newer state, then the end."""
     # Subscribed before reading, so no change slips between; only while the stream is consumed.
     with hub.subscribe(run_id) as subscription:
