@@ -47,6 +47,23 @@ def test_claim_oldest_then_204(server_factory: ServerFactory) -> None:
         del pipeline_id
 
 
+def test_runs_already_driven_by_a_client_are_not_claimed(server_factory: ServerFactory) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url) as http:
+        _, (reported, patched, untouched) = setup_runs(http, 3)
+        progress = {"action_progress": {"name": ACTIONS[0]["name"], "progress": 0.1}}
+        assert http.post(f"{API}/runs/{reported}/progress", json=progress).status_code == 200
+        assert (
+            http.patch(f"{API}/runs/{patched}", json={"current_action": "download"}).status_code
+            == 200
+        )
+        assert http.get(f"{API}/runs/{reported}").json()["status"] == "pending"
+        claim = http.post(f"{API}/runs/claim", json={"worker_id": "w1"})
+        assert claim.status_code == 200
+        assert claim.json()["run"]["id"] == untouched
+        assert http.post(f"{API}/runs/claim", json={"worker_id": "w2"}).status_code == 204
+
+
 def test_concurrent_claims_never_share_a_run(server_factory: ServerFactory) -> None:
     server = server_factory()
     with httpx.Client(base_url=server.url) as http:

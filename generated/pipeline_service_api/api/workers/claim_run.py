@@ -86,8 +86,10 @@ def sync_detailed(
 ) -> Response[Any | Error | RunClaim]:
     """Claim the oldest runnable run and take a lease on it
 
-     Atomically picks the oldest run that is `pending` and unleased, or whose lease has
-    expired while it was `running` (its worker died), leases it to `worker_id` for
+     Atomically picks the oldest run that is `pending`, unleased and untouched since it was
+    created (a run somebody already updated or reported progress on is driven by that
+    somebody, as v1 clients drive their own runs), or whose lease has expired while it was
+    `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
     run. 204 when there is nothing to claim.
 
@@ -120,8 +122,10 @@ def sync(
 ) -> Any | Error | RunClaim | None:
     """Claim the oldest runnable run and take a lease on it
 
-     Atomically picks the oldest run that is `pending` and unleased, or whose lease has
-    expired while it was `running` (its worker died), leases it to `worker_id` for
+     Atomically picks the oldest run that is `pending`, unleased and untouched since it was
+    created (a run somebody already updated or reported progress on is driven by that
+    somebody, as v1 clients drive their own runs), or whose lease has expired while it was
+    `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
     run. 204 when there is nothing to claim.
 
@@ -149,8 +153,10 @@ async def asyncio_detailed(
 ) -> Response[Any | Error | RunClaim]:
     """Claim the oldest runnable run and take a lease on it
 
-     Atomically picks the oldest run that is `pending` and unleased, or whose lease has
-    expired while it was `running` (its worker died), leases it to `worker_id` for
+     Atomically picks the oldest run that is `pending`, unleased and untouched since it was
+    created (a run somebody already updated or reported progress on is driven by that
+    somebody, as v1 clients drive their own runs), or whose lease has expired while it was
+    `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
     run. 204 when there is nothing to claim.
 
@@ -181,8 +187,10 @@ async def asyncio(
 ) -> Any | Error | RunClaim | None:
     """Claim the oldest runnable run and take a lease on it
 
-     Atomically picks the oldest run that is `pending` and unleased, or whose lease has
-    expired while it was `running` (its worker died), leases it to `worker_id` for
+     Atomically picks the oldest run that is `pending`, unleased and untouched since it was
+    created (a run somebody already updated or reported progress on is driven by that
+    somebody, as v1 clients drive their own runs), or whose lease has expired while it was
+    `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
     run. 204 when there is nothing to claim.
 

@@ -910,8 +910,11 @@ class SQLiteStorage(Storage):
     ) -> JSON | None:
         def claim(tx: _Tx) -> JSON | None:
             sql = (
-                "SELECT id FROM runs WHERE ((status='pending' AND (lease_expires IS NULL "
-                "OR lease_expires<:now)) OR (status='running' AND lease_expires<:now))"
+                # A pending run somebody already updated (version > 1) is driven by that
+                # somebody, as v1 clients drive their own runs: workers leave it alone.
+                "SELECT id FROM runs WHERE ((status='pending' AND version=1 AND "
+                "(lease_expires IS NULL OR lease_expires<:now)) "
+                "OR (status='running' AND lease_expires<:now))"
             )
             if pipeline_id is not None:
                 sql += " AND pipeline_id=:pipeline_id"
