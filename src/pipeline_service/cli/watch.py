@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 import typer
 from rich.console import Console, Group, RenderableType
@@ -158,26 +158,25 @@ def _detail(action: ActionProgress) -> str:
     return " ".join(part for part in parts if part)
 
 
-class JsonView:
-    """Every progress event as one JSON object per line."""
+class _PrintingView:
+    """A view that only prints: nothing to set up or tear down around the watch."""
 
-    def __enter__(self) -> JsonView:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         return None
+
+
+class JsonView(_PrintingView):
+    """Every progress event as one JSON object per line."""
 
     def update(self, progress: PipelineProgress) -> None:
         """Print the event."""
         print_json(progress.model_dump(mode="json"), lines=True)
 
 
-class PlainView:
+class PlainView(_PrintingView):
     """Plain lines for logs and pipes: status changes, throttled progress."""
 
     def __init__(self, interval: float = PLAIN_PROGRESS_INTERVAL) -> None:
@@ -185,17 +184,6 @@ class PlainView:
         self._run_status: str | None = None
         self._shown: dict[str, tuple[str, str]] = {}  # action -> (status, line) last printed
         self._shown_at: dict[str, float] = {}
-
-    def __enter__(self) -> PlainView:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        return None
 
     def update(self, progress: PipelineProgress) -> None:
         """Print what changed since the last line."""
