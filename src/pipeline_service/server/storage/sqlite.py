@@ -74,7 +74,11 @@ _LOG_COLUMNS = "id, run_id, seq, action_name, level, message, timestamp"
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON; a non-finite number is never stored (it could not be served back)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise Unprocessable(f"non-finite numbers (NaN, Infinity) cannot be stored: {exc}") from exc
 
 
 def _dumps_opt(value: Any) -> str | None:
