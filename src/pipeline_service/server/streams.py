@@ -18,7 +18,7 @@ from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.base import LogQuery, RunState, Storage
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-LOG_PAGE = 1000
+LOG_PAGE = 100  # records read from storage at a time (a record holds up to 100 KB)
 
 
 def _data(value: Any) -> str:
