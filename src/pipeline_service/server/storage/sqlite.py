@@ -90,8 +90,14 @@ def _dumps_opt(value: Any) -> str | None:
     return None if value is None else _dumps(value)
 
 
+def _loads(text: str) -> Any:
+    """Stored JSON; a NaN/Infinity an older release let in reads as null, so such a row can
+    still be served (JSON has no non-finite numbers)."""
+    return json.loads(text, parse_constant=lambda name: None)
+
+
 def _loads_opt(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else _loads(text)
 
 
 def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
@@ -102,7 +108,7 @@ def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
         "params": _loads_opt(row[3]),
         "current_action": row[4],
         "current_action_index": row[5],
-        "progress": json.loads(row[6]),
+        "progress": _loads(row[6]),
         "result": _loads_opt(row[7]),
         "error": row[8],
         "work_dir": row[9],
@@ -596,7 +602,7 @@ class SQLiteStorage(Storage):
             raise Conflict(
                 f"Idempotency-Key {idem.key!r} was already used with a different request body"
             )
-        return json.loads(row[1])
+        return _loads(row[1])
 
     @staticmethod
     def _remember(tx: _Tx, idem: Idempotency | None, response: Any, resource: str) -> None:
