@@ -168,8 +168,8 @@ _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26, 3})
 
 def _is_unavailable(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
-    if code is None:  # raised by the sqlite3 module itself (closed database, bad thread…)
-        return isinstance(exc, sqlite3.OperationalError)
+    if code is None:  # raised by the sqlite3 module itself: a closed database is unusable
+        return isinstance(exc, sqlite3.OperationalError) or "closed" in str(exc)
     return (code & 0xFF) in _UNAVAILABLE_CODES
 
 
