@@ -307,6 +307,9 @@ def test_changes_from_another_server_on_the_same_database(server_factory: Server
             assert (record.id, record.json()["message"]) == ("1", "elsewhere")
             other.post(f"{API}/runs/{run_id}/logs/", json={"entries": [{"message": "again"}]})
             assert logs.next(timeout=3).id == "2"
+            many = [{"message": f"bulk {i}"} for i in range(250)]  # read back by cursor
+            other.post(f"{API}/runs/{run_id}/logs/", json={"entries": many})
+            assert [logs.next(timeout=3).id for _ in many] == [str(i) for i in range(3, 253)]
             other.delete(f"{API}/runs/{run_id}")
             assert progress.next(timeout=3).event == "error"
             assert logs.next(timeout=3).event == "error"

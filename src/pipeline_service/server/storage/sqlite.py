@@ -65,6 +65,7 @@ logger = logging.getLogger("pipeline_service.server")
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 EXTERNAL_CHANGES_INTERVAL = 0.1
 HEALTH_WRITE_TIMEOUT = 5.0
+FOREIGN_LOGS_READ_AT_ONCE = 100
 MAX_SQL_INT = 2**62
 
 _RUN_COLUMNS = (
@@ -547,7 +548,8 @@ class SQLiteStorage(Storage):
             version, reported_seq = self._reported.get(run_id, (0, None))
             if state.version > version:
                 changes.append(RunChanged(state))
-            if reported_seq is None:
+            if reported_seq is None or log_seq - reported_seq > FOREIGN_LOGS_READ_AT_ONCE:
+                # Unknown, or too many to hold: subscribers read them from storage themselves.
                 changes.append(LogsAppended(run_id, [], resync=True))
             elif log_seq > reported_seq:
                 rows = conn.execute(
