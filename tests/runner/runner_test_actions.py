@@ -110,3 +110,23 @@ class NeedsArguments:
 
 
 NOT_CALLABLE = 42
+
+
+def chatty(context: Any) -> None:
+    """Talks the ways code does: print, stderr, logging (with a traceback), a partial line."""
+    import logging
+    import sys
+
+    for index in range(int(context.params.get("lines", 3))):
+        print(f"printed {index}")
+    print("to stderr", file=sys.stderr)
+    logging.basicConfig(level=logging.DEBUG)  # a no-op while the output is captured
+    logger = logging.getLogger("chatty")
+    logger.debug("too detailed")
+    logger.info("logged info")
+    logger.warning("logged warning")
+    try:
+        raise KeyError("boom")
+    except KeyError:
+        logger.exception("logged error")
+    sys.stdout.write("no newline at the end")

@@ -9,10 +9,12 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline_service.runner.capture import capture_output
 from pipeline_service.runner.context import ActionContext
 from pipeline_service.runner.reporter import ActionReporter
 
@@ -179,11 +181,13 @@ def run_action(
     cancelled: Callable[[], bool],
     *,
     flush_interval: float = 0.5,
+    capture: bool = False,
 ) -> ActionOutcome:
     """Load and run one action, reporting its progress, metrics and logs through `client`.
 
-    Never raises for anything the action does: failures come back as an ActionOutcome with the
-    error ("Type: message") and the traceback.
+    With `capture` (for a process of its own), what the action prints to stdout and stderr and
+    logs with `logging` goes to the run's logs too. Never raises for anything the action does:
+    failures come back as an ActionOutcome with the error ("Type: message") and the traceback.
     """
     started = time.monotonic()
     _use_import_paths(task.import_paths)
@@ -207,9 +211,13 @@ def run_action(
             reporter=reporter,
             cancelled=cancelled,
         )
+        captured: AbstractContextManager[None] = (
+            capture_output(reporter.log) if capture else nullcontext()
+        )
         try:
-            action = load_action(task.entrypoint)
-            result = _check_result(task.action_name, action(context))
+            with captured:
+                action = load_action(task.entrypoint)
+                result = _check_result(task.action_name, action(context))
         except (EntrypointError, ActionResultError) as exc:
             return ActionOutcome(
                 error=str(exc),
