@@ -169,7 +169,8 @@ def _check_result(action_name: str, result: object) -> dict[str, Any] | None:
     return {str(key): value for key, value in result.items()}
 
 
-def _use_import_paths(paths: Sequence[str]) -> None:
+def use_import_paths(paths: Sequence[str]) -> None:
+    """Let imports find modules in `paths` too (appended to sys.path once each)."""
     for path in paths:
         if path not in sys.path:
             sys.path.append(path)
@@ -190,7 +191,7 @@ def run_action(
     failures come back as an ActionOutcome with the error ("Type: message") and the traceback.
     """
     started = time.monotonic()
-    _use_import_paths(task.import_paths)
+    use_import_paths(task.import_paths)
     work_dir = Path(task.work_dir)
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
