@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -333,6 +334,13 @@ def local_time(moment: datetime, *, millis: bool = False) -> str:
     if millis:
         text += f".{local.microsecond // 1000:03d}"
     return f"{text} {local.tzname() or local.strftime('%z')}"
+
+
+class LocalTimeFormatter(logging.Formatter):
+    """Log lines stamped in local time with the zone, as everything the CLI prints."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return local_time(datetime.fromtimestamp(record.created, UTC), millis=True)
 
 
 def format_time(value: str | None, *, millis: bool = False) -> str:

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.logging import RichHandler
+from rich.text import Text
 
 from pipeline_service.cli._common import (
     TokenOption,
     UrlOption,
     describe_error,
     fail,
+    local_time,
+    resolved_token,
     resolved_url,
     stderr_console,
 )
@@ -34,7 +37,13 @@ if TYPE_CHECKING:
 
 def configure_logging(verbose: bool) -> None:
     """Worker and runner messages on stderr (INFO, or DEBUG with --verbose)."""
-    handler = RichHandler(console=stderr_console(), show_path=False, markup=False)
+    handler = RichHandler(
+        console=stderr_console(),
+        show_path=False,
+        markup=False,
+        log_time_format=lambda moment: Text(local_time(moment, millis=True)),
+        omit_repeated_times=False,
+    )
     logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
     logging.getLogger("pipeline_service.runner").setLevel(
         logging.DEBUG if verbose else logging.INFO
@@ -82,8 +91,8 @@ def worker(
     """
     configure_logging(verbose)
     with Worker(
-        url,
-        token=token,
+        resolved_url(url),
+        token=resolved_token(token),
         lease_seconds=lease_seconds,
         pipeline_id=pipeline_id,
         poll_interval=poll_interval,
@@ -135,9 +144,13 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
     }
     try:
         with server, WorkerPool(_loopback_url(server), workers, token=token):
+            if workers:
+                doing = f"with {workers} worker{'s' if workers != 1 else ''}"
+            else:
+                doing = "without workers (start some with `pipeline-service worker`)"
             typer.echo(
-                f"pipeline-service: serving on {server.url} (database {server.db_path}) "
-                f"with {workers} worker{'s' if workers != 1 else ''}",
+                f"pipeline-service: serving on {server.url} (database {server.db_path}) {doing}\n"
+                f"pipeline-service: API docs at {server.url}/docs; Ctrl-C to stop",
                 err=True,
             )
             while not stop.wait(0.5):
