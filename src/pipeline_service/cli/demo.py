@@ -120,4 +120,7 @@ def result_summary(result: dict[str, Any], run_id: str) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the `demo` command to `app`."""
-    app.command("demo")(demo)
+    app.command(
+        "demo",
+        epilog="Examples:\n\npipeline-service demo\n\npipeline-service demo --db demo.db --json",
+    )(demo)

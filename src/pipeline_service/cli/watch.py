@@ -168,8 +168,8 @@ def _failed_action_error(progress: PipelineProgress) -> str | None:
     return next((a.error for a in progress.actions if a.error), None)
 
 
-def _elapsed(progress: PipelineProgress) -> str:
-    seconds = elapsed_seconds(progress.started_at, progress.completed_at)
+def _elapsed(progress: PipelineProgress, now: datetime | None = None) -> str:
+    seconds = elapsed_seconds(progress.started_at, progress.completed_at or now)
     return format_duration(seconds) if seconds is not None else "-:--:--"
 
 
@@ -363,9 +363,9 @@ class LiveView:
             (progress.run_id, "bold"),
             "  ",
             (status, STATUS_STYLES.get(status, "")),
+            f"  {overall_fraction(progress, now) * 100:.0f}%",
             "  elapsed ",
-            (_elapsed(progress), "bold"),
-            f"  {overall_fraction(progress, now) * 100:.0f}% overall",
+            (_elapsed(progress, now), "bold"),
             no_wrap=True,
             overflow="ellipsis",
         )
@@ -375,7 +375,8 @@ class LiveView:
         table = Table.grid(padding=(0, 1))
         for _ in range(7):
             table.add_column(no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        # The details give way first (cut with an ellipsis, never wrapped into a strip).
+        table.add_column(overflow="ellipsis")
         bar_width = max(10, min(30, self._console.width // 5))
         for action in progress.actions:
             action_status = enum_value(action.status)

@@ -163,4 +163,8 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
 
 def register(app: typer.Typer) -> None:
     """Add the `worker` command to `app`."""
-    app.command("worker")(worker)
+    app.command(
+        "worker",
+        epilog="Examples:\n\npipeline-service worker --url http://10.0.0.5:8100 --token s3cret\n\n"
+        "pipeline-service worker --max-runs 1 --verbose",
+    )(worker)
