@@ -150,3 +150,10 @@ def test_runs_delete(cli: Cli, client: PipelineServiceClient, run: Any) -> None:
     again = cli("runs", "delete", run["id"])
     assert again.exit_code == 1
     assert again.stderr == f"error: no run with id or id prefix '{run['id']}' (404)\n"
+
+
+def test_the_example_pipeline_of_the_readme_is_valid(cli: Cli) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "pipeline.yaml"
+    result = cli("pipelines", "validate", str(example))
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.splitlines()[-1] == f"{example}: download-convert-train is valid"
