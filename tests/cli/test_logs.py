@@ -168,6 +168,26 @@ def test_follow_filters_by_level_and_since(
     assert [json.loads(line)["message"] for line in stdout] == ["new error"]
 
 
+def test_follow_with_tail_starts_from_the_last_lines(
+    start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
+) -> None:
+    run_id = run["id"]
+    client.append_logs(run_id, entries(5))
+    client.append_logs(run_id, entries(1, start=5, level=LogLevel.DEBUG))
+    follower = start_cli(
+        "logs", run_id[:8], "-f", "--tail", "2", "--level", "info", url=server_url
+    )  # fmt: skip
+    follower.wait_for_line(lambda line: line.endswith("line 4"))
+    client.append_logs(run_id, entries(1, start=6, level=LogLevel.CRITICAL))
+    client.append_logs(run_id, entries(1, start=7, level=LogLevel.DEBUG))
+    follower.wait_for_line(lambda line: line.endswith("line 6"))
+    client.cancel_run(run_id)
+    code, stdout, stderr = follower.finish()
+    assert code == 0, stderr
+    assert [" ".join(line.split()[-2:]) for line in stdout] == ["line 3", "line 4", "line 6"]
+    assert stderr.strip() == f"-- run {run_id} cancelled --"
+
+
 def test_ctrl_c_stops_following(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:

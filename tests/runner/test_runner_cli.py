@@ -150,3 +150,39 @@ def test_serve_with_no_workers_leaves_runs_waiting(tmp_path: Path) -> None:
     finally:
         serve.kill()
         serve.wait()
+
+
+def test_worker_takes_the_pipeline_by_name(tmp_path: Path) -> None:
+    step = [{"name": "only", "entrypoint": "runner_test_actions.step"}]
+    with (
+        EmbeddedServer(tmp_path / "db.sqlite", log_level="error") as server,
+        PipelineServiceClient(server.url) as client,
+    ):
+        mine = client.create_pipeline("mine", step)
+        other = client.create_pipeline("other", step)
+        theirs = client.create_run(other["id"])
+        ours = client.create_run(mine["id"])
+        worker = subprocess.run(
+            [sys.executable, "-m", "pipeline_service", "worker", "--url", server.url,
+             "--pipeline", "mine", "--max-runs", "1", "--poll-interval", "0.1"],
+            cwd=REPO / "tests" / "runner",
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stderr
+        assert client.get_run(ours["id"])["status"] == "completed"
+        assert client.get_run(theirs["id"])["status"] == "pending"
+        unknown = subprocess.run(
+            [sys.executable, "-m", "pipeline_service", "worker", "--url", server.url,
+             "--pipeline", "nobody"],
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert unknown.returncode == 1
+        assert "no pipeline with id, name or id prefix 'nobody' (404)" in unknown.stderr

@@ -19,10 +19,13 @@ from pipeline_service.cli._common import (
     describe_error,
     fail,
     local_time,
+    open_client,
     resolved_token,
     resolved_url,
     stderr_console,
 )
+from pipeline_service.cli.completion import complete_pipeline
+from pipeline_service.cli.resolve import resolve_pipeline
 from pipeline_service.errors import AuthenticationError
 from pipeline_service.runner.worker import (
     DEFAULT_LEASE_SECONDS,
@@ -62,9 +65,14 @@ def worker(
             help="How long a claimed run stays ours without a renewal (renewed every second).",
         ),
     ] = DEFAULT_LEASE_SECONDS,
-    pipeline_id: Annotated[
+    pipeline_ref: Annotated[
         str | None,
-        typer.Option("--pipeline", metavar="PIPELINE_ID", help="Only claim runs of this pipeline."),
+        typer.Option(
+            "--pipeline",
+            metavar="PIPELINE",
+            help="Only claim runs of this pipeline (name, id or id prefix).",
+            autocompletion=complete_pipeline,
+        ),
     ] = None,
     poll_interval: Annotated[
         float,
@@ -90,6 +98,10 @@ def worker(
     stops at once. A run whose worker died is resumed by another from its latest checkpoint.
     """
     configure_logging(verbose)
+    pipeline_id = None
+    if pipeline_ref is not None:
+        with open_client(url, token) as client:
+            pipeline_id = resolve_pipeline(client, pipeline_ref)["id"]
     with Worker(
         resolved_url(url),
         token=resolved_token(token),
@@ -166,5 +178,5 @@ def register(app: typer.Typer) -> None:
     app.command(
         "worker",
         epilog="Examples:\n\npipeline-service worker --url http://10.0.0.5:8100 --token s3cret\n\n"
-        "pipeline-service worker --max-runs 1 --verbose",
+        "pipeline-service worker --pipeline download-convert-train --max-runs 1",
     )(worker)
