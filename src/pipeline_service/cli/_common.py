@@ -169,21 +169,30 @@ def resolved_token(token: str | None) -> str | None:
 
 
 def normalize_url(raw: str) -> str:
-    """`host:8100` → `http://host:8100`; a trailing `/api/v1` (the API's prefix) is dropped."""
+    """`host:8100` → `http://host:8100`; a trailing `/api/v1` (the API's prefix) is dropped.
+
+    A URL that cannot be one of the service is a usage error.
+    """
+    try:
+        return corrected_url(raw)
+    except ValueError as error:
+        usage_error(str(error))
+
+
+def corrected_url(raw: str) -> str:
+    """What `normalize_url` does, raising ValueError for a URL that cannot be the service's."""
     url = raw.strip()
     if "://" not in url:
         url = f"http://{url}"
     elif not url.startswith(("http://", "https://")):
-        usage_error(f"--url must be an http:// or https:// URL, not {raw!r}")
-    url = url.rstrip("/")
-    if url.endswith(API_SUFFIX):
-        url = url[: -len(API_SUFFIX)]
+        raise ValueError(f"--url must be an http:// or https:// URL, not {raw!r}")
+    url = url.rstrip("/").removesuffix(API_SUFFIX)
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError) as error:
-        usage_error(f"--url {raw!r} is not a valid URL: {error}")
+    except httpx.InvalidURL as error:
+        raise ValueError(f"--url {raw!r} is not a valid URL: {error}") from None
     if not parsed.host:
-        usage_error(f"--url {raw!r} has no host; expected e.g. http://127.0.0.1:8100")
+        raise ValueError(f"--url {raw!r} has no host; expected e.g. http://127.0.0.1:8100")
     return url
 
 
@@ -197,7 +206,7 @@ def probe(url: str) -> None:
         reason = _connect_reason(error)
         fail(f"cannot reach the Pipeline Service at {url} ({reason}); {START_HINT}")
     if not _looks_like_the_service(response):
-        fail(f"{url} {_what_answered(response)}, not the Pipeline Service API; check --url")
+        fail(f"{url} {_what_answered_to(response)}, not the Pipeline Service API; check --url")
 
 
 def _connect_reason(error: httpx.HTTPError) -> str:
@@ -213,11 +222,6 @@ def _looks_like_the_service(response: httpx.Response) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and "status" in body and response.status_code in (200, 503)
-
-
-def _what_answered(response: httpx.Response) -> str:
-    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
-    return f"answered GET /health with {response.status_code} ({kind})"
 
 
 def describe_error(error: PipelineServiceError, url: str) -> str:

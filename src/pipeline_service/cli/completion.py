@@ -10,6 +10,7 @@ import httpx
 import typer
 
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service.cli._common import corrected_url
 from pipeline_service.cli.config import ConfigError, load_profile
 
 COMPLETION_TIMEOUT = 1.0
@@ -29,9 +30,10 @@ def _get(ctx: typer.Context, path: str) -> list[dict[str, Any]]:
         or DEFAULT_BASE_URL
     )
     token = params.get("token") or os.environ.get(ENV_TOKEN) or (profile.token if profile else None)
-    url = str(url).rstrip("/").removesuffix("/api/v1")
-    if "://" not in url:
-        url = f"http://{url}"
+    try:
+        url = corrected_url(str(url))
+    except ValueError:
+        return []
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         response = httpx.get(f"{url}/api/v1{path}", headers=headers, timeout=COMPLETION_TIMEOUT)
