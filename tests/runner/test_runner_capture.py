@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from runner_helpers import HERE, RecordingClient, Workers, subprocess_env, wait_until
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.runner.actions import ActionTask, run_action
-from pipeline_service.runner.capture import service_level
+from pipeline_service.runner.capture import capture_output, service_level
 from pipeline_service.server import EmbeddedServer
 
 
@@ -94,3 +97,23 @@ def test_levels_of_logging_map_to_the_service_levels() -> None:
         "critical",
         "critical",
     ]
+
+
+def test_the_reporting_machinery_is_echoed_but_never_reported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    sent: list[tuple[str, str]] = []
+    with capture_output(lambda message, level: sent.append((message, level))):
+        logging.getLogger("pipeline_service.runner.reporter").warning("logs not sent, will retry")
+        logging.getLogger("httpx").info("HTTP Request: POST /logs")
+        logging.getLogger("mine").info("mine")
+        print("partial", end="")
+    assert sent == [("mine", "info"), ("partial", "info")]
+    assert "WARNING pipeline_service.runner.reporter: logs not sent, will retry" in err.getvalue()
+    assert "HTTP Request" not in err.getvalue()
+    assert out.getvalue() == "partial"
+    assert sys.stdout is out
+    assert logging.getLogger().level == logging.WARNING

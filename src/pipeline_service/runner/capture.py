@@ -23,7 +23,8 @@ STDERR_LEVEL = "warning"
 
 _ECHO_FORMAT = "%(levelname)s %(name)s: %(message)s"
 _OWN_LOGGERS = ("pipeline_service", "httpx", "httpcore")
-"""Loggers of the reporting machinery itself: capturing them would report on every report."""
+"""Loggers of the reporting machinery itself: capturing them would report on every report (their
+warnings are only echoed)."""
 
 LogSink = Callable[[str, str], None]
 """Takes a message and a log level of the service (`info`, `warning`, ...)."""
@@ -100,13 +101,13 @@ class _SinkHandler(logging.Handler):
         self.setFormatter(logging.Formatter("%(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.name.startswith(_OWN_LOGGERS):
-            return
-        try:
-            self._sink(self.format(record), service_level(record.levelno))
-        except Exception:
-            self.handleError(record)
-        self._echo.handle(record)
+        if not record.name.startswith(_OWN_LOGGERS):
+            try:
+                self._sink(self.format(record), service_level(record.levelno))
+            except Exception:
+                self.handleError(record)
+        if record.levelno >= logging.WARNING or not record.name.startswith(_OWN_LOGGERS):
+            self._echo.handle(record)
 
 
 @contextmanager
