@@ -7,9 +7,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from typer.testing import CliRunner
 
 from pipeline_service import PipelineServiceClient
+from pipeline_service.cli import pipelines as pipelines_module
 
 from .conftest import ACTIONS, Cli
 
@@ -157,3 +160,20 @@ def test_the_example_pipeline_of_the_readme_is_valid(cli: Cli) -> None:
     result = cli("pipelines", "validate", str(example))
     assert result.exit_code == 0, result.stdout
     assert result.stdout.splitlines()[-1] == f"{example}: download-convert-train is valid"
+
+
+def test_deleting_asks_on_a_terminal(
+    cli: Cli, client: PipelineServiceClient, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client.create_run(pipeline["id"])
+    runner = CliRunner()
+    env = {"PIPELINE_SERVICE_URL": cli.url}
+    monkeypatch.setattr(pipelines_module, "interactive", lambda: True)
+    kept = runner.invoke(cli.app, ["pipelines", "delete", pipeline["id"]], input="n\n", env=env)
+    assert kept.exit_code == 1
+    assert "with its 1 run(s)? [y/N]" in kept.stdout
+    assert kept.stdout.rstrip().endswith("Nothing deleted")
+    assert client.get_pipeline(pipeline["id"])["id"] == pipeline["id"]
+    gone = runner.invoke(cli.app, ["pipelines", "delete", pipeline["id"]], input="y\n", env=env)
+    assert gone.exit_code == 0, gone.stderr
+    assert gone.stdout.rstrip().endswith(f"Deleted pipeline {pipeline['id']}")

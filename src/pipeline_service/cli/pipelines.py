@@ -202,6 +202,11 @@ def validate_pipeline(file: FileArgument) -> None:
     console.print(f"{file}: {definition['name']} is valid", markup=False)
 
 
+def interactive() -> bool:
+    """True when someone can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
 def delete_pipeline(
     pipeline_ref: PipelineArgument,
     yes: Annotated[
@@ -216,7 +221,7 @@ def delete_pipeline(
         runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=1000))
         if runs and not yes:
             what = f"pipeline {pipeline['name']} ({pipeline['id']}) with its {runs} run(s)"
-            if not sys.stdin.isatty():
+            if not interactive():
                 usage_error(f"not deleting {what} without --yes")
             if not typer.confirm(f"Delete {what}?", default=False):
                 stdout_console().print("Nothing deleted", markup=False)
