@@ -15,8 +15,7 @@ from .conftest import ACTIONS, Cli
 
 
 @pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the runs' work dirs
+def served(tmp_path: Path) -> Iterator[str]:
     with EmbeddedServer(tmp_path / "db.sqlite") as server, WorkerPool(server.url, 1):
         yield server.url
 
