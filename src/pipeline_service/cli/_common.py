@@ -217,6 +217,8 @@ def _connect_reason(error: httpx.HTTPError) -> str:
 
 
 def _looks_like_the_service(response: httpx.Response) -> bool:
+    if response.status_code in (401, 403):
+        return True  # guarded by something in front: the request itself says what it needs
     try:
         body = response.json()
     except ValueError:
