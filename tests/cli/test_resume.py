@@ -36,6 +36,7 @@ def test_resume_with_new_params_completes_where_the_old_run_failed(served: str) 
         assert first.startswith("Created run ")
         assert first.endswith(f"resuming run {failed_id}")
         assert "train: completed 3/3 [epoch]" in resumed.stdout
+        assert "download: skipped -" in resumed.stdout
         new_id = first.split()[2]
         run = client.get_run(new_id)
         assert run["pipeline_id"] == pipeline["id"]

@@ -397,8 +397,11 @@ def format_number(value: float) -> str:
     return str(value)
 
 
-def format_amount(progress: float, total: float | None) -> str:
-    """An action's progress: `3/10` when it counts units of work, `42%` when it is a fraction."""
+def format_amount(progress: float, total: float | None, status: str | None = None) -> str:
+    """An action's progress: `3/10` when it counts units of work, `42%` when it is a fraction,
+    `-` for an action skipped (done by the run resumed)."""
+    if status == "skipped":
+        return "-"
     if total is not None:
         return f"{format_number(progress)}/{format_number(total)}"
     return f"{progress * 100:.0f}%"

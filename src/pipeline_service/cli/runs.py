@@ -189,7 +189,7 @@ def get_run(
             str(index),
             action["name"],
             action["status"],
-            format_amount(action.get("progress", 0), action.get("total")),
+            format_amount(action.get("progress", 0), action.get("total"), action["status"]),
             action.get("progress_step") or "",
             " ".join(
                 part

@@ -285,7 +285,7 @@ class PlainView(_PrintingView):
                 part
                 for part in (
                     f"{action.name}: {action_status}",
-                    format_amount(action.progress, action.total),
+                    format_amount(action.progress, action.total, action_status),
                     _detail(action),
                 )
                 if part
@@ -393,7 +393,7 @@ class LiveView:
                     width=bar_width,
                     complete_style="red" if action_status == "failed" else "bar.complete",
                 ),
-                Text(format_amount(action.progress, action.total), style=style),
+                Text(format_amount(action.progress, action.total, action_status), style=style),
                 Text(format_duration(seconds) if seconds is not None else "", style="dim"),
                 Text(f"ETA {format_duration(eta)}" if eta is not None else "", style="dim"),
                 Text(
