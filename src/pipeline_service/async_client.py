@@ -197,6 +197,22 @@ class AsyncPipelineServiceClient:
         call = ops.create_run(pipeline_id, params, work_dir, resume_from, idempotency_key)
         return await self._requester.request(call, timeout=timeout)
 
+    async def resume_run(
+        self,
+        run_id: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+    ) -> Run:
+        """Start a new run of `run_id`'s pipeline that continues after its latest checkpoint.
+
+        The params given win; those not given keep the earlier run's values.
+        """
+        earlier = await self.get_run(run_id, timeout=timeout)
+        call = ops.create_run(earlier["pipeline_id"], params, None, run_id, idempotency_key)
+        return await self._requester.request(call, timeout=timeout)
+
     async def get_run(self, run_id: str, *, timeout: float | None = None) -> Run:
         """A run by id (NotFoundError if there is none)."""
         return await self._requester.request(ops.get_run(run_id), timeout=timeout)

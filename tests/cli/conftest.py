@@ -204,6 +204,16 @@ class CuttingProxy:
         self.cut()
 
 
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The CLI shows local time: the tests fix the local zone to UTC (a test may change it)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.fixture(scope="package")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server of the CLI tests' own: the runs they leave pending must not reach other tests'

@@ -37,4 +37,4 @@ def test_missing_run(cli: Cli) -> None:
     result = cli("checkpoints", "no-such-run", "--json")
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr.startswith("error: not found (404)")
+    assert result.stderr == "error: no run with id or id prefix 'no-such-run' (404)\n"

@@ -75,7 +75,8 @@ def test_token_is_required_and_taken_from_option_or_env(
         if command[1] == "list":
             assert result.exit_code == 0
         else:
-            assert result.stderr.startswith("error: not found (404)")
+            assert result.stderr.startswith("error: no ")
+            assert "(404)" in result.stderr
 
 
 def test_wrong_token(guarded_url: str) -> None:

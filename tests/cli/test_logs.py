@@ -35,15 +35,21 @@ def test_print_filter_and_json(cli: Cli, client: PipelineServiceClient, run: Any
     result = cli("logs", run["id"])
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "2026-01-01 12:00:00.000 INFO     [download] fetching",
-        "2026-01-01 12:00:01.000 WARNING  [download] slow mirror",
-        "2026-01-01 12:00:02.000 INFO     [train] epoch 1",
-        "2026-01-01 12:00:03.250 ERROR    [train] diverged",
-        "2026-01-01 12:00:04.000 DEBUG    no action",
+        "2026-01-01 12:00:00.000 UTC INFO     [download] fetching",
+        "2026-01-01 12:00:01.000 UTC WARNING  [download] slow mirror",
+        "2026-01-01 12:00:02.000 UTC INFO     [train] epoch 1",
+        "2026-01-01 12:00:03.250 UTC ERROR    [train] diverged",
+        "2026-01-01 12:00:04.000 UTC DEBUG    no action",
     ]
 
     errors = cli("logs", run["id"], "--level", "error")
-    assert errors.stdout.splitlines() == ["2026-01-01 12:00:03.250 ERROR    [train] diverged"]
+    assert errors.stdout.splitlines() == ["2026-01-01 12:00:03.250 UTC ERROR    [train] diverged"]
+    warnings = cli("logs", run["id"], "--level", "warning")
+    assert [line.split()[3] for line in warnings.stdout.splitlines()] == ["WARNING", "ERROR"]
+    last = cli("logs", run["id"], "--tail", "2")
+    assert [line.split()[-1] for line in last.stdout.splitlines()] == ["diverged", "action"]
+    last_info = cli("logs", run["id"], "--tail", "2", "--level", "info")
+    assert [line.split()[-1] for line in last_info.stdout.splitlines()] == ["1", "diverged"]
     train = cli("logs", run["id"], "--action", "train")
     assert [line.split("] ")[1] for line in train.stdout.splitlines()] == ["epoch 1", "diverged"]
     since = cli("logs", run["id"], "--since", "2026-01-01T12:00:02Z")
@@ -87,7 +93,7 @@ def test_bad_filters_are_usage_errors(cli: Cli, run: Any, args: list[str], messa
 def test_missing_run(cli: Cli) -> None:
     result = cli("logs", "no-such-run")
     assert result.exit_code == 1
-    assert result.stderr.startswith("error: not found (404)")
+    assert result.stderr == "error: no run with id or id prefix 'no-such-run' (404)\n"
 
 
 def test_colour_by_level_on_a_terminal(cli: Cli, client: PipelineServiceClient, run: Any) -> None:
@@ -162,6 +168,26 @@ def test_follow_filters_by_level_and_since(
     assert [json.loads(line)["message"] for line in stdout] == ["new error"]
 
 
+def test_follow_with_tail_starts_from_the_last_lines(
+    start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
+) -> None:
+    run_id = run["id"]
+    client.append_logs(run_id, entries(5))
+    client.append_logs(run_id, entries(1, start=5, level=LogLevel.DEBUG))
+    follower = start_cli(
+        "logs", run_id[:8], "-f", "--tail", "2", "--level", "info", url=server_url
+    )  # fmt: skip
+    follower.wait_for_line(lambda line: line.endswith("line 4"))
+    client.append_logs(run_id, entries(1, start=6, level=LogLevel.CRITICAL))
+    client.append_logs(run_id, entries(1, start=7, level=LogLevel.DEBUG))
+    follower.wait_for_line(lambda line: line.endswith("line 6"))
+    client.cancel_run(run_id)
+    code, stdout, stderr = follower.finish()
+    assert code == 0, stderr
+    assert [" ".join(line.split()[-2:]) for line in stdout] == ["line 3", "line 4", "line 6"]
+    assert stderr.strip() == f"-- run {run_id} cancelled --"
+
+
 def test_ctrl_c_stops_following(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -171,5 +197,7 @@ def test_ctrl_c_stops_following(
     follower.process.send_signal(signal.SIGINT)
     code, _, stderr = follower.finish()
     assert code == 130
-    assert stderr.strip() == "interrupted"
+    assert stderr.strip() == (
+        f"Stopped following the logs of run {run['id']} (it is pending and left as it is)."
+    )
     assert client.get_run(run["id"])["status"] == "pending"

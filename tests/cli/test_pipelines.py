@@ -52,7 +52,7 @@ def test_create_from_yaml_then_get_list_and_delete(
     listed = cli("pipelines", "list")
     assert listed.exit_code == 0
     assert listed.stdout.splitlines()[0].split() == ["ID", "NAME", "ACTIONS", "CREATED"]
-    row = next(line for line in listed.stdout.splitlines() if line.startswith(pipeline_id))
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(pipeline_id[:8]))
     assert "yolo-training" in row
     assert "download → train" in row
 
@@ -62,7 +62,7 @@ def test_create_from_yaml_then_get_list_and_delete(
     gone = cli("pipelines", "get", pipeline_id)
     assert gone.exit_code == 1
     assert gone.stdout == ""
-    assert gone.stderr.startswith("error: not found (404)")
+    assert gone.stderr.startswith(f"error: no pipeline with id, name or id prefix '{pipeline_id}'")
     assert len(gone.stderr.strip().splitlines()) == 1
 
 
@@ -129,7 +129,7 @@ def test_unreadable_or_malformed_json_file_is_a_usage_error(cli: Cli, tmp_path: 
 
 def test_input_the_server_rejects_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
     file = tmp_path / "pipeline.yaml"
-    file.write_text(f"name: {'x' * 300}\nactions: []\n")
+    file.write_text(f"name: {'x' * 300}\nactions:\n  - {{name: a, entrypoint: m.a}}\n")
     result = cli("pipelines", "create", str(file))
     assert result.exit_code == 2
     assert result.stderr.startswith("error: rejected by the server (422): ")
@@ -157,5 +157,5 @@ def test_tables_on_a_terminal_print_names_verbatim(cli: Cli, client: PipelineSer
     result = cli("pipelines", "list", "--limit", "1", env={"TTY_COMPATIBLE": "1", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.stderr
     assert odd in result.stdout
-    assert created["id"] in result.stdout
+    assert created["id"][:8] in result.stdout
     assert "━" in result.stdout or "─" in result.stdout  # drawn by rich

@@ -103,7 +103,9 @@ def test_create_json_and_unknown_pipeline(cli: Cli, pipeline: Any) -> None:
 
     missing = cli("runs", "create", "no-such-pipeline")
     assert missing.exit_code == 1
-    assert missing.stderr.startswith("error: not found (404)")
+    assert missing.stderr == (
+        "error: no pipeline with id, name or id prefix 'no-such-pipeline' (404)\n"
+    )
 
 
 def test_list_filters_by_status_and_pipeline(
@@ -119,7 +121,14 @@ def test_list_filters_by_status_and_pipeline(
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     assert len(lines) == 2
-    assert lines[1].split()[:5] == [running["id"], pipeline["id"], "running", "download", "(1/3)"]
+    assert lines[1].split()[:5] == [running["id"][:8], "cli-test", "running", "download", "(1/3)"]
+
+    short = pipeline["id"][:8]
+    wide = cli("runs", "list", "--status", "running", "--pipeline", short, "-o", "wide")
+    assert wide.exit_code == 0, wide.stderr
+    header, row = wide.stdout.splitlines()
+    assert header.split()[:4] == ["ID", "PIPELINE", "PIPELINE", "ID"]
+    assert row.split()[:4] == [running["id"], "cli-test", pipeline["id"], "running"]
 
     everything = json.loads(cli("runs", "list", "--pipeline", pipeline["id"], "--json").stdout)
     assert [r["id"] for r in everything] == [running["id"], pending["id"]]  # newest first
@@ -169,7 +178,7 @@ def test_get_shows_state_and_action_progress(
 
     missing = cli("runs", "get", "no-such-run")
     assert missing.exit_code == 1
-    assert missing.stderr.startswith("error: not found (404)")
+    assert missing.stderr == "error: no run with id or id prefix 'no-such-run' (404)\n"
 
 
 def test_cancel(cli: Cli, client: PipelineServiceClient, pipeline: Any, run: Any) -> None:

@@ -1,13 +1,110 @@
-"""`pipeline-service serve` on a database it cannot use: one clear line, no traceback."""
+"""`pipeline-service serve`: quiet by default, says where it listens and where the docs are, and
+refuses a database it cannot use in one clear line."""
 
 from __future__ import annotations
 
 import os
+import queue
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import httpx
 import pytest
+
+from pipeline_service import PipelineServiceClient
+
+
+def start_serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline_service", "serve", "--port", "0",
+         "--db", str(tmp_path / "service.db"), *args],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return process, lines
+
+
+def stop(process: subprocess.Popen[str], lines: queue.Queue[str]) -> list[str]:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(20) == 0
+    time.sleep(0.2)  # the pump drains what is left
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get_nowait())
+    return rest
+
+
+def test_serve_prints_the_real_port_and_the_docs_and_no_request_lines(tmp_path: Path) -> None:
+    process, lines = start_serve(tmp_path)
+    try:
+        first = lines.get(timeout=30)
+        match = re.fullmatch(
+            r"pipeline-service: serving on (http://127\.0\.0\.1:(\d+)) \(database .*\) "
+            r"with 1 worker",
+            first,
+        )
+        assert match, first
+        url, port = match.group(1), int(match.group(2))
+        assert port != 0
+        assert lines.get(timeout=5) == f"pipeline-service: API docs at {url}/docs; Ctrl-C to stop"
+        assert httpx.get(f"{url}/docs", timeout=10).status_code == 200
+        with PipelineServiceClient(url) as client:
+            pipeline = client.create_pipeline(
+                "quiet", [{"name": "download", "entrypoint": "plugin.download.DownloadAction"}]
+            )
+            run = client.create_run(pipeline["id"], {"rows": 50, "pace": 0})
+            final = client.wait_for_completion(run["id"], timeout=60)
+            assert final["status"] == "completed", final["error"]
+        time.sleep(1.5)  # the worker keeps polling meanwhile
+        rest = stop(process, lines)
+    finally:
+        process.kill()
+        process.wait()
+    assert not [line for line in rest if "/api/v1" in line or '"GET' in line], rest
+    assert len(rest) <= 4, rest  # claimed, completed, stopping: no line per poll or renewal
+
+
+def test_log_level_debug_shows_requests_and_bad_levels_are_refused(tmp_path: Path) -> None:
+    process, lines = start_serve(tmp_path, "--log-level", "debug", "--workers", "0")
+    try:
+        first = lines.get(timeout=30)
+        while "serving on" not in first:
+            first = lines.get(timeout=30)
+        url = first.split("serving on ")[1].split()[0]
+        httpx.get(f"{url}/api/v1/runs/", timeout=10)
+        rest = stop(process, lines)
+    finally:
+        process.kill()
+        process.wait()
+    assert any('"GET /api/v1/runs/" 200' in line for line in rest), rest
+    stamped = next(line for line in rest if '"GET /api/v1/runs/"' in line)
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ INFO ", stamped), stamped
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "pipeline_service", "serve", "--log-level", "loud"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "'loud' is not one of" in refused.stderr
+    assert "debug" in refused.stderr
 
 
 @pytest.mark.parametrize("workers", ["0", "1"])

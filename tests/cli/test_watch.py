@@ -104,7 +104,7 @@ def test_watch_a_run_that_is_cancelled(
     watcher.wait_for_line(lambda line: "download: running" in line)
     client.cancel_run(run_id)
     code, stdout, stderr = watcher.finish()
-    assert code == 2, stderr
+    assert code == 4, stderr
     assert stdout[-1].startswith(f"Run {run_id} cancelled after 0:00:")
     assert stderr == ""
 
@@ -198,12 +198,14 @@ def test_create_with_watch_and_json(cli: Cli, client: PipelineServiceClient, pip
 def test_watch_timeout_and_missing_run(cli: Cli, run: Any) -> None:
     lost = cli("runs", "watch", run["id"], "--timeout", "1")
     assert lost.exit_code == 3
-    assert lost.stderr.strip() == (
-        f"error: lost run {run['id']} while it was pending: stopped watching after 1 s"
+    assert lost.stderr.startswith(
+        f"error: lost run {run['id']} while it was pending: stopped watching after 1 s; "
+        f"no worker has claimed run {run['id']} yet: start one with "
+        f"`pipeline-service worker --url {cli.url}`"
     )
     missing = cli("runs", "watch", "no-such-run")
     assert missing.exit_code == 1
-    assert missing.stderr.startswith("error: not found (404)")
+    assert missing.stderr == "error: no run with id or id prefix 'no-such-run' (404)\n"
 
 
 def test_run_deleted_while_watching_is_lost(

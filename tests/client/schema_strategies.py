@@ -2,7 +2,7 @@
 
 hypothesis-jsonschema does not work with the installed hypothesis, so this covers what the
 spec's response schemas use: $ref, anyOf, type (lists included), enum, const, properties,
-required, additionalProperties, items, numeric bounds, string lengths, `pattern: ^[0-9]+$` and
+required, additionalProperties, items, numeric bounds, string lengths, `pattern` and
 `format: date-time` (with and without an offset, as v1-core servers send). Every generated
 value is checked against the schema with jsonschema, so the generator cannot drift from it.
 """
@@ -101,6 +101,10 @@ def _typed(kind: str, schema: dict[str, Any]) -> st.SearchStrategy[JSON]:
             return date_times()
         if schema.get("pattern") == "^[0-9]+$":
             return st.from_regex(r"\A[0-9]{1,12}\Z")
+        if "pattern" in schema:
+            return st.from_regex(schema["pattern"], fullmatch=True).filter(
+                lambda text: len(text) <= schema.get("maxLength", 1000)
+            )
         return st.text(
             min_size=schema.get("minLength", 0), max_size=min(schema.get("maxLength", 30), 30)
         )

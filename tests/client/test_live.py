@@ -279,6 +279,20 @@ def test_resume_from(api: Any) -> None:
     assert [c["action_name"] for c in api.get_checkpoints(second["id"])] == ["download"]
 
 
+def test_resume_run_takes_the_pipeline_from_the_run_and_new_params_win(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    first = api.create_run(pipeline["id"], params={"epochs": 0, "lr": 0.1})
+    api.create_checkpoint(first["id"], "download", 0, params_snapshot={"epochs": 0, "lr": 0.1})
+    api.update_run(first["id"], status="failed", error="epochs must be at least 1")
+    second = api.resume_run(first["id"], params={"epochs": 5})
+    assert second["pipeline_id"] == pipeline["id"]
+    assert second["params"] == {"epochs": 5, "lr": 0.1}
+    assert [c["action_name"] for c in api.get_checkpoints(second["id"])] == ["download"]
+    assert api.resume_run(first["id"])["params"] == {"epochs": 0, "lr": 0.1}
+    with pytest.raises(NotFoundError):
+        api.resume_run("no-such-run")
+
+
 def test_logs(api: Any) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])

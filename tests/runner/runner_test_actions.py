@@ -123,3 +123,23 @@ def start_sleeper(context: Any) -> dict[str, Any]:
         time.sleep(0.02)
     _mark(context, "cancelled")
     return {}
+
+
+def chatty(context: Any) -> None:
+    """Talks the ways code does: print, stderr, logging (with a traceback), a partial line."""
+    import logging
+    import sys
+
+    for index in range(int(context.params.get("lines", 3))):
+        print(f"printed {index}")
+    print("to stderr", file=sys.stderr)
+    logging.basicConfig(level=logging.DEBUG)  # a no-op while the output is captured
+    logger = logging.getLogger("chatty")
+    logger.debug("too detailed")
+    logger.info("logged info")
+    logger.warning("logged warning")
+    try:
+        raise KeyError("boom")
+    except KeyError:
+        logger.exception("logged error")
+    sys.stdout.write("no newline at the end")

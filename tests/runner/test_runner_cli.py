@@ -88,8 +88,8 @@ def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stdout + demo.stderr
     out = demo.stdout
     assert re.search(r"Run \S+ completed in 0:00:\d\d", out), out
-    assert '"model_path":' in out
-    assert '"r2": 0.99' in out
+    assert re.search(r"^Result: .*r2=0\.99\d* .*\(\+\d+ more: `--json`", out, re.MULTILINE), out
+    assert '"model_path":' not in out  # a summary, not the whole result
     assert f"kept in {tmp_path / 'demo.db'}" in out
     assert (tmp_path / "pipeline-service" / "runs").is_dir()
     assert (tmp_path / "demo.db").is_file()
@@ -150,3 +150,39 @@ def test_serve_with_no_workers_leaves_runs_waiting(tmp_path: Path) -> None:
     finally:
         serve.kill()
         serve.wait()
+
+
+def test_worker_takes_the_pipeline_by_name(tmp_path: Path) -> None:
+    step = [{"name": "only", "entrypoint": "runner_test_actions.step"}]
+    with (
+        EmbeddedServer(tmp_path / "db.sqlite", log_level="error") as server,
+        PipelineServiceClient(server.url) as client,
+    ):
+        mine = client.create_pipeline("mine", step)
+        other = client.create_pipeline("other", step)
+        theirs = client.create_run(other["id"])
+        ours = client.create_run(mine["id"])
+        worker = subprocess.run(
+            [sys.executable, "-m", "pipeline_service", "worker", "--url", server.url,
+             "--pipeline", "mine", "--max-runs", "1", "--poll-interval", "0.1"],
+            cwd=REPO / "tests" / "runner",
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert worker.returncode == 0, worker.stderr
+        assert client.get_run(ours["id"])["status"] == "completed"
+        assert client.get_run(theirs["id"])["status"] == "pending"
+        unknown = subprocess.run(
+            [sys.executable, "-m", "pipeline_service", "worker", "--url", server.url,
+             "--pipeline", "nobody"],
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert unknown.returncode == 1
+        assert "no pipeline with id, name or id prefix 'nobody' (404)" in unknown.stderr

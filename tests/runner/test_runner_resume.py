@@ -39,7 +39,7 @@ def test_continues_after_the_latest_completed_checkpoint() -> None:
         [checkpoint(0, raw="r.csv"), checkpoint(1, data="d.json"), checkpoint(2, "failed")],
     )
     assert plan.start_index == 2
-    assert plan.params == {"epochs": 3, "seen": 1, "data": "d.json"}
+    assert plan.params == {"epochs": 3, "seen": 1, "raw": "r.csv", "data": "d.json"}
     assert plan.results == {"raw": "r.csv", "data": "d.json"}
     assert plan.work_dir == "/work/1"
 
@@ -62,3 +62,11 @@ def test_a_checkpoint_that_does_not_match_the_pipeline_is_refused() -> None:
         plan_resume(ACTIONS, RUN, [wrong])
     with pytest.raises(ResumeError, match="at index 5"):
         plan_resume(ACTIONS, RUN, [{**checkpoint(0), "action_index": 5}])
+
+
+def test_the_run_params_win_over_the_checkpoint_snapshot() -> None:
+    run: Any = {"params": {"epochs": 5}}
+    plan = plan_resume(ACTIONS, run, [checkpoint(0, raw="r.csv"), checkpoint(1, epochs=7)])
+    assert plan.params == {"epochs": 7, "seen": 1, "raw": "r.csv"}  # results apply last
+    plan = plan_resume(ACTIONS, run, [checkpoint(0, raw="r.csv"), checkpoint(1)])
+    assert plan.params == {"epochs": 5, "seen": 1, "raw": "r.csv"}

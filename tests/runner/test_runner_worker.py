@@ -39,6 +39,28 @@ def wait_for_end(client: PipelineServiceClient, run_id: str, timeout: float = 30
     )
 
 
+def test_resumed_with_new_params_completes_where_the_old_run_failed(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("resume-params", steps("a", "b", "c"))
+    params = {"marker": str(marker), "fail_at": "b", "fix_path": str(tmp_path / "never")}
+    workers.start()
+    first = client.create_run(pipeline["id"], params=params)
+    assert wait_for_end(client, first["id"])["status"] == "failed"
+    second = client.resume_run(first["id"], params={"fail_at": "nowhere"})
+    done = wait_for_end(client, second["id"])
+    assert done["status"] == "completed", done["error"]
+    assert done["params"] == {**params, "fail_at": "nowhere"}
+    assert [a["status"] for a in done["progress"]] == ["skipped", "completed", "completed"]
+    assert markers(marker)[-4:] == [
+        f"start {second['id']} b",
+        f"done {second['id']} b",
+        f"start {second['id']} c",
+        f"done {second['id']} c",
+    ]
+
+
 def test_failed_run_resumed_after_the_fix_skips_completed_actions(
     client: PipelineServiceClient, workers: Workers, tmp_path: Path
 ) -> None:

@@ -59,7 +59,12 @@ def raw(data: bytes, content_type: str | None = "application/json") -> dict[str,
 
 
 def nested(depth: int) -> bytes:
-    return b'{"name": "deep", "actions": [], "description": ' + b"[" * depth + b"]" * depth + b"}"
+    return (
+        b'{"name": "deep", "actions": [{"name": "a", "entrypoint": "m.a"}], "description": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}"
+    )
 
 
 P, R = "{pipeline}", "{run}"
@@ -112,13 +117,23 @@ CORPUS: list[tuple[str, str, str, dict[str, Any]]] = [
         raw(b'{"action_name": "a", "action_index": 0, "result": {"x": NaN}}'),
     ),
     ("lease 1e400", "POST", "/runs/claim", raw(b'{"worker_id": "w", "lease_seconds": 1e400}')),
-    ("invalid utf-8", "POST", "/pipelines/", raw(b'{"name": "\xff\xfe", "actions": []}')),
+    (
+        "invalid utf-8",
+        "POST",
+        "/pipelines/",
+        raw(b'{"name": "\xff\xfe", "actions": [{"name": "a", "entrypoint": "m.a"}]}'),
+    ),
     ("no content type", "PATCH", f"/runs/{R}", raw(b"{'status': 'failed'}", None)),
     # wrong top-level shapes and types
     ("array body", "POST", "/pipelines/", body([])),
     ("string body", "PATCH", f"/runs/{R}", body("failed")),
     ("null body", "POST", f"/runs/{R}/logs/", body(None)),
-    ("name number", "POST", "/pipelines/", body({"name": 1, "actions": []})),
+    (
+        "name number",
+        "POST",
+        "/pipelines/",
+        body({"name": 1, "actions": [{"name": "a", "entrypoint": "m.a"}]}),
+    ),
     ("actions object", "POST", "/pipelines/", body({"name": "x", "actions": {}})),
     ("action number", "POST", "/pipelines/", body({"name": "x", "actions": [1]})),
     ("params list", "POST", f"/pipelines/{P}/runs/", body({"params": [1, 2]})),
@@ -150,7 +165,12 @@ CORPUS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("lease string", "POST", "/runs/claim", body({"worker_id": "w", "lease_seconds": "30"})),
     ("message number", "POST", f"/runs/{R}/logs/", body({"entries": [{"message": 5}]})),
     # nulls
-    ("name null", "POST", "/pipelines/", body({"name": None, "actions": []})),
+    (
+        "name null",
+        "POST",
+        "/pipelines/",
+        body({"name": None, "actions": [{"name": "a", "entrypoint": "m.a"}]}),
+    ),
     ("actions null", "PUT", f"/pipelines/{P}", body({"actions": None})),
     ("entries null", "POST", f"/runs/{R}/logs/", body({"entries": None})),
     ("entry null", "POST", f"/runs/{R}/logs/", body({"entries": [None]})),
@@ -162,12 +182,28 @@ CORPUS: list[tuple[str, str, str, dict[str, Any]]] = [
         "over size limit",
         "POST",
         "/pipelines/",
-        body({"name": "x", "actions": [], "description": "d" * MAX_BODY}),
+        body(
+            {
+                "name": "x",
+                "actions": [{"name": "a", "entrypoint": "m.a"}],
+                "description": "d" * MAX_BODY,
+            }
+        ),
     ),
     ("deep nesting", "POST", "/pipelines/", raw(nested(100_000))),
-    ("name too long", "POST", "/pipelines/", body({"name": "n" * 256, "actions": []})),
+    (
+        "name too long",
+        "POST",
+        "/pipelines/",
+        body({"name": "n" * 256, "actions": [{"name": "a", "entrypoint": "m.a"}]}),
+    ),
     # odd unicode
-    ("lone surrogate", "POST", "/pipelines/", raw(b'{"name": "\\ud800", "actions": []}')),
+    (
+        "lone surrogate",
+        "POST",
+        "/pipelines/",
+        raw(b'{"name": "\\ud800", "actions": [{"name": "a", "entrypoint": "m.a"}]}'),
+    ),
     (
         "lone low surrogate",
         "POST",
@@ -258,7 +294,10 @@ CORPUS: list[tuple[str, str, str, dict[str, Any]]] = [
         "idempotency key with space",
         "POST",
         "/pipelines/",
-        {**body({"name": "x", "actions": []}), "headers": {**JSON_TYPE, "Idempotency-Key": "a b"}},
+        {
+            **body({"name": "x", "actions": [{"name": "a", "entrypoint": "m.a"}]}),
+            "headers": {**JSON_TYPE, "Idempotency-Key": "a b"},
+        },
     ),
     ("release without worker", "DELETE", f"/runs/{R}/lease", {}),
 ]

@@ -184,7 +184,9 @@ def test_serve_stops_cleanly_with_an_open_stream(
     # Startup time (< 2 s) is measured by hand / in benchmarks: shared CI machines are noisy.
     with httpx.Client(base_url=server.url, headers=server.headers, timeout=10) as http:
         assert httpx.get(f"{server.url}{API}/pipelines/").status_code == 401
-        pipeline = http.post(f"{API}/pipelines/", json={"name": "s", "actions": []}).json()
+        pipeline = http.post(
+            f"{API}/pipelines/", json={"name": "s", "actions": [{"name": "a", "entrypoint": "m.a"}]}
+        ).json()
         run = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()
         with http.stream("GET", f"{API}/runs/{run['id']}/progress/stream") as stream:
             lines = stream.iter_lines()
@@ -218,9 +220,20 @@ def test_env_configures_db_and_token(tmp_path: Path) -> None:
         assert response.status_code == 401
         assert env_db.exists()
         auth = {"Authorization": "Bearer envtoken"}
-        big = {"name": "big", "description": "x" * 2000, "actions": []}
+        big = {
+            "name": "big",
+            "description": "x" * 2000,
+            "actions": [{"name": "a", "entrypoint": "m.a"}],
+        }
         assert httpx.post(url, json=big, headers=auth).status_code == 413
-        assert httpx.post(url, json={"name": "s", "actions": []}, headers=auth).status_code == 201
+        assert (
+            httpx.post(
+                url,
+                json={"name": "s", "actions": [{"name": "a", "entrypoint": "m.a"}]},
+                headers=auth,
+            ).status_code
+            == 201
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) in (0, -signal.SIGTERM)

@@ -71,13 +71,13 @@ def test_idempotency_on_every_creating_post(client: httpx.Client, make_run: Fact
     # The same key on another endpoint is another request.
     other = client.post(
         f"{API}/pipelines/",
-        json={"name": "x", "actions": []},
+        json={"name": "x", "actions": [{"name": "a", "entrypoint": "m.a"}]},
         headers={"Idempotency-Key": f"key-{cases[0][0]}"},
     )
     assert other.status_code == 201
     bad = client.post(
         f"{API}/pipelines/",
-        json={"name": "x", "actions": []},
+        json={"name": "x", "actions": [{"name": "a", "entrypoint": "m.a"}]},
         headers={"Idempotency-Key": "has space"},
     )
     assert bad.status_code == 422
@@ -86,7 +86,7 @@ def test_idempotency_on_every_creating_post(client: httpx.Client, make_run: Fact
 def test_concurrent_retries_with_one_key_create_one_object(
     client: httpx.Client, live_server: EmbeddedServer
 ) -> None:
-    body = {"name": "race", "actions": []}
+    body = {"name": "race", "actions": [{"name": "a", "entrypoint": "m.a"}]}
     ids: list[str] = []
 
     def post() -> None:
@@ -121,7 +121,7 @@ def test_bearer_token(server_factory: ServerFactory) -> None:
             assert response.headers["www-authenticate"] == "Bearer"
         ok = http.post(
             f"{API}/pipelines/",
-            json={"name": "a", "actions": []},
+            json={"name": "a", "actions": [{"name": "a", "entrypoint": "m.a"}]},
             headers={"Authorization": "Bearer s3cret"},
         )
         assert ok.status_code == 201
@@ -160,7 +160,11 @@ def test_head_is_answered_wherever_get_is(live_server: EmbeddedServer) -> None:
 def test_body_size_limit(server_factory: ServerFactory) -> None:
     server = server_factory(max_body_bytes=2048)
     with httpx.Client(base_url=server.url) as http:
-        big = {"name": "big", "description": "x" * 4096, "actions": []}
+        big = {
+            "name": "big",
+            "description": "x" * 4096,
+            "actions": [{"name": "a", "entrypoint": "m.a"}],
+        }
         response = http.post(f"{API}/pipelines/", json=big)
         assert response.status_code == 413
         assert "2048" in response.json()["detail"]
@@ -168,14 +172,17 @@ def test_body_size_limit(server_factory: ServerFactory) -> None:
         def chunks() -> Any:
             yield b'{"name": "chunked", "description": "'
             yield b"y" * 4096
-            yield b'", "actions": []}'
+            yield b'", "actions": [{"name": "a", "entrypoint": "m.a"}]}'
 
         chunked = http.post(
             f"{API}/pipelines/", content=chunks(), headers={"content-type": "application/json"}
         )
         assert chunked.status_code == 413
         assert http.get(f"{API}/pipelines/").json() == []
-        small = http.post(f"{API}/pipelines/", json={"name": "ok", "actions": []})
+        small = http.post(
+            f"{API}/pipelines/",
+            json={"name": "ok", "actions": [{"name": "a", "entrypoint": "m.a"}]},
+        )
         assert small.status_code == 201
 
 
@@ -232,7 +239,10 @@ def test_one_log_line_per_request(
     ):
         http.get("/health")
         http.get(f"{API}/runs/nope")
-        http.post(f"{API}/pipelines/", json={"name": "logged", "actions": []})
+        http.post(
+            f"{API}/pipelines/",
+            json={"name": "logged", "actions": [{"name": "a", "entrypoint": "m.a"}]},
+        )
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline_service.server"]
     assert len(lines) == 3
     assert '"GET /health" 200' in lines[0]
@@ -256,7 +266,7 @@ def test_unhandled_errors_are_json_500(server_factory: ServerFactory) -> None:
 
 
 def test_deleting_what_a_key_created_forgets_the_key(client: httpx.Client) -> None:
-    body = {"name": "forget me", "actions": []}
+    body = {"name": "forget me", "actions": [{"name": "a", "entrypoint": "m.a"}]}
     key = {"Idempotency-Key": "forgotten-after-delete"}
     first = client.post(f"{API}/pipelines/", json=body, headers=key).json()
     run_key = {"Idempotency-Key": "run-forgotten-after-delete"}

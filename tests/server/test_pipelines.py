@@ -32,7 +32,10 @@ def test_unknown_fields_ignored_in_actions_but_rejected_on_pipeline(client: http
     ok = client.post(f"{API}/pipelines/", json={"name": "p", "actions": [action]})
     assert ok.status_code == 201
     assert ok.json()["actions"] == [{"name": "a", "entrypoint": "m.A", "description": None}]
-    bad = client.post(f"{API}/pipelines/", json={"name": "p", "actions": [], "owner": "me"})
+    bad = client.post(
+        f"{API}/pipelines/",
+        json={"name": "p", "actions": [{"name": "a", "entrypoint": "m.a"}], "owner": "me"},
+    )
     assert bad.status_code == 422
     assert "owner" in bad.json()["detail"]
 
@@ -45,7 +48,9 @@ def test_duplicate_action_names_are_422(client: httpx.Client) -> None:
 
 
 def test_missing_required_field_names_it(client: httpx.Client) -> None:
-    response = client.post(f"{API}/pipelines/", json={"actions": []})
+    response = client.post(
+        f"{API}/pipelines/", json={"actions": [{"name": "a", "entrypoint": "m.a"}]}
+    )
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert isinstance(detail, str)
@@ -130,5 +135,35 @@ def test_trailing_slash_variants_answer_directly(
         first, second = client.request(method, listed), client.request(method, other)
         assert first.status_code == second.status_code == 200, (listed, other)
         assert first.json() == second.json()
-    created = client.post(f"{API}/pipelines", json={"name": "no slash", "actions": []})
+    created = client.post(
+        f"{API}/pipelines",
+        json={"name": "no slash", "actions": [{"name": "a", "entrypoint": "m.a"}]},
+    )
     assert created.status_code == 201
+
+
+def test_a_pipeline_without_actions_is_refused(client: httpx.Client) -> None:
+    response = client.post(f"{API}/pipelines/", json={"name": "empty", "actions": []})
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        "body field 'actions': a pipeline needs at least one action"
+    )
+    created = client.post(f"{API}/pipelines/", json={"name": "p", "actions": ACTIONS}).json()
+    emptied = client.put(f"{API}/pipelines/{created['id']}", json={"actions": []})
+    assert emptied.status_code == 422
+    assert client.get(f"{API}/pipelines/{created['id']}").json()["actions"] == created["actions"]
+
+
+def test_malformed_entrypoints_are_refused_with_the_expected_form(client: httpx.Client) -> None:
+    for entrypoint in ("not a dotted path", "module", "m.", ".m.A", "m:A:B", "m::A", "1m.A"):
+        action = {"name": "a", "entrypoint": entrypoint}
+        response = client.post(f"{API}/pipelines/", json={"name": "p", "actions": [action]})
+        assert response.status_code == 422, entrypoint
+        assert response.json()["detail"] == (
+            f"body field 'actions.0.entrypoint': {entrypoint!r} is not a dotted path; "
+            "expected 'package.module.Name' or 'package.module:Name'"
+        )
+    for entrypoint in ("m.A", "m:A", "pkg.sub.mod:fn", "_p.m_2.Cls"):
+        action = {"name": "a", "entrypoint": entrypoint}
+        response = client.post(f"{API}/pipelines/", json={"name": "p", "actions": [action]})
+        assert response.status_code == 201, entrypoint

@@ -62,6 +62,17 @@ def test_empty_body_is_valid_and_unknown_pipeline_404(
     assert client.post(f"{API}/pipelines/nope/runs/", json={"x": 1}).status_code == 422
 
 
+def test_resumed_params_are_the_earlier_ones_updated_with_those_sent(
+    client: httpx.Client, make_pipeline: Factory, make_run: Factory
+) -> None:
+    pipeline = make_pipeline()
+    first = make_run(pipeline["id"], params={"epochs": 0, "lr": 0.1})
+    second = make_run(pipeline["id"], resume_from=first["id"], params={"epochs": 5})
+    assert second["params"] == {"epochs": 5, "lr": 0.1}
+    third = make_run(pipeline["id"], resume_from=first["id"], params=None)
+    assert third["params"] == {"epochs": 0, "lr": 0.1}
+
+
 def test_resume_from_copies_checkpoints_and_params(
     client: httpx.Client, make_pipeline: Factory, make_run: Factory
 ) -> None:
@@ -80,8 +91,8 @@ def test_resume_from_copies_checkpoints_and_params(
         ("convert", {"i": 1}),
     ]
     assert all(c["run_id"] == second["id"] for c in copied)
-    third = make_run(pipeline["id"], resume_from=first["id"], params={"lr": 0.2})
-    assert third["params"] == {"lr": 0.2}
+    third = make_run(pipeline["id"], resume_from=first["id"], params={"lr": 0.2, "epochs": 5})
+    assert third["params"] == {"lr": 0.2, "epochs": 5}
     assert len(client.get(f"{API}/runs/{first['id']}/checkpoints/").json()) == 2
     other = make_run()
     for bad in ("nope", other["id"]):

@@ -22,7 +22,9 @@ def open_and_create(path: Path) -> tuple[str, list[Change]]:
         store = SQLiteStorage(path)
         await store.start(changes.append)
         try:
-            body = PipelineCreate.model_validate({"name": "p", "actions": []})
+            body = PipelineCreate.model_validate(
+                {"name": "p", "actions": [{"name": "a", "entrypoint": "m.a"}]}
+            )
             return str((await store.create_pipeline(body, None))["id"])
         finally:
             await store.close()

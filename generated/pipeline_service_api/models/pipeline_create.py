@@ -19,7 +19,7 @@ class PipelineCreate:
     """
     Attributes:
         name (str):
-        actions (list[ActionDefinition]): The actions in order; names are unique within a pipeline.
+        actions (list[ActionDefinition]): The actions in order (at least one); names are unique within a pipeline.
         description (None | str | Unset):
     """
 

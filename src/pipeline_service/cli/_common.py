@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -11,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import httpx
 import typer
 import yaml
 from rich import box
@@ -21,6 +23,7 @@ from rich.text import Text
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service.cli.config import ConfigError, load_profile
 from pipeline_service.errors import (
     APIConnectionError,
     APIStatusError,
@@ -34,10 +37,25 @@ from pipeline_service.errors import (
     format_detail,
 )
 
-# Exit statuses shared by every command (a watch adds its own for the run's outcome).
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+# Exit statuses of every command (a watch ends with the one of the run's outcome).
+EXIT_OK = 0
+EXIT_ERROR = 1  # also: the run failed
+EXIT_USAGE = 2  # bad input, and only that
+EXIT_LOST = 3  # a watch lost the run before it ended (--timeout, stream gone)
+EXIT_CANCELLED = 4  # the run was cancelled
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+EXIT_CODES_HELP = (
+    "Exit status: 0 success (a watched run completed), 1 error or the run failed, "
+    "2 bad input, 3 lost the run before it ended, 4 the run was cancelled, 130 interrupted."
+)
+
+API_SUFFIX = "/api/v1"
+PROBE_TIMEOUT = 5.0
+START_HINT = (
+    "start one with `pipeline-service serve`, or point to yours with --url, "
+    f"${ENV_BASE_URL} or a profile"
+)
 
 UrlOption = Annotated[
     str | None,
@@ -61,8 +79,47 @@ TokenOption = Annotated[
     ),
 ]
 JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print JSON instead of text (one document).")
+    bool, typer.Option("--json", help="Print JSON instead of text (short for -o json).")
 ]
+OUTPUT_FORMATS = ("table", "wide", "json", "yaml")
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FORMAT",
+        help="table (default: short ids), wide (full ids, more columns), json or yaml.",
+    ),
+]
+
+
+def output_format(output: str | None, as_json: bool) -> str:
+    """The output format asked for with `-o` / `--json` (a usage error when unknown)."""
+    if output is not None and output not in OUTPUT_FORMATS:
+        usage_error(f"-o/--output must be one of {', '.join(OUTPUT_FORMATS)}, not {output!r}")
+    if as_json and output not in (None, "json"):
+        usage_error(f"--json and -o {output} contradict each other")
+    return "json" if as_json else (output or "table")
+
+
+def print_document(document: object, fmt: str) -> bool:
+    """Print `document` as JSON or YAML when `fmt` asks for it; False for the text formats."""
+    if fmt == "json":
+        print_json(document)
+        return True
+    if fmt == "yaml":
+        data = json.loads(json.dumps(document, default=str))
+        typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+        return True
+    return False
+
+
+SHORT_ID = 8
+
+
+def short_id(value: str, fmt: str = "table") -> str:
+    """An id as tables show it: its first 8 characters (any unique prefix is accepted back)."""
+    return value if fmt == "wide" else value[:SHORT_ID]
 
 
 def stdout_console() -> Console:
@@ -93,8 +150,80 @@ def usage_error(message: str) -> NoReturn:
 
 
 def resolved_url(url: str | None) -> str:
-    """The base URL the client will use for `url` (for messages)."""
-    return url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+    """The base URL for `--url` / the environment / the profile / the default, corrected."""
+    try:
+        profile_url = load_profile().url if not url else None
+    except ConfigError as error:
+        usage_error(str(error))
+    return normalize_url(url or os.environ.get(ENV_BASE_URL) or profile_url or DEFAULT_BASE_URL)
+
+
+def resolved_token(token: str | None) -> str | None:
+    """The token for `--token` / the environment, else the profile's."""
+    if token:
+        return token
+    try:
+        return load_profile().token
+    except ConfigError as error:
+        usage_error(str(error))
+
+
+def normalize_url(raw: str) -> str:
+    """`host:8100` → `http://host:8100`; a trailing `/api/v1` (the API's prefix) is dropped.
+
+    A URL that cannot be one of the service is a usage error.
+    """
+    try:
+        return corrected_url(raw)
+    except ValueError as error:
+        usage_error(str(error))
+
+
+def corrected_url(raw: str) -> str:
+    """What `normalize_url` does, raising ValueError for a URL that cannot be the service's."""
+    url = raw.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    elif not url.startswith(("http://", "https://")):
+        raise ValueError(f"--url must be an http:// or https:// URL, not {raw!r}")
+    url = url.rstrip("/").removesuffix(API_SUFFIX)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise ValueError(f"--url {raw!r} is not a valid URL: {error}") from None
+    if not parsed.host:
+        raise ValueError(f"--url {raw!r} has no host; expected e.g. http://127.0.0.1:8100")
+    return url
+
+
+def probe(url: str) -> None:
+    """Fail at once, with a hint, when nothing listens at `url` or it is not this service."""
+    try:
+        response = httpx.get(f"{url}/health", timeout=PROBE_TIMEOUT)
+    except httpx.TimeoutException:
+        fail(f"the Pipeline Service at {url} did not answer within {PROBE_TIMEOUT:g} s")
+    except httpx.HTTPError as error:
+        reason = _connect_reason(error)
+        fail(f"cannot reach the Pipeline Service at {url} ({reason}); {START_HINT}")
+    if not _looks_like_the_service(response):
+        fail(f"{url} {_what_answered_to(response)}, not the Pipeline Service API; check --url")
+
+
+def _connect_reason(error: httpx.HTTPError) -> str:
+    text = str(error)
+    if "refused" in text.lower():
+        return "connection refused"
+    return text or type(error).__name__
+
+
+def _looks_like_the_service(response: httpx.Response) -> bool:
+    if response.status_code in (401, 403):
+        return True  # guarded by something in front: the request itself says what it needs
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "status" in body and response.status_code in (200, 503)
 
 
 def describe_error(error: PipelineServiceError, url: str) -> str:
@@ -106,6 +235,8 @@ def describe_error(error: PipelineServiceError, url: str) -> str:
     if isinstance(error, APIConnectionError):
         return f"cannot reach the Pipeline Service at {url} ({error})"
     if isinstance(error, APIStatusError):
+        if not _is_json(error.response):
+            return f"{url} {_what_answered_to(error.response)}, not the Pipeline Service API"
         detail = format_detail(error.detail)
         if isinstance(error, AuthenticationError):
             hint = f"pass --token or set {ENV_TOKEN}"
@@ -118,6 +249,20 @@ def describe_error(error: PipelineServiceError, url: str) -> str:
     return str(error) or type(error).__name__
 
 
+def _is_json(response: httpx.Response | None) -> bool:
+    if response is None or not response.content:
+        return True
+    return "json" in response.headers.get("content-type", "")
+
+
+def _what_answered_to(response: httpx.Response | None) -> str:
+    if response is None:
+        return "answered"
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    request = response.request
+    return f"answered {request.method} {request.url.path} with {response.status_code} ({kind})"
+
+
 def error_exit_code(error: PipelineServiceError) -> int:
     """Invalid input the server rejected is a usage error (2); anything else is 1."""
     if isinstance(error, BadRequestError | UnprocessableEntityError):
@@ -127,13 +272,19 @@ def error_exit_code(error: PipelineServiceError) -> int:
 
 @contextmanager
 def open_client(url: str | None, token: str | None) -> Iterator[PipelineServiceClient]:
-    """A client for the command; errors from the service become one line on stderr and an exit."""
-    client = PipelineServiceClient(base_url=url, token=token)
+    """A client for the command; errors from the service become one line on stderr and an exit.
+
+    Says at once (no retries) when nothing answers at the URL, or something that is not this
+    service does; later requests retry as the client does.
+    """
+    base_url = resolved_url(url)
+    probe(base_url)
+    client = PipelineServiceClient(base_url=base_url, token=resolved_token(token))
     try:
         with client:
             yield client
     except PipelineServiceError as error:
-        fail(describe_error(error, resolved_url(url)), error_exit_code(error))
+        fail(describe_error(error, base_url), error_exit_code(error))
     except KeyboardInterrupt:
         stderr_console().print("interrupted", style="dim")
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -179,12 +330,31 @@ def parse_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def format_time(value: str | None) -> str:
-    """A server timestamp as `YYYY-MM-DD HH:MM:SS` (UTC), or `-`."""
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def local_time(moment: datetime, *, millis: bool = False) -> str:
+    """`2026-01-01 13:00:00 CET`: local time with its zone (`.123` before the zone if `millis`)."""
+    local = moment.astimezone()
+    text = local.strftime(TIME_FORMAT)
+    if millis:
+        text += f".{local.microsecond // 1000:03d}"
+    return f"{text} {local.tzname() or local.strftime('%z')}"
+
+
+class LocalTimeFormatter(logging.Formatter):
+    """Log lines stamped in local time with the zone, as everything the CLI prints."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return local_time(datetime.fromtimestamp(record.created, UTC), millis=True)
+
+
+def format_time(value: str | None, *, millis: bool = False) -> str:
+    """A server timestamp in local time with the zone, or `-`."""
     moment = parse_time(value)
     if moment is None:
         return value or "-"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return local_time(moment, millis=millis)
 
 
 def format_duration(seconds: float) -> str:
@@ -227,8 +397,11 @@ def format_number(value: float) -> str:
     return str(value)
 
 
-def format_amount(progress: float, total: float | None) -> str:
-    """An action's progress: `3/10` when it counts units of work, `42%` when it is a fraction."""
+def format_amount(progress: float, total: float | None, status: str | None = None) -> str:
+    """An action's progress: `3/10` when it counts units of work, `42%` when it is a fraction,
+    `-` for an action skipped (done by the run resumed)."""
+    if status == "skipped":
+        return "-"
     if total is not None:
         return f"{format_number(progress)}/{format_number(total)}"
     return f"{progress * 100:.0f}%"

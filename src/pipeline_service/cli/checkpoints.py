@@ -8,29 +8,42 @@ import typer
 
 from pipeline_service.cli._common import (
     JsonOption,
+    OutputOption,
     TokenOption,
     UrlOption,
     compact_json,
     format_time,
     open_client,
-    print_json,
+    output_format,
+    print_document,
     print_table,
     shorten,
     stdout_console,
 )
+from pipeline_service.cli.completion import complete_run_id
+from pipeline_service.cli.resolve import resolve_run
 
 
 def checkpoints(
-    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run's id.")],
+    run_ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN_ID",
+            help="The run's id, or a unique prefix of it.",
+            autocompletion=complete_run_id,
+        ),
+    ],
+    output: OutputOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """List a run's checkpoints, by action index, then age (--json for whole results)."""
+    """List a run's checkpoints, by action index, then age (-o json or yaml for whole results)."""
+    fmt = output_format(output, as_json)
     with open_client(url, token) as client:
+        run_id = resolve_run(client, run_ref)["id"]
         saved = client.get_checkpoints(run_id)
-    if as_json:
-        print_json(saved)
+    if print_document(saved, fmt):
         return
     rows = [
         [
@@ -39,7 +52,9 @@ def checkpoints(
             checkpoint["status"],
             format_time(checkpoint["created_at"]),
             checkpoint.get("artifacts_path") or "-",
-            shorten(compact_json(checkpoint.get("result"))),
+            compact_json(checkpoint.get("result"))
+            if fmt == "wide"
+            else shorten(compact_json(checkpoint.get("result")), 60),
         ]
         for checkpoint in saved
     ]
@@ -52,4 +67,8 @@ def checkpoints(
 
 def register(app: typer.Typer) -> None:
     """Add the `checkpoints` command to `app`."""
-    app.command("checkpoints")(checkpoints)
+    app.command(
+        "checkpoints",
+        epilog="Examples:\n\npipeline-service checkpoints 0b53d409\n\n"
+        "pipeline-service checkpoints 0b53d409 -o yaml",
+    )(checkpoints)

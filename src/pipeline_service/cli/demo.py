@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.cli._common import describe_error, fail, stdout_console
+from pipeline_service.cli._common import describe_error, fail, format_metrics, stdout_console
 from pipeline_service.cli.watch import watch_run
 from pipeline_service.errors import PipelineServiceError
 from pipeline_service.runner.actions import bundled_examples_path
@@ -45,10 +45,13 @@ def demo(
             help="SQLite database to use and keep (default: a temporary one, removed at exit).",
         ),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the whole result as JSON at the end.")
+    ] = False,
 ) -> None:
     """Start the service with a worker, run the sample download → convert → train pipeline.
 
-    Shows each action's progress live, prints the result and exits 0 when the run completed.
+    Shows each action's progress live, sums up the result and exits 0 when the run completed.
     """
     try:
         from pipeline_service.server import EmbeddedServer
@@ -64,6 +67,12 @@ def demo(
         db.parent.mkdir(parents=True, exist_ok=True)
     with EmbeddedServer(db) as server, WorkerPool(server.url, 1):
         console.print(f"Pipeline Service running at {server.url} with 1 worker", markup=False)
+        if db is None:
+            console.print(
+                "Its database is temporary (removed at exit); keep it with "
+                "`pipeline-service demo --db demo.db`.",
+                markup=False,
+            )
         try:
             with PipelineServiceClient(server.url) as client:
                 pipeline = client.create_pipeline(
@@ -83,14 +92,35 @@ def demo(
                 final = client.get_run(run["id"])
         except PipelineServiceError as error:
             fail(describe_error(error, server.url))
-        if final["status"] == "completed":
-            console.print("Result:", markup=False)
+        if final["status"] == "completed" and as_json:
             console.print_json(data=final["result"])
+        elif final["status"] == "completed":
+            console.print(result_summary(final["result"] or {}, run["id"]), markup=False)
         if db is not None:
             console.print(f"Runs, checkpoints and logs are kept in {db}", markup=False)
     raise typer.Exit(code)
 
 
+def result_summary(result: dict[str, Any], run_id: str) -> str:
+    """The result's numbers on one line, and where to see the rest."""
+    numbers = {
+        key: value
+        for key, value in result.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    rest = len(result) - len(numbers)
+    line = f"Result: {format_metrics(numbers)}" if numbers else "Result:"
+    if rest:
+        line += (
+            f" (+{rest} more: `--json`, or `pipeline-service runs get {run_id[:8]}` "
+            "against a kept database)"
+        )
+    return line
+
+
 def register(app: typer.Typer) -> None:
     """Add the `demo` command to `app`."""
-    app.command("demo")(demo)
+    app.command(
+        "demo",
+        epilog="Examples:\n\npipeline-service demo\n\npipeline-service demo --db demo.db --json",
+    )(demo)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -11,20 +12,28 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from pipeline_service import LogLevel, PipelineServiceClient
+from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
+    EXIT_INTERRUPTED,
     STATUS_STYLES,
+    OutputOption,
     TokenOption,
     UrlOption,
+    format_time,
     open_client,
+    output_format,
     parse_time,
+    print_document,
     print_json,
     stderr_console,
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.completion import complete_run_id
+from pipeline_service.cli.resolve import resolve_run
 
-LOG_LEVELS = tuple(level.value for level in LogLevel)
+LOG_LEVELS = ("debug", "info", "success", "warning", "danger", "error", "critical")
+"""The service's levels, least severe first (`--level L` shows L and those after it)."""
 LEVEL_STYLES = {
     "debug": "dim",
     "info": "",
@@ -40,7 +49,14 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def logs(
-    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The run's id.")],
+    run_ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="RUN_ID",
+            help="The run's id, or a unique prefix of it.",
+            autocompletion=complete_run_id,
+        ),
+    ],
     follow: Annotated[
         bool,
         typer.Option(
@@ -53,7 +69,13 @@ def logs(
             "--level",
             "-l",
             metavar="LEVEL",
-            help=f"Only lines of this level: {', '.join(LOG_LEVELS)}.",
+            help=f"Only lines of this level or more severe: {', '.join(LOG_LEVELS)}.",
+        ),
+    ] = None,
+    tail: Annotated[
+        int | None,
+        typer.Option(
+            "--tail", "-n", min=0, metavar="N", help="Only the last N lines (then follow, with -f)."
         ),
     ] = None,
     action: Annotated[
@@ -69,6 +91,7 @@ def logs(
             "or a duration ago such as 30s, 5m, 2h, 1d.",
         ),
     ] = None,
+    output: OutputOption = None,
     as_json: Annotated[
         bool,
         typer.Option("--json", help="Print JSON: one array, or one object per line with --follow."),
@@ -76,33 +99,81 @@ def logs(
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Print a run's log lines, oldest first; with --follow, until the run ends."""
+    """Print a run's log lines, oldest first; with --follow, until the run ends.
+
+    Times are local; --json keeps the service's UTC timestamps.
+    """
+    fmt = output_format(output, as_json)
+    if fmt == "yaml" and follow:
+        usage_error("-o yaml cannot follow; use --json for one object per line")
     if level is not None and level not in LOG_LEVELS:
         usage_error(f"--level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     after = parse_since(since) if since is not None else None
     console = stdout_console()
     with open_client(url, token) as client:
+        run_id = resolve_run(client, run_ref)["id"]
+        records: Iterable[Any] = at_least(_all_records(client, run_id, action, after), level)
+        if tail is not None:
+            records = deque(records, maxlen=tail)
         if not follow:
-            records = _all_records(client, run_id, action, level, after)
-            if as_json:
-                print_json(list(records))
-            else:
-                for record in records:
-                    print_record(console, record)
-            return
-        client.get_run(run_id)  # no such run, server unreachable: say so at once
-        for record in client.follow_logs(run_id, action_name=action, level=level):
-            if after is not None and not _is_after(record, after):
-                continue
-            if as_json:
-                print_json(record, lines=True)
-            else:
+            if fmt in ("json", "yaml"):
+                print_document(list(records), fmt)
+                return
+            for record in records:
                 print_record(console, record)
-        if not as_json:
+            return
+        last_seq: int | None = None
+        try:
+            if tail is not None:
+                for record in records:
+                    last_seq = record.get("seq", last_seq)
+                    _show(console, record, fmt)
+                if last_seq is None and tail == 0:
+                    last_seq = _last_seq(client, run_id)
+            followed = client.follow_logs(run_id, action_name=action, after_seq=last_seq)
+            for record in at_least(followed, level):
+                if after is not None and not _is_after(record, after):
+                    continue
+                _show(console, record, fmt)
+        except KeyboardInterrupt:
+            status = client.get_run(run_id)["status"]
+            stderr_console().print(
+                f"Stopped following the logs of run {run_id} (it is {status} and left as it is).",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        if fmt != "json":
             status = client.get_run(run_id)["status"]
             stderr_console().print(
                 f"-- run {run_id} {status} --", style=STATUS_STYLES.get(status, ""), markup=False
             )
+
+
+def at_least(records: Iterable[Any], level: str | None) -> Iterator[Any]:
+    """The records of `level` or more severe (all of them without a level)."""
+    if level is None:
+        yield from records
+        return
+    floor = LOG_LEVELS.index(level)
+    for record in records:
+        value = str(record.get("level"))
+        # A level this client does not know yet is shown: it may well matter.
+        if value not in LOG_LEVELS or LOG_LEVELS.index(value) >= floor:
+            yield record
+
+
+def _show(console: Console, record: Mapping[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        print_json(record, lines=True)
+    else:
+        print_record(console, record)
+
+
+def _last_seq(client: PipelineServiceClient, run_id: str) -> int | None:
+    last = None
+    for record in _all_records(client, run_id, None, None):
+        last = record.get("seq", last)
+    return last
 
 
 def parse_since(value: str) -> datetime:
@@ -124,7 +195,6 @@ def _all_records(
     client: PipelineServiceClient,
     run_id: str,
     action: str | None,
-    level: str | None,
     since: datetime | None,
 ) -> Iterator[Any]:
     """Every matching record, a page at a time, following the `seq` cursor."""
@@ -133,7 +203,6 @@ def _all_records(
         page = client.get_logs(
             run_id,
             action_name=action,
-            level=level,
             since=since,
             limit=PAGE_SIZE,
             after_seq=after_seq,
@@ -151,11 +220,8 @@ def _is_after(record: Mapping[str, Any], moment: datetime) -> bool:
 
 
 def format_log_time(value: str | None) -> str:
-    """`2026-01-01 12:00:00.123` (UTC), or the raw value if it does not parse."""
-    moment = parse_time(value)
-    if moment is None:
-        return value or "-"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    """`2026-01-01 13:00:00.123 CET` (local time), or the raw value if it does not parse."""
+    return format_time(value, millis=True)
 
 
 def format_record(record: Mapping[str, Any]) -> str:
@@ -179,4 +245,9 @@ def print_record(console: Console, record: Mapping[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `logs` command to `app`."""
-    app.command("logs")(logs)
+    app.command(
+        "logs",
+        epilog="Examples:\n\npipeline-service logs 0b53d409 --level warning\n\n"
+        "pipeline-service logs 0b53d409 -f --tail 20\n\n"
+        "pipeline-service logs 0b53d409 --since 10m --action train",
+    )(logs)

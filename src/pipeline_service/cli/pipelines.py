@@ -1,7 +1,8 @@
-"""`pipeline-service pipelines`: list, show, register and delete pipelines."""
+"""`pipeline-service pipelines`: list, show, register, apply, validate and delete pipelines."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from itertools import islice
 from typing import Annotated, Any
@@ -9,40 +10,68 @@ from typing import Annotated, Any
 import typer
 
 from pipeline_service.cli._common import (
+    EXIT_ERROR,
     JsonOption,
+    OutputOption,
     TokenOption,
     UrlOption,
     compact_json,
     format_time,
     open_client,
+    output_format,
+    print_document,
     print_fields,
-    print_json,
     print_table,
     read_document,
+    short_id,
     stdout_console,
     usage_error,
+)
+from pipeline_service.cli.completion import complete_pipeline
+from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
+from pipeline_service.runner.actions import (
+    EntrypointError,
+    default_import_paths,
+    load_action,
+    use_import_paths,
 )
 
 PIPELINE_KEYS = frozenset({"name", "description", "actions"})
 
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
+PipelineArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="PIPELINE",
+        help="The pipeline's name, id, or a unique id prefix.",
+        autocompletion=complete_pipeline,
+    ),
+]
+FileArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE",
+        help="YAML or JSON file with name, description and actions (`-` reads stdin).",
+    ),
+]
 
 
 def list_pipelines(
     limit: LimitOption = 100,
+    output: OutputOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """List pipelines, newest first."""
+    fmt = output_format(output, as_json)
     with open_client(url, token) as client:
         pipelines = list(islice(client.iter_pipelines(page_size=min(limit, 1000)), limit))
-    if as_json:
-        print_json(pipelines)
+    if print_document(pipelines, fmt):
         return
     rows = [
         [
-            p["id"],
+            short_id(p["id"], fmt),
             p["name"],
             " → ".join(a["name"] for a in p["actions"]) or "-",
             format_time(p["created_at"]),
@@ -53,16 +82,17 @@ def list_pipelines(
 
 
 def get_pipeline(
-    pipeline_id: Annotated[str, typer.Argument(help="The pipeline's id.")],
+    pipeline_ref: PipelineArgument,
+    output: OutputOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """Show a pipeline and its actions."""
+    fmt = output_format(output, as_json)
     with open_client(url, token) as client:
-        pipeline = client.get_pipeline(pipeline_id)
-    if as_json:
-        print_json(pipeline)
+        pipeline = resolve_pipeline(client, pipeline_ref)
+    if print_document(pipeline, fmt):
         return
     console = stdout_console()
     print_fields(
@@ -83,43 +113,121 @@ def get_pipeline(
 
 
 def create_pipeline(
-    file: Annotated[
-        str,
-        typer.Argument(
-            metavar="FILE",
-            help="YAML or JSON file with name, description and actions (`-` reads stdin).",
-        ),
-    ],
+    file: FileArgument,
+    output: OutputOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Register a pipeline from a YAML or JSON file."""
+    """Register a pipeline from a YAML or JSON file (always a new one: see `apply`)."""
+    fmt = output_format(output, as_json)
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
     with open_client(url, token) as client:
         pipeline = client.create_pipeline(
             definition["name"], definition["actions"], definition.get("description")
         )
-    if as_json:
-        print_json(pipeline)
-        return
+    if not print_document(pipeline, fmt):
+        _say("Created", pipeline)
+
+
+def apply_pipeline(
+    file: FileArgument,
+    output: OutputOption = None,
+    as_json: JsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Create the pipeline of a file, or update the one of that name to match it."""
+    fmt = output_format(output, as_json)
+    definition = _pipeline_definition(read_document(file, "pipeline file"), file)
+    with open_client(url, token) as client:
+        existing = find_pipeline_by_name(client, definition["name"])
+        if existing is None:
+            pipeline = client.create_pipeline(
+                definition["name"], definition["actions"], definition.get("description")
+            )
+            verb = "Created"
+        elif _same(existing, definition):
+            pipeline, verb = existing, "Unchanged"
+        else:
+            pipeline = client.update_pipeline(
+                existing["id"],
+                description=definition.get("description"),
+                actions=definition["actions"],
+            )
+            verb = "Updated"
+    if not print_document(pipeline, fmt):
+        _say(verb, pipeline)
+
+
+def _same(pipeline: Mapping[str, Any], definition: Mapping[str, Any]) -> bool:
+    def shape(actions: Any) -> list[tuple[Any, Any, Any]]:
+        return [(a["name"], a["entrypoint"], a.get("description")) for a in actions]
+
+    return pipeline.get("description") == definition.get("description") and shape(
+        pipeline["actions"]
+    ) == shape(definition["actions"])
+
+
+def _say(verb: str, pipeline: Mapping[str, Any]) -> None:
     count = len(pipeline["actions"])
     stdout_console().print(
-        f"Created pipeline {pipeline['id']} ({pipeline['name']}, "
+        f"{verb} pipeline {pipeline['id']} ({pipeline['name']}, "
         f"{count} action{'s' if count != 1 else ''})",
         markup=False,
     )
 
 
+def validate_pipeline(file: FileArgument) -> None:
+    """Check a pipeline file here, without a server: its shape, and that every action's
+    entrypoint imports (from the current directory, PYTHONPATH and the bundled examples)."""
+    definition = _pipeline_definition(read_document(file, "pipeline file"), file)
+    use_import_paths(default_import_paths())
+    console = stdout_console()
+    problems = 0
+    for action in definition["actions"]:
+        try:
+            load_action(action["entrypoint"])
+        except EntrypointError as error:
+            problems += 1
+            console.print(f"✗ {action['name']}: {error}", style="red", markup=False)
+        else:
+            console.print(f"✓ {action['name']}: {action['entrypoint']}", markup=False)
+    if problems:
+        console.print(
+            f"{file}: {problems} of {len(definition['actions'])} actions cannot be loaded",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_ERROR)
+    console.print(f"{file}: {definition['name']} is valid", markup=False)
+
+
+def interactive() -> bool:
+    """True when someone can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
 def delete_pipeline(
-    pipeline_id: Annotated[str, typer.Argument(help="The pipeline's id.")],
+    pipeline_ref: PipelineArgument,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before deleting its runs too.")
+    ] = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Delete a pipeline, with its runs, checkpoints and logs."""
+    """Delete a pipeline, with its runs, checkpoints and logs (asks first when it has runs)."""
     with open_client(url, token) as client:
-        client.delete_pipeline(pipeline_id)
-    stdout_console().print(f"Deleted pipeline {pipeline_id}", markup=False)
+        pipeline = resolve_pipeline(client, pipeline_ref)
+        runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=1000))
+        if runs and not yes:
+            what = f"pipeline {pipeline['name']} ({pipeline['id']}) with its {runs} run(s)"
+            if not interactive():
+                usage_error(f"not deleting {what} without --yes")
+            if not typer.confirm(f"Delete {what}?", default=False):
+                stdout_console().print("Nothing deleted", markup=False)
+                raise typer.Exit(EXIT_ERROR)
+        client.delete_pipeline(pipeline["id"])
+    stdout_console().print(f"Deleted pipeline {pipeline['id']}", markup=False)
 
 
 def _pipeline_definition(document: object, file: str) -> dict[str, Any]:
@@ -139,7 +247,7 @@ def _pipeline_definition(document: object, file: str) -> dict[str, Any]:
     if description is not None and not isinstance(description, str):
         usage_error(f"{where}: `description` must be a string")
     actions = document.get("actions")
-    if not isinstance(actions, list):
+    if not isinstance(actions, list) or not actions:
         usage_error(f"{where} needs `actions`, a list of {{name, entrypoint}} mappings")
     for index, action in enumerate(actions):
         if not isinstance(action, Mapping):
@@ -158,13 +266,31 @@ def _kind(value: object) -> str:
     )
 
 
+EXAMPLES = {
+    "list": "pipeline-service pipelines list\n\npipeline-service pipelines list -o yaml",
+    "get": "pipeline-service pipelines get download-convert-train\n\n"
+    "pipeline-service pipelines get 3cc620bc --json",
+    "create": "pipeline-service pipelines create examples/pipeline.yaml",
+    "apply": "pipeline-service pipelines apply examples/pipeline.yaml",
+    "validate": "pipeline-service pipelines validate examples/pipeline.yaml",
+    "delete": "pipeline-service pipelines delete download-convert-train --yes",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add the `pipelines` command group to `app`."""
     group = typer.Typer(
-        name="pipelines", help="Register and inspect pipelines.", no_args_is_help=True
+        name="pipelines",
+        help="Register, update, check and inspect pipelines.",
+        no_args_is_help=True,
     )
-    group.command("list")(list_pipelines)
-    group.command("get")(get_pipeline)
-    group.command("create")(create_pipeline)
-    group.command("delete")(delete_pipeline)
+    for name, function in (
+        ("list", list_pipelines),
+        ("get", get_pipeline),
+        ("create", create_pipeline),
+        ("apply", apply_pipeline),
+        ("validate", validate_pipeline),
+        ("delete", delete_pipeline),
+    ):
+        group.command(name, epilog=f"Examples:\n\n{EXAMPLES[name]}")(function)
     app.add_typer(group, name="pipelines")

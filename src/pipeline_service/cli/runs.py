@@ -1,4 +1,4 @@
-"""`pipeline-service runs`: list, show, start, cancel and watch runs."""
+"""`pipeline-service runs`: list, show, start, resume, cancel, delete and watch runs."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from itertools import islice
 from typing import Annotated, Any
 
 import typer
+from rich.syntax import Syntax
 
 from pipeline_service import PipelineServiceClient, RunStatus
 from pipeline_service.cli._common import (
     STATUS_STYLES,
     JsonOption,
+    OutputOption,
     TokenOption,
     UrlOption,
     compact_json,
@@ -22,23 +24,67 @@ from pipeline_service.cli._common import (
     format_metrics,
     format_time,
     open_client,
+    output_format,
+    print_document,
     print_fields,
     print_json,
     print_table,
     read_document,
     resolved_url,
+    short_id,
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.completion import complete_pipeline, complete_run_id
+from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
+from pipeline_service.errors import NotFoundError
 
 RUN_STATUSES = tuple(status.value for status in RunStatus)
 
-RunIdArgument = Annotated[str, typer.Argument(metavar="RUN_ID", help="The run's id.")]
+RunIdArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="RUN_ID",
+        help="The run's id, or a unique prefix of it.",
+        autocompletion=complete_run_id,
+    ),
+]
+PipelineArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="PIPELINE",
+        help="The pipeline's name, id, or a unique id prefix.",
+        autocompletion=complete_pipeline,
+    ),
+]
 TimeoutOption = Annotated[
     float | None,
     typer.Option(
         "--timeout", min=0.0, metavar="SECONDS", help="Stop watching after this long (exit 3)."
+    ),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        "-p",
+        metavar="KEY=VALUE",
+        help="A run parameter; VALUE is parsed as JSON when it is valid JSON (epochs=3 is a "
+        "number), else taken as a string. Repeatable; overrides --params-file.",
+    ),
+]
+ParamsFileOption = Annotated[
+    str | None,
+    typer.Option("--params-file", metavar="FILE", help="YAML or JSON mapping of parameters."),
+]
+WatchOption = Annotated[
+    bool, typer.Option("--watch", "-w", help=f"Watch the run until it ends. {EXIT_STATUS_HELP}")
+]
+WatchJsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json", help="Print the run as JSON (with --watch: each progress event, one per line)."
     ),
 ]
 
@@ -52,37 +98,48 @@ def list_runs(
             help=f"Only runs in this state: {', '.join(RUN_STATUSES)}.",
         ),
     ] = None,
-    pipeline_id: Annotated[
+    pipeline_ref: Annotated[
         str | None,
-        typer.Option("--pipeline", metavar="PIPELINE_ID", help="Only this pipeline's runs."),
+        typer.Option(
+            "--pipeline",
+            metavar="PIPELINE",
+            help="Only this pipeline's runs (name, id or id prefix).",
+            autocompletion=complete_pipeline,
+        ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
+    output: OutputOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """List runs, newest first."""
+    fmt = output_format(output, as_json)
     if status is not None and status not in RUN_STATUSES:
         usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
     with open_client(url, token) as client:
+        pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
         runs = list(islice(_runs(client, status, pipeline_id, min(limit, 1000)), limit))
-    if as_json:
-        print_json(runs)
+        names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
+    if print_document(runs, fmt):
         return
-    rows = [
-        [
-            run["id"],
-            run["pipeline_id"],
+    headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
+    if fmt == "wide":
+        headers.insert(2, "PIPELINE ID")
+    rows = []
+    for run in runs:
+        row = [
+            short_id(run["id"], fmt),
+            names.get(run["pipeline_id"], short_id(run["pipeline_id"])),
             run["status"],
             _current_action(run),
             _run_elapsed(run),
             format_time(run["created_at"]),
         ]
-        for run in runs
-    ]
-    print_table(
-        stdout_console(), ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"], rows
-    )
+        if fmt == "wide":
+            row.insert(2, run["pipeline_id"])
+        rows.append(row)
+    print_table(stdout_console(), headers, rows)
 
 
 def _runs(
@@ -95,21 +152,25 @@ def _runs(
 
 
 def get_run(
-    run_id: RunIdArgument,
+    run_ref: RunIdArgument,
+    output: OutputOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """Show a run: its state, parameters, result and the progress of each action."""
+    fmt = output_format(output, as_json)
     with open_client(url, token) as client:
-        run = client.get_run(run_id)
-    if as_json:
-        print_json(run)
+        run = resolve_run(client, run_ref)
+        pipeline_name = (
+            _pipeline_name(client, run["pipeline_id"]) if fmt in ("table", "wide") else None
+        )
+    if print_document(run, fmt):
         return
     console = stdout_console()
     fields = [
         ("id", run["id"]),
-        ("pipeline", run["pipeline_id"]),
+        ("pipeline", f"{pipeline_name} ({run['pipeline_id']})"),
         ("status", run["status"]),
         ("action", _current_action(run)),
         ("params", compact_json(run["params"])),
@@ -120,8 +181,6 @@ def get_run(
     ]
     if run["work_dir"]:
         fields.append(("work dir", run["work_dir"]))
-    if run["result"] is not None:
-        fields.append(("result", compact_json(run["result"])))
     if run["error"]:
         fields.append(("error", run["error"]))
     print_fields(console, fields)
@@ -130,7 +189,7 @@ def get_run(
             str(index),
             action["name"],
             action["status"],
-            format_amount(action.get("progress", 0), action.get("total")),
+            format_amount(action.get("progress", 0), action.get("total"), action["status"]),
             action.get("progress_step") or "",
             " ".join(
                 part
@@ -145,24 +204,26 @@ def get_run(
         for index, action in enumerate(run["progress"])
     ]
     print_table(console, ["#", "ACTION", "STATUS", "PROGRESS", "STEP", "DETAIL"], rows)
+    if run["result"] is not None:
+        console.print("result:", markup=False)
+        text = json.dumps(run["result"], indent=2, ensure_ascii=False, default=str)
+        if console.is_terminal:
+            console.print(Syntax(text, "json", background_color="default"))
+        else:
+            typer.echo(text)
+
+
+def _pipeline_name(client: PipelineServiceClient, pipeline_id: str) -> str:
+    try:
+        return client.get_pipeline(pipeline_id)["name"]
+    except NotFoundError:
+        return "?"
 
 
 def create_run(
-    pipeline_id: Annotated[str, typer.Argument(metavar="PIPELINE_ID", help="The pipeline to run.")],
-    param: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--param",
-            "-p",
-            metavar="KEY=VALUE",
-            help="A run parameter; VALUE is parsed as JSON when it is valid JSON (epochs=3 is a "
-            "number), else taken as a string. Repeatable; overrides --params-file.",
-        ),
-    ] = None,
-    params_file: Annotated[
-        str | None,
-        typer.Option("--params-file", metavar="FILE", help="YAML or JSON mapping of parameters."),
-    ] = None,
+    pipeline_ref: PipelineArgument,
+    param: ParamOption = None,
+    params_file: ParamsFileOption = None,
     work_dir: Annotated[
         str | None, typer.Option("--work-dir", metavar="DIR", help="Working directory of the run.")
     ] = None,
@@ -172,52 +233,77 @@ def create_run(
             "--resume-from",
             metavar="RUN_ID",
             help="Continue an earlier run of the same pipeline after its latest completed action "
-            "(its params are used unless given).",
+            "(its params are used where not given).",
+            autocompletion=complete_run_id,
         ),
     ] = None,
-    watch: Annotated[
-        bool, typer.Option("--watch", "-w", help=f"Watch the run until it ends. {EXIT_STATUS_HELP}")
-    ] = False,
+    watch: WatchOption = False,
     timeout: TimeoutOption = None,
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the run as JSON (with --watch: each progress event, one per line).",
-        ),
-    ] = False,
+    as_json: WatchJsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """Start a run of a pipeline."""
     params = run_params(param or [], params_file)
     with open_client(url, token) as client:
-        run = client.create_run(pipeline_id, params, work_dir, resume_from=resume_from)
-        if as_json and not watch:
-            print_json(run)
-            return
-        if not as_json:
-            stdout_console().print(
-                f"Created run {run['id']} of pipeline {run['pipeline_id']}", markup=False
-            )
-        if watch:
-            code = watch_run(
-                client, run["id"], url=resolved_url(url), as_json=as_json, timeout=timeout
-            )
-            raise typer.Exit(code)
+        pipeline = resolve_pipeline(client, pipeline_ref)
+        earlier = resolve_run(client, resume_from)["id"] if resume_from else None
+        run = client.create_run(pipeline["id"], params, work_dir, resume_from=earlier)
+        _started(client, run, f"of pipeline {pipeline['name']}", url, watch, timeout, as_json)
+
+
+def resume_run(
+    run_ref: RunIdArgument,
+    param: ParamOption = None,
+    params_file: ParamsFileOption = None,
+    watch: WatchOption = False,
+    timeout: TimeoutOption = None,
+    as_json: WatchJsonOption = False,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Start a new run continuing RUN_ID after its latest completed action.
+
+    The parameters given win; the others keep RUN_ID's values.
+    """
+    params = run_params(param or [], params_file)
+    with open_client(url, token) as client:
+        earlier = resolve_run(client, run_ref)
+        run = client.resume_run(earlier["id"], params)
+        _started(client, run, f"resuming run {earlier['id']}", url, watch, timeout, as_json)
+
+
+def _started(
+    client: PipelineServiceClient,
+    run: Any,
+    what: str,
+    url: str | None,
+    watch: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
+    if as_json and not watch:
+        print_json(run)
+        return
+    if not as_json:
+        stdout_console().print(f"Created run {run['id']} {what}", markup=False)
+    if watch:
+        code = watch_run(client, run["id"], url=resolved_url(url), as_json=as_json, timeout=timeout)
+        raise typer.Exit(code)
 
 
 def cancel_run(
-    run_id: RunIdArgument,
+    run_ref: RunIdArgument,
+    output: OutputOption = None,
     as_json: JsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
     """Cancel a pending or running run."""
+    fmt = output_format(output, as_json)
     with open_client(url, token) as client:
-        run = client.cancel_run(run_id)
-    if as_json:
-        print_json(run)
+        run = client.cancel_run(resolve_run(client, run_ref)["id"])
+    if print_document(run, fmt):
         return
     stdout_console().print(
         f"Run {run['id']} is {run['status']}",
@@ -226,8 +312,20 @@ def cancel_run(
     )
 
 
+def delete_run(
+    run_ref: RunIdArgument,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Delete a run with its checkpoints and logs."""
+    with open_client(url, token) as client:
+        run_id = resolve_run(client, run_ref)["id"]
+        client.delete_run(run_id)
+    stdout_console().print(f"Deleted run {run_id}", markup=False)
+
+
 def watch(
-    run_id: RunIdArgument,
+    run_ref: RunIdArgument,
     timeout: TimeoutOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print each progress event as one JSON object per line.")
@@ -237,6 +335,7 @@ def watch(
 ) -> None:
     """Watch a run live until it ends; Ctrl-C stops watching and leaves the run alone."""
     with open_client(url, token) as client:
+        run_id = resolve_run(client, run_ref)["id"]
         code = watch_run(client, run_id, url=resolved_url(url), as_json=as_json, timeout=timeout)
     raise typer.Exit(code)
 
@@ -287,14 +386,37 @@ def _run_elapsed(run: Mapping[str, Any]) -> str:
     return format_duration(seconds) if seconds is not None else "-"
 
 
+EXAMPLES = {
+    "list": "pipeline-service runs list --status failed\n\n"
+    "pipeline-service runs list --pipeline download-convert-train -o wide",
+    "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
+    "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"
+    "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
+    "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch",
+    "cancel": "pipeline-service runs cancel 0b53d409",
+    "delete": "pipeline-service runs delete 0b53d409",
+    "watch": "pipeline-service runs watch 0b53d409\n\n"
+    "pipeline-service runs watch 0b53d409 --json --timeout 600",
+}
+
+
+def examples(name: str) -> str:
+    """The `--help` epilog of a command: its examples."""
+    return f"Examples:\n\n{EXAMPLES[name]}"
+
+
 def register(app: typer.Typer) -> None:
     """Add the `runs` command group to `app`."""
     group = typer.Typer(
-        name="runs", help="Start, inspect, watch and cancel runs.", no_args_is_help=True
+        name="runs",
+        help="Start, resume, inspect, watch, cancel and delete runs.",
+        no_args_is_help=True,
     )
-    group.command("list")(list_runs)
-    group.command("get")(get_run)
-    group.command("create")(create_run)
-    group.command("cancel")(cancel_run)
-    group.command("watch", help=f"{watch.__doc__}\n\n{EXIT_STATUS_HELP}")(watch)
+    group.command("list", epilog=examples("list"))(list_runs)
+    group.command("get", epilog=examples("get"))(get_run)
+    group.command("create", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('create')}")(create_run)
+    group.command("resume", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('resume')}")(resume_run)
+    group.command("cancel", epilog=examples("cancel"))(cancel_run)
+    group.command("delete", epilog=examples("delete"))(delete_run)
+    group.command("watch", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('watch')}")(watch)
     app.add_typer(group, name="runs")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,9 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pipeline_service._constants import ENV_TOKEN
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
+from pipeline_service.cli._common import LocalTimeFormatter
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -22,12 +21,43 @@ from pipeline_service.server.settings import (
     ENV_DB,
 )
 
+if TYPE_CHECKING:
+    from pipeline_service.server.storage.base import Storage
+
+LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+
+
+class LogLevel(enum.StrEnum):
+    """How much `serve` says: a line per request only at `debug`."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+def configure_logging(level: LogLevel) -> None:
+    """Log lines on stderr in local time; request lines and uvicorn's own only at debug."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(LocalTimeFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    chatty = logging.DEBUG if level is LogLevel.DEBUG else max(logging.WARNING, _number(level))
+    for name in ("pipeline_service.server", "httpx"):
+        logging.getLogger(name).setLevel(chatty)
+
+
+def _number(level: LogLevel) -> int:
+    return logging.getLevelNamesMapping()[level.upper()]
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")] = (
         DEFAULT_HOST
     ),
-    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = DEFAULT_PORT,
+    port: Annotated[
+        int, typer.Option(help="TCP port (0: any free one, printed at start).", min=0, max=65535)
+    ] = DEFAULT_PORT,
     db: Annotated[
         Path, typer.Option(envvar=ENV_DB, help="SQLite database file (created if missing).")
     ] = DEFAULT_DB_PATH,
@@ -41,57 +71,43 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="Request bodies larger than this are refused (413).")
     ] = DEFAULT_MAX_BODY_BYTES,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(case_sensitive=False, help="debug adds a line per request."),
+    ] = LogLevel.INFO,
     workers: Annotated[
         int, typer.Option(min=0, help="Local workers executing runs (0: the API alone).")
     ] = 1,
 ) -> None:
     """Run the Pipeline Service (FastAPI + SQLite) until SIGINT/SIGTERM."""
-    from pipeline_service.server.app import create_app
-    from pipeline_service.server.serving import ServiceServer, uvicorn_config
-    from pipeline_service.server.settings import Settings
+    from pipeline_service.cli.worker import serve_with_workers
+    from pipeline_service.server import EmbeddedServer
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = Settings(
-        db_path=db,
-        token=token or None,
-        heartbeat_interval=heartbeat_interval,
-        max_body_bytes=max_body_bytes,
-    )
-    app = create_app(settings)
-    problem = _database_problem(app)
+    configure_logging(log_level)
+    problem = _database_problem(db)
     if problem is not None:
         typer.echo(f"pipeline-service: cannot use the database {db}: {problem}", err=True)
         raise typer.Exit(1)
-    if workers:
-        from pipeline_service.cli.worker import serve_with_workers
-        from pipeline_service.server import EmbeddedServer
-
-        server_with_workers = EmbeddedServer(
-            db,
-            host=host,
-            port=port,
-            token=token or None,
-            heartbeat_interval=heartbeat_interval,
-            max_body_bytes=max_body_bytes,
-            log_level=log_level,
-        )
-        serve_with_workers(server_with_workers, workers, token=token or None)
-        return
-    server = ServiceServer(uvicorn_config(app, host, port, log_level=log_level))
-    typer.echo(f"pipeline-service: serving on http://{host}:{port} (database {db})", err=True)
-    server.run()
+    server = EmbeddedServer(
+        db,
+        host=host,
+        port=port,
+        token=token or None,
+        heartbeat_interval=heartbeat_interval,
+        max_body_bytes=max_body_bytes,
+        log_level="debug" if log_level is LogLevel.DEBUG else "warning",
+    )
+    serve_with_workers(server, workers, token=token or None)
 
 
-def _database_problem(app: FastAPI) -> str | None:
-    """Why the app's storage cannot be opened (None when it can): checked before serving, so an
+def _database_problem(db: Path) -> str | None:
+    """Why the database cannot be opened (None when it can): checked before serving, so an
     unusable database is one clear line, not a traceback from the server's startup."""
+    from pipeline_service.server.app import create_app
     from pipeline_service.server.errors import ServiceError
-    from pipeline_service.server.storage.base import Storage
+    from pipeline_service.server.settings import Settings
 
-    storage: Storage = app.state.storage
+    storage: Storage = create_app(Settings(db_path=db)).state.storage
 
     async def probe() -> None:
         await storage.start(lambda change: None)
@@ -108,4 +124,9 @@ def _database_problem(app: FastAPI) -> str | None:
 
 def register(app: typer.Typer) -> None:
     """Add the `serve` command."""
-    app.command("serve")(serve)
+    app.command(
+        "serve",
+        epilog="Examples:\n\npipeline-service serve\n\n"
+        "pipeline-service serve --port 0 --db /tmp/pipelines.db --workers 4\n\n"
+        "pipeline-service serve --workers 0 --token s3cret --log-level debug",
+    )(serve)

@@ -7,7 +7,9 @@ status says how the run ended.
 
 from __future__ import annotations
 
+import threading
 import time
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -21,7 +23,12 @@ from rich.text import Text
 
 from pipeline_service import ActionProgress, PipelineProgress, PipelineServiceClient
 from pipeline_service.cli._common import (
+    EXIT_CANCELLED,
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_LOST,
+    EXIT_OK,
     STATUS_STYLES,
     describe_error,
     elapsed_seconds,
@@ -36,14 +43,9 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.errors import APITimeoutError, PipelineServiceError
 
-EXIT_COMPLETED = 0
-EXIT_FAILED = 1
-EXIT_CANCELLED = 2
-EXIT_LOST = 3  # the watch started, then lost the run (stream cut short, --timeout) before it ended
-
 OUTCOME_EXIT_CODES = {
-    "completed": EXIT_COMPLETED,
-    "failed": EXIT_FAILED,
+    "completed": EXIT_OK,
+    "failed": EXIT_ERROR,
     "cancelled": EXIT_CANCELLED,
 }
 
@@ -52,10 +54,10 @@ ICONS = {"completed": "✓", "failed": "✗", "skipped": "-", "pending": "·", "
 PLAIN_PROGRESS_INTERVAL = 2.0
 """Plain output prints an action's progress at most this often (status changes always)."""
 
-EXIT_STATUS_HELP = (
-    "Exit status: 0 the run completed, 1 it failed, 2 it was cancelled, "
-    "3 the run was lost before it ended, 130 interrupted (the run is left alone)."
-)
+EXIT_STATUS_HELP = EXIT_CODES_HELP
+
+PENDING_HINT_AFTER = 5.0
+"""A watch says that no worker has claimed the run when it stays pending this long."""
 
 
 class ProgressView(Protocol):
@@ -72,6 +74,18 @@ class ProgressView(Protocol):
 
     def update(self, progress: PipelineProgress) -> None:
         """Show `progress`, the newest state of the run."""
+
+    def note(self, text: str) -> None:
+        """Show a hint about the run (on stderr, or under the live display)."""
+
+
+def pending_hint(run_id: str, url: str) -> str:
+    """What to say about a run no worker has claimed."""
+    return (
+        f"no worker has claimed run {run_id} yet: start one with "
+        f"`pipeline-service worker --url {url}` (or run `pipeline-service serve`, "
+        "which starts one)"
+    )
 
 
 def watch_run(
@@ -90,11 +104,19 @@ def watch_run(
         view = LiveView(console)
     else:
         view = PlainView()
+
+    def hint_if_still_pending() -> None:
+        if enum_value(last.status) == "pending":
+            view.note(pending_hint(run_id, url))
+
+    timer = threading.Timer(PENDING_HINT_AFTER, hint_if_still_pending)
+    timer.daemon = True
     try:
         with view:
             if last.is_terminal or not as_json:  # JSON lines come from the stream, with versions
                 view.update(last)
             if not last.is_terminal:
+                timer.start()
                 for progress in client.stream_progress(run_id, timeout=timeout):
                     last = progress
                     view.update(progress)
@@ -110,8 +132,12 @@ def watch_run(
             if isinstance(error, APITimeoutError) and timeout is not None
             else describe_error(error, url)
         )
+        if enum_value(last.status) == "pending":
+            reason = f"{reason}; {pending_hint(run_id, url)}"
         print_error(f"lost run {run_id} while it was {enum_value(last.status)}: {reason}")
         return EXIT_LOST
+    finally:
+        timer.cancel()
     if not last.is_terminal:
         print_error(f"the stream of run {run_id} ended while it was {enum_value(last.status)}")
         return EXIT_LOST
@@ -135,15 +161,15 @@ def report_outcome(progress: PipelineProgress, *, as_json: bool) -> int:
             else (f"Run {progress.run_id} {status}")
         )
         stdout_console().print(line, style=STATUS_STYLES.get(status, ""), markup=False)
-    return OUTCOME_EXIT_CODES.get(status, EXIT_FAILED)
+    return OUTCOME_EXIT_CODES.get(status, EXIT_ERROR)
 
 
 def _failed_action_error(progress: PipelineProgress) -> str | None:
     return next((a.error for a in progress.actions if a.error), None)
 
 
-def _elapsed(progress: PipelineProgress) -> str:
-    seconds = elapsed_seconds(progress.started_at, progress.completed_at)
+def _elapsed(progress: PipelineProgress, now: datetime | None = None) -> str:
+    seconds = elapsed_seconds(progress.started_at, progress.completed_at or now)
     return format_duration(seconds) if seconds is not None else "-:--:--"
 
 
@@ -158,6 +184,59 @@ def _detail(action: ActionProgress) -> str:
     return " ".join(part for part in parts if part)
 
 
+def action_seconds(action: ActionProgress, now: datetime | None = None) -> float | None:
+    """How long the action has run (or ran), None before it started."""
+    if action.started_at is None:
+        return None
+    return elapsed_seconds(action.started_at, action.completed_at or now)
+
+
+def action_eta(action: ActionProgress, now: datetime | None = None) -> float | None:
+    """Seconds left for a running action counting units of work, at its rate so far."""
+    seconds = action_seconds(action, now)
+    if (
+        enum_value(action.status) != "running"
+        or action.total is None
+        or not seconds
+        or action.progress <= 0
+    ):
+        return None
+    return (action.total - action.progress) * seconds / action.progress
+
+
+def overall_fraction(progress: PipelineProgress, now: datetime | None = None) -> float:
+    """How far the run is, each action weighted by how long it takes (or is expected to).
+
+    A finished action weighs its duration, a running one its elapsed time plus its ETA (known
+    where it has a total); the others weigh the mean of those. Before any of that is known,
+    every action weighs the same.
+    """
+    if enum_value(progress.status) == "completed":
+        return 1.0
+    if not progress.actions:
+        return 0.0
+    done = ("completed", "skipped")
+    weights: list[float | None] = []
+    for action in progress.actions:
+        status = enum_value(action.status)
+        seconds = action_seconds(action, now)
+        eta = action_eta(action, now)
+        if status == "completed" and seconds:
+            weights.append(seconds)
+        elif seconds and eta is not None:
+            weights.append(seconds + eta)
+        else:
+            weights.append(None)
+    known = [w for w in weights if w]
+    fallback = sum(known) / len(known) if known else 1.0
+    total = sum(w or fallback for w in weights)
+    reached = sum(
+        (w or fallback) * (1.0 if enum_value(a.status) in done else a.fraction)
+        for w, a in zip(weights, progress.actions, strict=True)
+    )
+    return min(1.0, reached / total) if total else 0.0
+
+
 class _PrintingView:
     """A view that only prints: nothing to set up or tear down around the watch."""
 
@@ -166,6 +245,10 @@ class _PrintingView:
 
     def __exit__(self, *exc_info: object) -> None:
         return None
+
+    def note(self, text: str) -> None:
+        """Print the hint on stderr."""
+        stderr_console().print(f"note: {text}", style="yellow", markup=False)
 
 
 class JsonView(_PrintingView):
@@ -202,7 +285,7 @@ class PlainView(_PrintingView):
                 part
                 for part in (
                     f"{action.name}: {action_status}",
-                    format_amount(action.progress, action.total),
+                    format_amount(action.progress, action.total, action_status),
                     _detail(action),
                 )
                 if part
@@ -223,14 +306,17 @@ class PlainView(_PrintingView):
 
 
 class LiveView:
-    """A rich live display: a header with the run's state and elapsed time, one bar per action."""
+    """A rich live display: a header with the run's state and elapsed time, one row per action
+    (bar, amount, elapsed time, ETA, details cut to the terminal's width)."""
 
     def __init__(self, console: Console) -> None:
+        self._console = console
         self._progress: PipelineProgress | None = None
+        self._note: str | None = None
         self._spinners: dict[str, Spinner] = {}
         self._live = Live(
             console=console,
-            get_renderable=self._render,
+            get_renderable=self.render,
             refresh_per_second=4,
             redirect_stdout=False,
             redirect_stderr=False,
@@ -246,6 +332,13 @@ class LiveView:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        if exc_type is KeyboardInterrupt:
+            # The terminal echoed ^C where the cursor was: erase the display and draw its last
+            # frame once, rather than leave a second copy of the header behind.
+            self._live.transient = True
+            self._live.stop()
+            self._console.print(self.render())
+            return
         self._live.stop()
 
     def update(self, progress: PipelineProgress) -> None:
@@ -253,54 +346,67 @@ class LiveView:
         self._progress = progress
         self._live.refresh()
 
-    def _render(self) -> RenderableType:
+    def note(self, text: str) -> None:
+        """Show the hint under the header."""
+        self._note = text
+        self._live.refresh()
+
+    def render(self) -> RenderableType:
+        """The current frame."""
         progress = self._progress
         if progress is None:
             return Text("Connecting…", style="dim")
+        now = datetime.now(UTC)
         status = enum_value(progress.status)
         header = Text.assemble(
             ("Run ", "bold"),
             (progress.run_id, "bold"),
             "  ",
             (status, STATUS_STYLES.get(status, "")),
+            f"  {overall_fraction(progress, now) * 100:.0f}%",
             "  elapsed ",
-            (_elapsed(progress), "bold"),
-            f"  {progress.fraction * 100:.0f}% overall",
+            (_elapsed(progress, now), "bold"),
+            no_wrap=True,
+            overflow="ellipsis",
         )
+        parts: list[RenderableType] = [header]
+        if self._note and status == "pending":
+            parts.append(Text(self._note, style="yellow"))
         table = Table.grid(padding=(0, 1))
-        for _ in range(6):
+        for _ in range(7):
             table.add_column(no_wrap=True)
-        table.add_column(overflow="fold")
+        # The details give way first (cut with an ellipsis, never wrapped into a strip).
+        table.add_column(overflow="ellipsis")
+        bar_width = max(10, min(30, self._console.width // 5))
         for action in progress.actions:
             action_status = enum_value(action.status)
             style = STATUS_STYLES.get(action_status, "")
-            fraction = action.fraction
+            seconds = action_seconds(action, now)
+            eta = action_eta(action, now)
             table.add_row(
                 self._icon(action.name, action_status),
                 Text(action.name, style="bold"),
                 Text(action_status, style=style),
                 ProgressBar(
                     total=1.0,
-                    completed=fraction,
-                    width=30,
+                    completed=action.fraction,
+                    width=bar_width,
                     complete_style="red" if action_status == "failed" else "bar.complete",
                 ),
-                Text(format_amount(action.progress, action.total), style=style),
-                Text(f"[{action.progress_step}]" if action.progress_step else "", style="dim"),
-                Text(_detail_without_step(action), style="red" if action.error else ""),
+                Text(format_amount(action.progress, action.total, action_status), style=style),
+                Text(format_duration(seconds) if seconds is not None else "", style="dim"),
+                Text(f"ETA {format_duration(eta)}" if eta is not None else "", style="dim"),
+                Text(
+                    _detail(action),
+                    style="red" if action.error else "",
+                    no_wrap=True,
+                    overflow="ellipsis",
+                ),
             )
-        return Group(header, table)
+        parts.append(table)
+        return Group(*parts)
 
     def _icon(self, name: str, status: str) -> RenderableType:
         if status == "running":
             return self._spinners.setdefault(name, Spinner("dots", style="cyan"))
         return Text(ICONS.get(status, "?"), style=STATUS_STYLES.get(status, ""))
-
-
-def _detail_without_step(action: ActionProgress) -> str:
-    parts = [
-        action.message or "",
-        format_metrics(action.metrics),
-        f"error: {action.error}" if action.error else "",
-    ]
-    return " ".join(part for part in parts if part)

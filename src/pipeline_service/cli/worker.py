@@ -11,15 +11,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.logging import RichHandler
+from rich.text import Text
 
 from pipeline_service.cli._common import (
     TokenOption,
     UrlOption,
     describe_error,
     fail,
+    local_time,
+    open_client,
+    resolved_token,
     resolved_url,
     stderr_console,
 )
+from pipeline_service.cli.completion import complete_pipeline
+from pipeline_service.cli.resolve import resolve_pipeline
 from pipeline_service.errors import AuthenticationError
 from pipeline_service.runner.worker import (
     DEFAULT_LEASE_SECONDS,
@@ -34,7 +40,13 @@ if TYPE_CHECKING:
 
 def configure_logging(verbose: bool) -> None:
     """Worker and runner messages on stderr (INFO, or DEBUG with --verbose)."""
-    handler = RichHandler(console=stderr_console(), show_path=False, markup=False)
+    handler = RichHandler(
+        console=stderr_console(),
+        show_path=False,
+        markup=False,
+        log_time_format=lambda moment: Text(local_time(moment, millis=True)),
+        omit_repeated_times=False,
+    )
     logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
     logging.getLogger("pipeline_service.runner").setLevel(
         logging.DEBUG if verbose else logging.INFO
@@ -53,9 +65,14 @@ def worker(
             help="How long a claimed run stays ours without a renewal (renewed every second).",
         ),
     ] = DEFAULT_LEASE_SECONDS,
-    pipeline_id: Annotated[
+    pipeline_ref: Annotated[
         str | None,
-        typer.Option("--pipeline", metavar="PIPELINE_ID", help="Only claim runs of this pipeline."),
+        typer.Option(
+            "--pipeline",
+            metavar="PIPELINE",
+            help="Only claim runs of this pipeline (name, id or id prefix).",
+            autocompletion=complete_pipeline,
+        ),
     ] = None,
     poll_interval: Annotated[
         float,
@@ -81,9 +98,13 @@ def worker(
     stops at once. A run whose worker died is resumed by another from its latest checkpoint.
     """
     configure_logging(verbose)
+    pipeline_id = None
+    if pipeline_ref is not None:
+        with open_client(url, token) as client:
+            pipeline_id = resolve_pipeline(client, pipeline_ref)["id"]
     with Worker(
-        url,
-        token=token,
+        resolved_url(url),
+        token=resolved_token(token),
         lease_seconds=lease_seconds,
         pipeline_id=pipeline_id,
         poll_interval=poll_interval,
@@ -135,9 +156,13 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
     }
     try:
         with server, WorkerPool(_loopback_url(server), workers, token=token):
+            if workers:
+                doing = f"with {workers} worker{'s' if workers != 1 else ''}"
+            else:
+                doing = "without workers (start some with `pipeline-service worker`)"
             typer.echo(
-                f"pipeline-service: serving on {server.url} (database {server.db_path}) "
-                f"with {workers} worker{'s' if workers != 1 else ''}",
+                f"pipeline-service: serving on {server.url} (database {server.db_path}) {doing}\n"
+                f"pipeline-service: API docs at {server.url}/docs; Ctrl-C to stop",
                 err=True,
             )
             while not stop.wait(0.5):
@@ -150,4 +175,8 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
 
 def register(app: typer.Typer) -> None:
     """Add the `worker` command to `app`."""
-    app.command("worker")(worker)
+    app.command(
+        "worker",
+        epilog="Examples:\n\npipeline-service worker --url http://10.0.0.5:8100 --token s3cret\n\n"
+        "pipeline-service worker --pipeline download-convert-train --max-runs 1",
+    )(worker)

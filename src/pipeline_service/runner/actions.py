@@ -9,10 +9,12 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline_service.runner.capture import capture_output
 from pipeline_service.runner.context import ActionContext
 from pipeline_service.runner.reporter import ActionReporter
 
@@ -168,7 +170,8 @@ def _check_result(action_name: str, result: object) -> dict[str, Any] | None:
     return {str(key): value for key, value in result.items()}
 
 
-def _use_import_paths(paths: Sequence[str]) -> None:
+def use_import_paths(paths: Sequence[str]) -> None:
+    """Let imports find modules in `paths` too (appended to sys.path once each)."""
     for path in paths:
         if path not in sys.path:
             sys.path.append(path)
@@ -180,14 +183,16 @@ def run_action(
     cancelled: Callable[[], bool],
     *,
     flush_interval: float = 0.5,
+    capture: bool = False,
 ) -> ActionOutcome:
     """Load and run one action, reporting its progress, metrics and logs through `client`.
 
-    Never raises for anything the action does: failures come back as an ActionOutcome with the
-    error ("Type: message") and the traceback.
+    With `capture` (for a process of its own), what the action prints to stdout and stderr and
+    logs with `logging` goes to the run's logs too. Never raises for anything the action does:
+    failures come back as an ActionOutcome with the error ("Type: message") and the traceback.
     """
     started = time.monotonic()
-    _use_import_paths(task.import_paths)
+    use_import_paths(task.import_paths)
     work_dir = Path(task.work_dir)
     try:
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -214,9 +219,13 @@ def run_action(
             reporter=reporter,
             cancelled=lambda: cancelled() or lease_lost.is_set(),
         )
+        captured: AbstractContextManager[None] = (
+            capture_output(reporter.log) if capture else nullcontext()
+        )
         try:
-            action = load_action(task.entrypoint)
-            result = _check_result(task.action_name, action(context))
+            with captured:
+                action = load_action(task.entrypoint)
+                result = _check_result(task.action_name, action(context))
         except (EntrypointError, ActionResultError) as exc:
             return ActionOutcome(
                 error=str(exc),

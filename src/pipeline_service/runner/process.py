@@ -135,7 +135,9 @@ def _child_main(
                 settings.base_url, settings.timeout, token=settings.token, http_client=http
             ) as client,
         ):
-            outcome = run_action(task, client, cancelled.is_set, flush_interval=flush_interval)
+            outcome = run_action(
+                task, client, cancelled.is_set, flush_interval=flush_interval, capture=True
+            )
     except BaseException as exc:  # the client itself failed: still tell the worker why
         outcome = ActionOutcome(
             error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()

@@ -87,12 +87,13 @@ def plan_resume(
             f"cannot resume: checkpoint of action {latest['action_name']!r} at index "
             f"{last_index} does not match the pipeline's action at that index ({expected!r})"
         )
-    snapshot = latest["params_snapshot"]
-    params = dict(run["params"] or {}) if snapshot is None else dict(snapshot)
-    params.update(latest["result"] or {})
+    # The run's params win over the params the checkpoint recorded (a resumed run carries the
+    # fix); the results of the completed actions then apply in order, as in an unbroken run.
+    params = {**(latest["params_snapshot"] or {}), **(run["params"] or {})}
     results: dict[str, Any] = {}
     for index in sorted(completed):
         results.update(completed[index]["result"] or {})
+    params.update(results)
     return ResumePlan(last_index + 1, params, results, latest["artifacts_path"])
 
 

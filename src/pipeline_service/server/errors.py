@@ -77,6 +77,8 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
             message = "is not a known field"
         elif error.get("type") == "missing":
             message = "is required"
+        elif error.get("type") == "value_error":
+            message = str(error.get("ctx", {}).get("error", message))
         parts.append(f"{where}: {message}")
     if len(errors) > 5:
         parts.append(f"and {len(errors) - 5} more")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -43,22 +44,48 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, allow_inf_nan=False)
 
 
+ENTRYPOINT_PATTERN = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*[.:][A-Za-z_][A-Za-z0-9_]*$"
+)
+"""What the spec accepts as an entrypoint: `package.module.Name` or `package.module:Name`."""
+
+
+def _entrypoint(value: str) -> str:
+    if not ENTRYPOINT_PATTERN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a dotted path; expected 'package.module.Name' or "
+            "'package.module:Name'"
+        )
+    return value
+
+
+def _some_actions(actions: list[ActionDefinition]) -> list[ActionDefinition]:
+    if not actions:
+        raise ValueError("a pipeline needs at least one action")
+    return actions
+
+
 class ActionDefinition(_Open):
     name: str = Field(min_length=1, max_length=255)
-    entrypoint: str = Field(min_length=1, max_length=1000)
+    entrypoint: Annotated[str, AfterValidator(_entrypoint)] = Field(min_length=1, max_length=1000)
     description: str | None = Field(default=None, max_length=10000)
 
 
 class PipelineCreate(_Strict):
     name: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=10000)
-    actions: list[ActionDefinition] = Field(max_length=1000)
+    actions: Annotated[list[ActionDefinition], AfterValidator(_some_actions)] = Field(
+        max_length=1000
+    )
 
 
 class PipelineUpdate(_Strict):
     name: str = Field(default=None, min_length=1, max_length=255)  # type: ignore[assignment]
     description: str | None = Field(default=None, max_length=10000)
-    actions: list[ActionDefinition] = Field(default=None, max_length=1000)  # type: ignore[arg-type]
+    actions: Annotated[list[ActionDefinition], AfterValidator(_some_actions)] = Field(
+        default=None,  # type: ignore[arg-type]
+        max_length=1000,
+    )
 
 
 class ActionProgress(_Open):

@@ -103,8 +103,9 @@ def sync_detailed(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run (and its params are used when `params` is not sent), so the new run
-    continues after the latest completed action.
+    into the new run, so the new run continues after the latest completed action. Its params
+    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
+    sent keeps the earlier run's value.
 
     Args:
         pipeline_id (str):
@@ -143,8 +144,9 @@ def sync(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run (and its params are used when `params` is not sent), so the new run
-    continues after the latest completed action.
+    into the new run, so the new run continues after the latest completed action. Its params
+    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
+    sent keeps the earlier run's value.
 
     Args:
         pipeline_id (str):
@@ -178,8 +180,9 @@ async def asyncio_detailed(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run (and its params are used when `params` is not sent), so the new run
-    continues after the latest completed action.
+    into the new run, so the new run continues after the latest completed action. Its params
+    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
+    sent keeps the earlier run's value.
 
     Args:
         pipeline_id (str):
@@ -216,8 +219,9 @@ async def asyncio(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run (and its params are used when `params` is not sent), so the new run
-    continues after the latest completed action.
+    into the new run, so the new run continues after the latest completed action. Its params
+    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
+    sent keeps the earlier run's value.
 
     Args:
         pipeline_id (str):

@@ -754,8 +754,11 @@ class SQLiteStorage(Storage):
                     f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
                 )
             resumed = _run_state(row)
-            if "params" not in body.model_fields_set:
-                params = resumed.run["params"]
+            earlier = resumed.run["params"]
+            if params is None:
+                params = earlier
+            elif earlier:
+                params = {**earlier, **params}
         run = {
             "id": str(uuid.uuid4()),
             "pipeline_id": pipeline_id,
