@@ -4,7 +4,7 @@ A database written by an older release is migrated step by step when opened; one
 newer release is refused rather than misread.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -79,5 +79,23 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE idempotency ADD COLUMN resource TEXT;
     CREATE INDEX idempotency_by_resource ON idempotency(resource);
+    """,
+    # 3: metric history, one bounded series per action (see server/metric_history.py).
+    """
+    CREATE TABLE metric_series (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        stride INTEGER NOT NULL,
+        recorded INTEGER NOT NULL,
+        kept INTEGER NOT NULL,
+        PRIMARY KEY (run_id, action_name)
+    );
+    CREATE TABLE metric_points (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        point TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_name, seq)
+    );
     """,
 )
