@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pipeline_service._constants import ENV_TOKEN
+from pipeline_service.cli._common import dashboard_url
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -74,6 +75,7 @@ def serve(
     app = create_app(settings)
     server = ServiceServer(uvicorn_config(app, host, port, log_level=log_level))
     typer.echo(f"pipeline-service: serving on http://{host}:{port} (database {db})", err=True)
+    typer.echo(f"pipeline-service: dashboard at {dashboard_url(f'http://{host}:{port}')}", err=True)
     server.run()
 
 
