@@ -252,7 +252,7 @@ export function renderRun(main, runId) {
     showDocuments();
   }
 
-  const refreshMetrics = throttle(() => loadMetrics().catch(fail("Could not load the metrics")), 1000);
+  const refreshMetrics = throttle(() => loadMetrics().catch(fail("Could not load the metrics")), 500);
   const refreshCheckpoints = throttle(() => loadCheckpoints().catch(fail("Could not load the checkpoints")), 1000);
 
   // --- live progress ----------------------------------------------------------------------------
