@@ -41,11 +41,11 @@ TOKEN_KEY = "pipeline-service-token"
 STARTUP_TIMEOUT = 60
 
 
-def missing(reason: str) -> NoReturn:
+def missing(reason: str, *, module: bool = False) -> NoReturn:
     """Skip, or fail when CI is set (there the browser tests are mandatory)."""
     if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required when CI is set)")
-    pytest.skip(reason)
+        pytest.fail(f"{reason} (required when CI is set)", pytrace=False)
+    pytest.skip(reason, allow_module_level=module)
 
 
 @dataclass

@@ -6,11 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+
+from .conftest import TOKEN_KEY, Service, missing, open_page
+
+try:
+    from playwright.sync_api import Browser, Page, expect
+except ImportError:
+    missing("playwright is not installed (pip install -e '.[dev]')", module=True)
 
 from pipeline_service.cli.demo import DEMO_ACTIONS
-
-from .conftest import TOKEN_KEY, Service, open_page
 
 pytestmark = pytest.mark.slow
 
