@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ except ImportError:
 from pipeline_service.cli.demo import DEMO_ACTIONS
 
 pytestmark = pytest.mark.slow
+
+# Runs take seconds; a loaded machine can make that many more.
+expect.set_options(timeout=90_000)
 
 # Long enough to watch (and to cancel); short enough for a test.
 WATCHED_PARAMS = {"dataset": 7, "rows": 3000, "epochs": 60, "pace": 0.1}
@@ -103,16 +107,36 @@ def test_log_level_filter_hides_and_shows_lines(page: Page, service: Service) ->
     expect(warning).to_be_visible()
 
 
-def test_cancel_cancels_a_slow_run(page: Page, service: Service) -> None:
+def test_cancel_cancels_a_slow_run_and_resume_continues_it(page: Page, service: Service) -> None:
     run = new_run(service, SLOW_PARAMS, "Slow")
     page.goto(run_url(service, run))
     expect(page.locator('.action[data-action="train"]')).to_have_attribute("data-status", "running")
     page.click("#cancel-run")
     expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
     expect(page.locator("#cancel-run")).to_be_hidden()
-    expect(page.locator("#resume-run")).to_be_visible()
     with service.client() as client:
         assert client.get_run(run["id"])["status"] == "cancelled"
+
+    # Resume with edited params: a new run that starts after the cancelled run's checkpoints.
+    page.click("#resume-run")
+    editor = page.locator("#resume-dialog textarea")
+    expect(editor).to_have_value(json.dumps(SLOW_PARAMS, indent=2))
+    edited = {**SLOW_PARAMS, "epochs": 5000, "note": "resumed"}
+    editor.fill(json.dumps(edited))
+    page.click("#resume-dialog button[type=submit]")
+    page.wait_for_url(lambda url: "/ui/runs/" in url and run["id"] not in url)
+    resumed_id = page.url.rsplit("/", 1)[1]
+    for name in ("download", "convert"):
+        expect(page.locator(f'.action[data-action="{name}"]')).to_have_attribute(
+            "data-status", "skipped"
+        )
+    expect(page.locator('.action[data-action="train"]')).to_have_attribute("data-status", "running")
+    with service.client() as client:
+        assert client.get_run(resumed_id)["params"] == edited
+        copied = client.get_checkpoints(resumed_id)
+    assert {"download", "convert"} <= {c["action_name"] for c in copied}
+    page.click("#cancel-run")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
 
 
 def test_start_a_run_with_params_from_the_pipelines_page(page: Page, service: Service) -> None:
