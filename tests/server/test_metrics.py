@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +15,9 @@ import pytest
 
 from pipeline_service.server.metric_history import MAX_POINTS
 from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
+from pipeline_service.server.rules import pending_action
 from pipeline_service.server.storage.sqlite import SQLiteStorage
+from pipeline_service.server.storage.sqlite_schema import MIGRATIONS
 
 from .conftest import API
 
@@ -172,3 +176,36 @@ def spread(reports: int, max_points: int) -> list[int]:
 def test_bound_below_two_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 2"):
         SQLiteStorage(tmp_path / "x.db", max_metric_points=1)
+
+
+def test_a_database_from_before_the_history_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    progress = json.dumps([pending_action("a")])
+    with sqlite3.connect(path) as conn:
+        for migration in MIGRATIONS[:2]:
+            conn.executescript(migration)
+        conn.execute(
+            "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "
+            "VALUES ('p', 'old', NULL, '[]', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+        )
+        conn.execute(
+            "INSERT INTO runs (id, pipeline_id, status, progress, created_at) "
+            "VALUES ('r', 'p', 'running', ?, '2026-01-01T00:00:00Z')",
+            (progress,),
+        )
+        conn.execute("PRAGMA user_version=2")
+
+    async def scenario() -> dict[str, Any]:
+        store = SQLiteStorage(path)
+        await store.start(lambda change: None)
+        try:
+            update = {"action_progress": {"name": "a", "progress": 0.5, "metrics": {"loss": 2}}}
+            await store.report_progress("r", ProgressUpdate.model_validate(update))
+            return await store.get_metrics("r")
+        finally:
+            await store.close()
+
+    series = asyncio.run(scenario())["actions"]
+    assert [(s["action_name"], [p["values"] for p in s["points"]]) for s in series] == [
+        ("a", [{"loss": 2}])
+    ]

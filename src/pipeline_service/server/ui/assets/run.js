@@ -203,7 +203,7 @@ export function renderRun(main, runId) {
 
   function tick() {
     if (!run) return;
-    setText(facts.duration, formatDuration(elapsed(run.started_at, run.completed_at ?? (TERMINAL.has(run.status) ? run.started_at : null))));
+    setText(facts.duration, formatDuration(elapsed(run.started_at, run.completed_at)));
     for (const row of actionRows) {
       const { started_at, completed_at, status } = row.action;
       const ended = completed_at ?? (status === "running" && !TERMINAL.has(run.status) ? null : run.completed_at);
