@@ -198,3 +198,38 @@ def test_narrow_screen_and_dark_scheme(browser: Browser, service: Service, artif
     page.screenshot(path=artifacts / "dashboard-run-phone-dark.png", full_page=True)
     page.context.close()
     assert errors == []
+
+
+def test_event_stream_parser_across_chunk_boundaries(page: Page, service: Service) -> None:
+    """Fields split anywhere (even between the \\r and \\n of a line break) parse the same."""
+    page.goto(service.url + "/ui/pipelines")
+    events = page.evaluate(
+        """async () => {
+            const { readEvents } = await import("/ui/assets/api.js");
+            const chunks = [": ping\\r\\n\\r\\nretry: 2000\\r\\n\\r\\nid: 1\\r",
+                            "\\nevent: progress\\r\\ndata: {\\"a\\":", "1}\\r\\n\\r",
+                            "\\nid: 2\\nevent: completed\\ndata: {\\"a\\":2}\\n\\n",
+                            "data: never\\n\\n"];
+            const encoder = new TextEncoder();
+            const body = new ReadableStream({
+                start(controller) {
+                    for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+                    controller.close();
+                },
+            });
+            const seen = [];
+            const stopped = await readEvents(body, (field) => {
+                seen.push(field);
+                return field.event === "completed";
+            });
+            return { seen, stopped };
+        }"""
+    )
+    assert events == {
+        "seen": [
+            {"retry": 2000},
+            {"id": "1", "event": "progress", "data": {"a": 1}},
+            {"id": "2", "event": "completed", "data": {"a": 2}},
+        ],
+        "stopped": True,
+    }

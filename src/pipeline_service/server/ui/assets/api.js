@@ -172,7 +172,7 @@ export function follow(path, { onEvent, onStatus: report = () => {}, onError = (
 
 // Parses the event-stream format; `dispatch` returns true to stop. Resolves to true when
 // stopped by dispatch, false when the server closed the stream.
-async function readEvents(body, dispatch) {
+export async function readEvents(body, dispatch) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let event = {};

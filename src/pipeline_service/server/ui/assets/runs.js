@@ -142,6 +142,7 @@ export function renderRuns(main, _arg, query) {
       cells.status.replaceChildren(row.pill);
     }
     row.tr.dataset.status = run.status;
+    row.tr.title = run.error ? `${run.status}: ${run.error}` : "";
     setText(cells.pipeline.firstChild, pipelineName(run.pipeline_id));
     setText(cells.action, currentAction(run));
     updateBar(cells.bar, runFraction(run), run.status);
