@@ -131,7 +131,7 @@ function chart(action, name, points, axis, color) {
 }
 
 /** About `count` round tick values covering [min, max]. */
-export function niceTicks(min, max, count) {
+function niceTicks(min, max, count) {
   if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
   if (min === max) {
     const pad = Math.abs(min) * 0.1 || 1;

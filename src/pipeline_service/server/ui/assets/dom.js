@@ -68,7 +68,7 @@ export function updateBar(bar, fraction, status) {
   bar.setAttribute("aria-valuenow", String(pct));
 }
 
-export function clamp01(value) {
+function clamp01(value) {
   return Number.isFinite(value) ? Math.min(Math.max(value, 0), 1) : 0;
 }
 

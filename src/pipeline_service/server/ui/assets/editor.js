@@ -50,7 +50,7 @@ export function jsonEditor(initial, { label = "Params (a JSON object)" } = {}) {
 }
 
 /** {ok, value, message} for the editor's text. */
-export function validate(text) {
+function validate(text) {
   if (!text.trim()) return { ok: true, value: {}, message: "Empty: the run gets no params." };
   let value;
   try {
