@@ -15,7 +15,9 @@ try:
 except ImportError:
     missing("playwright is not installed (pip install -e '.[dev]')", module=True)
 
+from pipeline_service import PipelineServiceClient
 from pipeline_service.cli.demo import DEMO_ACTIONS
+from pipeline_service.server import EmbeddedServer
 
 pytestmark = pytest.mark.slow
 
@@ -233,3 +235,18 @@ def test_event_stream_parser_across_chunk_boundaries(page: Page, service: Servic
         ],
         "stopped": True,
     }
+
+
+def test_a_server_without_token_asks_for_none(browser: Browser, tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path / "open.db") as server:
+        page, errors = open_page(browser, token=None)
+        page.goto(server.url + "/")
+        expect(page.locator("#runs-table")).to_be_visible()
+        with PipelineServiceClient(server.url) as client:
+            pipeline = client.create_pipeline("Open", DEMO_ACTIONS)
+            run = client.create_run(pipeline["id"])
+        expect(page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')).to_be_visible()
+        expect(page.locator("#token-dialog")).to_be_hidden()
+        expect(page.locator("#forget-token")).to_be_hidden()
+        page.context.close()
+    assert errors == []
