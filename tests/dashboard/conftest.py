@@ -57,7 +57,7 @@ class Service:
         return PipelineServiceClient(self.url, token=self.token, timeout=30)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """`pipeline-service serve` with two workers and a token, on a free port of 127.0.0.1."""
     home = tmp_path_factory.mktemp("dashboard-service")
@@ -97,7 +97,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             process.wait()
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, and asyncio.run() in later test modules would refuse to start.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     try:
         from playwright.sync_api import Error, sync_playwright
