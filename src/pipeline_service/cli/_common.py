@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -224,6 +225,12 @@ def _looks_like_the_service(response: httpx.Response) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and "status" in body and response.status_code in (200, 503)
+
+
+def dashboard_url(base_url: str, run_id: str | None = None) -> str:
+    """The reference server's dashboard on `base_url`, or the page of one run there."""
+    base = base_url.rstrip("/")
+    return f"{base}/" if run_id is None else f"{base}/ui/runs/{quote(run_id, safe='')}"
 
 
 def describe_error(error: PipelineServiceError, url: str) -> str:

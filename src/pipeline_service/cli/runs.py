@@ -18,6 +18,7 @@ from pipeline_service.cli._common import (
     TokenOption,
     UrlOption,
     compact_json,
+    dashboard_url,
     elapsed_seconds,
     format_amount,
     format_duration,
@@ -286,7 +287,9 @@ def _started(
         print_json(run)
         return
     if not as_json:
-        stdout_console().print(f"Created run {run['id']} {what}", markup=False)
+        console = stdout_console()
+        console.print(f"Created run {run['id']} {what}", markup=False)
+        console.print(f"Dashboard: {dashboard_url(client.base_url, run['id'])}", markup=False)
     if watch:
         code = watch_run(client, run["id"], url=resolved_url(url), as_json=as_json, timeout=timeout)
         raise typer.Exit(code)

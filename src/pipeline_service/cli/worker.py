@@ -16,6 +16,7 @@ from rich.text import Text
 from pipeline_service.cli._common import (
     TokenOption,
     UrlOption,
+    dashboard_url,
     describe_error,
     fail,
     local_time,
@@ -165,6 +166,7 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
                 f"pipeline-service: API docs at {server.url}/docs; Ctrl-C to stop",
                 err=True,
             )
+            typer.echo(f"pipeline-service: dashboard at {dashboard_url(server.url)}", err=True)
             while not stop.wait(0.5):
                 pass
             typer.echo("pipeline-service: stopping", err=True)

@@ -87,4 +87,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), checked REAL NOT NULL);
     INSERT INTO heartbeat (id, checked) VALUES (1, 0);
     """,
+    # 4: metric history, one bounded series per action (see server/metric_history.py).
+    """
+    CREATE TABLE metric_series (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        stride INTEGER NOT NULL,
+        recorded INTEGER NOT NULL,
+        kept INTEGER NOT NULL,
+        PRIMARY KEY (run_id, action_name)
+    );
+    CREATE TABLE metric_points (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        point TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_name, seq)
+    );
+    """,
 )
