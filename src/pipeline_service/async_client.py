@@ -1,8 +1,8 @@
-"""AsyncPipelineServiceClient: the asyncio client of the Pipeline Service API."""
+"""AsyncPipelineServiceClient: the async client of the Pipeline Service API.
 
-# The documented API gives each coroutine a per-request `timeout=` (and streams a whole-stream
-# deadline), as the sync client does; so the "use a cancel scope instead" rule does not apply.
-# ruff: noqa: ASYNC109
+The source of its blocking twin: `client.py` is generated from this file by
+scripts/unasync.py.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +17,13 @@ from pipeline_service_api.client import Client as _GeneratedClient
 
 from . import _constants as C
 from . import _operations as ops
-from ._request import AsyncRequester, Call, ClientConfig, deadline_after, time_left
+from ._async_request import AsyncRequester
+from ._async_streaming import aiter_events
+from ._conveniences import AsyncConveniences
+from ._request import Call, ClientConfig, deadline_after, time_left
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
-from .streaming import LogEvents, ProgressEvents, aiter_events
+from .streaming import LogEvents, ProgressEvents
 from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, Run, RunClaim
 
 __all__ = ["AsyncPipelineServiceClient"]
@@ -28,7 +31,7 @@ __all__ = ["AsyncPipelineServiceClient"]
 _Item = TypeVar("_Item", bound=Mapping[str, object])
 
 
-class AsyncPipelineServiceClient:
+class AsyncPipelineServiceClient(AsyncConveniences):
     """Client for the Pipeline Service API: pipelines, runs, progress, checkpoints and logs.
 
     `base_url` defaults to $PIPELINE_SERVICE_URL, then http://localhost:8100; `token` to
@@ -114,10 +117,6 @@ class AsyncPipelineServiceClient:
         """Close the connection pool (an injected httpx client is left to its owner)."""
         if self._owns_http:
             await self._requester.http.aclose()
-
-    async def close(self) -> None:
-        """Same as aclose()."""
-        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -310,17 +309,6 @@ class AsyncPipelineServiceClient:
             what=f"progress stream of run {run_id!r}",
         )
 
-    async def stream_progress_async(
-        self,
-        run_id: str,
-        timeout: float | None = None,
-        *,
-        last_event_id: str | None = None,
-    ) -> AsyncIterator[PipelineProgress]:
-        """Same as `stream_progress` (the name the documented API uses)."""
-        async for progress in self.stream_progress(run_id, timeout, last_event_id=last_event_id):
-            yield progress
-
     # --- checkpoints -----------------------------------------------------------------------
 
     async def create_checkpoint(
@@ -444,10 +432,12 @@ class AsyncPipelineServiceClient:
     async def health_check(self) -> bool:
         """True if the service and its storage are usable; never raises, answers within ~3 s."""
         try:
-            with anyio.fail_after(C.HEALTH_CHECK_DEADLINE):
-                health = await self._requester.request(
-                    ops.health(), timeout=C.HEALTH_CHECK_TIMEOUT, max_retries=0
-                )
+            health = await self._requester.request(
+                ops.health(),
+                timeout=C.HEALTH_CHECK_TIMEOUT,
+                max_retries=0,
+                deadline=C.HEALTH_CHECK_DEADLINE,
+            )
         except Exception:
             return False
         return health.get("status") == "healthy"

@@ -15,7 +15,7 @@ from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
 from pipeline_service.errors import APITimeoutError
 from pipeline_service.server import EmbeddedServer
 
-from .fakes import CuttingProxy, Plan, Request, ScriptedServer, Step
+from .fakes import CuttingProxy, Plan, Request, ScriptedServer, Step, head
 from .helpers import ACTIONS, drive_run, unique
 
 
@@ -167,6 +167,32 @@ def test_hung_server_health_check_is_false_quickly() -> None:
     for ok, elapsed in results.values():
         assert ok is False
         assert elapsed < 3.5
+
+
+def trickle(_: Request) -> Iterator[Step]:
+    """A health answer whose body keeps coming, a byte a second, for ten seconds."""
+    yield head(200, "application/json")
+    for _ in range(10):
+        yield b" "
+        yield 1.0
+
+
+def test_trickling_server_health_check_is_false_quickly() -> None:
+    """Both clients bound the whole check, the body included, not only each read."""
+    with ScriptedServer(trickle) as slow:
+        started = time.monotonic()
+        assert PipelineServiceClient(slow.url).health_check() is False
+        sync_elapsed = time.monotonic() - started
+
+        async def async_check() -> tuple[bool, float]:
+            started = time.monotonic()
+            async with AsyncPipelineServiceClient(slow.url) as aclient:
+                return await aclient.health_check(), time.monotonic() - started
+
+        ok, async_elapsed = anyio.run(async_check)
+    assert ok is False
+    assert sync_elapsed < 6
+    assert async_elapsed < 6
 
 
 def test_hung_server_times_out() -> None:
