@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 log = logging.getLogger(C.LOGGER_NAME)
 
+_BODY_HEADERS = frozenset({"content-encoding", "content-length"})
+
 
 class AsyncRequester(Requester):
     """Sends calls over the async httpx client, with retries."""
@@ -38,9 +40,6 @@ class AsyncRequester(Requester):
     def __init__(self, http: httpx.AsyncClient, config: ClientConfig) -> None:
         super().__init__(config)
         self.http = http
-
-    def with_config(self, config: ClientConfig) -> AsyncRequester:
-        return AsyncRequester(self.http, config)
 
     async def request(
         self,
@@ -94,11 +93,13 @@ async def _read_within(response: httpx.Response, until: float) -> httpx.Response
     request = response.request
     chunks: list[bytes] = []
     try:
-        async for chunk in response.aiter_raw():
+        async for chunk in response.aiter_bytes():
             chunks.append(chunk)
             time_left(until, f"{request.method} {request.url}")
     finally:
         await response.aclose()
+    # The body is decoded now: its length and encoding are those of the new response.
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in _BODY_HEADERS]
     return httpx.Response(
-        response.status_code, headers=response.headers, content=b"".join(chunks), request=request
+        response.status_code, headers=headers, content=b"".join(chunks), request=request
     )

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 import anyio
 import httpx
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from ._async_request import AsyncRequester
 from ._request import build_request, connection_error
+from ._sse import SSEDecoder
 from .streaming import Connection, EventHandler, Reconnect
 
 __all__ = ["aiter_events"]
@@ -53,13 +53,9 @@ async def aiter_events(
                 ):
                     await response.aread()
                 conn.check(response)
-                lines = SSELineDecoder()
                 decoder = SSEDecoder()
                 async for text in response.aiter_text():
-                    for line in lines.decode(text):
-                        sse = decoder.decode(line.rstrip("\n"))
-                        if sse is None:
-                            continue
+                    for sse in decoder.feed(text):
                         alive = True
                         item = handler.handle(sse)
                         if item is not None:

@@ -1,7 +1,7 @@
 """The policy of the client's request loop: headers, timeouts, retries with backoff, errors.
 
 Every regular operation is a `Call`: the request built by the generated operation module's
-`_get_kwargs(...)` plus a function that reads the answer. The loop itself is
+`request_kwargs(...)` plus a function that reads the answer. The loop itself is
 `AsyncRequester` (`_async_request.py`) and its generated twin `SyncRequester`
 (`_sync_request.py`): both send calls over one httpx client (the generated client's, or one
 the caller injected) and retry what is safe to retry.
@@ -9,7 +9,6 @@ the caller injected) and retry what is safe to retry.
 
 from __future__ import annotations
 
-import dataclasses
 import email.utils
 import logging
 import os
@@ -78,6 +77,7 @@ class ClientConfig:
         timeout: float,
         max_retries: int,
         stream_idle_timeout: float,
+        stream_max_reconnects: int = C.DEFAULT_STREAM_MAX_RECONNECTS,
         default_base_url: str | None = None,
     ) -> ClientConfig:
         """Settings from a client's arguments, falling back to the environment, then defaults."""
@@ -92,6 +92,7 @@ class ClientConfig:
             timeout=timeout,
             max_retries=max_retries,
             stream_idle_timeout=stream_idle_timeout,
+            stream_max_reconnects=stream_max_reconnects,
         )
 
     def __repr__(self) -> str:
@@ -101,9 +102,6 @@ class ClientConfig:
             f"max_retries={self.max_retries}, stream_idle_timeout={self.stream_idle_timeout}, "
             f"stream_max_reconnects={self.stream_max_reconnects})"
         )
-
-    def replace(self, **changes: Any) -> ClientConfig:
-        return dataclasses.replace(self, **changes)
 
     def url(self, path: str) -> str:
         """Absolute URL of an API path (the generated modules give paths from the root)."""
@@ -165,7 +163,7 @@ def build_request(
     timeout: httpx.Timeout,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Request:
-    """The httpx request for generated `_get_kwargs` output, with auth, user agent and timeout."""
+    """The httpx request for generated `request_kwargs` output, with auth, agent and timeout."""
     extra = dict(kwargs.get("headers") or {})
     if headers:
         extra.update(headers)

@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 log = logging.getLogger(C.LOGGER_NAME)
 
+_BODY_HEADERS = frozenset({"content-encoding", "content-length"})
+
 
 class SyncRequester(Requester):
     """Sends calls over the blocking httpx client, with retries."""
@@ -36,9 +38,6 @@ class SyncRequester(Requester):
     def __init__(self, http: httpx.Client, config: ClientConfig) -> None:
         super().__init__(config)
         self.http = http
-
-    def with_config(self, config: ClientConfig) -> SyncRequester:
-        return SyncRequester(self.http, config)
 
     def request(
         self,
@@ -92,11 +91,13 @@ def _read_within(response: httpx.Response, until: float) -> httpx.Response:
     request = response.request
     chunks: list[bytes] = []
     try:
-        for chunk in response.iter_raw():
+        for chunk in response.iter_bytes():
             chunks.append(chunk)
             time_left(until, f"{request.method} {request.url}")
     finally:
         response.close()
+    # The body is decoded now: its length and encoding are those of the new response.
+    headers = [(k, v) for k, v in response.headers.multi_items() if k not in _BODY_HEADERS]
     return httpx.Response(
-        response.status_code, headers=response.headers, content=b"".join(chunks), request=request
+        response.status_code, headers=headers, content=b"".join(chunks), request=request
     )

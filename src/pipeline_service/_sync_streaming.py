@@ -9,9 +9,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 from ._request import build_request, connection_error
+from ._sse import SSEDecoder
 from ._sync_request import SyncRequester
 from .streaming import Connection, EventHandler, Reconnect
 
@@ -51,13 +51,9 @@ def iter_events(
                 ):
                     response.read()
                 conn.check(response)
-                lines = SSELineDecoder()
                 decoder = SSEDecoder()
                 for text in response.iter_text():
-                    for line in lines.decode(text):
-                        sse = decoder.decode(line.rstrip("\n"))
-                        if sse is None:
-                            continue
+                    for sse in decoder.feed(text):
                         alive = True
                         item = handler.handle(sse)
                         if item is not None:

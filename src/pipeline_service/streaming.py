@@ -34,8 +34,9 @@ from .errors import (
     StreamError,
     status_error_from_response,
 )
-from .models import PipelineProgress, RunStatus
+from .models import PipelineProgress
 from .types import LogRecord
+from .wire import TERMINAL_RUN_STATUSES
 
 __all__ = ["Connection", "EventHandler", "LogEvents", "ProgressEvents", "Reconnect"]
 
@@ -44,8 +45,7 @@ T = TypeVar("T")
 
 log = logging.getLogger(C.LOGGER_NAME)
 
-_TERMINAL_EVENTS = frozenset(s.value for s in RunStatus if s.is_terminal)
-_PROGRESS_EVENTS = frozenset({"progress", "message"}) | _TERMINAL_EVENTS
+_PROGRESS_EVENTS = frozenset({"progress", "message"}) | TERMINAL_RUN_STATUSES
 
 
 def _as_int(value: str | None) -> int | None:
@@ -107,7 +107,7 @@ class ProgressEvents:
             raise StreamError(
                 f"Malformed {sse.event!r} event on run {self.run_id!r}: {exc}"
             ) from exc
-        terminal = sse.event in _TERMINAL_EVENTS or progress.is_terminal
+        terminal = sse.event in TERMINAL_RUN_STATUSES or progress.is_terminal
         if version is not None:
             if self._version is not None and version <= self._version:
                 self.done = self.done or terminal

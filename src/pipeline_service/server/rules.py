@@ -9,13 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline_service.server.errors import Conflict, Unprocessable
-from pipeline_service.server.models import (
-    TERMINAL_ACTION_STATUSES,
-    TERMINAL_RUN_STATUSES,
-    ActionDefinition,
-    ProgressUpdate,
-    RunUpdate,
-)
+from pipeline_service.server.models import ActionDefinition, ProgressUpdate, RunUpdate
+from pipeline_service.wire import TERMINAL_ACTION_STATUSES, TERMINAL_RUN_STATUSES
 
 JSON = dict[str, Any]
 

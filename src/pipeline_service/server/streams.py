@@ -10,9 +10,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from pipeline_service.server.errors import NotFound
 from pipeline_service.server.events import EventHub
-from pipeline_service.server.models import TERMINAL_RUN_STATUSES
 from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.base import LogQuery, RunState, Storage
+from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 LOG_PAGE = 1000

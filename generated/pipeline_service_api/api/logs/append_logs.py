@@ -12,12 +12,13 @@ from ...models.log_record import LogRecord
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: LogBatch,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -119,7 +120,7 @@ def sync_detailed(
         Response[Error | list[LogRecord]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,
@@ -184,7 +185,7 @@ async def asyncio_detailed(
         Response[Error | list[LogRecord]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,

@@ -12,11 +12,12 @@ from ...models.run_update import RunUpdate
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: RunUpdate,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
@@ -112,7 +113,7 @@ def sync_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
     )
@@ -177,7 +178,7 @@ async def asyncio_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
     )

@@ -10,11 +10,12 @@ from ...models.error import Error
 from ...types import UNSET, Response
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     worker_id: str,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     params: dict[str, Any] = {}
 
@@ -92,7 +93,7 @@ def sync_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         worker_id=worker_id,
     )
@@ -151,7 +152,7 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         worker_id=worker_id,
     )

@@ -12,11 +12,12 @@ from ...models.lease_request import LeaseRequest
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: LeaseRequest,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
@@ -113,7 +114,7 @@ def sync_detailed(
         Response[Error | Lease]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
     )
@@ -180,7 +181,7 @@ async def asyncio_detailed(
         Response[Error | Lease]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
     )

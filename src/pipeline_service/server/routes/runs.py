@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import Limit, PipelineId, RunId, Skip, StorageDep
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
-from pipeline_service.server.models import RunCreate, RunStatusName, RunUpdate
+from pipeline_service.server.models import RunCreate, RunUpdate
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.wire import RunStatusName
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
 
