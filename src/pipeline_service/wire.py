@@ -9,7 +9,7 @@ server adds never breaks a reader. Unknown keys a newer server adds are kept (`e
 when pydantic validates a record).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the TypedDicts' required keys must be known at runtime.
 
 from typing import Any, Final, Literal, NotRequired
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
-from typing import Any
 
 from pipeline_service.server.storage.base import (
     Change,
@@ -20,6 +19,7 @@ from pipeline_service.server.storage.base import (
     RunDeleted,
     RunState,
 )
+from pipeline_service.wire import LogRecord
 
 MAX_QUEUED_LOG_RECORDS = 10_000
 
@@ -31,7 +31,7 @@ class Subscription:
         self.hub = hub
         self.run_id = run_id
         self.state: RunState | None = None
-        self.records: deque[dict[str, Any]] = deque()
+        self.records: deque[LogRecord] = deque()
         self.records_dropped = False
         self.deleted = False
         self.closed = False
@@ -42,7 +42,7 @@ class Subscription:
             self.state = state
             self._wakeup.set()
 
-    def logs_appended(self, records: list[dict[str, Any]]) -> None:
+    def logs_appended(self, records: list[LogRecord]) -> None:
         if len(self.records) + len(records) > MAX_QUEUED_LOG_RECORDS:
             self.records.clear()
             self.records_dropped = True
@@ -69,7 +69,7 @@ class Subscription:
         await self._wakeup.wait()
         self._wakeup.clear()
 
-    def take_records(self) -> tuple[list[dict[str, Any]], bool]:
+    def take_records(self) -> tuple[list[LogRecord], bool]:
         """Queued records, and whether some were dropped (read them back from storage)."""
         records, dropped = list(self.records), self.records_dropped
         self.records.clear()

@@ -16,33 +16,40 @@ from pipeline_service.server.models import (
     RunCreate,
     RunUpdate,
 )
+from pipeline_service.wire import (
+    Checkpoint,
+    Lease,
+    LogRecord,
+    Pipeline,
+    Progress,
+    Run,
+    RunClaim,
+)
 
 JSON = dict[str, Any]
-
-PROGRESS_KEYS = (
-    "status",
-    "current_action",
-    "current_action_index",
-    "progress",
-    "error",
-    "started_at",
-    "completed_at",
-)
 
 
 @dataclass(frozen=True, slots=True)
 class RunState:
     """A run as committed, with its version (grows with every change)."""
 
-    run: JSON
+    run: Run
     version: int
 
-    def progress(self) -> JSON:
+    def progress(self) -> Progress:
         """The run's Progress document."""
-        progress: JSON = {"run_id": self.run["id"], "pipeline_id": self.run["pipeline_id"]}
-        for key in PROGRESS_KEYS:
-            progress[key] = self.run[key]
-        return progress
+        run = self.run
+        return {
+            "run_id": run["id"],
+            "pipeline_id": run["pipeline_id"],
+            "status": run["status"],
+            "current_action": run["current_action"],
+            "current_action_index": run["current_action_index"],
+            "progress": run["progress"],
+            "error": run["error"],
+            "started_at": run["started_at"],
+            "completed_at": run["completed_at"],
+        }
 
     @property
     def status(self) -> str:
@@ -74,7 +81,7 @@ class LogsAppended:
     """New log records; with resync, records are unknown: subscribers re-read from storage."""
 
     run_id: str
-    records: list[JSON]
+    records: list[LogRecord]
     resync: bool = False
 
 
@@ -116,16 +123,16 @@ class Storage(abc.ABC):
 
     # pipelines
     @abc.abstractmethod
-    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> JSON: ...
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline: ...
 
     @abc.abstractmethod
-    async def get_pipeline(self, pipeline_id: str) -> JSON: ...
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline: ...
 
     @abc.abstractmethod
-    async def list_pipelines(self, skip: int, limit: int) -> list[JSON]: ...
+    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]: ...
 
     @abc.abstractmethod
-    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> JSON: ...
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline: ...
 
     @abc.abstractmethod
     async def delete_pipeline(self, pipeline_id: str) -> None: ...
@@ -134,7 +141,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def create_run(
         self, pipeline_id: str, body: RunCreate, idem: Idempotency | None
-    ) -> JSON: ...
+    ) -> Run: ...
 
     @abc.abstractmethod
     async def get_run(self, run_id: str) -> RunState: ...
@@ -142,7 +149,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[JSON]:
+    ) -> list[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist."""
 
     @abc.abstractmethod
@@ -161,33 +168,33 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def create_checkpoint(
         self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
-    ) -> JSON: ...
+    ) -> Checkpoint: ...
 
     @abc.abstractmethod
-    async def list_checkpoints(self, run_id: str) -> list[JSON]: ...
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]: ...
 
     @abc.abstractmethod
-    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> JSON:
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
         """The newest checkpoint of action_name, or with the highest action_index when None."""
 
     # logs
     @abc.abstractmethod
     async def append_logs(
         self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
-    ) -> list[JSON]: ...
+    ) -> list[LogRecord]: ...
 
     @abc.abstractmethod
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[JSON]: ...
+    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]: ...
 
     # workers
     @abc.abstractmethod
     async def claim_run(
         self, worker_id: str, lease_seconds: float, pipeline_id: str | None
-    ) -> JSON | None:
+    ) -> RunClaim | None:
         """A RunClaim document, or None when no run is waiting."""
 
     @abc.abstractmethod
-    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON: ...
+    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> Lease: ...
 
     @abc.abstractmethod
     async def release_lease(self, run_id: str, worker_id: str) -> None: ...

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pipeline_service.server import rules
 from pipeline_service.server.errors import (
@@ -41,7 +41,6 @@ from pipeline_service.server.models import (
     RunUpdate,
 )
 from pipeline_service.server.storage.base import (
-    JSON,
     Change,
     ChangeListener,
     Idempotency,
@@ -55,6 +54,7 @@ from pipeline_service.server.storage.base import (
 )
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import format_timestamp, now_text
+from pipeline_service.wire import Checkpoint, Lease, LogRecord, Pipeline, Run, RunClaim
 
 T = TypeVar("T")
 
@@ -86,7 +86,7 @@ def _loads_opt(text: str | None) -> Any:
 
 
 def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
-    run = {
+    run: Run = {
         "id": row[0],
         "pipeline_id": row[1],
         "status": row[2],
@@ -104,7 +104,7 @@ def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
     return RunState(run, row[13])
 
 
-def _pipeline(row: tuple[Any, ...]) -> JSON:
+def _pipeline(row: tuple[Any, ...]) -> Pipeline:
     return {
         "id": row[0],
         "name": row[1],
@@ -115,7 +115,7 @@ def _pipeline(row: tuple[Any, ...]) -> JSON:
     }
 
 
-def _checkpoint(row: tuple[Any, ...]) -> JSON:
+def _checkpoint(row: tuple[Any, ...]) -> Checkpoint:
     return {
         "id": row[0],
         "run_id": row[1],
@@ -129,7 +129,7 @@ def _checkpoint(row: tuple[Any, ...]) -> JSON:
     }
 
 
-def _log(row: tuple[Any, ...]) -> JSON:
+def _log(row: tuple[Any, ...]) -> LogRecord:
     return {
         "id": row[0],
         "run_id": row[1],
@@ -496,15 +496,15 @@ class SQLiteStorage(Storage):
 
     # pipelines -------------------------------------------------------------------------------
 
-    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> JSON:
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
         return await self._write(self._create_pipeline, body, idem)
 
-    def _create_pipeline(self, tx: _Tx, body: PipelineCreate, idem: Idempotency | None) -> JSON:
+    def _create_pipeline(self, tx: _Tx, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
         replay = self._replayed(tx, idem)
         if replay is not None:
-            return dict(replay)
+            return cast(Pipeline, replay)
         rules.check_unique_action_names(body.actions)
-        pipeline = {
+        pipeline: Pipeline = {
             "id": str(uuid.uuid4()),
             "name": body.name,
             "description": body.description,
@@ -527,11 +527,11 @@ class SQLiteStorage(Storage):
         self._remember(tx, idem, pipeline, str(pipeline["id"]))
         return pipeline
 
-    async def get_pipeline(self, pipeline_id: str) -> JSON:
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline:
         return await self._read(self._get_pipeline, pipeline_id)
 
     @staticmethod
-    def _get_pipeline(conn: sqlite3.Connection, pipeline_id: str) -> JSON:
+    def _get_pipeline(conn: sqlite3.Connection, pipeline_id: str) -> Pipeline:
         row = conn.execute(
             "SELECT id, name, description, actions, created_at, updated_at FROM pipelines "
             "WHERE id=?",
@@ -541,8 +541,8 @@ class SQLiteStorage(Storage):
             raise NotFound("Pipeline not found")
         return _pipeline(row)
 
-    async def list_pipelines(self, skip: int, limit: int) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
+        def read(conn: sqlite3.Connection) -> list[Pipeline]:
             rows = conn.execute(
                 "SELECT id, name, description, actions, created_at, updated_at FROM pipelines "
                 "ORDER BY pk DESC LIMIT ? OFFSET ?",
@@ -552,10 +552,10 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> JSON:
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
         return await self._write(self._update_pipeline, pipeline_id, body)
 
-    def _update_pipeline(self, tx: _Tx, pipeline_id: str, body: PipelineUpdate) -> JSON:
+    def _update_pipeline(self, tx: _Tx, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
         sent = body.model_fields_set
         if "name" in sent:
@@ -596,15 +596,15 @@ class SQLiteStorage(Storage):
 
     # runs ------------------------------------------------------------------------------------
 
-    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> JSON:
+    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Run:
         return await self._write(self._create_run, pipeline_id, body, idem)
 
     def _create_run(
         self, tx: _Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None
-    ) -> JSON:
+    ) -> Run:
         replay = self._replayed(tx, idem)
         if replay is not None:
-            return dict(replay)
+            return cast(Run, replay)
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
         params = body.params
         resumed: RunState | None = None
@@ -619,7 +619,7 @@ class SQLiteStorage(Storage):
             resumed = _run_state(row)
             if "params" not in body.model_fields_set:
                 params = resumed.run["params"]
-        run = {
+        run: Run = {
             "id": str(uuid.uuid4()),
             "pipeline_id": pipeline_id,
             "status": "pending",
@@ -675,8 +675,8 @@ class SQLiteStorage(Storage):
 
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    ) -> list[Run]:
+        def read(conn: sqlite3.Connection) -> list[Run]:
             where, args = [], []
             if pipeline_id is not None:
                 if (
@@ -698,7 +698,7 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[JSON], None]) -> RunState:
+    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[Run], None]) -> RunState:
         state = self._get_run(tx.conn, run_id)
         run = state.run
         before = _dumps(run)
@@ -743,7 +743,7 @@ class SQLiteStorage(Storage):
         )
 
     async def cancel_run(self, run_id: str) -> RunState:
-        def cancel(tx: _Tx, run: JSON) -> None:
+        def cancel(tx: _Tx, run: Run) -> None:
             if run["status"] in ("completed", "failed"):
                 raise Conflict(
                     f"run is {run['status']}; only a pending or running run can be cancelled"
@@ -772,13 +772,13 @@ class SQLiteStorage(Storage):
 
     async def create_checkpoint(
         self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
-    ) -> JSON:
-        def create(tx: _Tx) -> JSON:
+    ) -> Checkpoint:
+        def create(tx: _Tx) -> Checkpoint:
             replay = self._replayed(tx, idem)
             if replay is not None:
-                return dict(replay)
+                return cast(Checkpoint, replay)
             self._require_run(tx.conn, run_id)
-            checkpoint = {
+            checkpoint: Checkpoint = {
                 "id": str(uuid.uuid4()),
                 "run_id": run_id,
                 "action_name": body.action_name,
@@ -809,8 +809,8 @@ class SQLiteStorage(Storage):
 
         return await self._write(create)
 
-    async def list_checkpoints(self, run_id: str) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
+        def read(conn: sqlite3.Connection) -> list[Checkpoint]:
             self._require_run(conn, run_id)
             rows = conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE run_id=? "
@@ -821,8 +821,8 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> JSON:
-        def read(conn: sqlite3.Connection) -> JSON:
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
+        def read(conn: sqlite3.Connection) -> Checkpoint:
             self._require_run(conn, run_id)
             if action_name is None:
                 row = conn.execute(
@@ -846,8 +846,8 @@ class SQLiteStorage(Storage):
 
     async def append_logs(
         self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
-    ) -> list[JSON]:
-        def append(tx: _Tx) -> list[JSON]:
+    ) -> list[LogRecord]:
+        def append(tx: _Tx) -> list[LogRecord]:
             replay = self._replayed(tx, idem)
             if replay is not None:
                 return list(replay)
@@ -855,7 +855,7 @@ class SQLiteStorage(Storage):
             if row is None:
                 raise NotFound("Run not found")
             seq = row[0]
-            records = []
+            records: list[LogRecord] = []
             for entry in entries:
                 seq += 1
                 records.append(
@@ -882,8 +882,8 @@ class SQLiteStorage(Storage):
 
         return await self._write(append)
 
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]:
+        def read(conn: sqlite3.Connection) -> list[LogRecord]:
             self._require_run(conn, run_id)
             where, args = ["run_id=?", "seq>?"], [run_id, min(query.after_seq, MAX_SQL_INT)]
             if query.action_name is not None:
@@ -907,8 +907,8 @@ class SQLiteStorage(Storage):
 
     async def claim_run(
         self, worker_id: str, lease_seconds: float, pipeline_id: str | None
-    ) -> JSON | None:
-        def claim(tx: _Tx) -> JSON | None:
+    ) -> RunClaim | None:
+        def claim(tx: _Tx) -> RunClaim | None:
             sql = (
                 # A pending run somebody already updated (version > 1) is driven by that
                 # somebody, as v1 clients drive their own runs: workers leave it alone.
@@ -924,7 +924,7 @@ class SQLiteStorage(Storage):
             if row is None:
                 return None
 
-            def start(run: JSON) -> None:
+            def start(run: Run) -> None:
                 rules.move_run(run, "running", tx.now)
 
             state = self._change_run(tx, row[0], start)
@@ -941,8 +941,8 @@ class SQLiteStorage(Storage):
 
         return await self._write(claim)
 
-    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON:
-        def renew(tx: _Tx) -> JSON:
+    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> Lease:
+        def renew(tx: _Tx) -> Lease:
             row = tx.conn.execute(
                 "SELECT status, lease_worker FROM runs WHERE id=?", (run_id,)
             ).fetchone()
