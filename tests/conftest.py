@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
         db_path: str | Path | None = None,
     ) -> EmbeddedServer:
         path = Path(db_path) if db_path is not None else tmp_path / f"server-{len(servers)}.db"
-        extra = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+        extra: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
         server = EmbeddedServer(path, token=token, heartbeat_interval=heartbeat_interval, **extra)
         servers.append(server)
         return server.start()

@@ -17,18 +17,22 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+CHECKED = ("src", "tests", "examples", "benchmarks", "scripts")
+
+
 def test_ruff_is_clean() -> None:
-    result = run("ruff", "check", "src", "tests", "examples", "benchmarks")
+    result = run("ruff", "check", *CHECKED)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format_is_clean() -> None:
-    result = run("ruff", "format", "--check", "src")
+    result = run("ruff", "format", "--check", *CHECKED)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy_strict_is_clean() -> None:
-    result = run("mypy", "--strict", "src", "examples/documented")
+    """src, tests (with the relaxed override of pyproject.toml) and the documented examples."""
+    result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -36,7 +40,7 @@ def imported_modules(path: Path) -> set[str]:
     """The absolute names of the modules `path` imports (relative imports resolved)."""
     module = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

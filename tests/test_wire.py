@@ -15,7 +15,7 @@ from pipeline_service.spec import load_spec
 SCHEMAS: dict[str, Any] = load_spec()["components"]["schemas"]
 
 # Each record type and the schema of the document it describes.
-RECORDS = {
+RECORDS: dict[str, Any] = {
     "ActionDefinition": types.ActionDefinition,
     "ActionProgress": types.ActionProgressState,
     "Checkpoint": types.Checkpoint,

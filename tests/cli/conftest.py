@@ -22,14 +22,9 @@ from typer.testing import CliRunner, Result
 from pipeline_service import PipelineServiceClient
 from pipeline_service.cli import checkpoints, logs, pipelines, runs
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS
 
-ACTIONS = [
-    {"name": "download", "entrypoint": "plugin.download.DownloadAction"},
-    {"name": "convert", "entrypoint": "plugin.convert.ConvertAction"},
-    {"name": "train", "entrypoint": "plugin.train.TrainAction", "description": "Fit the model"},
-]
-
-# The commands of this issue, as their own app: the same `register` functions the real app uses.
+# The resource commands, as their own app: the same `register` functions the real app uses.
 APP_SOURCE = """
 import typer
 from pipeline_service.cli import checkpoints, logs, pipelines, runs

@@ -24,8 +24,9 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
 )
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS, unique
 
-from .helpers import ACTIONS, drive_run, unique
+from .helpers import drive_run
 
 
 def test_health_check(api: Any) -> None:

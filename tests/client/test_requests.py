@@ -32,7 +32,7 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
 )
 
-RUN = {
+RUN: dict[str, Any] = {
     "id": "r1",
     "pipeline_id": "p1",
     "status": "pending",

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runner_helpers import RecordingClient, Workers
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+
+from .helpers import RecordingClient, Workers
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from collections.abc import Callable
 import httpx
 
 from pipeline_service.server import EmbeddedServer
-
-from .conftest import ACTIONS, API
+from tests.sample import ACTIONS, API
 
 ServerFactory = Callable[..., EmbeddedServer]
 

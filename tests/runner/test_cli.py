@@ -15,10 +15,10 @@ import threading
 import time
 from pathlib import Path
 
-from runner_helpers import REPO, subprocess_env, wait_until
-
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+
+from .helpers import REPO, subprocess_env, wait_until
 
 COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
 

@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 import pytest
-from runner_helpers import RecordingClient
 
 from pipeline_service.errors import APIConnectionError, UnprocessableEntityError
 from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
+
+from .helpers import RecordingClient
 
 
 def reporter(client: Any, interval: float = 0.05) -> ActionReporter:

@@ -9,10 +9,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from runner_helpers import Workers, markers, subprocess_env, wait_until, worker_command
-
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+
+from .helpers import Workers, markers, subprocess_env, wait_until, worker_command
 
 STEP = "runner_test_actions.step"
 TERMINAL = ("completed", "failed", "cancelled")
