@@ -15,6 +15,19 @@ from pipeline_service.server import EmbeddedServer
 ServerFactory = Callable[..., EmbeddedServer]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The coverage floor (pyproject.toml) holds for the whole suite only: a run of some files,
+    or of some tests (-k, -m), reports coverage without failing on it."""
+    cov = config.pluginmanager.get_plugin("_cov")
+    whole_suite = (
+        config.args_source is pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and not config.option.markexpr
+    )
+    if cov is not None and not whole_suite:
+        cov.options.cov_fail_under = None
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     """A server shared by the whole session; `.url` is its base URL."""

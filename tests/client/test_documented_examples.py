@@ -47,7 +47,11 @@ class Example:
     def run(self, name: str, *args: str) -> str:
         self.capsys.readouterr()
         self.monkeypatch.setattr(sys, "argv", [str(EXAMPLES / f"{name}.py"), *args])
-        runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+        script = runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+        # The documented examples leave their client open, as the documentation does.
+        for value in script.values():
+            if isinstance(value, PipelineServiceClient):
+                value.close()
         return self.capsys.readouterr().out
 
     def new_run(self) -> str:

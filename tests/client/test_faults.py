@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -30,12 +31,12 @@ def upstream(server: EmbeddedServer) -> tuple[str, int]:
 def test_lost_responses_of_creates_are_retried_and_create_exactly_one(
     server: EmbeddedServer, client: PipelineServiceClient
 ) -> None:
-    with CuttingProxy(upstream(server)) as proxy:
+    with CuttingProxy(upstream(server)) as proxy, contextlib.ExitStack() as clients:
 
         def flaky() -> PipelineServiceClient:
             """A client on a fresh connection whose first response gets lost."""
             proxy.plans = [Plan(lose_response=True)]
-            return PipelineServiceClient(proxy.url, max_retries=2)
+            return clients.enter_context(PipelineServiceClient(proxy.url, max_retries=2))
 
         name = unique("once")
         pipeline = flaky().create_pipeline(name, ACTIONS)
@@ -71,8 +72,10 @@ def test_post_without_key_is_not_retried_after_a_lost_response(
 ) -> None:
     from pipeline_service.errors import APIConnectionError
 
-    with CuttingProxy(upstream(server), [Plan(lose_response=True)]) as proxy:
-        flaky = PipelineServiceClient(proxy.url, max_retries=2)
+    with (
+        CuttingProxy(upstream(server), [Plan(lose_response=True)]) as proxy,
+        PipelineServiceClient(proxy.url, max_retries=2) as flaky,
+    ):
         with pytest.raises(APIConnectionError):
             flaky.report_progress(run["id"], status="running")
         assert proxy.connections == 1
