@@ -30,9 +30,14 @@ class SSEDecoder:
     def feed(self, text: str) -> list[ServerSentEvent]:
         """The events completed by `text`, in order."""
         text = self._pending + text
-        # A trailing CR waits for the next chunk: it may be the start of a CRLF.
-        parts = _LINE_END.split(text[:-1] if text.endswith("\r") else text)
-        self._pending = parts.pop() + ("\r" if text.endswith("\r") else "")
+        if "\r" not in text:
+            parts = text.split("\n")
+            self._pending = parts.pop()
+        else:
+            # A trailing CR waits for the next chunk: it may be the start of a CRLF.
+            cr = text.endswith("\r")
+            parts = _LINE_END.split(text[:-1] if cr else text)
+            self._pending = parts.pop() + ("\r" if cr else "")
         events = []
         for line in parts:
             event = self._line(line)

@@ -54,10 +54,10 @@ class SyncRequester(Requester):
         """
         retries = self.config.max_retries if max_retries is None else max_retries
         until = deadline_after(deadline)
-        what = f"{call.method} {call.path}"
         attempt = 0
         while True:
-            time_left(until, what)
+            if until is not None:
+                time_left(until, f"{call.method} {call.path}")
             request = build_request(
                 self.http, self.config, call.kwargs, timeout=self.config.httpx_timeout(timeout)
             )
