@@ -1,6 +1,6 @@
 """Server-Sent Event streams that survive dropped connections: what both stream loops share.
 
-A stream is read with httpx-sse over the client's own connection pool. When the connection
+A stream is read over the client's own connection pool (decoded by `_sse.py`). When the connection
 drops, or no byte (heartbeats included) arrives for `stream_idle_timeout` seconds, it is opened
 again with `Last-Event-ID`, after a capped backoff that starts from the server's `retry:`.
 Events are deduplicated by their id (the run's version, or a log record's `seq`), so a caller
