@@ -11,6 +11,7 @@ generate_into() {
   # The generator's post-hooks call ruff from PATH: use the pinned one from the venv.
   (cd "$1" && PATH="$VENV_BIN:$PATH" "$VENV_BIN/openapi-python-client" generate \
       --path "$ROOT/openapi.yaml" --config "$ROOT/openapi-generator.yaml" \
+      --custom-template-path "$ROOT/openapi-templates" \
       --meta none --output-path "$out" --fail-on-warning >/dev/null)
   rm -rf "$out/.ruff_cache"
   find "$out" -name __pycache__ -type d -prune -exec rm -rf {} +

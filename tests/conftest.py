@@ -6,12 +6,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline_service.server import EmbeddedServer
 
 ServerFactory = Callable[..., EmbeddedServer]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The coverage floor (pyproject.toml) holds for the whole suite only: a run of some files,
+    or of some tests (-k, -m), reports coverage without failing on it."""
+    cov = config.pluginmanager.get_plugin("_cov")
+    whole_suite = (
+        config.args_source is pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword
+        and not config.option.markexpr
+    )
+    if cov is not None and not whole_suite:
+        cov.options.cov_fail_under = None
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +49,7 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
         db_path: str | Path | None = None,
     ) -> EmbeddedServer:
         path = Path(db_path) if db_path is not None else tmp_path / f"server-{len(servers)}.db"
-        extra = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+        extra: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
         server = EmbeddedServer(path, token=token, heartbeat_interval=heartbeat_interval, **extra)
         servers.append(server)
         return server.start()

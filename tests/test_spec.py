@@ -8,11 +8,13 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from pipeline_service.spec import load_spec
+from tests.sample import API
 
 SPEC = load_spec()
-API = "/api/v1"
 
-# The contract's endpoint table (shared/contract.md): method, path, success status, error statuses.
+
+# Every endpoint of the API (the v1 core API and this server's additions): method, path,
+# success status, error statuses.
 CONTRACT_ENDPOINTS: list[tuple[str, str, str, set[str]]] = [
     ("get", "/health", "200", {"503"}),
     ("post", f"{API}/pipelines/", "201", {"422"}),

@@ -32,9 +32,5 @@ STREAM_RECONNECT_MAX_DELAY = 5.0
 # wait_for_completion polls at this interval when the progress stream cannot be used.
 POLL_INTERVAL = 1.0
 
-# The server stores at most this many log entries per request; append_logs sends larger
-# batches in several requests.
-MAX_LOG_BATCH = 10_000
-
 USER_AGENT_PREFIX = "pipeline-service-python"
 LOGGER_NAME = "pipeline_service"

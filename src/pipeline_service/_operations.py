@@ -1,6 +1,6 @@
 """Each API operation as a `Call`, shared by the sync and async clients.
 
-Requests are built only by the generated operation modules (`_get_kwargs`) from the generated
+Requests are built only by the generated operation modules (`request_kwargs`) from the generated
 attrs body models, so paths, percent-encoding and field names come from openapi.yaml. Answers
 are read here into TypedDicts (plain dicts) or pydantic models.
 """
@@ -209,7 +209,7 @@ def _run_claim(response: httpx.Response) -> RunClaim | None:
 
 def health() -> Call[dict[str, Any]]:
     # Lenient on purpose: a healthy server that omits `service` or `version` is still healthy.
-    return Call(_get_health._get_kwargs(), _reader(_JSON_OBJECT))
+    return Call(_get_health.request_kwargs(), _reader(_JSON_OBJECT))
 
 
 def create_pipeline(
@@ -222,15 +222,15 @@ def create_pipeline(
     data["actions"] = _action_definitions(actions)
     body = _body(PipelineCreate.from_dict, data, "create_pipeline")
     key = idempotency_key or new_idempotency_key()
-    return Call(_create_pipeline._get_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
+    return Call(_create_pipeline.request_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
 
 
 def get_pipeline(pipeline_id: str) -> Call[Pipeline]:
-    return Call(_get_pipeline._get_kwargs(pipeline_id), _reader(_PIPELINE))
+    return Call(_get_pipeline.request_kwargs(pipeline_id), _reader(_PIPELINE))
 
 
 def list_pipelines(skip: int, limit: int) -> Call[list[Pipeline]]:
-    return Call(_list_pipelines._get_kwargs(skip=skip, limit=limit), _reader(_PIPELINES))
+    return Call(_list_pipelines.request_kwargs(skip=skip, limit=limit), _reader(_PIPELINES))
 
 
 def update_pipeline(
@@ -247,11 +247,11 @@ def update_pipeline(
     if not isinstance(actions, NotGiven):
         data["actions"] = _action_definitions(actions)
     body = _body(PipelineUpdate.from_dict, data, "update_pipeline")
-    return Call(_update_pipeline._get_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
+    return Call(_update_pipeline.request_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
 
 
 def delete_pipeline(pipeline_id: str) -> Call[None]:
-    return Call(_delete_pipeline._get_kwargs(pipeline_id), _nothing)
+    return Call(_delete_pipeline.request_kwargs(pipeline_id), _nothing)
 
 
 def create_run(
@@ -264,24 +264,26 @@ def create_run(
     data = _given(params=params, work_dir=work_dir, resume_from=resume_from)
     body = _body(RunCreate.from_dict, data, "create_run")
     key = idempotency_key or new_idempotency_key()
-    return Call(_create_run._get_kwargs(pipeline_id, body=body, idempotency_key=key), _reader(_RUN))
+    return Call(
+        _create_run.request_kwargs(pipeline_id, body=body, idempotency_key=key), _reader(_RUN)
+    )
 
 
 def get_run(run_id: str) -> Call[Run]:
-    return Call(_get_run._get_kwargs(run_id), _reader(_RUN))
+    return Call(_get_run.request_kwargs(run_id), _reader(_RUN))
 
 
 def list_runs(status: str | None, skip: int, limit: int) -> Call[list[Run]]:
     status_filter = UNSET if status is None else _run_status(status, "list_runs")
     return Call(
-        _list_runs._get_kwargs(status_filter=status_filter, skip=skip, limit=limit),
+        _list_runs.request_kwargs(status_filter=status_filter, skip=skip, limit=limit),
         _reader(_RUNS),
     )
 
 
 def list_pipeline_runs(pipeline_id: str, skip: int, limit: int) -> Call[list[Run]]:
     return Call(
-        _list_pipeline_runs._get_kwargs(pipeline_id, skip=skip, limit=limit), _reader(_RUNS)
+        _list_pipeline_runs.request_kwargs(pipeline_id, skip=skip, limit=limit), _reader(_RUNS)
     )
 
 
@@ -304,17 +306,17 @@ def update_run(
         current_action_index=current_action_index,
     )
     body = _body(RunUpdate.from_dict, data, "update_run")
-    kwargs = _update_run._get_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    kwargs = _update_run.request_kwargs(run_id, body=body, lease_token=_lease(lease_token))
     return Call(kwargs, _reader(_RUN))
 
 
 def delete_run(run_id: str) -> Call[None]:
-    return Call(_delete_run._get_kwargs(run_id), _nothing)
+    return Call(_delete_run.request_kwargs(run_id), _nothing)
 
 
 def cancel_run(run_id: str) -> Call[Run]:
     # Cancelling is idempotent by contract (an already cancelled run is returned unchanged).
-    return Call(_cancel_run._get_kwargs(run_id), _reader(_RUN), retry_safe=True)
+    return Call(_cancel_run.request_kwargs(run_id), _reader(_RUN), retry_safe=True)
 
 
 def report_progress(
@@ -341,24 +343,24 @@ def report_progress(
         error=error,
     )
     body = _body(ProgressUpdate.from_dict, data, "report_progress")
-    kwargs = _report_progress._get_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    kwargs = _report_progress.request_kwargs(run_id, body=body, lease_token=_lease(lease_token))
     return Call(kwargs, _reader(_RUN))
 
 
 def get_progress(run_id: str) -> Call[PipelineProgress]:
-    return Call(_get_progress._get_kwargs(run_id), _progress)
+    return Call(_get_progress.request_kwargs(run_id), _progress)
 
 
 def stream_progress_kwargs(run_id: str) -> dict[str, Any]:
     """Request of the progress stream (Last-Event-ID is added per connection)."""
-    return _stream_progress._get_kwargs(run_id)
+    return _stream_progress.request_kwargs(run_id)
 
 
 def stream_logs_kwargs(
     run_id: str, action_name: str | None, level: str | None, after_seq: int | None
 ) -> dict[str, Any]:
     """Request of the log stream (Last-Event-ID is added per connection)."""
-    return _stream_logs._get_kwargs(
+    return _stream_logs.request_kwargs(
         run_id,
         after_seq=UNSET if after_seq is None else after_seq,
         action_name=UNSET if action_name is None else action_name,
@@ -367,7 +369,7 @@ def stream_logs_kwargs(
 
 
 def get_metrics(run_id: str) -> Call[RunMetrics]:
-    return Call(_get_metrics._get_kwargs(run_id), _reader(_RUN_METRICS))
+    return Call(_get_metrics.request_kwargs(run_id), _reader(_RUN_METRICS))
 
 
 def create_checkpoint(
@@ -392,7 +394,7 @@ def create_checkpoint(
     body = _body(CheckpointCreate.from_dict, data, "create_checkpoint")
     key = idempotency_key or new_idempotency_key()
     return Call(
-        _create_checkpoint._get_kwargs(
+        _create_checkpoint.request_kwargs(
             run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
         ),
         _reader(_CHECKPOINT),
@@ -400,15 +402,15 @@ def create_checkpoint(
 
 
 def list_checkpoints(run_id: str) -> Call[list[Checkpoint]]:
-    return Call(_list_checkpoints._get_kwargs(run_id), _reader(_CHECKPOINTS))
+    return Call(_list_checkpoints.request_kwargs(run_id), _reader(_CHECKPOINTS))
 
 
 def get_latest_checkpoint(run_id: str) -> Call[Checkpoint]:
-    return Call(_get_latest_checkpoint._get_kwargs(run_id), _reader(_CHECKPOINT))
+    return Call(_get_latest_checkpoint.request_kwargs(run_id), _reader(_CHECKPOINT))
 
 
 def get_checkpoint_by_action(run_id: str, action_name: str) -> Call[Checkpoint]:
-    return Call(_get_checkpoint_by_action._get_kwargs(run_id, action_name), _reader(_CHECKPOINT))
+    return Call(_get_checkpoint_by_action.request_kwargs(run_id, action_name), _reader(_CHECKPOINT))
 
 
 def newest_checkpoint_named(checkpoints: list[Checkpoint], action_name: str) -> Checkpoint | None:
@@ -437,7 +439,7 @@ def append_logs(
 ) -> Call[list[LogRecord]]:
     body = _body(LogBatch.from_dict, {"entries": entries}, "append_logs")
     key = idempotency_key or new_idempotency_key()
-    kwargs = _append_logs._get_kwargs(
+    kwargs = _append_logs.request_kwargs(
         run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
     )
     return Call(kwargs, _reader(_LOG_RECORDS))
@@ -452,7 +454,7 @@ def get_logs(
     after_seq: int | None,
 ) -> Call[list[LogRecord]]:
     return Call(
-        _get_logs._get_kwargs(
+        _get_logs.request_kwargs(
             run_id,
             action_name=UNSET if action_name is None else action_name,
             level=UNSET if level is None else _log_level(level),
@@ -469,7 +471,7 @@ def claim_run(
 ) -> Call[RunClaim | None]:
     data = _given(worker_id=worker_id, lease_seconds=lease_seconds, pipeline_id=pipeline_id)
     body = _body(ClaimRequest.from_dict, data, "claim_run")
-    return Call(_claim_run._get_kwargs(body=body), _run_claim)
+    return Call(_claim_run.request_kwargs(body=body), _run_claim)
 
 
 def renew_lease(
@@ -481,12 +483,12 @@ def renew_lease(
         "renew_lease",
     )
     # Renewing twice extends the same lease: safe to repeat.
-    kwargs = _renew_lease._get_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    kwargs = _renew_lease.request_kwargs(run_id, body=body, lease_token=_lease(lease_token))
     return Call(kwargs, _reader(_LEASE), retry_safe=True)
 
 
 def release_lease(run_id: str, worker_id: str, lease_token: int | None = None) -> Call[None]:
-    kwargs = _release_lease._get_kwargs(
+    kwargs = _release_lease.request_kwargs(
         run_id, worker_id=worker_id, lease_token=_lease(lease_token)
     )
     return Call(kwargs, _nothing)

@@ -1,14 +1,14 @@
-"""The one request loop of the client: headers, timeouts, retries with backoff, error mapping.
+"""The policy of the client's request loop: headers, timeouts, retries with backoff, errors.
 
 Every regular operation is a `Call`: the request built by the generated operation module's
-`_get_kwargs(...)` plus a function that reads the answer. `SyncRequester` and
-`AsyncRequester` send calls over one httpx client (the generated client's, or one the caller
-injected) and retry what is safe to retry.
+`request_kwargs(...)` plus a function that reads the answer. The loop itself is
+`AsyncRequester` (`_async_request.py`) and its generated twin `SyncRequester`
+(`_sync_request.py`): both send calls over one httpx client (the generated client's, or one
+the caller injected) and retry what is safe to retry.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import email.utils
 import logging
 import os
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-import anyio
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
@@ -28,18 +27,17 @@ from .errors import (
     APIConnectionError,
     APIResponseValidationError,
     APITimeoutError,
-    status_error_from_response,
 )
 
 __all__ = [
-    "AsyncRequester",
     "Call",
     "ClientConfig",
-    "SyncRequester",
+    "Requester",
     "build_request",
     "connection_error",
     "deadline_after",
     "is_retryable_status",
+    "log_response",
     "read_json",
     "retry_delay",
     "time_left",
@@ -79,6 +77,7 @@ class ClientConfig:
         timeout: float,
         max_retries: int,
         stream_idle_timeout: float,
+        stream_max_reconnects: int = C.DEFAULT_STREAM_MAX_RECONNECTS,
         default_base_url: str | None = None,
     ) -> ClientConfig:
         """Settings from a client's arguments, falling back to the environment, then defaults."""
@@ -93,6 +92,7 @@ class ClientConfig:
             timeout=timeout,
             max_retries=max_retries,
             stream_idle_timeout=stream_idle_timeout,
+            stream_max_reconnects=stream_max_reconnects,
         )
 
     def __repr__(self) -> str:
@@ -102,9 +102,6 @@ class ClientConfig:
             f"max_retries={self.max_retries}, stream_idle_timeout={self.stream_idle_timeout}, "
             f"stream_max_reconnects={self.stream_max_reconnects})"
         )
-
-    def replace(self, **changes: Any) -> ClientConfig:
-        return dataclasses.replace(self, **changes)
 
     def url(self, path: str) -> str:
         """Absolute URL of an API path (the generated modules give paths from the root)."""
@@ -166,7 +163,7 @@ def build_request(
     timeout: httpx.Timeout,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Request:
-    """The httpx request for generated `_get_kwargs` output, with auth, user agent and timeout."""
+    """The httpx request for generated `request_kwargs` output, with auth, agent and timeout."""
     extra = dict(kwargs.get("headers") or {})
     if headers:
         extra.update(headers)
@@ -272,7 +269,7 @@ def read_json(
         ) from exc
 
 
-def _log_response(response: httpx.Response, attempt: int) -> None:
+def log_response(response: httpx.Response, attempt: int) -> None:
     if log.isEnabledFor(logging.DEBUG):
         request = response.request
         log.debug(
@@ -284,17 +281,19 @@ def _log_response(response: httpx.Response, attempt: int) -> None:
         )
 
 
-def _already_deleted(call: Call[Any], response: httpx.Response, uncertain: bool) -> bool:
+def already_deleted(call: Call[Any], response: httpx.Response, uncertain: bool) -> bool:
     """A retried DELETE answered 404 after an attempt whose answer was lost: the earlier
     attempt deleted it, so the delete succeeded."""
     return uncertain and call.method == "DELETE" and response.status_code == 404
 
 
-class _Requester:
+class Requester:
+    """What both request loops share: the settings and when to retry."""
+
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
 
-    def _next_step(
+    def next_step(
         self,
         call: Call[Any],
         attempt: int,
@@ -319,97 +318,3 @@ class _Requester:
             max_retries,
         )
         return delay
-
-
-class SyncRequester(_Requester):
-    """Sends calls over a blocking httpx client, with retries."""
-
-    def __init__(self, http: httpx.Client, config: ClientConfig) -> None:
-        super().__init__(config)
-        self.http = http
-
-    def with_config(self, config: ClientConfig) -> SyncRequester:
-        return SyncRequester(self.http, config)
-
-    def request(
-        self,
-        call: Call[T],
-        *,
-        timeout: float | httpx.Timeout | None = None,
-        max_retries: int | None = None,
-    ) -> T:
-        """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""
-        retries = self.config.max_retries if max_retries is None else max_retries
-        attempt = 0
-        uncertain = False  # an earlier attempt may have taken effect although it failed
-        while True:
-            request = build_request(
-                self.http, self.config, call.kwargs, timeout=self.config.httpx_timeout(timeout)
-            )
-            response: httpx.Response | None = None
-            error: Exception
-            try:
-                response = self.http.send(request)
-            except httpx.TransportError as exc:
-                error = connection_error(exc, request)
-                log.debug("%s %s failed: %r", request.method, request.url, exc)
-            else:
-                _log_response(response, attempt)
-                if response.is_success or _already_deleted(call, response, uncertain):
-                    return call.parse(response)
-                error = status_error_from_response(response)
-            uncertain = uncertain or response is None or response.status_code >= 500
-            delay = self._next_step(call, attempt, retries, response, error)
-            if delay is None:
-                raise error
-            if response is not None:
-                response.close()
-            time.sleep(delay)
-            attempt += 1
-
-
-class AsyncRequester(_Requester):
-    """Sends calls over an async httpx client, with retries."""
-
-    def __init__(self, http: httpx.AsyncClient, config: ClientConfig) -> None:
-        super().__init__(config)
-        self.http = http
-
-    def with_config(self, config: ClientConfig) -> AsyncRequester:
-        return AsyncRequester(self.http, config)
-
-    async def request(
-        self,
-        call: Call[T],
-        *,
-        timeout: float | httpx.Timeout | None = None,  # noqa: ASYNC109 - per attempt
-        max_retries: int | None = None,
-    ) -> T:
-        """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""
-        retries = self.config.max_retries if max_retries is None else max_retries
-        attempt = 0
-        uncertain = False  # an earlier attempt may have taken effect although it failed
-        while True:
-            request = build_request(
-                self.http, self.config, call.kwargs, timeout=self.config.httpx_timeout(timeout)
-            )
-            response: httpx.Response | None = None
-            error: Exception
-            try:
-                response = await self.http.send(request)
-            except httpx.TransportError as exc:
-                error = connection_error(exc, request)
-                log.debug("%s %s failed: %r", request.method, request.url, exc)
-            else:
-                _log_response(response, attempt)
-                if response.is_success or _already_deleted(call, response, uncertain):
-                    return call.parse(response)
-                error = status_error_from_response(response)
-            uncertain = uncertain or response is None or response.status_code >= 500
-            delay = self._next_step(call, attempt, retries, response, error)
-            if delay is None:
-                raise error
-            if response is not None:
-                await response.aclose()
-            await anyio.sleep(delay)
-            attempt += 1

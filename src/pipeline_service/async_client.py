@@ -1,8 +1,8 @@
-"""AsyncPipelineServiceClient: the asyncio client of the Pipeline Service API."""
+"""AsyncPipelineServiceClient: the async client of the Pipeline Service API.
 
-# The documented API gives each coroutine a per-request `timeout=` (and streams a whole-stream
-# deadline), as the sync client does; so the "use a cancel scope instead" rule does not apply.
-# ruff: noqa: ASYNC109
+The source of its blocking twin: `client.py` is generated from this file by
+scripts/unasync.py.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from typing import Any, Self, TypeVar
 
 import anyio
 import httpx
-from pipeline_service_api.client import Client as _GeneratedClient
 
 from . import _constants as C
 from . import _operations as ops
-from ._request import AsyncRequester, Call, ClientConfig, deadline_after, time_left
+from ._async_request import AsyncRequester
+from ._async_streaming import aiter_events
+from ._conveniences import AsyncConveniences
+from ._request import Call, ClientConfig, deadline_after, time_left
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
-from .streaming import LogEvents, ProgressEvents, aiter_events
+from .streaming import LogEvents, ProgressEvents
 from .types import (
     NOT_GIVEN,
     Checkpoint,
@@ -32,20 +34,22 @@ from .types import (
     RunClaim,
     RunMetrics,
 )
+from .wire import MAX_LOG_BATCH
 
 __all__ = ["AsyncPipelineServiceClient"]
 
 _Item = TypeVar("_Item", bound=Mapping[str, object])
 
 
-class AsyncPipelineServiceClient:
+class AsyncPipelineServiceClient(AsyncConveniences):
     """Client for the Pipeline Service API: pipelines, runs, progress, checkpoints and logs.
 
     `base_url` defaults to $PIPELINE_SERVICE_URL, then http://localhost:8100; `token` to
     $PIPELINE_SERVICE_TOKEN (sent as a bearer token). `timeout` is the default per-request
     timeout in seconds (every method takes its own `timeout=` too). Requests that are safe to
     repeat are retried `max_retries` times on connection errors, timeouts, 408, 429 and 5xx.
-    Streams reconnect when no byte arrives for `stream_idle_timeout` seconds.
+    Streams reconnect when no byte arrives for `stream_idle_timeout` seconds, at most
+    `stream_max_reconnects` times in a row.
 
         async with AsyncPipelineServiceClient("http://localhost:8100") as client:
             run = await client.create_run(pipeline["id"])
@@ -60,22 +64,25 @@ class AsyncPipelineServiceClient:
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         stream_idle_timeout: float = C.DEFAULT_STREAM_IDLE_TIMEOUT,
+        stream_max_reconnects: int = C.DEFAULT_STREAM_MAX_RECONNECTS,
     ) -> None:
         injected_url = str(http_client.base_url) if http_client is not None else ""
+        owns_http = http_client is None
         config = ClientConfig.from_arguments(
             base_url=base_url,
             token=token,
             timeout=timeout,
             max_retries=max_retries,
             stream_idle_timeout=stream_idle_timeout,
+            stream_max_reconnects=stream_max_reconnects,
             default_base_url=injected_url or None,
         )
-        api = _GeneratedClient(base_url=config.base_url, timeout=config.httpx_timeout())
-        if http_client is not None:
-            api.set_async_httpx_client(http_client)
-        self._api = api
-        self._requester = AsyncRequester(api.get_async_httpx_client(), config)
-        self._owns_http = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                base_url=config.base_url, timeout=config.httpx_timeout()
+            )
+        self._requester = AsyncRequester(http_client, config)
+        self._owns_http = owns_http
 
     @property
     def base_url(self) -> str:
@@ -102,21 +109,23 @@ class AsyncPipelineServiceClient:
     ) -> Self:
         """A client sharing this one's connections with other settings, e.g. for one call:
         `client.with_options(max_retries=0).get_run(run_id)`."""
-        changes = {
-            k: v
-            for k, v in {
-                "timeout": timeout,
-                "max_retries": max_retries,
-                "stream_idle_timeout": stream_idle_timeout,
-                "stream_max_reconnects": stream_max_reconnects,
-            }.items()
-            if v is not None
-        }
-        copy = object.__new__(type(self))
-        copy._api = self._api
-        copy._requester = self._requester.with_config(self._requester.config.replace(**changes))
-        copy._owns_http = False
-        return copy
+        config = self._requester.config
+        return type(self)(
+            config.base_url,
+            config.timeout if timeout is None else timeout,
+            # "" rather than None: no token stays no token, whatever the environment says now.
+            token=config.token or "",
+            max_retries=config.max_retries if max_retries is None else max_retries,
+            http_client=self._requester.http,
+            stream_idle_timeout=(
+                config.stream_idle_timeout if stream_idle_timeout is None else stream_idle_timeout
+            ),
+            stream_max_reconnects=(
+                config.stream_max_reconnects
+                if stream_max_reconnects is None
+                else stream_max_reconnects
+            ),
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -124,10 +133,6 @@ class AsyncPipelineServiceClient:
         """Close the connection pool (an injected httpx client is left to its owner)."""
         if self._owns_http:
             await self._requester.http.aclose()
-
-    async def close(self) -> None:
-        """Same as aclose()."""
-        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -348,17 +353,6 @@ class AsyncPipelineServiceClient:
             what=f"progress stream of run {run_id!r}",
         )
 
-    async def stream_progress_async(
-        self,
-        run_id: str,
-        timeout: float | None = None,
-        *,
-        last_event_id: str | None = None,
-    ) -> AsyncIterator[PipelineProgress]:
-        """Same as `stream_progress` (the name the documented API uses)."""
-        async for progress in self.stream_progress(run_id, timeout, last_event_id=last_event_id):
-            yield progress
-
     # --- metrics ---------------------------------------------------------------------------
 
     async def get_metrics(self, run_id: str, *, timeout: float | None = None) -> RunMetrics:
@@ -440,7 +434,8 @@ class AsyncPipelineServiceClient:
     ) -> list[LogRecord]:
         """Store log entries (in order); returns the stored records."""
         records: list[LogRecord] = []
-        batches = ops.log_batches(entries, C.MAX_LOG_BATCH)
+        # The server takes at most MAX_LOG_BATCH entries a request: larger batches take several.
+        batches = ops.log_batches(entries, MAX_LOG_BATCH)
         for i, batch in enumerate(batches):
             key = idempotency_key
             if key and len(batches) > 1:
@@ -491,10 +486,12 @@ class AsyncPipelineServiceClient:
     async def health_check(self) -> bool:
         """True if the service and its storage are usable; never raises, answers within ~3 s."""
         try:
-            with anyio.fail_after(C.HEALTH_CHECK_DEADLINE):
-                health = await self._requester.request(
-                    ops.health(), timeout=C.HEALTH_CHECK_TIMEOUT, max_retries=0
-                )
+            health = await self._requester.request(
+                ops.health(),
+                timeout=C.HEALTH_CHECK_TIMEOUT,
+                max_retries=0,
+                deadline=C.HEALTH_CHECK_DEADLINE,
+            )
         except Exception:
             return False
         return health.get("status") == "healthy"

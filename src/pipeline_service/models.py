@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .wire import TERMINAL_RUN_STATUSES
+
 __all__ = [
     "ActionProgress",
     "ActionStatus",
@@ -60,10 +62,7 @@ class RunStatus(_OpenStrEnum):
     @property
     def is_terminal(self) -> bool:
         """True for completed, failed and cancelled."""
-        return self in _TERMINAL_RUN_STATUSES
-
-
-_TERMINAL_RUN_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+        return self.value in TERMINAL_RUN_STATUSES
 
 
 class ActionStatus(_OpenStrEnum):

@@ -1,6 +1,6 @@
-"""Server-Sent Event streams that survive dropped connections (shared by both clients).
+"""Server-Sent Event streams that survive dropped connections: what both stream loops share.
 
-A stream is read with httpx-sse over the client's own connection pool. When the connection
+A stream is read over the client's own connection pool (decoded by `_sse.py`). When the connection
 drops, or no byte (heartbeats included) arrives for `stream_idle_timeout` seconds, it is opened
 again with `Last-Event-ID`, after a capped backoff that starts from the server's `retry:`.
 Only consecutive failures count against the reconnect budget: a connection that delivered
@@ -11,6 +11,9 @@ never sees the same state twice or an older state after a newer one; against a s
 sends no ids (the v1 core), identical consecutive states are dropped. The stream stops after
 its final event; if the connection cannot be resumed first, StreamError is raised. A `timeout`
 bounds the whole stream and raises APITimeoutError.
+
+The loop itself is `aiter_events` (`_async_streaming.py`) and its generated twin
+`iter_events` (`_sync_streaming.py`).
 """
 
 from __future__ import annotations
@@ -19,43 +22,33 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
-import anyio
 import httpx
 from httpx_sse import ServerSentEvent
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 from pydantic import ValidationError
 
 from . import _constants as C
 from ._operations import LOG_RECORD
-from ._request import (
-    AsyncRequester,
-    SyncRequester,
-    build_request,
-    connection_error,
-    is_retryable_status,
-    retry_delay,
-)
+from ._request import is_retryable_status, retry_delay
 from .errors import (
     APITimeoutError,
     NotFoundError,
     StreamError,
     status_error_from_response,
 )
-from .models import PipelineProgress, RunStatus
+from .models import PipelineProgress
 from .types import LogRecord
+from .wire import TERMINAL_RUN_STATUSES
 
-__all__ = ["LogEvents", "ProgressEvents", "aiter_events", "iter_events"]
+__all__ = ["Connection", "EventHandler", "LogEvents", "ProgressEvents", "Reconnect"]
 
 T_co = TypeVar("T_co", covariant=True)
 T = TypeVar("T")
 
 log = logging.getLogger(C.LOGGER_NAME)
 
-_TERMINAL_EVENTS = frozenset(s.value for s in RunStatus if s.is_terminal)
-_PROGRESS_EVENTS = frozenset({"progress", "message"}) | _TERMINAL_EVENTS
+_PROGRESS_EVENTS = frozenset({"progress", "message"}) | TERMINAL_RUN_STATUSES
 
 
 def _as_int(value: str | None) -> int | None:
@@ -117,7 +110,7 @@ class ProgressEvents:
             raise StreamError(
                 f"Malformed {sse.event!r} event on run {self.run_id!r}: {exc}"
             ) from exc
-        terminal = sse.event in _TERMINAL_EVENTS or progress.is_terminal
+        terminal = sse.event in TERMINAL_RUN_STATUSES or progress.is_terminal
         if version is not None:
             if self._version is not None and version <= self._version:
                 self.done = self.done or terminal
@@ -178,7 +171,7 @@ class LogEvents:
         return record
 
 
-class _Connection(Generic[T]):
+class Connection(Generic[T]):
     """Bookkeeping shared by the sync and async loops: deadline, reconnects, headers."""
 
     def __init__(
@@ -224,7 +217,7 @@ class _Connection(Generic[T]):
         if response.status_code != 200:
             error = status_error_from_response(response)
             if is_retryable_status(response.status_code):
-                raise _Reconnect(str(error), response)
+                raise Reconnect(str(error), response)
             raise error
         content_type = response.headers.get("content-type", "").partition(";")[0].strip()
         if content_type != "text/event-stream":
@@ -265,131 +258,9 @@ class _Connection(Generic[T]):
         return delay
 
 
-class _Reconnect(Exception):
+class Reconnect(Exception):
     """The server answered with a retryable status instead of a stream."""
 
     def __init__(self, cause: str, response: httpx.Response) -> None:
         super().__init__(cause)
         self.response = response
-
-
-def iter_events(
-    requester: SyncRequester,
-    kwargs: Mapping[str, Any],
-    handler: EventHandler[T],
-    *,
-    timeout: float | None,
-    what: str,
-) -> Iterator[T]:
-    """Items of a stream, over the requester's blocking httpx client."""
-    config = requester.config
-    conn = _Connection(
-        handler,
-        timeout=timeout,
-        idle_timeout=config.stream_idle_timeout,
-        max_reconnects=config.stream_max_reconnects,
-        what=what,
-    )
-    while True:
-        request = build_request(
-            requester.http, config, kwargs, timeout=conn.timeouts(), headers=conn.headers()
-        )
-        progressed = alive = healthy = False
-        failed_response: httpx.Response | None = None
-        try:
-            response = requester.http.send(request, stream=True)
-            try:
-                if response.status_code != 200 or "event-stream" not in response.headers.get(
-                    "content-type", ""
-                ):
-                    response.read()
-                conn.check(response)
-                lines = SSELineDecoder()
-                decoder = SSEDecoder()
-                for text in response.iter_text():
-                    for line in lines.decode(text):
-                        if line.startswith(":"):
-                            healthy = True  # a heartbeat: the connection works
-                        sse = decoder.decode(line.rstrip("\n"))
-                        if sse is None:
-                            continue
-                        alive = True
-                        item = handler.handle(sse)
-                        if item is not None:
-                            progressed = True
-                            yield item
-                        if handler.done:
-                            return
-                    conn.remaining()
-                cause = "the server closed the stream"
-            finally:
-                response.close()
-        except _Reconnect as exc:
-            cause, failed_response = str(exc), exc.response
-        except httpx.TransportError as exc:
-            conn.remaining()
-            cause = str(connection_error(exc, request))
-            # A quiet stream of a server without heartbeats (the v1 core) is not a failure.
-            progressed = progressed or (alive and isinstance(exc, httpx.ReadTimeout))
-        time.sleep(conn.failed(cause, progressed or healthy, failed_response))
-
-
-async def aiter_events(
-    requester: AsyncRequester,
-    kwargs: Mapping[str, Any],
-    handler: EventHandler[T],
-    *,
-    timeout: float | None,  # noqa: ASYNC109 - a deadline for the whole stream, across reconnects
-    what: str,
-) -> AsyncIterator[T]:
-    """Items of a stream, over the requester's async httpx client."""
-    config = requester.config
-    conn = _Connection(
-        handler,
-        timeout=timeout,
-        idle_timeout=config.stream_idle_timeout,
-        max_reconnects=config.stream_max_reconnects,
-        what=what,
-    )
-    while True:
-        request = build_request(
-            requester.http, config, kwargs, timeout=conn.timeouts(), headers=conn.headers()
-        )
-        progressed = alive = healthy = False
-        failed_response: httpx.Response | None = None
-        try:
-            response = await requester.http.send(request, stream=True)
-            try:
-                if response.status_code != 200 or "event-stream" not in response.headers.get(
-                    "content-type", ""
-                ):
-                    await response.aread()
-                conn.check(response)
-                lines = SSELineDecoder()
-                decoder = SSEDecoder()
-                async for text in response.aiter_text():
-                    for line in lines.decode(text):
-                        if line.startswith(":"):
-                            healthy = True  # a heartbeat: the connection works
-                        sse = decoder.decode(line.rstrip("\n"))
-                        if sse is None:
-                            continue
-                        alive = True
-                        item = handler.handle(sse)
-                        if item is not None:
-                            progressed = True
-                            yield item
-                        if handler.done:
-                            return
-                    conn.remaining()
-                cause = "the server closed the stream"
-            finally:
-                await response.aclose()
-        except _Reconnect as exc:
-            cause, failed_response = str(exc), exc.response
-        except httpx.TransportError as exc:
-            conn.remaining()
-            cause = str(connection_error(exc, request))
-            # A quiet stream of a server without heartbeats (the v1 core) is not a failure.
-            progressed = progressed or (alive and isinstance(exc, httpx.ReadTimeout))
-        await anyio.sleep(conn.failed(cause, progressed or healthy, failed_response))

@@ -22,14 +22,9 @@ from typer.testing import CliRunner, Result
 from pipeline_service import PipelineServiceClient
 from pipeline_service.cli import checkpoints, logs, pipelines, runs
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS
 
-ACTIONS = [
-    {"name": "download", "entrypoint": "plugin.download.DownloadAction"},
-    {"name": "convert", "entrypoint": "plugin.convert.ConvertAction"},
-    {"name": "train", "entrypoint": "plugin.train.TrainAction", "description": "Fit the model"},
-]
-
-# The commands of this issue, as their own app: the same `register` functions the real app uses.
+# The resource commands, as their own app: the same `register` functions the real app uses.
 APP_SOURCE = """
 import typer
 from pipeline_service.cli import checkpoints, logs, pipelines, runs
@@ -90,8 +85,9 @@ class CliProcess:
 
     def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
     def wait_for_line(self, predicate: Any, timeout: float = 15.0) -> str:
@@ -124,9 +120,12 @@ class CliProcess:
         return code, self.stdout, self.process.stderr.read()
 
     def kill(self) -> None:
+        """Stop the process (if it still runs) and close its stderr (the reader closes stdout)."""
         if self.process.poll() is None:
             self.process.kill()
-            self.process.wait()
+        self.process.wait()
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
 
 class CuttingProxy:

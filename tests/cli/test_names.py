@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,9 @@ from typer.testing import CliRunner
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.cli import pipelines as pipelines_module
+from tests.sample import ACTIONS, unique
 
-from .conftest import ACTIONS, Cli
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+from .conftest import Cli
 
 
 def test_runs_by_unique_prefix_and_pipelines_by_name(

@@ -10,8 +10,9 @@ import pytest
 from pipeline_service import PipelineServiceClient
 from pipeline_service.runner.worker import WorkerPool
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS
 
-from .conftest import ACTIONS, Cli
+from .conftest import Cli
 
 
 @pytest.fixture
@@ -42,7 +43,9 @@ def test_resume_with_new_params_completes_where_the_old_run_failed(served: str) 
         assert run["pipeline_id"] == pipeline["id"]
         assert run["params"] == {"epochs": 3, "rows": 200, "pace": 0}
         assert [a["status"] for a in run["progress"]] == ["skipped", "skipped", "completed"]
-        assert run["result"]["r2"] > 0.5
+        result = run["result"]
+        assert result is not None
+        assert result["r2"] > 0.5
 
 
 def test_resume_of_a_missing_run_names_it(served: str) -> None:

@@ -11,8 +11,9 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.types import Pipeline, Run
+from tests.sample import ACTIONS, unique
 
-from .helpers import ACTIONS, SyncView, unique
+from .helpers import SyncView
 
 
 @pytest.fixture(scope="session")

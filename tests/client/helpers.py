@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from anyio.from_thread import BlockingPortal
 
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
-
-ACTIONS = [
-    {"name": "download", "entrypoint": "plugin.download.DownloadAction"},
-    {"name": "convert", "entrypoint": "plugin.convert.ConvertAction"},
-    {"name": "train", "entrypoint": "plugin.train.TrainAction"},
-]
 
 
 class SyncView:
@@ -63,10 +56,6 @@ class SyncView:
             aclose = getattr(agen, "aclose", None)
             if aclose is not None:
                 self._portal.call(aclose)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 def drive_run(

@@ -16,8 +16,9 @@ import pytest
 from pipeline_service import PipelineServiceClient, RunStatus
 from pipeline_service.errors import NotFoundError
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS, unique
 
-from .helpers import ACTIONS, drive_run, unique
+from .helpers import drive_run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "documented"
 
@@ -46,7 +47,11 @@ class Example:
     def run(self, name: str, *args: str) -> str:
         self.capsys.readouterr()
         self.monkeypatch.setattr(sys, "argv", [str(EXAMPLES / f"{name}.py"), *args])
-        runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+        script = runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+        # The documented examples leave their client open, as the documentation does.
+        for value in script.values():
+            if isinstance(value, PipelineServiceClient):
+                value.close()
         return self.capsys.readouterr().out
 
     def new_run(self) -> str:
@@ -223,9 +228,11 @@ CHECKS: dict[str, Callable[[Example], None]] = {
 }
 
 
-@pytest.mark.parametrize(
-    "check", sorted(set(CHECKS.values()), key=lambda f: f.__name__), ids=lambda f: f.__name__
-)
+def check_name(check: object) -> str:
+    return str(getattr(check, "__name__", check))
+
+
+@pytest.mark.parametrize("check", sorted(set(CHECKS.values()), key=check_name), ids=check_name)
 def test_documented_example(
     check: Callable[[Example], None],
     server: EmbeddedServer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -14,9 +15,10 @@ import pytest
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
 from pipeline_service.errors import APITimeoutError, NotFoundError
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS, unique
 
-from .fakes import CuttingProxy, Plan, Request, ScriptedServer, Step
-from .helpers import ACTIONS, drive_run, unique
+from .fakes import CuttingProxy, Plan, Request, ScriptedServer, Step, head
+from .helpers import drive_run
 
 
 def upstream(server: EmbeddedServer) -> tuple[str, int]:
@@ -29,12 +31,12 @@ def upstream(server: EmbeddedServer) -> tuple[str, int]:
 def test_lost_responses_of_creates_are_retried_and_create_exactly_one(
     server: EmbeddedServer, client: PipelineServiceClient
 ) -> None:
-    with CuttingProxy(upstream(server)) as proxy:
+    with CuttingProxy(upstream(server)) as proxy, contextlib.ExitStack() as clients:
 
         def flaky() -> PipelineServiceClient:
             """A client on a fresh connection whose first response gets lost."""
             proxy.plans = [Plan(lose_response=True)]
-            return PipelineServiceClient(proxy.url, max_retries=2)
+            return clients.enter_context(PipelineServiceClient(proxy.url, max_retries=2))
 
         name = unique("once")
         pipeline = flaky().create_pipeline(name, ACTIONS)
@@ -99,8 +101,10 @@ def test_post_without_key_is_not_retried_after_a_lost_response(
 ) -> None:
     from pipeline_service.errors import APIConnectionError
 
-    with CuttingProxy(upstream(server), [Plan(lose_response=True)]) as proxy:
-        flaky = PipelineServiceClient(proxy.url, max_retries=2)
+    with (
+        CuttingProxy(upstream(server), [Plan(lose_response=True)]) as proxy,
+        PipelineServiceClient(proxy.url, max_retries=2) as flaky,
+    ):
         with pytest.raises(APIConnectionError):
             flaky.report_progress(run["id"], status="running")
         assert proxy.connections == 1
@@ -128,7 +132,8 @@ def test_progress_stream_cut_mid_way_resumes(
             seen = anyio.run(main)
         worker.join(10)
         assert proxy.connections >= 2
-    versions = [p.version for p in seen]
+    versions = [p.version for p in seen if p.version is not None]
+    assert len(versions) == len(seen)
     assert versions == sorted(set(versions))  # no duplicate, never older
     assert seen[-1].status == "completed"
     final = client.get_progress(run["id"])
@@ -196,6 +201,32 @@ def test_hung_server_health_check_is_false_quickly() -> None:
     for ok, elapsed in results.values():
         assert ok is False
         assert elapsed < 3.5
+
+
+def trickle(_: Request) -> Iterator[Step]:
+    """A health answer whose body keeps coming, a byte a second, for ten seconds."""
+    yield head(200, "application/json")
+    for _second in range(10):
+        yield b" "
+        yield 1.0
+
+
+def test_trickling_server_health_check_is_false_quickly() -> None:
+    """Both clients bound the whole check, the body included, not only each read."""
+    with ScriptedServer(trickle) as slow:
+        started = time.monotonic()
+        assert PipelineServiceClient(slow.url).health_check() is False
+        sync_elapsed = time.monotonic() - started
+
+        async def async_check() -> tuple[bool, float]:
+            started = time.monotonic()
+            async with AsyncPipelineServiceClient(slow.url) as aclient:
+                return await aclient.health_check(), time.monotonic() - started
+
+        ok, async_elapsed = anyio.run(async_check)
+    assert ok is False
+    assert sync_elapsed < 6
+    assert async_elapsed < 6
 
 
 def test_hung_server_times_out() -> None:

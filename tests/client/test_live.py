@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,8 +25,9 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
 )
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS, unique
 
-from .helpers import ACTIONS, drive_run, unique
+from .helpers import drive_run
 
 
 def test_health_check(api: Any) -> None:
@@ -400,7 +402,7 @@ def test_writes_with_an_outdated_lease_token_are_conflicts(api: Any) -> None:
     assert second["lease_token"] == first["lease_token"] + 1
     old, new = first["lease_token"], second["lease_token"]
     progress = {"name": "download", "progress": 0.5}
-    fenced = [
+    fenced: list[Callable[[int], object]] = [
         lambda token: api.report_progress(run_id, action_progress=progress, lease_token=token),
         lambda token: api.create_checkpoint(run_id, "download", 0, lease_token=token),
         lambda token: api.append_logs(run_id, [{"message": "m"}], lease_token=token),

@@ -32,7 +32,7 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
 )
 
-RUN = {
+RUN: dict[str, Any] = {
     "id": "r1",
     "pipeline_id": "p1",
     "status": "pending",
@@ -131,6 +131,28 @@ def test_max_retries_zero_disables_retries_per_client_and_per_call() -> None:
         client.with_options(max_retries=0).get_run("r1")
     assert len(rec.requests) == 1
     assert client.max_retries == 5
+
+
+def test_with_options_keeps_the_other_settings_and_the_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rec = Recorder(httpx.Response(200, json=RUN))
+    client = make_client(rec, token="secret", timeout=7, stream_idle_timeout=9)
+    monkeypatch.delenv("PIPELINE_SERVICE_TOKEN", raising=False)
+    anonymous = make_client(rec)
+    monkeypatch.setenv("PIPELINE_SERVICE_TOKEN", "from-the-environment")
+    copy = client.with_options(max_retries=0, stream_max_reconnects=1)
+    assert type(copy) is PipelineServiceClient
+    assert (copy.base_url, copy.timeout, copy.max_retries) == ("http://test", 7, 0)
+    copy.get_run("r1")
+    assert rec.requests[-1].headers["Authorization"] == "Bearer secret"
+    copy.close()  # the copy does not own the connections
+    client.get_run("r1")
+    assert len(rec.requests) == 2
+    anonymous.with_options(timeout=3).get_run("r1")
+    assert "Authorization" not in rec.requests[-1].headers
+    with pytest.raises(ValueError, match="positive"):
+        client.with_options(timeout=-1)
 
 
 def test_post_with_idempotency_key_is_retried_with_the_same_key() -> None:

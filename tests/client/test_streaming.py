@@ -252,7 +252,7 @@ def test_timeout_bounds_the_whole_stream_despite_heartbeats(collect: Collect) ->
     def heartbeats(_: Request) -> Iterator[Step]:
         yield head()
         yield sse(state("running"), event="progress", id=1)
-        for _ in range(60):
+        for _beat in range(60):
             yield 0.05
             yield b": ping\n\n"
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from runner_helpers import RecordingClient, Workers
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+
+from .helpers import RecordingClient, Workers
 
 
 @pytest.fixture
@@ -18,9 +19,9 @@ def recording_client() -> RecordingClient:
 
 
 @pytest.fixture
-def service() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(log_level="error") as server:
-        yield server
+def service(server_factory: Callable[..., EmbeddedServer]) -> EmbeddedServer:
+    """A server of this test's own: its workers must not claim other tests' runs."""
+    return server_factory()
 
 
 @pytest.fixture

@@ -9,13 +9,7 @@ import httpx
 import pytest
 
 from pipeline_service.server import EmbeddedServer
-
-ACTIONS = [
-    {"name": "download", "entrypoint": "plugin.download.DownloadAction"},
-    {"name": "convert", "entrypoint": "plugin.convert.ConvertAction"},
-    {"name": "train", "entrypoint": "plugin.train.TrainAction", "description": "Fit the model"},
-]
-API = "/api/v1"
+from tests.sample import ACTIONS, API
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from pipeline_service.server import EmbeddedServer
-
-from .conftest import ACTIONS, API
+from tests.sample import ACTIONS, API
 
 MAX_BODY = 64 * 1024
 JSON_TYPE = {"content-type": "application/json"}

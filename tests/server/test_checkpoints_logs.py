@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from .conftest import API
+from tests.sample import API
 
 Factory = Callable[..., dict[str, Any]]
 LEVELS = ["debug", "info", "success", "warning", "danger", "error", "critical"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import API
+from tests.sample import API
 
 # `--workers 0`: the API alone, no local worker claiming the test's runs.
 SERVE = [

@@ -14,8 +14,7 @@ import yaml
 import pipeline_service
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.spec import load_spec, spec_text
-
-from .conftest import ACTIONS, API
+from tests.sample import ACTIONS, API
 
 ServerFactory = Callable[..., EmbeddedServer]
 Factory = Callable[..., dict[str, Any]]

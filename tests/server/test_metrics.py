@@ -18,8 +18,8 @@ from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCr
 from pipeline_service.server.rules import pending_action
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS
-
-from .conftest import API
+from pipeline_service.wire import RunMetrics
+from tests.sample import API
 
 Factory = Callable[..., dict[str, Any]]
 
@@ -195,7 +195,7 @@ def test_a_database_from_before_the_history_gains_it(tmp_path: Path) -> None:
         )
         conn.execute("PRAGMA user_version=2")
 
-    async def scenario() -> dict[str, Any]:
+    async def scenario() -> RunMetrics:
         store = SQLiteStorage(path)
         await store.start(lambda change: None)
         try:

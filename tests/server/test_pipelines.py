@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from .conftest import ACTIONS, API
+from tests.sample import ACTIONS, API
 
 Factory = Callable[..., dict[str, Any]]
 

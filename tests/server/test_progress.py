@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from pipeline_service.server import EmbeddedServer
-
-from .conftest import API
+from tests.sample import API
 
 Factory = Callable[..., dict[str, Any]]
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import API
+from tests.sample import API
 
 Factory = Callable[..., dict[str, Any]]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import ACTIONS, API
+from tests.sample import ACTIONS, API
 
 RECORD_BYTES = 100_000
 RECORDS = 1000  # 100 MB of log messages

@@ -13,6 +13,7 @@ from pipeline_service.server.storage.base import Change
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import normalize_timestamp
+from pipeline_service.wire import Run
 
 
 def open_and_create(path: Path) -> tuple[str, list[Change]]:
@@ -156,7 +157,7 @@ def test_rows_poisoned_by_an_older_release_are_served_with_null(tmp_path: Path) 
             ('{"x":Infinity,"y":[NaN,-Infinity]}', '[{"name":"a","metrics":{"loss":NaN}}]', run_id),
         )
 
-    async def read() -> dict[str, object]:
+    async def read() -> Run:
         store = SQLiteStorage(path)
         await store.start(lambda change: None)
         try:

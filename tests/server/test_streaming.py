@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS, API
 
-from .conftest import ACTIONS, API
 from .sse import SSEReader
 
 Factory = Callable[..., dict[str, Any]]

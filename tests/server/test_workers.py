@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
 from pipeline_service.server import EmbeddedServer
-
-from .conftest import ACTIONS, API
+from tests.sample import ACTIONS, API
 
 ServerFactory = Callable[..., EmbeddedServer]
 
@@ -170,7 +170,7 @@ def test_expired_lease_is_fenced_off_after_another_claim(server_factory: ServerF
 
         late_action = {"action_progress": {**action, "progress": 0.9}}
         checkpoint = {"action_name": ACTIONS[0]["name"], "action_index": 0}
-        writes = [
+        writes: list[tuple[str, str, dict[str, Any]]] = [
             ("POST", f"/runs/{run_id}/progress", {"json": late_action}),
             ("PATCH", f"/runs/{run_id}", {"json": {"status": "completed", "result": {"x": 1}}}),
             ("POST", f"/runs/{run_id}/checkpoints/", {"json": checkpoint}),

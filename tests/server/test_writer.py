@@ -19,6 +19,7 @@ from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage import sqlite as sqlite_storage
 from pipeline_service.server.storage.sqlite import SQLiteStorage
+from pipeline_service.wire import Pipeline
 
 WAIT = 30.0  # a write that takes this long is a hang
 
@@ -81,7 +82,8 @@ def test_a_write_cancelled_mid_batch_leaves_the_writer_working(tmp_path: Path) -
         release.set()
         done = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), WAIT)
         assert isinstance(done[2], asyncio.CancelledError)
-        assert [d["name"] for i, d in enumerate(done) if i != 2] == ["p0", "p1", "p3", "p4"]
+        names_ = [d if isinstance(d, BaseException) else d["name"] for d in done]
+        assert names_[:2] + names_[3:] == ["p0", "p1", "p3", "p4"]
         after = await asyncio.wait_for(store.create_pipeline(pipeline_body("after"), None), WAIT)
         assert after["name"] == "after"
         assert await names(store) == {"p0", "p1", "p3", "p4", "after"}
@@ -198,7 +200,7 @@ def test_health_fails_while_the_writer_cannot_write(
 
 
 class BuggyStorage(SQLiteStorage):
-    async def list_pipelines(self, skip: int, limit: int) -> list[dict[str, Any]]:
+    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
         return await self._read(lambda conn: conn.execute("SELECT nope FROM pipelines").fetchall())
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline_service.errors import ConflictError, PipelineServiceError
 from pipeline_service.runner.actions import ActionOutcome, ActionTask
 from pipeline_service.runner.delivery import is_lease_lost, retry_transient
+from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
@@ -306,7 +307,7 @@ class Runner:
                 status = self._client.get_run(run_id)["status"]
             except PipelineServiceError:
                 status = None
-            if status in ("completed", "failed", "cancelled"):
+            if status in TERMINAL_RUN_STATUSES:
                 raise _RunTerminated(run_id) from None
             raise
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict, deque
-from typing import Any
 
 from pipeline_service.server.storage.base import (
     Change,
@@ -22,12 +21,13 @@ from pipeline_service.server.storage.base import (
     RunDeleted,
     RunState,
 )
+from pipeline_service.wire import LogRecord
 
 MAX_QUEUED_LOG_BYTES = 1024 * 1024
 _RECORD_OVERHEAD = 256  # the fields of a record other than its message, roughly
 
 
-def record_size(record: dict[str, Any]) -> int:
+def record_size(record: LogRecord) -> int:
     """About how many bytes a log record holds."""
     return len(record["message"]) + _RECORD_OVERHEAD
 
@@ -39,7 +39,7 @@ class Subscription:
         self.hub = hub
         self.run_id = run_id
         self.state: RunState | None = None
-        self.records: deque[dict[str, Any]] = deque()
+        self.records: deque[LogRecord] = deque()
         self.records_bytes = 0
         self.records_dropped = False
         self.deleted = False
@@ -51,7 +51,7 @@ class Subscription:
             self.state = state
             self._wakeup.set()
 
-    def logs_appended(self, records: list[dict[str, Any]]) -> None:
+    def logs_appended(self, records: list[LogRecord]) -> None:
         if not self.records_dropped:
             size = self.records_bytes + sum(record_size(r) for r in records)
             if size > MAX_QUEUED_LOG_BYTES:
@@ -84,7 +84,7 @@ class Subscription:
         await self._wakeup.wait()
         self._wakeup.clear()
 
-    def take_records(self) -> tuple[list[dict[str, Any]], bool]:
+    def take_records(self) -> tuple[list[LogRecord], bool]:
         """Queued records, and whether some were dropped (read them back from storage)."""
         records, dropped = list(self.records), self.records_dropped
         self.records.clear()

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from pipeline_service.server.models import ProgressUpdate
+from pipeline_service.wire import Run
 
 JSON = dict[str, Any]
 
@@ -27,7 +28,7 @@ def numeric_values(metrics: JSON) -> dict[str, int | float]:
     }
 
 
-def reported_point(run: JSON, body: ProgressUpdate, now: str) -> tuple[str, JSON] | None:
+def reported_point(run: Run, body: ProgressUpdate, now: str) -> tuple[str, JSON] | None:
     """(action name, point without seq) for a report carrying numeric metrics, else None.
 
     `run` is the run after the report was applied, so the point holds where the action is.

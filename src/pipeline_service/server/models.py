@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from pipeline_service.server.timestamps import normalize_timestamp
-
-RunStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
-ActionStatusName = Literal["pending", "running", "completed", "failed", "skipped"]
-LogLevelName = Literal["debug", "info", "success", "warning", "danger", "error", "critical"]
-
-TERMINAL_RUN_STATUSES = frozenset({"completed", "failed", "cancelled"})
-TERMINAL_ACTION_STATUSES = frozenset({"completed", "failed", "skipped"})
+from pipeline_service.wire import ActionStatusName, LogLevelName, RunStatusName
 
 MAX_INDEX = 2_147_483_647
-MAX_LOG_BATCH = 10_000
 
 Timestamp = Annotated[str, AfterValidator(normalize_timestamp)]
 """An RFC 3339 date-time (offset-less is UTC), normalized to the server's UTC form."""

@@ -6,15 +6,16 @@ Functions here change a run document (the wire shape of a Run) in place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from pipeline_service import wire
 from pipeline_service.server.errors import Conflict, Unprocessable
-from pipeline_service.server.models import (
+from pipeline_service.server.models import ActionDefinition, ProgressUpdate, RunUpdate
+from pipeline_service.wire import (
     TERMINAL_ACTION_STATUSES,
     TERMINAL_RUN_STATUSES,
-    ActionDefinition,
-    ProgressUpdate,
-    RunUpdate,
+    ActionProgressState,
+    Run,
 )
 
 JSON = dict[str, Any]
@@ -34,14 +35,14 @@ def check_unique_action_names(actions: Sequence[ActionDefinition]) -> None:
         seen.add(action.name)
 
 
-def action_definitions(actions: Sequence[ActionDefinition]) -> list[JSON]:
+def action_definitions(actions: Sequence[ActionDefinition]) -> list[wire.ActionDefinition]:
     """The stored form of a pipeline's actions (known fields only)."""
     return [
         {"name": a.name, "entrypoint": a.entrypoint, "description": a.description} for a in actions
     ]
 
 
-def pending_action(name: str) -> JSON:
+def pending_action(name: str) -> ActionProgressState:
     """The progress entry of an action that has not started."""
     return {
         "name": name,
@@ -57,7 +58,7 @@ def pending_action(name: str) -> JSON:
     }
 
 
-def move_run(run: JSON, status: str, now: str) -> bool:
+def move_run(run: Run, status: str, now: str) -> bool:
     """Move a run to status (stamping started_at / completed_at once). False when unchanged."""
     current = run["status"]
     if status == current:
@@ -74,30 +75,40 @@ def move_run(run: JSON, status: str, now: str) -> bool:
     return True
 
 
-def apply_run_update(run: JSON, body: RunUpdate, now: str) -> None:
+def apply_run_update(run: Run, body: RunUpdate, now: str) -> None:
     """PATCH /runs/{id}: only the fields sent change."""
     sent = body.model_fields_set
     if "status" in sent:
         move_run(run, body.status, now)
-    for key in ("current_action", "current_action_index", "result", "error"):
-        if key in sent:
-            run[key] = getattr(body, key)
+    _apply_pointers(run, body, sent)
+    if "result" in sent:
+        run["result"] = body.result
 
 
-def apply_progress_update(run: JSON, body: ProgressUpdate, now: str) -> None:
+def apply_progress_update(run: Run, body: ProgressUpdate, now: str) -> None:
     """POST /runs/{id}/progress: status, pointers, and action progress merged into its entry."""
     sent = body.model_fields_set
     if "status" in sent:
         move_run(run, body.status, now)
-    for key in ("current_action", "current_action_index", "error"):
-        if key in sent:
-            run[key] = getattr(body, key)
+    _apply_pointers(run, body, sent)
     if "action_progress" in sent:
         index = body.current_action_index if "current_action_index" in sent else None
         merge_action_progress(run["progress"], body.action_progress.sent_fields(), index, now)
 
 
-def merge_action_progress(entries: list[JSON], update: JSON, index: int | None, now: str) -> None:
+def _apply_pointers(run: Run, body: RunUpdate | ProgressUpdate, sent: set[str]) -> None:
+    """The current action, its index and the error, where the body sent them."""
+    if "current_action" in sent:
+        run["current_action"] = body.current_action
+    if "current_action_index" in sent:
+        run["current_action_index"] = body.current_action_index
+    if "error" in sent:
+        run["error"] = body.error
+
+
+def merge_action_progress(
+    entries: list[ActionProgressState], update: JSON, index: int | None, now: str
+) -> None:
     """Merge update into the entry at index, or the entry named update["name"]."""
     name = update["name"]
     if index is not None:
@@ -117,7 +128,7 @@ def merge_action_progress(entries: list[JSON], update: JSON, index: int | None, 
             raise Unprocessable(
                 f"body field 'action_progress.name': the run has no action {name!r}"
             )
-    entry = dict(entries[index])
+    entry: JSON = dict(entries[index])
     previous_status = entry["status"]
     entry.update(update)
     status = entry["status"]
@@ -131,7 +142,8 @@ def merge_action_progress(entries: list[JSON], update: JSON, index: int | None, 
         ):
             entry["completed_at"] = now
     check_progress_range(entry)
-    entries[index] = entry
+    # The update holds the ActionProgress fields the request sent, validated by its model.
+    entries[index] = cast(ActionProgressState, entry)
 
 
 def check_progress_range(entry: JSON) -> None:

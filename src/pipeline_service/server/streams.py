@@ -13,9 +13,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from pipeline_service.server.errors import NotFound
 from pipeline_service.server.events import EventHub
-from pipeline_service.server.models import TERMINAL_RUN_STATUSES
 from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.base import LogQuery, RunState, Storage
+from pipeline_service.wire import TERMINAL_RUN_STATUSES, LogRecord
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 LOG_PAGE = 100  # records read from storage at a time (a record holds up to 100 KB)
@@ -110,7 +110,7 @@ async def progress_events(
             await subscription.wait()
 
 
-def _log_event(record: dict[str, Any], retry: int | None) -> ServerSentEvent:
+def _log_event(record: LogRecord, retry: int | None) -> ServerSentEvent:
     return ServerSentEvent(data=_data(record), event="log", id=str(record["seq"]), retry=retry)
 
 
@@ -191,7 +191,7 @@ def _grace_left(state: RunState, grace: float) -> float:
 
 async def _stored_after(
     storage: Storage, run_id: str, query: LogQuery, cursor: int
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncIterator[LogRecord]:
     """Every stored record after cursor that matches query, page by page (NotFound if deleted)."""
     while True:
         page = await storage.get_logs(run_id, _after(query, cursor, LOG_PAGE))
@@ -212,7 +212,7 @@ def _after(query: LogQuery, cursor: int, limit: int) -> LogQuery:
     )
 
 
-def _matches(record: dict[str, Any], query: LogQuery) -> bool:
+def _matches(record: LogRecord, query: LogQuery) -> bool:
     return (
         (query.action_name is None or record["action_name"] == query.action_name)
         and (query.level is None or record["level"] == query.level)

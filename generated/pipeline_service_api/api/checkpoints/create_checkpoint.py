@@ -12,13 +12,14 @@ from ...models.error import Error
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: CheckpointCreate,
     idempotency_key: str | Unset = UNSET,
     lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -120,7 +121,7 @@ def sync_detailed(
         Response[Checkpoint | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,
@@ -191,7 +192,7 @@ async def asyncio_detailed(
         Response[Checkpoint | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,

@@ -11,10 +11,11 @@ from ...models.error import Error
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     action_name: str,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -87,7 +88,7 @@ def sync_detailed(
         Response[Checkpoint | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         action_name=action_name,
     )
@@ -146,7 +147,7 @@ async def asyncio_detailed(
         Response[Checkpoint | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         action_name=action_name,
     )

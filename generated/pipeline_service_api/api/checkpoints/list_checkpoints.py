@@ -11,9 +11,10 @@ from ...models.error import Error
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -88,7 +89,7 @@ def sync_detailed(
         Response[Error | list[Checkpoint]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
     )
 
@@ -141,7 +142,7 @@ async def asyncio_detailed(
         Response[Error | list[Checkpoint]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
     )
 

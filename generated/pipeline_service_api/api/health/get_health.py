@@ -10,7 +10,8 @@ from ...models.health import Health
 from ...types import Response
 
 
-def _get_kwargs() -> dict[str, Any]:
+def request_kwargs() -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -64,7 +65,7 @@ def sync_detailed(
         Response[Error | Health]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = request_kwargs()
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -106,7 +107,7 @@ async def asyncio_detailed(
         Response[Error | Health]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = request_kwargs()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 

@@ -12,13 +12,14 @@ from ...models.log_record import LogRecord
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: LogBatch,
     idempotency_key: str | Unset = UNSET,
     lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -125,7 +126,7 @@ def sync_detailed(
         Response[Error | list[LogRecord]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,
@@ -196,7 +197,7 @@ async def asyncio_detailed(
         Response[Error | list[LogRecord]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,

@@ -13,7 +13,7 @@ from ...models.log_record import LogRecord
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     action_name: str | Unset = UNSET,
@@ -22,6 +22,7 @@ def _get_kwargs(
     after_seq: int | Unset = UNSET,
     limit: int | Unset = 1000,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     params: dict[str, Any] = {}
 
@@ -128,7 +129,7 @@ def sync_detailed(
         Response[Error | list[LogRecord]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         action_name=action_name,
         level=level,
@@ -211,7 +212,7 @@ async def asyncio_detailed(
         Response[Error | list[LogRecord]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         action_name=action_name,
         level=level,

@@ -12,7 +12,7 @@ from ...models.log_level import LogLevel
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     after_seq: int | Unset = UNSET,
@@ -20,6 +20,7 @@ def _get_kwargs(
     level: LogLevel | Unset = UNSET,
     last_event_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id, Unset):
         headers["Last-Event-ID"] = last_event_id
@@ -122,7 +123,7 @@ def sync_detailed(
         Response[Error | LogEvent]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         after_seq=after_seq,
         action_name=action_name,
@@ -211,7 +212,7 @@ async def asyncio_detailed(
         Response[Error | LogEvent]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         after_seq=after_seq,
         action_name=action_name,

@@ -11,9 +11,10 @@ from ...models.run_metrics import RunMetrics
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -95,7 +96,7 @@ def sync_detailed(
         Response[Error | RunMetrics]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
     )
 
@@ -172,7 +173,7 @@ async def asyncio_detailed(
         Response[Error | RunMetrics]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
     )
 

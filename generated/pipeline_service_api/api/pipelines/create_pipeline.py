@@ -11,11 +11,12 @@ from ...models.pipeline_create import PipelineCreate
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     *,
     body: PipelineCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -103,7 +104,7 @@ def sync_detailed(
         Response[Error | Pipeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )
@@ -162,7 +163,7 @@ async def asyncio_detailed(
         Response[Error | Pipeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
         idempotency_key=idempotency_key,
     )

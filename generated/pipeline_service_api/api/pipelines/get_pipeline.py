@@ -11,9 +11,10 @@ from ...models.pipeline import Pipeline
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     pipeline_id: str,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -83,7 +84,7 @@ def sync_detailed(
         Response[Error | Pipeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
     )
 
@@ -136,7 +137,7 @@ async def asyncio_detailed(
         Response[Error | Pipeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
     )
 

@@ -10,11 +10,12 @@ from ...models.pipeline import Pipeline
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     *,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     params: dict[str, Any] = {}
 
@@ -93,7 +94,7 @@ def sync_detailed(
         Response[Error | list[Pipeline]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         skip=skip,
         limit=limit,
     )
@@ -152,7 +153,7 @@ async def asyncio_detailed(
         Response[Error | list[Pipeline]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         skip=skip,
         limit=limit,
     )

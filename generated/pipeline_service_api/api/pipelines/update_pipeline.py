@@ -12,11 +12,12 @@ from ...models.pipeline_update import PipelineUpdate
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     pipeline_id: str,
     *,
     body: PipelineUpdate,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
@@ -104,7 +105,7 @@ def sync_detailed(
         Response[Error | Pipeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
         body=body,
     )
@@ -163,7 +164,7 @@ async def asyncio_detailed(
         Response[Error | Pipeline]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
         body=body,
     )

@@ -12,12 +12,13 @@ from ...models.run import Run
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
@@ -121,7 +122,7 @@ def sync_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
@@ -200,7 +201,7 @@ async def asyncio_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         lease_token=lease_token,

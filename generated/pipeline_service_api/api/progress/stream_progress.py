@@ -11,11 +11,12 @@ from ...models.progress_event import ProgressEvent
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     last_event_id: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(last_event_id, Unset):
         headers["Last-Event-ID"] = last_event_id
@@ -98,7 +99,7 @@ def sync_detailed(
         Response[Error | ProgressEvent]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         last_event_id=last_event_id,
     )
@@ -171,7 +172,7 @@ async def asyncio_detailed(
         Response[Error | ProgressEvent]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         last_event_id=last_event_id,
     )

@@ -12,12 +12,13 @@ from ...models.run_create import RunCreate
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     pipeline_id: str,
     *,
     body: RunCreate,
     idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
@@ -120,7 +121,7 @@ def sync_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
         body=body,
         idempotency_key=idempotency_key,
@@ -197,7 +198,7 @@ async def asyncio_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
         body=body,
         idempotency_key=idempotency_key,

@@ -11,12 +11,13 @@ from ...models.run import Run
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     pipeline_id: str,
     *,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     params: dict[str, Any] = {}
 
@@ -104,7 +105,7 @@ def sync_detailed(
         Response[Error | list[Run]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
         skip=skip,
         limit=limit,
@@ -169,7 +170,7 @@ async def asyncio_detailed(
         Response[Error | list[Run]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         pipeline_id=pipeline_id,
         skip=skip,
         limit=limit,

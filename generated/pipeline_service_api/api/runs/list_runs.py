@@ -11,12 +11,13 @@ from ...models.run_status import RunStatus
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     *,
     status_filter: RunStatus | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
 
     params: dict[str, Any] = {}
 
@@ -104,7 +105,7 @@ def sync_detailed(
         Response[Error | list[Run]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         status_filter=status_filter,
         skip=skip,
         limit=limit,
@@ -171,7 +172,7 @@ async def asyncio_detailed(
         Response[Error | list[Run]]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         status_filter=status_filter,
         skip=skip,
         limit=limit,

@@ -12,12 +12,13 @@ from ...models.run_update import RunUpdate
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
@@ -118,7 +119,7 @@ def sync_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
@@ -191,7 +192,7 @@ async def asyncio_detailed(
         Response[Error | Run]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         lease_token=lease_token,

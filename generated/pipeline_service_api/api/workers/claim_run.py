@@ -11,10 +11,11 @@ from ...models.run_claim import RunClaim
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     *,
     body: ClaimRequest,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
 
     _kwargs: dict[str, Any] = {
@@ -104,7 +105,7 @@ def sync_detailed(
         Response[Any | Error | RunClaim]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
     )
 
@@ -171,7 +172,7 @@ async def asyncio_detailed(
         Response[Any | Error | RunClaim]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
     )
 

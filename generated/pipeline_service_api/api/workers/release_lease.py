@@ -10,12 +10,13 @@ from ...models.error import Error
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     worker_id: str,
     lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
@@ -104,7 +105,7 @@ def sync_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         worker_id=worker_id,
         lease_token=lease_token,
@@ -169,7 +170,7 @@ async def asyncio_detailed(
         Response[Any | Error]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         worker_id=worker_id,
         lease_token=lease_token,

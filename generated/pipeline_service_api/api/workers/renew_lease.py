@@ -12,12 +12,13 @@ from ...models.lease_request import LeaseRequest
 from ...types import UNSET, Response, Unset
 
 
-def _get_kwargs(
+def request_kwargs(
     run_id: str,
     *,
     body: LeaseRequest,
     lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
@@ -119,7 +120,7 @@ def sync_detailed(
         Response[Error | Lease]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
@@ -194,7 +195,7 @@ async def asyncio_detailed(
         Response[Error | Lease]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         run_id=run_id,
         body=body,
         lease_token=lease_token,

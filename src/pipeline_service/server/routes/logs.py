@@ -11,10 +11,11 @@ from sse_starlette import EventSourceResponse
 from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
 from pipeline_service.server.errors import PayloadTooLarge
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
-from pipeline_service.server.models import MAX_LOG_BATCH, LogBatch, LogLevelName, Timestamp
+from pipeline_service.server.models import LogBatch, Timestamp
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.storage.base import LogQuery
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
+from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
 
 router = APIRouter(prefix="/api/v1/runs", tags=["logs"], route_class=StrictJSONRoute)
 

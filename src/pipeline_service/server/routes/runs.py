@@ -16,8 +16,9 @@ from pipeline_service.server.deps import (
     StorageDep,
 )
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
-from pipeline_service.server.models import RunCreate, RunStatusName, RunUpdate
+from pipeline_service.server.models import RunCreate, RunUpdate
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.wire import RunStatusName
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
 

@@ -17,33 +17,41 @@ from pipeline_service.server.models import (
     RunCreate,
     RunUpdate,
 )
+from pipeline_service.wire import (
+    Checkpoint,
+    Lease,
+    LogRecord,
+    Pipeline,
+    Progress,
+    Run,
+    RunClaim,
+    RunMetrics,
+)
 
 JSON = dict[str, Any]
-
-PROGRESS_KEYS = (
-    "status",
-    "current_action",
-    "current_action_index",
-    "progress",
-    "error",
-    "started_at",
-    "completed_at",
-)
 
 
 @dataclass(frozen=True, slots=True)
 class RunState:
     """A run as committed, with its version (grows with every change)."""
 
-    run: JSON
+    run: Run
     version: int
 
-    def progress(self) -> JSON:
+    def progress(self) -> Progress:
         """The run's Progress document."""
-        progress: JSON = {"run_id": self.run["id"], "pipeline_id": self.run["pipeline_id"]}
-        for key in PROGRESS_KEYS:
-            progress[key] = self.run[key]
-        return progress
+        run = self.run
+        return {
+            "run_id": run["id"],
+            "pipeline_id": run["pipeline_id"],
+            "status": run["status"],
+            "current_action": run["current_action"],
+            "current_action_index": run["current_action_index"],
+            "progress": run["progress"],
+            "error": run["error"],
+            "started_at": run["started_at"],
+            "completed_at": run["completed_at"],
+        }
 
     @property
     def status(self) -> str:
@@ -75,7 +83,7 @@ class LogsAppended:
     """New log records; with resync, records are unknown: subscribers re-read from storage."""
 
     run_id: str
-    records: list[JSON]
+    records: list[LogRecord]
     resync: bool = False
 
 
@@ -131,16 +139,16 @@ class Storage(abc.ABC):
 
     # pipelines
     @abc.abstractmethod
-    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> JSON: ...
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline: ...
 
     @abc.abstractmethod
-    async def get_pipeline(self, pipeline_id: str) -> JSON: ...
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline: ...
 
     @abc.abstractmethod
-    async def list_pipelines(self, skip: int, limit: int) -> list[JSON]: ...
+    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]: ...
 
     @abc.abstractmethod
-    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> JSON: ...
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline: ...
 
     @abc.abstractmethod
     async def delete_pipeline(self, pipeline_id: str) -> None: ...
@@ -149,7 +157,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def create_run(
         self, pipeline_id: str, body: RunCreate, idem: Idempotency | None
-    ) -> JSON: ...
+    ) -> Run: ...
 
     @abc.abstractmethod
     async def get_run(self, run_id: str) -> RunState: ...
@@ -157,7 +165,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[JSON]:
+    ) -> list[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist."""
 
     @abc.abstractmethod
@@ -180,7 +188,7 @@ class Storage(abc.ABC):
 
     # metrics
     @abc.abstractmethod
-    async def get_metrics(self, run_id: str) -> JSON:
+    async def get_metrics(self, run_id: str) -> RunMetrics:
         """The RunMetrics document: one series per action of the run, in the run's order."""
 
     # checkpoints
@@ -191,13 +199,13 @@ class Storage(abc.ABC):
         body: CheckpointCreate,
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> JSON: ...
+    ) -> Checkpoint: ...
 
     @abc.abstractmethod
-    async def list_checkpoints(self, run_id: str) -> list[JSON]: ...
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]: ...
 
     @abc.abstractmethod
-    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> JSON:
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
         """The newest checkpoint of action_name, or with the highest action_index when None."""
 
     # logs
@@ -208,22 +216,22 @@ class Storage(abc.ABC):
         entries: list[LogEntry],
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> list[JSON]: ...
+    ) -> list[LogRecord]: ...
 
     @abc.abstractmethod
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[JSON]: ...
+    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]: ...
 
     # workers
     @abc.abstractmethod
     async def claim_run(
         self, worker_id: str, lease_seconds: float, pipeline_id: str | None
-    ) -> JSON | None:
+    ) -> RunClaim | None:
         """A RunClaim document (with the run's new `lease_token`), or None when none waits."""
 
     @abc.abstractmethod
     async def renew_lease(
         self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
-    ) -> JSON:
+    ) -> Lease:
         """A Lease document (with the run's current `lease_token`); Conflict if not held."""
 
     @abc.abstractmethod

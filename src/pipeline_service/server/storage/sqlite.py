@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pipeline_service.server import metric_history, rules
 from pipeline_service.server.errors import (
@@ -42,7 +42,6 @@ from pipeline_service.server.models import (
     RunUpdate,
 )
 from pipeline_service.server.storage.base import (
-    JSON,
     Change,
     ChangeListener,
     Idempotency,
@@ -57,6 +56,16 @@ from pipeline_service.server.storage.base import (
 )
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import format_timestamp, now_text
+from pipeline_service.wire import (
+    Checkpoint,
+    Lease,
+    LogRecord,
+    MetricPoint,
+    Pipeline,
+    Run,
+    RunClaim,
+    RunMetrics,
+)
 
 T = TypeVar("T")
 
@@ -103,7 +112,7 @@ def _loads_opt(text: str | None) -> Any:
 
 
 def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
-    run = {
+    run: Run = {
         "id": row[0],
         "pipeline_id": row[1],
         "status": row[2],
@@ -121,7 +130,7 @@ def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
     return RunState(run, row[13])
 
 
-def _pipeline(row: tuple[Any, ...]) -> JSON:
+def _pipeline(row: tuple[Any, ...]) -> Pipeline:
     return {
         "id": row[0],
         "name": row[1],
@@ -132,7 +141,7 @@ def _pipeline(row: tuple[Any, ...]) -> JSON:
     }
 
 
-def _checkpoint(row: tuple[Any, ...]) -> JSON:
+def _checkpoint(row: tuple[Any, ...]) -> Checkpoint:
     return {
         "id": row[0],
         "run_id": row[1],
@@ -146,7 +155,7 @@ def _checkpoint(row: tuple[Any, ...]) -> JSON:
     }
 
 
-def _log(row: tuple[Any, ...]) -> JSON:
+def _log(row: tuple[Any, ...]) -> LogRecord:
     return {
         "id": row[0],
         "run_id": row[1],
@@ -637,15 +646,15 @@ class SQLiteStorage(Storage):
 
     # pipelines -------------------------------------------------------------------------------
 
-    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> JSON:
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
         return await self._write(self._create_pipeline, body, idem)
 
-    def _create_pipeline(self, tx: _Tx, body: PipelineCreate, idem: Idempotency | None) -> JSON:
+    def _create_pipeline(self, tx: _Tx, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
         replay = self._replayed(tx, idem)
         if replay is not None:
-            return dict(replay)
+            return cast(Pipeline, replay)
         rules.check_unique_action_names(body.actions)
-        pipeline = {
+        pipeline: Pipeline = {
             "id": str(uuid.uuid4()),
             "name": body.name,
             "description": body.description,
@@ -668,11 +677,11 @@ class SQLiteStorage(Storage):
         self._remember(tx, idem, pipeline, str(pipeline["id"]))
         return pipeline
 
-    async def get_pipeline(self, pipeline_id: str) -> JSON:
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline:
         return await self._read(self._get_pipeline, pipeline_id)
 
     @staticmethod
-    def _get_pipeline(conn: sqlite3.Connection, pipeline_id: str) -> JSON:
+    def _get_pipeline(conn: sqlite3.Connection, pipeline_id: str) -> Pipeline:
         row = conn.execute(
             "SELECT id, name, description, actions, created_at, updated_at FROM pipelines "
             "WHERE id=?",
@@ -682,8 +691,8 @@ class SQLiteStorage(Storage):
             raise NotFound("Pipeline not found")
         return _pipeline(row)
 
-    async def list_pipelines(self, skip: int, limit: int) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
+        def read(conn: sqlite3.Connection) -> list[Pipeline]:
             rows = conn.execute(
                 "SELECT id, name, description, actions, created_at, updated_at FROM pipelines "
                 "ORDER BY pk DESC LIMIT ? OFFSET ?",
@@ -693,10 +702,10 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> JSON:
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
         return await self._write(self._update_pipeline, pipeline_id, body)
 
-    def _update_pipeline(self, tx: _Tx, pipeline_id: str, body: PipelineUpdate) -> JSON:
+    def _update_pipeline(self, tx: _Tx, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
         sent = body.model_fields_set
         if "name" in sent:
@@ -737,15 +746,15 @@ class SQLiteStorage(Storage):
 
     # runs ------------------------------------------------------------------------------------
 
-    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> JSON:
+    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Run:
         return await self._write(self._create_run, pipeline_id, body, idem)
 
     def _create_run(
         self, tx: _Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None
-    ) -> JSON:
+    ) -> Run:
         replay = self._replayed(tx, idem)
         if replay is not None:
-            return dict(replay)
+            return cast(Run, replay)
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
         params = body.params
         resumed: RunState | None = None
@@ -763,7 +772,7 @@ class SQLiteStorage(Storage):
                 params = earlier
             elif earlier:
                 params = {**earlier, **params}
-        run = {
+        run: Run = {
             "id": str(uuid.uuid4()),
             "pipeline_id": pipeline_id,
             "status": "pending",
@@ -819,8 +828,8 @@ class SQLiteStorage(Storage):
 
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    ) -> list[Run]:
+        def read(conn: sqlite3.Connection) -> list[Run]:
             where, args = [], []
             if pipeline_id is not None:
                 if (
@@ -842,7 +851,7 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[JSON], None]) -> RunState:
+    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[Run], None]) -> RunState:
         state = self._get_run(tx.conn, run_id)
         run = state.run
         before = _dumps(run)
@@ -899,7 +908,7 @@ class SQLiteStorage(Storage):
         return await self._write(report)
 
     async def cancel_run(self, run_id: str) -> RunState:
-        def cancel(tx: _Tx, run: JSON) -> None:
+        def cancel(tx: _Tx, run: Run) -> None:
             if run["status"] in ("completed", "failed"):
                 raise Conflict(
                     f"run is {run['status']}; only a pending or running run can be cancelled"
@@ -936,7 +945,7 @@ class SQLiteStorage(Storage):
     # metrics ---------------------------------------------------------------------------------
 
     def _record_metric_point(
-        self, conn: sqlite3.Connection, run_id: str, action_name: str, point: JSON
+        self, conn: sqlite3.Connection, run_id: str, action_name: str, point: dict[str, Any]
     ) -> None:
         key = (run_id, action_name)
         row = conn.execute(
@@ -973,21 +982,22 @@ class SQLiteStorage(Storage):
             (*key, stride, recorded, kept),
         )
 
-    async def get_metrics(self, run_id: str) -> JSON:
-        def read(conn: sqlite3.Connection) -> JSON:
+    async def get_metrics(self, run_id: str) -> RunMetrics:
+        def read(conn: sqlite3.Connection) -> RunMetrics:
             run = self._get_run(conn, run_id).run
             recorded = dict(
                 conn.execute(
                     "SELECT action_name, recorded FROM metric_series WHERE run_id=?", (run_id,)
                 ).fetchall()
             )
-            points: dict[str, list[JSON]] = {}
+            points: dict[str, list[MetricPoint]] = {}
             for action_name, seq, point in conn.execute(
                 "SELECT action_name, seq, point FROM metric_points WHERE run_id=? "
                 "ORDER BY action_name, seq",
                 (run_id,),
             ):
-                points.setdefault(action_name, []).append({"seq": seq, **json.loads(point)})
+                kept = cast(MetricPoint, {"seq": seq, **json.loads(point)})
+                points.setdefault(action_name, []).append(kept)
             return {
                 "run_id": run_id,
                 "max_points": self.max_metric_points,
@@ -1011,13 +1021,13 @@ class SQLiteStorage(Storage):
         body: CheckpointCreate,
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> JSON:
-        def create(tx: _Tx) -> JSON:
+    ) -> Checkpoint:
+        def create(tx: _Tx) -> Checkpoint:
             replay = self._replayed(tx, idem)
             if replay is not None:
-                return dict(replay)
+                return cast(Checkpoint, replay)
             self._fence(tx.conn, run_id, lease_token)
-            checkpoint = {
+            checkpoint: Checkpoint = {
                 "id": str(uuid.uuid4()),
                 "run_id": run_id,
                 "action_name": body.action_name,
@@ -1048,8 +1058,8 @@ class SQLiteStorage(Storage):
 
         return await self._write(create)
 
-    async def list_checkpoints(self, run_id: str) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
+        def read(conn: sqlite3.Connection) -> list[Checkpoint]:
             self._require_run(conn, run_id)
             rows = conn.execute(
                 f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE run_id=? "
@@ -1060,8 +1070,8 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> JSON:
-        def read(conn: sqlite3.Connection) -> JSON:
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
+        def read(conn: sqlite3.Connection) -> Checkpoint:
             self._require_run(conn, run_id)
             if action_name is None:
                 row = conn.execute(
@@ -1089,8 +1099,8 @@ class SQLiteStorage(Storage):
         entries: list[LogEntry],
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> list[JSON]:
-        def append(tx: _Tx) -> list[JSON]:
+    ) -> list[LogRecord]:
+        def append(tx: _Tx) -> list[LogRecord]:
             replay = self._replayed(tx, idem)
             if replay is not None:
                 return list(replay)
@@ -1102,7 +1112,7 @@ class SQLiteStorage(Storage):
             if lease_token is not None and lease_token != row[1]:
                 raise lease_lost(run_id, lease_token, row[1])
             seq = row[0]
-            records = []
+            records: list[LogRecord] = []
             for entry in entries:
                 seq += 1
                 records.append(
@@ -1129,8 +1139,8 @@ class SQLiteStorage(Storage):
 
         return await self._write(append)
 
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[JSON]:
-        def read(conn: sqlite3.Connection) -> list[JSON]:
+    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]:
+        def read(conn: sqlite3.Connection) -> list[LogRecord]:
             self._require_run(conn, run_id)
             where, args = ["run_id=?", "seq>?"], [run_id, min(query.after_seq, MAX_SQL_INT)]
             if query.action_name is not None:
@@ -1154,8 +1164,8 @@ class SQLiteStorage(Storage):
 
     async def claim_run(
         self, worker_id: str, lease_seconds: float, pipeline_id: str | None
-    ) -> JSON | None:
-        def claim(tx: _Tx) -> JSON | None:
+    ) -> RunClaim | None:
+        def claim(tx: _Tx) -> RunClaim | None:
             sql = (
                 # A pending run somebody already updated (version > 1) is driven by that
                 # somebody, as v1 clients drive their own runs: workers leave it alone.
@@ -1171,7 +1181,7 @@ class SQLiteStorage(Storage):
             if row is None:
                 return None
 
-            def start(run: JSON) -> None:
+            def start(run: Run) -> None:
                 rules.move_run(run, "running", tx.now)
 
             state = self._change_run(tx, row[0], start)
@@ -1192,8 +1202,8 @@ class SQLiteStorage(Storage):
 
     async def renew_lease(
         self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
-    ) -> JSON:
-        def renew(tx: _Tx) -> JSON:
+    ) -> Lease:
+        def renew(tx: _Tx) -> Lease:
             row = tx.conn.execute(
                 "SELECT status, lease_worker, lease_token FROM runs WHERE id=?", (run_id,)
             ).fetchone()

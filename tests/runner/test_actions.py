@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runner_helpers import HERE, RecordingClient
 
 from pipeline_service.runner.actions import (
     ActionTask,
@@ -14,6 +13,8 @@ from pipeline_service.runner.actions import (
     load_action,
     run_action,
 )
+
+from .helpers import HERE, RecordingClient
 
 
 def make_task(entrypoint: str, tmp_path: Path, **params: Any) -> ActionTask:

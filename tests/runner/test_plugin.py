@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runner_helpers import REPO, RecordingClient
 
 from pipeline_service.runner.actions import ActionTask, bundled_examples_path, run_action
+
+from .helpers import REPO, RecordingClient
 
 EXAMPLES = str(REPO / "examples")
 

@@ -16,7 +16,7 @@ ACTIONS: list[Any] = [
 RUN: Any = {"params": {"epochs": 3}}
 
 
-def checkpoint(index: int, status: str = "completed", **result: Any) -> dict[str, Any]:
+def checkpoint(index: int, status: str = "completed", **result: Any) -> Any:
     return {
         "action_name": ACTIONS[index]["name"],
         "action_index": index,
@@ -57,11 +57,12 @@ def test_all_actions_done_means_nothing_left_to_execute() -> None:
 
 
 def test_a_checkpoint_that_does_not_match_the_pipeline_is_refused() -> None:
-    wrong = {**checkpoint(1), "action_name": "resize"}
+    wrong: Any = {**checkpoint(1), "action_name": "resize"}
     with pytest.raises(ResumeError, match="checkpoint of action 'resize' at index 1"):
         plan_resume(ACTIONS, RUN, [wrong])
+    out_of_range: Any = {**checkpoint(0), "action_index": 5}
     with pytest.raises(ResumeError, match="at index 5"):
-        plan_resume(ACTIONS, RUN, [{**checkpoint(0), "action_index": 5}])
+        plan_resume(ACTIONS, RUN, [out_of_range])
 
 
 def test_the_run_params_win_over_the_checkpoint_snapshot() -> None:

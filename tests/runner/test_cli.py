@@ -14,22 +14,25 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-from runner_helpers import REPO, subprocess_env, wait_until
+from typing import IO
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 
+from .helpers import REPO, subprocess_env, wait_until
+
 COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
 
 
-def lines_of(stream: object) -> queue.Queue[str]:
-    """The lines a subprocess writes, as they come."""
+def lines_of(stream: IO[str] | None) -> queue.Queue[str]:
+    """The lines a subprocess writes, as they come; the pipe is closed at its end."""
+    assert stream is not None
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            lines.put(line)
+        with stream:
+            for line in stream:
+                lines.put(line)
 
     threading.Thread(target=pump, daemon=True).start()
     return lines

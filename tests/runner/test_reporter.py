@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 import pytest
-from runner_helpers import RecordingClient
 
 from pipeline_service.errors import APIConnectionError, ConflictError, UnprocessableEntityError
 from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
+
+from .helpers import RecordingClient
 
 
 def reporter(client: Any, interval: float = 0.05) -> ActionReporter:
@@ -220,7 +221,7 @@ class FencedClient(RecordingClient):
 
 
 def test_a_lost_lease_stops_sending_and_is_flagged() -> None:
-    client = FencedClient()
+    client: Any = FencedClient()
     rep = ActionReporter(client, "run-1", "train", 2, flush_interval=0.05, lease_token=7)
     with rep:
         rep.set_progress(0.5)

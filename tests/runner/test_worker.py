@@ -10,7 +10,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from runner_helpers import (
+from pipeline_service import PipelineServiceClient
+from pipeline_service.server import EmbeddedServer
+
+from .helpers import (
     LEASE_SECONDS,
     PartitionProxy,
     Workers,
@@ -19,9 +22,6 @@ from runner_helpers import (
     wait_until,
     worker_command,
 )
-
-from pipeline_service import PipelineServiceClient
-from pipeline_service.server import EmbeddedServer
 
 STEP = "runner_test_actions.step"
 TERMINAL = ("completed", "failed", "cancelled")

@@ -1,0 +1,238 @@
+"""The wire vocabulary of the Pipeline Service API, as openapi.yaml defines it.
+
+The record shapes (TypedDicts of the JSON documents the server sends), the status and level
+names, and the limits. This module imports nothing from the package: the server, the client and
+the runner all take these facts from here (tests/test_wire.py holds it against openapi.yaml).
+
+Timestamps are the RFC 3339 strings of the wire; statuses are plain strings, so a value a newer
+server adds never breaks a reader. Unknown keys a newer server adds are kept (`extra="allow"`
+when pydantic validates a record).
+"""
+
+# No `from __future__ import annotations`: the TypedDicts' required keys must be known at runtime.
+
+from typing import Any, Final, Literal, NotRequired
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
+
+__all__ = [
+    "ACTION_STATUSES",
+    "LOG_LEVELS",
+    "MAX_LOG_BATCH",
+    "RUN_STATUSES",
+    "TERMINAL_ACTION_STATUSES",
+    "TERMINAL_RUN_STATUSES",
+    "ActionDefinition",
+    "ActionProgressState",
+    "ActionStatusName",
+    "Checkpoint",
+    "Health",
+    "Lease",
+    "LogLevelName",
+    "LogRecord",
+    "MetricPoint",
+    "MetricSeries",
+    "Pipeline",
+    "Progress",
+    "Run",
+    "RunClaim",
+    "RunMetrics",
+    "RunStatusName",
+]
+
+RunStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
+ActionStatusName = Literal["pending", "running", "completed", "failed", "skipped"]
+LogLevelName = Literal["debug", "info", "success", "warning", "danger", "error", "critical"]
+
+RUN_STATUSES: Final[tuple[RunStatusName, ...]] = (
+    "pending",
+    "running",
+    "completed",
+    "failed",
+    "cancelled",
+)
+ACTION_STATUSES: Final[tuple[ActionStatusName, ...]] = (
+    "pending",
+    "running",
+    "completed",
+    "failed",
+    "skipped",
+)
+LOG_LEVELS: Final[tuple[LogLevelName, ...]] = (
+    "debug",
+    "info",
+    "success",
+    "warning",
+    "danger",
+    "error",
+    "critical",
+)
+
+# A run in one of these never changes again; an action in one of these is over.
+TERMINAL_RUN_STATUSES: Final = frozenset({"completed", "failed", "cancelled"})
+TERMINAL_ACTION_STATUSES: Final = frozenset({"completed", "failed", "skipped"})
+
+# At most this many log entries in one POST /runs/{id}/logs (LogBatch.entries maxItems).
+MAX_LOG_BATCH: Final = 10_000
+
+_OPEN = ConfigDict(extra="allow")
+
+
+@with_config(_OPEN)
+class ActionDefinition(TypedDict):
+    """One step of a pipeline."""
+
+    name: str
+    entrypoint: str
+    description: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class Pipeline(TypedDict):
+    """A pipeline definition."""
+
+    id: str
+    name: str
+    description: str | None
+    actions: list[ActionDefinition]
+    created_at: str
+    updated_at: str
+
+
+@with_config(_OPEN)
+class ActionProgressState(TypedDict):
+    """Progress of one action, as stored in a run's `progress` list."""
+
+    name: str
+    status: NotRequired[str]
+    progress: NotRequired[int | float]
+    total: NotRequired[int | float | None]
+    progress_step: NotRequired[str | None]
+    message: NotRequired[str | None]
+    metrics: NotRequired[dict[str, Any]]
+    started_at: NotRequired[str | None]
+    completed_at: NotRequired[str | None]
+    error: NotRequired[str | None]
+
+
+@with_config(_OPEN)
+class Run(TypedDict):
+    """One execution of a pipeline."""
+
+    id: str
+    pipeline_id: str
+    status: str
+    params: dict[str, Any] | None
+    current_action: str | None
+    current_action_index: int
+    progress: list[ActionProgressState]
+    result: dict[str, Any] | None
+    error: str | None
+    work_dir: str | None
+    started_at: str | None
+    completed_at: str | None
+    created_at: str
+
+
+@with_config(_OPEN)
+class Checkpoint(TypedDict):
+    """A checkpoint a run recorded after an action."""
+
+    id: str
+    run_id: str
+    action_name: str
+    action_index: int
+    status: str
+    params_snapshot: dict[str, Any] | None
+    result: dict[str, Any] | None
+    artifacts_path: str | None
+    created_at: str
+
+
+@with_config(_OPEN)
+class LogRecord(TypedDict):
+    """A stored log line; `seq` (1, 2, 3… per run) is absent from servers of the v1 core API."""
+
+    id: str
+    run_id: str
+    seq: NotRequired[int]
+    action_name: str | None
+    level: str
+    message: str
+    timestamp: str
+
+
+@with_config(_OPEN)
+class MetricPoint(TypedDict):
+    """The numeric metrics of one progress report, with where the action was."""
+
+    seq: int
+    t: str
+    progress: int | float
+    total: int | float | None
+    progress_step: str | None
+    values: dict[str, int | float]
+
+
+@with_config(_OPEN)
+class MetricSeries(TypedDict):
+    """One action's kept metric points, by `seq`; `recorded` counts thinned-out ones too."""
+
+    action_name: str
+    recorded: int
+    points: list[MetricPoint]
+
+
+@with_config(_OPEN)
+class RunMetrics(TypedDict):
+    """A run's metric history: one series per action, at most `max_points` points each."""
+
+    run_id: str
+    max_points: int
+    actions: list[MetricSeries]
+
+
+@with_config(_OPEN)
+class RunClaim(TypedDict):
+    """A run a worker claimed, with its lease."""
+
+    run: Run
+    worker_id: str
+    lease_expires_at: str
+    lease_token: int  # send it back as `lease_token=` on the run's writes
+
+
+@with_config(_OPEN)
+class Lease(TypedDict):
+    """A renewed lease; `status` tells the worker whether the run was cancelled."""
+
+    run_id: str
+    worker_id: str
+    lease_expires_at: str
+    status: str
+    lease_token: int
+
+
+@with_config(_OPEN)
+class Health(TypedDict):
+    """The answer of GET /health."""
+
+    status: str
+    service: str
+    version: str
+
+
+@with_config(_OPEN)
+class Progress(TypedDict):
+    """A run's progress (GET /runs/{id}/progress and the events of its stream)."""
+
+    run_id: str
+    pipeline_id: str
+    status: str
+    current_action: str | None
+    current_action_index: int
+    progress: list[ActionProgressState]
+    error: str | None
+    started_at: str | None
+    completed_at: str | None
