@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import normalize_timestamp
 from pipeline_service.wire import Run
+from tests.sample import ACTIONS
 
 
 def open_and_create(path: Path) -> tuple[str, list[Change]]:
@@ -41,7 +43,10 @@ def test_new_database_is_versioned_wal_and_reopens(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         ids = {row[0] for row in conn.execute("SELECT id FROM pipelines")}
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert ids == {first, second}
+    # Every migration ran: each table one of them creates exists.
+    assert set(re.findall(r"CREATE TABLE (\w+)", "".join(MIGRATIONS))) <= tables
 
 
 def test_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
@@ -119,7 +124,7 @@ def test_non_finite_numbers_are_never_stored(tmp_path: Path) -> None:
         store = SQLiteStorage(tmp_path / "finite.db")
         await store.start(lambda change: None)
         try:
-            body = PipelineCreate.model_validate({"name": "p", "actions": []})
+            body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
             pipeline = await store.create_pipeline(body, None)
             for bad in (float("inf"), float("nan"), -float("inf")):
                 with pytest.raises(Unprocessable, match="non-finite"):

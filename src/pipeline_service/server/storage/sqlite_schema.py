@@ -4,8 +4,6 @@ A database written by an older release is migrated step by step when opened; one
 newer release is refused rather than misread.
 """
 
-SCHEMA_VERSION = 3
-
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -106,3 +104,6 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
 )
+
+# The version of a database every migration has been applied to.
+SCHEMA_VERSION = len(MIGRATIONS)
