@@ -53,6 +53,8 @@ def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
         first = stderr.get(timeout=30)
         match = re.search(r"serving on (http://\S+) .* with 1 worker$", first.strip())
         assert match, first
+        docs = f"pipeline-service: API docs at {match.group(1)}/docs; Ctrl-C to stop"
+        assert stderr.get(timeout=30).strip() == docs
         assert stderr.get(timeout=30).strip() == f"pipeline-service: dashboard at {match.group(1)}/"
         example = subprocess.run(
             [sys.executable, str(COMPLETE_EXAMPLE)],
