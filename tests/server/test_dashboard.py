@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -16,9 +16,10 @@ MODULE_IMPORT = re.compile(r'^import .* from "\./([\w.-]+)";$', re.MULTILINE)
 
 
 @pytest.fixture
-def http(server_factory: Callable[..., EmbeddedServer]) -> httpx.Client:
+def http(server_factory: Callable[..., EmbeddedServer]) -> Iterator[httpx.Client]:
     server = server_factory(token="s3cret")
-    return httpx.Client(base_url=server.url, timeout=30)
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
 
 
 @pytest.mark.parametrize("path", ["/", "/ui", "/ui/", "/ui/runs/some-run", "/ui/pipelines"])

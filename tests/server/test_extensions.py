@@ -134,7 +134,7 @@ def test_bearer_token(server_factory: ServerFactory) -> None:
 
 def test_head_is_answered_wherever_get_is(live_server: EmbeddedServer) -> None:
     with httpx.Client(base_url=live_server.url, timeout=30) as http:
-        pipeline = http.post(f"{API}/pipelines/", json={"name": "h", "actions": []}).json()
+        pipeline = http.post(f"{API}/pipelines/", json={"name": "h", "actions": ACTIONS}).json()
         run_id = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()["id"]
         for path in (
             "/health",

@@ -46,6 +46,8 @@ def server_process(tmp_path: Path) -> Iterator[tuple[str, int]]:
     finally:
         process.kill()
         process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def rss(pid: int) -> int:
@@ -65,40 +67,39 @@ def test_a_follower_that_never_reads_does_not_grow_the_server(
         http.post(f"{API}/runs/{run_id}/progress", json={"status": "running"})
 
         host, port = url.removeprefix("http://").split(":")
-        stalled = socket.create_connection((host, int(port)))
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-        request = f"GET {API}/runs/{run_id}/logs/stream HTTP/1.1\r\nHost: {host}\r\n\r\n"
-        stalled.sendall(request.encode())
-        head = b""
-        while b"\r\n\r\n" not in head:  # the stream started; from now on it never reads
-            head += stalled.recv(1)
-        assert head.startswith(b"HTTP/1.1 200"), head
-        time.sleep(0.2)
-        baseline = rss(pid)
-        peak = baseline
-        message = "x" * RECORD_BYTES
-        for _ in range(RECORDS // BATCH):
-            entries = [{"message": message}] * BATCH
-            body = json.dumps({"entries": entries}).encode()
-            response = http.post(
-                f"{API}/runs/{run_id}/logs/",
-                content=body,
-                headers={"content-type": "application/json"},
-            )
-            assert response.status_code == 201
+        with socket.create_connection((host, int(port))) as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            request = f"GET {API}/runs/{run_id}/logs/stream HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            stalled.sendall(request.encode())
+            head = b""
+            while b"\r\n\r\n" not in head:  # the stream started; from now on it never reads
+                head += stalled.recv(1)
+            assert head.startswith(b"HTTP/1.1 200"), head
+            time.sleep(0.2)
+            baseline = rss(pid)
+            peak = baseline
+            message = "x" * RECORD_BYTES
+            for _ in range(RECORDS // BATCH):
+                entries = [{"message": message}] * BATCH
+                body = json.dumps({"entries": entries}).encode()
+                response = http.post(
+                    f"{API}/runs/{run_id}/logs/",
+                    content=body,
+                    headers={"content-type": "application/json"},
+                )
+                assert response.status_code == 201
+                peak = max(peak, rss(pid))
+            time.sleep(0.5)
             peak = max(peak, rss(pid))
-        time.sleep(0.5)
-        peak = max(peak, rss(pid))
-        assert peak - baseline < MAX_GROWTH, f"server grew by {(peak - baseline) >> 20} MB"
+            assert peak - baseline < MAX_GROWTH, f"server grew by {(peak - baseline) >> 20} MB"
 
-        # Reading again, the same follower gets every record in order, then the end.
-        http.patch(f"{API}/runs/{run_id}", json={"status": "completed"})
-        received = bytearray()
-        stalled.settimeout(60)
-        while b"event: end" not in received[-4096:]:
-            chunk = stalled.recv(1 << 20)
-            assert chunk, "the stream closed before its end"
-            received += chunk
-        stalled.close()
-        seqs = [int(n) for n in re.findall(rb"\nid: (\d+)\r?\n", bytes(received))]
-        assert seqs == list(range(1, RECORDS + 1))
+            # Reading again, the same follower gets every record in order, then the end.
+            http.patch(f"{API}/runs/{run_id}", json={"status": "completed"})
+            received = bytearray()
+            stalled.settimeout(60)
+            while b"event: end" not in received[-4096:]:
+                chunk = stalled.recv(1 << 20)
+                assert chunk, "the stream closed before its end"
+                received += chunk
+            seqs = [int(n) for n in re.findall(rb"\nid: (\d+)\r?\n", bytes(received))]
+            assert seqs == list(range(1, RECORDS + 1))

@@ -20,12 +20,13 @@ from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage import sqlite as sqlite_storage
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.wire import Pipeline
+from tests.sample import ACTIONS
 
 WAIT = 30.0  # a write that takes this long is a hang
 
 
 def pipeline_body(name: str) -> PipelineCreate:
-    return PipelineCreate.model_validate({"name": name, "actions": []})
+    return PipelineCreate.model_validate({"name": name, "actions": ACTIONS})
 
 
 def run_with(store: SQLiteStorage, scenario: Callable[[], Awaitable[None]]) -> None:
