@@ -25,7 +25,7 @@ def test_runs_by_unique_prefix_and_pipelines_by_name(
     created = cli("runs", "create", name, "-p", "epochs=2")
     assert created.exit_code == 0, created.stderr
     assert created.stdout.startswith("Created run ")
-    assert created.stdout.rstrip().endswith(f"of pipeline {name}")
+    assert created.stdout.splitlines()[0].endswith(f"of pipeline {name}")
     run_id = created.stdout.split()[2]
     assert client.get_run(run_id)["pipeline_id"] == pipeline["id"]
 

@@ -32,11 +32,22 @@ def start_serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], queu
 
     def pump() -> None:
         assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line.rstrip("\n"))
+        with process.stderr:  # closed at its end: the pipe never outlives the test
+            for line in process.stderr:
+                lines.put(line.rstrip("\n"))
 
     threading.Thread(target=pump, daemon=True).start()
     return process, lines
+
+
+def end(process: subprocess.Popen[str]) -> None:
+    """Kill `process` (if still running) and wait until the pump closed its stderr."""
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 30
+    while process.stderr is not None and not process.stderr.closed:
+        assert time.monotonic() < deadline, "the stderr pump never ended"
+        time.sleep(0.05)
 
 
 def stop(process: subprocess.Popen[str], lines: queue.Queue[str]) -> list[str]:
@@ -73,8 +84,7 @@ def test_serve_prints_the_real_port_and_the_docs_and_no_request_lines(tmp_path: 
         time.sleep(1.5)  # the worker keeps polling meanwhile
         rest = stop(process, lines)
     finally:
-        process.kill()
-        process.wait()
+        end(process)
     assert not [line for line in rest if "/api/v1" in line or '"GET' in line], rest
     assert len(rest) <= 4, rest  # claimed, completed, stopping: no line per poll or renewal
 
@@ -89,8 +99,7 @@ def test_log_level_debug_shows_requests_and_bad_levels_are_refused(tmp_path: Pat
         httpx.get(f"{url}/api/v1/runs/", timeout=10)
         rest = stop(process, lines)
     finally:
-        process.kill()
-        process.wait()
+        end(process)
     assert any('"GET /api/v1/runs/" 200' in line for line in rest), rest
     stamped = next(line for line in rest if '"GET /api/v1/runs/"' in line)
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \S+ INFO ", stamped), stamped
