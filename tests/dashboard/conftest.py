@@ -77,10 +77,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
     def pump() -> None:
         assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
+        with process.stderr:  # closed at its end: the pipe never outlives the service
+            for line in process.stderr:
+                lines.put(line)
 
-    threading.Thread(target=pump, daemon=True).start()
+    pumping = threading.Thread(target=pump, daemon=True)
+    pumping.start()
     try:
         url = None
         while url is None:
@@ -95,6 +97,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        pumping.join(30)
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in this thread
