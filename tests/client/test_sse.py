@@ -49,3 +49,14 @@ def test_any_cut_of_the_text_gives_the_same_events() -> None:
 
 def test_a_crlf_split_across_chunks_is_one_line_end() -> None:
     assert decode(["data: a\r", "\n", "\r", "\n"]) == [("message", "a", "", None)]
+
+
+def test_comments_are_counted_not_dispatched() -> None:
+    """A heartbeat is a comment line: no event, but the stream loop sees that one arrived."""
+    decoder = SSEDecoder()
+    assert decoder.feed(": ping\n\n: pi") == []
+    assert decoder.comments == 1
+    assert decoder.feed("ng\n") == []
+    assert decoder.comments == 2
+    assert decoder.feed("data: x\n\n")[0].data == "x"
+    assert decoder.comments == 2
