@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from pipeline_service.cli import checkpoints, demo, logs, pipelines, runs, serve, worker
+from pipeline_service.conformance import cli as conformance
 
 app = typer.Typer(
     name="pipeline-service",
@@ -12,7 +13,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command_module in (serve, worker, demo, pipelines, runs, logs, checkpoints):
+for command_module in (serve, worker, demo, pipelines, runs, logs, checkpoints, conformance):
     command_module.register(app)
 
 
