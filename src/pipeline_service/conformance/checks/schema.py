@@ -26,7 +26,7 @@ from urllib.parse import quote
 import httpx
 
 from pipeline_service.conformance.context import API, CheckContext
-from pipeline_service.conformance.registry import CheckFailed, Depth, NotApplicable, Tier, check
+from pipeline_service.conformance.registry import CheckFailed, Depth, Tier, check
 from pipeline_service.spec import load_spec, spec_path
 
 EXTENSION_OPERATIONS = frozenset(
@@ -175,38 +175,37 @@ def _hooks(guard: Guard, schema: Any) -> Iterator[None]:
 
 def _config_toml(ctx: CheckContext) -> str:
     examples, steps, phases = _BUDGET[ctx.options.depth]
-    lines = [
-        f'base-url = "{ctx.session.base_url}"',
-        f"seed = {ctx.options.seed}",
-        "[generation]",
-        f"max-examples = {examples}",
-        'database = "none"',
-        "[phases]",
-        *[f"{phase}.enabled = true" for phase in phases],
-        *[
-            f"{phase}.enabled = false"
-            for phase in ("examples", "coverage", "fuzzing", "stateful")
-            if phase not in phases
-        ],
-        "[phases.stateful]",
-        f"max-steps = {steps}",
-    ]
+    lines = [f'base-url = "{ctx.session.base_url}"', f"seed = {ctx.options.seed}"]
     if ctx.session.token:
-        lines[2:2] = ["[headers]", f'Authorization = "Bearer {ctx.session.token}"']
+        lines += ["[headers]", f'Authorization = "Bearer {ctx.session.token}"']
+    lines += ["[generation]", f"max-examples = {examples}", 'database = "none"']
+    for phase in ("examples", "coverage", "fuzzing", "stateful"):
+        lines += [f"[phases.{phase}]", f"enabled = {'true' if phase in phases else 'false'}"]
+    lines.append(f"max-steps = {steps}")  # belongs to the last table: [phases.stateful]
     return "\n".join(lines) + "\n" + RULES_TOML
 
 
 def run_fuzzer(ctx: CheckContext) -> FuzzOutcome:
     """Run schemathesis once against the target (cached for the three schema checks)."""
-    if "schema" in ctx.shared:
-        outcome: FuzzOutcome = ctx.shared["schema"]
-        return outcome
+    if "schema" not in ctx.shared:
+        try:
+            ctx.shared["schema"] = _fuzz(ctx)
+        except Exception as exc:  # reported by each schema check, not retried by each
+            ctx.shared["schema"] = exc
+    outcome = ctx.shared["schema"]
+    if isinstance(outcome, Exception):
+        raise outcome
+    assert isinstance(outcome, FuzzOutcome)
+    return outcome
+
+
+def _fuzz(ctx: CheckContext) -> FuzzOutcome:
     try:
         import schemathesis
         from schemathesis.config import SchemathesisConfig
         from schemathesis.engine import events, from_schema
     except ImportError:
-        raise NotApplicable(
+        raise CheckFailed(
             "schemathesis is not installed: pip install 'pipeline-service[conformance]'"
         ) from None
     labels = _operation_ids()
@@ -229,7 +228,6 @@ def run_fuzzer(ctx: CheckContext) -> FuzzOutcome:
                     outcome.errors.append(f"schemathesis stopped: {event.exception}")
     finally:
         guard.close()
-    ctx.shared["schema"] = outcome
     return outcome
 
 
