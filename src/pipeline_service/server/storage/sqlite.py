@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import queue
 import sqlite3
@@ -52,14 +53,18 @@ from pipeline_service.server.storage.base import (
     RunState,
     Storage,
     WatchedRuns,
+    lease_lost,
 )
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import format_timestamp, now_text
 
 T = TypeVar("T")
 
+logger = logging.getLogger("pipeline_service.server")
+
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 EXTERNAL_CHANGES_INTERVAL = 0.1
+HEALTH_WRITE_TIMEOUT = 5.0
 MAX_SQL_INT = 2**62
 
 _RUN_COLUMNS = (
@@ -74,7 +79,11 @@ _LOG_COLUMNS = "id, run_id, seq, action_name, level, message, timestamp"
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON; a non-finite number is never stored (it could not be served back)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise Unprocessable(f"non-finite numbers (NaN, Infinity) cannot be stored: {exc}") from exc
 
 
 def _dumps_opt(value: Any) -> str | None:
@@ -145,13 +154,27 @@ def _epoch_text(epoch: float) -> str:
     return format_timestamp(datetime.fromtimestamp(epoch, UTC))
 
 
+# Primary SQLite result codes that mean the database cannot be used right now (as opposed to a
+# bug in a statement, which is a 500): busy/locked, out of memory, read-only, I/O error,
+# corrupt, disk full, cannot open, locking protocol, not a database, permission denied.
+_UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26, 3})
+
+
+def _is_unavailable(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # raised by the sqlite3 module itself (closed database, bad thread…)
+        return isinstance(exc, sqlite3.OperationalError)
+    return (code & 0xFF) in _UNAVAILABLE_CODES
+
+
 @contextlib.contextmanager
 def _unavailable_on_database_errors() -> Iterator[None]:
-    """A database that cannot be used (locked, read-only, disk full, corrupt) is a 503."""
+    """A database that cannot be used (locked, read-only, disk full, corrupt) is a 503;
+    any other database error is a bug and stays what it is (a 500)."""
     try:
         yield
-    except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-        if isinstance(exc, sqlite3.IntegrityError):
+    except sqlite3.Error as exc:
+        if not _is_unavailable(exc):
             raise
         raise StorageUnavailable(f"database is unusable: {exc}") from exc
 
@@ -177,75 +200,135 @@ class _Job:
         self.raw = raw
         self.future: Future[Any] = Future()
 
+    def start(self) -> bool:
+        """Claim the job for running; False when its waiter gave up (cancelled): skip it."""
+        return self.future.set_running_or_notify_cancel()
+
+    def answer(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Resolve the waiter; never raises, whatever the waiter did meanwhile."""
+        try:
+            if error is None:
+                self.future.set_result(result)
+            else:
+                self.future.set_exception(error)
+        except Exception:  # already resolved (InvalidStateError): nothing is waiting
+            logger.debug("a write's waiter was already answered", exc_info=True)
+
 
 class _GroupCommitWriter:
     """The one thread that writes. Writes that wait together share one transaction, each in its
     own savepoint (a failing write rolls back alone), and so share one fsync: group commit.
     A write's future resolves only after its COMMIT, and its changes are reported in order.
+
+    Nothing a caller does can stop it: a write whose waiter was cancelled before it ran is
+    skipped, each waiter is answered on its own, a batch that fails (COMMIT or even ROLLBACK
+    raising) fails its writes and drops the connection (the next batch opens a new one), and
+    a thread that died anyway is replaced at the next write. At most `max_queued` writes wait;
+    beyond that a write is refused at once with a 503 and `Retry-After`.
     """
 
     MAX_BATCH = 128
+    MAX_QUEUED = 10_000
 
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], report: Callable[[list[Change]], None]
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        discard: Callable[[], None],
+        report: Callable[[list[Change]], None],
+        *,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self._connect = connect
+        self._discard = discard
         self._report = report
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
-        self._thread.start()
+        self._queue: queue.Queue[_Job | None] = queue.Queue(max_queued)
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._thread = self._start_thread()
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        thread.start()
+        return thread
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], *, raw: bool = False
     ) -> Future[Any]:
         """Run fn(tx, *args) in a write transaction (raw: fn(connection, *args), alone)."""
         job = _Job(fn, args, raw)
-        self._queue.put(job)
+        with self._lock:
+            if self._stopping:
+                raise StorageUnavailable("storage is closed")
+            if not self._thread.is_alive():
+                logger.error("the database writer had stopped; starting a new one")
+                self._thread = self._start_thread()
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise StorageUnavailable(
+                "the database is overloaded: too many writes are waiting; retry shortly",
+                headers={"Retry-After": "1"},
+            ) from None
         return job.future
 
     def stop(self) -> None:
         """Finish the queued writes, then end the thread (blocks)."""
+        with self._lock:
+            self._stopping = True
+            thread = self._thread
         self._queue.put(None)
-        self._thread.join()
+        thread.join()
 
     def _run(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
                 return
-            if job.raw:
-                self._run_raw(job)
-                continue
-            batch, stopping = [job], False
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    queued = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if queued is None:
-                    stopping = True
-                    break
-                if queued.raw:
-                    self._commit(batch)
-                    batch = []
-                    self._run_raw(queued)
-                    continue
-                batch.append(queued)
-            if batch:
+            try:
+                if self._serve(job):
+                    return
+            except BaseException:  # a bug of the writer itself: log it, keep writing
+                logger.exception("the database writer failed; it carries on")
+
+    def _serve(self, job: _Job) -> bool:
+        """Run job, and the writes queued behind it; True when told to stop."""
+        if job.raw:
+            self._run_raw(job)
+            return False
+        batch, stopping = [job], False
+        while len(batch) < self.MAX_BATCH:
+            try:
+                queued = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if queued is None:
+                stopping = True
+                break
+            if queued.raw:
                 self._commit(batch)
-            if stopping:
-                return
+                batch = []
+                self._run_raw(queued)
+                continue
+            batch.append(queued)
+        if batch:
+            self._commit(batch)
+        return stopping
 
     def _run_raw(self, job: _Job) -> None:
+        if not job.start():
+            return
         try:
             with _unavailable_on_database_errors():
                 result = job.fn(self._connect(), *job.args)
         except BaseException as exc:
-            job.future.set_exception(exc)
+            job.answer(error=exc)
         else:
-            job.future.set_result(result)
+            job.answer(result)
 
     def _commit(self, batch: list[_Job]) -> None:
+        batch = [job for job in batch if job.start()]
+        if not batch:
+            return
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         changes: list[Change] = []
         try:
@@ -269,27 +352,41 @@ class _GroupCommitWriter:
                             changes.extend(tx.changes)
                     conn.execute("COMMIT")
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    self._roll_back(conn)
                     raise
         except BaseException as exc:  # nothing of the batch was committed
             for job in batch:
-                job.future.set_exception(exc)
+                job.answer(error=exc)
             return
-        self._report(changes)
-        for job, result, error in outcomes:
-            if error is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(error)
+        try:
+            self._report(changes)
+        finally:
+            for job, result, error in outcomes:
+                job.answer(result, error)
+
+    def _roll_back(self, conn: sqlite3.Connection) -> None:
+        """Undo a failed batch; a connection that cannot even roll back is dropped."""
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except Exception:
+            logger.exception("ROLLBACK failed; reopening the database connection")
+            self._discard()
 
 
 class SQLiteStorage(Storage):
     """Storage in one SQLite file."""
 
-    def __init__(self, path: str | os.PathLike[str], *, readers: int = 4) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readers: int = 4,
+        max_queued_writes: int = _GroupCommitWriter.MAX_QUEUED,
+    ) -> None:
         self.path = Path(path)
         self._readers_count = readers
+        self._max_queued_writes = max_queued_writes
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -311,7 +408,9 @@ class SQLiteStorage(Storage):
         self._listener = listener
         self._watched = watched
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _GroupCommitWriter(self._connect, self._report)
+        self._writer = _GroupCommitWriter(
+            self._connect, self._disconnect, self._report, max_queued=self._max_queued_writes
+        )
         self._readers = ThreadPoolExecutor(self._readers_count, thread_name_prefix="sqlite-reader")
         await asyncio.wrap_future(self._writer.submit(self._migrate, (), raw=True))
         self._watcher = self._loop.create_task(self._watch_other_processes())
@@ -349,6 +448,18 @@ class SQLiteStorage(Storage):
             with self._connections_lock:
                 self._connections.append(conn)
         return conn
+
+    def _disconnect(self) -> None:
+        """Close and forget this thread's connection (the next use opens a new one)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is None:
+            return
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -452,14 +563,22 @@ class SQLiteStorage(Storage):
             return fn(self._connect(), *args)
 
     async def check(self) -> None:
+        """A real write through the writer: fails when the disk is full, the file read-only,
+        the writer stuck or stopped, not only when the file cannot be read."""
         if not self.path.exists():
             raise StorageUnavailable(f"database file {self.path} is missing")
         try:
-            await self._read(
-                lambda conn: conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            )
+            await asyncio.wait_for(self._write(self._touch_heartbeat), HEALTH_WRITE_TIMEOUT)
+        except TimeoutError:
+            raise StorageUnavailable(
+                f"the database did not take a write within {HEALTH_WRITE_TIMEOUT:.0f} s"
+            ) from None
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"database is unusable: {exc}") from exc
+
+    @staticmethod
+    def _touch_heartbeat(tx: _Tx) -> None:
+        tx.conn.execute("UPDATE heartbeat SET checked=? WHERE id=1", (tx.epoch,))
 
     # idempotency -----------------------------------------------------------------------------
 
@@ -728,19 +847,27 @@ class SQLiteStorage(Storage):
         tx.changes.append(RunChanged(state))
         return state
 
-    async def update_run(self, run_id: str, body: RunUpdate) -> RunState:
-        return await self._write(
-            lambda tx: self._change_run(
+    async def update_run(
+        self, run_id: str, body: RunUpdate, lease_token: int | None = None
+    ) -> RunState:
+        def update(tx: _Tx) -> RunState:
+            self._fence(tx.conn, run_id, lease_token)
+            return self._change_run(
                 tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now)
             )
-        )
 
-    async def report_progress(self, run_id: str, body: ProgressUpdate) -> RunState:
-        return await self._write(
-            lambda tx: self._change_run(
+        return await self._write(update)
+
+    async def report_progress(
+        self, run_id: str, body: ProgressUpdate, lease_token: int | None = None
+    ) -> RunState:
+        def report(tx: _Tx) -> RunState:
+            self._fence(tx.conn, run_id, lease_token)
+            return self._change_run(
                 tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now)
             )
-        )
+
+        return await self._write(report)
 
     async def cancel_run(self, run_id: str) -> RunState:
         def cancel(tx: _Tx, run: JSON) -> None:
@@ -768,16 +895,29 @@ class SQLiteStorage(Storage):
         if conn.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is None:
             raise NotFound("Run not found")
 
+    @staticmethod
+    def _fence(conn: sqlite3.Connection, run_id: str, lease_token: int | None) -> None:
+        """NotFound without the run; Conflict when lease_token is not the run's current one."""
+        row = conn.execute("SELECT lease_token FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFound("Run not found")
+        if lease_token is not None and lease_token != row[0]:
+            raise lease_lost(run_id, lease_token, row[0])
+
     # checkpoints -----------------------------------------------------------------------------
 
     async def create_checkpoint(
-        self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
+        self,
+        run_id: str,
+        body: CheckpointCreate,
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> JSON:
         def create(tx: _Tx) -> JSON:
             replay = self._replayed(tx, idem)
             if replay is not None:
                 return dict(replay)
-            self._require_run(tx.conn, run_id)
+            self._fence(tx.conn, run_id, lease_token)
             checkpoint = {
                 "id": str(uuid.uuid4()),
                 "run_id": run_id,
@@ -845,15 +985,23 @@ class SQLiteStorage(Storage):
     # logs ------------------------------------------------------------------------------------
 
     async def append_logs(
-        self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
+        self,
+        run_id: str,
+        entries: list[LogEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> list[JSON]:
         def append(tx: _Tx) -> list[JSON]:
             replay = self._replayed(tx, idem)
             if replay is not None:
                 return list(replay)
-            row = tx.conn.execute("SELECT log_seq FROM runs WHERE id=?", (run_id,)).fetchone()
+            row = tx.conn.execute(
+                "SELECT log_seq, lease_token FROM runs WHERE id=?", (run_id,)
+            ).fetchone()
             if row is None:
                 raise NotFound("Run not found")
+            if lease_token is not None and lease_token != row[1]:
+                raise lease_lost(run_id, lease_token, row[1])
             seq = row[0]
             records = []
             for entry in entries:
@@ -929,26 +1077,32 @@ class SQLiteStorage(Storage):
 
             state = self._change_run(tx, row[0], start)
             expires = tx.epoch + lease_seconds
-            tx.conn.execute(
-                "UPDATE runs SET lease_worker=?, lease_expires=? WHERE id=?",
+            token = tx.conn.execute(
+                "UPDATE runs SET lease_worker=?, lease_expires=?, lease_token=lease_token+1 "
+                "WHERE id=? RETURNING lease_token",
                 (worker_id, expires, row[0]),
-            )
+            ).fetchone()[0]
             return {
                 "run": state.run,
                 "worker_id": worker_id,
                 "lease_expires_at": _epoch_text(expires),
+                "lease_token": token,
             }
 
         return await self._write(claim)
 
-    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON:
+    async def renew_lease(
+        self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
+    ) -> JSON:
         def renew(tx: _Tx) -> JSON:
             row = tx.conn.execute(
-                "SELECT status, lease_worker FROM runs WHERE id=?", (run_id,)
+                "SELECT status, lease_worker, lease_token FROM runs WHERE id=?", (run_id,)
             ).fetchone()
             if row is None:
                 raise NotFound("Run not found")
-            status, holder = row
+            status, holder, current = row
+            if lease_token is not None and lease_token != current:
+                raise lease_lost(run_id, lease_token, current)
             if holder != worker_id:
                 raise Conflict(
                     "the lease is held by another worker"
@@ -962,13 +1116,16 @@ class SQLiteStorage(Storage):
                 "worker_id": worker_id,
                 "lease_expires_at": _epoch_text(expires),
                 "status": status,
+                "lease_token": current,
             }
 
         return await self._write(renew)
 
-    async def release_lease(self, run_id: str, worker_id: str) -> None:
+    async def release_lease(
+        self, run_id: str, worker_id: str, lease_token: int | None = None
+    ) -> None:
         def release(tx: _Tx) -> None:
-            self._require_run(tx.conn, run_id)
+            self._fence(tx.conn, run_id, lease_token)
             tx.conn.execute(
                 "UPDATE runs SET lease_worker=NULL, lease_expires=0 WHERE id=? AND lease_worker=?",
                 (run_id, worker_id),
