@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ class Exchange:
     body: str | None
     status: int | None
     stream: bool = False
+    token: str | None = field(default=None, repr=False)
 
     def curl(self) -> str:
         """A curl command line sending the same request (the token is left to the shell)."""
@@ -33,8 +34,9 @@ class Exchange:
             parts += ["-X", self.method]
         parts.append(shlex.quote(self.url))
         for name, value in self.headers.items():
-            if name.lower() == "authorization" and value.lower().startswith("bearer "):
-                parts += ["-H", f'"Authorization: Bearer {TOKEN_PLACEHOLDER}"']
+            scheme, _, credentials = value.partition(" ")
+            if self.token and name.lower() == "authorization" and credentials == self.token:
+                parts += ["-H", f'"Authorization: {scheme} {TOKEN_PLACEHOLDER}"']
             else:
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
         if self.body is not None:
@@ -80,15 +82,13 @@ class Session:
         request = self.http.build_request(
             method, path, content=content, headers=sent_headers, params=params
         )
-        exchange = Exchange(method, str(request.url), sent_headers, content, None)
+        exchange = Exchange(method, str(request.url), sent_headers, content, None, token=self.token)
         try:
             response = self.http.send(request)
         except httpx.HTTPError:
             self.history.append(exchange)
             raise
-        self.history.append(
-            Exchange(method, str(request.url), sent_headers, content, response.status_code)
-        )
+        self.history.append(replace(exchange, status=response.status_code))
         return response
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:

@@ -64,7 +64,15 @@ class SSEReader:
         request = self._client.build_request("GET", path, headers=sent)
         self.response = self._client.send(request, stream=True)
         session.record(
-            Exchange("GET", str(request.url), sent, None, self.response.status_code, stream=True)
+            Exchange(
+                "GET",
+                str(request.url),
+                sent,
+                None,
+                self.response.status_code,
+                stream=True,
+                token=session.token,
+            )
         )
         self.frames: list[Frame] = []
         if self.response.status_code != 200:

@@ -19,7 +19,7 @@ REPORTERS = 8
 def merge(ctx: CheckContext) -> None:
     """An `action_progress` update merges into the action's entry: fields not sent are kept.
 
-    After reporting status, progress, total, step, message and metrics for an action, a report
+    After reporting status, progress, step, message and metrics for an action, a report
     that sends only `progress` leaves every other field as it was. GET /progress shows the same
     entry as the run.
     """
@@ -28,15 +28,14 @@ def merge(ctx: CheckContext) -> None:
     full = {
         "name": "train",
         "status": "running",
-        "progress": 3,
-        "total": 10,
+        "progress": 0.3,
         "progress_step": "epoch",
         "message": "warming up",
         "metrics": {"loss": 0.5},
     }
     ctx.expect_status(ctx.session.post(path, {"action_progress": full}), 200, "a full report")
     reply = ctx.expect_status(
-        ctx.session.post(path, {"action_progress": {"name": "train", "progress": 4}}),
+        ctx.session.post(path, {"action_progress": {"name": "train", "progress": 0.4}}),
         200,
         "a report with only `progress`",
     )
@@ -46,7 +45,7 @@ def merge(ctx: CheckContext) -> None:
     assert entry is not None
     lost = {
         key: (value, entry.get(key))
-        for key, value in {**full, "progress": 4}.items()
+        for key, value in {**full, "progress": 0.4}.items()
         if entry.get(key) != value
     }
     ctx.expect(
@@ -132,6 +131,7 @@ def concurrent(ctx: CheckContext) -> None:
         {**ctx.session.auth_headers(), "Content-Type": "application/json"},
         f'{{"action_progress":{{"name":"step0","progress":{rounds},"total":{rounds}}}}}',
         None,
+        token=ctx.session.token,
     )
     ctx.expect(not refused, f"concurrent reports were refused: {refused[:3]}", example)
     after = ctx.get_run(run["id"])

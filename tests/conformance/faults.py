@@ -1,0 +1,181 @@
+"""Copies of the reference server with one fault injected each, for testing the kit.
+
+Each fault is a plain ASGI middleware (or, for the lost update, a storage method that reads
+before it writes without holding the run), added to a fresh app before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline_service.server import EmbeddedServer
+from pipeline_service.server import rules
+
+_PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
+
+
+class StreamFilter:
+    """Passes each chunk of an event stream's body through `transform`."""
+
+    def __init__(self, app: ASGIApp, transform: Callable[[bytes], bytes]) -> None:
+        self.app = app
+        self.transform = transform
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        streaming = False
+
+        async def filtered(message: Message) -> None:
+            nonlocal streaming
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                streaming = headers.get(b"content-type", b"").startswith(b"text/event-stream")
+            elif message["type"] == "http.response.body" and streaming:
+                message = {**message, "body": self.transform(message.get("body", b""))}
+            await send(message)
+
+        await self.app(scope, receive, filtered)
+
+
+def strip_ids(chunk: bytes) -> bytes:
+    return b"".join(line for line in chunk.splitlines(keepends=True) if not line.startswith(b"id:"))
+
+
+def drop_terminal_events(chunk: bytes) -> bytes:
+    if re.search(rb"^event: (completed|failed|cancelled)\r?$", chunk, re.MULTILINE):
+        return b""
+    return chunk
+
+
+class CrashOnBadJSON:
+    """Answers a plain-text 500 to any body that is not valid JSON (instead of a 400)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            json.loads(body or b"null")
+        except ValueError:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            return
+        await self.app(scope, _replay(body), send)
+
+
+class ReplaceProgress:
+    """Turns each `action_progress` into a whole entry (defaults for what was not sent), so the
+    server replaces the action's entry instead of merging into it."""
+
+    DEFAULTS: dict[str, Any] = {
+        "status": "pending",
+        "progress": 0,
+        "total": None,
+        "progress_step": None,
+        "message": None,
+        "metrics": {},
+        "error": None,
+    }
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not _PROGRESS_PATH.match(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            document = json.loads(body)
+            update = document["action_progress"]
+            document["action_progress"] = {**self.DEFAULTS, **update}
+            body = json.dumps(document).encode()
+        except (ValueError, KeyError, TypeError):
+            pass
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.app({**scope, "headers": headers}, _replay(body), send)
+
+
+def lose_updates(server: EmbeddedServer) -> None:
+    """Progress reports read the run, wait a little, then write their change over what they
+    read: concurrent reports overwrite each other."""
+    storage: Any = server.app.state.storage
+
+    async def report_progress(run_id: str, body: Any, lease_token: int | None = None) -> Any:
+        stale = (await storage.get_run(run_id)).run["progress"]
+        await asyncio.sleep(0.05)
+
+        def write(tx: Any) -> Any:
+            def change(run: Any) -> None:
+                run["progress"] = [dict(entry) for entry in stale]
+                rules.apply_progress_update(run, body, tx.now)
+
+            return storage._change_run(tx, run_id, change)
+
+        return await storage._write(write)
+
+    storage.report_progress = report_progress
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()  # like a client that keeps the connection open
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
+    """A reference server (not started) with `fault` injected."""
+    server = EmbeddedServer(db_path, heartbeat_interval=0.2, max_body_bytes=1024 * 1024)
+    app = server.app
+    if fault == "lost-update":
+        lose_updates(server)
+    elif fault == "stream-without-ids":
+        app.add_middleware(StreamFilter, transform=strip_ids)
+    elif fault == "500-on-bad-body":
+        app.add_middleware(CrashOnBadJSON)
+    elif fault == "replaced-progress":
+        app.add_middleware(ReplaceProgress)
+    elif fault == "missing-terminal-event":
+        app.add_middleware(StreamFilter, transform=drop_terminal_events)
+    else:
+        raise ValueError(fault)
+    return server

@@ -1,0 +1,113 @@
+"""The kit against the reference server: everything holds, and nothing but its own data changes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipeline_service.conformance import Depth, Options, Outcome, all_checks, run_checks
+from pipeline_service.conformance.runner import TargetRefused, check_target, is_loopback
+from pipeline_service.server import EmbeddedServer
+
+TOKEN = "conformance-s3cret"
+
+
+def _seed_foreign_data(http: httpx.Client) -> tuple[dict[str, object], dict[str, object]]:
+    """A pipeline and a run that are not the kit's, to prove it leaves them alone."""
+    pipeline = http.post(
+        "/api/v1/pipelines/",
+        json={"name": "someone else's", "actions": [{"name": "a", "entrypoint": "x.y.Z"}]},
+    ).json()
+    run = http.post(f"/api/v1/pipelines/{pipeline['id']}/runs/", json={"params": {"k": 1}}).json()
+    http.post(f"/api/v1/runs/{run['id']}/logs/", json={"entries": [{"message": "mine"}]})
+    return pipeline, http.get(f"/api/v1/runs/{run['id']}").json()
+
+
+@pytest.mark.slow
+def test_everything_holds_and_only_the_kits_data_is_touched(tmp_path: Path) -> None:
+    with (
+        EmbeddedServer(tmp_path / "ref.db", token=TOKEN, heartbeat_interval=0.2) as server,
+        httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+        ) as http,
+    ):
+        pipeline, run = _seed_foreign_data(http)
+        report = run_checks(
+            Options(
+                base_url=server.url,
+                token=TOKEN,
+                depth=Depth.QUICK,
+                seed=3,
+                heartbeat_timeout=5,
+                max_body_bytes=32 * 1024 * 1024,
+            )
+        )
+        failures = [(r.check_id, r.message, r.reproduce) for r in report.results if not r.holds]
+        assert report.ok, failures
+        assert all(r.outcome is Outcome.PASSED for r in report.results)  # none skipped
+        quick = {c.id for c in all_checks() if c.depth is Depth.QUICK}
+        assert {r.check_id for r in report.results} == quick
+        assert report.cleanup_problems == []
+        assert http.get(f"/api/v1/pipelines/{pipeline['id']}").json() == pipeline
+        assert http.get(f"/api/v1/runs/{run['id']}").json() == run
+        logs = http.get(f"/api/v1/runs/{run['id']}/logs/").json()
+        assert [record["message"] for record in logs] == ["mine"]
+        remaining = http.get("/api/v1/pipelines/", params={"limit": 1000}).json()
+        assert [p["id"] for p in remaining] == [pipeline["id"]]
+
+
+def test_core_only_selects_core_checks(tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path / "core.db", heartbeat_interval=0.2) as server:
+        report = run_checks(Options(base_url=server.url, core_only=True, only=("runs.", "logs.")))
+    assert report.ok, [(r.check_id, r.message) for r in report.results if not r.holds]
+    assert {r.tier for r in report.results} == {"core"}
+    assert "runs.cancel" not in {r.check_id for r in report.results}  # an extension
+
+
+def test_unreachable_target_fails() -> None:
+    report = run_checks(Options(base_url="http://127.0.0.1:9", only=("runs.transitions",)))
+    assert not report.ok
+    assert report.unreachable is not None and "cannot reach" in report.unreachable
+
+
+def test_loopback_only_unless_a_test_deployment() -> None:
+    assert is_loopback("http://127.0.0.1:8100")
+    assert is_loopback("http://localhost:8100")
+    assert is_loopback("http://[::1]:8100")
+    assert not is_loopback("http://10.1.2.3:8100")
+    with pytest.raises(TargetRefused, match="--test-deployment"):
+        check_target("http://10.1.2.3:8100", allow_remote=False)
+    check_target("http://10.1.2.3:8100", allow_remote=True)
+    with pytest.raises(TargetRefused, match="not an http"):
+        check_target("ftp://127.0.0.1/", allow_remote=True)
+
+
+def test_command_line_refuses_a_remote_url() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline_service", "conformance", "http://10.1.2.3:8100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "not a loopback address" in result.stderr
+    assert "--test-deployment" in result.stderr
+
+
+def test_command_line_lists_checks_with_their_tier() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline_service.conformance", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(all_checks())
+    assert any(line.split()[:2] == ["progress.concurrent", "core"] for line in lines)
+    assert any(line.split()[:2] == ["idempotency.replay", "extension"] for line in lines)
