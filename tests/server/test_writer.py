@@ -183,3 +183,27 @@ def test_health_fails_while_the_writer_cannot_write(
             assert (await http.get("/health")).status_code == 200
 
     asyncio.run(scenario())
+
+
+class BuggyStorage(SQLiteStorage):
+    async def list_pipelines(self, skip: int, limit: int) -> list[dict[str, Any]]:
+        return await self._read(lambda conn: conn.execute("SELECT nope FROM pipelines").fetchall())
+
+
+def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
+    app = create_app(
+        Settings(db_path=tmp_path / "buggy.db"), storage=BuggyStorage(tmp_path / "b.db")
+    )
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+        ):
+            response = await http.get("/api/v1/pipelines/")
+            assert response.status_code == 500
+            assert response.json() == {"detail": "internal server error"}
+            assert (await http.get("/health")).status_code == 200
+
+    asyncio.run(scenario())
