@@ -10,12 +10,11 @@ import asyncio
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline_service.server import EmbeddedServer
-from pipeline_service.server import rules
+from pipeline_service.server import EmbeddedServer, rules
 
 _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
 
@@ -85,7 +84,7 @@ class ReplaceProgress:
     """Turns each `action_progress` into a whole entry (defaults for what was not sent), so the
     server replaces the action's entry instead of merging into it."""
 
-    DEFAULTS: dict[str, Any] = {
+    DEFAULTS: ClassVar[dict[str, Any]] = {
         "status": "pending",
         "progress": 0,
         "total": None,

@@ -13,6 +13,7 @@ import pytest
 
 from pipeline_service.conformance import Depth, Options, Outcome, run_checks
 from pipeline_service.server import EmbeddedServer
+
 from .faults import broken_server
 
 BEHAVIOUR = ("runs.", "progress.", "stream.", "logs.", "numbers.", "errors.", "idempotency.")
@@ -109,6 +110,8 @@ def test_command_line_exits_non_zero_with_a_reproduction(
     assert document["ok"] is False
     assert document["summary"]["failed"] == 1
     (check,) = [c for c in document["checks"] if c["check_id"] == "errors.bad-body"]
-    assert check["tier"] == "core" and check["reproduce"][0].startswith("curl ")
+    assert check["tier"] == "core"
+    assert check["reproduce"][0].startswith("curl ")
     failures = ET.parse(junit_file).getroot().findall(".//failure")
-    assert len(failures) == 1 and "reproduce: curl" in (failures[0].text or "")
+    assert len(failures) == 1
+    assert "reproduce: curl" in (failures[0].text or "")

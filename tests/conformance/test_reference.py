@@ -71,7 +71,8 @@ def test_core_only_selects_core_checks(tmp_path: Path) -> None:
 def test_unreachable_target_fails() -> None:
     report = run_checks(Options(base_url="http://127.0.0.1:9", only=("runs.transitions",)))
     assert not report.ok
-    assert report.unreachable is not None and "cannot reach" in report.unreachable
+    assert report.unreachable is not None
+    assert "cannot reach" in report.unreachable
 
 
 def test_loopback_only_unless_a_test_deployment() -> None:
