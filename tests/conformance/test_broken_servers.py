@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pipeline_service.conformance import Depth, Options, Outcome, run_checks
@@ -42,8 +44,9 @@ def start_broken(tmp_path: Path) -> Iterator[Callable[[str], EmbeddedServer]]:
         server.stop()
 
 
-def options(url: str, only: tuple[str, ...] = BEHAVIOUR) -> Options:
+def options(url: str, only: tuple[str, ...] = BEHAVIOUR, *, keep_failed: bool = False) -> Options:
     return Options(
+        keep_failed=keep_failed,
         base_url=url,
         depth=Depth.QUICK,
         only=only,
@@ -79,6 +82,43 @@ def test_lost_update_report_names_the_lost_reporters(
     (result,) = report.results
     assert "concurrent reporters lost their update" in result.message
     assert any("/progress" in line and "step0" in line for line in result.reproduce)
+    assert result.kept_pipelines == []
+    assert httpx.get(f"{server.url}/api/v1/pipelines/").json() == []  # cleaned up
+
+
+def test_keep_failed_leaves_the_failing_checks_data(
+    start_broken: Callable[[str], EmbeddedServer],
+) -> None:
+    server = start_broken("replaced-progress")
+    report = run_checks(options(server.url, ("progress.", "runs.transitions"), keep_failed=True))
+    results = {result.check_id: result for result in report.results}
+    (kept,) = results["progress.merge"].kept_pipelines
+    assert results["runs.transitions"].kept_pipelines == []
+    remaining = httpx.get(f"{server.url}/api/v1/pipelines/").json()
+    assert [pipeline["id"] for pipeline in remaining] == [kept]
+    # replaying the reproduction lines against the kept run shows the fault again
+    first, partial = (replay(line) for line in results["progress.merge"].reproduce)
+    assert first.json()["progress"][1]["message"] == "warming up"
+    assert partial.json()["progress"][1]["message"] is None
+
+
+def replay(curl: str) -> httpx.Response:
+    """Send the request a reproduction line describes (curl's -X, -H and --data-binary)."""
+    words = shlex.split(curl)
+    assert words[:2] == ["curl", "-sS"], curl
+    method, url, headers, body = "GET", "", {}, None
+    items = iter(words[2:])
+    for word in items:
+        if word == "-X":
+            method = next(items)
+        elif word == "-H":
+            name, _, value = next(items).partition(": ")
+            headers[name] = value
+        elif word == "--data-binary":
+            body = next(items)
+        elif not word.startswith("-"):
+            url = word
+    return httpx.request(method, url, headers=headers, content=body)
 
 
 def test_reference_server_passes_the_same_checks(tmp_path: Path) -> None:

@@ -56,13 +56,21 @@ def conformance(
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="The server's request body limit (checked at 413).")
     ] = 32 * 1024 * 1024,
+    keep_failed: Annotated[
+        bool,
+        typer.Option(
+            "--keep-failed",
+            help="Keep the pipelines of failing checks, so their reproduction lines replay.",
+        ),
+    ] = False,
     list_checks: Annotated[bool, typer.Option("--list", help="List the checks and exit.")] = False,
 ) -> None:
     """Check that a server speaks the Pipeline Service API: schema fuzzing and behaviour.
 
     Exit code 0 when every selected check holds, 1 when one does not (or the server cannot be
     reached), 2 for bad usage. The kit creates pipelines named `conformance-kit-…` and deletes
-    them at the end; it refuses a non-loopback URL unless --test-deployment is given.
+    them at the end (those of failing checks stay with --keep-failed, so that the reproduction
+    lines replay); it refuses a non-loopback URL unless --test-deployment is given.
     """
     from rich.console import Console
 
@@ -104,6 +112,7 @@ def conformance(
         heartbeat_timeout=heartbeat_timeout,
         event_timeout=event_timeout,
         max_body_bytes=max_body_bytes,
+        keep_failed=keep_failed,
     )
     with errors.status("checking…") as status:
         report = run_checks(

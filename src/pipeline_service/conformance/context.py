@@ -35,6 +35,7 @@ class Options:
     heartbeat_timeout: float = 20.0
     event_timeout: float = 10.0
     max_body_bytes: int = 32 * 1024 * 1024
+    keep_failed: bool = False
 
 
 class CheckContext:
@@ -91,7 +92,7 @@ class CheckContext:
         """A pipeline named `<namespace><label>` with the given action names."""
         body = {
             "name": f"{self.namespace}{label}",
-            "description": "Created by the conformance kit; deleted when it finishes.",
+            "description": "Created by the conformance kit (pipeline-service conformance).",
             "actions": [{"name": name, "entrypoint": ENTRYPOINT} for name in actions],
         }
         pipeline = self.expect_status(

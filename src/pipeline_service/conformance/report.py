@@ -31,6 +31,7 @@ class Result:
     message: str = ""
     reproduce: list[str] = field(default_factory=list)
     duration: float = 0.0
+    kept_pipelines: list[str] = field(default_factory=list)
 
     @property
     def holds(self) -> bool:
@@ -136,6 +137,9 @@ def print_result(console: Console, result: Result) -> None:
             console.print(f"      {escape(text)}", highlight=False, soft_wrap=True)
         for step in result.reproduce:
             console.print(f"      [bold]reproduce:[/bold] {escape(step)}", soft_wrap=True)
+        if result.kept_pipelines:
+            kept = ", ".join(result.kept_pipelines)
+            console.print(f"      kept for replaying (pipelines): {kept}", highlight=False)
 
 
 def print_report(console: Console, report: Report) -> None:

@@ -95,6 +95,7 @@ def _probe(ctx: CheckContext, report: Report) -> None:
 
 def _run_one(ctx: CheckContext, item: Check) -> Result:
     started = time.monotonic()
+    created_before = len(ctx.pipelines)
     with ctx.fresh_history():
         try:
             item.function(ctx)
@@ -114,6 +115,10 @@ def _run_one(ctx: CheckContext, item: Check) -> Result:
             steps = [last.curl()] if last is not None else []
         else:
             outcome, message, steps = Outcome.PASSED, "", []
+    kept: list[str] = []
+    if outcome in (Outcome.FAILED, Outcome.ERROR) and ctx.options.keep_failed:
+        kept = ctx.pipelines[created_before:]  # left for replaying the reproduction lines
+        del ctx.pipelines[created_before:]
     return Result(
         check_id=item.id,
         area=item.area,
@@ -124,4 +129,5 @@ def _run_one(ctx: CheckContext, item: Check) -> Result:
         message=message,
         reproduce=steps,
         duration=time.monotonic() - started,
+        kept_pipelines=kept,
     )

@@ -34,6 +34,7 @@ def merge(ctx: CheckContext) -> None:
         "metrics": {"loss": 0.5},
     }
     ctx.expect_status(ctx.session.post(path, {"action_progress": full}), 200, "a full report")
+    first = ctx.last()
     reply = ctx.expect_status(
         ctx.session.post(path, {"action_progress": {"name": "train", "progress": 0.4}}),
         200,
@@ -52,6 +53,7 @@ def merge(ctx: CheckContext) -> None:
         not lost,
         "fields not sent were not kept (sent, now): "
         + ", ".join(f"{key} {old!r} → {new!r}" for key, (old, new) in lost.items()),
+        first,
         partial,
     )
     untouched = next(e for e in reply["progress"] if e.get("name") == "fetch")
