@@ -118,13 +118,27 @@ def test_plugin_in_a_fresh_project(tmp_path: Path) -> None:
             """
         )
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
-        cwd=tmp_path,
+    result = _pytest_in(tmp_path, "test_mine.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_readme_example_passes(tmp_path: Path) -> None:
+    """The README's complete example test, run as the only module of a fresh project."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```python\n", readme.index("<!-- plugin example")) + len("```python\n")
+    (tmp_path / "test_my_pipeline.py").write_text(readme[start : readme.index("```\n", start)])
+    result = _pytest_in(tmp_path, "test_my_pipeline.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def _pytest_in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=directory,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 passed" in result.stdout
