@@ -358,3 +358,33 @@ def test_cancelling_an_action_ends_the_processes_it_started(
     finally:
         if not process_gone(sleeper):
             os.kill(sleeper, signal.SIGKILL)
+
+
+def test_a_killed_worker_takes_the_processes_of_its_action_along(
+    service: EmbeddedServer, client: PipelineServiceClient, tmp_path: Path
+) -> None:
+    marker, pid_file = tmp_path / "marker", tmp_path / "sleeper.pid"
+    pipeline = client.create_pipeline(
+        "orphans", steps("spawn", entrypoint="runner_test_actions.start_sleeper")
+    )
+    run = client.create_run(
+        pipeline["id"], params={"marker": str(marker), "pid_file": str(pid_file)}
+    )
+    doomed = subprocess.Popen(
+        worker_command(service.url, "--work-root", str(tmp_path / "runs")),
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sleeper = None
+    try:
+        wait_until(lambda: f"start {run['id']} spawn" in markers(marker), 20, "the action")
+        sleeper = int(pid_file.read_text())
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+        wait_until(lambda: process_gone(sleeper), 20, "the action's `sleep 600` to end")
+    finally:
+        doomed.kill()
+        doomed.wait()
+        if sleeper is not None and not process_gone(sleeper):
+            os.kill(sleeper, signal.SIGKILL)

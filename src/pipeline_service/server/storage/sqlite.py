@@ -65,6 +65,7 @@ logger = logging.getLogger("pipeline_service.server")
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 EXTERNAL_CHANGES_INTERVAL = 0.1
 HEALTH_WRITE_TIMEOUT = 5.0
+FOREIGN_LOGS_READ_AT_ONCE = 100
 MAX_SQL_INT = 2**62
 
 _RUN_COLUMNS = (
@@ -90,8 +91,14 @@ def _dumps_opt(value: Any) -> str | None:
     return None if value is None else _dumps(value)
 
 
+def _loads(text: str) -> Any:
+    """Stored JSON; a NaN/Infinity an older release let in reads as null, so such a row can
+    still be served (JSON has no non-finite numbers)."""
+    return json.loads(text, parse_constant=lambda name: None)
+
+
 def _loads_opt(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else _loads(text)
 
 
 def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
@@ -102,7 +109,7 @@ def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
         "params": _loads_opt(row[3]),
         "current_action": row[4],
         "current_action_index": row[5],
-        "progress": json.loads(row[6]),
+        "progress": _loads(row[6]),
         "result": _loads_opt(row[7]),
         "error": row[8],
         "work_dir": row[9],
@@ -162,8 +169,8 @@ _UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26, 3})
 
 def _is_unavailable(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
-    if code is None:  # raised by the sqlite3 module itself (closed database, bad thread…)
-        return isinstance(exc, sqlite3.OperationalError)
+    if code is None:  # raised by the sqlite3 module itself: a closed database is unusable
+        return isinstance(exc, sqlite3.OperationalError) or "closed" in str(exc)
     return (code & 0xFF) in _UNAVAILABLE_CODES
 
 
@@ -541,7 +548,8 @@ class SQLiteStorage(Storage):
             version, reported_seq = self._reported.get(run_id, (0, None))
             if state.version > version:
                 changes.append(RunChanged(state))
-            if reported_seq is None:
+            if reported_seq is None or log_seq - reported_seq > FOREIGN_LOGS_READ_AT_ONCE:
+                # Unknown, or too many to hold: subscribers read them from storage themselves.
                 changes.append(LogsAppended(run_id, [], resync=True))
             elif log_seq > reported_seq:
                 rows = conn.execute(
@@ -596,7 +604,7 @@ class SQLiteStorage(Storage):
             raise Conflict(
                 f"Idempotency-Key {idem.key!r} was already used with a different request body"
             )
-        return json.loads(row[1])
+        return _loads(row[1])
 
     @staticmethod
     def _remember(tx: _Tx, idem: Idempotency | None, response: Any, resource: str) -> None:
