@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,11 @@ from pipeline_service._constants import ENV_TOKEN
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def conformance(
@@ -114,10 +120,15 @@ def conformance(
         max_body_bytes=max_body_bytes,
         keep_failed=keep_failed,
     )
-    with errors.status("checking…") as status:
-        report = run_checks(
-            options, on_result=lambda result: status.update(f"{result.check_id} done…")
-        )
+    signal.signal(signal.SIGTERM, _interrupt)  # so that a stopped run still cleans up
+    try:
+        with errors.status("checking…") as status:
+            report = run_checks(
+                options, on_result=lambda result: status.update(f"{result.check_id} done…")
+            )
+    except KeyboardInterrupt:
+        errors.print("interrupted: the kit's pipelines were deleted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     print_report(console, report)
     if junit is not None:
         report.write_junit(junit)
