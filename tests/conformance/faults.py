@@ -118,6 +118,37 @@ class ReplaceProgress:
         await self.app({**scope, "headers": headers}, _replay(body), send)
 
 
+class SlashRedirect:
+    """Redirects the slash-less form of the collection paths instead of answering it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/api/v1/pipelines", "/api/v1/runs"):
+            location = f"{scope['path']}/".encode()
+            await send(
+                {"type": "http.response.start", "status": 307, "headers": [(b"location", location)]}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
+class NoHead:
+    """Answers 405 to HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            await send({"type": "http.response.start", "status": 405, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
 def lose_updates(server: EmbeddedServer) -> None:
     """Progress reports read the run, wait a little, then write their change over what they
     read: concurrent reports overwrite each other."""
@@ -175,6 +206,10 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
         app.add_middleware(ReplaceProgress)
     elif fault == "missing-terminal-event":
         app.add_middleware(StreamFilter, transform=drop_terminal_events)
+    elif fault == "slash-redirect":
+        app.add_middleware(SlashRedirect)
+    elif fault == "no-head":
+        app.add_middleware(NoHead)
     else:
         raise ValueError(fault)
     return server

@@ -18,7 +18,9 @@ from pipeline_service.server import EmbeddedServer
 
 from .faults import broken_server
 
-BEHAVIOUR = ("runs.", "progress.", "stream.", "logs.", "numbers.", "errors.", "idempotency.")
+BEHAVIOUR = (
+    "runs.", "progress.", "stream.", "logs.", "numbers.", "errors.", "http.", "idempotency.",
+)  # fmt: skip
 
 # fault → the check that must report it
 FAULTS = {
@@ -27,6 +29,8 @@ FAULTS = {
     "500-on-bad-body": "errors.bad-body",
     "replaced-progress": "progress.merge",
     "missing-terminal-event": "stream.terminal",
+    "slash-redirect": "http.slash-twins",
+    "no-head": "http.head",
 }
 
 

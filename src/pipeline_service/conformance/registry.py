@@ -57,7 +57,7 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 AREAS = (
-    "runs", "progress", "streams", "logs", "numbers", "errors",
+    "runs", "progress", "streams", "logs", "numbers", "errors", "http",
     "idempotency", "auth", "limits", "schema",
 )  # fmt: skip
 

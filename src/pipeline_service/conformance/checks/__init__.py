@@ -5,10 +5,21 @@ from pipeline_service.conformance.checks import (
     extensions,
     logs,
     numbers,
+    paths,
     progress,
     runs,
     schema,
     streams,
 )
 
-__all__ = ["errors", "extensions", "logs", "numbers", "progress", "runs", "schema", "streams"]
+__all__ = [
+    "errors",
+    "extensions",
+    "logs",
+    "numbers",
+    "paths",
+    "progress",
+    "runs",
+    "schema",
+    "streams",
+]
