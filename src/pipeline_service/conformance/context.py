@@ -4,7 +4,6 @@ cleanup."""
 
 from __future__ import annotations
 
-import random
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -44,10 +43,8 @@ class CheckContext:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.session = Session(options.base_url, options.token)
-        self.random = random.Random(options.seed)
         self.namespace = f"{NAME_PREFIX}{uuid.uuid4().hex[:8]}-"
         self.pipelines: list[str] = []
-        self.runs: list[str] = []
         self.shared: dict[str, Any] = {}
         self.selected: set[str] = set()
 
@@ -112,7 +109,6 @@ class CheckContext:
             201,
             "creating a run",
         )
-        self.runs.append(run["id"])
         first = pipeline["actions"][0]["name"]
         return self.expect_status(
             self.session.patch(self.run_path(run["id"]), {"current_action": first}),

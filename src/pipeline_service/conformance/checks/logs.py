@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from pipeline_service.conformance.context import CheckContext
-from pipeline_service.conformance.registry import Tier, check
+from pipeline_service.conformance.registry import Depth, Tier, check
 from pipeline_service.conformance.sse import NoFrame, SSEReader, StreamEnded
 
 LEVELS = ("debug", "info", "success", "warning", "danger", "error", "critical")
@@ -57,7 +57,7 @@ def cursor(ctx: CheckContext) -> None:
     """
     run = ctx.new_run("log-cursor")
     path = ctx.run_path(run["id"], "/logs/")
-    batches = 3 if ctx.options.depth <= 1 else 10
+    batches = 3 if ctx.options.depth is Depth.QUICK else 10
 
     def append(writer: int) -> list[str]:
         problems = []

@@ -10,7 +10,7 @@ import httpx
 
 from pipeline_service.conformance.context import CheckContext
 from pipeline_service.conformance.http import Exchange
-from pipeline_service.conformance.registry import Tier, check
+from pipeline_service.conformance.registry import Depth, Tier, check
 
 REPORTERS = 8
 
@@ -112,7 +112,7 @@ def concurrent(ctx: CheckContext) -> None:
     names = [f"step{i}" for i in range(REPORTERS)]
     run = ctx.new_run("concurrent", actions=names)
     path = ctx.run_path(run["id"], "/progress")
-    rounds = 3 if ctx.options.depth <= 1 else 6
+    rounds = 3 if ctx.options.depth is Depth.QUICK else 6
     barrier = threading.Barrier(REPORTERS)
     refused: list[str] = []
 
