@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -25,8 +24,13 @@ def serve(
     ),
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = DEFAULT_PORT,
     db: Annotated[
-        Path, typer.Option(envvar=ENV_DB, help="SQLite database file (created if missing).")
-    ] = DEFAULT_DB_PATH,
+        str,
+        typer.Option(
+            envvar=ENV_DB,
+            help="SQLite database file (created if missing; also sqlite:///PATH), or a "
+            "PostgreSQL URL postgresql://USER@HOST/DBNAME shared by several `serve` processes.",
+        ),
+    ] = str(DEFAULT_DB_PATH),
     token: Annotated[
         str | None,
         typer.Option(envvar=ENV_TOKEN, help="Require `Authorization: Bearer TOKEN` on /api/v1."),
@@ -45,7 +49,7 @@ def serve(
     """Run the Pipeline Service (FastAPI + SQLite) until SIGINT/SIGTERM."""
     from pipeline_service.server.app import create_app
     from pipeline_service.server.serving import ServiceServer, uvicorn_config
-    from pipeline_service.server.settings import Settings
+    from pipeline_service.server.settings import Settings, database, redacted
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -66,14 +70,16 @@ def serve(
         serve_with_workers(server_with_workers, workers, token=token or None)
         return
     settings = Settings(
-        db_path=db,
+        db_path=database(db),
         token=token or None,
         heartbeat_interval=heartbeat_interval,
         max_body_bytes=max_body_bytes,
     )
     app = create_app(settings)
     server = ServiceServer(uvicorn_config(app, host, port, log_level=log_level))
-    typer.echo(f"pipeline-service: serving on http://{host}:{port} (database {db})", err=True)
+    typer.echo(
+        f"pipeline-service: serving on http://{host}:{port} (database {redacted(db)})", err=True
+    )
     server.run()
 
 

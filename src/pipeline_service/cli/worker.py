@@ -27,6 +27,7 @@ from pipeline_service.runner.worker import (
     Worker,
     WorkerPool,
 )
+from pipeline_service.server.settings import redacted
 
 if TYPE_CHECKING:
     from pipeline_service.server import EmbeddedServer
@@ -136,7 +137,7 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
     try:
         with server, WorkerPool(_loopback_url(server), workers, token=token):
             typer.echo(
-                f"pipeline-service: serving on {server.url} (database {server.db_path}) "
+                f"pipeline-service: serving on {server.url} (database {redacted(server.db_path)}) "
                 f"with {workers} worker{'s' if workers != 1 else ''}",
                 err=True,
             )
