@@ -192,6 +192,11 @@ def _progress(response: httpx.Response) -> PipelineProgress:
     return read_json(response, _JSON_OBJECT, PipelineProgress.from_wire)
 
 
+def _lease(lease_token: int | None) -> int | Any:
+    """The generated `lease_token` argument: UNSET when there is none."""
+    return UNSET if lease_token is None else lease_token
+
+
 def _run_claim(response: httpx.Response) -> RunClaim | None:
     return None if response.status_code == 204 else read_json(response, _RUN_CLAIM)
 
@@ -284,6 +289,7 @@ def update_run(
     error: str | None,
     current_action: str | None,
     current_action_index: int | None,
+    lease_token: int | None = None,
 ) -> Call[Run]:
     if status is not None:
         _run_status(status, "update_run")
@@ -295,7 +301,8 @@ def update_run(
         current_action_index=current_action_index,
     )
     body = _body(RunUpdate.from_dict, data, "update_run")
-    return Call(_update_run._get_kwargs(run_id, body=body), _reader(_RUN))
+    kwargs = _update_run._get_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    return Call(kwargs, _reader(_RUN))
 
 
 def delete_run(run_id: str) -> Call[None]:
@@ -314,6 +321,7 @@ def report_progress(
     status: str | None,
     action_progress: ActionProgress | Mapping[str, Any] | None,
     error: str | None,
+    lease_token: int | None = None,
 ) -> Call[Run]:
     if status is not None:
         _run_status(status, "report_progress")
@@ -330,7 +338,8 @@ def report_progress(
         error=error,
     )
     body = _body(ProgressUpdate.from_dict, data, "report_progress")
-    return Call(_report_progress._get_kwargs(run_id, body=body), _reader(_RUN))
+    kwargs = _report_progress._get_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    return Call(kwargs, _reader(_RUN))
 
 
 def get_progress(run_id: str) -> Call[PipelineProgress]:
@@ -363,6 +372,7 @@ def create_checkpoint(
     result: Mapping[str, Any] | None,
     artifacts_path: str | None,
     idempotency_key: str | None = None,
+    lease_token: int | None = None,
 ) -> Call[Checkpoint]:
     data = _given(
         action_name=action_name,
@@ -375,7 +385,9 @@ def create_checkpoint(
     body = _body(CheckpointCreate.from_dict, data, "create_checkpoint")
     key = idempotency_key or new_idempotency_key()
     return Call(
-        _create_checkpoint._get_kwargs(run_id, body=body, idempotency_key=key),
+        _create_checkpoint._get_kwargs(
+            run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
+        ),
         _reader(_CHECKPOINT),
     )
 
@@ -411,13 +423,17 @@ def log_batches(entries: Sequence[LogEntry | Mapping[str, Any]], size: int) -> l
 
 
 def append_logs(
-    run_id: str, entries: list[Any], idempotency_key: str | None = None
+    run_id: str,
+    entries: list[Any],
+    idempotency_key: str | None = None,
+    lease_token: int | None = None,
 ) -> Call[list[LogRecord]]:
     body = _body(LogBatch.from_dict, {"entries": entries}, "append_logs")
     key = idempotency_key or new_idempotency_key()
-    return Call(
-        _append_logs._get_kwargs(run_id, body=body, idempotency_key=key), _reader(_LOG_RECORDS)
+    kwargs = _append_logs._get_kwargs(
+        run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
     )
+    return Call(kwargs, _reader(_LOG_RECORDS))
 
 
 def get_logs(
@@ -449,15 +465,21 @@ def claim_run(
     return Call(_claim_run._get_kwargs(body=body), _run_claim)
 
 
-def renew_lease(run_id: str, worker_id: str, lease_seconds: float) -> Call[Lease]:
+def renew_lease(
+    run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
+) -> Call[Lease]:
     body = _body(
         LeaseRequest.from_dict,
         _given(worker_id=worker_id, lease_seconds=lease_seconds),
         "renew_lease",
     )
     # Renewing twice extends the same lease: safe to repeat.
-    return Call(_renew_lease._get_kwargs(run_id, body=body), _reader(_LEASE), retry_safe=True)
+    kwargs = _renew_lease._get_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    return Call(kwargs, _reader(_LEASE), retry_safe=True)
 
 
-def release_lease(run_id: str, worker_id: str) -> Call[None]:
-    return Call(_release_lease._get_kwargs(run_id, worker_id=worker_id), _nothing)
+def release_lease(run_id: str, worker_id: str, lease_token: int | None = None) -> Call[None]:
+    kwargs = _release_lease._get_kwargs(
+        run_id, worker_id=worker_id, lease_token=_lease(lease_token)
+    )
+    return Call(kwargs, _nothing)

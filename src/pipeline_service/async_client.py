@@ -242,10 +242,14 @@ class AsyncPipelineServiceClient:
         *,
         current_action: str | None = None,
         current_action_index: int | None = None,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Change a run's status, result or error; only the arguments given are sent."""
-        call = ops.update_run(run_id, status, result, error, current_action, current_action_index)
+        """Change a run's status, result or error; only the arguments given are sent.
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        call = ops.update_run(
+            run_id, status, result, error, current_action, current_action_index, lease_token
+        )
         return await self._requester.request(call, timeout=timeout)
 
     async def delete_run(self, run_id: str, *, timeout: float | None = None) -> None:
@@ -284,11 +288,19 @@ class AsyncPipelineServiceClient:
         action_progress: ActionProgress | Mapping[str, Any] | None = None,
         error: str | None = None,
         *,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Report progress: the fields given change; `action_progress` merges into its action."""
+        """Report progress: the fields given change; `action_progress` merges into its action.
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
         call = ops.report_progress(
-            run_id, current_action, current_action_index, status, action_progress, error
+            run_id,
+            current_action,
+            current_action_index,
+            status,
+            action_progress,
+            error,
+            lease_token,
         )
         return await self._requester.request(call, timeout=timeout)
 
@@ -334,6 +346,7 @@ class AsyncPipelineServiceClient:
         artifacts_path: str | None = None,
         *,
         idempotency_key: str | None = None,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Checkpoint:
         """Record a checkpoint of an action, to resume from after a failure."""
@@ -346,6 +359,7 @@ class AsyncPipelineServiceClient:
             result,
             artifacts_path,
             idempotency_key,
+            lease_token,
         )
         return await self._requester.request(call, timeout=timeout)
 
@@ -389,6 +403,7 @@ class AsyncPipelineServiceClient:
         entries: Sequence[LogEntry | Mapping[str, Any]],
         *,
         idempotency_key: str | None = None,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> list[LogRecord]:
         """Store log entries (in order); returns the stored records."""
@@ -398,7 +413,7 @@ class AsyncPipelineServiceClient:
             key = idempotency_key
             if key and len(batches) > 1:
                 key = f"{key}-{i}"
-            call = ops.append_logs(run_id, batch, key)
+            call = ops.append_logs(run_id, batch, key, lease_token)
             stored: list[LogRecord] = await self._requester.request(call, timeout=timeout)
             records.extend(stored)
         return records
@@ -470,17 +485,24 @@ class AsyncPipelineServiceClient:
         worker_id: str,
         lease_seconds: float = 30.0,
         *,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Lease:
         """Extend a lease (ConflictError if it was lost); its `status` shows a cancellation."""
-        call = ops.renew_lease(run_id, worker_id, lease_seconds)
+        call = ops.renew_lease(run_id, worker_id, lease_seconds, lease_token)
         return await self._requester.request(call, timeout=timeout)
 
     async def release_lease(
-        self, run_id: str, worker_id: str, *, timeout: float | None = None
+        self,
+        run_id: str,
+        worker_id: str,
+        *,
+        lease_token: int | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Give a lease back so another worker can claim the run at once."""
-        await self._requester.request(ops.release_lease(run_id, worker_id), timeout=timeout)
+        call = ops.release_lease(run_id, worker_id, lease_token)
+        await self._requester.request(call, timeout=timeout)
 
     # --- helpers ---------------------------------------------------------------------------
 

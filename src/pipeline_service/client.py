@@ -234,10 +234,14 @@ class PipelineServiceClient:
         *,
         current_action: str | None = None,
         current_action_index: int | None = None,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Change a run's status, result or error; only the arguments given are sent."""
-        call = ops.update_run(run_id, status, result, error, current_action, current_action_index)
+        """Change a run's status, result or error; only the arguments given are sent.
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        call = ops.update_run(
+            run_id, status, result, error, current_action, current_action_index, lease_token
+        )
         return self._requester.request(call, timeout=timeout)
 
     def delete_run(self, run_id: str, *, timeout: float | None = None) -> None:
@@ -276,11 +280,19 @@ class PipelineServiceClient:
         action_progress: ActionProgress | Mapping[str, Any] | None = None,
         error: str | None = None,
         *,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Report progress: the fields given change; `action_progress` merges into its action."""
+        """Report progress: the fields given change; `action_progress` merges into its action.
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
         call = ops.report_progress(
-            run_id, current_action, current_action_index, status, action_progress, error
+            run_id,
+            current_action,
+            current_action_index,
+            status,
+            action_progress,
+            error,
+            lease_token,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -335,6 +347,7 @@ class PipelineServiceClient:
         artifacts_path: str | None = None,
         *,
         idempotency_key: str | None = None,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Checkpoint:
         """Record a checkpoint of an action, to resume from after a failure."""
@@ -347,6 +360,7 @@ class PipelineServiceClient:
             result,
             artifacts_path,
             idempotency_key,
+            lease_token,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -388,6 +402,7 @@ class PipelineServiceClient:
         entries: Sequence[LogEntry | Mapping[str, Any]],
         *,
         idempotency_key: str | None = None,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> list[LogRecord]:
         """Store log entries (in order); returns the stored records."""
@@ -397,7 +412,7 @@ class PipelineServiceClient:
             key = idempotency_key
             if key and len(batches) > 1:
                 key = f"{key}-{i}"
-            call = ops.append_logs(run_id, batch, key)
+            call = ops.append_logs(run_id, batch, key, lease_token)
             stored: list[LogRecord] = self._requester.request(call, timeout=timeout)
             records.extend(stored)
         return records
@@ -468,15 +483,24 @@ class PipelineServiceClient:
         worker_id: str,
         lease_seconds: float = 30.0,
         *,
+        lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Lease:
         """Extend a lease (ConflictError if it was lost); its `status` shows a cancellation."""
-        call = ops.renew_lease(run_id, worker_id, lease_seconds)
+        call = ops.renew_lease(run_id, worker_id, lease_seconds, lease_token)
         return self._requester.request(call, timeout=timeout)
 
-    def release_lease(self, run_id: str, worker_id: str, *, timeout: float | None = None) -> None:
+    def release_lease(
+        self,
+        run_id: str,
+        worker_id: str,
+        *,
+        lease_token: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
         """Give a lease back so another worker can claim the run at once."""
-        self._requester.request(ops.release_lease(run_id, worker_id), timeout=timeout)
+        call = ops.release_lease(run_id, worker_id, lease_token)
+        self._requester.request(call, timeout=timeout)
 
     # --- helpers ---------------------------------------------------------------------------
 

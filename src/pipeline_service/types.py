@@ -119,6 +119,7 @@ class RunClaim(TypedDict):
     run: Run
     worker_id: str
     lease_expires_at: str
+    lease_token: NotRequired[int]  # send it back as `lease_token=` on the run's writes
 
 
 @with_config(_OPEN)
@@ -129,6 +130,7 @@ class Lease(TypedDict):
     worker_id: str
     lease_expires_at: str
     status: str
+    lease_token: NotRequired[int]
 
 
 @with_config(_OPEN)

@@ -355,6 +355,33 @@ def test_workers_claim_renew_release(api: Any) -> None:
     assert again["run"]["id"] == run["id"]
 
 
+def test_writes_with_an_outdated_lease_token_are_conflicts(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run_id = api.create_run(pipeline["id"])["id"]
+    first = api.claim_run("worker-a", pipeline_id=pipeline["id"])
+    api.release_lease(run_id, "worker-a", lease_token=first["lease_token"])
+    second = api.claim_run("worker-b", pipeline_id=pipeline["id"])
+    assert second["lease_token"] == first["lease_token"] + 1
+    old, new = first["lease_token"], second["lease_token"]
+    progress = {"name": "download", "progress": 0.5}
+    fenced = [
+        lambda token: api.report_progress(run_id, action_progress=progress, lease_token=token),
+        lambda token: api.create_checkpoint(run_id, "download", 0, lease_token=token),
+        lambda token: api.append_logs(run_id, [{"message": "m"}], lease_token=token),
+        lambda token: api.renew_lease(run_id, "worker-b", lease_token=token),
+        lambda token: api.update_run(run_id, status="completed", lease_token=token),
+        lambda token: api.release_lease(run_id, "worker-b", lease_token=token),
+    ]
+    for write in fenced:
+        with pytest.raises(ConflictError, match="lease"):
+            write(old)
+    assert api.get_run(run_id)["status"] == "running"
+    assert api.renew_lease(run_id, "worker-b", lease_token=new)["lease_token"] == new
+    for write in fenced:
+        write(new)
+    assert api.get_run(run_id)["status"] == "completed"
+
+
 def test_sync_client_stream_progress_async(
     server: EmbeddedServer, client: PipelineServiceClient, run: dict[str, Any]
 ) -> None:

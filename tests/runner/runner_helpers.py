@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
+import socket
 import sys
 import threading
 import time
@@ -30,7 +33,9 @@ class RecordingClient:
             self.progress.append({"run_id": run_id, **kwargs})
         return {}
 
-    def append_logs(self, run_id: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def append_logs(
+        self, run_id: str, entries: list[dict[str, Any]], **kwargs: Any
+    ) -> list[dict[str, Any]]:
         with self.lock:
             self.log_batches += 1
             self.logs.extend({"run_id": run_id, **entry} for entry in entries)
@@ -110,3 +115,66 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 
 def markers(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+class PartitionProxy:
+    """A TCP proxy on 127.0.0.1 to a service; `partition()` cuts it off (open connections are
+    reset, new ones closed at once) until `heal()`, like a network split."""
+
+    def __init__(self, upstream_url: str) -> None:
+        port = int(upstream_url.rsplit(":", 1)[1])
+        self._upstream = ("127.0.0.1", port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._split = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                if self._split:
+                    client.close()
+                    continue
+                upstream = socket.create_connection(self._upstream)
+                self._open += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+
+    def _pump(self, client: socket.socket, upstream: socket.socket) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(client, selectors.EVENT_READ, upstream)
+        selector.register(upstream, selectors.EVENT_READ, client)
+        try:
+            while True:
+                for key, _ in selector.select(timeout=0.5):
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        except OSError:
+            return
+        finally:
+            selector.close()
+            client.close()
+            upstream.close()
+
+    def partition(self) -> None:
+        with self._lock:
+            self._split = True
+            doomed, self._open = self._open, []
+        for sock in doomed:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def heal(self) -> None:
+        with self._lock:
+            self._split = False
+
+    def close(self) -> None:
+        self.partition()
+        self._listener.close()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from runner_helpers import RecordingClient
 
-from pipeline_service.errors import APIConnectionError, UnprocessableEntityError
+from pipeline_service.errors import APIConnectionError, ConflictError, UnprocessableEntityError
 from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
 
 
@@ -145,11 +145,13 @@ class FlakyClient(RecordingClient):
             raise APIConnectionError("connection refused")
         return super().report_progress(run_id, **kwargs)
 
-    def append_logs(self, run_id: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def append_logs(
+        self, run_id: str, entries: list[dict[str, Any]], **kwargs: Any
+    ) -> list[dict[str, Any]]:
         if "logs" not in self.failed:
             self.failed.add("logs")
             raise APIConnectionError("connection refused")
-        return super().append_logs(run_id, entries)
+        return super().append_logs(run_id, entries, **kwargs)
 
 
 def test_connection_errors_are_retried_at_the_next_flush() -> None:
@@ -174,3 +176,57 @@ def test_a_rejected_report_never_breaks_the_action() -> None:
         rep.set_progress(0.5)
         rep.log("still logged")
     assert client.messages() == ["still logged"]
+
+
+class DownForAWhileClient(RecordingClient):
+    """Unreachable for its first `failures` calls, like a service being restarted."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def _down(self) -> None:
+        with self.lock:
+            self.failures -= 1
+            if self.failures >= 0:
+                raise APIConnectionError("connection refused")
+
+    def report_progress(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        self._down()
+        return super().report_progress(run_id, **kwargs)
+
+    def append_logs(
+        self, run_id: str, entries: list[dict[str, Any]], **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        self._down()
+        return super().append_logs(run_id, entries, **kwargs)
+
+
+def test_closing_retries_what_is_left_while_the_service_is_unreachable() -> None:
+    client = DownForAWhileClient(failures=3)
+    with reporter(client, interval=3600) as rep:  # only close() sends
+        rep.set_progress(1.0)
+        rep.log("the last line")
+    assert client.progress[-1]["action_progress"]["progress"] == 1.0
+    assert client.messages() == ["the last line"]
+
+
+class FencedClient(RecordingClient):
+    """Another worker claimed the run: every write of the old lease is refused."""
+
+    def report_progress(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
+        assert kwargs["lease_token"] == 7
+        raise ConflictError(409, "the lease on run 'run-1' was lost")
+
+
+def test_a_lost_lease_stops_sending_and_is_flagged() -> None:
+    client = FencedClient()
+    rep = ActionReporter(client, "run-1", "train", 2, flush_interval=0.05, lease_token=7)
+    with rep:
+        rep.set_progress(0.5)
+        deadline = time.monotonic() + 30
+        while not rep.lease_lost.is_set():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        rep.log("never sent")
+    assert client.messages() == []

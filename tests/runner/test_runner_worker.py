@@ -9,7 +9,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from runner_helpers import Workers, markers, subprocess_env, wait_until, worker_command
+from runner_helpers import (
+    LEASE_SECONDS,
+    PartitionProxy,
+    Workers,
+    markers,
+    subprocess_env,
+    wait_until,
+    worker_command,
+)
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
@@ -278,3 +286,42 @@ def test_actions_report_with_the_workers_token(tmp_path: Path) -> None:
         assert done["progress"][0]["metrics"] == {"index": 0}
         messages = [record["message"] for record in client.get_logs(run["id"])]
         assert "a ran with order=[]" in messages  # sent by the action's own process
+
+
+def test_a_worker_cut_off_for_a_lease_period_stops_and_is_fenced_off(
+    service: EmbeddedServer, client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    """Worker A loses the network mid-action: it stops the action once it could not renew for
+    a whole lease period; worker B claims the run; when A's network comes back, nothing A
+    still tries to write (its action's last progress and logs) lands."""
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("split", steps("long"))
+    run = client.create_run(pipeline["id"], params={"marker": str(marker), "sleep": {"long": 120}})
+    proxy = PartitionProxy(service.url)
+    try:
+        a = Workers(proxy.url, tmp_path / "runs-a")
+        a.start()
+        wait_until(lambda: f"start {run['id']} long" in markers(marker), 20, "A's action")
+        proxy.partition()
+        cut_at = time.monotonic()
+        claim = wait_until(
+            lambda: client.claim_run("B", lease_seconds=600, pipeline_id=pipeline["id"]),
+            LEASE_SECONDS * 10,
+            "the lease of A to expire",
+        )
+        assert claim["lease_token"] == 2
+        taken_over = client.get_run(run["id"])
+        logs = client.get_logs(run["id"])
+        wait_until(
+            lambda: f"cancelled {run['id']} long" in markers(marker),
+            LEASE_SECONDS * 10,
+            "A to stop its action",
+        )
+        assert time.monotonic() - cut_at < LEASE_SECONDS * 10
+        proxy.heal()
+        a.stop_all()  # waits for A's run to end, its child's last writes included
+        assert client.get_run(run["id"]) == taken_over
+        assert client.get_checkpoints(run["id"]) == []
+        assert client.get_logs(run["id"]) == logs
+    finally:
+        proxy.close()

@@ -80,6 +80,37 @@ CORPUS: list[tuple[str, str, str, dict[str, Any]]] = [
         f"/runs/{R}/checkpoints/",
         raw(b'{"action_name":"a","action_index":Infinity}'),
     ),
+    # numbers that overflow a double, and the non-finite literals, anywhere in a body
+    ("params 1e400", "POST", f"/pipelines/{P}/runs/", raw(b'{"params": {"x": 1e400}}')),
+    ("params -1E999", "POST", f"/pipelines/{P}/runs/", raw(b'{"params": {"x": [-1E999]}}')),
+    ("params NaN", "POST", f"/pipelines/{P}/runs/", raw(b'{"params": {"x": NaN}}')),
+    ("params -Infinity", "POST", f"/pipelines/{P}/runs/", raw(b'{"params": {"x": -Infinity}}')),
+    ("result 1e400", "PATCH", f"/runs/{R}", raw(b'{"result": {"loss": 1e400}}')),
+    (
+        "metrics 1e400",
+        "POST",
+        f"/runs/{R}/progress",
+        raw(b'{"action_progress": {"name": "train", "metrics": {"loss": 1e400}}}'),
+    ),
+    (
+        "progress 1e400",
+        "POST",
+        f"/runs/{R}/progress",
+        raw(b'{"action_progress": {"name": "train", "progress": 0.5, "total": 1e400}}'),
+    ),
+    (
+        "params_snapshot 1e400",
+        "POST",
+        f"/runs/{R}/checkpoints/",
+        raw(b'{"action_name": "a", "action_index": 0, "params_snapshot": {"x": {"y": 1e400}}}'),
+    ),
+    (
+        "checkpoint result NaN",
+        "POST",
+        f"/runs/{R}/checkpoints/",
+        raw(b'{"action_name": "a", "action_index": 0, "result": {"x": NaN}}'),
+    ),
+    ("lease 1e400", "POST", "/runs/claim", raw(b'{"worker_id": "w", "lease_seconds": 1e400}')),
     ("invalid utf-8", "POST", "/pipelines/", raw(b'{"name": "\xff\xfe", "actions": []}')),
     ("no content type", "PATCH", f"/runs/{R}", raw(b"{'status': 'failed'}", None)),
     # wrong top-level shapes and types

@@ -104,3 +104,25 @@ def test_database_of_schema_version_1_is_migrated(tmp_path: Path) -> None:
         assert conn.execute("SELECT name FROM pipelines WHERE id='old'").fetchone() == ("kept",)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(idempotency)")}
     assert "resource" in columns
+
+
+def test_non_finite_numbers_are_never_stored(tmp_path: Path) -> None:
+    """A caller that bypasses the HTTP layer cannot store Infinity/NaN either: the write is
+    refused (Unprocessable) and the run it would have created does not exist."""
+    from pipeline_service.server.errors import Unprocessable
+    from pipeline_service.server.models import RunCreate
+
+    async def scenario() -> None:
+        store = SQLiteStorage(tmp_path / "finite.db")
+        await store.start(lambda change: None)
+        try:
+            body = PipelineCreate.model_validate({"name": "p", "actions": []})
+            pipeline = await store.create_pipeline(body, None)
+            for bad in (float("inf"), float("nan"), -float("inf")):
+                with pytest.raises(Unprocessable, match="non-finite"):
+                    await store.create_run(pipeline["id"], RunCreate(params={"x": [bad]}), None)
+            assert await store.list_runs(None, None, 0, 10) == []
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

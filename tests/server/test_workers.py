@@ -31,7 +31,8 @@ def test_claim_oldest_then_204(server_factory: ServerFactory) -> None:
         claim = http.post(f"{API}/runs/claim", json={"worker_id": "w1", "lease_seconds": 30})
         assert claim.status_code == 200
         body = claim.json()
-        assert set(body) == {"run", "worker_id", "lease_expires_at"}
+        assert set(body) == {"run", "worker_id", "lease_expires_at", "lease_token"}
+        assert body["lease_token"] == 1
         assert body["run"]["id"] == runs[0]
         assert body["run"]["status"] == "running"
         assert body["run"]["started_at"] is not None
@@ -142,3 +143,58 @@ def test_claim_validation(live_server: EmbeddedServer) -> None:
         ):
             response = http.post(f"{API}/runs/claim", json=body)
             assert response.status_code == 422, body
+
+
+def test_expired_lease_is_fenced_off_after_another_claim(server_factory: ServerFactory) -> None:
+    """Worker A's lease expires and worker B claims the run: every write A makes with its old
+    Lease-Token is 409 (mentioning the lease) and changes nothing; B's writes go through."""
+    server = server_factory()
+    with httpx.Client(base_url=server.url) as http:
+        _, (run_id,) = setup_runs(http, 1)
+        a = http.post(f"{API}/runs/claim", json={"worker_id": "A", "lease_seconds": 1}).json()
+        old = {"Lease-Token": str(a["lease_token"])}
+        action = {"name": ACTIONS[0]["name"], "progress": 0.25}
+        assert (
+            http.post(
+                f"{API}/runs/{run_id}/progress", json={"action_progress": action}, headers=old
+            ).status_code
+            == 200
+        )
+        deadline = time.monotonic() + 30
+        while (b := http.post(f"{API}/runs/claim", json={"worker_id": "B"})).status_code == 204:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert b.json()["lease_token"] == a["lease_token"] + 1
+        new = {"Lease-Token": str(b.json()["lease_token"])}
+        before_run = http.get(f"{API}/runs/{run_id}").json()
+
+        late_action = {"action_progress": {**action, "progress": 0.9}}
+        checkpoint = {"action_name": ACTIONS[0]["name"], "action_index": 0}
+        writes = [
+            ("POST", f"/runs/{run_id}/progress", {"json": late_action}),
+            ("PATCH", f"/runs/{run_id}", {"json": {"status": "completed", "result": {"x": 1}}}),
+            ("POST", f"/runs/{run_id}/checkpoints/", {"json": checkpoint}),
+            ("POST", f"/runs/{run_id}/logs/", {"json": {"entries": [{"message": "late"}]}}),
+            ("POST", f"/runs/{run_id}/lease", {"json": {"worker_id": "A"}}),
+            ("DELETE", f"/runs/{run_id}/lease", {"params": {"worker_id": "B"}}),
+        ]
+        for method, path, kwargs in writes:
+            response = http.request(method, API + path, headers=old, **kwargs)
+            assert response.status_code == 409, (method, path, response.text)
+            assert "lease" in response.json()["detail"]
+        assert http.get(f"{API}/runs/{run_id}").json() == before_run
+        assert http.get(f"{API}/runs/{run_id}/checkpoints/").json() == []
+        assert http.get(f"{API}/runs/{run_id}/logs/").json() == []
+
+        renewed = http.post(f"{API}/runs/{run_id}/lease", json={"worker_id": "B"}, headers=new)
+        assert renewed.status_code == 200
+        assert renewed.json()["lease_token"] == b.json()["lease_token"]
+        for method, path, kwargs in writes[:4]:
+            response = http.request(method, API + path, headers=new, **kwargs)
+            assert response.status_code in (200, 201), (method, path, response.text)
+        assert http.get(f"{API}/runs/{run_id}").json()["status"] == "completed"
+        # Without the header a write is accepted as before; a bad header is a 422.
+        logs = {"entries": [{"message": "unfenced"}]}
+        assert http.post(f"{API}/runs/{run_id}/logs/", json=logs).status_code == 201
+        bad = http.post(f"{API}/runs/{run_id}/logs/", json=logs, headers={"Lease-Token": "x"})
+        assert bad.status_code == 422

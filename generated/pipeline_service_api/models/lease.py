@@ -20,12 +20,14 @@ class Lease:
         worker_id (str):
         lease_expires_at (datetime.datetime):
         status (RunStatus): Status of a run. `completed`, `failed` and `cancelled` are terminal.
+        lease_token (int): The token of the lease renewed.
     """
 
     run_id: str
     worker_id: str
     lease_expires_at: datetime.datetime
     status: RunStatus
+    lease_token: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -37,6 +39,8 @@ class Lease:
 
         status = self.status.value
 
+        lease_token = self.lease_token
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -45,6 +49,7 @@ class Lease:
                 "worker_id": worker_id,
                 "lease_expires_at": lease_expires_at,
                 "status": status,
+                "lease_token": lease_token,
             }
         )
 
@@ -61,11 +66,14 @@ class Lease:
 
         status = RunStatus(d.pop("status"))
 
+        lease_token = d.pop("lease_token")
+
         lease = cls(
             run_id=run_id,
             worker_id=worker_id,
             lease_expires_at=lease_expires_at,
             status=status,
+            lease_token=lease_token,
         )
 
         lease.additional_properties = d

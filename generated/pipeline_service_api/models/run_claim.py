@@ -21,11 +21,14 @@ class RunClaim:
         run (Run):
         worker_id (str):
         lease_expires_at (datetime.datetime):
+        lease_token (int): Grows with each claim of the run. Send it back as the `Lease-Token` header on every
+            write for the run; once another worker has claimed it, those writes are 409.
     """
 
     run: Run
     worker_id: str
     lease_expires_at: datetime.datetime
+    lease_token: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -35,6 +38,8 @@ class RunClaim:
 
         lease_expires_at = self.lease_expires_at.isoformat()
 
+        lease_token = self.lease_token
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -42,6 +47,7 @@ class RunClaim:
                 "run": run,
                 "worker_id": worker_id,
                 "lease_expires_at": lease_expires_at,
+                "lease_token": lease_token,
             }
         )
 
@@ -58,10 +64,13 @@ class RunClaim:
 
         lease_expires_at = datetime.datetime.fromisoformat(d.pop("lease_expires_at"))
 
+        lease_token = d.pop("lease_token")
+
         run_claim = cls(
             run=run,
             worker_id=worker_id,
             lease_expires_at=lease_expires_at,
+            lease_token=lease_token,
         )
 
         run_claim.additional_properties = d

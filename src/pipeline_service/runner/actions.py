@@ -43,6 +43,7 @@ class ActionTask:
     params: dict[str, Any]
     work_dir: str
     import_paths: tuple[str, ...] = ()
+    lease_token: int | None = None  # sent with every write; None: the run is not leased
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,14 @@ def run_action(
             duration=time.monotonic() - started,
         )
     with ActionReporter(
-        client, task.run_id, task.action_name, task.action_index, flush_interval=flush_interval
+        client,
+        task.run_id,
+        task.action_name,
+        task.action_index,
+        flush_interval=flush_interval,
+        lease_token=task.lease_token,
     ) as reporter:
+        lease_lost = reporter.lease_lost
         context = ActionContext(
             run_id=task.run_id,
             action_name=task.action_name,
@@ -205,7 +212,7 @@ def run_action(
             params=dict(task.params),
             work_dir=work_dir,
             reporter=reporter,
-            cancelled=cancelled,
+            cancelled=lambda: cancelled() or lease_lost.is_set(),
         )
         try:
             action = load_action(task.entrypoint)

@@ -62,7 +62,7 @@ class ActionContext:
 
     @property
     def cancelled(self) -> bool:
-        """True once the run has been cancelled: stop working and return."""
+        """True once the run has been cancelled (or its lease lost): stop working and return."""
         return self._cancelled()
 
     def __repr__(self) -> str:

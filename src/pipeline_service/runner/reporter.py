@@ -2,7 +2,9 @@
 
 Progress is coalesced (only the newest value is kept between two flushes) and logs are
 batched; a background thread flushes both at a fixed interval, and closing flushes what is
-left, so the last progress value and every log line always arrive.
+left (retrying while the service is unreachable), so the last progress value and every log
+line arrive. Writes carry the worker's lease token; once one is refused because the lease was
+lost, nothing more is sent and `lease_lost` is set (the action should stop).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_service.errors import APIConnectionError, PipelineServiceError
 from pipeline_service.models import LogLevel
+from pipeline_service.runner.delivery import RETRY_DELAYS, is_lease_lost
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
@@ -40,8 +44,11 @@ class ActionReporter:
         action_index: int,
         *,
         flush_interval: float = 0.5,
+        lease_token: int | None = None,
     ) -> None:
         self._client = client
+        self._lease_token = lease_token
+        self.lease_lost = threading.Event()
         self._run_id = run_id
         self._action_name = action_name
         self._action_index = action_index
@@ -143,10 +150,16 @@ class ActionReporter:
             with self._lock:
                 progress = self._take_progress()
                 logs, self._logs = self._logs, []
+            if self.lease_lost.is_set():
+                return  # the run belongs to another worker now: nothing of ours may land
             if progress is not None:
                 self._send_progress(progress)
             if logs:
                 self._send_logs(logs)
+
+    def _unsent(self) -> bool:
+        with self._lock:
+            return self._dirty or bool(self._logs)
 
     def _take_progress(self) -> dict[str, Any] | None:
         if not self._dirty:
@@ -171,19 +184,21 @@ class ActionReporter:
                 current_action=self._action_name,
                 current_action_index=self._action_index,
                 action_progress=update,
+                lease_token=self._lease_token,
             )
         except APIConnectionError as exc:
             logger.warning("progress of run %s not sent, will retry: %s", self._run_id, exc)
             with self._lock:
                 self._dirty = True
         except PipelineServiceError as exc:
+            self._rejected(exc)
             logger.warning("progress of run %s rejected: %s", self._run_id, exc)
 
     def _send_logs(self, logs: list[dict[str, Any]]) -> None:
         for start in range(0, len(logs), LOG_BATCH_SIZE):
             batch = logs[start : start + LOG_BATCH_SIZE]
             try:
-                self._client.append_logs(self._run_id, batch)
+                self._client.append_logs(self._run_id, batch, lease_token=self._lease_token)
             except APIConnectionError as exc:
                 logger.warning("logs of run %s not sent, will retry: %s", self._run_id, exc)
                 with self._lock:
@@ -196,7 +211,14 @@ class ActionReporter:
                         )
                 return
             except PipelineServiceError as exc:
+                self._rejected(exc)
                 logger.warning("logs of run %s rejected: %s", self._run_id, exc)
+                if self.lease_lost.is_set():
+                    return
+
+    def _rejected(self, exc: PipelineServiceError) -> None:
+        if is_lease_lost(exc):
+            self.lease_lost.set()
 
     def _loop(self) -> None:
         while not self._closed.is_set():
@@ -220,13 +242,21 @@ class ActionReporter:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop the background thread and flush what is left."""
+        """Stop the background thread and flush what is left, retrying while the service is
+        unreachable (about 8 s at most)."""
         self._closed.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
         self.flush()
+        for delay in RETRY_DELAYS:
+            if self.lease_lost.is_set() or not self._unsent():
+                return
+            time.sleep(delay)
+            self.flush()
+        if self._unsent():
+            logger.warning("gave up sending the last progress and logs of run %s", self._run_id)
 
     def __enter__(self) -> ActionReporter:
         self.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline_service.errors import ConflictError, PipelineServiceError
 from pipeline_service.runner.actions import ActionOutcome, ActionTask
+from pipeline_service.runner.delivery import is_lease_lost, retry_transient
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
@@ -32,9 +34,11 @@ class RunEnd(enum.StrEnum):
 
 
 class RunControl:
-    """Signals from the worker to a run being executed (set from other threads)."""
+    """Signals from the worker to a run being executed (set from other threads), and the
+    lease token its writes carry (None: the run is not leased)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lease_token: int | None = None) -> None:
+        self.lease_token = lease_token
         self.cancelled = threading.Event()
         self.lost = threading.Event()
         self.stop_after_action = threading.Event()
@@ -126,15 +130,16 @@ class Runner:
 
     def _run(self, run: Run, control: RunControl) -> RunEnd:
         run_id = run["id"]
+        token = control.lease_token
         actions = self._client.get_pipeline(run["pipeline_id"])["actions"]
         try:
             plan = plan_resume(actions, run, self._client.get_checkpoints(run_id))
         except ResumeError as exc:
-            return self._fail(run_id, None, str(exc), None)
+            return self._fail(run_id, None, str(exc), None, control)
         work_dir = Path(run["work_dir"] or plan.work_dir or self._work_root / run_id)
         params, results = plan.params, plan.results
         if plan.start_index:
-            self._skip(run, actions[: plan.start_index])
+            self._skip(run, actions[: plan.start_index], control)
         for index in range(plan.start_index, len(actions)):
             action = actions[index]
             if control.must_abort:
@@ -142,14 +147,16 @@ class Runner:
             if control.stop_after_action.is_set():
                 return RunEnd.INTERRUPTED
             name = action["name"]
-            with self._guard(run_id):
+            with self._guard(run_id, control):
                 self._client.report_progress(
                     run_id,
                     current_action=name,
                     current_action_index=index,
                     action_progress={"name": name, "status": "running", "progress": 0},
+                    lease_token=token,
                 )
-                self._log(run_id, name, f"Action {name!r} started ({action['entrypoint']})")
+                started = f"Action {name!r} started ({action['entrypoint']})"
+                self._log(run_id, name, started, control)
             task = ActionTask(
                 run_id=run_id,
                 action_name=name,
@@ -158,24 +165,35 @@ class Runner:
                 params=params,
                 work_dir=str(work_dir),
                 import_paths=self._import_paths,
+                lease_token=token,
             )
             outcome = self._execute(task, control)
             if control.must_abort:
                 return self._stopped_during(run_id, name, index, control)
             if not outcome.ok:
-                return self._fail(run_id, (name, index), str(outcome.error), outcome.traceback)
+                error = str(outcome.error)
+                return self._fail(run_id, (name, index), error, outcome.traceback, control)
             result = outcome.result or {}
-            with self._guard(run_id):
-                self._client.report_progress(
-                    run_id,
-                    current_action=name,
-                    current_action_index=index,
-                    action_progress={
-                        "name": name,
-                        "status": "completed",
-                        "progress": outcome.total or 1.0,
-                        "metrics": outcome.metrics,
-                    },
+            with self._guard(run_id, control):
+                # Correct on its own (progress and total together), whatever reached the
+                # service from the action before, and retried while the service is unreachable.
+                completed = {
+                    "name": name,
+                    "status": "completed",
+                    "progress": outcome.total or 1.0,
+                    "total": outcome.total,
+                    "metrics": outcome.metrics,
+                }
+                retry_transient(
+                    functools.partial(
+                        self._client.report_progress,
+                        run_id,
+                        current_action=name,
+                        current_action_index=index,
+                        action_progress=completed,
+                        lease_token=token,
+                    ),
+                    f"reporting action {name!r} of run {run_id} completed",
                 )
                 self._client.create_checkpoint(
                     run_id,
@@ -185,34 +203,48 @@ class Runner:
                     params_snapshot=params,
                     result=result,
                     artifacts_path=str(work_dir),
+                    lease_token=token,
                 )
-                self._log(run_id, name, f"Action {name!r} completed in {outcome.duration:.2f} s")
+                done = f"Action {name!r} completed in {outcome.duration:.2f} s"
+                self._log(run_id, name, done, control)
             params = {**params, **result}
             results.update(result)
-        with self._guard(run_id):
-            self._client.update_run(run_id, status="completed", result=results)
+        with self._guard(run_id, control):
+            retry_transient(
+                lambda: self._client.update_run(
+                    run_id, status="completed", result=results, lease_token=token
+                ),
+                f"completing run {run_id}",
+            )
         return RunEnd.COMPLETED
 
-    def _skip(self, run: Run, skipped: Sequence[ActionDefinition]) -> None:
+    def _skip(self, run: Run, skipped: Sequence[ActionDefinition], control: RunControl) -> None:
         states = [state.get("status") for state in run["progress"]]
         for index, action in enumerate(skipped):
             name = action["name"]
             if index < len(states) and states[index] in ("completed", "skipped"):
                 continue  # already reported by the worker that ran it (or skipped it) before
-            with self._guard(run["id"]):
+            with self._guard(run["id"], control):
                 self._client.report_progress(
                     run["id"],
                     current_action_index=index,
                     action_progress={"name": name, "status": "skipped"},
+                    lease_token=control.lease_token,
                 )
         names = ", ".join(repr(action["name"]) for action in skipped)
-        with self._guard(run["id"]):
-            self._log(run["id"], None, f"Resuming from checkpoint: skipping {names}")
+        with self._guard(run["id"], control):
+            self._log(run["id"], None, f"Resuming from checkpoint: skipping {names}", control)
 
     def _fail(
-        self, run_id: str, action: tuple[str, int] | None, error: str, traceback: str | None
+        self,
+        run_id: str,
+        action: tuple[str, int] | None,
+        error: str,
+        traceback: str | None,
+        control: RunControl,
     ) -> RunEnd:
-        with self._guard(run_id):
+        token = control.lease_token
+        with self._guard(run_id, control):
             if action is not None:
                 name, index = action
                 self._client.report_progress(
@@ -220,13 +252,14 @@ class Runner:
                     current_action=name,
                     current_action_index=index,
                     action_progress={"name": name, "status": "failed", "error": error},
+                    lease_token=token,
                 )
             where = f"Action {action[0]!r} failed" if action else "Run failed"
             message = f"{where}: {error}"
             if traceback:
                 message = f"{message}\n{traceback.rstrip()}"
-            self._log(run_id, action[0] if action else None, message, level="error")
-            self._client.update_run(run_id, status="failed", error=error)
+            self._log(run_id, action[0] if action else None, message, control, level="error")
+            self._client.update_run(run_id, status="failed", error=error, lease_token=token)
         return RunEnd.FAILED
 
     def _stopped_during(self, run_id: str, name: str, index: int, control: RunControl) -> RunEnd:
@@ -237,8 +270,10 @@ class Runner:
                     run_id,
                     current_action_index=index,
                     action_progress={"name": name, "status": "failed", "error": "Cancelled"},
+                    lease_token=control.lease_token,
                 )
-                self._log(run_id, name, f"Run cancelled during action {name!r}", level="warning")
+                message = f"Run cancelled during action {name!r}"
+                self._log(run_id, name, message, control, level="warning")
             except PipelineServiceError as exc:
                 logger.info("could not mark action %r of run %s cancelled: %s", name, run_id, exc)
         return end
@@ -257,11 +292,15 @@ class Runner:
         return RunEnd.CANCELLED if status == "cancelled" else RunEnd.LOST
 
     @contextmanager
-    def _guard(self, run_id: str) -> Iterator[None]:
-        """Turn a 409 on a run that someone else moved to a terminal status into _RunTerminated."""
+    def _guard(self, run_id: str, control: RunControl) -> Iterator[None]:
+        """Turn a 409 on a run that someone else moved to a terminal status, or whose lease
+        another worker holds now (the lost flag is set then), into _RunTerminated."""
         try:
             yield
-        except ConflictError:
+        except ConflictError as exc:
+            if is_lease_lost(exc):
+                control.lost.set()
+                raise _RunTerminated(run_id) from None
             try:
                 status = self._client.get_run(run_id)["status"]
             except PipelineServiceError:
@@ -270,7 +309,16 @@ class Runner:
                 raise _RunTerminated(run_id) from None
             raise
 
-    def _log(self, run_id: str, action_name: str | None, message: str, level: str = "info") -> None:
+    def _log(
+        self,
+        run_id: str,
+        action_name: str | None,
+        message: str,
+        control: RunControl,
+        level: str = "info",
+    ) -> None:
         self._client.append_logs(
-            run_id, [{"message": message, "level": level, "action_name": action_name}]
+            run_id,
+            [{"message": message, "level": level, "action_name": action_name}],
+            lease_token=control.lease_token,
         )

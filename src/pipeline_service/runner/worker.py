@@ -4,6 +4,11 @@ A worker claims one run at a time (atomically, with a lease), renews the lease w
 and learns from each renewal whether the run was cancelled. Each action runs in a child process.
 A run whose worker dies returns to the queue when its lease expires, and the next worker resumes
 it from its latest checkpoint.
+
+Every write for the run carries the claim's lease token, so once another worker has claimed the
+run the old worker's writes are refused. A worker stops the action in progress as soon as a
+write or a renewal says the lease is lost, or when it could not renew for a whole lease period
+(each renewal attempt is bounded to a third of the lease, without retries of its own).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +35,7 @@ from pipeline_service.errors import (
     PipelineServiceError,
 )
 from pipeline_service.runner.actions import default_import_paths
+from pipeline_service.runner.delivery import is_lease_lost
 from pipeline_service.runner.process import ChildProcessExecutor, ClientSettings
 from pipeline_service.runner.runner import RunControl, RunEnd, Runner
 from pipeline_service.types import Run
@@ -47,7 +54,12 @@ def default_work_root() -> Path:
 
 
 class LeaseKeeper:
-    """Renews a run's lease in the background; flags cancellation and a lost lease on `control`."""
+    """Renews a run's lease in the background; flags cancellation and a lost lease on `control`.
+
+    The lease counts as lost when a renewal is refused, and also when none succeeded for a whole
+    lease period: by then the service may have handed the run to another worker. Each attempt
+    is bounded to a third of the lease and not retried by the client (the loop tries again).
+    """
 
     def __init__(
         self,
@@ -59,7 +71,7 @@ class LeaseKeeper:
         lease_seconds: float,
         interval: float,
     ) -> None:
-        self._client = client
+        self._client = client.with_options(max_retries=0, timeout=lease_seconds / 3)
         self._run_id = run_id
         self._worker_id = worker_id
         self._control = control
@@ -69,18 +81,35 @@ class LeaseKeeper:
         self._thread = threading.Thread(target=self._loop, name=f"lease-{run_id}", daemon=True)
 
     def _loop(self) -> None:
+        # The lease runs from the claim (or the last renewal) as the service sees it; measured
+        # from before the request was sent, this never overestimates what is left.
+        held_since = time.monotonic()
         while not self._done.wait(self._interval):
+            attempt = time.monotonic()
             try:
                 lease = self._client.renew_lease(
-                    self._run_id, self._worker_id, lease_seconds=self._lease_seconds
+                    self._run_id,
+                    self._worker_id,
+                    lease_seconds=self._lease_seconds,
+                    lease_token=self._control.lease_token,
                 )
             except (ConflictError, NotFoundError) as exc:
                 logger.warning("lost the lease on run %s: %s", self._run_id, exc)
                 self._control.lost.set()
                 return
             except PipelineServiceError as exc:
+                if time.monotonic() - held_since >= self._lease_seconds:
+                    logger.warning(
+                        "could not renew the lease on run %s for %.0f s (%s); stopping it",
+                        self._run_id,
+                        self._lease_seconds,
+                        exc,
+                    )
+                    self._control.lost.set()
+                    return
                 logger.warning("could not renew the lease on run %s: %s", self._run_id, exc)
                 continue
+            held_since = attempt
             status = lease["status"]
             if status == "cancelled":
                 logger.info("run %s was cancelled", self._run_id)
@@ -195,7 +224,7 @@ class Worker:
             return False
         run = claim["run"]
         run_id = run["id"]
-        control = RunControl()
+        control = RunControl(claim.get("lease_token"))
         with self._lock:
             self._control = control
             if self._stopping.is_set():
@@ -218,7 +247,7 @@ class Worker:
                 self._control = None
         logger.info("run %s: %s", run_id, end.value)
         if end is not RunEnd.LOST:
-            self._release(run_id)
+            self._release(run_id, control.lease_token)
         return True
 
     def _execute(self, run: Run, control: RunControl) -> RunEnd:
@@ -229,18 +258,24 @@ class Worker:
             logger.error("run %s interrupted: %s; giving it back", run_id, exc)
             return RunEnd.INTERRUPTED
         except Exception as exc:  # anything else would fail again on every retry
+            if is_lease_lost(exc):
+                logger.warning("lost the lease on run %s: %s", run_id, exc)
+                return RunEnd.LOST
             logger.exception("run %s could not be executed", run_id)
             try:
                 self._client.update_run(
-                    run_id, status="failed", error=f"Worker error: {type(exc).__name__}: {exc}"
+                    run_id,
+                    status="failed",
+                    error=f"Worker error: {type(exc).__name__}: {exc}",
+                    lease_token=control.lease_token,
                 )
-            except PipelineServiceError:
-                return RunEnd.INTERRUPTED
+            except PipelineServiceError as failed:
+                return RunEnd.LOST if is_lease_lost(failed) else RunEnd.INTERRUPTED
             return RunEnd.FAILED
 
-    def _release(self, run_id: str) -> None:
+    def _release(self, run_id: str, lease_token: int | None) -> None:
         try:
-            self._client.release_lease(run_id, self.worker_id)
+            self._client.release_lease(run_id, self.worker_id, lease_token=lease_token)
         except PipelineServiceError as exc:
             logger.warning("could not release the lease on run %s: %s", run_id, exc)
 

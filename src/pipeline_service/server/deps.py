@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.settings import Settings
@@ -38,3 +38,12 @@ RunId = Annotated[
 ]
 Skip = Annotated[int, Query(ge=0, description="How many items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="How many items at most.")]
+LeaseTokenHeader = Annotated[
+    int | None,
+    Header(
+        alias="Lease-Token",
+        ge=0,
+        le=2**53 - 1,
+        description="The lease_token of the writing worker's claim (409 once it is outdated).",
+    ),
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -24,10 +25,19 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one that overflows a double (1e400) is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range (it overflows a double)")
+    return value
+
+
 def parse_json_body(body: bytes) -> Any:
-    """Strict JSON: no NaN/Infinity, no unpaired surrogates, bounded nesting. BadRequest else."""
+    """Strict JSON: only finite numbers (no NaN/Infinity, nothing that overflows a double), no
+    unpaired surrogates, bounded nesting. BadRequest else."""
     try:
-        value = json.loads(body, parse_constant=_reject_constant)
+        value = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise BadRequest("request body is nested too deeply") from exc
     except (ValueError, UnicodeDecodeError) as exc:

@@ -17,10 +17,14 @@ def _get_kwargs(
     *,
     body: CheckpointCreate,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(lease_token, Unset):
+        headers["Lease-Token"] = str(lease_token)
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -98,12 +102,14 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: CheckpointCreate,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Checkpoint | Error]:
     """Record a checkpoint
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (CheckpointCreate):
 
     Raises:
@@ -118,6 +124,7 @@ def sync_detailed(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,
+        lease_token=lease_token,
     )
 
     response = client.get_httpx_client().request(
@@ -133,12 +140,14 @@ def sync(
     client: AuthenticatedClient | Client,
     body: CheckpointCreate,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Checkpoint | Error | None:
     """Record a checkpoint
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (CheckpointCreate):
 
     Raises:
@@ -154,6 +163,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        lease_token=lease_token,
     ).parsed
 
 
@@ -163,12 +173,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: CheckpointCreate,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Checkpoint | Error]:
     """Record a checkpoint
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (CheckpointCreate):
 
     Raises:
@@ -183,6 +195,7 @@ async def asyncio_detailed(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,
+        lease_token=lease_token,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -196,12 +209,14 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: CheckpointCreate,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Checkpoint | Error | None:
     """Record a checkpoint
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (CheckpointCreate):
 
     Raises:
@@ -218,5 +233,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            lease_token=lease_token,
         )
     ).parsed

@@ -17,10 +17,14 @@ def _get_kwargs(
     *,
     body: LogBatch,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(lease_token, Unset):
+        headers["Lease-Token"] = str(lease_token)
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -103,12 +107,14 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: LogBatch,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | list[LogRecord]]:
     """Append a batch of log entries (at most 10,000)
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (LogBatch):
 
     Raises:
@@ -123,6 +129,7 @@ def sync_detailed(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,
+        lease_token=lease_token,
     )
 
     response = client.get_httpx_client().request(
@@ -138,12 +145,14 @@ def sync(
     client: AuthenticatedClient | Client,
     body: LogBatch,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Error | list[LogRecord] | None:
     """Append a batch of log entries (at most 10,000)
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (LogBatch):
 
     Raises:
@@ -159,6 +168,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        lease_token=lease_token,
     ).parsed
 
 
@@ -168,12 +178,14 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: LogBatch,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | list[LogRecord]]:
     """Append a batch of log entries (at most 10,000)
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (LogBatch):
 
     Raises:
@@ -188,6 +200,7 @@ async def asyncio_detailed(
         run_id=run_id,
         body=body,
         idempotency_key=idempotency_key,
+        lease_token=lease_token,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -201,12 +214,14 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: LogBatch,
     idempotency_key: str | Unset = UNSET,
+    lease_token: int | Unset = UNSET,
 ) -> Error | list[LogRecord] | None:
     """Append a batch of log entries (at most 10,000)
 
     Args:
         run_id (str):
         idempotency_key (str | Unset):
+        lease_token (int | Unset):
         body (LogBatch):
 
     Raises:
@@ -223,5 +238,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            lease_token=lease_token,
         )
     ).parsed

@@ -9,15 +9,18 @@ from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.progress_update import ProgressUpdate
 from ...models.run import Run
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     run_id: str,
     *,
     body: ProgressUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(lease_token, Unset):
+        headers["Lease-Token"] = str(lease_token)
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -94,6 +97,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Report progress of a run
 
@@ -101,10 +105,12 @@ def sync_detailed(
     `current_action_index` (when sent) or by its `name`; an unknown name or index is 422.
     An action's `started_at` / `completed_at` are stamped on its first running / terminal
     status unless sent. With `total` null, `progress` is a fraction in [0, 1]; with `total`
-    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409.
+    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409,
+    and so is a `Lease-Token` older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -118,6 +124,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         body=body,
+        lease_token=lease_token,
     )
 
     response = client.get_httpx_client().request(
@@ -132,6 +139,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Error | Run | None:
     """Report progress of a run
 
@@ -139,10 +147,12 @@ def sync(
     `current_action_index` (when sent) or by its `name`; an unknown name or index is 422.
     An action's `started_at` / `completed_at` are stamped on its first running / terminal
     status unless sent. With `total` null, `progress` is a fraction in [0, 1]; with `total`
-    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409.
+    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409,
+    and so is a `Lease-Token` older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -157,6 +167,7 @@ def sync(
         run_id=run_id,
         client=client,
         body=body,
+        lease_token=lease_token,
     ).parsed
 
 
@@ -165,6 +176,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Report progress of a run
 
@@ -172,10 +184,12 @@ async def asyncio_detailed(
     `current_action_index` (when sent) or by its `name`; an unknown name or index is 422.
     An action's `started_at` / `completed_at` are stamped on its first running / terminal
     status unless sent. With `total` null, `progress` is a fraction in [0, 1]; with `total`
-    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409.
+    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409,
+    and so is a `Lease-Token` older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -189,6 +203,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         body=body,
+        lease_token=lease_token,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -201,6 +216,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Error | Run | None:
     """Report progress of a run
 
@@ -208,10 +224,12 @@ async def asyncio(
     `current_action_index` (when sent) or by its `name`; an unknown name or index is 422.
     An action's `started_at` / `completed_at` are stamped on its first running / terminal
     status unless sent. With `total` null, `progress` is a fraction in [0, 1]; with `total`
-    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409.
+    set, 0 ≤ `progress` ≤ `total`; out of range is 422. Leaving a terminal status is 409,
+    and so is a `Lease-Token` older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -227,5 +245,6 @@ async def asyncio(
             run_id=run_id,
             client=client,
             body=body,
+            lease_token=lease_token,
         )
     ).parsed

@@ -9,15 +9,18 @@ from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.run import Run
 from ...models.run_update import RunUpdate
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     run_id: str,
     *,
     body: RunUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(lease_token, Unset):
+        headers["Lease-Token"] = str(lease_token)
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -94,14 +97,17 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: RunUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Update a run (only the fields sent change)
 
      Moving the run to `running` stamps `started_at`, to a terminal status stamps
-    `completed_at`, each once. Leaving a terminal status is 409.
+    `completed_at`, each once. Leaving a terminal status is 409, and so is a `Lease-Token`
+    older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -115,6 +121,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         body=body,
+        lease_token=lease_token,
     )
 
     response = client.get_httpx_client().request(
@@ -129,14 +136,17 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: RunUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Error | Run | None:
     """Update a run (only the fields sent change)
 
      Moving the run to `running` stamps `started_at`, to a terminal status stamps
-    `completed_at`, each once. Leaving a terminal status is 409.
+    `completed_at`, each once. Leaving a terminal status is 409, and so is a `Lease-Token`
+    older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -151,6 +161,7 @@ def sync(
         run_id=run_id,
         client=client,
         body=body,
+        lease_token=lease_token,
     ).parsed
 
 
@@ -159,14 +170,17 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: RunUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Update a run (only the fields sent change)
 
      Moving the run to `running` stamps `started_at`, to a terminal status stamps
-    `completed_at`, each once. Leaving a terminal status is 409.
+    `completed_at`, each once. Leaving a terminal status is 409, and so is a `Lease-Token`
+    older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -180,6 +194,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         body=body,
+        lease_token=lease_token,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -192,14 +207,17 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: RunUpdate,
+    lease_token: int | Unset = UNSET,
 ) -> Error | Run | None:
     """Update a run (only the fields sent change)
 
      Moving the run to `running` stamps `started_at`, to a terminal status stamps
-    `completed_at`, each once. Leaving a terminal status is 409.
+    `completed_at`, each once. Leaving a terminal status is 409, and so is a `Lease-Token`
+    older than the run's current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -215,5 +233,6 @@ async def asyncio(
             run_id=run_id,
             client=client,
             body=body,
+            lease_token=lease_token,
         )
     ).parsed

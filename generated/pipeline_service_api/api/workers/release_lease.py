@@ -7,14 +7,18 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
-from ...types import UNSET, Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     run_id: str,
     *,
     worker_id: str,
+    lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(lease_token, Unset):
+        headers["Lease-Token"] = str(lease_token)
 
     params: dict[str, Any] = {}
 
@@ -30,6 +34,7 @@ def _get_kwargs(
         "params": params,
     }
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -49,6 +54,11 @@ def _parse_response(
         response_404 = Error.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 409:
+        response_409 = Error.from_dict(response.json())
+
+        return response_409
 
     if response.status_code == 422:
         response_422 = Error.from_dict(response.json())
@@ -77,12 +87,14 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     worker_id: str,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Any | Error]:
     """Give a lease back so another worker can claim the run at once
 
     Args:
         run_id (str):
         worker_id (str):
+        lease_token (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -95,6 +107,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         worker_id=worker_id,
+        lease_token=lease_token,
     )
 
     response = client.get_httpx_client().request(
@@ -109,12 +122,14 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     worker_id: str,
+    lease_token: int | Unset = UNSET,
 ) -> Any | Error | None:
     """Give a lease back so another worker can claim the run at once
 
     Args:
         run_id (str):
         worker_id (str):
+        lease_token (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -128,6 +143,7 @@ def sync(
         run_id=run_id,
         client=client,
         worker_id=worker_id,
+        lease_token=lease_token,
     ).parsed
 
 
@@ -136,12 +152,14 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     worker_id: str,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Any | Error]:
     """Give a lease back so another worker can claim the run at once
 
     Args:
         run_id (str):
         worker_id (str):
+        lease_token (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,6 +172,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         worker_id=worker_id,
+        lease_token=lease_token,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -166,12 +185,14 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     worker_id: str,
+    lease_token: int | Unset = UNSET,
 ) -> Any | Error | None:
     """Give a lease back so another worker can claim the run at once
 
     Args:
         run_id (str):
         worker_id (str):
+        lease_token (int | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -186,5 +207,6 @@ async def asyncio(
             run_id=run_id,
             client=client,
             worker_id=worker_id,
+            lease_token=lease_token,
         )
     ).parsed

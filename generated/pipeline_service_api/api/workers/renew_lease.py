@@ -9,15 +9,18 @@ from ...client import AuthenticatedClient, Client
 from ...models.error import Error
 from ...models.lease import Lease
 from ...models.lease_request import LeaseRequest
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     run_id: str,
     *,
     body: LeaseRequest,
+    lease_token: int | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(lease_token, Unset):
+        headers["Lease-Token"] = str(lease_token)
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -94,15 +97,18 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: LeaseRequest,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | Lease]:
     """Renew the lease a worker holds on a run
 
      Extends the lease of `worker_id` on the run. The answer carries the run's status, so a
     worker learns of a cancellation here. 409 when another worker holds the lease or the
-    lease was lost (expired and taken).
+    lease was lost (expired and taken), or when `Lease-Token` is older than the run's
+    current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (LeaseRequest):
 
     Raises:
@@ -116,6 +122,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         body=body,
+        lease_token=lease_token,
     )
 
     response = client.get_httpx_client().request(
@@ -130,15 +137,18 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: LeaseRequest,
+    lease_token: int | Unset = UNSET,
 ) -> Error | Lease | None:
     """Renew the lease a worker holds on a run
 
      Extends the lease of `worker_id` on the run. The answer carries the run's status, so a
     worker learns of a cancellation here. 409 when another worker holds the lease or the
-    lease was lost (expired and taken).
+    lease was lost (expired and taken), or when `Lease-Token` is older than the run's
+    current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (LeaseRequest):
 
     Raises:
@@ -153,6 +163,7 @@ def sync(
         run_id=run_id,
         client=client,
         body=body,
+        lease_token=lease_token,
     ).parsed
 
 
@@ -161,15 +172,18 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: LeaseRequest,
+    lease_token: int | Unset = UNSET,
 ) -> Response[Error | Lease]:
     """Renew the lease a worker holds on a run
 
      Extends the lease of `worker_id` on the run. The answer carries the run's status, so a
     worker learns of a cancellation here. 409 when another worker holds the lease or the
-    lease was lost (expired and taken).
+    lease was lost (expired and taken), or when `Lease-Token` is older than the run's
+    current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (LeaseRequest):
 
     Raises:
@@ -183,6 +197,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         run_id=run_id,
         body=body,
+        lease_token=lease_token,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -195,15 +210,18 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: LeaseRequest,
+    lease_token: int | Unset = UNSET,
 ) -> Error | Lease | None:
     """Renew the lease a worker holds on a run
 
      Extends the lease of `worker_id` on the run. The answer carries the run's status, so a
     worker learns of a cancellation here. 409 when another worker holds the lease or the
-    lease was lost (expired and taken).
+    lease was lost (expired and taken), or when `Lease-Token` is older than the run's
+    current lease.
 
     Args:
         run_id (str):
+        lease_token (int | Unset):
         body (LeaseRequest):
 
     Raises:
@@ -219,5 +237,6 @@ async def asyncio(
             run_id=run_id,
             client=client,
             body=body,
+            lease_token=lease_token,
         )
     ).parsed

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import RunId, StorageDep
+from pipeline_service.server.deps import LeaseTokenHeader, RunId, StorageDep
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import CheckpointCreate
 from pipeline_service.server.routing import StrictJSONRoute
@@ -27,9 +27,11 @@ async def create_checkpoint(
     body: CheckpointCreate,
     storage: StorageDep,
     idempotency_key: IdempotencyKeyHeader = None,
+    lease_token: LeaseTokenHeader = None,
 ) -> JSONResponse:
     idem = await idempotency_for(request, idempotency_key)
-    return JSONResponse(await storage.create_checkpoint(run_id, body, idem), status_code=201)
+    checkpoint = await storage.create_checkpoint(run_id, body, idem, lease_token)
+    return JSONResponse(checkpoint, status_code=201)
 
 
 @router.get("/{run_id:seg}/checkpoints/", operation_id="list_checkpoints", response_model=None)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from pipeline_service.server.deps import HubDep, RunId, SettingsDep, StorageDep
+from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
 from pipeline_service.server.errors import PayloadTooLarge
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import MAX_LOG_BATCH, LogBatch, LogLevelName, Timestamp
@@ -32,13 +32,15 @@ async def append_logs(
     body: LogBatch,
     storage: StorageDep,
     idempotency_key: IdempotencyKeyHeader = None,
+    lease_token: LeaseTokenHeader = None,
 ) -> JSONResponse:
     if len(body.entries) > MAX_LOG_BATCH:
         raise PayloadTooLarge(
             f"a log batch holds at most {MAX_LOG_BATCH} entries, not {len(body.entries)}"
         )
     idem = await idempotency_for(request, idempotency_key)
-    return JSONResponse(await storage.append_logs(run_id, body.entries, idem), status_code=201)
+    records = await storage.append_logs(run_id, body.entries, idem, lease_token)
+    return JSONResponse(records, status_code=201)
 
 
 @router.get("/{run_id:seg}/logs/", operation_id="get_logs", response_model=None)

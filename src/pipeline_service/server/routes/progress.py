@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
-from pipeline_service.server.deps import HubDep, RunId, SettingsDep, StorageDep
+from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
 from pipeline_service.server.models import ProgressUpdate
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.streams import event_stream, parse_last_event_id, progress_events
@@ -17,8 +17,10 @@ router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJ
 
 
 @router.post("/{run_id:seg}/progress", operation_id="report_progress", response_model=None)
-async def report_progress(run_id: RunId, body: ProgressUpdate, storage: StorageDep) -> JSONResponse:
-    return JSONResponse((await storage.report_progress(run_id, body)).run)
+async def report_progress(
+    run_id: RunId, body: ProgressUpdate, storage: StorageDep, lease_token: LeaseTokenHeader = None
+) -> JSONResponse:
+    return JSONResponse((await storage.report_progress(run_id, body, lease_token)).run)
 
 
 @router.get("/{run_id:seg}/progress", operation_id="get_progress", response_model=None)

@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import Limit, PipelineId, RunId, Skip, StorageDep
+from pipeline_service.server.deps import (
+    LeaseTokenHeader,
+    Limit,
+    PipelineId,
+    RunId,
+    Skip,
+    StorageDep,
+)
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import RunCreate, RunStatusName, RunUpdate
 from pipeline_service.server.routing import StrictJSONRoute
@@ -59,8 +66,10 @@ async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
 
 
 @router.patch("/runs/{run_id:seg}", operation_id="update_run", response_model=None)
-async def update_run(run_id: RunId, body: RunUpdate, storage: StorageDep) -> JSONResponse:
-    return JSONResponse((await storage.update_run(run_id, body)).run)
+async def update_run(
+    run_id: RunId, body: RunUpdate, storage: StorageDep, lease_token: LeaseTokenHeader = None
+) -> JSONResponse:
+    return JSONResponse((await storage.update_run(run_id, body, lease_token)).run)
 
 
 @router.delete(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import RunId, StorageDep
+from pipeline_service.server.deps import LeaseTokenHeader, RunId, StorageDep
 from pipeline_service.server.models import ClaimRequest, LeaseRequest
 from pipeline_service.server.routing import StrictJSONRoute
 
@@ -23,8 +23,11 @@ async def claim_run(body: ClaimRequest, storage: StorageDep) -> Response:
 
 
 @router.post("/{run_id:seg}/lease", operation_id="renew_lease", response_model=None)
-async def renew_lease(run_id: RunId, body: LeaseRequest, storage: StorageDep) -> JSONResponse:
-    return JSONResponse(await storage.renew_lease(run_id, body.worker_id, body.lease_seconds))
+async def renew_lease(
+    run_id: RunId, body: LeaseRequest, storage: StorageDep, lease_token: LeaseTokenHeader = None
+) -> JSONResponse:
+    lease = await storage.renew_lease(run_id, body.worker_id, body.lease_seconds, lease_token)
+    return JSONResponse(lease)
 
 
 @router.delete(
@@ -36,6 +39,7 @@ async def release_lease(
     worker_id: Annotated[
         str, Query(min_length=1, max_length=255, description="The worker that holds the lease.")
     ],
+    lease_token: LeaseTokenHeader = None,
 ) -> Response:
-    await storage.release_lease(run_id, worker_id)
+    await storage.release_lease(run_id, worker_id, lease_token)
     return Response(status_code=204)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline_service.server.errors import Conflict
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
@@ -92,6 +93,14 @@ class LogQuery:
     limit: int = 1000
 
 
+def lease_lost(run_id: str, sent: int, current: int) -> Conflict:
+    """The 409 of a write fenced off by a newer claim of the run."""
+    return Conflict(
+        f"the lease on run {run_id!r} was lost: Lease-Token {sent} is not the run's current "
+        f"lease ({current}); another worker claimed the run"
+    )
+
+
 class Storage(abc.ABC):
     """Every read and write of the service; methods raise errors.NotFound/Conflict/Unprocessable.
 
@@ -100,6 +109,11 @@ class Storage(abc.ABC):
     After each commit the backend calls the change listener, in commit order, on the event loop.
     Changes committed by other processes sharing the store are reported too, for the runs that
     `watched()` names (the runs someone streams), as soon as the backend notices them.
+
+    Lease fencing: each claim of a run increments the run's lease token (starting at 1) and
+    returns it. Every write that takes `lease_token` raises `lease_lost(run_id, sent, current)`
+    (a Conflict) and changes nothing when the token given differs from the run's current one;
+    None skips the check. An idempotent replay is answered before the check.
     """
 
     @abc.abstractmethod
@@ -146,10 +160,14 @@ class Storage(abc.ABC):
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist."""
 
     @abc.abstractmethod
-    async def update_run(self, run_id: str, body: RunUpdate) -> RunState: ...
+    async def update_run(
+        self, run_id: str, body: RunUpdate, lease_token: int | None = None
+    ) -> RunState: ...
 
     @abc.abstractmethod
-    async def report_progress(self, run_id: str, body: ProgressUpdate) -> RunState: ...
+    async def report_progress(
+        self, run_id: str, body: ProgressUpdate, lease_token: int | None = None
+    ) -> RunState: ...
 
     @abc.abstractmethod
     async def cancel_run(self, run_id: str) -> RunState: ...
@@ -160,7 +178,11 @@ class Storage(abc.ABC):
     # checkpoints
     @abc.abstractmethod
     async def create_checkpoint(
-        self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
+        self,
+        run_id: str,
+        body: CheckpointCreate,
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> JSON: ...
 
     @abc.abstractmethod
@@ -173,7 +195,11 @@ class Storage(abc.ABC):
     # logs
     @abc.abstractmethod
     async def append_logs(
-        self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
+        self,
+        run_id: str,
+        entries: list[LogEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> list[JSON]: ...
 
     @abc.abstractmethod
@@ -184,10 +210,15 @@ class Storage(abc.ABC):
     async def claim_run(
         self, worker_id: str, lease_seconds: float, pipeline_id: str | None
     ) -> JSON | None:
-        """A RunClaim document, or None when no run is waiting."""
+        """A RunClaim document (with the run's new `lease_token`), or None when none waits."""
 
     @abc.abstractmethod
-    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON: ...
+    async def renew_lease(
+        self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
+    ) -> JSON:
+        """A Lease document (with the run's current `lease_token`); Conflict if not held."""
 
     @abc.abstractmethod
-    async def release_lease(self, run_id: str, worker_id: str) -> None: ...
+    async def release_lease(
+        self, run_id: str, worker_id: str, lease_token: int | None = None
+    ) -> None: ...

@@ -52,6 +52,7 @@ from pipeline_service.server.storage.base import (
     RunState,
     Storage,
     WatchedRuns,
+    lease_lost,
 )
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import format_timestamp, now_text
@@ -74,7 +75,11 @@ _LOG_COLUMNS = "id, run_id, seq, action_name, level, message, timestamp"
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON; a non-finite number is never stored (it could not be served back)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        raise Unprocessable(f"non-finite numbers (NaN, Infinity) cannot be stored: {exc}") from exc
 
 
 def _dumps_opt(value: Any) -> str | None:
@@ -728,19 +733,27 @@ class SQLiteStorage(Storage):
         tx.changes.append(RunChanged(state))
         return state
 
-    async def update_run(self, run_id: str, body: RunUpdate) -> RunState:
-        return await self._write(
-            lambda tx: self._change_run(
+    async def update_run(
+        self, run_id: str, body: RunUpdate, lease_token: int | None = None
+    ) -> RunState:
+        def update(tx: _Tx) -> RunState:
+            self._fence(tx.conn, run_id, lease_token)
+            return self._change_run(
                 tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now)
             )
-        )
 
-    async def report_progress(self, run_id: str, body: ProgressUpdate) -> RunState:
-        return await self._write(
-            lambda tx: self._change_run(
+        return await self._write(update)
+
+    async def report_progress(
+        self, run_id: str, body: ProgressUpdate, lease_token: int | None = None
+    ) -> RunState:
+        def report(tx: _Tx) -> RunState:
+            self._fence(tx.conn, run_id, lease_token)
+            return self._change_run(
                 tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now)
             )
-        )
+
+        return await self._write(report)
 
     async def cancel_run(self, run_id: str) -> RunState:
         def cancel(tx: _Tx, run: JSON) -> None:
@@ -768,16 +781,29 @@ class SQLiteStorage(Storage):
         if conn.execute("SELECT 1 FROM runs WHERE id=?", (run_id,)).fetchone() is None:
             raise NotFound("Run not found")
 
+    @staticmethod
+    def _fence(conn: sqlite3.Connection, run_id: str, lease_token: int | None) -> None:
+        """NotFound without the run; Conflict when lease_token is not the run's current one."""
+        row = conn.execute("SELECT lease_token FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise NotFound("Run not found")
+        if lease_token is not None and lease_token != row[0]:
+            raise lease_lost(run_id, lease_token, row[0])
+
     # checkpoints -----------------------------------------------------------------------------
 
     async def create_checkpoint(
-        self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
+        self,
+        run_id: str,
+        body: CheckpointCreate,
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> JSON:
         def create(tx: _Tx) -> JSON:
             replay = self._replayed(tx, idem)
             if replay is not None:
                 return dict(replay)
-            self._require_run(tx.conn, run_id)
+            self._fence(tx.conn, run_id, lease_token)
             checkpoint = {
                 "id": str(uuid.uuid4()),
                 "run_id": run_id,
@@ -845,15 +871,23 @@ class SQLiteStorage(Storage):
     # logs ------------------------------------------------------------------------------------
 
     async def append_logs(
-        self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
+        self,
+        run_id: str,
+        entries: list[LogEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> list[JSON]:
         def append(tx: _Tx) -> list[JSON]:
             replay = self._replayed(tx, idem)
             if replay is not None:
                 return list(replay)
-            row = tx.conn.execute("SELECT log_seq FROM runs WHERE id=?", (run_id,)).fetchone()
+            row = tx.conn.execute(
+                "SELECT log_seq, lease_token FROM runs WHERE id=?", (run_id,)
+            ).fetchone()
             if row is None:
                 raise NotFound("Run not found")
+            if lease_token is not None and lease_token != row[1]:
+                raise lease_lost(run_id, lease_token, row[1])
             seq = row[0]
             records = []
             for entry in entries:
@@ -929,26 +963,32 @@ class SQLiteStorage(Storage):
 
             state = self._change_run(tx, row[0], start)
             expires = tx.epoch + lease_seconds
-            tx.conn.execute(
-                "UPDATE runs SET lease_worker=?, lease_expires=? WHERE id=?",
+            token = tx.conn.execute(
+                "UPDATE runs SET lease_worker=?, lease_expires=?, lease_token=lease_token+1 "
+                "WHERE id=? RETURNING lease_token",
                 (worker_id, expires, row[0]),
-            )
+            ).fetchone()[0]
             return {
                 "run": state.run,
                 "worker_id": worker_id,
                 "lease_expires_at": _epoch_text(expires),
+                "lease_token": token,
             }
 
         return await self._write(claim)
 
-    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON:
+    async def renew_lease(
+        self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
+    ) -> JSON:
         def renew(tx: _Tx) -> JSON:
             row = tx.conn.execute(
-                "SELECT status, lease_worker FROM runs WHERE id=?", (run_id,)
+                "SELECT status, lease_worker, lease_token FROM runs WHERE id=?", (run_id,)
             ).fetchone()
             if row is None:
                 raise NotFound("Run not found")
-            status, holder = row
+            status, holder, current = row
+            if lease_token is not None and lease_token != current:
+                raise lease_lost(run_id, lease_token, current)
             if holder != worker_id:
                 raise Conflict(
                     "the lease is held by another worker"
@@ -962,13 +1002,16 @@ class SQLiteStorage(Storage):
                 "worker_id": worker_id,
                 "lease_expires_at": _epoch_text(expires),
                 "status": status,
+                "lease_token": current,
             }
 
         return await self._write(renew)
 
-    async def release_lease(self, run_id: str, worker_id: str) -> None:
+    async def release_lease(
+        self, run_id: str, worker_id: str, lease_token: int | None = None
+    ) -> None:
         def release(tx: _Tx) -> None:
-            self._require_run(tx.conn, run_id)
+            self._fence(tx.conn, run_id, lease_token)
             tx.conn.execute(
                 "UPDATE runs SET lease_worker=NULL, lease_expires=0 WHERE id=? AND lease_worker=?",
                 (run_id, worker_id),

@@ -4,7 +4,7 @@ A database written by an older release is migrated step by step when opened; one
 newer release is refused rather than misread.
 """
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -79,5 +79,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE idempotency ADD COLUMN resource TEXT;
     CREATE INDEX idempotency_by_resource ON idempotency(resource);
+    """,
+    # 3: lease fencing: each claim of a run hands out the next token.
+    """
+    ALTER TABLE runs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
     """,
 )
