@@ -56,6 +56,7 @@ from pipeline_service.server.storage.base import (
     RunState,
     Storage,
     WatchedRuns,
+    lease_lost,
 )
 from pipeline_service.server.storage.postgres_schema import (
     CHANNEL,
@@ -88,8 +89,12 @@ _RETRIED = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
 def _dumps(value: Any) -> str:
-    # ASCII only: no NUL (PostgreSQL text cannot hold it) and no lone surrogate (not UTF-8).
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True)
+    """Compact JSON in ASCII: no NUL (PostgreSQL text cannot hold it), no lone surrogate (not
+    UTF-8), and never a non-finite number (it could not be served back)."""
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    except ValueError as exc:
+        raise Unprocessable(f"non-finite numbers (NaN, Infinity) cannot be stored: {exc}") from exc
 
 
 def _key(value: str | None) -> str | None:
@@ -598,8 +603,8 @@ class PostgresStorage(Storage):
         return await self._write(create)
 
     @staticmethod
-    async def _get_run(tx: _Tx, run_id: str, lock: str = "") -> RunState:
-        row = await tx.one(f"SELECT doc, version FROM runs WHERE id=%s {lock}", (_id(run_id),))
+    async def _get_run(tx: _Tx, run_id: str) -> RunState:
+        row = await tx.one("SELECT doc, version FROM runs WHERE id=%s", (_id(run_id),))
         if row is None:
             raise NotFound("Run not found")
         return RunState(json.loads(row[0]), row[1])
@@ -629,9 +634,22 @@ class PostgresStorage(Storage):
 
         return await self._read(read)
 
-    async def _change_run(self, tx: _Tx, run_id: str, change: Callable[[JSON], object]) -> RunState:
-        """Lock the run, apply change; a changed document gets the next version."""
-        state = await self._get_run(tx, run_id, "FOR UPDATE")
+    async def _change_run(
+        self,
+        tx: _Tx,
+        run_id: str,
+        change: Callable[[JSON], object],
+        lease_token: int | None = None,
+    ) -> RunState:
+        """Lock the run, check the lease, apply change; a changed document gets the next version."""
+        row = await tx.one(
+            "SELECT doc, version, lease_token FROM runs WHERE id=%s FOR UPDATE", (_id(run_id),)
+        )
+        if row is None:
+            raise NotFound("Run not found")
+        if lease_token is not None and lease_token != row[2]:
+            raise lease_lost(run_id, lease_token, row[2])
+        state = RunState(json.loads(row[0]), row[1])
         run = state.run
         if not rules.changed(run, change):
             return state
@@ -643,17 +661,21 @@ class PostgresStorage(Storage):
         tx.fresh.append((("r", run["id"], state.version), state))
         return state
 
-    async def update_run(self, run_id: str, body: RunUpdate) -> RunState:
+    async def update_run(
+        self, run_id: str, body: RunUpdate, lease_token: int | None = None
+    ) -> RunState:
         return await self._write(
             lambda tx: self._change_run(
-                tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now)
+                tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now), lease_token
             )
         )
 
-    async def report_progress(self, run_id: str, body: ProgressUpdate) -> RunState:
+    async def report_progress(
+        self, run_id: str, body: ProgressUpdate, lease_token: int | None = None
+    ) -> RunState:
         return await self._write(
             lambda tx: self._change_run(
-                tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now)
+                tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now), lease_token
             )
         )
 
@@ -673,9 +695,19 @@ class PostgresStorage(Storage):
         await self._write(delete)
 
     @staticmethod
-    async def _require_run(tx: _Tx, run_id: str, lock: str = "") -> None:
-        if await tx.one(f"SELECT 1 FROM runs WHERE id=%s {lock}", (_id(run_id),)) is None:
+    async def _require_run(tx: _Tx, run_id: str) -> None:
+        if await tx.one("SELECT 1 FROM runs WHERE id=%s", (_id(run_id),)) is None:
             raise NotFound("Run not found")
+
+    @staticmethod
+    async def _fence(tx: _Tx, run_id: str, lease_token: int | None, lock: str) -> None:
+        """Lock the run (lock: FOR SHARE / FOR UPDATE): NotFound without it; Conflict when
+        lease_token is not its current one. A claim waits for the lock, and so for the write."""
+        row = await tx.one(f"SELECT lease_token FROM runs WHERE id=%s {lock}", (_id(run_id),))
+        if row is None:
+            raise NotFound("Run not found")
+        if lease_token is not None and lease_token != row[0]:
+            raise lease_lost(run_id, lease_token, row[0])
 
     # checkpoints -----------------------------------------------------------------------------
 
@@ -700,13 +732,17 @@ class PostgresStorage(Storage):
             )
 
     async def create_checkpoint(
-        self, run_id: str, body: CheckpointCreate, idem: Idempotency | None
+        self,
+        run_id: str,
+        body: CheckpointCreate,
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> JSON:
         async def create(tx: _Tx) -> JSON:
             replay = await self._replayed(tx, idem)
             if replay is not None:
                 return dict(replay)
-            await self._require_run(tx, run_id, "FOR SHARE")
+            await self._fence(tx, run_id, lease_token, "FOR SHARE")
             checkpoint = rules.new_checkpoint(run_id, body, tx.now)
             await self._insert_checkpoints(tx, [checkpoint])
             await self._remember(tx, idem, checkpoint, run_id)
@@ -750,7 +786,11 @@ class PostgresStorage(Storage):
     # logs ------------------------------------------------------------------------------------
 
     async def append_logs(
-        self, run_id: str, entries: list[LogEntry], idem: Idempotency | None
+        self,
+        run_id: str,
+        entries: list[LogEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
     ) -> list[JSON]:
         async def append(tx: _Tx) -> list[JSON]:
             replay = await self._replayed(tx, idem)
@@ -758,11 +798,13 @@ class PostgresStorage(Storage):
                 return list(replay)
             # Numbers the records under the run's row lock: seq is gap-free and commit-ordered.
             row = await tx.one(
-                "UPDATE runs SET log_seq = log_seq + %s WHERE id=%s RETURNING log_seq",
+                "UPDATE runs SET log_seq = log_seq + %s WHERE id=%s RETURNING log_seq, lease_token",
                 (len(entries), _id(run_id)),
             )
             if row is None:
                 raise NotFound("Run not found")
+            if lease_token is not None and lease_token != row[1]:
+                raise lease_lost(run_id, lease_token, row[1])  # rolls the numbering back
             first = row[0] - len(entries) + 1
             records = rules.log_records(run_id, first - 1, entries, tx.now)
             if records:
@@ -842,18 +884,24 @@ class PostgresStorage(Storage):
                 "run": state.run,
                 "worker_id": worker_id,
                 "lease_expires_at": format_timestamp(lease[0]),
+                "lease_token": lease[1],
             }
 
         return await self._write(claim)
 
-    async def renew_lease(self, run_id: str, worker_id: str, lease_seconds: float) -> JSON:
+    async def renew_lease(
+        self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
+    ) -> JSON:
         async def renew(tx: _Tx) -> JSON:
             row = await tx.one(
-                "SELECT status, lease_worker FROM runs WHERE id=%s FOR UPDATE", (_id(run_id),)
+                "SELECT status, lease_worker, lease_token FROM runs WHERE id=%s FOR UPDATE",
+                (_id(run_id),),
             )
             if row is None:
                 raise NotFound("Run not found")
-            status, holder = row
+            status, holder, current = row
+            if lease_token is not None and lease_token != current:
+                raise lease_lost(run_id, lease_token, current)
             if holder != _key(worker_id):
                 raise Conflict(
                     "the lease is held by another worker"
@@ -871,13 +919,16 @@ class PostgresStorage(Storage):
                 "worker_id": worker_id,
                 "lease_expires_at": format_timestamp(lease[0]),
                 "status": status,
+                "lease_token": current,
             }
 
         return await self._write(renew)
 
-    async def release_lease(self, run_id: str, worker_id: str) -> None:
+    async def release_lease(
+        self, run_id: str, worker_id: str, lease_token: int | None = None
+    ) -> None:
         async def release(tx: _Tx) -> None:
-            await self._require_run(tx, run_id)
+            await self._fence(tx, run_id, lease_token, "FOR UPDATE")
             await tx.conn.execute(
                 "UPDATE runs SET lease_worker=NULL, lease_expires='-infinity' "
                 "WHERE id=%s AND lease_worker=%s",
