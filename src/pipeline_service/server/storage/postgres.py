@@ -70,6 +70,8 @@ T = TypeVar("T")
 
 logger = logging.getLogger("pipeline_service.server.postgres")
 
+APPLICATION_NAME = "pipeline-service"
+LISTENER_APPLICATION_NAME = "pipeline-service listener"
 IDEMPOTENCY_TTL = "24 hours"
 MAX_SQL_INT = 2**62
 CONNECT_TIMEOUT_SECONDS = 30.0
@@ -165,7 +167,7 @@ class PostgresStorage(Storage):
             self.dsn,
             min_size=min(2, self._pool_size),
             max_size=self._pool_size,
-            kwargs={"autocommit": True},
+            kwargs={"autocommit": True, "application_name": APPLICATION_NAME},
             open=False,
             name="pipeline-service",
         )
@@ -292,7 +294,10 @@ class PostgresStorage(Storage):
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self.dsn, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+                    self.dsn,
+                    autocommit=True,
+                    connect_timeout=int(CONNECT_TIMEOUT_SECONDS),
+                    application_name=LISTENER_APPLICATION_NAME,
                 )
             except (psycopg.Error, OSError) as exc:
                 self._lost(exc)
