@@ -80,7 +80,7 @@ class Processes:
             [
                 sys.executable, "-m", "pipeline_service", "serve",
                 "--db", self.dsn, "--port", str(port), "--token", TOKEN,
-                "--workers", "0", "--log-level", "warning", "--heartbeat-interval", "1",
+                "--workers", "0", "--log-level", "warning",
             ],
         )  # fmt: skip
 
