@@ -54,7 +54,7 @@ def _run_in_process(
     claim = client.claim_run("bench-in-process", lease_seconds=600, pipeline_id=pipeline_id)
     if claim is None or claim["run"]["id"] != run_id:
         raise RuntimeError("could not claim the benchmark's run")
-    end = runner.run(claim["run"], RunControl())
+    end = runner.run(claim["run"], RunControl(claim.get("lease_token")))
     client.release_lease(run_id, "bench-in-process")
     elapsed = time.perf_counter() - started
     run = client.get_run(run_id)

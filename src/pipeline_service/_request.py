@@ -284,6 +284,12 @@ def _log_response(response: httpx.Response, attempt: int) -> None:
         )
 
 
+def _already_deleted(call: Call[Any], response: httpx.Response, uncertain: bool) -> bool:
+    """A retried DELETE answered 404 after an attempt whose answer was lost: the earlier
+    attempt deleted it, so the delete succeeded."""
+    return uncertain and call.method == "DELETE" and response.status_code == 404
+
+
 class _Requester:
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
@@ -335,6 +341,7 @@ class SyncRequester(_Requester):
         """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""
         retries = self.config.max_retries if max_retries is None else max_retries
         attempt = 0
+        uncertain = False  # an earlier attempt may have taken effect although it failed
         while True:
             request = build_request(
                 self.http, self.config, call.kwargs, timeout=self.config.httpx_timeout(timeout)
@@ -348,9 +355,10 @@ class SyncRequester(_Requester):
                 log.debug("%s %s failed: %r", request.method, request.url, exc)
             else:
                 _log_response(response, attempt)
-                if response.is_success:
+                if response.is_success or _already_deleted(call, response, uncertain):
                     return call.parse(response)
                 error = status_error_from_response(response)
+            uncertain = uncertain or response is None or response.status_code >= 500
             delay = self._next_step(call, attempt, retries, response, error)
             if delay is None:
                 raise error
@@ -380,6 +388,7 @@ class AsyncRequester(_Requester):
         """Send `call`, retrying when safe; return its parsed answer or raise the mapped error."""
         retries = self.config.max_retries if max_retries is None else max_retries
         attempt = 0
+        uncertain = False  # an earlier attempt may have taken effect although it failed
         while True:
             request = build_request(
                 self.http, self.config, call.kwargs, timeout=self.config.httpx_timeout(timeout)
@@ -393,9 +402,10 @@ class AsyncRequester(_Requester):
                 log.debug("%s %s failed: %r", request.method, request.url, exc)
             else:
                 _log_response(response, attempt)
-                if response.is_success:
+                if response.is_success or _already_deleted(call, response, uncertain):
                     return call.parse(response)
                 error = status_error_from_response(response)
+            uncertain = uncertain or response is None or response.status_code >= 500
             delay = self._next_step(call, attempt, retries, response, error)
             if delay is None:
                 raise error

@@ -139,11 +139,12 @@ _DEFAULTED = frozenset({"status", "progress", "metrics"})
 class PipelineProgress(_Model):
     """Progress of a whole run: the wire's Progress object, with its `progress` list as `actions`.
 
-    `version` is the run's version (the SSE `id:`) when the state came from a stream.
+    `version` is the run's version (the SSE `id:`) when the state came from a stream. Fields a
+    server leaves out are None (the v1 core's GET /progress has no `pipeline_id`).
     """
 
     run_id: str
-    pipeline_id: str
+    pipeline_id: str | None = None
     status: RunStatus
     current_action: str | None = None
     current_action_index: int = 0

@@ -3,6 +3,9 @@
 A stream is read with httpx-sse over the client's own connection pool. When the connection
 drops, or no byte (heartbeats included) arrives for `stream_idle_timeout` seconds, it is opened
 again with `Last-Event-ID`, after a capped backoff that starts from the server's `retry:`.
+Only consecutive failures count against the reconnect budget: a connection that delivered
+something new, or a heartbeat, was healthy, and the next drop starts the count afresh (a proxy
+that ends every response after a fixed time never makes a slow run's stream give up).
 Events are deduplicated by their id (the run's version, or a log record's `seq`), so a caller
 never sees the same state twice or an older state after a newer one; against a server that
 sends no ids (the v1 core), identical consecutive states are dropped. The stream stops after
@@ -228,8 +231,9 @@ class _Connection(Generic[T]):
             raise StreamError(f"The {self.what} answered {content_type!r}, not text/event-stream.")
 
     def failed(self, cause: str, progressed: bool, response: httpx.Response | None) -> float:
-        """Record a lost connection (after which the stream `progressed`, i.e. yielded something
-        new, or not); the delay before reconnecting, or StreamError."""
+        """Record a lost connection (that `progressed`: yielded something new or proved healthy
+        with a heartbeat, which starts the reconnect budget afresh, or not); the delay before
+        reconnecting, or StreamError."""
         self.remaining()
         if progressed:
             self.failures = 0
@@ -290,7 +294,7 @@ def iter_events(
         request = build_request(
             requester.http, config, kwargs, timeout=conn.timeouts(), headers=conn.headers()
         )
-        progressed = alive = False
+        progressed = alive = healthy = False
         failed_response: httpx.Response | None = None
         try:
             response = requester.http.send(request, stream=True)
@@ -304,6 +308,8 @@ def iter_events(
                 decoder = SSEDecoder()
                 for text in response.iter_text():
                     for line in lines.decode(text):
+                        if line.startswith(":"):
+                            healthy = True  # a heartbeat: the connection works
                         sse = decoder.decode(line.rstrip("\n"))
                         if sse is None:
                             continue
@@ -325,7 +331,7 @@ def iter_events(
             cause = str(connection_error(exc, request))
             # A quiet stream of a server without heartbeats (the v1 core) is not a failure.
             progressed = progressed or (alive and isinstance(exc, httpx.ReadTimeout))
-        time.sleep(conn.failed(cause, progressed, failed_response))
+        time.sleep(conn.failed(cause, progressed or healthy, failed_response))
 
 
 async def aiter_events(
@@ -349,7 +355,7 @@ async def aiter_events(
         request = build_request(
             requester.http, config, kwargs, timeout=conn.timeouts(), headers=conn.headers()
         )
-        progressed = alive = False
+        progressed = alive = healthy = False
         failed_response: httpx.Response | None = None
         try:
             response = await requester.http.send(request, stream=True)
@@ -363,6 +369,8 @@ async def aiter_events(
                 decoder = SSEDecoder()
                 async for text in response.aiter_text():
                     for line in lines.decode(text):
+                        if line.startswith(":"):
+                            healthy = True  # a heartbeat: the connection works
                         sse = decoder.decode(line.rstrip("\n"))
                         if sse is None:
                             continue
@@ -384,4 +392,4 @@ async def aiter_events(
             cause = str(connection_error(exc, request))
             # A quiet stream of a server without heartbeats (the v1 core) is not a failure.
             progressed = progressed or (alive and isinstance(exc, httpx.ReadTimeout))
-        await anyio.sleep(conn.failed(cause, progressed, failed_response))
+        await anyio.sleep(conn.failed(cause, progressed or healthy, failed_response))

@@ -12,7 +12,7 @@ import anyio
 import pytest
 
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
-from pipeline_service.errors import APITimeoutError
+from pipeline_service.errors import APITimeoutError, NotFoundError
 from pipeline_service.server import EmbeddedServer
 
 from .fakes import CuttingProxy, Plan, Request, ScriptedServer, Step
@@ -63,6 +63,35 @@ def test_lost_response_async(server: EmbeddedServer, client: PipelineServiceClie
     assert [p["id"] for p in client.list_pipelines(limit=1000) if p["name"] == name] == [
         pipeline_id
     ]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_a_retried_delete_whose_first_answer_was_lost_succeeds(
+    flavour: str, server: EmbeddedServer, client: PipelineServiceClient
+) -> None:
+    """The first DELETE went through but its answer was lost; the retry finds nothing to
+    delete (404): the delete worked, so the call succeeds."""
+    pipeline = client.create_pipeline(unique("gone"), ACTIONS)
+    run = client.create_run(pipeline["id"])
+    with CuttingProxy(upstream(server)) as proxy:
+        for delete, target in (("delete_run", run["id"]), ("delete_pipeline", pipeline["id"])):
+            proxy.plans = [Plan(lose_response=True)]
+            if flavour == "sync":
+                with PipelineServiceClient(proxy.url, max_retries=2) as flaky:
+                    assert getattr(flaky, delete)(target) is None
+            else:
+
+                async def main(delete: str = delete, target: str = target) -> None:
+                    async with AsyncPipelineServiceClient(proxy.url, max_retries=2) as flaky:
+                        assert await getattr(flaky, delete)(target) is None
+
+                anyio.run(main)
+    with pytest.raises(NotFoundError):
+        client.get_run(run["id"])
+    with pytest.raises(NotFoundError):
+        client.get_pipeline(pipeline["id"])
+    with pytest.raises(NotFoundError):  # a DELETE of something that never existed is still 404
+        client.delete_run(run["id"])
 
 
 def test_post_without_key_is_not_retried_after_a_lost_response(

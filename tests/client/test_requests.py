@@ -462,3 +462,30 @@ def test_injected_client_is_left_open() -> None:
     own = PipelineServiceClient("http://test")
     own.close()
     assert own._requester.http.is_closed
+
+
+def test_v1_core_progress_without_pipeline_id() -> None:
+    """The v1 core's GET /progress (and its stream events) carry no `pipeline_id`."""
+    v1_progress = {
+        "run_id": "r1",
+        "status": "running",
+        "current_action": "a",
+        "current_action_index": 0,
+        "progress": [{"name": "a", "status": "running", "progress": 0.5}],
+        "error": None,
+        "started_at": "2026-01-01T12:00:00",
+        "completed_at": None,
+    }
+    parsed = make_client(Recorder(httpx.Response(200, json=v1_progress))).get_progress("r1")
+    assert (parsed.run_id, parsed.pipeline_id, parsed.actions[0].fraction) == ("r1", None, 0.5)
+
+    async def main() -> Any:
+        async with make_async_client(Recorder(httpx.Response(200, json=v1_progress))) as client:
+            return await client.get_progress("r1")
+
+    assert anyio.run(main).pipeline_id is None
+    done = {**v1_progress, "status": "completed"}
+    body = f"event: completed\ndata: {json.dumps(done)}\n\n".encode()
+    stream = httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+    [final] = list(make_client(Recorder(stream)).stream_progress("r1"))
+    assert (final.status, final.pipeline_id) == ("completed", None)

@@ -314,3 +314,34 @@ def test_quiet_v1_core_stream_is_not_a_failure(collect: Collect) -> None:
         )
         assert [p.status for p in items] == ["running", "completed"]
         assert len(server.requests) == 4
+
+
+def test_clean_closes_of_healthy_connections_never_use_up_the_reconnect_budget(
+    collect: Collect,
+) -> None:
+    """Behind a proxy that ends every response after a while, a slow run's stream reconnects
+    again and again; each connection was healthy (heartbeats arrived), so it never gives up."""
+
+    def first(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("running"), event="progress", id=1, retry=10)
+        yield 0.05
+        yield b": ping\n\n"
+
+    def quiet_but_healthy(request: Request) -> Iterator[Step]:
+        assert request.headers["last-event-id"] == "1"
+        yield head()
+        yield b"retry: 10\n\n"
+        for _ in range(2):
+            yield 0.05
+            yield b": ping\n\n"
+
+    def done(_: Request) -> Iterator[Step]:
+        yield head()
+        yield sse(state("completed"), event="completed", id=2)
+
+    scripts = [first] + [quiet_but_healthy] * 6 + [done]
+    with ScriptedServer(connections(*scripts)) as server:
+        items = collect(server.url, "stream_progress", "r1", options={"stream_max_reconnects": 2})
+        assert [p.version for p in items] == [1, 2]
+        assert len(server.requests) == 8

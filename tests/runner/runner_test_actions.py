@@ -110,3 +110,16 @@ class NeedsArguments:
 
 
 NOT_CALLABLE = 42
+
+
+def start_sleeper(context: Any) -> dict[str, Any]:
+    """Starts `sleep 600` and leaves it running; returns once cancelled."""
+    import subprocess
+
+    sleeper = subprocess.Popen(["sleep", "600"])
+    Path(context.params["pid_file"]).write_text(str(sleeper.pid))
+    _mark(context, "start")
+    while not context.cancelled:
+        time.sleep(0.02)
+    _mark(context, "cancelled")
+    return {}

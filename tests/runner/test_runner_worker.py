@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -325,3 +326,65 @@ def test_a_worker_cut_off_for_a_lease_period_stops_and_is_fenced_off(
         assert client.get_logs(run["id"]) == logs
     finally:
         proxy.close()
+
+
+def process_gone(pid: int) -> bool:
+    """True once `pid` has exited (a zombie waiting for its reaper counts as gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return True
+    return fields[0] == "Z"
+
+
+def test_cancelling_an_action_ends_the_processes_it_started(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker, pid_file = tmp_path / "marker", tmp_path / "sleeper.pid"
+    pipeline = client.create_pipeline(
+        "sleeper", steps("spawn", entrypoint="runner_test_actions.start_sleeper")
+    )
+    run = client.create_run(
+        pipeline["id"], params={"marker": str(marker), "pid_file": str(pid_file)}
+    )
+    workers.start()
+    wait_until(lambda: f"start {run['id']} spawn" in markers(marker), 20, "the action")
+    sleeper = int(pid_file.read_text())
+    try:
+        assert not process_gone(sleeper)
+        client.cancel_run(run["id"])
+        wait_until(lambda: f"cancelled {run['id']} spawn" in markers(marker), 20, "the cancel")
+        wait_until(lambda: process_gone(sleeper), 20, "the action's `sleep 600` to end")
+    finally:
+        if not process_gone(sleeper):
+            os.kill(sleeper, signal.SIGKILL)
+
+
+def test_a_killed_worker_takes_the_processes_of_its_action_along(
+    service: EmbeddedServer, client: PipelineServiceClient, tmp_path: Path
+) -> None:
+    marker, pid_file = tmp_path / "marker", tmp_path / "sleeper.pid"
+    pipeline = client.create_pipeline(
+        "orphans", steps("spawn", entrypoint="runner_test_actions.start_sleeper")
+    )
+    run = client.create_run(
+        pipeline["id"], params={"marker": str(marker), "pid_file": str(pid_file)}
+    )
+    doomed = subprocess.Popen(
+        worker_command(service.url, "--work-root", str(tmp_path / "runs")),
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sleeper = None
+    try:
+        wait_until(lambda: f"start {run['id']} spawn" in markers(marker), 20, "the action")
+        sleeper = int(pid_file.read_text())
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+        wait_until(lambda: process_gone(sleeper), 20, "the action's `sleep 600` to end")
+    finally:
+        doomed.kill()
+        doomed.wait()
+        if sleeper is not None and not process_gone(sleeper):
+            os.kill(sleeper, signal.SIGKILL)

@@ -129,6 +129,35 @@ def test_bearer_token(server_factory: ServerFactory) -> None:
         )
         assert ok.status_code == 201
         assert http.get("/openapi.json").status_code == 200
+        for scheme in ("bearer", "BEARER", "bEaReR"):  # the scheme name is case-insensitive
+            response = http.get(f"{API}/pipelines/", headers={"Authorization": f"{scheme} s3cret"})
+            assert response.status_code == 200, scheme
+        lower_wrong = http.get(f"{API}/pipelines/", headers={"Authorization": "bearer s3cre"})
+        assert lower_wrong.status_code == 401
+
+
+def test_head_is_answered_wherever_get_is(live_server: EmbeddedServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as http:
+        pipeline = http.post(f"{API}/pipelines/", json={"name": "h", "actions": []}).json()
+        run_id = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()["id"]
+        for path in (
+            "/health",
+            f"{API}/pipelines/",
+            f"{API}/pipelines/{pipeline['id']}",
+            f"{API}/runs/{run_id}",
+            f"{API}/runs/{run_id}/progress",
+            f"{API}/runs/{run_id}/progress/stream",
+            f"{API}/runs/{run_id}/logs/",
+            f"{API}/runs/{run_id}/logs/stream",
+            "/openapi.json",
+        ):
+            get = http.get(path) if "stream" not in path else None
+            head = http.head(path)
+            assert head.status_code == 200, path
+            assert head.content == b"", path
+            if get is not None:
+                assert head.headers["content-type"] == get.headers["content-type"], path
+        assert http.head(f"{API}/runs/missing").status_code == 404
 
 
 def test_body_size_limit(server_factory: ServerFactory) -> None:
@@ -193,9 +222,14 @@ def test_unknown_paths_and_methods_are_json(live_server: EmbeddedServer) -> None
         assert isinstance(missing.json()["detail"], str)
         wrong = http.put(f"{API}/pipelines/some-id/runs/")
         assert wrong.status_code == 405
-        assert set(wrong.headers["allow"].split(", ")) == {"GET", "POST"}
+        assert set(wrong.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
         pipeline_methods = http.post(f"{API}/pipelines/some-id")
-        assert set(pipeline_methods.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE"}
+        assert set(pipeline_methods.headers["allow"].split(", ")) == {
+            "GET",
+            "HEAD",
+            "PUT",
+            "DELETE",
+        }
 
 
 def test_one_log_line_per_request(

@@ -126,3 +126,42 @@ def test_non_finite_numbers_are_never_stored(tmp_path: Path) -> None:
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_rows_poisoned_by_an_older_release_are_served_with_null(tmp_path: Path) -> None:
+    """An older release stored Infinity/NaN as they came; such a run reads back with null
+    there, instead of failing every read of it."""
+    from pipeline_service.server.models import RunCreate
+
+    path = tmp_path / "poisoned.db"
+
+    async def create() -> str:
+        store = SQLiteStorage(path)
+        await store.start(lambda change: None)
+        try:
+            body = PipelineCreate.model_validate(
+                {"name": "p", "actions": [{"name": "a", "entrypoint": "m.f"}]}
+            )
+            pipeline = await store.create_pipeline(body, None)
+            return str((await store.create_run(pipeline["id"], RunCreate(), None))["id"])
+        finally:
+            await store.close()
+
+    run_id = asyncio.run(create())
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "UPDATE runs SET params=?, progress=? WHERE id=?",
+            ('{"x":Infinity,"y":[NaN,-Infinity]}', '[{"name":"a","metrics":{"loss":NaN}}]', run_id),
+        )
+
+    async def read() -> dict[str, object]:
+        store = SQLiteStorage(path)
+        await store.start(lambda change: None)
+        try:
+            return (await store.get_run(run_id)).run
+        finally:
+            await store.close()
+
+    run = asyncio.run(read())
+    assert run["params"] == {"x": None, "y": [None, None]}
+    assert run["progress"] == [{"name": "a", "metrics": {"loss": None}}]

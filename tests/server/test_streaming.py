@@ -233,6 +233,35 @@ def test_log_stream_backlog_live_and_end(live_server: EmbeddedServer) -> None:
             stream.expect_end()
 
 
+def test_log_stream_ends_after_the_closing_lines_of_a_cancelled_run(
+    live_server: EmbeddedServer,
+) -> None:
+    """A worker writes why a run stopped only after the run became terminal: a follower gets
+    those lines too, then `end`."""
+    with httpx.Client(base_url=live_server.url) as http:
+        run_id = new_run(http)
+        logs = f"{API}/runs/{run_id}/logs/"
+        report(http, run_id, status="running")
+        http.post(logs, json={"entries": [{"message": "working"}]})
+        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as stream:
+            assert stream.next().json()["message"] == "working"
+            assert http.post(f"{API}/runs/{run_id}/cancel").status_code == 200
+            time.sleep(0.5)  # the worker notices the cancellation, stops the action, says so
+            closing = [{"message": f"closing {i}", "level": "warning"} for i in range(5)]
+            assert http.post(logs, json={"entries": closing}).status_code == 201
+            frames = [stream.next() for _ in range(6)]
+            assert [f.json()["message"] for f in frames[:5]] == [e["message"] for e in closing]
+            assert frames[5].event == "end"
+            assert frames[5].json() == {"run_id": run_id, "status": "cancelled"}
+            stream.expect_end()
+        # Once the grace has passed, a new follower gets everything and the end at once.
+        time.sleep(live_server.settings.log_grace)
+        started = time.monotonic()
+        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as late:
+            assert [late.next().event for _ in range(7)] == ["log"] * 6 + ["end"]
+        assert time.monotonic() - started < live_server.settings.log_grace
+
+
 def test_log_stream_resume_filters_and_delete(live_server: EmbeddedServer) -> None:
     with httpx.Client(base_url=live_server.url) as http:
         run_id = new_run(http)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from pipeline_service._constants import ENV_TOKEN
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -46,7 +50,7 @@ def serve(
         int, typer.Option(min=0, help="Local workers executing runs (0: the API alone).")
     ] = 1,
 ) -> None:
-    """Run the Pipeline Service (FastAPI + SQLite) until SIGINT/SIGTERM."""
+    """Run the Pipeline Service (FastAPI + SQLite or PostgreSQL) until SIGINT/SIGTERM."""
     from pipeline_service.server.app import create_app
     from pipeline_service.server.serving import ServiceServer, uvicorn_config
     from pipeline_service.server.settings import Settings, database, redacted
@@ -54,6 +58,17 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    settings = Settings(
+        db_path=database(db),
+        token=token or None,
+        heartbeat_interval=heartbeat_interval,
+        max_body_bytes=max_body_bytes,
+    )
+    app = create_app(settings)
+    problem = _database_problem(app)
+    if problem is not None:
+        typer.echo(f"pipeline-service: cannot use the database {redacted(db)}: {problem}", err=True)
+        raise typer.Exit(1)
     if workers:
         from pipeline_service.cli.worker import serve_with_workers
         from pipeline_service.server import EmbeddedServer
@@ -69,18 +84,32 @@ def serve(
         )
         serve_with_workers(server_with_workers, workers, token=token or None)
         return
-    settings = Settings(
-        db_path=database(db),
-        token=token or None,
-        heartbeat_interval=heartbeat_interval,
-        max_body_bytes=max_body_bytes,
-    )
-    app = create_app(settings)
     server = ServiceServer(uvicorn_config(app, host, port, log_level=log_level))
     typer.echo(
         f"pipeline-service: serving on http://{host}:{port} (database {redacted(db)})", err=True
     )
     server.run()
+
+
+def _database_problem(app: FastAPI) -> str | None:
+    """Why the app's storage cannot be opened (None when it can): checked before serving, so an
+    unusable database is one clear line, not a traceback from the server's startup."""
+    from pipeline_service.server.errors import ServiceError
+    from pipeline_service.server.storage.base import Storage
+
+    storage: Storage = app.state.storage
+
+    async def probe() -> None:
+        await storage.start(lambda change: None)
+        await storage.close()
+
+    try:
+        asyncio.run(probe())
+    except ServiceError as exc:
+        return str(exc.detail)
+    except Exception as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def register(app: typer.Typer) -> None:

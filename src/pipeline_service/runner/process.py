@@ -8,6 +8,11 @@ multiprocessing, a script that starts workers must guard its entry point with
 A child reports progress and logs with a client of its own, sends its outcome back through a
 pipe, ignores Ctrl-C (the worker decides when to stop), and listens on a second pipe for
 cancellation, exiting at once when that pipe closes because the worker died.
+
+Each child leads a session (and so a process group) of its own: whatever the action starts
+belongs to it, and ending an action ends the whole group — when it finishes, is cancelled or
+loses its lease, and when its worker dies — so nothing it started keeps running while another
+worker resumes the run.
 """
 
 from __future__ import annotations
@@ -88,13 +93,23 @@ def _mp_context() -> ForkServerContext | SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
+def end_process_group(pgid: int) -> None:
+    """SIGKILL every process of the group `pgid` (gone already: nothing to do)."""
+    if hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
 def _listen_to_worker(commands: Connection, cancelled: threading.Event) -> None:
-    """Set `cancelled` when the worker says so; exit at once if the worker is gone."""
+    """Set `cancelled` when the worker says so; if the worker is gone, end the whole action
+    (this process and everything it started) at once."""
     try:
         while True:
             if commands.recv_bytes() == _CANCEL:
                 cancelled.set()
     except (EOFError, OSError):  # the worker closed its end: it died, or no longer waits
+        if hasattr(os, "getpgrp") and os.getpgrp() == os.getpid():
+            end_process_group(os.getpid())
         os._exit(_EXIT_ORPHANED)
 
 
@@ -105,6 +120,8 @@ def _child_main(
     results: Connection,
     flush_interval: float,
 ) -> None:
+    if hasattr(os, "setsid"):
+        os.setsid()  # a session and process group of its own: see end_process_group
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cancelled = threading.Event()
     threading.Thread(
@@ -170,11 +187,14 @@ class ChildProcessExecutor:
         process.start()
         commands_in.close()
         results_out.close()
+        pid = process.pid
         try:
             return self._wait(process, results_in, commands_out, control, started, task)
         finally:
             commands_out.close()
             results_in.close()
+            if pid is not None:  # before the child is reaped, while its id cannot be reused
+                end_process_group(pid)  # the child and whatever it started and left behind
             if process.is_alive():
                 process.kill()
             process.join()

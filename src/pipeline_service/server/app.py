@@ -20,6 +20,7 @@ from pipeline_service.server.events import EventHub
 from pipeline_service.server.routes import ROUTERS
 from pipeline_service.server.routing import (
     BodyLimitMiddleware,
+    HeadMiddleware,
     RawPathMiddleware,
     add_trailing_slash_twins,
 )
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         app.add_middleware(BearerAuthMiddleware, token=settings.token)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RawPathMiddleware)
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app

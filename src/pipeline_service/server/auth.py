@@ -12,11 +12,12 @@ PROTECTED_PREFIX = "/api/"
 
 
 class BearerAuthMiddleware:
-    """Answers 401 unless `Authorization: Bearer <token>` matches (compared in constant time)."""
+    """Answers 401 unless `Authorization: Bearer <token>` matches (the scheme name in any case,
+    the token compared in constant time)."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and str(scope["path"]).startswith(PROTECTED_PREFIX):
@@ -25,7 +26,11 @@ class BearerAuthMiddleware:
                 if name == b"authorization":
                     supplied = value
                     break
-            if not hmac.compare_digest(supplied, self._expected):
+            scheme, _, credentials = supplied.partition(b" ")
+            valid = scheme.lower() == b"bearer" and hmac.compare_digest(
+                credentials.strip(b" "), self._expected
+            )
+            if not valid:
                 detail = "invalid bearer token" if supplied else "missing bearer token"
                 response = error_response(401, detail, {"WWW-Authenticate": "Bearer"})
                 await response(scope, receive, send)

@@ -15,6 +15,7 @@ from pipeline_service.server.app import create_app
 from pipeline_service.server.serving import ServiceServer, uvicorn_config
 from pipeline_service.server.settings import (
     DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_LOG_GRACE,
     DEFAULT_MAX_BODY_BYTES,
     Settings,
     database,
@@ -41,6 +42,7 @@ class EmbeddedServer:
         heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         log_level: str = "warning",
+        log_grace: float = DEFAULT_LOG_GRACE,
     ) -> None:
         self._tmpdir: str | None = None
         if db_path is None:
@@ -54,6 +56,7 @@ class EmbeddedServer:
             token=token,
             heartbeat_interval=heartbeat_interval,
             max_body_bytes=max_body_bytes,
+            log_grace=log_grace,
         )
         self.app = create_app(self.settings)
         self._server = ServiceServer(uvicorn_config(self.app, host, port, log_level=log_level))

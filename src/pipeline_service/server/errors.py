@@ -118,7 +118,9 @@ def _allowed_methods(request: Request) -> set[str]:
         if match is Match.PARTIAL and (template is None or path == template):
             template = path
             methods |= route.methods or set()
-    return methods or {"GET"}
+    if "GET" in methods:
+        methods.add("HEAD")  # served by HeadMiddleware
+    return methods or {"GET", "HEAD"}
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:

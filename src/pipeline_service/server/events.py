@@ -4,7 +4,9 @@ The storage reports every committed change once, with the new state already read
 its whole document and version; for logs, the stored records). The hub fans that one state out
 to every subscriber of the run: 100 subscribers cost one read per change, not 100. A run
 subscriber keeps only the newest state (one that falls behind skips ahead, never back); a log
-subscriber queues records, and resynchronizes from storage if it falls too far behind.
+subscriber queues records up to MAX_QUEUED_LOG_BYTES, and beyond that forgets them and reads
+them back from storage by its cursor (logs are stored: a slow follower costs the server
+nothing while it lags, and misses nothing).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from pipeline_service.server.storage.base import (
     RunState,
 )
 
-MAX_QUEUED_LOG_RECORDS = 10_000
+MAX_QUEUED_LOG_BYTES = 1024 * 1024
+_RECORD_OVERHEAD = 256  # the fields of a record other than its message, roughly
+
+
+def record_size(record: dict[str, Any]) -> int:
+    """About how many bytes a log record holds."""
+    return len(record["message"]) + _RECORD_OVERHEAD
 
 
 class Subscription:
@@ -32,6 +40,7 @@ class Subscription:
         self.run_id = run_id
         self.state: RunState | None = None
         self.records: deque[dict[str, Any]] = deque()
+        self.records_bytes = 0
         self.records_dropped = False
         self.deleted = False
         self.closed = False
@@ -43,17 +52,23 @@ class Subscription:
             self._wakeup.set()
 
     def logs_appended(self, records: list[dict[str, Any]]) -> None:
-        if len(self.records) + len(records) > MAX_QUEUED_LOG_RECORDS:
-            self.records.clear()
-            self.records_dropped = True
-        else:
-            self.records.extend(records)
+        if not self.records_dropped:
+            size = self.records_bytes + sum(record_size(r) for r in records)
+            if size > MAX_QUEUED_LOG_BYTES:
+                self._forget_records()
+            else:
+                self.records.extend(records)
+                self.records_bytes = size
         self._wakeup.set()
+
+    def _forget_records(self) -> None:
+        self.records.clear()
+        self.records_bytes = 0
+        self.records_dropped = True
 
     def resync_logs(self) -> None:
         """Records were stored that this subscription cannot know: read them from storage."""
-        self.records.clear()
-        self.records_dropped = True
+        self._forget_records()
         self._wakeup.set()
 
     def run_deleted(self) -> None:
@@ -73,6 +88,7 @@ class Subscription:
         """Queued records, and whether some were dropped (read them back from storage)."""
         records, dropped = list(self.records), self.records_dropped
         self.records.clear()
+        self.records_bytes = 0
         self.records_dropped = False
         return records, dropped
 

@@ -163,6 +163,39 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
+class _HeadAnswered(Exception):
+    """The head of a HEAD response went out: the rest of the GET is not needed."""
+
+
+class HeadMiddleware:
+    """HEAD wherever GET: the request is served as a GET, and only its status and headers go
+    out (a stream stops right after its head)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def head_only(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body":
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                raise _HeadAnswered
+
+        try:
+            await self.app({**scope, "method": "GET"}, receive, head_only)
+        except _HeadAnswered:
+            pass
+        except BaseExceptionGroup as group:  # raised inside a streaming response's task group
+            rest = group.subgroup(lambda exc: not isinstance(exc, _HeadAnswered))
+            if rest is not None:
+                raise rest from None
+
+
 def add_trailing_slash_twins(app: FastAPI) -> None:
     """Answer every path with and without its trailing slash (never a redirect).
 

@@ -15,6 +15,7 @@ DEFAULT_PORT = 8100
 DEFAULT_HEARTBEAT_INTERVAL = 15.0
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_SSE_RETRY_MS = 2000
+DEFAULT_LOG_GRACE = 3.0
 
 
 _POSTGRES_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
@@ -52,6 +53,8 @@ class Settings:
     token: when set, every /api/v1 request needs `Authorization: Bearer <token>`.
     heartbeat_interval: seconds between `: ping` comments on idle streams. max_body_bytes:
     larger request bodies are 413. sse_retry_ms: the `retry:` sent to stream clients.
+    log_grace: seconds after a run ends during which its log streams still wait for lines (a
+    worker's closing lines: why the run failed or was cancelled).
     """
 
     db_path: Path | str = field(default_factory=default_db_path)
@@ -59,9 +62,12 @@ class Settings:
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     sse_retry_ms: int = DEFAULT_SSE_RETRY_MS
+    log_grace: float = DEFAULT_LOG_GRACE
 
     def __post_init__(self) -> None:
         if self.heartbeat_interval <= 0:
             raise ValueError("heartbeat_interval must be positive")
         if self.max_body_bytes <= 0:
             raise ValueError("max_body_bytes must be positive")
+        if self.log_grace < 0:
+            raise ValueError("log_grace must not be negative")

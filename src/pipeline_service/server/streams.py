@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -15,7 +18,7 @@ from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.base import LogQuery, RunState, Storage
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-LOG_PAGE = 1000
+LOG_PAGE = 100  # records read from storage at a time (a record holds up to 100 KB)
 
 
 def _data(value: Any) -> str:
@@ -118,10 +121,11 @@ async def log_events(
     query: LogQuery,
     settings: Settings,
 ) -> AsyncIterator[ServerSentEvent]:
-    """Stored records after the cursor, then new ones as they are stored, then `end`."""
+    """Stored records after the cursor, then new ones as they are stored, then `end` once the
+    run is over and the grace for its closing lines has passed."""
     with hub.subscribe(run_id) as subscription:
         try:
-            status = (await storage.get_run(run_id)).status
+            state = await storage.get_run(run_id)
         except NotFound:
             yield _deleted_event(run_id)
             return
@@ -130,11 +134,12 @@ async def log_events(
         from_storage = True  # until caught up (or after falling behind), read storage
         while True:
             newest = subscription.state
-            if newest is not None:
-                status = newest.status
-            terminal = status in TERMINAL_RUN_STATUSES
+            if newest is not None and newest.version > state.version:
+                state = newest
+            terminal = state.status in TERMINAL_RUN_STATUSES
             if from_storage or terminal:
-                # Once terminal, everything committed before is in storage: drain it, then end.
+                # Once terminal, everything committed before is in storage: drain it; end once
+                # the grace for the worker's closing lines has passed too.
                 try:
                     async for record in _stored_after(storage, run_id, query, cursor):
                         yield _log_event(record, retry)
@@ -144,7 +149,13 @@ async def log_events(
                     yield _deleted_event(run_id)
                     return
                 if terminal:
-                    end = {"run_id": run_id, "status": status}
+                    left = _grace_left(state, settings.log_grace)
+                    if left > 0 and not subscription.closed and not subscription.deleted:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(subscription.wait(), left)
+                        subscription.take_records()  # storage has them: drained next round
+                        continue
+                    end = {"run_id": run_id, "status": state.status}
                     yield ServerSentEvent(data=_data(end), event="end", retry=retry)
                     return
                 from_storage = False
@@ -161,6 +172,21 @@ async def log_events(
                 return
             if not from_storage and subscription.state is newest:
                 await subscription.wait()
+
+
+def _grace_left(state: RunState, grace: float) -> float:
+    """Seconds of the log grace left after the run ended (none once it has passed)."""
+    completed_at = state.run["completed_at"]
+    if not completed_at or grace <= 0:
+        return 0.0
+    try:
+        ended = datetime.fromisoformat(completed_at)
+    except ValueError:
+        return 0.0
+    if ended.tzinfo is None:
+        ended = ended.replace(tzinfo=UTC)
+    elapsed = (datetime.now(UTC) - ended).total_seconds()
+    return min(grace, grace - elapsed)
 
 
 async def _stored_after(

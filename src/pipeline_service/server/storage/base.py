@@ -126,7 +126,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def check(self) -> None:
-        """Raise errors.StorageUnavailable unless the store can be read and written."""
+        """Raise errors.StorageUnavailable unless the store takes a write now (a real one, through
+        the same path as every other write, within a few seconds): /health calls this."""
 
     # pipelines
     @abc.abstractmethod

@@ -264,19 +264,22 @@ class PostgresStorage(Storage):
                 return await fn(_Tx(conn))
 
     async def check(self) -> None:
+        """A real write (fails on a read-only standby, a full disk, an unreachable server), and
+        a listening connection (without it, subscribers here would miss changes)."""
         try:
-            with _database_errors():
-                async with self._connection(HEALTH_TIMEOUT_SECONDS) as conn:
-                    cursor = await conn.execute("SELECT pg_is_in_recovery()")
-                    row = await cursor.fetchone()
-        except StorageUnavailable:
-            raise
-        if row is not None and row[0]:
-            raise StorageUnavailable("database is a read-only standby: it cannot take writes")
+            await asyncio.wait_for(self._write(self._touch_heartbeat), HEALTH_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise StorageUnavailable(
+                f"the database did not take a write within {HEALTH_TIMEOUT_SECONDS:.0f} s"
+            ) from None
         if not self._listening.is_set():
             raise StorageUnavailable(
                 f"database change listener is disconnected ({self._listen_error}); reconnecting"
             )
+
+    @staticmethod
+    async def _touch_heartbeat(tx: _Tx) -> None:
+        await tx.conn.execute("UPDATE heartbeat SET checked = now() WHERE id = 1")
 
     # change fan-out --------------------------------------------------------------------------
 

@@ -68,6 +68,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX idempotency_by_age ON idempotency (created);
     CREATE INDEX idempotency_by_resource ON idempotency (resource);
+    CREATE TABLE heartbeat (id integer PRIMARY KEY CHECK (id = 1), checked timestamptz NOT NULL);
+    INSERT INTO heartbeat (id, checked) VALUES (1, now());
     CREATE FUNCTION pipeline_service_announce() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'DELETE' THEN

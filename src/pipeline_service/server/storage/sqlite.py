@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import queue
 import sqlite3
@@ -58,8 +59,11 @@ from pipeline_service.server.timestamps import format_timestamp, now_text
 
 T = TypeVar("T")
 
+logger = logging.getLogger("pipeline_service.server")
+
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 EXTERNAL_CHANGES_INTERVAL = 0.1
+HEALTH_WRITE_TIMEOUT = 5.0
 MAX_SQL_INT = 2**62
 
 _RUN_COLUMNS = (
@@ -85,8 +89,14 @@ def _dumps_opt(value: Any) -> str | None:
     return None if value is None else _dumps(value)
 
 
+def _loads(text: str) -> Any:
+    """Stored JSON; a NaN/Infinity an older release let in reads as null, so such a row can
+    still be served (JSON has no non-finite numbers)."""
+    return json.loads(text, parse_constant=lambda name: None)
+
+
 def _loads_opt(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else _loads(text)
 
 
 def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
@@ -97,7 +107,7 @@ def _run_state(row: sqlite3.Row | tuple[Any, ...]) -> RunState:
         "params": _loads_opt(row[3]),
         "current_action": row[4],
         "current_action_index": row[5],
-        "progress": json.loads(row[6]),
+        "progress": _loads(row[6]),
         "result": _loads_opt(row[7]),
         "error": row[8],
         "work_dir": row[9],
@@ -149,13 +159,27 @@ def _epoch_text(epoch: float) -> str:
     return format_timestamp(datetime.fromtimestamp(epoch, UTC))
 
 
+# Primary SQLite result codes that mean the database cannot be used right now (as opposed to a
+# bug in a statement, which is a 500): busy/locked, out of memory, read-only, I/O error,
+# corrupt, disk full, cannot open, locking protocol, not a database, permission denied.
+_UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26, 3})
+
+
+def _is_unavailable(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # raised by the sqlite3 module itself: a closed database is unusable
+        return isinstance(exc, sqlite3.OperationalError) or "closed" in str(exc)
+    return (code & 0xFF) in _UNAVAILABLE_CODES
+
+
 @contextlib.contextmanager
 def _unavailable_on_database_errors() -> Iterator[None]:
-    """A database that cannot be used (locked, read-only, disk full, corrupt) is a 503."""
+    """A database that cannot be used (locked, read-only, disk full, corrupt) is a 503;
+    any other database error is a bug and stays what it is (a 500)."""
     try:
         yield
-    except (sqlite3.OperationalError, sqlite3.DatabaseError) as exc:
-        if isinstance(exc, sqlite3.IntegrityError):
+    except sqlite3.Error as exc:
+        if not _is_unavailable(exc):
             raise
         raise StorageUnavailable(f"database is unusable: {exc}") from exc
 
@@ -181,75 +205,135 @@ class _Job:
         self.raw = raw
         self.future: Future[Any] = Future()
 
+    def start(self) -> bool:
+        """Claim the job for running; False when its waiter gave up (cancelled): skip it."""
+        return self.future.set_running_or_notify_cancel()
+
+    def answer(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Resolve the waiter; never raises, whatever the waiter did meanwhile."""
+        try:
+            if error is None:
+                self.future.set_result(result)
+            else:
+                self.future.set_exception(error)
+        except Exception:  # already resolved (InvalidStateError): nothing is waiting
+            logger.debug("a write's waiter was already answered", exc_info=True)
+
 
 class _GroupCommitWriter:
     """The one thread that writes. Writes that wait together share one transaction, each in its
     own savepoint (a failing write rolls back alone), and so share one fsync: group commit.
     A write's future resolves only after its COMMIT, and its changes are reported in order.
+
+    Nothing a caller does can stop it: a write whose waiter was cancelled before it ran is
+    skipped, each waiter is answered on its own, a batch that fails (COMMIT or even ROLLBACK
+    raising) fails its writes and drops the connection (the next batch opens a new one), and
+    a thread that died anyway is replaced at the next write. At most `max_queued` writes wait;
+    beyond that a write is refused at once with a 503 and `Retry-After`.
     """
 
     MAX_BATCH = 128
+    MAX_QUEUED = 10_000
 
     def __init__(
-        self, connect: Callable[[], sqlite3.Connection], report: Callable[[list[Change]], None]
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        discard: Callable[[], None],
+        report: Callable[[list[Change]], None],
+        *,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self._connect = connect
+        self._discard = discard
         self._report = report
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
-        self._thread.start()
+        self._queue: queue.Queue[_Job | None] = queue.Queue(max_queued)
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._thread = self._start_thread()
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        thread.start()
+        return thread
 
     def submit(
         self, fn: Callable[..., Any], args: tuple[Any, ...], *, raw: bool = False
     ) -> Future[Any]:
         """Run fn(tx, *args) in a write transaction (raw: fn(connection, *args), alone)."""
         job = _Job(fn, args, raw)
-        self._queue.put(job)
+        with self._lock:
+            if self._stopping:
+                raise StorageUnavailable("storage is closed")
+            if not self._thread.is_alive():
+                logger.error("the database writer had stopped; starting a new one")
+                self._thread = self._start_thread()
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise StorageUnavailable(
+                "the database is overloaded: too many writes are waiting; retry shortly",
+                headers={"Retry-After": "1"},
+            ) from None
         return job.future
 
     def stop(self) -> None:
         """Finish the queued writes, then end the thread (blocks)."""
+        with self._lock:
+            self._stopping = True
+            thread = self._thread
         self._queue.put(None)
-        self._thread.join()
+        thread.join()
 
     def _run(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
                 return
-            if job.raw:
-                self._run_raw(job)
-                continue
-            batch, stopping = [job], False
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    queued = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if queued is None:
-                    stopping = True
-                    break
-                if queued.raw:
-                    self._commit(batch)
-                    batch = []
-                    self._run_raw(queued)
-                    continue
-                batch.append(queued)
-            if batch:
+            try:
+                if self._serve(job):
+                    return
+            except BaseException:  # a bug of the writer itself: log it, keep writing
+                logger.exception("the database writer failed; it carries on")
+
+    def _serve(self, job: _Job) -> bool:
+        """Run job, and the writes queued behind it; True when told to stop."""
+        if job.raw:
+            self._run_raw(job)
+            return False
+        batch, stopping = [job], False
+        while len(batch) < self.MAX_BATCH:
+            try:
+                queued = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if queued is None:
+                stopping = True
+                break
+            if queued.raw:
                 self._commit(batch)
-            if stopping:
-                return
+                batch = []
+                self._run_raw(queued)
+                continue
+            batch.append(queued)
+        if batch:
+            self._commit(batch)
+        return stopping
 
     def _run_raw(self, job: _Job) -> None:
+        if not job.start():
+            return
         try:
             with _unavailable_on_database_errors():
                 result = job.fn(self._connect(), *job.args)
         except BaseException as exc:
-            job.future.set_exception(exc)
+            job.answer(error=exc)
         else:
-            job.future.set_result(result)
+            job.answer(result)
 
     def _commit(self, batch: list[_Job]) -> None:
+        batch = [job for job in batch if job.start()]
+        if not batch:
+            return
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         changes: list[Change] = []
         try:
@@ -273,27 +357,41 @@ class _GroupCommitWriter:
                             changes.extend(tx.changes)
                     conn.execute("COMMIT")
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    self._roll_back(conn)
                     raise
         except BaseException as exc:  # nothing of the batch was committed
             for job in batch:
-                job.future.set_exception(exc)
+                job.answer(error=exc)
             return
-        self._report(changes)
-        for job, result, error in outcomes:
-            if error is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(error)
+        try:
+            self._report(changes)
+        finally:
+            for job, result, error in outcomes:
+                job.answer(result, error)
+
+    def _roll_back(self, conn: sqlite3.Connection) -> None:
+        """Undo a failed batch; a connection that cannot even roll back is dropped."""
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except Exception:
+            logger.exception("ROLLBACK failed; reopening the database connection")
+            self._discard()
 
 
 class SQLiteStorage(Storage):
     """Storage in one SQLite file."""
 
-    def __init__(self, path: str | os.PathLike[str], *, readers: int = 4) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readers: int = 4,
+        max_queued_writes: int = _GroupCommitWriter.MAX_QUEUED,
+    ) -> None:
         self.path = Path(path)
         self._readers_count = readers
+        self._max_queued_writes = max_queued_writes
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
@@ -315,7 +413,9 @@ class SQLiteStorage(Storage):
         self._listener = listener
         self._watched = watched
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _GroupCommitWriter(self._connect, self._report)
+        self._writer = _GroupCommitWriter(
+            self._connect, self._disconnect, self._report, max_queued=self._max_queued_writes
+        )
         self._readers = ThreadPoolExecutor(self._readers_count, thread_name_prefix="sqlite-reader")
         await asyncio.wrap_future(self._writer.submit(self._migrate, (), raw=True))
         self._watcher = self._loop.create_task(self._watch_other_processes())
@@ -353,6 +453,18 @@ class SQLiteStorage(Storage):
             with self._connections_lock:
                 self._connections.append(conn)
         return conn
+
+    def _disconnect(self) -> None:
+        """Close and forget this thread's connection (the next use opens a new one)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is None:
+            return
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -456,14 +568,22 @@ class SQLiteStorage(Storage):
             return fn(self._connect(), *args)
 
     async def check(self) -> None:
+        """A real write through the writer: fails when the disk is full, the file read-only,
+        the writer stuck or stopped, not only when the file cannot be read."""
         if not self.path.exists():
             raise StorageUnavailable(f"database file {self.path} is missing")
         try:
-            await self._read(
-                lambda conn: conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            )
+            await asyncio.wait_for(self._write(self._touch_heartbeat), HEALTH_WRITE_TIMEOUT)
+        except TimeoutError:
+            raise StorageUnavailable(
+                f"the database did not take a write within {HEALTH_WRITE_TIMEOUT:.0f} s"
+            ) from None
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"database is unusable: {exc}") from exc
+
+    @staticmethod
+    def _touch_heartbeat(tx: _Tx) -> None:
+        tx.conn.execute("UPDATE heartbeat SET checked=? WHERE id=1", (tx.epoch,))
 
     # idempotency -----------------------------------------------------------------------------
 
@@ -481,7 +601,7 @@ class SQLiteStorage(Storage):
             raise Conflict(
                 f"Idempotency-Key {idem.key!r} was already used with a different request body"
             )
-        return json.loads(row[1])
+        return _loads(row[1])
 
     @staticmethod
     def _remember(tx: _Tx, idem: Idempotency | None, response: Any, resource: str) -> None:

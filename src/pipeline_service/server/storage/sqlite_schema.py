@@ -80,8 +80,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE idempotency ADD COLUMN resource TEXT;
     CREATE INDEX idempotency_by_resource ON idempotency(resource);
     """,
-    # 3: lease fencing: each claim of a run hands out the next token.
+    # 3: lease fencing: each claim of a run hands out the next token; a row that health checks
+    # rewrite, to prove the database takes writes.
     """
     ALTER TABLE runs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), checked REAL NOT NULL);
+    INSERT INTO heartbeat (id, checked) VALUES (1, 0);
     """,
 )

@@ -1,0 +1,209 @@
+"""The storage's writer survives whatever callers and the database do: cancelled waiters, a
+failing batch, a failing ROLLBACK, a full queue; /health goes through it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pipeline_service.server import Settings, create_app
+from pipeline_service.server.errors import StorageUnavailable
+from pipeline_service.server.models import PipelineCreate
+from pipeline_service.server.storage import sqlite as sqlite_storage
+from pipeline_service.server.storage.sqlite import SQLiteStorage
+
+WAIT = 30.0  # a write that takes this long is a hang
+
+
+def pipeline_body(name: str) -> PipelineCreate:
+    return PipelineCreate.model_validate({"name": name, "actions": []})
+
+
+def run_with(store: SQLiteStorage, scenario: Callable[[], Awaitable[None]]) -> None:
+    async def main() -> None:
+        await store.start(lambda change: None)
+        try:
+            await scenario()
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+async def hold_writer(store: SQLiteStorage) -> threading.Event:
+    """Keep the writer busy until the returned event is set (writes queue up meanwhile)."""
+    release, busy = threading.Event(), threading.Event()
+
+    def block(conn: sqlite3.Connection) -> None:
+        busy.set()
+        release.wait(WAIT)
+
+    assert store._writer is not None
+    store._writer.submit(block, (), raw=True)
+    await asyncio.get_running_loop().run_in_executor(None, busy.wait, WAIT)
+    return release
+
+
+async def names(store: SQLiteStorage) -> set[str]:
+    return {p["name"] for p in await store.list_pipelines(0, 1000)}
+
+
+def test_a_write_cancelled_mid_batch_leaves_the_writer_working(tmp_path: Path) -> None:
+    store = SQLiteStorage(tmp_path / "cancel.db")
+
+    async def scenario() -> None:
+        release = await hold_writer(store)
+        writes = [
+            asyncio.create_task(store.create_pipeline(pipeline_body(f"p{i}"), None))
+            for i in range(5)
+        ]
+        await asyncio.sleep(0.1)  # all five queued behind the held writer: one batch
+        writes[2].cancel()
+        await asyncio.sleep(0.1)  # the cancellation reaches the queued job
+        release.set()
+        done = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), WAIT)
+        assert isinstance(done[2], asyncio.CancelledError)
+        assert [d["name"] for i, d in enumerate(done) if i != 2] == ["p0", "p1", "p3", "p4"]
+        after = await asyncio.wait_for(store.create_pipeline(pipeline_body("after"), None), WAIT)
+        assert after["name"] == "after"
+        assert await names(store) == {"p0", "p1", "p3", "p4", "after"}
+        await asyncio.wait_for(store.check(), WAIT)
+
+    run_with(store, scenario)
+
+
+class FaultyConnection:
+    """The writer's connection, with some statements made to fail once."""
+
+    def __init__(self, conn: sqlite3.Connection, faults: list[str]) -> None:
+        self._conn = conn
+        self._faults = faults
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql in self._faults:
+            self._faults.remove(sql)
+            raise sqlite3.OperationalError(f"injected failure of {sql}")
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+class FaultyStorage(SQLiteStorage):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.faults: list[str] = []
+
+    def _connect(self) -> Any:
+        conn = super()._connect()
+        if threading.current_thread().name == "sqlite-writer":
+            return FaultyConnection(conn, self.faults)
+        return conn
+
+
+@pytest.mark.parametrize("faults", [["COMMIT"], ["COMMIT", "ROLLBACK"]])
+def test_a_failed_batch_or_rollback_is_answered_and_the_next_write_works(
+    tmp_path: Path, faults: list[str]
+) -> None:
+    store = FaultyStorage(tmp_path / "faulty.db")
+
+    async def scenario() -> None:
+        await store.create_pipeline(pipeline_body("before"), None)
+        store.faults[:] = faults
+        with pytest.raises(StorageUnavailable, match="injected failure of COMMIT"):
+            await asyncio.wait_for(store.create_pipeline(pipeline_body("lost"), None), WAIT)
+        assert store.faults == []
+        after = await asyncio.wait_for(store.create_pipeline(pipeline_body("after"), None), WAIT)
+        assert after["name"] == "after"
+        assert await names(store) == {"before", "after"}
+        await asyncio.wait_for(store.check(), WAIT)
+
+    run_with(store, scenario)
+
+
+def test_a_full_write_queue_is_a_503_with_retry_after(tmp_path: Path) -> None:
+    store = SQLiteStorage(tmp_path / "full.db", max_queued_writes=3)
+
+    async def scenario() -> None:
+        release = await hold_writer(store)
+        queued = [
+            asyncio.create_task(store.create_pipeline(pipeline_body(f"q{i}"), None))
+            for i in range(3)
+        ]
+        await asyncio.sleep(0.1)
+        with pytest.raises(StorageUnavailable) as refused:
+            await store.create_pipeline(pipeline_body("one too many"), None)
+        assert refused.value.status_code == 503
+        assert refused.value.headers == {"Retry-After": "1"}
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*queued), WAIT)
+        assert await names(store) == {"q0", "q1", "q2"}
+
+    run_with(store, scenario)
+
+
+def test_a_bug_in_a_statement_is_not_reported_as_an_unusable_database(tmp_path: Path) -> None:
+    store = SQLiteStorage(tmp_path / "bug.db")
+
+    async def scenario() -> None:
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await store._write(lambda tx: tx.conn.execute("SELECT * FROM no_such_table"))
+        await store.create_pipeline(pipeline_body("fine"), None)
+
+    run_with(store, scenario)
+
+
+def test_health_fails_while_the_writer_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_storage, "HEALTH_WRITE_TIMEOUT", 0.5)
+    app = create_app(Settings(db_path=tmp_path / "health.db"))
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+        ):
+            assert (await http.get("/health")).status_code == 200
+            release = await hold_writer(app.state.storage)
+            try:
+                stuck = await http.get("/health")
+                assert stuck.status_code == 503
+                assert "write" in stuck.json()["detail"]
+            finally:
+                release.set()
+            assert (await http.get("/health")).status_code == 200
+
+    asyncio.run(scenario())
+
+
+class BuggyStorage(SQLiteStorage):
+    async def list_pipelines(self, skip: int, limit: int) -> list[dict[str, Any]]:
+        return await self._read(lambda conn: conn.execute("SELECT nope FROM pipelines").fetchall())
+
+
+def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
+    app = create_app(
+        Settings(db_path=tmp_path / "buggy.db"), storage=BuggyStorage(tmp_path / "b.db")
+    )
+
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+        ):
+            response = await http.get("/api/v1/pipelines/")
+            assert response.status_code == 500
+            assert response.json() == {"detail": "internal server error"}
+            assert (await http.get("/health")).status_code == 200
+
+    asyncio.run(scenario())
