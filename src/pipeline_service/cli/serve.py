@@ -12,6 +12,7 @@ from pipeline_service._constants import ENV_TOKEN
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+from pipeline_service.cli._common import dashboard_url
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -88,6 +89,7 @@ def serve(
     typer.echo(
         f"pipeline-service: serving on http://{host}:{port} (database {redacted(db)})", err=True
     )
+    typer.echo(f"pipeline-service: dashboard at {dashboard_url(f'http://{host}:{port}')}", err=True)
     server.run()
 
 

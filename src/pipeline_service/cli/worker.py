@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from pipeline_service.cli._common import (
     TokenOption,
     UrlOption,
+    dashboard_url,
     describe_error,
     fail,
     resolved_url,
@@ -141,6 +142,7 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
                 f"with {workers} worker{'s' if workers != 1 else ''}",
                 err=True,
             )
+            typer.echo(f"pipeline-service: dashboard at {dashboard_url(server.url)}", err=True)
             while not stop.wait(0.5):
                 pass
             typer.echo("pipeline-service: stopping", err=True)

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pipeline_service
 from pipeline_service.server.auth import BearerAuthMiddleware
+from pipeline_service.server.dashboard import dashboard_routes
 from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.routes import ROUTERS
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         # Plain routes on the app's router (no included-router indirection): one flat table.
         app.router.routes.extend(router.routes)
     add_trailing_slash_twins(app)
+    app.router.routes.extend(dashboard_routes())
 
     def committed_spec() -> dict[str, Any]:
         return load_spec()

@@ -27,7 +27,7 @@ import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
 
-from pipeline_service.server import rules
+from pipeline_service.server import metric_history, rules
 from pipeline_service.server.errors import (
     Conflict,
     NotFound,
@@ -142,8 +142,17 @@ class _Tx:
 class PostgresStorage(Storage):
     """Storage in one PostgreSQL database, shared by any number of server processes."""
 
-    def __init__(self, dsn: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        max_metric_points: int = metric_history.MAX_POINTS,
+    ) -> None:
+        if max_metric_points < 2:
+            raise ValueError("max_metric_points must be at least 2 (the first and the newest)")
         self.dsn = dsn
+        self.max_metric_points = max_metric_points
         self._pool_size = pool_size
         self._pool: psycopg_pool.AsyncConnectionPool | None = None
         self._listener: ChangeListener = lambda change: None
@@ -681,11 +690,16 @@ class PostgresStorage(Storage):
     async def report_progress(
         self, run_id: str, body: ProgressUpdate, lease_token: int | None = None
     ) -> RunState:
-        return await self._write(
-            lambda tx: self._change_run(
+        async def report(tx: _Tx) -> RunState:
+            state = await self._change_run(
                 tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now), lease_token
             )
-        )
+            reported = metric_history.reported_point(state.run, body, tx.now)
+            if reported is not None:
+                await self._record_metric_point(tx, state.run["id"], *reported)
+            return state
+
+        return await self._write(report)
 
     async def cancel_run(self, run_id: str) -> RunState:
         return await self._write(
@@ -716,6 +730,81 @@ class PostgresStorage(Storage):
             raise NotFound("Run not found")
         if lease_token is not None and lease_token != row[0]:
             raise lease_lost(run_id, lease_token, row[0])
+
+    # metrics ---------------------------------------------------------------------------------
+
+    async def _record_metric_point(
+        self, tx: _Tx, run_id: str, action_name: str, point: JSON
+    ) -> None:
+        """Add point to the action's series, thinning it as metric_history says (the run's row
+        is locked: one writer per series at a time)."""
+        key = (run_id, _key(action_name))
+        row = await tx.one(
+            "SELECT stride, recorded, kept FROM metric_series WHERE run_id=%s AND action_key=%s",
+            key,
+        )
+        stride, recorded, kept = row if row is not None else (1, 0, 0)
+        if recorded and not metric_history.is_kept(recorded, stride):
+            # The previous newest point was kept only for being the newest.
+            await tx.conn.execute(
+                "DELETE FROM metric_points WHERE run_id=%s AND action_key=%s AND seq=%s",
+                (*key, recorded),
+            )
+            kept -= 1
+        recorded += 1
+        await tx.conn.execute(
+            "INSERT INTO metric_points (run_id, action_key, seq, point) VALUES (%s, %s, %s, %s)",
+            (*key, recorded, _dumps(point)),
+        )
+        kept += 1
+        while kept > self.max_metric_points:
+            stride *= 2
+            await tx.conn.execute(
+                "DELETE FROM metric_points WHERE run_id=%s AND action_key=%s AND seq<%s "
+                "AND (seq - 1) %% %s <> 0",
+                (*key, recorded, stride),
+            )
+            counted = await tx.one(
+                "SELECT count(*) FROM metric_points WHERE run_id=%s AND action_key=%s", key
+            )
+            kept = counted[0] if counted else 0
+        await tx.conn.execute(
+            "INSERT INTO metric_series (run_id, action_key, stride, recorded, kept) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (run_id, action_key) DO UPDATE SET "
+            "stride=EXCLUDED.stride, recorded=EXCLUDED.recorded, kept=EXCLUDED.kept",
+            (*key, stride, recorded, kept),
+        )
+
+    async def get_metrics(self, run_id: str) -> JSON:
+        async def read(tx: _Tx) -> JSON:
+            run = (await self._get_run(tx, run_id)).run
+            series = await tx.all(
+                "SELECT action_key, recorded FROM metric_series WHERE run_id=%s", (run["id"],)
+            )
+            recorded = {json.loads(row[0]): row[1] for row in series}
+            points: dict[str, list[JSON]] = {}
+            for action_key, seq, point in await tx.all(
+                "SELECT action_key, seq, point FROM metric_points WHERE run_id=%s "
+                "ORDER BY action_key, seq",
+                (run["id"],),
+            ):
+                points.setdefault(json.loads(action_key), []).append(
+                    {"seq": seq, **json.loads(point)}
+                )
+            return {
+                "run_id": run["id"],
+                "max_points": self.max_metric_points,
+                "actions": [
+                    {
+                        "action_name": entry["name"],
+                        "recorded": recorded.get(entry["name"], 0),
+                        "points": points.get(entry["name"], []),
+                    }
+                    for entry in run["progress"]
+                ],
+            }
+
+        return await self._read(read)
 
     # checkpoints -----------------------------------------------------------------------------
 

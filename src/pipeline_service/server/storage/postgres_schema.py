@@ -68,6 +68,21 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX idempotency_by_age ON idempotency (created);
     CREATE INDEX idempotency_by_resource ON idempotency (resource);
+    CREATE TABLE metric_series (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        stride bigint NOT NULL,
+        recorded bigint NOT NULL,
+        kept bigint NOT NULL,
+        PRIMARY KEY (run_id, action_key)
+    );
+    CREATE TABLE metric_points (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        seq bigint NOT NULL,
+        point text NOT NULL,
+        PRIMARY KEY (run_id, action_key, seq)
+    );
     CREATE TABLE heartbeat (id integer PRIMARY KEY CHECK (id = 1), checked timestamptz NOT NULL);
     INSERT INTO heartbeat (id, checked) VALUES (1, now());
     CREATE FUNCTION pipeline_service_announce() RETURNS trigger LANGUAGE plpgsql AS $$

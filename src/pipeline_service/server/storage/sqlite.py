@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline_service.server import rules
+from pipeline_service.server import metric_history, rules
 from pipeline_service.server.errors import (
     Conflict,
     NotFound,
@@ -388,8 +388,12 @@ class SQLiteStorage(Storage):
         *,
         readers: int = 4,
         max_queued_writes: int = _GroupCommitWriter.MAX_QUEUED,
+        max_metric_points: int = metric_history.MAX_POINTS,
     ) -> None:
+        if max_metric_points < 2:
+            raise ValueError("max_metric_points must be at least 2 (the first and the newest)")
         self.path = Path(path)
+        self.max_metric_points = max_metric_points
         self._readers_count = readers
         self._max_queued_writes = max_queued_writes
         self._local = threading.local()
@@ -830,9 +834,13 @@ class SQLiteStorage(Storage):
     ) -> RunState:
         def report(tx: _Tx) -> RunState:
             self._fence(tx.conn, run_id, lease_token)
-            return self._change_run(
+            state = self._change_run(
                 tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now)
             )
+            reported = metric_history.reported_point(state.run, body, tx.now)
+            if reported is not None:
+                self._record_metric_point(tx.conn, run_id, *reported)
+            return state
 
         return await self._write(report)
 
@@ -863,6 +871,76 @@ class SQLiteStorage(Storage):
             raise NotFound("Run not found")
         if lease_token is not None and lease_token != row[0]:
             raise lease_lost(run_id, lease_token, row[0])
+
+    # metrics ---------------------------------------------------------------------------------
+
+    def _record_metric_point(
+        self, conn: sqlite3.Connection, run_id: str, action_name: str, point: JSON
+    ) -> None:
+        key = (run_id, action_name)
+        row = conn.execute(
+            "SELECT stride, recorded, kept FROM metric_series WHERE run_id=? AND action_name=?",
+            key,
+        ).fetchone()
+        stride, recorded, kept = row if row is not None else (1, 0, 0)
+        if recorded and not metric_history.is_kept(recorded, stride):
+            # The previous newest point was kept only for being the newest.
+            conn.execute(
+                "DELETE FROM metric_points WHERE run_id=? AND action_name=? AND seq=?",
+                (*key, recorded),
+            )
+            kept -= 1
+        recorded += 1
+        conn.execute(
+            "INSERT INTO metric_points (run_id, action_name, seq, point) VALUES (?, ?, ?, ?)",
+            (*key, recorded, _dumps(point)),
+        )
+        kept += 1
+        while kept > self.max_metric_points:
+            stride *= 2
+            conn.execute(
+                "DELETE FROM metric_points WHERE run_id=? AND action_name=? AND seq<? "
+                "AND (seq - 1) % ? != 0",
+                (*key, recorded, stride),
+            )
+            kept = conn.execute(
+                "SELECT count(*) FROM metric_points WHERE run_id=? AND action_name=?", key
+            ).fetchone()[0]
+        conn.execute(
+            "INSERT OR REPLACE INTO metric_series (run_id, action_name, stride, recorded, kept) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (*key, stride, recorded, kept),
+        )
+
+    async def get_metrics(self, run_id: str) -> JSON:
+        def read(conn: sqlite3.Connection) -> JSON:
+            run = self._get_run(conn, run_id).run
+            recorded = dict(
+                conn.execute(
+                    "SELECT action_name, recorded FROM metric_series WHERE run_id=?", (run_id,)
+                ).fetchall()
+            )
+            points: dict[str, list[JSON]] = {}
+            for action_name, seq, point in conn.execute(
+                "SELECT action_name, seq, point FROM metric_points WHERE run_id=? "
+                "ORDER BY action_name, seq",
+                (run_id,),
+            ):
+                points.setdefault(action_name, []).append({"seq": seq, **json.loads(point)})
+            return {
+                "run_id": run_id,
+                "max_points": self.max_metric_points,
+                "actions": [
+                    {
+                        "action_name": entry["name"],
+                        "recorded": recorded.get(entry["name"], 0),
+                        "points": points.get(entry["name"], []),
+                    }
+                    for entry in run["progress"]
+                ],
+            }
+
+        return await self._read(read)
 
     # checkpoints -----------------------------------------------------------------------------
 
