@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 import pytest
-from postgres_support import with_dbname
+from postgres_support import unavailable, with_dbname
 
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.errors import StorageUnavailable
@@ -122,3 +122,14 @@ def test_check_refuses_a_closed_store(postgres_dsn: str) -> None:
             await store.check()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("", pytest.skip.Exception), ("true", pytest.fail.Exception)]
+)
+def test_missing_postgresql_skips_but_fails_under_ci(
+    ci: str, outcome: type[BaseException], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="PostgreSQL unavailable"):
+        unavailable("PostgreSQL unavailable: no initdb")
