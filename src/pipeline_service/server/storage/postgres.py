@@ -285,6 +285,8 @@ class PostgresStorage(Storage):
             raise StorageUnavailable(
                 f"database change listener is disconnected ({self._listen_error}); reconnecting"
             )
+        if any(task.done() for task in self._tasks):
+            raise StorageUnavailable("database change listener stopped")
 
     @staticmethod
     async def _touch_heartbeat(tx: _Tx) -> None:
@@ -347,10 +349,11 @@ class PostgresStorage(Storage):
                 batch.append(self._queue.get_nowait())
             try:
                 await self._forward_batch(batch)
-            except (StorageUnavailable, psycopg.Error, OSError) as exc:
-                # The database is unreachable: once it is back, every watched run is re-read
-                # and every log subscriber re-reads storage (what was noted may not be sent).
-                logger.warning("could not read changes (%s); retrying", exc)
+            except Exception as exc:
+                # The database is unreachable (or a change could not be read): once it is back,
+                # every watched run is re-read and every log subscriber re-reads storage (what
+                # was noted may not have been sent).
+                logger.warning("could not forward changes (%r); re-reading", exc)
                 self._reported.clear()
                 await asyncio.sleep(0.5)
                 self._queue.put_nowait(_RESYNC)
@@ -574,8 +577,7 @@ class PostgresStorage(Storage):
         async def delete(tx: _Tx) -> None:
             key = _id(pipeline_id)
             runs = await tx.all("SELECT id FROM runs WHERE pipeline_id=%s", (key,))
-            cursor = await tx.conn.execute("DELETE FROM pipelines WHERE id=%s", (key,))
-            if cursor.rowcount == 0:
+            if await tx.one("DELETE FROM pipelines WHERE id=%s RETURNING 1", (key,)) is None:
                 raise NotFound("Pipeline not found")
             await tx.conn.execute(
                 "DELETE FROM idempotency WHERE resource = ANY(%s)",
@@ -709,8 +711,7 @@ class PostgresStorage(Storage):
     async def delete_run(self, run_id: str) -> None:
         async def delete(tx: _Tx) -> None:
             key = _id(run_id)
-            cursor = await tx.conn.execute("DELETE FROM runs WHERE id=%s", (key,))
-            if cursor.rowcount == 0:
+            if await tx.one("DELETE FROM runs WHERE id=%s RETURNING 1", (key,)) is None:
                 raise NotFound("Run not found")
             await tx.conn.execute("DELETE FROM idempotency WHERE resource=%s", (key,))
 
