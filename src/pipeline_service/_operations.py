@@ -29,6 +29,7 @@ from pipeline_service_api.api.health import get_health as _get_health
 from pipeline_service_api.api.logs import append_logs as _append_logs
 from pipeline_service_api.api.logs import get_logs as _get_logs
 from pipeline_service_api.api.logs import stream_logs as _stream_logs
+from pipeline_service_api.api.metrics import get_metrics as _get_metrics
 from pipeline_service_api.api.pipelines import create_pipeline as _create_pipeline
 from pipeline_service_api.api.pipelines import delete_pipeline as _delete_pipeline
 from pipeline_service_api.api.pipelines import get_pipeline as _get_pipeline
@@ -74,6 +75,7 @@ from .types import (
     Pipeline,
     Run,
     RunClaim,
+    RunMetrics,
 )
 
 T = TypeVar("T")
@@ -87,6 +89,7 @@ _CHECKPOINT = TypeAdapter(Checkpoint)
 _CHECKPOINTS = TypeAdapter(list[Checkpoint])
 LOG_RECORD = TypeAdapter(LogRecord)
 _LOG_RECORDS = TypeAdapter(list[LogRecord])
+_RUN_METRICS = TypeAdapter(RunMetrics)
 _RUN_CLAIM = TypeAdapter(RunClaim)
 _LEASE = TypeAdapter(Lease)
 _JSON_OBJECT = TypeAdapter(dict[str, Any])
@@ -361,6 +364,10 @@ def stream_logs_kwargs(
         action_name=UNSET if action_name is None else action_name,
         level=UNSET if level is None else _log_level(level),
     )
+
+
+def get_metrics(run_id: str) -> Call[RunMetrics]:
+    return Call(_get_metrics._get_kwargs(run_id), _reader(_RUN_METRICS))
 
 
 def create_checkpoint(

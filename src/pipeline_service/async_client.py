@@ -21,7 +21,17 @@ from ._request import AsyncRequester, Call, ClientConfig, deadline_after, time_l
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
 from .streaming import LogEvents, ProgressEvents, aiter_events
-from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, Run, RunClaim
+from .types import (
+    NOT_GIVEN,
+    Checkpoint,
+    Lease,
+    LogRecord,
+    NotGiven,
+    Pipeline,
+    Run,
+    RunClaim,
+    RunMetrics,
+)
 
 __all__ = ["AsyncPipelineServiceClient"]
 
@@ -332,6 +342,12 @@ class AsyncPipelineServiceClient:
         """Same as `stream_progress` (the name the documented API uses)."""
         async for progress in self.stream_progress(run_id, timeout, last_event_id=last_event_id):
             yield progress
+
+    # --- metrics ---------------------------------------------------------------------------
+
+    async def get_metrics(self, run_id: str, *, timeout: float | None = None) -> RunMetrics:
+        """The history of each action's numeric metrics (a bounded series per action)."""
+        return await self._requester.request(ops.get_metrics(run_id), timeout=timeout)
 
     # --- checkpoints -----------------------------------------------------------------------
 

@@ -17,7 +17,17 @@ from ._request import AsyncRequester, Call, ClientConfig, SyncRequester, deadlin
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
 from .streaming import LogEvents, ProgressEvents, aiter_events, iter_events
-from .types import NOT_GIVEN, Checkpoint, Lease, LogRecord, NotGiven, Pipeline, Run, RunClaim
+from .types import (
+    NOT_GIVEN,
+    Checkpoint,
+    Lease,
+    LogRecord,
+    NotGiven,
+    Pipeline,
+    Run,
+    RunClaim,
+    RunMetrics,
+)
 
 __all__ = ["PipelineServiceClient"]
 
@@ -333,6 +343,12 @@ class PipelineServiceClient:
             )
             async for progress in stream:
                 yield progress
+
+    # --- metrics ---------------------------------------------------------------------------
+
+    def get_metrics(self, run_id: str, *, timeout: float | None = None) -> RunMetrics:
+        """The history of each action's numeric metrics (a bounded series per action)."""
+        return self._requester.request(ops.get_metrics(run_id), timeout=timeout)
 
     # --- checkpoints -----------------------------------------------------------------------
 

@@ -19,10 +19,13 @@ __all__ = [
     "Health",
     "Lease",
     "LogRecord",
+    "MetricPoint",
+    "MetricSeries",
     "NotGiven",
     "Pipeline",
     "Run",
     "RunClaim",
+    "RunMetrics",
 ]
 
 _OPEN = ConfigDict(extra="allow")
@@ -110,6 +113,36 @@ class LogRecord(TypedDict):
     level: str
     message: str
     timestamp: str
+
+
+@with_config(_OPEN)
+class MetricPoint(TypedDict):
+    """The numeric metrics of one progress report, with where the action was."""
+
+    seq: int
+    t: str
+    progress: int | float
+    total: int | float | None
+    progress_step: str | None
+    values: dict[str, int | float]
+
+
+@with_config(_OPEN)
+class MetricSeries(TypedDict):
+    """One action's kept metric points, by `seq`; `recorded` counts thinned-out ones too."""
+
+    action_name: str
+    recorded: int
+    points: list[MetricPoint]
+
+
+@with_config(_OPEN)
+class RunMetrics(TypedDict):
+    """A run's metric history: one series per action, at most `max_points` points each."""
+
+    run_id: str
+    max_points: int
+    actions: list[MetricSeries]
 
 
 @with_config(_OPEN)

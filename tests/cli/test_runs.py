@@ -33,6 +33,7 @@ def test_create_parses_params_as_json_when_valid(
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("Created run ")
     run_id = result.stdout.split()[2]
+    assert f"Dashboard: {cli.url}/ui/runs/{run_id}\n" in result.stdout
     stored = client.get_run(run_id)
     assert stored["params"] == {
         "epochs": 3,

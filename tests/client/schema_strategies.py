@@ -2,9 +2,10 @@
 
 hypothesis-jsonschema does not work with the installed hypothesis, so this covers what the
 spec's response schemas use: $ref, anyOf, type (lists included), enum, const, properties,
-required, additionalProperties, items, numeric bounds, string lengths, `pattern: ^[0-9]+$` and
-`format: date-time` (with and without an offset, as v1-core servers send). Every generated
-value is checked against the schema with jsonschema, so the generator cannot drift from it.
+required, additionalProperties (a boolean or a schema), items, numeric bounds, string lengths,
+`pattern: ^[0-9]+$` and `format: date-time` (with and without an offset, as v1-core servers
+send). Every generated value is checked against the schema with jsonschema, so the generator
+cannot drift from it.
 """
 
 from __future__ import annotations
@@ -121,8 +122,10 @@ def _object(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, JSON]:
     for name, sub in properties.items():
         if name in required or draw(st.booleans()):
             value[name] = draw(from_schema(sub))
-    if schema.get("additionalProperties", True) is not False and draw(st.booleans()):
-        extra = draw(st.dictionaries(st.text(min_size=1, max_size=8), ANY_JSON, max_size=2))
+    additional = schema.get("additionalProperties", True)
+    if additional is not False and draw(st.booleans()):
+        values = from_schema(additional) if isinstance(additional, dict) else ANY_JSON
+        extra = draw(st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=2))
         value.update({k: v for k, v in extra.items() if k not in properties})
     return value
 

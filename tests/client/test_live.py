@@ -129,6 +129,28 @@ def test_bad_input_is_a_clear_error(api: Any) -> None:
         api.create_run("no-such-pipeline")
 
 
+def test_get_metrics(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    for epoch, loss in enumerate((0.9, 0.4), start=1):
+        api.report_progress(
+            run["id"],
+            action_progress=ActionProgress(
+                name="train", progress=epoch, total=2, metrics={"loss": loss, "note": "x"}
+            ),
+        )
+    history = api.get_metrics(run["id"])
+    assert history["run_id"] == run["id"]
+    assert [s["action_name"] for s in history["actions"]] == ["download", "convert", "train"]
+    train = history["actions"][2]
+    assert [(p["seq"], p["progress"], p["values"]) for p in train["points"]] == [
+        (1, 1, {"loss": 0.9}),
+        (2, 2, {"loss": 0.4}),
+    ]
+    with pytest.raises(NotFoundError):
+        api.get_metrics("no-such-run")
+
+
 def test_report_and_get_progress(api: Any) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])

@@ -41,6 +41,7 @@ CALLS: dict[str, Callable[[PipelineServiceClient], Any]] = {
     "renew_lease": lambda c: c.renew_lease("r", "w"),
     "report_progress": lambda c: c.report_progress("r", status="running"),
     "get_progress": lambda c: c.get_progress("r"),
+    "get_metrics": lambda c: c.get_metrics("r"),
     "create_checkpoint": lambda c: c.create_checkpoint("r", "a", 0),
     "list_checkpoints": lambda c: c.get_checkpoints("r"),
     "get_latest_checkpoint": lambda c: c.get_latest_checkpoint("r"),

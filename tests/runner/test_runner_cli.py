@@ -50,6 +50,7 @@ def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
         first = stderr.get(timeout=30)
         match = re.search(r"serving on (http://\S+) .* with 1 worker$", first.strip())
         assert match, first
+        assert stderr.get(timeout=30).strip() == f"pipeline-service: dashboard at {match.group(1)}/"
         example = subprocess.run(
             [sys.executable, str(COMPLETE_EXAMPLE)],
             env={**os.environ, "PIPELINE_SERVICE_URL": match.group(1)},
@@ -88,6 +89,7 @@ def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
     assert demo.returncode == 0, demo.stdout + demo.stderr
     out = demo.stdout
     assert re.search(r"Run \S+ completed in 0:00:\d\d", out), out
+    assert re.search(r"Watch it in the dashboard: http://127\.0\.0\.1:\d+/ui/runs/\S+\n", out)
     assert '"model_path":' in out
     assert '"r2": 0.99' in out
     assert f"kept in {tmp_path / 'demo.db'}" in out

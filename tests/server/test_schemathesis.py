@@ -23,6 +23,8 @@ from pipeline_service.conformance.checks.schema import RULES_TOML
 from pipeline_service.server import EmbeddedServer, Settings, create_app
 from pipeline_service.spec import spec_path
 
+from .conftest import Database
+
 # The spec's cross-field rules, as the conformance kit's fuzzer takes them into account.
 CONFIG_TOML = RULES_TOML
 CONFIG = SchemathesisConfig.from_str(CONFIG_TOML)
@@ -95,10 +97,13 @@ live_schema = schemathesis.openapi.from_path(spec_path(), config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    """The same checks over the wire: a real uvicorn on 127.0.0.1 with its own database."""
-    db = tmp_path_factory.mktemp("schemathesis-live") / "live.db"
-    with EmbeddedServer(db, heartbeat_interval=0.2) as server:
+def fuzzed_server(new_database: Database) -> Iterator[EmbeddedServer]:
+    """The same checks over the wire: a real uvicorn on 127.0.0.1 with its own database, on
+    each storage backend (SQLite, then PostgreSQL)."""
+    with (
+        new_database("schemathesis-live") as db,
+        EmbeddedServer(db, heartbeat_interval=0.2) as server,
+    ):
         yield server
 
 

@@ -22,6 +22,9 @@ from .log_event_name import LogEventName
 from .log_level import LogLevel
 from .log_record import LogRecord
 from .log_stream_end import LogStreamEnd
+from .metric_point import MetricPoint
+from .metric_series import MetricSeries
+from .metric_values import MetricValues
 from .pipeline import Pipeline
 from .pipeline_create import PipelineCreate
 from .pipeline_update import PipelineUpdate
@@ -33,6 +36,7 @@ from .run import Run
 from .run_claim import RunClaim
 from .run_create import RunCreate
 from .run_create_params import RunCreateParams
+from .run_metrics import RunMetrics
 from .run_params import RunParams
 from .run_result import RunResult
 from .run_status import RunStatus
@@ -64,6 +68,9 @@ __all__ = (
     "LogLevel",
     "LogRecord",
     "LogStreamEnd",
+    "MetricPoint",
+    "MetricSeries",
+    "MetricValues",
     "Pipeline",
     "PipelineCreate",
     "PipelineUpdate",
@@ -75,6 +82,7 @@ __all__ = (
     "RunClaim",
     "RunCreate",
     "RunCreateParams",
+    "RunMetrics",
     "RunParams",
     "RunResult",
     "RunStatus",

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from urllib.parse import quote
 
 import typer
 import yaml
@@ -95,6 +96,12 @@ def usage_error(message: str) -> NoReturn:
 def resolved_url(url: str | None) -> str:
     """The base URL the client will use for `url` (for messages)."""
     return url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
+
+
+def dashboard_url(base_url: str, run_id: str | None = None) -> str:
+    """The reference server's dashboard on `base_url`, or the page of one run there."""
+    base = base_url.rstrip("/")
+    return f"{base}/" if run_id is None else f"{base}/ui/runs/{quote(run_id, safe='')}"
 
 
 def describe_error(error: PipelineServiceError, url: str) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.cli._common import describe_error, fail, stdout_console
+from pipeline_service.cli._common import dashboard_url, describe_error, fail, stdout_console
 from pipeline_service.cli.watch import watch_run
 from pipeline_service.errors import PipelineServiceError
 from pipeline_service.runner.actions import bundled_examples_path
@@ -75,6 +75,10 @@ def demo(
                 console.print(
                     f"Pipeline {pipeline['id']}, run {run['id']} with params "
                     f"{json.dumps(DEMO_PARAMS)}",
+                    markup=False,
+                )
+                console.print(
+                    f"Watch it in the dashboard: {dashboard_url(server.url, run['id'])}",
                     markup=False,
                 )
                 code = watch_run(

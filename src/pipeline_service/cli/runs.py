@@ -16,6 +16,7 @@ from pipeline_service.cli._common import (
     TokenOption,
     UrlOption,
     compact_json,
+    dashboard_url,
     elapsed_seconds,
     format_amount,
     format_duration,
@@ -197,9 +198,9 @@ def create_run(
             print_json(run)
             return
         if not as_json:
-            stdout_console().print(
-                f"Created run {run['id']} of pipeline {run['pipeline_id']}", markup=False
-            )
+            console = stdout_console()
+            console.print(f"Created run {run['id']} of pipeline {run['pipeline_id']}", markup=False)
+            console.print(f"Dashboard: {dashboard_url(client.base_url, run['id'])}", markup=False)
         if watch:
             code = watch_run(
                 client, run["id"], url=resolved_url(url), as_json=as_json, timeout=timeout

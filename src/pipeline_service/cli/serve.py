@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,6 +12,7 @@ from pipeline_service._constants import ENV_TOKEN
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+from pipeline_service.cli._common import dashboard_url
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
@@ -29,8 +29,13 @@ def serve(
     ),
     port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = DEFAULT_PORT,
     db: Annotated[
-        Path, typer.Option(envvar=ENV_DB, help="SQLite database file (created if missing).")
-    ] = DEFAULT_DB_PATH,
+        str,
+        typer.Option(
+            envvar=ENV_DB,
+            help="SQLite database file (created if missing; also sqlite:///PATH), or a "
+            "PostgreSQL URL postgresql://USER@HOST/DBNAME shared by several `serve` processes.",
+        ),
+    ] = str(DEFAULT_DB_PATH),
     token: Annotated[
         str | None,
         typer.Option(envvar=ENV_TOKEN, help="Require `Authorization: Bearer TOKEN` on /api/v1."),
@@ -46,16 +51,16 @@ def serve(
         int, typer.Option(min=0, help="Local workers executing runs (0: the API alone).")
     ] = 1,
 ) -> None:
-    """Run the Pipeline Service (FastAPI + SQLite) until SIGINT/SIGTERM."""
+    """Run the Pipeline Service (FastAPI + SQLite or PostgreSQL) until SIGINT/SIGTERM."""
     from pipeline_service.server.app import create_app
     from pipeline_service.server.serving import ServiceServer, uvicorn_config
-    from pipeline_service.server.settings import Settings
+    from pipeline_service.server.settings import Settings, database, redacted
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = Settings(
-        db_path=db,
+        db_path=database(db),
         token=token or None,
         heartbeat_interval=heartbeat_interval,
         max_body_bytes=max_body_bytes,
@@ -63,7 +68,7 @@ def serve(
     app = create_app(settings)
     problem = _database_problem(app)
     if problem is not None:
-        typer.echo(f"pipeline-service: cannot use the database {db}: {problem}", err=True)
+        typer.echo(f"pipeline-service: cannot use the database {redacted(db)}: {problem}", err=True)
         raise typer.Exit(1)
     if workers:
         from pipeline_service.cli.worker import serve_with_workers
@@ -81,7 +86,10 @@ def serve(
         serve_with_workers(server_with_workers, workers, token=token or None)
         return
     server = ServiceServer(uvicorn_config(app, host, port, log_level=log_level))
-    typer.echo(f"pipeline-service: serving on http://{host}:{port} (database {db})", err=True)
+    typer.echo(
+        f"pipeline-service: serving on http://{host}:{port} (database {redacted(db)})", err=True
+    )
+    typer.echo(f"pipeline-service: dashboard at {dashboard_url(f'http://{host}:{port}')}", err=True)
     server.run()
 
 

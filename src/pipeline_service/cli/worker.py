@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from pipeline_service.cli._common import (
     TokenOption,
     UrlOption,
+    dashboard_url,
     describe_error,
     fail,
     resolved_url,
@@ -27,6 +28,7 @@ from pipeline_service.runner.worker import (
     Worker,
     WorkerPool,
 )
+from pipeline_service.server.settings import redacted
 
 if TYPE_CHECKING:
     from pipeline_service.server import EmbeddedServer
@@ -136,10 +138,11 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
     try:
         with server, WorkerPool(_loopback_url(server), workers, token=token):
             typer.echo(
-                f"pipeline-service: serving on {server.url} (database {server.db_path}) "
+                f"pipeline-service: serving on {server.url} (database {redacted(server.db_path)}) "
                 f"with {workers} worker{'s' if workers != 1 else ''}",
                 err=True,
             )
+            typer.echo(f"pipeline-service: dashboard at {dashboard_url(server.url)}", err=True)
             while not stop.wait(0.5):
                 pass
             typer.echo("pipeline-service: stopping", err=True)

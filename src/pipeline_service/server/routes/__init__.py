@@ -6,6 +6,7 @@ from pipeline_service.server.routes import (
     checkpoints,
     health,
     logs,
+    metrics,
     pipelines,
     progress,
     runs,
@@ -18,6 +19,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     workers.router,  # before runs: /runs/claim must win over /runs/{run_id}
     runs.router,
     progress.router,
+    metrics.router,
     checkpoints.router,
     logs.router,
 )

@@ -168,13 +168,20 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def report_progress(
         self, run_id: str, body: ProgressUpdate, lease_token: int | None = None
-    ) -> RunState: ...
+    ) -> RunState:
+        """Apply a progress report; in the same transaction, record the metric point
+        `metric_history.reported_point` gives (if any), thinning the series as it says."""
 
     @abc.abstractmethod
     async def cancel_run(self, run_id: str) -> RunState: ...
 
     @abc.abstractmethod
     async def delete_run(self, run_id: str) -> None: ...
+
+    # metrics
+    @abc.abstractmethod
+    async def get_metrics(self, run_id: str) -> JSON:
+        """The RunMetrics document: one series per action of the run, in the run's order."""
 
     # checkpoints
     @abc.abstractmethod

@@ -18,14 +18,13 @@ import queue
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline_service.server import rules
+from pipeline_service.server import metric_history, rules
 from pipeline_service.server.errors import (
     Conflict,
     NotFound,
@@ -390,8 +389,12 @@ class SQLiteStorage(Storage):
         *,
         readers: int = 4,
         max_queued_writes: int = _GroupCommitWriter.MAX_QUEUED,
+        max_metric_points: int = metric_history.MAX_POINTS,
     ) -> None:
+        if max_metric_points < 2:
+            raise ValueError("max_metric_points must be at least 2 (the first and the newest)")
         self.path = Path(path)
+        self.max_metric_points = max_metric_points
         self._readers_count = readers
         self._max_queued_writes = max_queued_writes
         self._local = threading.local()
@@ -630,15 +633,7 @@ class SQLiteStorage(Storage):
         replay = self._replayed(tx, idem)
         if replay is not None:
             return dict(replay)
-        rules.check_unique_action_names(body.actions)
-        pipeline = {
-            "id": str(uuid.uuid4()),
-            "name": body.name,
-            "description": body.description,
-            "actions": rules.action_definitions(body.actions),
-            "created_at": tx.now,
-            "updated_at": tx.now,
-        }
+        pipeline = rules.new_pipeline(body, tx.now)
         tx.conn.execute(
             "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -684,15 +679,7 @@ class SQLiteStorage(Storage):
 
     def _update_pipeline(self, tx: _Tx, pipeline_id: str, body: PipelineUpdate) -> JSON:
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
-        sent = body.model_fields_set
-        if "name" in sent:
-            pipeline["name"] = body.name
-        if "description" in sent:
-            pipeline["description"] = body.description
-        if "actions" in sent:
-            rules.check_unique_action_names(body.actions)
-            pipeline["actions"] = rules.action_definitions(body.actions)
-        pipeline["updated_at"] = tx.now
+        rules.update_pipeline(pipeline, body, tx.now)
         tx.conn.execute(
             "UPDATE pipelines SET name=?, description=?, actions=?, updated_at=? WHERE id=?",
             (
@@ -733,34 +720,14 @@ class SQLiteStorage(Storage):
         if replay is not None:
             return dict(replay)
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
-        params = body.params
-        resumed: RunState | None = None
+        resumed: JSON | None = None
         if body.resume_from is not None:
             row = tx.conn.execute(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (body.resume_from,)
             ).fetchone()
-            if row is None or row[1] != pipeline_id:
-                raise Unprocessable(
-                    f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
-                )
-            resumed = _run_state(row)
-            if "params" not in body.model_fields_set:
-                params = resumed.run["params"]
-        run = {
-            "id": str(uuid.uuid4()),
-            "pipeline_id": pipeline_id,
-            "status": "pending",
-            "params": params,
-            "current_action": None,
-            "current_action_index": 0,
-            "progress": [rules.pending_action(a["name"]) for a in pipeline["actions"]],
-            "result": None,
-            "error": None,
-            "work_dir": body.work_dir,
-            "started_at": None,
-            "completed_at": None,
-            "created_at": tx.now,
-        }
+            resumed = None if row is None else _run_state(row).run
+        run = rules.new_run(pipeline, body, resumed, tx.now)
+        params = run["params"]
         tx.conn.execute(
             "INSERT INTO runs (id, pipeline_id, status, params, current_action_index, progress, "
             "work_dir, created_at) VALUES (?, ?, 'pending', ?, 0, ?, ?, ?)",
@@ -775,11 +742,11 @@ class SQLiteStorage(Storage):
         )
         if resumed is not None:
             copies = [
-                (str(uuid.uuid4()), run["id"], *row)
+                (rules.new_id(), run["id"], *row)
                 for row in tx.conn.execute(
                     "SELECT action_name, action_index, status, params_snapshot, result, "
                     "artifacts_path, created_at FROM checkpoints WHERE run_id=? ORDER BY pk",
-                    (resumed.run["id"],),
+                    (resumed["id"],),
                 )
             ]
             tx.conn.executemany(
@@ -825,12 +792,10 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[JSON], None]) -> RunState:
+    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[JSON], object]) -> RunState:
         state = self._get_run(tx.conn, run_id)
         run = state.run
-        before = _dumps(run)
-        change(run)
-        if _dumps(run) == before:
+        if not rules.changed(run, change):
             return state
         state = RunState(run, state.version + 1)
         tx.conn.execute(
@@ -871,22 +836,19 @@ class SQLiteStorage(Storage):
     ) -> RunState:
         def report(tx: _Tx) -> RunState:
             self._fence(tx.conn, run_id, lease_token)
-            return self._change_run(
+            state = self._change_run(
                 tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now)
             )
+            reported = metric_history.reported_point(state.run, body, tx.now)
+            if reported is not None:
+                self._record_metric_point(tx.conn, run_id, *reported)
+            return state
 
         return await self._write(report)
 
     async def cancel_run(self, run_id: str) -> RunState:
-        def cancel(tx: _Tx, run: JSON) -> None:
-            if run["status"] in ("completed", "failed"):
-                raise Conflict(
-                    f"run is {run['status']}; only a pending or running run can be cancelled"
-                )
-            rules.move_run(run, "cancelled", tx.now)
-
         return await self._write(
-            lambda tx: self._change_run(tx, run_id, lambda run: cancel(tx, run))
+            lambda tx: self._change_run(tx, run_id, lambda run: rules.cancel_run(run, tx.now))
         )
 
     async def delete_run(self, run_id: str) -> None:
@@ -912,6 +874,76 @@ class SQLiteStorage(Storage):
         if lease_token is not None and lease_token != row[0]:
             raise lease_lost(run_id, lease_token, row[0])
 
+    # metrics ---------------------------------------------------------------------------------
+
+    def _record_metric_point(
+        self, conn: sqlite3.Connection, run_id: str, action_name: str, point: JSON
+    ) -> None:
+        key = (run_id, action_name)
+        row = conn.execute(
+            "SELECT stride, recorded, kept FROM metric_series WHERE run_id=? AND action_name=?",
+            key,
+        ).fetchone()
+        stride, recorded, kept = row if row is not None else (1, 0, 0)
+        if recorded and not metric_history.is_kept(recorded, stride):
+            # The previous newest point was kept only for being the newest.
+            conn.execute(
+                "DELETE FROM metric_points WHERE run_id=? AND action_name=? AND seq=?",
+                (*key, recorded),
+            )
+            kept -= 1
+        recorded += 1
+        conn.execute(
+            "INSERT INTO metric_points (run_id, action_name, seq, point) VALUES (?, ?, ?, ?)",
+            (*key, recorded, _dumps(point)),
+        )
+        kept += 1
+        while kept > self.max_metric_points:
+            stride *= 2
+            conn.execute(
+                "DELETE FROM metric_points WHERE run_id=? AND action_name=? AND seq<? "
+                "AND (seq - 1) % ? != 0",
+                (*key, recorded, stride),
+            )
+            kept = conn.execute(
+                "SELECT count(*) FROM metric_points WHERE run_id=? AND action_name=?", key
+            ).fetchone()[0]
+        conn.execute(
+            "INSERT OR REPLACE INTO metric_series (run_id, action_name, stride, recorded, kept) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (*key, stride, recorded, kept),
+        )
+
+    async def get_metrics(self, run_id: str) -> JSON:
+        def read(conn: sqlite3.Connection) -> JSON:
+            run = self._get_run(conn, run_id).run
+            recorded = dict(
+                conn.execute(
+                    "SELECT action_name, recorded FROM metric_series WHERE run_id=?", (run_id,)
+                ).fetchall()
+            )
+            points: dict[str, list[JSON]] = {}
+            for action_name, seq, point in conn.execute(
+                "SELECT action_name, seq, point FROM metric_points WHERE run_id=? "
+                "ORDER BY action_name, seq",
+                (run_id,),
+            ):
+                points.setdefault(action_name, []).append({"seq": seq, **json.loads(point)})
+            return {
+                "run_id": run_id,
+                "max_points": self.max_metric_points,
+                "actions": [
+                    {
+                        "action_name": entry["name"],
+                        "recorded": recorded.get(entry["name"], 0),
+                        "points": points.get(entry["name"], []),
+                    }
+                    for entry in run["progress"]
+                ],
+            }
+
+        return await self._read(read)
+
     # checkpoints -----------------------------------------------------------------------------
 
     async def create_checkpoint(
@@ -926,17 +958,7 @@ class SQLiteStorage(Storage):
             if replay is not None:
                 return dict(replay)
             self._fence(tx.conn, run_id, lease_token)
-            checkpoint = {
-                "id": str(uuid.uuid4()),
-                "run_id": run_id,
-                "action_name": body.action_name,
-                "action_index": body.action_index,
-                "status": body.status,
-                "params_snapshot": body.params_snapshot,
-                "result": body.result,
-                "artifacts_path": body.artifacts_path,
-                "created_at": tx.now,
-            }
+            checkpoint = rules.new_checkpoint(run_id, body, tx.now)
             tx.conn.execute(
                 f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1011,20 +1033,8 @@ class SQLiteStorage(Storage):
             if lease_token is not None and lease_token != row[1]:
                 raise lease_lost(run_id, lease_token, row[1])
             seq = row[0]
-            records = []
-            for entry in entries:
-                seq += 1
-                records.append(
-                    {
-                        "id": str(uuid.uuid4()),
-                        "run_id": run_id,
-                        "seq": seq,
-                        "action_name": entry.action_name,
-                        "level": entry.level,
-                        "message": entry.message,
-                        "timestamp": entry.timestamp or tx.now,
-                    }
-                )
+            records = rules.log_records(run_id, seq, entries, tx.now)
+            seq += len(records)
             tx.conn.executemany(
                 f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES "
                 "(:id, :run_id, :seq, :action_name, :level, :message, :timestamp)",

@@ -4,7 +4,7 @@ A database written by an older release is migrated step by step when opened; one
 newer release is refused rather than misread.
 """
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
 MIGRATIONS: tuple[str, ...] = (
@@ -86,5 +86,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), checked REAL NOT NULL);
     INSERT INTO heartbeat (id, checked) VALUES (1, 0);
+    """,
+    # 4: metric history, one bounded series per action (see server/metric_history.py).
+    """
+    CREATE TABLE metric_series (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        stride INTEGER NOT NULL,
+        recorded INTEGER NOT NULL,
+        kept INTEGER NOT NULL,
+        PRIMARY KEY (run_id, action_name)
+    );
+    CREATE TABLE metric_points (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_name TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        point TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_name, seq)
+    );
     """,
 )

@@ -1,0 +1,158 @@
+// Hand-written SVG line charts of the metric history (GET /runs/{id}/metrics): one small chart
+// per numeric metric of each action, over the action's progress when it advances, else time.
+
+import { formatNumber, h, parseTime, svg } from "./dom.js";
+
+const W = 320;
+const H = 128;
+const M = { top: 10, right: 10, bottom: 20, left: 46 };
+
+/** Elements for the metric history of a run: a titled group of charts per action. */
+export function metricCharts(history) {
+  const nodes = [];
+  for (const series of history.actions) {
+    const points = series.points;
+    if (!points.length) continue;
+    const names = [...new Set(points.flatMap((p) => Object.keys(p.values)))];
+    const axis = xAxis(points);
+    nodes.push(h("div.chart-group-title", { text: series.action_name }));
+    names.forEach((name, index) => {
+      const own = points.filter((p) => typeof p.values[name] === "number");
+      const color = `series-${index % 4}`;
+      // One value, or the same value again and again, is a number, not a curve.
+      const flat = new Set(own.map((p) => p.values[name])).size < 2;
+      nodes.push(
+        flat
+          ? stat(series.action_name, name, own.at(-1)?.values[name])
+          : chart(series.action_name, name, own, axis, color),
+      );
+    });
+  }
+  return nodes;
+}
+
+function stat(action, name, value) {
+  return h(
+    "div.stat",
+    { dataset: { action, metric: name } },
+    h("h3", { text: name }),
+    h("div.value", { text: value === undefined ? "—" : formatNumber(value) }),
+  );
+}
+
+// Over progress when the action's progress advances (epochs, rows), else over time.
+function xAxis(points) {
+  const progress = points.map((p) => Number(p.progress));
+  const advancing = new Set(progress).size >= 2 && progress.every((v, i) => i === 0 || v >= progress[i - 1]);
+  const last = points.at(-1);
+  if (advancing && last.total) {
+    return {
+      value: (p) => Number(p.progress),
+      domain: [Math.min(0, ...progress), last.total],
+      label: last.progress_step || "progress",
+    };
+  }
+  if (advancing) {
+    return { value: (p) => Number(p.progress) * 100, domain: [0, 100], label: "% done" };
+  }
+  const t0 = parseTime(points[0].t);
+  const seconds = (p) => (parseTime(p.t) - t0) / 1000;
+  return { value: seconds, domain: [0, Math.max(1, seconds(last))], label: "seconds" };
+}
+
+function chart(action, name, points, axis, color) {
+  const xs = points.map(axis.value);
+  const ys = points.map((p) => p.values[name]);
+  const [x0, x1] = axis.domain;
+  const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 4);
+  const y0 = yTicks[0];
+  const y1 = yTicks.at(-1);
+  const px = (x) => M.left + ((x - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
+  const py = (y) => H - M.bottom - ((y - y0) / (y1 - y0 || 1)) * (H - M.top - M.bottom);
+
+  const grid = svg("g", { class: "grid" });
+  const labels = svg("g", { class: "axis" });
+  for (const tick of yTicks) {
+    grid.append(svg("line", { x1: M.left, x2: W - M.right, y1: py(tick), y2: py(tick) }));
+    labels.append(svg("text", { x: M.left - 6, y: py(tick) + 3, "text-anchor": "end" }, shortNumber(tick)));
+  }
+  for (const tick of niceTicks(x0, x1, 4).filter((t) => t >= x0 && t <= x1)) {
+    labels.append(svg("text", { x: px(tick), y: H - 5, "text-anchor": "middle" }, shortNumber(tick)));
+  }
+  const coords = xs.map((x, i) => [px(x), py(ys[i])]);
+  const line = coords.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
+  const area = `${line}L${coords.at(-1)[0].toFixed(1)},${H - M.bottom}L${coords[0][0].toFixed(1)},${H - M.bottom}Z`;
+  const [lastX, lastY] = coords.at(-1);
+
+  const hoverLine = svg("line", { class: "hover-line", y1: M.top, y2: H - M.bottom, visibility: "hidden" });
+  const hoverDot = svg("circle", { class: "dot", r: 3.5, visibility: "hidden" });
+  const hoverLabel = svg("text", { class: "hover-label", y: M.top + 10, visibility: "hidden" });
+  const root = svg(
+    "svg",
+    { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${name} of ${action}`, class: color },
+    grid,
+    labels,
+    svg("path", { class: "area", d: area }),
+    svg("path", { class: "line", d: line }),
+    svg("circle", { class: "dot", cx: lastX, cy: lastY, r: 3 }),
+    hoverLine,
+    hoverDot,
+    hoverLabel,
+  );
+  root.addEventListener("pointermove", (event) => {
+    const box = root.getBoundingClientRect();
+    const x = ((event.clientX - box.left) / box.width) * W;
+    let nearest = 0;
+    coords.forEach(([cx], i) => {
+      if (Math.abs(cx - x) < Math.abs(coords[nearest][0] - x)) nearest = i;
+    });
+    const [cx, cy] = coords[nearest];
+    for (const [element, attrs] of [
+      [hoverLine, { x1: cx, x2: cx }],
+      [hoverDot, { cx, cy }],
+      [hoverLabel, { x: cx < W / 2 ? cx + 6 : cx - 6, "text-anchor": cx < W / 2 ? "start" : "end" }],
+    ]) {
+      for (const [key, value] of Object.entries(attrs)) element.setAttribute(key, value);
+      element.setAttribute("visibility", "visible");
+    }
+    hoverLabel.textContent = `${shortNumber(xs[nearest])} ${axis.label}: ${formatNumber(ys[nearest])}`;
+  });
+  root.addEventListener("pointerleave", () => {
+    for (const element of [hoverLine, hoverDot, hoverLabel]) element.setAttribute("visibility", "hidden");
+  });
+
+  return h(
+    "figure.chart",
+    { dataset: { action, metric: name, points: points.length } },
+    h("header", h("h3", { text: name }), h("span.value", { text: formatNumber(ys.at(-1)) })),
+    root,
+    h("div.xlabel", { text: axis.label }),
+  );
+}
+
+/** About `count` round tick values covering [min, max]. */
+function niceTicks(min, max, count) {
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  if (min === max) {
+    const pad = Math.abs(min) * 0.1 || 1;
+    return niceTicks(min - pad, max + pad, count);
+  }
+  const raw = (max - min) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * power).find((s) => s >= raw) ?? 10 * power;
+  const first = Math.floor(min / step) * step;
+  const ticks = [];
+  for (let value = first; value < max + step * 0.999; value += step) {
+    ticks.push(Number(value.toPrecision(12)));
+  }
+  return ticks;
+}
+
+function shortNumber(value) {
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return `${+(value / 1e9).toFixed(1)}G`;
+  if (abs >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
+  if (abs >= 1e4) return `${+(value / 1e3).toFixed(1)}k`;
+  if (abs !== 0 && abs < 1e-3) return value.toExponential(0);
+  return String(+value.toPrecision(4));
+}

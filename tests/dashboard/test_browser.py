@@ -1,0 +1,252 @@
+"""The dashboard in headless Chromium against a live `serve` with workers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import TOKEN_KEY, Service, missing, open_page
+
+try:
+    from playwright.sync_api import Browser, Page, expect
+except ImportError:
+    missing("playwright is not installed (pip install -e '.[dev]')", module=True)
+
+from pipeline_service import PipelineServiceClient
+from pipeline_service.cli.demo import DEMO_ACTIONS
+from pipeline_service.server import EmbeddedServer
+
+pytestmark = pytest.mark.slow
+
+# Runs take seconds; a loaded machine can make that many more.
+expect.set_options(timeout=90_000)
+
+# Long enough to watch (and to cancel); short enough for a test.
+WATCHED_PARAMS = {"dataset": 7, "rows": 3000, "epochs": 60, "pace": 0.1}
+SLOW_PARAMS = {"dataset": 8, "rows": 1000, "epochs": 10_000, "pace": 0.5}
+
+
+def new_run(service: Service, params: dict[str, Any], name: str = "Demo") -> dict[str, Any]:
+    with service.client() as client:
+        pipeline = client.create_pipeline(name, DEMO_ACTIONS, "The sample pipeline")
+        return dict(client.create_run(pipeline["id"], params=params))
+
+
+def run_url(service: Service, run: dict[str, Any]) -> str:
+    return f"{service.url}/ui/runs/{run['id']}"
+
+
+def test_runs_table_shows_a_new_run(page: Page, service: Service) -> None:
+    page.goto(service.url + "/")
+    expect(page.locator("#runs-table")).to_be_visible()
+    run = new_run(service, {"dataset": 1, "rows": 200, "epochs": 2, "pace": 0}, "Appears live")
+    row = page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')
+    expect(row).to_be_visible()
+    expect(row.locator(".pipeline-name")).to_have_text("Appears live")
+    expect(row).to_have_attribute("data-status", "completed")
+    expect(row.locator(".bar")).to_have_attribute("aria-valuenow", "100")
+
+    page.select_option("#status-filter", "failed")
+    expect(page).to_have_url(f"{service.url}/?status=failed")
+    expect(row).to_have_count(0)
+
+
+def test_run_page_follows_a_run_to_completion(
+    page: Page, service: Service, artifacts: Path
+) -> None:
+    run = new_run(service, WATCHED_PARAMS)
+    page.goto(run_url(service, run))
+    train = page.locator('.action[data-action="train"]')
+    expect(train).to_be_visible()
+    # The bars advance live: the train bar is seen part-way (and pictured), then full.
+    page.wait_for_function(
+        """() => {
+            const bar = document.querySelector('.action[data-action="train"] .bar');
+            const value = Number(bar && bar.getAttribute('aria-valuenow'));
+            return value > 50 && value < 100;
+        }"""
+    )
+    page.screenshot(path=artifacts / "dashboard-run-live.png")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "completed")
+    for name in ("download", "convert", "train"):
+        action = page.locator(f'.action[data-action="{name}"]')
+        expect(action).to_have_attribute("data-status", "completed")
+        expect(action.locator(".bar")).to_have_attribute("aria-valuenow", "100")
+    expect(train.locator(".amount")).to_have_text("60 / 60 epoch")
+    expect(page.locator("#logs")).to_contain_text("Action 'train' completed")
+    expect(page.locator("#logs")).to_contain_text("end of log · run completed")
+    expect(page.locator("#checkpoints tbody tr")).to_have_count(3)
+    expect(page.locator("#result")).to_contain_text('"r2"')
+
+    loss = page.locator('figure.chart[data-action="train"][data-metric="loss"]')
+    expect(loss).to_be_visible()
+    assert int(loss.get_attribute("data-points") or 0) >= 2
+    path = loss.locator("path.line").get_attribute("d") or ""
+    assert path.count("L") >= 1, path
+
+    shot = artifacts / "dashboard-run.png"
+    page.screenshot(path=shot, full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_log_level_filter_hides_and_shows_lines(page: Page, service: Service) -> None:
+    run = new_run(service, {"dataset": 2, "rows": 200, "epochs": 2, "pace": 0})
+    with service.client() as client:
+        client.append_logs(
+            run["id"],
+            [{"message": "careful", "level": "warning"}, {"message": "noise", "level": "debug"}],
+        )
+    page.goto(run_url(service, run))
+    warning = page.locator('.log-line[data-level="warning"]', has_text="careful")
+    expect(warning).to_be_visible()
+    page.click('.level-toggle[data-level="warning"]')
+    expect(warning).to_be_hidden()
+    expect(page.locator('.log-line[data-level="debug"]', has_text="noise")).to_be_visible()
+    page.click('.level-toggle[data-level="warning"]')
+    expect(warning).to_be_visible()
+
+
+def test_cancel_cancels_a_slow_run_and_resume_continues_it(page: Page, service: Service) -> None:
+    run = new_run(service, SLOW_PARAMS, "Slow")
+    page.goto(run_url(service, run))
+    expect(page.locator('.action[data-action="train"]')).to_have_attribute("data-status", "running")
+    page.click("#cancel-run")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
+    expect(page.locator("#cancel-run")).to_be_hidden()
+    with service.client() as client:
+        assert client.get_run(run["id"])["status"] == "cancelled"
+
+    # Resume with edited params: a new run that starts after the cancelled run's checkpoints.
+    page.click("#resume-run")
+    editor = page.locator("#resume-dialog textarea")
+    expect(editor).to_have_value(json.dumps(SLOW_PARAMS, indent=2))
+    edited = {**SLOW_PARAMS, "epochs": 5000, "note": "resumed"}
+    editor.fill(json.dumps(edited))
+    page.click("#resume-dialog button[type=submit]")
+    page.wait_for_url(lambda url: "/ui/runs/" in url and run["id"] not in url)
+    resumed_id = page.url.rsplit("/", 1)[1]
+    for name in ("download", "convert"):
+        expect(page.locator(f'.action[data-action="{name}"]')).to_have_attribute(
+            "data-status", "skipped"
+        )
+    expect(page.locator('.action[data-action="train"]')).to_have_attribute("data-status", "running")
+    with service.client() as client:
+        assert client.get_run(resumed_id)["params"] == edited
+        copied = client.get_checkpoints(resumed_id)
+    assert {"download", "convert"} <= {c["action_name"] for c in copied}
+    page.click("#cancel-run")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
+
+
+def test_start_a_run_with_params_from_the_pipelines_page(page: Page, service: Service) -> None:
+    with service.client() as client:
+        pipeline = client.create_pipeline("Started from the page", DEMO_ACTIONS)
+    page.goto(f"{service.url}/ui/pipelines")
+    card = page.locator(f'.pipeline-card[data-pipeline-id="{pipeline["id"]}"]')
+    card.locator("button[data-start]").click()
+    editor = card.locator("textarea")
+    start = card.locator("button[type=submit]")
+    editor.fill('{"epochs": 2,}')
+    expect(card.locator(".validity")).to_contain_text("Not JSON")
+    expect(start).to_be_disabled()
+    editor.fill('["not", "an", "object"]')
+    expect(card.locator(".validity")).to_contain_text("must be a JSON object")
+    editor.fill('{"dataset": 3, "rows": 200, "epochs": 2, "pace": 0}')
+    expect(card.locator(".validity")).to_contain_text("Valid JSON object (4 keys)")
+    start.click()
+    page.wait_for_url(f"{service.url}/ui/runs/**")
+    run_id = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "completed")
+    with service.client() as client:
+        run = client.get_run(run_id)
+    assert run["pipeline_id"] == pipeline["id"]
+    assert run["params"] == {"dataset": 3, "rows": 200, "epochs": 2, "pace": 0}
+
+
+def test_token_prompt(browser: Browser, service: Service) -> None:
+    page, errors = open_page(browser, token=None)
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto(service.url + "/")
+    dialog = page.locator("#token-dialog")
+    expect(dialog).to_be_visible()
+    page.fill("#token-input", "not-the-token")
+    page.click("#token-form button[type=submit]")
+    expect(page.locator("#token-error")).to_contain_text("refused")
+    page.fill("#token-input", service.token)
+    page.click("#token-form button[type=submit]")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#runs-table")).to_be_visible()
+    expect(page.locator(".error-banner")).to_be_hidden()
+    assert page.evaluate(f"sessionStorage.getItem({TOKEN_KEY!r})") == service.token
+    assert not [url for url in urls if service.token in url or "not-the-token" in url]
+    page.context.close()
+    assert errors == []
+
+
+def test_narrow_screen_and_dark_scheme(browser: Browser, service: Service, artifacts: Path) -> None:
+    run = new_run(service, {"dataset": 4, "rows": 300, "epochs": 3, "pace": 0})
+    page, errors = open_page(
+        browser, token=service.token, viewport={"width": 390, "height": 844}, color_scheme="dark"
+    )
+    page.goto(run_url(service, run))
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "completed")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"  # the dark palette
+    page.screenshot(path=artifacts / "dashboard-run-phone-dark.png", full_page=True)
+    page.context.close()
+    assert errors == []
+
+
+def test_event_stream_parser_across_chunk_boundaries(page: Page, service: Service) -> None:
+    """Fields split anywhere (even between the \\r and \\n of a line break) parse the same."""
+    page.goto(service.url + "/ui/pipelines")
+    events = page.evaluate(
+        """async () => {
+            const { readEvents } = await import("/ui/assets/api.js");
+            const chunks = [": ping\\r\\n\\r\\nretry: 2000\\r\\n\\r\\nid: 1\\r",
+                            "\\nevent: progress\\r\\ndata: {\\"a\\":", "1}\\r\\n\\r",
+                            "\\nid: 2\\nevent: completed\\ndata: {\\"a\\":2}\\n\\n",
+                            "data: never\\n\\n"];
+            const encoder = new TextEncoder();
+            const body = new ReadableStream({
+                start(controller) {
+                    for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+                    controller.close();
+                },
+            });
+            const seen = [];
+            const stopped = await readEvents(body, (field) => {
+                seen.push(field);
+                return field.event === "completed";
+            });
+            return { seen, stopped };
+        }"""
+    )
+    assert events == {
+        "seen": [
+            {"retry": 2000},
+            {"id": "1", "event": "progress", "data": {"a": 1}},
+            {"id": "2", "event": "completed", "data": {"a": 2}},
+        ],
+        "stopped": True,
+    }
+
+
+def test_a_server_without_token_asks_for_none(browser: Browser, tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path / "open.db") as server:
+        page, errors = open_page(browser, token=None)
+        page.goto(server.url + "/")
+        expect(page.locator("#runs-table")).to_be_visible()
+        with PipelineServiceClient(server.url) as client:
+            pipeline = client.create_pipeline("Open", DEMO_ACTIONS)
+            run = client.create_run(pipeline["id"])
+        expect(page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')).to_be_visible()
+        expect(page.locator("#token-dialog")).to_be_hidden()
+        expect(page.locator("#forget-token")).to_be_hidden()
+        page.context.close()
+    assert errors == []
