@@ -29,10 +29,19 @@ def _seed_foreign_data(http: httpx.Client) -> tuple[dict[str, object], dict[str,
     return pipeline, http.get(f"/api/v1/runs/{run['id']}").json()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The reference server's database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        dsn: str = request.getfixturevalue("postgres_dsn")
+        return dsn
+    return str(tmp_path / "ref.db")
+
+
 @pytest.mark.slow
-def test_everything_holds_and_only_the_kits_data_is_touched(tmp_path: Path) -> None:
+def test_everything_holds_and_only_the_kits_data_is_touched(database: str) -> None:
     with (
-        EmbeddedServer(tmp_path / "ref.db", token=TOKEN, heartbeat_interval=0.2) as server,
+        EmbeddedServer(database, token=TOKEN, heartbeat_interval=0.2) as server,
         httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
         ) as http,
