@@ -74,7 +74,7 @@ async def test_async_client_fixture(
     assert (await async_pipeline_service_client.get_pipeline(pipeline["id"]))["name"] == "async"
 
 
-def test_session_server_is_shared(
+def test_session_server_is_another_server(
     pipeline_service_session_server: Any, pipeline_service_server: Any
 ) -> None:
     assert pipeline_service_session_server.url != pipeline_service_server.url

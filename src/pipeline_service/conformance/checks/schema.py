@@ -15,6 +15,7 @@ deleted at the end.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -107,7 +108,8 @@ class Guard:
         )
         self.labels = _operation_ids()
 
-    def _exists(self, kind: str, identifier: str) -> bool:
+    def _is_foreign(self, kind: str, identifier: str) -> bool:
+        """True when the target has this pipeline or run and the kit did not create it."""
         if identifier in self.owned:
             return False
         if identifier in self.foreign:
@@ -125,7 +127,7 @@ class Guard:
         if case.method.upper() in MUTATING:
             for name, kind in (("pipeline_id", "pipelines"), ("run_id", "runs")):
                 value = params.get(name)
-                if isinstance(value, str) and self._exists(kind, value):
+                if isinstance(value, str) and self._is_foreign(kind, value):
                     params[name] = f"conformance-kit-absent-{uuid.uuid4().hex}"
         body = case.body
         if not isinstance(body, dict):
@@ -180,9 +182,10 @@ def _hooks(guard: Guard, schema: Any) -> Iterator[None]:
 
 def _config_toml(ctx: CheckContext) -> str:
     examples, steps, phases = _BUDGET[ctx.options.depth]
-    lines = [f'base-url = "{ctx.session.base_url}"', f"seed = {ctx.options.seed}"]
+    # A JSON string is a valid TOML basic string: quotes and backslashes stay harmless.
+    lines = [f"base-url = {json.dumps(ctx.session.base_url)}", f"seed = {ctx.options.seed}"]
     if ctx.session.token:
-        lines += ["[headers]", f'Authorization = "Bearer {ctx.session.token}"']
+        lines += ["[headers]", f"Authorization = {json.dumps(f'Bearer {ctx.session.token}')}"]
     lines += ["[output.sanitization]", "enabled = false"]  # the token is hidden by _collect
     lines += ["[generation]", f"max-examples = {examples}", 'database = "none"']
     for phase in ("examples", "coverage", "fuzzing", "stateful"):
