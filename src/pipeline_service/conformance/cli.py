@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from pipeline_service._constants import ENV_TOKEN
+from pipeline_service.server.settings import DEFAULT_MAX_BODY_BYTES
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -61,7 +62,7 @@ def conformance(
     ] = 10.0,
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="The server's request body limit (checked at 413).")
-    ] = 32 * 1024 * 1024,
+    ] = DEFAULT_MAX_BODY_BYTES,
     keep_failed: Annotated[
         bool,
         typer.Option(

@@ -15,6 +15,7 @@ import httpx
 
 from pipeline_service.conformance.http import Exchange, Session
 from pipeline_service.conformance.registry import CheckFailed, Depth
+from pipeline_service.server.settings import DEFAULT_MAX_BODY_BYTES
 
 API = "/api/v1"
 NAME_PREFIX = "conformance-kit-"
@@ -33,7 +34,7 @@ class Options:
     only: Sequence[str] = ()
     heartbeat_timeout: float = 20.0
     event_timeout: float = 10.0
-    max_body_bytes: int = 32 * 1024 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # the reference server's default
     keep_failed: bool = False
 
 

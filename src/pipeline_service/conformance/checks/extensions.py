@@ -7,8 +7,7 @@ import uuid
 
 from pipeline_service.conformance.context import API, ENTRYPOINT, CheckContext
 from pipeline_service.conformance.registry import CheckFailed, Depth, NotApplicable, Tier, check
-
-MAX_LOG_BATCH = 10_000
+from pipeline_service.server.models import MAX_LOG_BATCH
 
 
 @check("idempotency.replay", area="idempotency", tier=Tier.EXTENSION)
