@@ -48,6 +48,7 @@ class CheckContext:
         self.pipelines: list[str] = []
         self.shared: dict[str, Any] = {}
         self.selected: set[str] = set()
+        self.note = ""  # what a passing check wants to say (e.g. how many requests it sent)
 
     # --- failing with a reproduction ------------------------------------------------------
 
@@ -131,6 +132,7 @@ class CheckContext:
     @contextmanager
     def fresh_history(self) -> Iterator[None]:
         self.session.history = []
+        self.note = ""
         yield
 
     def cleanup(self) -> list[str]:

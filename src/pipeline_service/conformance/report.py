@@ -28,7 +28,7 @@ class Result:
     title: str
     description: str
     outcome: Outcome
-    message: str = ""
+    message: str = ""  # why it failed or was skipped; for a pass, an optional note
     reproduce: list[str] = field(default_factory=list)
     duration: float = 0.0
     kept_pipelines: list[str] = field(default_factory=list)
@@ -130,7 +130,9 @@ def print_result(console: Console, result: Result) -> None:
     """One line per check; a failure adds its message and reproduction lines."""
     line = f"  {_MARKS[result.outcome]} {result.check_id:<22} [dim]{result.tier:<9}[/dim] "
     console.print(line + escape(result.title), highlight=False, soft_wrap=True)
-    if result.outcome is Outcome.SKIPPED:
+    if result.outcome is Outcome.PASSED and result.message:
+        console.print(f"      [dim]{escape(result.message)}[/dim]", highlight=False)
+    elif result.outcome is Outcome.SKIPPED:
         console.print(f"      [yellow]skipped:[/yellow] {escape(result.message)}", highlight=False)
     elif not result.holds:
         for text in result.message.splitlines():

@@ -114,7 +114,7 @@ def _run_one(ctx: CheckContext, item: Check) -> Result:
             message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
             steps = [last.curl()] if last is not None else []
         else:
-            outcome, message, steps = Outcome.PASSED, "", []
+            outcome, message, steps = Outcome.PASSED, ctx.note, []
     kept: list[str] = []
     if outcome in (Outcome.FAILED, Outcome.ERROR) and ctx.options.keep_failed:
         kept = ctx.pipelines[created_before:]  # left for replaying the reproduction lines

@@ -182,6 +182,10 @@ def _hooks(guard: Guard, schema: Any) -> Iterator[None]:
 
 def _config_toml(ctx: CheckContext) -> str:
     examples, steps, phases = _BUDGET[ctx.options.depth]
+    if "schema.stateful" not in ctx.selected:
+        phases = [phase for phase in phases if phase != "stateful"]
+    if not {"schema.stateless", "schema.extensions"} & ctx.selected:
+        phases = [phase for phase in phases if phase == "stateful"]
     # A JSON string is a valid TOML basic string: quotes and backslashes stay harmless.
     lines = [f"base-url = {json.dumps(ctx.session.base_url)}", f"seed = {ctx.options.seed}"]
     if ctx.session.token:
@@ -223,6 +227,8 @@ def _fuzz(ctx: CheckContext) -> FuzzOutcome:
     )
     if "schema.extensions" not in ctx.selected:
         schema = schema.exclude(operation_id=sorted(EXTENSION_OPERATIONS))
+    elif not {"schema.stateless", "schema.stateful"} & ctx.selected:
+        schema = schema.include(operation_id=sorted(EXTENSION_OPERATIONS))
     home = ctx.create_pipeline("fuzz-home", actions=("first", "second"))
     guard = Guard(ctx, home["id"])
     outcome = FuzzOutcome()
@@ -300,6 +306,7 @@ def _verdict(ctx: CheckContext, key: str) -> None:
         raise CheckFailed("schemathesis could not run: " + "; ".join(outcome.errors[:3]))
     if not outcome.scenarios.get(key):
         raise CheckFailed("schemathesis generated no request for these operations")
+    ctx.note = f"{outcome.scenarios[key]} generated requests"
     if findings:
         shown = findings[:5]
         summary = "; ".join(f"{f.operation}: {f.title}" for f in shown)
