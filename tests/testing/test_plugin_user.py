@@ -142,3 +142,13 @@ def _pytest_in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
+
+
+class TestOnAnotherDatabase:
+    @pytest.fixture
+    def pipeline_service_server_options(self, tmp_path: Path) -> dict[str, Any]:
+        return {"db_path": tmp_path / "mine.db"}
+
+    def test_server_uses_it(self, pipeline_service_server: Any, tmp_path: Path) -> None:
+        assert pipeline_service_server.db_path == tmp_path / "mine.db"
+        assert (tmp_path / "mine.db").exists()

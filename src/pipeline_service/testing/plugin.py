@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pipeline_service.server.embedded import EmbeddedServer
 
 
-def _start(db_path: Path, options: dict[str, Any]) -> EmbeddedServer:
+def _start(default_db: Path, options: dict[str, Any]) -> EmbeddedServer:
     try:
         from pipeline_service.server.embedded import EmbeddedServer
     except ImportError as exc:  # the server extra is missing
@@ -26,13 +26,14 @@ def _start(db_path: Path, options: dict[str, Any]) -> EmbeddedServer:
             f"the pipeline_service_server fixture needs the server extra: pip install "
             f'"pipeline-service[server]" ({exc})'
         ) from exc
-    return EmbeddedServer(db_path, **options).start()
+    options = dict(options)
+    return EmbeddedServer(options.pop("db_path", default_db), **options).start()
 
 
 @pytest.fixture
 def pipeline_service_server_options() -> dict[str, Any]:
     """Keyword arguments of the test server (EmbeddedServer): override to set `token`,
-    `heartbeat_interval`, `max_body_bytes`…"""
+    `heartbeat_interval`, `max_body_bytes`, or `db_path` (another database, e.g. PostgreSQL)."""
     return {}
 
 
