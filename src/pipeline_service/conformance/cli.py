@@ -75,9 +75,10 @@ def conformance(
     """Check that a server speaks the Pipeline Service API: schema fuzzing and behaviour.
 
     Exit code 0 when every selected check holds, 1 when one does not (or the server cannot be
-    reached), 2 for bad usage. The kit creates pipelines named `conformance-kit-…` and deletes
-    them at the end (those of failing checks stay with --keep-failed, so that the reproduction
-    lines replay); it refuses a non-loopback URL unless --test-deployment is given.
+    reached), 2 for bad usage, 130 when stopped. The kit creates pipelines named
+    `conformance-kit-…` and deletes them at the end (those of failing checks stay with
+    --keep-failed, so that the reproduction lines replay); it refuses a non-loopback URL unless
+    --test-deployment is given.
     """
     from rich.console import Console
 
