@@ -175,6 +175,7 @@ def test_health_fails_while_the_writer_cannot_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_storage, "HEALTH_WRITE_TIMEOUT", 0.5)
+    monkeypatch.setattr(sqlite_storage, "HEALTH_FRESH", 0.0)  # every check writes
     app = create_app(Settings(db_path=tmp_path / "health.db"))
 
     async def scenario() -> None:
@@ -218,3 +219,19 @@ def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
             assert (await http.get("/health")).status_code == 200
 
     asyncio.run(scenario())
+
+
+def test_health_writes_again_once_a_write_failed(tmp_path: Path) -> None:
+    store = FaultyStorage(tmp_path / "full.db")
+
+    async def scenario() -> None:
+        await store.create_pipeline(pipeline_body("fresh"), None)
+        await store.check()  # a write just committed: nothing more to prove
+        store.faults[:] = ["COMMIT", "COMMIT"]  # like a disk that just filled up
+        with pytest.raises(StorageUnavailable):
+            await store.create_pipeline(pipeline_body("lost"), None)
+        with pytest.raises(StorageUnavailable, match="injected failure of COMMIT"):
+            await store.check()
+        await store.check()  # the disk has room again
+
+    run_with(store, scenario)
