@@ -57,7 +57,7 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 AREAS = (
-    "runs", "progress", "streams", "logs", "numbers", "errors", "http",
+    "runs", "progress", "streams", "checkpoints", "logs", "lists", "numbers", "errors", "http",
     "idempotency", "auth", "limits", "schema",
 )  # fmt: skip
 

@@ -1,8 +1,10 @@
 """The checks, one module per area; importing this package registers them all."""
 
 from pipeline_service.conformance.checks import (
+    checkpoints,
     errors,
     extensions,
+    lists,
     logs,
     numbers,
     paths,
@@ -13,8 +15,10 @@ from pipeline_service.conformance.checks import (
 )
 
 __all__ = [
+    "checkpoints",
     "errors",
     "extensions",
+    "lists",
     "logs",
     "numbers",
     "paths",
