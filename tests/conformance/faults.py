@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipeline_service.server import EmbeddedServer, rules
 
 _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
+_RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
 
 
 class StreamFilter:
@@ -118,6 +119,38 @@ class ReplaceProgress:
         await self.app({**scope, "headers": headers}, _replay(body), send)
 
 
+class OldestFirst:
+    """Lists a pipeline's runs oldest first (reverses the JSON array the server answers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _RUNS_LIST_PATH.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        body = b""
+
+        async def buffered(message: Message) -> None:
+            nonlocal start, body
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            body += message.get("body", b"")
+            if message.get("more_body"):
+                return
+            document = json.loads(body)
+            if start["status"] == 200 and isinstance(document, list):
+                body = json.dumps(document[::-1]).encode()
+            headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, buffered)
+
+
 class SlashRedirect:
     """Redirects the slash-less form of the collection paths instead of answering it."""
 
@@ -208,6 +241,8 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
         app.add_middleware(StreamFilter, transform=drop_terminal_events)
     elif fault == "slash-redirect":
         app.add_middleware(SlashRedirect)
+    elif fault == "oldest-first":
+        app.add_middleware(OldestFirst)
     elif fault == "no-head":
         app.add_middleware(NoHead)
     else:

@@ -19,7 +19,8 @@ from pipeline_service.server import EmbeddedServer
 from .faults import broken_server
 
 BEHAVIOUR = (
-    "runs.", "progress.", "stream.", "logs.", "numbers.", "errors.", "http.", "idempotency.",
+    "runs.", "progress.", "stream.", "checkpoints.", "logs.", "lists.", "numbers.", "errors.",
+    "http.", "idempotency.",
 )  # fmt: skip
 
 # fault → the check that must report it
@@ -31,6 +32,7 @@ FAULTS = {
     "missing-terminal-event": "stream.terminal",
     "slash-redirect": "http.slash-twins",
     "no-head": "http.head",
+    "oldest-first": "lists.paging",
 }
 
 
