@@ -148,3 +148,20 @@ def test_stopped_run_still_cleans_up(tmp_path: Path) -> None:
             kit.kill()
         assert kit.returncode == 130, stderr
         assert httpx.get(f"{server.url}/api/v1/pipelines/").json() == []
+
+
+def test_body_limit_is_checked_against_the_given_size(tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path / "limit.db", max_body_bytes=64 * 1024) as server:
+        held = run_checks(Options(base_url=server.url, only=("limits.",), max_body_bytes=64 * 1024))
+        assert held.ok, [(r.check_id, r.message) for r in held.results]
+        # told the limit is smaller than it is, the kit sees a body over it accepted
+        report = run_checks(
+            Options(base_url=server.url, only=("limits.body-size",), max_body_bytes=1024)
+        )
+        assert httpx.get(f"{server.url}/api/v1/pipelines/").json() == []  # deleted all the same
+    (result,) = report.results
+    assert result.outcome is Outcome.FAILED
+    assert "a body over 1024 bytes got 201, not 413" in result.message
+    (line,) = result.reproduce
+    assert line.startswith("python3 -c ")
+    assert f"curl -sS -X POST {server.url}/api/v1/pipelines/" in line
