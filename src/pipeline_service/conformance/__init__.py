@@ -5,11 +5,11 @@ Two tiers of checks:
 * **v1 core API** (`core`): the operations every Pipeline Service has — health, pipelines,
   runs, progress (polled and streamed), checkpoints and logs — with the semantics this API
   gives them: validated status transitions, progress merged per action and never lost,
-  timestamps stamped once, pushed progress streams with ids, heartbeats and resume, bad input
-  refused with a clear 4xx.
+  timestamps stamped once, pushed progress streams with ids, heartbeats and resume, checkpoint
+  and list order, paths answered as listed, bad input refused with a clear 4xx.
 * **extensions** (`extension`): what a server may add on top — `Idempotency-Key` replay, the
   bearer token, run cancellation, workers' claims and leases, body and batch limits, log `seq`
-  cursors and the log stream.
+  cursors and the log stream, trailing-slash twins, `HEAD`.
 
 `run_checks(Options(base_url=...))` runs them and returns a Report; the command line is
 `pipeline-service conformance URL`.
