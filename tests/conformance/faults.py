@@ -18,6 +18,7 @@ from pipeline_service.server import EmbeddedServer, rules
 
 _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
 _RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
+_LOGS_PATH = re.compile(r"^/api/v1/runs/[^/]+/logs/$")
 
 
 class StreamFilter:
@@ -151,6 +152,28 @@ class OldestFirst:
         await self.app(scope, receive, buffered)
 
 
+class TruncateLogBatches:
+    """Stores the first 10,000 entries of a larger log batch instead of refusing it (413)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _LOGS_PATH.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            document = json.loads(body)
+            document["entries"] = document["entries"][:10_000]
+            body = json.dumps(document).encode()
+        except (ValueError, KeyError, TypeError):
+            pass  # anything else goes through as it came
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.app({**scope, "headers": headers}, _replay(body), send)
+
+
 class SlashRedirect:
     """Redirects the slash-less form of the collection paths instead of answering it."""
 
@@ -243,6 +266,8 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
         app.add_middleware(SlashRedirect)
     elif fault == "oldest-first":
         app.add_middleware(OldestFirst)
+    elif fault == "truncated-log-batch":
+        app.add_middleware(TruncateLogBatches)
     elif fault == "no-head":
         app.add_middleware(NoHead)
     else:

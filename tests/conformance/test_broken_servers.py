@@ -20,7 +20,7 @@ from .faults import broken_server
 
 BEHAVIOUR = (
     "runs.", "progress.", "stream.", "checkpoints.", "logs.", "lists.", "numbers.", "errors.",
-    "http.", "idempotency.",
+    "http.", "idempotency.", "limits.log-batch",
 )  # fmt: skip
 
 # fault → the check that must report it
@@ -33,6 +33,7 @@ FAULTS = {
     "slash-redirect": "http.slash-twins",
     "no-head": "http.head",
     "oldest-first": "lists.paging",
+    "truncated-log-batch": "limits.log-batch",
 }
 
 
@@ -73,7 +74,8 @@ def test_fault_is_reported_by_its_check(
     failed = results[check_id]
     assert failed.outcome is Outcome.FAILED, (failed.outcome, failed.message)
     assert failed.reproduce, "no reproduction line"
-    assert all(line.startswith("curl ") for line in failed.reproduce)
+    assert all(line.startswith(("curl ", "python3 -c ")) for line in failed.reproduce)
+    assert all("curl -sS" in line for line in failed.reproduce)
     assert server.url in failed.reproduce[-1]
     # the fault does not make unrelated checks fail
     for unrelated in ("runs.transitions", "runs.timestamps", "logs.levels"):
