@@ -59,7 +59,8 @@ def framing(ctx: CheckContext) -> None:
     """Each event is `id: <version>`, `event: progress`, one-line Progress JSON in `data:`.
 
     The stream of an unknown run is 404 with a JSON body before any streaming. Otherwise it is
-    200 `text/event-stream` with `Cache-Control: no-cache`; the current state goes out at once,
+    200 `text/event-stream` with `Cache-Control: no-cache` and `X-Accel-Buffering: no` (so that
+    proxies pass events on at once); the current state goes out at once,
     `retry: <ms>` is sent (once), and each change pushes an event whose id is larger than the
     one before and whose data is the new state.
     """
@@ -76,6 +77,8 @@ def framing(ctx: CheckContext) -> None:
         )
         cache = reader.response.headers.get("cache-control", "")
         ctx.expect("no-cache" in cache, f"Cache-Control is {cache!r}, not no-cache", opened)
+        buffering = reader.response.headers.get("x-accel-buffering")
+        ctx.expect(buffering == "no", f"X-Accel-Buffering is {buffering!r}, not 'no'", opened)
         first = _event(ctx, reader, "the current state on connecting")
         version = _version(ctx, first)
         ctx.expect(first.event == "progress", f"first event is {first.event!r}, not 'progress'")
