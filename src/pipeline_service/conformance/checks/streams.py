@@ -60,9 +60,9 @@ def framing(ctx: CheckContext) -> None:
 
     The stream of an unknown run is 404 with a JSON body before any streaming. Otherwise it is
     200 `text/event-stream` with `Cache-Control: no-cache` and `X-Accel-Buffering: no` (so that
-    proxies pass events on at once); the current state goes out at once,
-    `retry: <ms>` is sent (once), and each change pushes an event whose id is larger than the
-    one before and whose data is the new state.
+    proxies pass events on at once); the current state goes out at once, `retry: <ms>` is sent
+    (once), and each change pushes an event whose id is larger than the one before and whose
+    data is the new state.
     """
     missing = ctx.session.get(ctx.run_path("conformance-kit-no-such-run", "/progress/stream"))
     ctx.expect_status(missing, 404, "the stream of an unknown run")
