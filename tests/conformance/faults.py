@@ -46,6 +46,25 @@ class StreamFilter:
         await self.app(scope, receive, filtered)
 
 
+class ReplayPrevious:
+    """After each progress event, sends the one before it again: an older state after a newer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        previous = b""
+
+        def replay(chunk: bytes) -> bytes:
+            nonlocal previous
+            if not chunk.startswith(b"id:") or b"event: progress" not in chunk:
+                return chunk
+            sent, previous = chunk + previous, chunk
+            return sent
+
+        await StreamFilter(self.app, replay)(scope, receive, send)
+
+
 def strip_ids(chunk: bytes) -> bytes:
     return b"".join(line for line in chunk.splitlines(keepends=True) if not line.startswith(b"id:"))
 
@@ -268,6 +287,8 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
         app.add_middleware(OldestFirst)
     elif fault == "truncated-log-batch":
         app.add_middleware(TruncateLogBatches)
+    elif fault == "stale-replay":
+        app.add_middleware(ReplayPrevious)
     elif fault == "no-head":
         app.add_middleware(NoHead)
     else:

@@ -34,6 +34,7 @@ FAULTS = {
     "no-head": "http.head",
     "oldest-first": "lists.paging",
     "truncated-log-batch": "limits.log-batch",
+    "stale-replay": "stream.order",
 }
 
 

@@ -265,3 +265,34 @@ def resume(ctx: CheckContext) -> None:
             frame.event == "completed", f"resuming a completed run sent {frame.event!r}", opened
         )
         _expect_end(ctx, reader, "the terminal event of a resumed stream")
+
+
+@check("stream.order", area="streams", tier=Tier.CORE)
+def order(ctx: CheckContext) -> None:
+    """A subscriber never sees an older state after a newer one, and ends on the latest.
+
+    While 40 progress reports follow each other as fast as the server takes them, the stream's
+    ids only grow, the reported progress never goes back (a subscriber that falls behind may
+    skip states, never reorder them), and the run's final state is the last event.
+    """
+    run = ctx.new_run("order", actions=("only",))
+    path = ctx.run_path(run["id"], "/progress")
+    steps = 40
+    with _stream(ctx, run["id"]) as reader:
+        opened = ctx.last()
+        _event(ctx, reader, "the current state on connecting")
+        for step in range(1, steps + 1):
+            body = {"action_progress": {"name": "only", "progress": step, "total": steps}}
+            ctx.expect_status(ctx.session.post(path, body), 200, f"progress report {step}")
+        seen: list[tuple[int, float]] = []
+        while not seen or seen[-1][1] < steps:
+            frame = _event(ctx, reader, f"the event for report {steps}")
+            seen.append((_version(ctx, frame), frame.json()["progress"][0].get("progress")))
+    versions = [version for version, _ in seen]
+    values = [value for _, value in seen]
+    ctx.expect(
+        versions == sorted(set(versions)),
+        f"event ids did not only grow: {versions}",
+        opened,
+    )
+    ctx.expect(values == sorted(values), f"the stream went back to older states: {values}", opened)
