@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -72,6 +73,21 @@ async def test_async_client_fixture(
 ) -> None:
     pipeline = await async_pipeline_service_client.create_pipeline(name="async", actions=ACTIONS)
     assert (await async_pipeline_service_client.get_pipeline(pipeline["id"]))["name"] == "async"
+
+
+async def test_run_worker_from_async_code(
+    async_pipeline_service_client: AsyncPipelineServiceClient,
+    pipeline_service_client: PipelineServiceClient,
+    run_worker: Any,
+) -> None:
+    client = async_pipeline_service_client
+    pipeline = await client.create_pipeline(name="async user", actions=ACTIONS)
+    run = await client.create_run(pipeline["id"], params={"n": 2})
+    with pytest.raises(TypeError, match="to_thread"):
+        run_worker(client, run["id"])
+    final = await asyncio.to_thread(run_worker, pipeline_service_client, run["id"])
+    assert final["result"] == {"counted": 2, "doubled": 4}
+    assert (await client.get_run(run["id"]))["status"] == "completed"
 
 
 def test_session_server_is_another_server(

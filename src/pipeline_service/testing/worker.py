@@ -32,6 +32,13 @@ def run_worker(
     or `failed` (with the action's error and traceback in the run's log). A run that already
     ended is returned as it is. Exceptions of an action never propagate: they fail the run.
     """
+    from pipeline_service.client import PipelineServiceClient
+
+    if not isinstance(client, PipelineServiceClient):
+        raise TypeError(
+            "run_worker needs a PipelineServiceClient; from async code, call it in a thread: "
+            "await asyncio.to_thread(run_worker, pipeline_service_client, run_id)"
+        )
     run = client.get_run(run_id)
     if run["status"] in TERMINAL:
         return run
