@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -14,6 +16,7 @@ import yaml
 import pipeline_service
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.spec import load_spec, spec_text
+from tests.postgres_support import with_dbname
 from tests.sample import ACTIONS, API
 
 ServerFactory = Callable[..., EmbeddedServer]
@@ -204,7 +207,14 @@ def test_health(live_server: EmbeddedServer, server_factory: ServerFactory) -> N
             "version": pipeline_service.__version__,
         }
     broken = server_factory()
-    broken.db_path.unlink()
+    if isinstance(broken.db_path, Path):
+        broken.db_path.unlink()
+    else:  # PostgreSQL: the database goes away under the server
+        import psycopg
+
+        with psycopg.connect(with_dbname(broken.db_path, "postgres"), autocommit=True) as conn:
+            dbname = urlsplit(broken.db_path).path.lstrip("/")
+            conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
     with httpx.Client(base_url=broken.url) as http:
         response = http.get("/health")
         assert response.status_code == 503

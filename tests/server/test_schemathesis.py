@@ -19,28 +19,14 @@ from hypothesis.errors import Flaky
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import FailureGroup
 
+from pipeline_service.conformance.checks.schema import RULES_TOML
 from pipeline_service.server import EmbeddedServer, Settings, create_app
 from pipeline_service.spec import spec_path
 
-# Cross-field rules JSON Schema cannot express, so schema-valid data can be rightly refused (422):
-# - create_pipeline / update_pipeline: action names must be unique within a pipeline;
-# - create_run: `resume_from` must name an earlier run of the same pipeline;
-# - report_progress: `action_progress` must name an action of the run, and `progress` must be
-#   in [0, 1] without `total`, or in 0..total with it.
-# A log batch over 10,000 entries is 413 by contract (a size limit, not a validation error).
-CONFIG_TOML = """
-[[operations]]
-include-operation-id = ["create_pipeline", "update_pipeline", "create_run", "report_progress"]
-checks.positive_data_acceptance.enabled = false
+from .conftest import Database
 
-[[operations]]
-include-operation-id = "append_logs"
-checks.negative_data_rejection.expected-statuses = [400, 401, 404, 409, 413, 422]
-
-[[operations]]
-include-operation-id = ["stream_progress", "stream_logs"]
-request-timeout = 2.0
-"""
+# The spec's cross-field rules, as the conformance kit's fuzzer takes them into account.
+CONFIG_TOML = RULES_TOML
 CONFIG = SchemathesisConfig.from_str(CONFIG_TOML)
 
 _DB_DIR = tempfile.TemporaryDirectory(prefix="pipeline-service-schemathesis-")
@@ -111,10 +97,13 @@ live_schema = schemathesis.openapi.from_path(spec_path(), config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    """The same checks over the wire: a real uvicorn on 127.0.0.1 with its own database."""
-    db = tmp_path_factory.mktemp("schemathesis-live") / "live.db"
-    with EmbeddedServer(db, heartbeat_interval=0.2) as server:
+def fuzzed_server(new_database: Database) -> Iterator[EmbeddedServer]:
+    """The same checks over the wire: a real uvicorn on 127.0.0.1 with its own database, on
+    each storage backend (SQLite, then PostgreSQL)."""
+    with (
+        new_database("schemathesis-live") as db,
+        EmbeddedServer(db, heartbeat_interval=0.2) as server,
+    ):
         yield server
 
 

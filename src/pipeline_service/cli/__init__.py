@@ -9,6 +9,7 @@ import typer
 from pipeline_service import __version__
 from pipeline_service.cli import checkpoints, config, demo, logs, pipelines, runs, serve, worker
 from pipeline_service.cli._common import EXIT_CODES_HELP
+from pipeline_service.conformance import cli as conformance
 
 EPILOG = (
     f"{EXIT_CODES_HELP}\n\n"
@@ -64,7 +65,7 @@ def root(
     config.selected_profile = profile
 
 
-for command_module in (serve, worker, demo, pipelines, runs, logs, checkpoints):
+for command_module in (serve, worker, demo, pipelines, runs, logs, checkpoints, conformance):
     command_module.register(app)
 
 

@@ -1,0 +1,32 @@
+"""The conformance kit: checks that any server speaking openapi.yaml behaves as the API says.
+
+Two tiers of checks:
+
+* **v1 core API** (`core`): the operations every Pipeline Service has — health, pipelines,
+  runs, progress (polled and streamed), checkpoints and logs — with the semantics this API
+  gives them: validated status transitions, progress merged per action and never lost,
+  timestamps stamped once, pushed progress streams with ids, heartbeats and resume, checkpoint
+  and list order, paths answered as listed, bad input refused with a clear 4xx.
+* **extensions** (`extension`): what a server may add on top — `Idempotency-Key` replay, the
+  bearer token, run cancellation, workers' claims and leases, body and batch limits, log `seq`
+  cursors and the log stream, trailing-slash twins, `HEAD`.
+
+`run_checks(Options(base_url=...))` runs them and returns a Report; the command line is
+`pipeline-service conformance URL`.
+"""
+
+from pipeline_service.conformance.context import Options
+from pipeline_service.conformance.registry import Depth, Tier, all_checks
+from pipeline_service.conformance.report import Outcome, Report, Result
+from pipeline_service.conformance.runner import run_checks
+
+__all__ = [
+    "Depth",
+    "Options",
+    "Outcome",
+    "Report",
+    "Result",
+    "Tier",
+    "all_checks",
+    "run_checks",
+]

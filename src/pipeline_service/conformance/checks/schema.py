@@ -1,0 +1,347 @@
+"""Schema fuzzing with schemathesis, from the packaged openapi.yaml.
+
+Every operation is fuzzed (examples from the spec, then generated positive and negative data;
+at standard depth and above, the coverage phase too), then the stateful phase chains
+operations along the spec's links (create a pipeline → run it → report → checkpoint → log…).
+All of schemathesis's checks apply (no 5xx, responses match their schemas, invalid data
+refused, valid data accepted…), with the cross-field rules the spec documents in prose taken
+into account. Generation is seeded by `--seed`, so a run is reproducible.
+
+The fuzzer never touches other data: a request that would change (PUT, PATCH, POST, DELETE) a
+pipeline or run the kit did not create is sent to an id that does not exist instead; claims are
+restricted to the kit's own pipelines; created pipelines are named with the kit's prefix and
+deleted at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from pipeline_service.conformance.context import API, CheckContext
+from pipeline_service.conformance.http import TOKEN_PLACEHOLDER
+from pipeline_service.conformance.registry import CheckFailed, Depth, Tier, check
+from pipeline_service.spec import load_spec, spec_path
+
+EXTENSION_OPERATIONS = frozenset(
+    {"cancel_run", "claim_run", "renew_lease", "release_lease", "stream_logs"}
+)
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# What schemathesis's coverage phase names the undeclared property it adds to a location.
+_UNDECLARED_HEADERS = frozenset(
+    {"x-schemathesis-unknown-property", "schemathesis-unknown-property", "unknown-property-0"}
+)
+
+# Cross-field rules JSON Schema cannot express, so schema-valid data can be rightly refused (422):
+# action names unique within a pipeline; `resume_from` naming an earlier run of the same
+# pipeline; `action_progress` naming an action of the run, with `progress` in [0, 1] without
+# `total`, in 0..total with it. A log batch over 10,000 entries is 413 (a limit, not a
+# validation error). Streams are read for a bounded time.
+RULES_TOML = """
+[[operations]]
+include-operation-id = ["create_pipeline", "update_pipeline", "create_run", "report_progress"]
+checks.positive_data_acceptance.enabled = false
+
+[[operations]]
+include-operation-id = "append_logs"
+checks.negative_data_rejection.expected-statuses = [400, 401, 404, 409, 413, 422]
+
+[[operations]]
+include-operation-id = ["stream_progress", "stream_logs"]
+request-timeout = 2.0
+"""
+
+# (max examples per operation, stateful steps, phases) by depth
+_BUDGET = {
+    Depth.QUICK: (4, 6, ["examples", "fuzzing", "stateful"]),
+    Depth.STANDARD: (20, 10, ["examples", "coverage", "fuzzing", "stateful"]),
+    Depth.DEEP: (100, 20, ["examples", "coverage", "fuzzing", "stateful"]),
+}
+
+
+@dataclass
+class Finding:
+    operation: str
+    title: str
+    message: str
+    curl: str
+
+
+@dataclass
+class FuzzOutcome:
+    """What one schemathesis run found, split by the check it belongs to."""
+
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    scenarios: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _operation_ids() -> dict[str, str]:
+    """`METHOD /path` → operationId, from the spec."""
+    labels = {}
+    for path, item in load_spec()["paths"].items():
+        for method, operation in item.items():
+            if isinstance(operation, dict) and "operationId" in operation:
+                labels[f"{method.upper()} {path}"] = operation["operationId"]
+    return labels
+
+
+class Guard:
+    """Keeps the fuzzer inside the kit's own data and remembers what it created."""
+
+    def __init__(self, ctx: CheckContext, home_pipeline: str) -> None:
+        self.ctx = ctx
+        self.home_pipeline = home_pipeline
+        self.owned: set[str] = {home_pipeline}
+        self.foreign: set[str] = set()
+        self.lock = threading.Lock()
+        self.http = httpx.Client(
+            base_url=ctx.session.base_url, headers=ctx.session.auth_headers(), timeout=30
+        )
+        self.labels = _operation_ids()
+
+    def _is_foreign(self, kind: str, identifier: str) -> bool:
+        """True when the target has this pipeline or run and the kit did not create it."""
+        if identifier in self.owned:
+            return False
+        if identifier in self.foreign:
+            return True
+        response = self.http.get(f"{API}/{kind}/{quote(identifier, safe='')}")
+        if response.status_code == 200:
+            with self.lock:
+                self.foreign.add(identifier)
+            return True
+        return False
+
+    def before_call(self, case: Any) -> None:
+        operation = self.labels.get(case.operation.label)
+        params = case.path_parameters or {}
+        if case.method.upper() in MUTATING:
+            for name, kind in (("pipeline_id", "pipelines"), ("run_id", "runs")):
+                value = params.get(name)
+                if isinstance(value, str) and self._is_foreign(kind, value):
+                    params[name] = f"conformance-kit-absent-{uuid.uuid4().hex}"
+        body = case.body
+        if not isinstance(body, dict):
+            return
+        positive = case.meta is None or not case.meta.generation.mode.is_negative
+        if operation == "claim_run" and positive and body.get("pipeline_id") not in self.owned:
+            body["pipeline_id"] = self.home_pipeline
+        pipeline_name = body.get("name")
+        if operation == "create_pipeline" and positive and isinstance(pipeline_name, str):
+            body["name"] = (self.ctx.namespace + pipeline_name)[:255]
+
+    def after_call(self, case: Any, response: Any) -> None:
+        operation = self.labels.get(case.operation.label)
+        if response.status_code not in (200, 201) or operation not in (
+            "create_pipeline",
+            "create_run",
+        ):
+            return
+        try:
+            created = response.json()
+        except ValueError:
+            return
+        if isinstance(created, dict) and isinstance(created.get("id"), str):
+            with self.lock:
+                self.owned.add(created["id"])
+                if operation == "create_pipeline":
+                    self.ctx.pipelines.append(created["id"])
+
+    def close(self) -> None:
+        self.http.close()
+
+
+@contextmanager
+def _hooks(guard: Guard, schema: Any) -> Iterator[None]:
+    import schemathesis
+    from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
+
+    def before_call(context: Any, case: Any, **kwargs: Any) -> None:
+        guard.before_call(case)
+
+    def after_call(context: Any, case: Any, response: Any) -> None:
+        guard.after_call(case, response)
+
+    schemathesis.hook(before_call)
+    schema.hook(after_call)
+    try:
+        yield
+    finally:
+        GLOBAL_HOOK_DISPATCHER.unregister(before_call)
+        schema.hooks.unregister(after_call)
+
+
+def _config_toml(ctx: CheckContext) -> str:
+    examples, steps, phases = _BUDGET[ctx.options.depth]
+    if "schema.stateful" not in ctx.selected:
+        phases = [phase for phase in phases if phase != "stateful"]
+    if not {"schema.stateless", "schema.extensions"} & ctx.selected:
+        phases = [phase for phase in phases if phase == "stateful"]
+    # A JSON string is a valid TOML basic string: quotes and backslashes stay harmless.
+    lines = [f"base-url = {json.dumps(ctx.session.base_url)}", f"seed = {ctx.options.seed}"]
+    if ctx.session.token:
+        lines += ["[headers]", f"Authorization = {json.dumps(f'Bearer {ctx.session.token}')}"]
+    lines += ["[output.sanitization]", "enabled = false"]  # the token is hidden by _collect
+    lines += ["[generation]", f"max-examples = {examples}", 'database = "none"']
+    for phase in ("examples", "coverage", "fuzzing", "stateful"):
+        lines += [f"[phases.{phase}]", f"enabled = {'true' if phase in phases else 'false'}"]
+    lines.append(f"max-steps = {steps}")  # belongs to the last table: [phases.stateful]
+    return "\n".join(lines) + "\n" + RULES_TOML
+
+
+def run_fuzzer(ctx: CheckContext) -> FuzzOutcome:
+    """Run schemathesis once against the target (cached for the three schema checks)."""
+    if "schema" not in ctx.shared:
+        try:
+            ctx.shared["schema"] = _fuzz(ctx)
+        except Exception as exc:  # reported by each schema check, not retried by each
+            ctx.shared["schema"] = exc
+    outcome = ctx.shared["schema"]
+    if isinstance(outcome, Exception):
+        raise outcome
+    assert isinstance(outcome, FuzzOutcome)
+    return outcome
+
+
+def _fuzz(ctx: CheckContext) -> FuzzOutcome:
+    try:
+        import schemathesis
+        from schemathesis.config import SchemathesisConfig
+        from schemathesis.engine import events, from_schema
+    except ImportError:
+        raise CheckFailed(
+            "schemathesis is not installed: pip install 'pipeline-service[conformance]'"
+        ) from None
+    labels = _operation_ids()
+    schema: Any = schemathesis.openapi.from_path(
+        spec_path(), config=SchemathesisConfig.from_str(_config_toml(ctx))
+    )
+    if "schema.extensions" not in ctx.selected:
+        schema = schema.exclude(operation_id=sorted(EXTENSION_OPERATIONS))
+    elif not {"schema.stateless", "schema.stateful"} & ctx.selected:
+        schema = schema.include(operation_id=sorted(EXTENSION_OPERATIONS))
+    home = ctx.create_pipeline("fuzz-home", actions=("first", "second"))
+    guard = Guard(ctx, home["id"])
+    outcome = FuzzOutcome()
+    try:
+        with _hooks(guard, schema):
+            for event in from_schema(schema).execute():
+                if isinstance(event, events.ScenarioFinished):
+                    _collect(outcome, event, labels, ctx.session.token)
+                elif isinstance(event, events.NonFatalError):
+                    outcome.errors.append(f"{event.label}: {event.info.format().strip()[:500]}")
+                elif isinstance(event, events.FatalError):
+                    outcome.errors.append(f"schemathesis stopped: {event.exception}")
+    finally:
+        guard.close()
+    return outcome
+
+
+def _collect(outcome: FuzzOutcome, event: Any, labels: dict[str, str], token: str | None) -> None:
+    recorder = event.recorder
+    if event.phase.value == "stateful":
+        key = "schema.stateful"
+    else:
+        operation = labels.get(recorder.label, "")
+        key = "schema.extensions" if operation in EXTENSION_OPERATIONS else "schema.stateless"
+    outcome.scenarios[key] = outcome.scenarios.get(key, 0) + len(recorder.cases)
+    seen = {(f.operation, f.title) for f in outcome.findings.get(key, [])}
+    for case_id, nodes in recorder.checks.items():
+        node_case = recorder.cases.get(case_id)
+        for node in nodes:
+            info = node.failure_info
+            if info is None:
+                continue
+            if node.name == "negative_data_rejection" and _only_an_unknown_header(node_case):
+                continue
+            failure = info.failure
+            operation = getattr(failure, "operation", "") or recorder.label
+            title = failure.title or node.name
+            if (operation, title) in seen:
+                continue
+            seen.add((operation, title))
+            outcome.findings.setdefault(key, []).append(
+                Finding(operation, title, failure.message.strip(), _hide(info.code_sample, token))
+            )
+
+
+def _only_an_unknown_header(node: Any) -> bool:
+    """True for a case whose one invalid part is a header the spec does not declare: HTTP lets
+    any request carry such headers (proxies add them), so a server rightly ignores them."""
+    case = getattr(node, "value", None)
+    meta = getattr(case, "meta", None)
+    if case is None or meta is None:
+        return False
+    headers = {name.lower() for name in (case.headers or {})}
+    if not headers & _UNDECLARED_HEADERS:
+        return False
+    negative = {
+        location.name for location, info in meta.components.items() if info.mode.is_negative
+    }
+    return negative <= {"HEADER"}
+
+
+def _hide(curl: str, token: str | None) -> str:
+    """The curl line with the token left to the shell, as in the other checks' lines."""
+    if not token:
+        return curl
+    return curl.replace(
+        f"'Authorization: Bearer {token}'", f'"Authorization: Bearer {TOKEN_PLACEHOLDER}"'
+    )
+
+
+def _verdict(ctx: CheckContext, key: str) -> None:
+    outcome = run_fuzzer(ctx)
+    findings = outcome.findings.get(key, [])
+    if outcome.errors and key == "schema.stateless":
+        raise CheckFailed("schemathesis could not run: " + "; ".join(outcome.errors[:3]))
+    if not outcome.scenarios.get(key):
+        raise CheckFailed("schemathesis generated no request for these operations")
+    ctx.note = f"{outcome.scenarios[key]} generated requests"
+    if findings:
+        shown = findings[:5]
+        summary = "; ".join(f"{f.operation}: {f.title}" for f in shown)
+        more = f" (+{len(findings) - 5} more)" if len(findings) > 5 else ""
+        details = "\n".join(
+            f"{f.operation}: {f.title}: {f.message.splitlines()[0] if f.message else ''}"
+            for f in shown
+        )
+        raise CheckFailed(
+            f"{len(findings)} problem(s): {summary}{more}\n{details}",
+            [f.curl for f in shown],
+        )
+
+
+@check("schema.stateless", area="schema", tier=Tier.CORE)
+def stateless(ctx: CheckContext) -> None:
+    """Every v1 core operation, fuzzed from the spec: answers match the spec, never a 5xx.
+
+    Examples from the spec, generated valid data (which must be accepted, except where a
+    cross-field rule of the spec refuses it) and invalid data (which must be refused with a
+    4xx); each response must carry a status and a body the spec allows for it.
+    """
+    _verdict(ctx, "schema.stateless")
+
+
+@check("schema.extensions", area="schema", tier=Tier.EXTENSION)
+def extensions(ctx: CheckContext) -> None:
+    """The extension operations (cancel, claim, lease, log stream), fuzzed the same way."""
+    _verdict(ctx, "schema.extensions")
+
+
+@check("schema.stateful", area="schema", tier=Tier.CORE)
+def stateful(ctx: CheckContext) -> None:
+    """Sequences along the spec's links hold too: pipeline → run → progress → checkpoint → logs.
+
+    Each answer is checked as in the stateless phase, with ids taken from earlier answers.
+    """
+    _verdict(ctx, "schema.stateful")

@@ -1,0 +1,296 @@
+"""Copies of the reference server with one fault injected each, for testing the kit.
+
+Each fault is a plain ASGI middleware (or, for the lost update, a storage method that reads
+before it writes without holding the run), added to a fresh app before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pipeline_service.server import EmbeddedServer, rules
+
+_PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
+_RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
+_LOGS_PATH = re.compile(r"^/api/v1/runs/[^/]+/logs/$")
+
+
+class StreamFilter:
+    """Passes each chunk of an event stream's body through `transform`."""
+
+    def __init__(self, app: ASGIApp, transform: Callable[[bytes], bytes]) -> None:
+        self.app = app
+        self.transform = transform
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        streaming = False
+
+        async def filtered(message: Message) -> None:
+            nonlocal streaming
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                streaming = headers.get(b"content-type", b"").startswith(b"text/event-stream")
+            elif message["type"] == "http.response.body" and streaming:
+                message = {**message, "body": self.transform(message.get("body", b""))}
+            await send(message)
+
+        await self.app(scope, receive, filtered)
+
+
+class ReplayPrevious:
+    """After each progress event, sends the one before it again: an older state after a newer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        previous = b""
+
+        def replay(chunk: bytes) -> bytes:
+            nonlocal previous
+            if not chunk.startswith(b"id:") or b"event: progress" not in chunk:
+                return chunk
+            sent, previous = chunk + previous, chunk
+            return sent
+
+        await StreamFilter(self.app, replay)(scope, receive, send)
+
+
+def strip_ids(chunk: bytes) -> bytes:
+    return b"".join(line for line in chunk.splitlines(keepends=True) if not line.startswith(b"id:"))
+
+
+def drop_terminal_events(chunk: bytes) -> bytes:
+    if re.search(rb"^event: (completed|failed|cancelled)\r?$", chunk, re.MULTILINE):
+        return b""
+    return chunk
+
+
+class CrashOnBadJSON:
+    """Answers a plain-text 500 to any body that is not valid JSON (instead of a 400)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            json.loads(body or b"null")
+        except ValueError:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"text/plain")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            return
+        await self.app(scope, _replay(body), send)
+
+
+class ReplaceProgress:
+    """Turns each `action_progress` into a whole entry (defaults for what was not sent), so the
+    server replaces the action's entry instead of merging into it."""
+
+    DEFAULTS: ClassVar[dict[str, Any]] = {
+        "status": "pending",
+        "progress": 0,
+        "total": None,
+        "progress_step": None,
+        "message": None,
+        "metrics": {},
+        "error": None,
+    }
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not _PROGRESS_PATH.match(scope["path"])
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            document = json.loads(body)
+            update = document["action_progress"]
+            document["action_progress"] = {**self.DEFAULTS, **update}
+            body = json.dumps(document).encode()
+        except (ValueError, KeyError, TypeError):
+            pass
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.app({**scope, "headers": headers}, _replay(body), send)
+
+
+class OldestFirst:
+    """Lists a pipeline's runs oldest first (reverses the JSON array the server answers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _RUNS_LIST_PATH.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        body = b""
+
+        async def buffered(message: Message) -> None:
+            nonlocal start, body
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            body += message.get("body", b"")
+            if message.get("more_body"):
+                return
+            document = json.loads(body)
+            if start["status"] == 200 and isinstance(document, list):
+                body = json.dumps(document[::-1]).encode()
+            headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, buffered)
+
+
+class TruncateLogBatches:
+    """Stores the first 10,000 entries of a larger log batch instead of refusing it (413)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _LOGS_PATH.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            document = json.loads(body)
+            document["entries"] = document["entries"][:10_000]
+            body = json.dumps(document).encode()
+        except (ValueError, KeyError, TypeError):
+            pass  # anything else goes through as it came
+        headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.app({**scope, "headers": headers}, _replay(body), send)
+
+
+class SlashRedirect:
+    """Redirects the slash-less form of the collection paths instead of answering it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ("/api/v1/pipelines", "/api/v1/runs"):
+            location = f"{scope['path']}/".encode()
+            await send(
+                {"type": "http.response.start", "status": 307, "headers": [(b"location", location)]}
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
+class NoHead:
+    """Answers 405 to HEAD."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            await send({"type": "http.response.start", "status": 405, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await self.app(scope, receive, send)
+
+
+def lose_updates(server: EmbeddedServer) -> None:
+    """Progress reports read the run, wait a little, then write their change over what they
+    read: concurrent reports overwrite each other."""
+    storage: Any = server.app.state.storage
+
+    async def report_progress(run_id: str, body: Any, lease_token: int | None = None) -> Any:
+        stale = (await storage.get_run(run_id)).run["progress"]
+        await asyncio.sleep(0.05)
+
+        def write(tx: Any) -> Any:
+            def change(run: Any) -> None:
+                run["progress"] = [dict(entry) for entry in stale]
+                rules.apply_progress_update(run, body, tx.now)
+
+            return storage._change_run(tx, run_id, change)
+
+        return await storage._write(write)
+
+    storage.report_progress = report_progress
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            await asyncio.Event().wait()  # like a client that keeps the connection open
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
+    """A reference server (not started) with `fault` injected."""
+    server = EmbeddedServer(db_path, heartbeat_interval=0.2, max_body_bytes=1024 * 1024)
+    app = server.app
+    if fault == "lost-update":
+        lose_updates(server)
+    elif fault == "stream-without-ids":
+        app.add_middleware(StreamFilter, transform=strip_ids)
+    elif fault == "500-on-bad-body":
+        app.add_middleware(CrashOnBadJSON)
+    elif fault == "replaced-progress":
+        app.add_middleware(ReplaceProgress)
+    elif fault == "missing-terminal-event":
+        app.add_middleware(StreamFilter, transform=drop_terminal_events)
+    elif fault == "slash-redirect":
+        app.add_middleware(SlashRedirect)
+    elif fault == "oldest-first":
+        app.add_middleware(OldestFirst)
+    elif fault == "truncated-log-batch":
+        app.add_middleware(TruncateLogBatches)
+    elif fault == "stale-replay":
+        app.add_middleware(ReplayPrevious)
+    elif fault == "no-head":
+        app.add_middleware(NoHead)
+    else:
+        raise ValueError(fault)
+    return server

@@ -1,0 +1,134 @@
+"""The PostgreSQL store on its own: schema versioning, concurrent starts, the listener's health."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import pytest
+
+from pipeline_service.server import EmbeddedServer
+from pipeline_service.server.errors import StorageUnavailable
+from pipeline_service.server.models import PipelineCreate
+from pipeline_service.server.storage import open_storage, postgres
+from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME, PostgresStorage
+from pipeline_service.server.storage.postgres_schema import SCHEMA_VERSION
+from tests.postgres_support import unavailable, with_dbname
+from tests.sample import API
+
+
+async def create_pipeline(store: PostgresStorage) -> str:
+    body = PipelineCreate.model_validate({"name": "p", "actions": []})
+    return str((await store.create_pipeline(body, None))["id"])
+
+
+def test_urls_select_the_backend() -> None:
+    assert isinstance(open_storage("postgresql://u@127.0.0.1/db"), PostgresStorage)
+    assert isinstance(open_storage("postgres://u@127.0.0.1/db"), PostgresStorage)
+    assert type(open_storage("sqlite:///x.db")).__name__ == "SQLiteStorage"
+    assert type(open_storage("x.db")).__name__ == "SQLiteStorage"
+
+
+def test_replicas_starting_together_migrate_once_and_share_data(postgres_dsn: str) -> None:
+    async def scenario() -> set[str]:
+        stores = [PostgresStorage(postgres_dsn, pool_size=2) for _ in range(4)]
+        await asyncio.gather(*(store.start(lambda change: None) for store in stores))
+        try:
+            ids = {await create_pipeline(store) for store in stores}
+            listed = await stores[0].list_pipelines(0, 10)
+            assert {p["id"] for p in listed} == ids
+            return ids
+        finally:
+            await asyncio.gather(*(store.close() for store in stores))
+
+    assert len(asyncio.run(scenario())) == 4
+    with psycopg.connect(postgres_dsn) as conn:
+        rows = conn.execute("SELECT version FROM pipeline_service_schema").fetchall()
+    assert rows == [(SCHEMA_VERSION,)]
+
+
+def test_database_from_a_newer_release_is_refused(postgres_dsn: str) -> None:
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE pipeline_service_schema (version integer NOT NULL)")
+        conn.execute("INSERT INTO pipeline_service_schema VALUES (%s)", (SCHEMA_VERSION + 1,))
+
+    async def scenario() -> None:
+        await PostgresStorage(postgres_dsn).start(lambda change: None)
+
+    with pytest.raises(RuntimeError, match=r"newer than this release understands.*upgrade"):
+        asyncio.run(scenario())
+
+
+def test_unreachable_database_fails_the_start_clearly(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres, "CONNECT_TIMEOUT_SECONDS", 2.0)
+    missing = with_dbname(postgres_dsn, "no_such_database")
+
+    async def scenario() -> None:
+        await PostgresStorage(missing).start(lambda change: None)
+
+    with pytest.raises(RuntimeError, match="cannot connect to PostgreSQL"):
+        asyncio.run(scenario())
+
+
+def test_health_is_503_while_the_listener_is_down(postgres_dsn: str) -> None:
+    dbname = urlsplit(postgres_dsn).path.lstrip("/")
+    admin = with_dbname(postgres_dsn, "postgres")
+    with EmbeddedServer(postgres_dsn) as server, httpx.Client(base_url=server.url) as http:
+        assert http.get("/health").status_code == 200
+        run = http.post(
+            f"{API}/pipelines/", json={"name": "p", "actions": [{"name": "a", "entrypoint": "m"}]}
+        ).json()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            # Existing (pooled) connections stay; new ones, the listener's included, are refused.
+            conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+            try:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s AND datname = %s",
+                    (LISTENER_APPLICATION_NAME, dbname),
+                )
+                response = wait_for_status(http, 503)
+                assert "listener" in response.json()["detail"]
+                # The API itself still answers through the pool.
+                assert http.get(f"{API}/pipelines/{run['id']}").status_code == 200
+            finally:
+                conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+        wait_for_status(http, 200)
+
+
+def wait_for_status(http: httpx.Client, status: int, timeout: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = http.get("/health")
+        if response.status_code == status:
+            return response
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/health stayed {response.status_code}, expected {status}")
+        time.sleep(0.05)
+
+
+def test_check_refuses_a_closed_store(postgres_dsn: str) -> None:
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn)
+        await store.start(lambda change: None)
+        await store.close()
+        with pytest.raises(StorageUnavailable):
+            await store.check()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("", pytest.skip.Exception), ("true", pytest.fail.Exception)]
+)
+def test_missing_postgresql_skips_but_fails_under_ci(
+    ci: str, outcome: type[BaseException], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="PostgreSQL unavailable"):
+        unavailable("PostgreSQL unavailable: no initdb")
