@@ -74,3 +74,24 @@ def test_the_server_imports_nothing_of_the_client() -> None:
 def test_the_wire_module_imports_nothing_of_the_package() -> None:
     names = imported_modules(PACKAGE / "wire.py")
     assert not any(name.startswith("pipeline_service") for name in names), names
+
+
+def test_the_conformance_kit_is_a_client_of_any_server() -> None:
+    """The kit speaks to servers over the wire only: it imports nothing of the reference server,
+    the runner, the command line or the testing plugin; and nothing outside it imports it but
+    the command line (its `conformance` command)."""
+    kit = PACKAGE / "conformance"
+    forbidden = tuple(
+        f"pipeline_service.{layer}" for layer in ("server", "runner", "cli", "testing")
+    )
+    for path in kit.rglob("*.py"):
+        for name in imported_modules(path):
+            if name.startswith(forbidden):
+                raise AssertionError(f"{path.relative_to(ROOT)} imports {name}")
+    importers = {
+        path.relative_to(PACKAGE).parts[0]
+        for path in PACKAGE.rglob("*.py")
+        if not path.is_relative_to(kit)
+        and any(name.startswith("pipeline_service.conformance") for name in imported_modules(path))
+    }
+    assert importers <= {"cli"}, importers

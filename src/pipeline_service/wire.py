@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 
 __all__ = [
     "ACTION_STATUSES",
+    "DEFAULT_MAX_BODY_BYTES",
     "LOG_LEVELS",
     "MAX_LOG_BATCH",
     "RUN_STATUSES",
@@ -75,6 +76,9 @@ TERMINAL_ACTION_STATUSES: Final = frozenset({"completed", "failed", "skipped"})
 
 # At most this many log entries in one POST /runs/{id}/logs (LogBatch.entries maxItems).
 MAX_LOG_BATCH: Final = 10_000
+
+# Larger request bodies are refused with 413 by a server left at its default (`--max-body-bytes`).
+DEFAULT_MAX_BODY_BYTES: Final = 32 * 1024 * 1024
 
 _OPEN = ConfigDict(extra="allow")
 

@@ -15,7 +15,7 @@ import httpx
 
 from pipeline_service.conformance.http import Exchange, Session
 from pipeline_service.conformance.registry import CheckFailed, Depth
-from pipeline_service.server.settings import DEFAULT_MAX_BODY_BYTES
+from pipeline_service.wire import DEFAULT_MAX_BODY_BYTES
 
 API = "/api/v1"
 NAME_PREFIX = "conformance-kit-"

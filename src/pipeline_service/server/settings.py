@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
+from pipeline_service.wire import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
+
 ENV_DB = "PIPELINE_SERVICE_DB"
 DEFAULT_DB_PATH = Path("pipeline-service.db")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8100
 DEFAULT_HEARTBEAT_INTERVAL = 15.0
-DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_SSE_RETRY_MS = 2000
 DEFAULT_LOG_GRACE = 3.0
 
