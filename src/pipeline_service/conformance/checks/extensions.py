@@ -73,7 +73,14 @@ def token(ctx: CheckContext) -> None:
         "a wrong token",
     )
     ctx.expect_status(
-        ctx.session.post(f"{API}/pipelines/", {"name": "x", "actions": []}, auth=False),
+        ctx.session.post(
+            f"{API}/pipelines/",
+            {
+                "name": f"{ctx.namespace}no-token",
+                "actions": [{"name": "a", "entrypoint": ENTRYPOINT}],
+            },
+            auth=False,
+        ),
         401,
         "a write without the token",
     )
@@ -115,7 +122,8 @@ def body_size(ctx: CheckContext) -> None:
     """A request body larger than the server's limit (`--max-body-bytes`) is 413, not stored."""
     limit = ctx.options.max_body_bytes
     name = f"{ctx.namespace}too-large"
-    body = {"name": name, "description": "x" * (limit + 1), "actions": []}
+    actions = [{"name": "only", "entrypoint": ENTRYPOINT}]  # valid but for its size
+    body = {"name": name, "description": "x" * (limit + 1), "actions": actions}
     response = ctx.session.post(f"{API}/pipelines/", body)
     ctx.session.history.pop()  # not kept: the body is too large to show
     if response.status_code == 201:
@@ -124,7 +132,7 @@ def body_size(ctx: CheckContext) -> None:
         curl = _generated_body_curl(
             ctx,
             f"{API}/pipelines/",
-            f'{{"name": "{name}", "actions": [], "description": "x" * {limit + 1}}}',
+            f'{{"name": "{name}", "actions": {actions!r}, "description": "x" * {limit + 1}}}',
         )
         raise CheckFailed(f"a body over {limit} bytes got {response.status_code}, not 413", [curl])
 
