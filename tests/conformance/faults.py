@@ -19,6 +19,7 @@ from pipeline_service.server import EmbeddedServer, rules
 _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
 _RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
 _LOGS_PATH = re.compile(r"^/api/v1/runs/[^/]+/logs/$")
+_METRICS_PATH = re.compile(r"^/api/v1/runs/[^/]+/metrics$")
 
 
 class StreamFilter:
@@ -139,14 +140,18 @@ class ReplaceProgress:
         await self.app({**scope, "headers": headers}, _replay(body), send)
 
 
-class OldestFirst:
-    """Lists a pipeline's runs oldest first (reverses the JSON array the server answers)."""
+class RewriteJSON:
+    """Passes the JSON body of each 200 answer on paths matching `pattern` through `transform`."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, pattern: re.Pattern[str], transform: Callable[[Any], Any]
+    ) -> None:
         self.app = app
+        self.pattern = pattern
+        self.transform = transform
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _RUNS_LIST_PATH.match(scope["path"]):
+        if scope["type"] != "http" or not self.pattern.match(scope["path"]):
             await self.app(scope, receive, send)
             return
         start: Message = {}
@@ -160,15 +165,26 @@ class OldestFirst:
             body += message.get("body", b"")
             if message.get("more_body"):
                 return
-            document = json.loads(body)
-            if start["status"] == 200 and isinstance(document, list):
-                body = json.dumps(document[::-1]).encode()
+            if start["status"] == 200:
+                body = json.dumps(self.transform(json.loads(body))).encode()
             headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, buffered)
+
+
+def oldest_first(runs: Any) -> Any:
+    """A pipeline's runs listed oldest first."""
+    return runs[::-1] if isinstance(runs, list) else runs
+
+
+def newest_point_first(metrics: Any) -> Any:
+    """Each metric series with its points in reverse order."""
+    for series in metrics.get("actions", []):
+        series["points"] = series["points"][::-1]
+    return metrics
 
 
 class TruncateLogBatches:
@@ -284,7 +300,9 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
     elif fault == "slash-redirect":
         app.add_middleware(SlashRedirect)
     elif fault == "oldest-first":
-        app.add_middleware(OldestFirst)
+        app.add_middleware(RewriteJSON, pattern=_RUNS_LIST_PATH, transform=oldest_first)
+    elif fault == "metric-points-reversed":
+        app.add_middleware(RewriteJSON, pattern=_METRICS_PATH, transform=newest_point_first)
     elif fault == "truncated-log-batch":
         app.add_middleware(TruncateLogBatches)
     elif fault == "stale-replay":

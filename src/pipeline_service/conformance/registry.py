@@ -57,8 +57,8 @@ class Check:
 
 REGISTRY: dict[str, Check] = {}
 AREAS = (
-    "runs", "progress", "streams", "checkpoints", "logs", "lists", "numbers", "errors", "http",
-    "idempotency", "auth", "limits", "schema",
+    "runs", "progress", "streams", "checkpoints", "logs", "metrics", "lists", "numbers", "errors",
+    "http", "idempotency", "auth", "limits", "schema",
 )  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from pipeline_service.conformance.registry import CheckFailed, Depth, Tier, chec
 from pipeline_service.spec import load_spec, spec_path
 
 EXTENSION_OPERATIONS = frozenset(
-    {"cancel_run", "claim_run", "renew_lease", "release_lease", "stream_logs"}
+    {"cancel_run", "claim_run", "renew_lease", "release_lease", "stream_logs", "get_metrics"}
 )
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What schemathesis's coverage phase names the undeclared property it adds to a location.
@@ -334,7 +334,7 @@ def stateless(ctx: CheckContext) -> None:
 
 @check("schema.extensions", area="schema", tier=Tier.EXTENSION)
 def extensions(ctx: CheckContext) -> None:
-    """The extension operations (cancel, claim, lease, log stream), fuzzed the same way."""
+    """The extension operations (cancel, claim, lease, log stream, metrics), fuzzed the same way."""
     _verdict(ctx, "schema.extensions")
 
 
