@@ -69,7 +69,8 @@ def _latencies(
     """Milliseconds from report_progress returning (on report_url) to each subscriber's event;
     `subscribers` streams on each of subscriber_urls."""
     with PipelineServiceClient(report_url) as client:
-        pipeline_id = client.create_pipeline("latency", [{"name": "a0", "entrypoint": "m"}])["id"]
+        actions = [{"name": "a0", "entrypoint": "benchmarks.actions:noop"}]
+        pipeline_id = client.create_pipeline("latency", actions)["id"]
         run_id = client.create_run(pipeline_id)["id"]
         helpers = [
             Helper("_subscribers", url, run_id, str(subscribers), "latency", "socket")
