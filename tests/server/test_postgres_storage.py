@@ -13,8 +13,9 @@ from postgres_support import unavailable, with_dbname
 
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.errors import StorageUnavailable
-from pipeline_service.server.models import PipelineCreate
+from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.storage import open_storage, postgres
+from pipeline_service.server.storage.base import Change, RunChanged, RunState
 from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME, PostgresStorage
 from pipeline_service.server.storage.postgres_schema import SCHEMA_VERSION
 
@@ -133,3 +134,54 @@ def test_missing_postgresql_skips_but_fails_under_ci(
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="PostgreSQL unavailable"):
         unavailable("PostgreSQL unavailable: no initdb")
+
+
+def test_each_change_is_read_once_by_a_replica_and_only_if_watched(postgres_dsn: str) -> None:
+    """Replica B learns of A's commits by NOTIFY; it reads each change of a run it streams once
+    (the hub fans that one state out to every subscriber) and none of a run nobody streams."""
+
+    async def scenario() -> tuple[list[int], int, int]:
+        writer, reader = PostgresStorage(postgres_dsn), PostgresStorage(postgres_dsn)
+        watched: set[str] = set()
+        seen: list[Change] = []
+        await writer.start(lambda change: None)
+        await reader.start(seen.append, lambda: watched)
+        reads = 0
+        read_state = reader._read_state
+
+        async def counting(run_id: str) -> RunState | None:
+            nonlocal reads
+            reads += 1
+            return await read_state(run_id)
+
+        reader._read_state = counting  # type: ignore[method-assign]
+        try:
+            actions = [{"name": "a", "entrypoint": "m.A"}]
+            pipeline = await writer.create_pipeline(
+                PipelineCreate.model_validate({"name": "p", "actions": actions}), None
+            )
+            streamed = await writer.create_run(pipeline["id"], RunCreate(), None)
+            ignored = await writer.create_run(pipeline["id"], RunCreate(), None)
+            watched.add(streamed["id"])
+            for step in range(1, 11):
+                for run in (streamed, ignored):
+                    update = {"action_progress": {"name": "a", "progress": step / 10}}
+                    await writer.report_progress(run["id"], ProgressUpdate.model_validate(update))
+                    await asyncio.sleep(0.02)  # one change at a time: no coalescing
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                versions = [c.state.version for c in seen if isinstance(c, RunChanged)]
+                if versions and versions[-1] == 11:
+                    break
+                await asyncio.sleep(0.02)
+            ignored_changes = sum(
+                1 for c in seen if isinstance(c, RunChanged) and c.state.run["id"] == ignored["id"]
+            )
+            return versions, reads, ignored_changes
+        finally:
+            await asyncio.gather(writer.close(), reader.close())
+
+    versions, reads, ignored_changes = asyncio.run(scenario())
+    assert versions == list(range(2, 12))  # every change, in order, once
+    assert reads <= len(versions)
+    assert ignored_changes == 0
