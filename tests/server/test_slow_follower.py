@@ -69,7 +69,11 @@ def test_a_follower_that_never_reads_does_not_grow_the_server(
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         request = f"GET {API}/runs/{run_id}/logs/stream HTTP/1.1\r\nHost: {host}\r\n\r\n"
         stalled.sendall(request.encode())
-        time.sleep(0.5)  # subscribed; from now on it never reads
+        head = b""
+        while b"\r\n\r\n" not in head:  # the stream started; from now on it never reads
+            head += stalled.recv(1)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        time.sleep(0.2)
         baseline = rss(pid)
         peak = baseline
         message = "x" * RECORD_BYTES

@@ -246,7 +246,7 @@ def test_log_stream_ends_after_the_closing_lines_of_a_cancelled_run(
         with SSEReader(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as stream:
             assert stream.next().json()["message"] == "working"
             assert http.post(f"{API}/runs/{run_id}/cancel").status_code == 200
-            time.sleep(0.5)  # the worker notices the cancellation, stops the action, says so
+            # The worker notices the cancellation, stops the action, and says so: afterwards.
             closing = [{"message": f"closing {i}", "level": "warning"} for i in range(5)]
             assert http.post(logs, json={"entries": closing}).status_code == 201
             frames = [stream.next() for _ in range(6)]
@@ -307,6 +307,9 @@ def test_changes_from_another_server_on_the_same_database(server_factory: Server
             assert (record.id, record.json()["message"]) == ("1", "elsewhere")
             other.post(f"{API}/runs/{run_id}/logs/", json={"entries": [{"message": "again"}]})
             assert logs.next(timeout=3).id == "2"
+            many = [{"message": f"bulk {i}"} for i in range(250)]  # read back by cursor
+            other.post(f"{API}/runs/{run_id}/logs/", json={"entries": many})
+            assert [logs.next(timeout=3).id for _ in many] == [str(i) for i in range(3, 253)]
             other.delete(f"{API}/runs/{run_id}")
             assert progress.next(timeout=3).event == "error"
             assert logs.next(timeout=3).event == "error"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,15 @@ async def hold_writer(store: SQLiteStorage) -> threading.Event:
     return release
 
 
+async def queued(store: SQLiteStorage, count: int) -> None:
+    """Until `count` writes wait in the writer's queue."""
+    assert store._writer is not None
+    deadline = time.monotonic() + WAIT
+    while store._writer._queue.qsize() < count:
+        assert time.monotonic() < deadline, "the writes were never queued"
+        await asyncio.sleep(0.01)
+
+
 async def names(store: SQLiteStorage) -> set[str]:
     return {p["name"] for p in await store.list_pipelines(0, 1000)}
 
@@ -64,9 +74,10 @@ def test_a_write_cancelled_mid_batch_leaves_the_writer_working(tmp_path: Path) -
             asyncio.create_task(store.create_pipeline(pipeline_body(f"p{i}"), None))
             for i in range(5)
         ]
-        await asyncio.sleep(0.1)  # all five queued behind the held writer: one batch
+        await queued(store, 5)  # all five behind the held writer: they form one batch
         writes[2].cancel()
-        await asyncio.sleep(0.1)  # the cancellation reaches the queued job
+        for _ in range(10):  # a few loop turns: the cancellation reaches the queued job
+            await asyncio.sleep(0)
         release.set()
         done = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), WAIT)
         assert isinstance(done[2], asyncio.CancelledError)
@@ -133,17 +144,17 @@ def test_a_full_write_queue_is_a_503_with_retry_after(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         release = await hold_writer(store)
-        queued = [
+        waiting = [
             asyncio.create_task(store.create_pipeline(pipeline_body(f"q{i}"), None))
             for i in range(3)
         ]
-        await asyncio.sleep(0.1)
+        await queued(store, 3)
         with pytest.raises(StorageUnavailable) as refused:
             await store.create_pipeline(pipeline_body("one too many"), None)
         assert refused.value.status_code == 503
         assert refused.value.headers == {"Retry-After": "1"}
         release.set()
-        await asyncio.wait_for(asyncio.gather(*queued), WAIT)
+        await asyncio.wait_for(asyncio.gather(*waiting), WAIT)
         assert await names(store) == {"q0", "q1", "q2"}
 
     run_with(store, scenario)
@@ -164,6 +175,7 @@ def test_health_fails_while_the_writer_cannot_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_storage, "HEALTH_WRITE_TIMEOUT", 0.5)
+    monkeypatch.setattr(sqlite_storage, "HEALTH_FRESH", 0.0)  # every check writes
     app = create_app(Settings(db_path=tmp_path / "health.db"))
 
     async def scenario() -> None:
@@ -207,3 +219,19 @@ def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
             assert (await http.get("/health")).status_code == 200
 
     asyncio.run(scenario())
+
+
+def test_health_writes_again_once_a_write_failed(tmp_path: Path) -> None:
+    store = FaultyStorage(tmp_path / "full.db")
+
+    async def scenario() -> None:
+        await store.create_pipeline(pipeline_body("fresh"), None)
+        await store.check()  # a write just committed: nothing more to prove
+        store.faults[:] = ["COMMIT", "COMMIT"]  # like a disk that just filled up
+        with pytest.raises(StorageUnavailable):
+            await store.create_pipeline(pipeline_body("lost"), None)
+        with pytest.raises(StorageUnavailable, match="injected failure of COMMIT"):
+            await store.check()
+        await store.check()  # the disk has room again
+
+    run_with(store, scenario)

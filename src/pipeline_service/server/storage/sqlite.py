@@ -64,6 +64,8 @@ logger = logging.getLogger("pipeline_service.server")
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 EXTERNAL_CHANGES_INTERVAL = 0.1
 HEALTH_WRITE_TIMEOUT = 5.0
+HEALTH_FRESH = 1.0
+FOREIGN_LOGS_READ_AT_ONCE = 100
 MAX_SQL_INT = 2**62
 
 _RUN_COLUMNS = (
@@ -249,6 +251,8 @@ class _GroupCommitWriter:
         self._queue: queue.Queue[_Job | None] = queue.Queue(max_queued)
         self._lock = threading.Lock()
         self._stopping = False
+        # When the last batch committed (monotonic), None after a batch failed.
+        self.last_commit: float | None = None
         self._thread = self._start_thread()
 
     def _start_thread(self) -> threading.Thread:
@@ -360,9 +364,11 @@ class _GroupCommitWriter:
                     self._roll_back(conn)
                     raise
         except BaseException as exc:  # nothing of the batch was committed
+            self.last_commit = None
             for job in batch:
                 job.answer(error=exc)
             return
+        self.last_commit = time.monotonic()
         try:
             self._report(changes)
         finally:
@@ -550,7 +556,8 @@ class SQLiteStorage(Storage):
             version, reported_seq = self._reported.get(run_id, (0, None))
             if state.version > version:
                 changes.append(RunChanged(state))
-            if reported_seq is None:
+            if reported_seq is None or log_seq - reported_seq > FOREIGN_LOGS_READ_AT_ONCE:
+                # Unknown, or too many to hold: subscribers read them from storage themselves.
                 changes.append(LogsAppended(run_id, [], resync=True))
             elif log_seq > reported_seq:
                 rows = conn.execute(
@@ -572,10 +579,15 @@ class SQLiteStorage(Storage):
             return fn(self._connect(), *args)
 
     async def check(self) -> None:
-        """A real write through the writer: fails when the disk is full, the file read-only,
-        the writer stuck or stopped, not only when the file cannot be read."""
+        """A real write through the writer (fails when the disk is full, the file read-only,
+        the writer stuck or stopped), unless one committed within the last HEALTH_FRESH
+        seconds and none failed since: health checks under load cost no extra fsync."""
         if not self.path.exists():
             raise StorageUnavailable(f"database file {self.path} is missing")
+        writer = self._writer
+        last = None if writer is None else writer.last_commit
+        if last is not None and time.monotonic() - last < HEALTH_FRESH:
+            return
         try:
             await asyncio.wait_for(self._write(self._touch_heartbeat), HEALTH_WRITE_TIMEOUT)
         except TimeoutError:
