@@ -79,8 +79,9 @@ HEALTH_TIMEOUT_SECONDS = 5.0
 FALLBACK_POLL_SECONDS = 5.0
 RECONNECT_MAX_DELAY_SECONDS = 2.0
 WRITE_ATTEMPTS = 5
-# Log records a replica reads for one notification; past that, subscribers re-read storage.
-MAX_FORWARDED_LOG_RECORDS = 10_000
+# Log records a replica reads at once for its subscribers; past that, each subscriber reads
+# them from storage by its cursor, page by page (nothing big is held in memory at once).
+MAX_FORWARDED_LOG_RECORDS = 1000
 # Documents of committed changes kept for the listener (the replica that wrote them needs no
 # read); more than this pending means the listener is behind or down: start over.
 MAX_FRESH = 4096
