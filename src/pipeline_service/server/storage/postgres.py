@@ -289,6 +289,12 @@ class PostgresStorage(Storage):
         if any(task.done() for task in self._tasks):
             raise StorageUnavailable("database change listener stopped")
 
+    def describe(self) -> dict[str, str]:
+        return {
+            "database": "postgresql",
+            "listener": "listening" if self._listening.is_set() else "disconnected",
+        }
+
     @staticmethod
     async def _touch_heartbeat(tx: _Tx) -> None:
         await tx.conn.execute("UPDATE heartbeat SET checked = now() WHERE id = 1")

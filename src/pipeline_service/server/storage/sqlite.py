@@ -578,6 +578,9 @@ class SQLiteStorage(Storage):
         with _unavailable_on_database_errors():
             return fn(self._connect(), *args)
 
+    def describe(self) -> dict[str, str]:
+        return {"database": "sqlite"}
+
     async def check(self) -> None:
         """A real write through the writer (fails when the disk is full, the file read-only,
         the writer stuck or stopped), unless one committed within the last HEALTH_FRESH
