@@ -319,6 +319,11 @@ class PostgresStorage(Storage):
                     autocommit=True,
                     connect_timeout=int(CONNECT_TIMEOUT_SECONDS),
                     application_name=LISTENER_APPLICATION_NAME,
+                    # A connection cut without a word (a network black hole) is noticed too.
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
                 )
             except (psycopg.Error, OSError) as exc:
                 self._lost(exc)
@@ -336,7 +341,7 @@ class PostgresStorage(Storage):
                         async for notify in conn.notifies(timeout=FALLBACK_POLL_SECONDS):
                             self._queue.put_nowait(notify.payload)
                         # Quiet for a while: check the connection, and poll as a fallback.
-                        await conn.execute("SELECT 1")
+                        await asyncio.wait_for(conn.execute("SELECT 1"), HEALTH_TIMEOUT_SECONDS)
                         self._queue.put_nowait(_RESYNC)
             except (psycopg.Error, OSError) as exc:
                 self._lost(exc)
