@@ -84,7 +84,7 @@ WRITE_ATTEMPTS = 5
 MAX_FORWARDED_LOG_RECORDS = 1000
 # Documents of committed changes kept for the listener (the replica that wrote them needs no
 # read); more than this pending means the listener is behind or down: start over.
-MAX_FRESH = 4096
+MAX_FRESH = 1024
 
 _RESYNC = "resync"
 # Transactions the database aborts to resolve a conflict: running them again succeeds.
@@ -165,6 +165,7 @@ class PostgresStorage(Storage):
         # Version and log seq last handed to the listener, per watched run (None: unknown).
         self._reported: dict[str, tuple[int, int | None]] = {}
         self._fresh: dict[tuple[str, str, int], Any] = {}
+        self._watched_now: set[str] = set()
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -302,12 +303,20 @@ class PostgresStorage(Storage):
     # change fan-out --------------------------------------------------------------------------
 
     def _keep_fresh(self, fresh: list[tuple[tuple[str, str, int], Any]]) -> None:
-        """Remember what this replica committed, so the listener need not read it back."""
-        if not fresh:
-            return
-        if len(self._fresh) > MAX_FRESH:
-            self._fresh.clear()
-        self._fresh.update(fresh)
+        """Remember what this replica committed to a streamed run, so the listener need not
+        read it back; not what the listener already handled (its notification came first)."""
+        for key, value in fresh:
+            kind, run_id, number = key
+            if run_id not in self._watched_now:
+                continue
+            version, seq = self._reported.get(run_id, (0, None))
+            if number <= (version if kind == "r" else (seq if seq is not None else 0)):
+                continue
+            if kind == "l" and len(value) > MAX_FORWARDED_LOG_RECORDS:
+                continue
+            if len(self._fresh) >= MAX_FRESH:  # the listener is behind or down: start over
+                self._fresh.clear()
+            self._fresh[key] = value
 
     async def _listen(self) -> None:
         """Keep one connection LISTENing; queue each notification, and a resync per connect."""
@@ -371,7 +380,7 @@ class PostgresStorage(Storage):
                 self._queue.put_nowait(_RESYNC)
 
     async def _forward_batch(self, batch: list[str]) -> None:
-        watched = set(self._watched())
+        watched = self._watched_now = set(self._watched())
         for run_id in set(self._reported) - watched:
             del self._reported[run_id]
         if _RESYNC in batch:
