@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,6 +15,7 @@ from postgres_support import unavailable, with_dbname
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
+from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage, postgres
 from pipeline_service.server.storage.base import Change, RunChanged, RunState
 from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME, PostgresStorage
@@ -28,6 +30,12 @@ async def create_pipeline(store: PostgresStorage) -> str:
 
 
 def test_urls_select_the_backend() -> None:
+    assert database("postgresql://u@h/db") == "postgresql://u@h/db"  # not a Path: `//` stays
+    assert database("sqlite:///data/x.db") == Path("data/x.db")
+    assert database("sqlite:////data/x.db") == Path("/data/x.db")
+    assert database("x.db") == Path("x.db")
+    assert redacted("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert redacted("postgresql://u@h/db") == "postgresql://u@h/db"
     assert isinstance(open_storage("postgresql://u@127.0.0.1/db"), PostgresStorage)
     assert isinstance(open_storage("postgres://u@127.0.0.1/db"), PostgresStorage)
     assert type(open_storage("sqlite:///x.db")).__name__ == "SQLiteStorage"
