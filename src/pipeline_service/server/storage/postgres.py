@@ -174,6 +174,16 @@ class PostgresStorage(Storage):
         self._watched = watched
         self._queue = asyncio.Queue()
         self._listening = asyncio.Event()
+        try:  # one connection first: a wrong URL is one clear error, not a pool's retries
+            probe = await psycopg.AsyncConnection.connect(
+                self.dsn, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+            )
+        except (psycopg.Error, OSError) as exc:
+            reason = " ".join(line.strip() for line in str(exc).splitlines()) or repr(exc)
+            raise RuntimeError(
+                f"cannot connect to PostgreSQL at {redacted(self.dsn)}: {reason}"
+            ) from exc
+        await probe.close()
         pool = psycopg_pool.AsyncConnectionPool(
             self.dsn,
             min_size=min(2, self._pool_size),
