@@ -192,10 +192,13 @@ def python_env() -> dict[str, str]:
 
 
 class ServerProcess:
-    """The reference server in a subprocess on 127.0.0.1, with a temporary database."""
+    """The reference server in a subprocess on 127.0.0.1, with a temporary SQLite database, or
+    on the database `db` names (a PostgreSQL URL: several servers are replicas of one service).
+    """
 
-    def __init__(self, *, heartbeat_interval: float = 15.0) -> None:
+    def __init__(self, *, heartbeat_interval: float = 15.0, db: str | None = None) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="pipeline-bench-")
+        self.db = db or str(Path(self._tmp.name) / "bench.db")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.heartbeat_interval = heartbeat_interval
@@ -210,7 +213,7 @@ class ServerProcess:
     def start(self) -> Self:
         command = [
             sys.executable, "-m", "benchmarks._server",
-            str(self.port), str(Path(self._tmp.name) / "bench.db"), str(self.heartbeat_interval),
+            str(self.port), self.db, str(self.heartbeat_interval),
         ]  # fmt: skip
         with self._log_path.open("wb") as log:
             self.process = subprocess.Popen(

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import latency, memory, overhead, runner, throughput
+from benchmarks import backends, latency, memory, overhead, runner, throughput
 from benchmarks._harness import Results, ServerProcess, machine
 from pipeline_service import PipelineServiceClient
 
-SECTIONS = ("overhead", "latency", "throughput", "memory", "runner")
+SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,9 @@ class Sizes:
     runner_actions: int
     runner_repeats: int
     set_progress_calls: int
+    backend_seconds: float
+    backend_subscribers: int
+    backend_reports: int
 
 
 FULL = Sizes(
@@ -47,6 +50,9 @@ FULL = Sizes(
     runner_actions=10,
     runner_repeats=3,
     set_progress_calls=1_000_000,
+    backend_seconds=3.0,
+    backend_subscribers=100,
+    backend_reports=50,
 )
 QUICK = Sizes(
     calls=10,
@@ -60,6 +66,9 @@ QUICK = Sizes(
     runner_actions=3,
     runner_repeats=1,
     set_progress_calls=10_000,
+    backend_seconds=0.1,
+    backend_subscribers=2,
+    backend_reports=3,
 )
 
 
@@ -139,6 +148,14 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
     if "memory" in only:
         with _step(results, "client stream"):
             memory.client_stream(results, events=sizes.stream_events)
+    if "backends" in only:
+        with _step(results, "backends"):
+            backends.run(
+                results,
+                duration=sizes.backend_seconds,
+                subscribers=sizes.backend_subscribers,
+                reports=sizes.backend_reports,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

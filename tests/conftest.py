@@ -1,6 +1,7 @@
 """Fixtures shared by every test directory: a reference server on 127.0.0.1 with a temporary
-SQLite database (`live_server`, one per session) and a factory for servers with their own
-settings (`server_factory`, stopped at the end of each test)."""
+SQLite database (`live_server`, one per session), a factory for servers with their own
+settings (`server_factory`, stopped at the end of each test), and PostgreSQL (`postgres_admin`:
+a server for the session; `postgres_dsn`: a fresh database for one test)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.postgres_support import fresh_database, postgres_server
 
 from pipeline_service.server import EmbeddedServer
 
@@ -57,3 +59,17 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     yield start
     for server in reversed(servers):
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[str]:
+    """A PostgreSQL server for the session (skip, or fail under CI, when there is none)."""
+    with postgres_server() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def postgres_dsn(postgres_admin: str) -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    with fresh_database(postgres_admin) as dsn:
+        yield dsn

@@ -1,15 +1,21 @@
-"""Helpers for the server tests: an httpx client on the live server and object factories."""
+"""Helpers for the server tests: servers on each storage backend, an httpx client on the live
+server and object factories."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tests.postgres_support import fresh_database
 
 from pipeline_service.server import EmbeddedServer
 from tests.sample import ACTIONS, API
+
+ServerFactory = Callable[..., EmbeddedServer]
 
 
 @pytest.fixture
@@ -43,3 +49,66 @@ def make_run(
         return run
 
     return make
+
+
+# Every test here that uses a server runs on each storage backend: SQLite, then PostgreSQL.
+Database = Callable[[str], contextlib.AbstractContextManager["Path | str"]]
+
+
+@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(scope="package")
+def new_database(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Database:
+    """`with new_database(name) as db:` a fresh database of the backend (a path or a URL)."""
+
+    @contextlib.contextmanager
+    def sqlite(name: str) -> Iterator[Path | str]:
+        yield tmp_path_factory.mktemp(name) / f"{name}.db"
+
+    if backend == "sqlite":
+        return sqlite
+    admin: str = request.getfixturevalue("postgres_admin")
+
+    @contextlib.contextmanager
+    def postgresql(name: str) -> Iterator[Path | str]:
+        with fresh_database(admin) as dsn:
+            yield dsn
+
+    return postgresql
+
+
+@pytest.fixture(scope="package")
+def live_server(new_database: Database) -> Iterator[EmbeddedServer]:
+    """A server shared by the package's tests, on the backend under test."""
+    with new_database("live-server") as db, EmbeddedServer(db) as server:
+        yield server
+
+
+@pytest.fixture
+def server_factory(new_database: Database) -> Iterator[ServerFactory]:
+    """`server_factory(token=None, heartbeat_interval=15.0, max_body_bytes=..., db_path=None)`
+    starts a server on the backend under test (a fresh database unless db_path is given)."""
+    servers: list[EmbeddedServer] = []
+    with contextlib.ExitStack() as stack:
+
+        def start(
+            token: str | None = None,
+            heartbeat_interval: float = 15.0,
+            max_body_bytes: int | None = None,
+            db_path: str | Path | None = None,
+        ) -> EmbeddedServer:
+            db = db_path if db_path is not None else stack.enter_context(new_database("server"))
+            extra = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+            server = EmbeddedServer(db, token=token, heartbeat_interval=heartbeat_interval, **extra)
+            servers.append(server)
+            return server.start()
+
+        yield start
+        for server in reversed(servers):
+            server.stop()

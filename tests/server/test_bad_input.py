@@ -12,14 +12,15 @@ import pytest
 from pipeline_service.server import EmbeddedServer
 from tests.sample import ACTIONS, API
 
+from .conftest import Database
+
 MAX_BODY = 64 * 1024
 JSON_TYPE = {"content-type": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    db = tmp_path_factory.mktemp("bad-input") / "bad.db"
-    with EmbeddedServer(db, max_body_bytes=MAX_BODY) as running:
+def server(new_database: Database) -> Iterator[EmbeddedServer]:
+    with new_database("bad-input") as db, EmbeddedServer(db, max_body_bytes=MAX_BODY) as running:
         yield running
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import yaml
+from tests.postgres_support import with_dbname
 
 import pipeline_service
 from pipeline_service.server import EmbeddedServer
@@ -196,15 +199,27 @@ def test_serves_the_committed_spec_and_docs(live_server: EmbeddedServer) -> None
         assert "openapi.json" in docs.text
 
 
-def test_health(live_server: EmbeddedServer, server_factory: ServerFactory) -> None:
+def test_health(live_server: EmbeddedServer, server_factory: ServerFactory, backend: str) -> None:
+    expected_storage = {
+        "sqlite": {"database": "sqlite"},
+        "postgresql": {"database": "postgresql", "listener": "listening"},
+    }
     with httpx.Client(base_url=live_server.url) as http:
         assert http.get("/health").json() == {
             "status": "healthy",
             "service": "pipeline-service",
             "version": pipeline_service.__version__,
+            **expected_storage[backend],
         }
     broken = server_factory()
-    broken.db_path.unlink()
+    if isinstance(broken.db_path, Path):
+        broken.db_path.unlink()
+    else:  # PostgreSQL: the database goes away under the server
+        import psycopg
+
+        with psycopg.connect(with_dbname(broken.db_path, "postgres"), autocommit=True) as conn:
+            dbname = urlsplit(broken.db_path).path.lstrip("/")
+            conn.execute(f'DROP DATABASE "{dbname}" WITH (FORCE)')
     with httpx.Client(base_url=broken.url) as http:
         response = http.get("/health")
         assert response.status_code == 503

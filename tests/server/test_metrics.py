@@ -16,10 +16,14 @@ import pytest
 from pipeline_service.server.metric_history import MAX_POINTS
 from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.rules import pending_action
+from pipeline_service.server.storage.base import Storage
+from pipeline_service.server.storage.postgres import PostgresStorage
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS
 from pipeline_service.wire import RunMetrics
 from tests.sample import API
+
+from .conftest import Database
 
 Factory = Callable[..., dict[str, Any]]
 
@@ -128,11 +132,16 @@ def test_a_long_series_over_the_wire_is_bounded_and_spread(
     assert all(p["values"] == {"step": p["seq"]} for p in series["points"])
 
 
-def kept_seqs(path: Path, max_points: int, reports: int) -> tuple[list[int], int]:
-    """The seqs kept after `reports` reports on a store bounded to max_points, and `recorded`."""
+def kept_seqs(db: Path | str, max_points: int, reports: int) -> tuple[list[int], int]:
+    """The seqs kept after `reports` reports on a store bounded to max_points, and `recorded`
+    (db: a SQLite file or a PostgreSQL URL)."""
 
     async def scenario() -> tuple[list[int], int]:
-        store = SQLiteStorage(path, max_metric_points=max_points)
+        store: Storage = (
+            PostgresStorage(db, max_metric_points=max_points)
+            if isinstance(db, str)
+            else SQLiteStorage(db, max_metric_points=max_points)
+        )
         await store.start(lambda change: None)
         try:
             actions = [{"name": "a", "entrypoint": "m.A"}]
@@ -154,9 +163,10 @@ def kept_seqs(path: Path, max_points: int, reports: int) -> tuple[list[int], int
 
 
 @pytest.mark.parametrize("max_points", [2, 3, 8, 10])
-def test_thinning_keeps_first_newest_and_every_kth(max_points: int, tmp_path: Path) -> None:
+def test_thinning_keeps_first_newest_and_every_kth(max_points: int, new_database: Database) -> None:
     for reports in (1, 2, max_points, max_points + 1, 3 * max_points + 2, 9 * max_points):
-        seqs, recorded = kept_seqs(tmp_path / f"{reports}.db", max_points, reports)
+        with new_database("thinning") as db:
+            seqs, recorded = kept_seqs(db, max_points, reports)
         assert recorded == reports
         assert len(seqs) <= max_points, (reports, seqs)
         assert seqs == spread(reports, max_points), reports
@@ -176,6 +186,8 @@ def spread(reports: int, max_points: int) -> list[int]:
 def test_bound_below_two_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least 2"):
         SQLiteStorage(tmp_path / "x.db", max_metric_points=1)
+    with pytest.raises(ValueError, match="at least 2"):
+        PostgresStorage("postgresql://nobody@127.0.0.1/none", max_metric_points=1)
 
 
 def test_a_database_from_before_the_history_gains_it(tmp_path: Path) -> None:

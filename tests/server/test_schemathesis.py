@@ -22,6 +22,8 @@ from schemathesis.core.failures import FailureGroup
 from pipeline_service.server import EmbeddedServer, Settings, create_app
 from pipeline_service.spec import spec_path
 
+from .conftest import Database
+
 # Cross-field rules JSON Schema cannot express, so schema-valid data can be rightly refused (422):
 # - create_pipeline / update_pipeline: action names must be unique within a pipeline;
 # - create_run: `resume_from` must name an earlier run of the same pipeline;
@@ -111,10 +113,13 @@ live_schema = schemathesis.openapi.from_path(spec_path(), config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    """The same checks over the wire: a real uvicorn on 127.0.0.1 with its own database."""
-    db = tmp_path_factory.mktemp("schemathesis-live") / "live.db"
-    with EmbeddedServer(db, heartbeat_interval=0.2) as server:
+def fuzzed_server(new_database: Database) -> Iterator[EmbeddedServer]:
+    """The same checks over the wire: a real uvicorn on 127.0.0.1 with its own database, on
+    each storage backend (SQLite, then PostgreSQL)."""
+    with (
+        new_database("schemathesis-live") as db,
+        EmbeddedServer(db, heartbeat_interval=0.2) as server,
+    ):
         yield server
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,6 +21,8 @@ from pipeline_service.server.settings import (
 )
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pipeline_service.server.storage.base import Storage
 
 LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
@@ -59,8 +60,13 @@ def serve(
         int, typer.Option(help="TCP port (0: any free one, printed at start).", min=0, max=65535)
     ] = DEFAULT_PORT,
     db: Annotated[
-        Path, typer.Option(envvar=ENV_DB, help="SQLite database file (created if missing).")
-    ] = DEFAULT_DB_PATH,
+        str,
+        typer.Option(
+            envvar=ENV_DB,
+            help="SQLite database file (created if missing; also sqlite:///PATH), or a "
+            "PostgreSQL URL postgresql://USER@HOST/DBNAME shared by several `serve` processes.",
+        ),
+    ] = str(DEFAULT_DB_PATH),
     token: Annotated[
         str | None,
         typer.Option(envvar=ENV_TOKEN, help="Require `Authorization: Bearer TOKEN` on /api/v1."),
@@ -79,14 +85,15 @@ def serve(
         int, typer.Option(min=0, help="Local workers executing runs (0: the API alone).")
     ] = 1,
 ) -> None:
-    """Run the Pipeline Service (FastAPI + SQLite) until SIGINT/SIGTERM."""
+    """Run the Pipeline Service (FastAPI + SQLite or PostgreSQL) until SIGINT/SIGTERM."""
     from pipeline_service.cli.worker import serve_with_workers
     from pipeline_service.server import EmbeddedServer
+    from pipeline_service.server.settings import database, redacted
 
     configure_logging(log_level)
-    problem = _database_problem(db)
+    problem = _database_problem(database(db))
     if problem is not None:
-        typer.echo(f"pipeline-service: cannot use the database {db}: {problem}", err=True)
+        typer.echo(f"pipeline-service: cannot use the database {redacted(db)}: {problem}", err=True)
         raise typer.Exit(1)
     server = EmbeddedServer(
         db,
@@ -100,7 +107,7 @@ def serve(
     serve_with_workers(server, workers, token=token or None)
 
 
-def _database_problem(db: Path) -> str | None:
+def _database_problem(db: Path | str) -> str | None:
     """Why the database cannot be opened (None when it can): checked before serving, so an
     unusable database is one clear line, not a traceback from the server's startup."""
     from pipeline_service.server.app import create_app

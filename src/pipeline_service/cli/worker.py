@@ -34,6 +34,7 @@ from pipeline_service.runner.worker import (
     Worker,
     WorkerPool,
 )
+from pipeline_service.server.settings import redacted
 
 if TYPE_CHECKING:
     from pipeline_service.server import EmbeddedServer
@@ -162,7 +163,8 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
             else:
                 doing = "without workers (start some with `pipeline-service worker`)"
             typer.echo(
-                f"pipeline-service: serving on {server.url} (database {server.db_path}) {doing}\n"
+                f"pipeline-service: serving on {server.url} "
+                f"(database {redacted(server.db_path)}) {doing}\n"
                 f"pipeline-service: API docs at {server.url}/docs; Ctrl-C to stop",
                 err=True,
             )

@@ -26,8 +26,8 @@ from pipeline_service.server.routing import (
     add_trailing_slash_twins,
 )
 from pipeline_service.server.settings import Settings
+from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.base import Storage
-from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.spec import load_spec, spec_text
 
 logger = logging.getLogger("pipeline_service.server")
@@ -66,9 +66,10 @@ class RequestLogMiddleware:
 
 
 def create_app(settings: Settings | None = None, *, storage: Storage | None = None) -> FastAPI:
-    """The app: every operation of openapi.yaml over the given storage (SQLite by default)."""
+    """The app: every operation of openapi.yaml over the given storage (by default the one
+    settings.db_path names: SQLite or PostgreSQL)."""
     settings = settings or Settings()
-    store = storage if storage is not None else SQLiteStorage(settings.db_path)
+    store = storage if storage is not None else open_storage(settings.db_path)
     hub = EventHub()
 
     @asynccontextmanager

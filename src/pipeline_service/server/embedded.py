@@ -18,6 +18,7 @@ from pipeline_service.server.settings import (
     DEFAULT_LOG_GRACE,
     DEFAULT_MAX_BODY_BYTES,
     Settings,
+    database,
 )
 
 STARTUP_TIMEOUT = 20.0
@@ -26,7 +27,8 @@ STARTUP_TIMEOUT = 20.0
 class EmbeddedServer:
     """Runs the server in a thread; `.url` once started. A context manager.
 
-    db_path None means a fresh SQLite file in a temporary directory, removed on stop().
+    db_path None means a fresh SQLite file in a temporary directory, removed on stop(); a
+    `postgresql://` URL selects PostgreSQL (see settings.database).
     port 0 picks a free port.
     """
 
@@ -46,7 +48,7 @@ class EmbeddedServer:
         if db_path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="pipeline-service-")
             db_path = Path(self._tmpdir) / "pipeline-service.db"
-        self.db_path = Path(db_path)
+        self.db_path = database(db_path)
         self.host = host
         self.port = port
         self.settings = Settings(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 
 ENV_DB = "PIPELINE_SERVICE_DB"
@@ -16,23 +18,46 @@ DEFAULT_SSE_RETRY_MS = 2000
 DEFAULT_LOG_GRACE = 3.0
 
 
-def default_db_path() -> Path:
+_POSTGRES_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+_SQLITE_URL = "sqlite:///"
+
+
+def is_postgres_url(db: str | PathLike[str]) -> bool:
+    """Whether db names a PostgreSQL database (`postgresql://…` or `postgres://…`)."""
+    return isinstance(db, str) and _POSTGRES_URL.match(db) is not None
+
+
+def database(db: str | PathLike[str]) -> Path | str:
+    """A `--db` value: a PostgreSQL URL stays text; `sqlite:///path` or a path is a SQLite file."""
+    if is_postgres_url(db):
+        return str(db)
+    text = os.fspath(db)
+    return Path(text[len(_SQLITE_URL) :] if text.startswith(_SQLITE_URL) else text)
+
+
+def redacted(db: Path | str) -> str:
+    """db for messages: a URL without its password."""
+    return re.sub(r"://([^:/@]*):[^@]*@", r"://\1:***@", str(db))
+
+
+def default_db_path() -> Path | str:
     """$PIPELINE_SERVICE_DB, else ./pipeline-service.db."""
-    return Path(os.environ.get(ENV_DB) or DEFAULT_DB_PATH)
+    return database(os.environ.get(ENV_DB) or DEFAULT_DB_PATH)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Everything create_app needs.
 
-    db_path: the SQLite file (created if missing). token: when set, every /api/v1 request needs
-    `Authorization: Bearer <token>`. heartbeat_interval: seconds between `: ping` comments on
-    idle streams. max_body_bytes: larger request bodies are 413. sse_retry_ms: the `retry:` sent
-    to stream clients. log_grace: seconds after a run ends during which its log streams still
-    wait for lines (a worker's closing lines: why the run failed or was cancelled).
+    db_path: the SQLite file (created if missing), or a PostgreSQL URL (see `database`).
+    token: when set, every /api/v1 request needs `Authorization: Bearer <token>`.
+    heartbeat_interval: seconds between `: ping` comments on idle streams. max_body_bytes:
+    larger request bodies are 413. sse_retry_ms: the `retry:` sent to stream clients.
+    log_grace: seconds after a run ends during which its log streams still wait for lines (a
+    worker's closing lines: why the run failed or was cancelled).
     """
 
-    db_path: Path = field(default_factory=default_db_path)
+    db_path: Path | str = field(default_factory=default_db_path)
     token: str | None = None
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

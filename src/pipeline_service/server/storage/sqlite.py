@@ -18,7 +18,6 @@ import queue
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -588,6 +587,9 @@ class SQLiteStorage(Storage):
         with _unavailable_on_database_errors():
             return fn(self._connect(), *args)
 
+    def describe(self) -> dict[str, str]:
+        return {"database": "sqlite"}
+
     async def check(self) -> None:
         """A real write through the writer (fails when the disk is full, the file read-only,
         the writer stuck or stopped), unless one committed within the last HEALTH_FRESH
@@ -653,15 +655,7 @@ class SQLiteStorage(Storage):
         replay = self._replayed(tx, idem)
         if replay is not None:
             return cast(Pipeline, replay)
-        rules.check_unique_action_names(body.actions)
-        pipeline: Pipeline = {
-            "id": str(uuid.uuid4()),
-            "name": body.name,
-            "description": body.description,
-            "actions": rules.action_definitions(body.actions),
-            "created_at": tx.now,
-            "updated_at": tx.now,
-        }
+        pipeline = rules.new_pipeline(body, tx.now)
         tx.conn.execute(
             "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -707,15 +701,7 @@ class SQLiteStorage(Storage):
 
     def _update_pipeline(self, tx: _Tx, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
-        sent = body.model_fields_set
-        if "name" in sent:
-            pipeline["name"] = body.name
-        if "description" in sent:
-            pipeline["description"] = body.description
-        if "actions" in sent:
-            rules.check_unique_action_names(body.actions)
-            pipeline["actions"] = rules.action_definitions(body.actions)
-        pipeline["updated_at"] = tx.now
+        rules.update_pipeline(pipeline, body, tx.now)
         tx.conn.execute(
             "UPDATE pipelines SET name=?, description=?, actions=?, updated_at=? WHERE id=?",
             (
@@ -756,37 +742,14 @@ class SQLiteStorage(Storage):
         if replay is not None:
             return cast(Run, replay)
         pipeline = self._get_pipeline(tx.conn, pipeline_id)
-        params = body.params
-        resumed: RunState | None = None
+        resumed: Run | None = None
         if body.resume_from is not None:
             row = tx.conn.execute(
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE id=?", (body.resume_from,)
             ).fetchone()
-            if row is None or row[1] != pipeline_id:
-                raise Unprocessable(
-                    f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
-                )
-            resumed = _run_state(row)
-            earlier = resumed.run["params"]
-            if params is None:
-                params = earlier
-            elif earlier:
-                params = {**earlier, **params}
-        run: Run = {
-            "id": str(uuid.uuid4()),
-            "pipeline_id": pipeline_id,
-            "status": "pending",
-            "params": params,
-            "current_action": None,
-            "current_action_index": 0,
-            "progress": [rules.pending_action(a["name"]) for a in pipeline["actions"]],
-            "result": None,
-            "error": None,
-            "work_dir": body.work_dir,
-            "started_at": None,
-            "completed_at": None,
-            "created_at": tx.now,
-        }
+            resumed = None if row is None else _run_state(row).run
+        run = rules.new_run(pipeline, body, resumed, tx.now)
+        params = run["params"]
         tx.conn.execute(
             "INSERT INTO runs (id, pipeline_id, status, params, current_action_index, progress, "
             "work_dir, created_at) VALUES (?, ?, 'pending', ?, 0, ?, ?, ?)",
@@ -801,11 +764,11 @@ class SQLiteStorage(Storage):
         )
         if resumed is not None:
             copies = [
-                (str(uuid.uuid4()), run["id"], *row)
+                (rules.new_id(), run["id"], *row)
                 for row in tx.conn.execute(
                     "SELECT action_name, action_index, status, params_snapshot, result, "
                     "artifacts_path, created_at FROM checkpoints WHERE run_id=? ORDER BY pk",
-                    (resumed.run["id"],),
+                    (resumed["id"],),
                 )
             ]
             tx.conn.executemany(
@@ -854,9 +817,7 @@ class SQLiteStorage(Storage):
     def _change_run(self, tx: _Tx, run_id: str, change: Callable[[Run], None]) -> RunState:
         state = self._get_run(tx.conn, run_id)
         run = state.run
-        before = _dumps(run)
-        change(run)
-        if _dumps(run) == before:
+        if not rules.changed(run, change):
             return state
         state = RunState(run, state.version + 1)
         tx.conn.execute(
@@ -908,15 +869,8 @@ class SQLiteStorage(Storage):
         return await self._write(report)
 
     async def cancel_run(self, run_id: str) -> RunState:
-        def cancel(tx: _Tx, run: Run) -> None:
-            if run["status"] in ("completed", "failed"):
-                raise Conflict(
-                    f"run is {run['status']}; only a pending or running run can be cancelled"
-                )
-            rules.move_run(run, "cancelled", tx.now)
-
         return await self._write(
-            lambda tx: self._change_run(tx, run_id, lambda run: cancel(tx, run))
+            lambda tx: self._change_run(tx, run_id, lambda run: rules.cancel_run(run, tx.now))
         )
 
     async def delete_run(self, run_id: str) -> None:
@@ -1027,17 +981,7 @@ class SQLiteStorage(Storage):
             if replay is not None:
                 return cast(Checkpoint, replay)
             self._fence(tx.conn, run_id, lease_token)
-            checkpoint: Checkpoint = {
-                "id": str(uuid.uuid4()),
-                "run_id": run_id,
-                "action_name": body.action_name,
-                "action_index": body.action_index,
-                "status": body.status,
-                "params_snapshot": body.params_snapshot,
-                "result": body.result,
-                "artifacts_path": body.artifacts_path,
-                "created_at": tx.now,
-            }
+            checkpoint = rules.new_checkpoint(run_id, body, tx.now)
             tx.conn.execute(
                 f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1112,20 +1056,8 @@ class SQLiteStorage(Storage):
             if lease_token is not None and lease_token != row[1]:
                 raise lease_lost(run_id, lease_token, row[1])
             seq = row[0]
-            records: list[LogRecord] = []
-            for entry in entries:
-                seq += 1
-                records.append(
-                    {
-                        "id": str(uuid.uuid4()),
-                        "run_id": run_id,
-                        "seq": seq,
-                        "action_name": entry.action_name,
-                        "level": entry.level,
-                        "message": entry.message,
-                        "timestamp": entry.timestamp or tx.now,
-                    }
-                )
+            records = rules.log_records(run_id, seq, entries, tx.now)
+            seq += len(records)
             tx.conn.executemany(
                 f"INSERT INTO logs ({_LOG_COLUMNS}) VALUES "
                 "(:id, :run_id, :seq, :action_name, :level, :message, :timestamp)",

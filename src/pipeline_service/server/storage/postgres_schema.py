@@ -1,0 +1,107 @@
+"""The PostgreSQL schema, versioned in table `pipeline_service_schema`, and its migrations.
+
+Documents are stored as JSON text (`doc`), so they come back exactly as written (key order,
+numbers, `\\u0000` inside strings); the columns beside them are what queries filter and order on.
+Text compared by range uses the "C" collation, the byte order SQLite uses too.
+
+A trigger announces every committed change of a run on channel `pipeline_service`, in commit
+order, with a payload of a few bytes (never the document: NOTIFY payloads are capped at 8,000
+bytes): `r <run id> <version>`, `l <run id> <first seq> <last seq>`, `d <run id>`.
+"""
+
+CHANNEL = "pipeline_service"
+
+# Held (pg_advisory_lock) while migrating, so replicas that start together never race.
+MIGRATION_LOCK_ID = 0x7069_7065_6C69_6E65  # "pipeline"
+
+SCHEMA_VERSION = 1
+
+# Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE pipelines (
+        pk bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        doc text NOT NULL
+    );
+    CREATE TABLE runs (
+        pk bigserial PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        pipeline_id text NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+        status text NOT NULL,
+        doc text NOT NULL,
+        version bigint NOT NULL DEFAULT 1,
+        lease_worker text,
+        lease_expires timestamptz,
+        lease_token bigint NOT NULL DEFAULT 0,
+        log_seq bigint NOT NULL DEFAULT 0
+    );
+    CREATE INDEX runs_by_pipeline ON runs (pipeline_id, pk);
+    CREATE INDEX runs_by_status ON runs (status, pk);
+    CREATE TABLE checkpoints (
+        pk bigserial PRIMARY KEY,
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        action_index bigint NOT NULL,
+        created_at text COLLATE "C" NOT NULL,
+        doc text NOT NULL
+    );
+    CREATE INDEX checkpoints_by_run ON checkpoints (run_id, action_index, created_at, pk);
+    CREATE INDEX checkpoints_by_action ON checkpoints (run_id, action_key, created_at, pk);
+    CREATE TABLE logs (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq bigint NOT NULL,
+        action_key text,
+        level text NOT NULL,
+        timestamp text COLLATE "C" NOT NULL,
+        doc text NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    );
+    CREATE TABLE idempotency (
+        scope text NOT NULL,
+        key text NOT NULL,
+        fingerprint text NOT NULL,
+        response text NOT NULL,
+        created timestamptz NOT NULL,
+        resource text,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE INDEX idempotency_by_age ON idempotency (created);
+    CREATE INDEX idempotency_by_resource ON idempotency (resource);
+    CREATE TABLE metric_series (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        stride bigint NOT NULL,
+        recorded bigint NOT NULL,
+        kept bigint NOT NULL,
+        PRIMARY KEY (run_id, action_key)
+    );
+    CREATE TABLE metric_points (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        seq bigint NOT NULL,
+        point text NOT NULL,
+        PRIMARY KEY (run_id, action_key, seq)
+    );
+    CREATE TABLE heartbeat (id integer PRIMARY KEY CHECK (id = 1), checked timestamptz NOT NULL);
+    INSERT INTO heartbeat (id, checked) VALUES (1, now());
+    CREATE FUNCTION pipeline_service_announce() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            PERFORM pg_notify('pipeline_service', 'd ' || OLD.id);
+            RETURN OLD;
+        END IF;
+        IF NEW.version <> OLD.version THEN
+            PERFORM pg_notify('pipeline_service', 'r ' || NEW.id || ' ' || NEW.version);
+        END IF;
+        IF NEW.log_seq <> OLD.log_seq THEN
+            PERFORM pg_notify(
+                'pipeline_service', 'l ' || NEW.id || ' ' || (OLD.log_seq + 1) || ' ' || NEW.log_seq
+            );
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER runs_announce AFTER UPDATE OR DELETE ON runs
+        FOR EACH ROW EXECUTE FUNCTION pipeline_service_announce();
+    """,
+)

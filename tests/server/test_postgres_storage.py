@@ -1,0 +1,194 @@
+"""The PostgreSQL store on its own: schema versioning, concurrent starts, the listener's health."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import psycopg
+import pytest
+from tests.postgres_support import unavailable, with_dbname
+
+from pipeline_service.server import EmbeddedServer
+from pipeline_service.server.errors import StorageUnavailable
+from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
+from pipeline_service.server.settings import database, redacted
+from pipeline_service.server.storage import open_storage
+from pipeline_service.server.storage.base import Change, RunChanged, RunState
+from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME, PostgresStorage
+from pipeline_service.server.storage.postgres_schema import SCHEMA_VERSION
+
+from tests.sample import API
+
+
+async def create_pipeline(store: PostgresStorage) -> str:
+    body = PipelineCreate.model_validate({"name": "p", "actions": []})
+    return str((await store.create_pipeline(body, None))["id"])
+
+
+def test_urls_select_the_backend() -> None:
+    assert database("postgresql://u@h/db") == "postgresql://u@h/db"  # not a Path: `//` stays
+    assert database("sqlite:///data/x.db") == Path("data/x.db")
+    assert database("sqlite:////data/x.db") == Path("/data/x.db")
+    assert database("x.db") == Path("x.db")
+    assert redacted("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert redacted("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert isinstance(open_storage("postgresql://u@127.0.0.1/db"), PostgresStorage)
+    assert isinstance(open_storage("postgres://u@127.0.0.1/db"), PostgresStorage)
+    assert type(open_storage("sqlite:///x.db")).__name__ == "SQLiteStorage"
+    assert type(open_storage("x.db")).__name__ == "SQLiteStorage"
+
+
+def test_replicas_starting_together_migrate_once_and_share_data(postgres_dsn: str) -> None:
+    async def scenario() -> set[str]:
+        stores = [PostgresStorage(postgres_dsn, pool_size=2) for _ in range(4)]
+        await asyncio.gather(*(store.start(lambda change: None) for store in stores))
+        try:
+            ids = {await create_pipeline(store) for store in stores}
+            listed = await stores[0].list_pipelines(0, 10)
+            assert {p["id"] for p in listed} == ids
+            return ids
+        finally:
+            await asyncio.gather(*(store.close() for store in stores))
+
+    assert len(asyncio.run(scenario())) == 4
+    with psycopg.connect(postgres_dsn) as conn:
+        rows = conn.execute("SELECT version FROM pipeline_service_schema").fetchall()
+    assert rows == [(SCHEMA_VERSION,)]
+
+
+def test_database_from_a_newer_release_is_refused(postgres_dsn: str) -> None:
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE pipeline_service_schema (version integer NOT NULL)")
+        conn.execute("INSERT INTO pipeline_service_schema VALUES (%s)", (SCHEMA_VERSION + 1,))
+
+    async def scenario() -> None:
+        await PostgresStorage(postgres_dsn).start(lambda change: None)
+
+    with pytest.raises(RuntimeError, match=r"newer than this release understands.*upgrade"):
+        asyncio.run(scenario())
+
+
+def test_unreachable_database_fails_the_start_clearly(postgres_dsn: str) -> None:
+    missing = with_dbname(postgres_dsn, "no_such_database")
+
+    async def scenario() -> None:
+        await PostgresStorage(missing).start(lambda change: None)
+
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"cannot connect to PostgreSQL.*does not exist"):
+        asyncio.run(scenario())
+    assert time.monotonic() - started < 10  # at once, not after a pool's retries
+
+
+def test_health_is_503_while_the_listener_is_down(postgres_dsn: str) -> None:
+    dbname = urlsplit(postgres_dsn).path.lstrip("/")
+    admin = with_dbname(postgres_dsn, "postgres")
+    with EmbeddedServer(postgres_dsn) as server, httpx.Client(base_url=server.url) as http:
+        assert http.get("/health").status_code == 200
+        run = http.post(
+            f"{API}/pipelines/", json={"name": "p", "actions": [{"name": "a", "entrypoint": "m"}]}
+        ).json()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            # Existing (pooled) connections stay; new ones, the listener's included, are refused.
+            conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false')
+            try:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s AND datname = %s",
+                    (LISTENER_APPLICATION_NAME, dbname),
+                )
+                response = wait_for_status(http, 503)
+                assert "listener" in response.json()["detail"]
+                # The API itself still answers through the pool.
+                assert http.get(f"{API}/pipelines/{run['id']}").status_code == 200
+            finally:
+                conn.execute(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true')
+        wait_for_status(http, 200)
+
+
+def wait_for_status(http: httpx.Client, status: int, timeout: float = 30) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = http.get("/health")
+        if response.status_code == status:
+            return response
+        if time.monotonic() > deadline:
+            raise AssertionError(f"/health stayed {response.status_code}, expected {status}")
+        time.sleep(0.05)
+
+
+def test_check_refuses_a_closed_store(postgres_dsn: str) -> None:
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn)
+        await store.start(lambda change: None)
+        await store.close()
+        with pytest.raises(StorageUnavailable):
+            await store.check()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("ci", "outcome"), [("", pytest.skip.Exception), ("true", pytest.fail.Exception)]
+)
+def test_missing_postgresql_skips_but_fails_under_ci(
+    ci: str, outcome: type[BaseException], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="PostgreSQL unavailable"):
+        unavailable("PostgreSQL unavailable: no initdb")
+
+
+def test_each_change_is_read_once_by_a_replica_and_only_if_watched(postgres_dsn: str) -> None:
+    """Replica B learns of A's commits by NOTIFY; it reads each change of a run it streams once
+    (the hub fans that one state out to every subscriber) and none of a run nobody streams."""
+
+    async def scenario() -> tuple[list[int], int, int]:
+        writer, reader = PostgresStorage(postgres_dsn), PostgresStorage(postgres_dsn)
+        watched: set[str] = set()
+        seen: list[Change] = []
+        await writer.start(lambda change: None)
+        await reader.start(seen.append, lambda: watched)
+        reads = 0
+        read_state = reader._read_state
+
+        async def counting(run_id: str) -> RunState | None:
+            nonlocal reads
+            reads += 1
+            return await read_state(run_id)
+
+        reader._read_state = counting  # type: ignore[method-assign]
+        try:
+            actions = [{"name": "a", "entrypoint": "m.A"}]
+            pipeline = await writer.create_pipeline(
+                PipelineCreate.model_validate({"name": "p", "actions": actions}), None
+            )
+            streamed = await writer.create_run(pipeline["id"], RunCreate(), None)
+            ignored = await writer.create_run(pipeline["id"], RunCreate(), None)
+            watched.add(streamed["id"])
+            for step in range(1, 11):
+                for run in (streamed, ignored):
+                    update = {"action_progress": {"name": "a", "progress": step / 10}}
+                    await writer.report_progress(run["id"], ProgressUpdate.model_validate(update))
+                    await asyncio.sleep(0.02)  # one change at a time: no coalescing
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                versions = [c.state.version for c in seen if isinstance(c, RunChanged)]
+                if versions and versions[-1] == 11:
+                    break
+                await asyncio.sleep(0.02)
+            ignored_changes = sum(
+                1 for c in seen if isinstance(c, RunChanged) and c.state.run["id"] == ignored["id"]
+            )
+            return versions, reads, ignored_changes
+        finally:
+            await asyncio.gather(writer.close(), reader.close())
+
+    versions, reads, ignored_changes = asyncio.run(scenario())
+    assert versions == list(range(2, 12))  # every change, in order, once
+    assert reads <= len(versions)
+    assert ignored_changes == 0
