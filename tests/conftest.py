@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.postgres_support import fresh_database, postgres_server
 
 from pipeline_service.server import EmbeddedServer
+from tests.postgres_support import fresh_database, postgres_server
 
 ServerFactory = Callable[..., EmbeddedServer]
 

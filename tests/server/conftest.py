@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.postgres_support import fresh_database
 
 from pipeline_service.server import EmbeddedServer
+from tests.postgres_support import fresh_database
 from tests.sample import ACTIONS, API
 
 ServerFactory = Callable[..., EmbeddedServer]
@@ -104,7 +104,9 @@ def server_factory(new_database: Database) -> Iterator[ServerFactory]:
             db_path: str | Path | None = None,
         ) -> EmbeddedServer:
             db = db_path if db_path is not None else stack.enter_context(new_database("server"))
-            extra = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+            extra: dict[str, Any] = (
+                {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+            )
             server = EmbeddedServer(db, token=token, heartbeat_interval=heartbeat_interval, **extra)
             servers.append(server)
             return server.start()

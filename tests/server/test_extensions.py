@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
-from tests.postgres_support import with_dbname
 
 import pipeline_service
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.spec import load_spec, spec_text
+from tests.postgres_support import with_dbname
 from tests.sample import ACTIONS, API
 
 ServerFactory = Callable[..., EmbeddedServer]

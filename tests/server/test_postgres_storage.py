@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 import httpx
 import psycopg
 import pytest
-from tests.postgres_support import unavailable, with_dbname
 
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.errors import StorageUnavailable
@@ -20,7 +19,7 @@ from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.base import Change, RunChanged, RunState
 from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME, PostgresStorage
 from pipeline_service.server.storage.postgres_schema import SCHEMA_VERSION
-
+from tests.postgres_support import unavailable, with_dbname
 from tests.sample import API
 
 

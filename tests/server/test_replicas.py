@@ -19,8 +19,8 @@ import psycopg
 import pytest
 
 from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME
-
 from tests.sample import API
+
 from .sse import SSEReader
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 import psycopg_pool
@@ -65,6 +65,16 @@ from pipeline_service.server.storage.postgres_schema import (
     SCHEMA_VERSION,
 )
 from pipeline_service.server.timestamps import format_timestamp, now_text
+from pipeline_service.wire import (
+    Checkpoint,
+    Lease,
+    LogRecord,
+    MetricPoint,
+    Pipeline,
+    Run,
+    RunClaim,
+    RunMetrics,
+)
 
 T = TypeVar("T")
 
@@ -399,7 +409,7 @@ class PostgresStorage(Storage):
             return
         versions: dict[str, int] = {}
         states: dict[str, RunState | None] = {}
-        logs: dict[str, tuple[int, int, list[JSON] | None]] = {}
+        logs: dict[str, tuple[int, int, list[LogRecord] | None]] = {}
         deleted: list[str] = []
         for payload in batch:
             kind, run_id, *numbers = payload.split(" ")
@@ -448,7 +458,12 @@ class PostgresStorage(Storage):
         )
 
     async def _forward_logs(
-        self, run_id: str, first: int, last: int, records: list[JSON] | None, emit: list[Change]
+        self,
+        run_id: str,
+        first: int,
+        last: int,
+        records: list[LogRecord] | None,
+        emit: list[Change],
     ) -> None:
         """Records first..last of run_id, gap-free after the last ones reported."""
         known = self._reported.get(run_id, (0, None))[1]
@@ -465,7 +480,7 @@ class PostgresStorage(Storage):
         self._note(run_id, seq=last)
 
     @staticmethod
-    async def _log_range(tx: _Tx, run_id: str, first: int, last: int) -> list[JSON]:
+    async def _log_range(tx: _Tx, run_id: str, first: int, last: int) -> list[LogRecord]:
         rows = await tx.all(
             "SELECT doc FROM logs WHERE run_id=%s AND seq>=%s AND seq<=%s ORDER BY seq",
             (run_id, first, last),
@@ -557,11 +572,11 @@ class PostgresStorage(Storage):
 
     # pipelines -------------------------------------------------------------------------------
 
-    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> JSON:
-        async def create(tx: _Tx) -> JSON:
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
+        async def create(tx: _Tx) -> Pipeline:
             replay = await self._replayed(tx, idem)
             if replay is not None:
-                return dict(replay)
+                return cast(Pipeline, replay)
             pipeline = rules.new_pipeline(body, tx.now)
             await tx.conn.execute(
                 "INSERT INTO pipelines (id, doc) VALUES (%s, %s)",
@@ -573,18 +588,18 @@ class PostgresStorage(Storage):
         return await self._write(create)
 
     @staticmethod
-    async def _get_pipeline(tx: _Tx, pipeline_id: str, lock: str = "") -> JSON:
+    async def _get_pipeline(tx: _Tx, pipeline_id: str, lock: str = "") -> Pipeline:
         row = await tx.one(f"SELECT doc FROM pipelines WHERE id=%s {lock}", (_id(pipeline_id),))
         if row is None:
             raise NotFound("Pipeline not found")
-        pipeline: JSON = json.loads(row[0])
+        pipeline: Pipeline = json.loads(row[0])
         return pipeline
 
-    async def get_pipeline(self, pipeline_id: str) -> JSON:
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline:
         return await self._read(lambda tx: self._get_pipeline(tx, pipeline_id))
 
-    async def list_pipelines(self, skip: int, limit: int) -> list[JSON]:
-        async def read(tx: _Tx) -> list[JSON]:
+    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
+        async def read(tx: _Tx) -> list[Pipeline]:
             rows = await tx.all(
                 "SELECT doc FROM pipelines ORDER BY pk DESC LIMIT %s OFFSET %s",
                 (limit, min(skip, MAX_SQL_INT)),
@@ -593,8 +608,8 @@ class PostgresStorage(Storage):
 
         return await self._read(read)
 
-    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> JSON:
-        async def update(tx: _Tx) -> JSON:
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
+        async def update(tx: _Tx) -> Pipeline:
             pipeline = await self._get_pipeline(tx, pipeline_id, "FOR UPDATE")
             rules.update_pipeline(pipeline, body, tx.now)
             await tx.conn.execute(
@@ -619,13 +634,13 @@ class PostgresStorage(Storage):
 
     # runs ------------------------------------------------------------------------------------
 
-    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> JSON:
-        async def create(tx: _Tx) -> JSON:
+    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Run:
+        async def create(tx: _Tx) -> Run:
             replay = await self._replayed(tx, idem)
             if replay is not None:
-                return dict(replay)
+                return cast(Run, replay)
             pipeline = await self._get_pipeline(tx, pipeline_id, "FOR SHARE")
-            resumed: JSON | None = None
+            resumed: Run | None = None
             if body.resume_from is not None:
                 row = await tx.one(
                     "SELECT doc FROM runs WHERE id=%s FOR SHARE", (_id(body.resume_from),)
@@ -640,9 +655,9 @@ class PostgresStorage(Storage):
                 rows = await tx.all(
                     "SELECT doc FROM checkpoints WHERE run_id=%s ORDER BY pk", (resumed["id"],)
                 )
-                copies = []
+                copies: list[Checkpoint] = []
                 for row in rows:
-                    checkpoint = json.loads(row[0])
+                    checkpoint: Checkpoint = json.loads(row[0])
                     checkpoint["id"] = rules.new_id()
                     checkpoint["run_id"] = run["id"]
                     copies.append(checkpoint)
@@ -664,8 +679,8 @@ class PostgresStorage(Storage):
 
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[JSON]:
-        async def read(tx: _Tx) -> list[JSON]:
+    ) -> list[Run]:
+        async def read(tx: _Tx) -> list[Run]:
             where, args = [], []
             if pipeline_id is not None:
                 if await tx.one("SELECT 1 FROM pipelines WHERE id=%s", (_id(pipeline_id),)) is None:
@@ -688,7 +703,7 @@ class PostgresStorage(Storage):
         self,
         tx: _Tx,
         run_id: str,
-        change: Callable[[JSON], object],
+        change: Callable[[Run], object],
         lease_token: int | None = None,
     ) -> RunState:
         """Lock the run, check the lease, apply change; a changed document gets the next version."""
@@ -807,22 +822,21 @@ class PostgresStorage(Storage):
             (*key, stride, recorded, kept),
         )
 
-    async def get_metrics(self, run_id: str) -> JSON:
-        async def read(tx: _Tx) -> JSON:
+    async def get_metrics(self, run_id: str) -> RunMetrics:
+        async def read(tx: _Tx) -> RunMetrics:
             run = (await self._get_run(tx, run_id)).run
             series = await tx.all(
                 "SELECT action_key, recorded FROM metric_series WHERE run_id=%s", (run["id"],)
             )
             recorded = {json.loads(row[0]): row[1] for row in series}
-            points: dict[str, list[JSON]] = {}
+            points: dict[str, list[MetricPoint]] = {}
             for action_key, seq, point in await tx.all(
                 "SELECT action_key, seq, point FROM metric_points WHERE run_id=%s "
                 "ORDER BY action_key, seq",
                 (run["id"],),
             ):
-                points.setdefault(json.loads(action_key), []).append(
-                    {"seq": seq, **json.loads(point)}
-                )
+                kept = cast(MetricPoint, {"seq": seq, **json.loads(point)})
+                points.setdefault(json.loads(action_key), []).append(kept)
             return {
                 "run_id": run["id"],
                 "max_points": self.max_metric_points,
@@ -841,7 +855,7 @@ class PostgresStorage(Storage):
     # checkpoints -----------------------------------------------------------------------------
 
     @staticmethod
-    async def _insert_checkpoints(tx: _Tx, checkpoints: list[JSON]) -> None:
+    async def _insert_checkpoints(tx: _Tx, checkpoints: list[Checkpoint]) -> None:
         if not checkpoints:
             return
         async with tx.conn.cursor() as cursor:
@@ -866,11 +880,11 @@ class PostgresStorage(Storage):
         body: CheckpointCreate,
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> JSON:
-        async def create(tx: _Tx) -> JSON:
+    ) -> Checkpoint:
+        async def create(tx: _Tx) -> Checkpoint:
             replay = await self._replayed(tx, idem)
             if replay is not None:
-                return dict(replay)
+                return cast(Checkpoint, replay)
             await self._fence(tx, run_id, lease_token, "FOR SHARE")
             checkpoint = rules.new_checkpoint(run_id, body, tx.now)
             await self._insert_checkpoints(tx, [checkpoint])
@@ -879,8 +893,8 @@ class PostgresStorage(Storage):
 
         return await self._write(create)
 
-    async def list_checkpoints(self, run_id: str) -> list[JSON]:
-        async def read(tx: _Tx) -> list[JSON]:
+    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
+        async def read(tx: _Tx) -> list[Checkpoint]:
             await self._require_run(tx, run_id)
             rows = await tx.all(
                 "SELECT doc FROM checkpoints WHERE run_id=%s ORDER BY action_index, created_at, pk",
@@ -890,8 +904,8 @@ class PostgresStorage(Storage):
 
         return await self._read(read)
 
-    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> JSON:
-        async def read(tx: _Tx) -> JSON:
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
+        async def read(tx: _Tx) -> Checkpoint:
             await self._require_run(tx, run_id)
             if action_name is None:
                 row = await tx.one(
@@ -907,7 +921,7 @@ class PostgresStorage(Storage):
                 )
             if row is None:
                 raise NotFound("Checkpoint not found")
-            checkpoint: JSON = json.loads(row[0])
+            checkpoint: Checkpoint = json.loads(row[0])
             return checkpoint
 
         return await self._read(read)
@@ -920,11 +934,11 @@ class PostgresStorage(Storage):
         entries: list[LogEntry],
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> list[JSON]:
-        async def append(tx: _Tx) -> list[JSON]:
+    ) -> list[LogRecord]:
+        async def append(tx: _Tx) -> list[LogRecord]:
             replay = await self._replayed(tx, idem)
             if replay is not None:
-                return list(replay)
+                return cast(list[LogRecord], replay)
             # Numbers the records under the run's row lock: seq is gap-free and commit-ordered.
             row = await tx.one(
                 "UPDATE runs SET log_seq = log_seq + %s WHERE id=%s RETURNING log_seq, lease_token",
@@ -956,8 +970,8 @@ class PostgresStorage(Storage):
 
         return await self._write(append)
 
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[JSON]:
-        async def read(tx: _Tx) -> list[JSON]:
+    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]:
+        async def read(tx: _Tx) -> list[LogRecord]:
             where = ["run_id=%s", "seq>%s"]
             args: list[Any] = [_id(run_id), min(query.after_seq, MAX_SQL_INT)]
             if query.action_name is not None:
@@ -983,8 +997,8 @@ class PostgresStorage(Storage):
 
     async def claim_run(
         self, worker_id: str, lease_seconds: float, pipeline_id: str | None
-    ) -> JSON | None:
-        async def claim(tx: _Tx) -> JSON | None:
+    ) -> RunClaim | None:
+        async def claim(tx: _Tx) -> RunClaim | None:
             sql = (
                 # A pending run somebody already updated (version > 1) is driven by that
                 # somebody, as v1 clients drive their own runs: workers leave it alone.
@@ -1020,8 +1034,8 @@ class PostgresStorage(Storage):
 
     async def renew_lease(
         self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
-    ) -> JSON:
-        async def renew(tx: _Tx) -> JSON:
+    ) -> Lease:
+        async def renew(tx: _Tx) -> Lease:
             row = await tx.one(
                 "SELECT status, lease_worker, lease_token FROM runs WHERE id=%s FOR UPDATE",
                 (_id(run_id),),
