@@ -70,7 +70,7 @@ def _latencies(
     """Milliseconds from report_progress returning (on report_url) to each subscriber's event;
     `subscribers` streams on each of subscriber_urls."""
     with PipelineServiceClient(report_url) as client:
-        pipeline_id = client.create_pipeline("latency", [{"name": "a0", "entrypoint": "m"}])["id"]
+        pipeline_id = client.create_pipeline("latency", [{"name": "a0", "entrypoint": "m.A"}])["id"]
         run_id = client.create_run(pipeline_id)["id"]
         helpers = [
             Helper("_subscribers", url, run_id, str(subscribers), "latency", "socket")

@@ -24,7 +24,9 @@ from tests.sample import API
 
 
 async def create_pipeline(store: PostgresStorage) -> str:
-    body = PipelineCreate.model_validate({"name": "p", "actions": []})
+    body = PipelineCreate.model_validate(
+        {"name": "p", "actions": [{"name": "a", "entrypoint": "m.A"}]}
+    )
     return str((await store.create_pipeline(body, None))["id"])
 
 
@@ -89,7 +91,7 @@ def test_health_is_503_while_the_listener_is_down(postgres_dsn: str) -> None:
     with EmbeddedServer(postgres_dsn) as server, httpx.Client(base_url=server.url) as http:
         assert http.get("/health").status_code == 200
         run = http.post(
-            f"{API}/pipelines/", json={"name": "p", "actions": [{"name": "a", "entrypoint": "m"}]}
+            f"{API}/pipelines/", json={"name": "p", "actions": [{"name": "a", "entrypoint": "m.A"}]}
         ).json()
         with psycopg.connect(admin, autocommit=True) as conn:
             # Existing (pooled) connections stay; new ones, the listener's included, are refused.
