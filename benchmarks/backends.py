@@ -56,8 +56,9 @@ async def _rates(url: str, pid: int, duration: float) -> dict[str, float]:
     figures: dict[str, float] = {}
     for name, call in (("report_progress", report), ("get_run", get_run)):
         for concurrency in (1, 8):
-            rate, _, _ = await _rate(url, pid, call, concurrency, duration)
+            rate, cpu_ms, _ = await _rate(url, pid, call, concurrency, duration)
             figures[f"{name}, {concurrency} client(s): req/s"] = rate
+            figures[f"{name}, {concurrency} client(s): server CPU per req"] = cpu_ms
     rate, _, _ = await _rate(url, pid, append, 1, duration)
     figures[f"append_logs, batch {LOG_BATCH}: entries/s"] = rate * LOG_BATCH
     return figures
@@ -69,8 +70,7 @@ def _latencies(
     """Milliseconds from report_progress returning (on report_url) to each subscriber's event;
     `subscribers` streams on each of subscriber_urls."""
     with PipelineServiceClient(report_url) as client:
-        actions = [{"name": "a0", "entrypoint": "benchmarks.actions:noop"}]
-        pipeline_id = client.create_pipeline("latency", actions)["id"]
+        pipeline_id = client.create_pipeline("latency", [{"name": "a0", "entrypoint": "m.A"}])["id"]
         run_id = client.create_run(pipeline_id)["id"]
         helpers = [
             Helper("_subscribers", url, run_id, str(subscribers), "latency", "socket")
@@ -135,7 +135,7 @@ def run(results: Results, *, duration: float, subscribers: int, reports: int) ->
                 rates[backend] = asyncio.run(_rates(server.url, server.pid, duration))
             for name in rates["SQLite"]:
                 for backend in ("SQLite", "PostgreSQL"):
-                    unit = "entries/s" if "entries" in name else "req/s"
+                    unit = name.rsplit(": ", 1)[1].replace("server CPU per req", "ms")
                     results.add(SECTION, f"{backend} {name}", rates[backend][name], unit)
             for concurrency in (1, 8):
                 name = f"report_progress, {concurrency} client(s): req/s"

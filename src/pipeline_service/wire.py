@@ -220,11 +220,14 @@ class Lease(TypedDict):
 
 @with_config(_OPEN)
 class Health(TypedDict):
-    """The answer of GET /health."""
+    """The answer of GET /health (`database`: `sqlite` or `postgresql`; `listener`: PostgreSQL
+    only; both absent from older servers)."""
 
     status: str
     service: str
     version: str
+    database: NotRequired[str]
+    listener: NotRequired[str]
 
 
 @with_config(_OPEN)

@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from pipeline_service.server import EmbeddedServer
-from pipeline_service.server.settings import DEFAULT_MAX_BODY_BYTES
 from tests.postgres_support import fresh_database
 from tests.sample import ACTIONS, API
 
@@ -105,12 +104,10 @@ def server_factory(new_database: Database) -> Iterator[ServerFactory]:
             db_path: str | Path | None = None,
         ) -> EmbeddedServer:
             db = db_path if db_path is not None else stack.enter_context(new_database("server"))
-            server = EmbeddedServer(
-                db,
-                token=token,
-                heartbeat_interval=heartbeat_interval,
-                max_body_bytes=DEFAULT_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes,
+            extra: dict[str, Any] = (
+                {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
             )
+            server = EmbeddedServer(db, token=token, heartbeat_interval=heartbeat_interval, **extra)
             servers.append(server)
             return server.start()
 

@@ -199,12 +199,17 @@ def test_serves_the_committed_spec_and_docs(live_server: EmbeddedServer) -> None
         assert "openapi.json" in docs.text
 
 
-def test_health(live_server: EmbeddedServer, server_factory: ServerFactory) -> None:
+def test_health(live_server: EmbeddedServer, server_factory: ServerFactory, backend: str) -> None:
+    expected_storage = {
+        "sqlite": {"database": "sqlite"},
+        "postgresql": {"database": "postgresql", "listener": "listening"},
+    }
     with httpx.Client(base_url=live_server.url) as http:
         assert http.get("/health").json() == {
             "status": "healthy",
             "service": "pipeline-service",
             "version": pipeline_service.__version__,
+            **expected_storage[backend],
         }
     broken = server_factory()
     if isinstance(broken.db_path, Path):

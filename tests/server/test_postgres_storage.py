@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -12,8 +13,10 @@ import pytest
 
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.errors import StorageUnavailable
-from pipeline_service.server.models import PipelineCreate
-from pipeline_service.server.storage import open_storage, postgres
+from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
+from pipeline_service.server.settings import database, redacted
+from pipeline_service.server.storage import open_storage
+from pipeline_service.server.storage.base import Change, RunChanged, RunState
 from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME, PostgresStorage
 from pipeline_service.server.storage.postgres_schema import SCHEMA_VERSION
 from tests.postgres_support import unavailable, with_dbname
@@ -21,11 +24,19 @@ from tests.sample import API
 
 
 async def create_pipeline(store: PostgresStorage) -> str:
-    body = PipelineCreate.model_validate({"name": "p", "actions": []})
+    body = PipelineCreate.model_validate(
+        {"name": "p", "actions": [{"name": "a", "entrypoint": "m.A"}]}
+    )
     return str((await store.create_pipeline(body, None))["id"])
 
 
 def test_urls_select_the_backend() -> None:
+    assert database("postgresql://u@h/db") == "postgresql://u@h/db"  # not a Path: `//` stays
+    assert database("sqlite:///data/x.db") == Path("data/x.db")
+    assert database("sqlite:////data/x.db") == Path("/data/x.db")
+    assert database("x.db") == Path("x.db")
+    assert redacted("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert redacted("postgresql://u@h/db") == "postgresql://u@h/db"
     assert isinstance(open_storage("postgresql://u@127.0.0.1/db"), PostgresStorage)
     assert isinstance(open_storage("postgres://u@127.0.0.1/db"), PostgresStorage)
     assert type(open_storage("sqlite:///x.db")).__name__ == "SQLiteStorage"
@@ -62,17 +73,16 @@ def test_database_from_a_newer_release_is_refused(postgres_dsn: str) -> None:
         asyncio.run(scenario())
 
 
-def test_unreachable_database_fails_the_start_clearly(
-    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(postgres, "CONNECT_TIMEOUT_SECONDS", 2.0)
+def test_unreachable_database_fails_the_start_clearly(postgres_dsn: str) -> None:
     missing = with_dbname(postgres_dsn, "no_such_database")
 
     async def scenario() -> None:
         await PostgresStorage(missing).start(lambda change: None)
 
-    with pytest.raises(RuntimeError, match="cannot connect to PostgreSQL"):
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"cannot connect to PostgreSQL.*does not exist"):
         asyncio.run(scenario())
+    assert time.monotonic() - started < 10  # at once, not after a pool's retries
 
 
 def test_health_is_503_while_the_listener_is_down(postgres_dsn: str) -> None:
@@ -81,7 +91,7 @@ def test_health_is_503_while_the_listener_is_down(postgres_dsn: str) -> None:
     with EmbeddedServer(postgres_dsn) as server, httpx.Client(base_url=server.url) as http:
         assert http.get("/health").status_code == 200
         run = http.post(
-            f"{API}/pipelines/", json={"name": "p", "actions": [{"name": "a", "entrypoint": "m"}]}
+            f"{API}/pipelines/", json={"name": "p", "actions": [{"name": "a", "entrypoint": "m.A"}]}
         ).json()
         with psycopg.connect(admin, autocommit=True) as conn:
             # Existing (pooled) connections stay; new ones, the listener's included, are refused.
@@ -132,3 +142,54 @@ def test_missing_postgresql_skips_but_fails_under_ci(
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="PostgreSQL unavailable"):
         unavailable("PostgreSQL unavailable: no initdb")
+
+
+def test_each_change_is_read_once_by_a_replica_and_only_if_watched(postgres_dsn: str) -> None:
+    """Replica B learns of A's commits by NOTIFY; it reads each change of a run it streams once
+    (the hub fans that one state out to every subscriber) and none of a run nobody streams."""
+
+    async def scenario() -> tuple[list[int], int, int]:
+        writer, reader = PostgresStorage(postgres_dsn), PostgresStorage(postgres_dsn)
+        watched: set[str] = set()
+        seen: list[Change] = []
+        await writer.start(lambda change: None)
+        await reader.start(seen.append, lambda: watched)
+        reads = 0
+        read_state = reader._read_state
+
+        async def counting(run_id: str) -> RunState | None:
+            nonlocal reads
+            reads += 1
+            return await read_state(run_id)
+
+        reader._read_state = counting  # type: ignore[method-assign]
+        try:
+            actions = [{"name": "a", "entrypoint": "m.A"}]
+            pipeline = await writer.create_pipeline(
+                PipelineCreate.model_validate({"name": "p", "actions": actions}), None
+            )
+            streamed = await writer.create_run(pipeline["id"], RunCreate(), None)
+            ignored = await writer.create_run(pipeline["id"], RunCreate(), None)
+            watched.add(streamed["id"])
+            for step in range(1, 11):
+                for run in (streamed, ignored):
+                    update = {"action_progress": {"name": "a", "progress": step / 10}}
+                    await writer.report_progress(run["id"], ProgressUpdate.model_validate(update))
+                    await asyncio.sleep(0.02)  # one change at a time: no coalescing
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                versions = [c.state.version for c in seen if isinstance(c, RunChanged)]
+                if versions and versions[-1] == 11:
+                    break
+                await asyncio.sleep(0.02)
+            ignored_changes = sum(
+                1 for c in seen if isinstance(c, RunChanged) and c.state.run["id"] == ignored["id"]
+            )
+            return versions, reads, ignored_changes
+        finally:
+            await asyncio.gather(writer.close(), reader.close())
+
+    versions, reads, ignored_changes = asyncio.run(scenario())
+    assert versions == list(range(2, 12))  # every change, in order, once
+    assert reads <= len(versions)
+    assert ignored_changes == 0

@@ -332,3 +332,32 @@ def test_runs_of_a_killed_replica_are_reclaimed_through_the_other(
         )
     lines = marker.read_text().splitlines()
     assert lines.count(f"done {run_id} slow") == 1, lines
+
+
+def test_log_cursors_stay_gap_free_with_writers_on_both_replicas(processes: Processes) -> None:
+    urls = [processes.replica()[0], processes.replica()[0]]
+    with client(urls[0]) as http:
+        run_id = new_run(http)
+    followers = [stream(url, run_id, "logs") for url in urls]
+    batches, size = 20, 5
+
+    def writer(url: str) -> None:
+        with client(url) as http:
+            for batch in range(batches):
+                entries = [{"message": f"{url} {batch}.{i}"} for i in range(size)]
+                response = http.post(f"{API}/runs/{run_id}/logs/", json={"entries": entries})
+                assert response.status_code == 201, response.text
+
+    try:
+        threads = [threading.Thread(target=writer, args=(url,)) for url in urls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        total = 2 * batches * size
+        for follower in followers:
+            ids = [follower.next(timeout=15).id for _ in range(total)]
+            assert ids == [str(seq) for seq in range(1, total + 1)]
+    finally:
+        for follower in followers:
+            follower.close()

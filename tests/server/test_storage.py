@@ -1,4 +1,5 @@
-"""The SQLite store on its own: schema versioning, WAL/synchronous settings, timestamps."""
+"""The SQLite store on its own: schema versioning, WAL/synchronous settings, timestamps (and
+what every store refuses to write, on each backend)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VER
 from pipeline_service.server.timestamps import normalize_timestamp
 from pipeline_service.wire import Run
 from tests.sample import ACTIONS
+
+from .conftest import Database
 
 
 def open_and_create(path: Path) -> tuple[str, list[Change]]:
@@ -114,14 +117,16 @@ def test_database_of_schema_version_1_is_migrated(tmp_path: Path) -> None:
     assert "resource" in columns
 
 
-def test_non_finite_numbers_are_never_stored(tmp_path: Path) -> None:
-    """A caller that bypasses the HTTP layer cannot store Infinity/NaN either: the write is
-    refused (Unprocessable) and the run it would have created does not exist."""
+def test_non_finite_numbers_are_never_stored(new_database: Database) -> None:
+    """A caller that bypasses the HTTP layer cannot store Infinity/NaN either (on either
+    backend): the write is refused (Unprocessable) and the run it would have created does not
+    exist."""
     from pipeline_service.server.errors import Unprocessable
     from pipeline_service.server.models import RunCreate
+    from pipeline_service.server.storage import open_storage
 
-    async def scenario() -> None:
-        store = SQLiteStorage(tmp_path / "finite.db")
+    async def scenario(db: Path | str) -> None:
+        store = open_storage(db)
         await store.start(lambda change: None)
         try:
             body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
@@ -133,7 +138,8 @@ def test_non_finite_numbers_are_never_stored(tmp_path: Path) -> None:
         finally:
             await store.close()
 
-    asyncio.run(scenario())
+    with new_database("finite") as db:
+        asyncio.run(scenario(db))
 
 
 def test_rows_poisoned_by_an_older_release_are_served_with_null(tmp_path: Path) -> None:

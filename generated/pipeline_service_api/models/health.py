@@ -11,6 +11,8 @@ from typing import (
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="Health")
 
 
@@ -21,11 +23,18 @@ class Health:
         status (Literal['healthy']):
         service (str):
         version (str):
+        database (str | Unset): The storage backend of this server (`sqlite` or `postgresql`). Optional: older servers
+            do not send it.
+        listener (str | Unset): PostgreSQL only: the state of this replica's change listener (`listening`). A replica
+            whose listener is disconnected answers 503 instead, since its streams would miss changes made through other
+            replicas.
     """
 
     status: Literal["healthy"]
     service: str
     version: str
+    database: str | Unset = UNSET
+    listener: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,6 +43,10 @@ class Health:
         service = self.service
 
         version = self.version
+
+        database = self.database
+
+        listener = self.listener
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -44,6 +57,10 @@ class Health:
                 "version": version,
             }
         )
+        if database is not UNSET:
+            field_dict["database"] = database
+        if listener is not UNSET:
+            field_dict["listener"] = listener
 
         return field_dict
 
@@ -58,10 +75,16 @@ class Health:
 
         version = d.pop("version")
 
+        database = d.pop("database", UNSET)
+
+        listener = d.pop("listener", UNSET)
+
         health = cls(
             status=status,
             service=service,
             version=version,
+            database=database,
+            listener=listener,
         )
 
         health.additional_properties = d

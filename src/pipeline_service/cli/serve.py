@@ -91,13 +91,12 @@ def serve(
     from pipeline_service.server.settings import database, redacted
 
     configure_logging(log_level)
-    location = database(db)
-    problem = _database_problem(location)
+    problem = _database_problem(database(db))
     if problem is not None:
         typer.echo(f"pipeline-service: cannot use the database {redacted(db)}: {problem}", err=True)
         raise typer.Exit(1)
     server = EmbeddedServer(
-        location,
+        db,
         host=host,
         port=port,
         token=token or None,

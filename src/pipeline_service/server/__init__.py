@@ -1,4 +1,4 @@
-"""The reference Pipeline Service server (FastAPI + SQLite).
+"""The reference Pipeline Service server (FastAPI + SQLite, or PostgreSQL for several replicas).
 
 Imported lazily, so `pipeline_service.server.settings` (used by the CLI) does not load FastAPI.
 """

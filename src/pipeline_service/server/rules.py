@@ -28,9 +28,6 @@ from pipeline_service.wire import (
     TERMINAL_ACTION_STATUSES,
     TERMINAL_RUN_STATUSES,
     ActionProgressState,
-    Checkpoint,
-    LogRecord,
-    Pipeline,
     Run,
 )
 
@@ -185,7 +182,7 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def new_pipeline(body: PipelineCreate, now: str) -> Pipeline:
+def new_pipeline(body: PipelineCreate, now: str) -> wire.Pipeline:
     """A new Pipeline document."""
     check_unique_action_names(body.actions)
     return {
@@ -198,7 +195,7 @@ def new_pipeline(body: PipelineCreate, now: str) -> Pipeline:
     }
 
 
-def update_pipeline(pipeline: Pipeline, body: PipelineUpdate, now: str) -> None:
+def update_pipeline(pipeline: wire.Pipeline, body: PipelineUpdate, now: str) -> None:
     """PUT /pipelines/{id}: only the fields sent change; updated_at always moves."""
     sent = body.model_fields_set
     if "name" in sent:
@@ -211,14 +208,16 @@ def update_pipeline(pipeline: Pipeline, body: PipelineUpdate, now: str) -> None:
     pipeline["updated_at"] = now
 
 
-def new_run(pipeline: Pipeline, body: RunCreate, resumed: Run | None, now: str) -> Run:
-    """A new pending Run of pipeline; resuming a run inherits its params, those sent win."""
+def new_run(pipeline: wire.Pipeline, body: RunCreate, resumed: Run | None, now: str) -> Run:
+    """A new pending Run of pipeline; resuming a run inherits its params, the params sent win."""
+    if body.resume_from is not None and (
+        resumed is None or resumed["pipeline_id"] != pipeline["id"]
+    ):
+        raise Unprocessable(
+            f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
+        )
     params = body.params
-    if body.resume_from is not None:
-        if resumed is None or resumed["pipeline_id"] != pipeline["id"]:
-            raise Unprocessable(
-                f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
-            )
+    if resumed is not None:
         earlier = resumed["params"]
         if params is None:
             params = earlier
@@ -255,7 +254,7 @@ def cancel_run(run: Run, now: str) -> None:
     move_run(run, "cancelled", now)
 
 
-def new_checkpoint(run_id: str, body: CheckpointCreate, now: str) -> Checkpoint:
+def new_checkpoint(run_id: str, body: CheckpointCreate, now: str) -> wire.Checkpoint:
     """A new Checkpoint document of run_id."""
     return {
         "id": new_id(),
@@ -272,7 +271,7 @@ def new_checkpoint(run_id: str, body: CheckpointCreate, now: str) -> Checkpoint:
 
 def log_records(
     run_id: str, last_seq: int, entries: Sequence[LogEntry], now: str
-) -> list[LogRecord]:
+) -> list[wire.LogRecord]:
     """LogRecords for entries, numbered on from last_seq (the run's gap-free log cursor)."""
     return [
         {

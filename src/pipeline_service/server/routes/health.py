@@ -15,7 +15,8 @@ router = APIRouter(tags=["health"], route_class=StrictJSONRoute)
 
 @router.get("/health", operation_id="get_health", response_model=None)
 async def get_health(storage: StorageDep) -> JSONResponse:
-    """Service health: 503 when the storage is unusable."""
+    """Service health: 503 when the storage is unusable; the storage backend otherwise (and, on
+    PostgreSQL, the replica's change listener)."""
     try:
         await storage.check()
     except ServiceError as exc:
@@ -23,4 +24,5 @@ async def get_health(storage: StorageDep) -> JSONResponse:
     except Exception as exc:  # any failure of the store means it is unusable
         return error_response(503, f"storage is unusable: {exc}")
     version = pipeline_service.__version__
-    return JSONResponse({"status": "healthy", "service": "pipeline-service", "version": version})
+    body = {"status": "healthy", "service": "pipeline-service", "version": version}
+    return JSONResponse({**body, **storage.describe()})

@@ -132,6 +132,10 @@ class Storage(abc.ABC):
     async def close(self) -> None:
         """Release every resource; later calls fail."""
 
+    def describe(self) -> dict[str, str]:
+        """What /health reports about the store once check() passed (`database`: the backend)."""
+        return {}
+
     @abc.abstractmethod
     async def check(self) -> None:
         """Raise errors.StorageUnavailable unless the store takes a write now (a real one, through

@@ -87,7 +87,13 @@ class ThrowawayCluster:
         if os.geteuid() == 0:
             self._as_postgres = ["runuser", "-u", "postgres", "--"]
             os.chmod(self._dir, 0o755)
-            shutil.chown(self._dir, "postgres")
+            try:
+                shutil.chown(self._dir, "postgres")
+            except LookupError as exc:
+                self.stop()
+                raise RuntimeError(
+                    "initdb refuses to run as root, and there is no `postgres` user to run it as"
+                ) from exc
         try:
             self._run(
                 str(self.bin_dir / "initdb"),

@@ -89,11 +89,12 @@ HEALTH_TIMEOUT_SECONDS = 5.0
 FALLBACK_POLL_SECONDS = 5.0
 RECONNECT_MAX_DELAY_SECONDS = 2.0
 WRITE_ATTEMPTS = 5
-# Log records a replica reads for one notification; past that, subscribers re-read storage.
-MAX_FORWARDED_LOG_RECORDS = 10_000
+# Log records a replica reads at once for its subscribers; past that, each subscriber reads
+# them from storage by its cursor, page by page (nothing big is held in memory at once).
+MAX_FORWARDED_LOG_RECORDS = 1000
 # Documents of committed changes kept for the listener (the replica that wrote them needs no
 # read); more than this pending means the listener is behind or down: start over.
-MAX_FRESH = 4096
+MAX_FRESH = 1024
 
 _RESYNC = "resync"
 # Transactions the database aborts to resolve a conflict: running them again succeeds.
@@ -174,6 +175,7 @@ class PostgresStorage(Storage):
         # Version and log seq last handed to the listener, per watched run (None: unknown).
         self._reported: dict[str, tuple[int, int | None]] = {}
         self._fresh: dict[tuple[str, str, int], Any] = {}
+        self._watched_now: set[str] = set()
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -182,6 +184,16 @@ class PostgresStorage(Storage):
         self._watched = watched
         self._queue = asyncio.Queue()
         self._listening = asyncio.Event()
+        try:  # one connection first: a wrong URL is one clear error, not a pool's retries
+            probe = await psycopg.AsyncConnection.connect(
+                self.dsn, connect_timeout=int(CONNECT_TIMEOUT_SECONDS)
+            )
+        except (psycopg.Error, OSError) as exc:
+            reason = " ".join(line.strip() for line in str(exc).splitlines()) or repr(exc)
+            raise RuntimeError(
+                f"cannot connect to PostgreSQL at {redacted(self.dsn)}: {reason}"
+            ) from exc
+        await probe.close()
         pool = psycopg_pool.AsyncConnectionPool(
             self.dsn,
             min_size=min(2, self._pool_size),
@@ -298,6 +310,12 @@ class PostgresStorage(Storage):
         if any(task.done() for task in self._tasks):
             raise StorageUnavailable("database change listener stopped")
 
+    def describe(self) -> dict[str, str]:
+        return {
+            "database": "postgresql",
+            "listener": "listening" if self._listening.is_set() else "disconnected",
+        }
+
     @staticmethod
     async def _touch_heartbeat(tx: _Tx) -> None:
         await tx.conn.execute("UPDATE heartbeat SET checked = now() WHERE id = 1")
@@ -305,12 +323,20 @@ class PostgresStorage(Storage):
     # change fan-out --------------------------------------------------------------------------
 
     def _keep_fresh(self, fresh: list[tuple[tuple[str, str, int], Any]]) -> None:
-        """Remember what this replica committed, so the listener need not read it back."""
-        if not fresh:
-            return
-        if len(self._fresh) > MAX_FRESH:
-            self._fresh.clear()
-        self._fresh.update(fresh)
+        """Remember what this replica committed to a streamed run, so the listener need not
+        read it back; not what the listener already handled (its notification came first)."""
+        for key, value in fresh:
+            kind, run_id, number = key
+            if run_id not in self._watched_now:
+                continue
+            version, seq = self._reported.get(run_id, (0, None))
+            if number <= (version if kind == "r" else (seq if seq is not None else 0)):
+                continue
+            if kind == "l" and len(value) > MAX_FORWARDED_LOG_RECORDS:
+                continue
+            if len(self._fresh) >= MAX_FRESH:  # the listener is behind or down: start over
+                self._fresh.clear()
+            self._fresh[key] = value
 
     async def _listen(self) -> None:
         """Keep one connection LISTENing; queue each notification, and a resync per connect."""
@@ -322,6 +348,11 @@ class PostgresStorage(Storage):
                     autocommit=True,
                     connect_timeout=int(CONNECT_TIMEOUT_SECONDS),
                     application_name=LISTENER_APPLICATION_NAME,
+                    # A connection cut without a word (a network black hole) is noticed too.
+                    keepalives=1,
+                    keepalives_idle=10,
+                    keepalives_interval=5,
+                    keepalives_count=3,
                 )
             except (psycopg.Error, OSError) as exc:
                 self._lost(exc)
@@ -339,7 +370,7 @@ class PostgresStorage(Storage):
                         async for notify in conn.notifies(timeout=FALLBACK_POLL_SECONDS):
                             self._queue.put_nowait(notify.payload)
                         # Quiet for a while: check the connection, and poll as a fallback.
-                        await conn.execute("SELECT 1")
+                        await asyncio.wait_for(conn.execute("SELECT 1"), HEALTH_TIMEOUT_SECONDS)
                         self._queue.put_nowait(_RESYNC)
             except (psycopg.Error, OSError) as exc:
                 self._lost(exc)
@@ -369,7 +400,7 @@ class PostgresStorage(Storage):
                 self._queue.put_nowait(_RESYNC)
 
     async def _forward_batch(self, batch: list[str]) -> None:
-        watched = set(self._watched())
+        watched = self._watched_now = set(self._watched())
         for run_id in set(self._reported) - watched:
             del self._reported[run_id]
         if _RESYNC in batch:

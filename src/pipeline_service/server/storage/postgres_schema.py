@@ -14,8 +14,6 @@ CHANNEL = "pipeline_service"
 # Held (pg_advisory_lock) while migrating, so replicas that start together never race.
 MIGRATION_LOCK_ID = 0x7069_7065_6C69_6E65  # "pipeline"
 
-SCHEMA_VERSION = 1
-
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -105,3 +103,6 @@ MIGRATIONS: tuple[str, ...] = (
         FOR EACH ROW EXECUTE FUNCTION pipeline_service_announce();
     """,
 )
+
+# The version of a database every migration has been applied to.
+SCHEMA_VERSION = len(MIGRATIONS)

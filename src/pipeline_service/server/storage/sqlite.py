@@ -587,6 +587,9 @@ class SQLiteStorage(Storage):
         with _unavailable_on_database_errors():
             return fn(self._connect(), *args)
 
+    def describe(self) -> dict[str, str]:
+        return {"database": "sqlite"}
+
     async def check(self) -> None:
         """A real write through the writer (fails when the disk is full, the file read-only,
         the writer stuck or stopped), unless one committed within the last HEALTH_FRESH
@@ -811,7 +814,7 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[Run], object]) -> RunState:
+    def _change_run(self, tx: _Tx, run_id: str, change: Callable[[Run], None]) -> RunState:
         state = self._get_run(tx.conn, run_id)
         run = state.run
         if not rules.changed(run, change):
