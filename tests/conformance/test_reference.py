@@ -133,7 +133,7 @@ def test_command_line_lists_checks_with_their_tier() -> None:
 def test_stopped_run_still_cleans_up(tmp_path: Path) -> None:
     """SIGTERM in the middle of a check: the kit deletes what it created, exits 130."""
     with EmbeddedServer(tmp_path / "stop.db", heartbeat_interval=600) as server:
-        kit = subprocess.Popen(
+        with subprocess.Popen(
             [
                 sys.executable, "-m", "pipeline_service.conformance", server.url,
                 "--check", "stream.heartbeat", "--heartbeat-timeout", "300",
@@ -141,16 +141,16 @@ def test_stopped_run_still_cleans_up(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while not httpx.get(f"{server.url}/api/v1/pipelines/").json():
-                assert time.monotonic() < deadline, "the kit created nothing"
-                time.sleep(0.05)
-            kit.send_signal(signal.SIGTERM)
-            _, stderr = kit.communicate(timeout=60)
-        finally:
-            kit.kill()
+        ) as kit:  # fmt: skip
+            try:
+                deadline = time.monotonic() + 60
+                while not httpx.get(f"{server.url}/api/v1/pipelines/").json():
+                    assert time.monotonic() < deadline, "the kit created nothing"
+                    time.sleep(0.05)
+                kit.send_signal(signal.SIGTERM)
+                _, stderr = kit.communicate(timeout=60)
+            finally:
+                kit.kill()  # a no-op once it has exited; the with block closes its pipes
         assert kit.returncode == 130, stderr
         assert httpx.get(f"{server.url}/api/v1/pipelines/").json() == []
 

@@ -62,7 +62,11 @@ class SSEReader:
         sent = {**session.auth_headers(), **(headers or {})}
         self._client = httpx.Client(base_url=session.base_url, timeout=httpx.Timeout(30, read=120))
         request = self._client.build_request("GET", path, headers=sent)
-        self.response = self._client.send(request, stream=True)
+        try:
+            self.response = self._client.send(request, stream=True)
+        except BaseException:
+            self._client.close()
+            raise
         session.record(
             Exchange(
                 "GET",
@@ -100,7 +104,7 @@ class SSEReader:
                         frame.retry = int(value) if value.isdigit() else -1
                     elif name in ("event", "id"):
                         setattr(frame, name, value)
-        except (httpx.HTTPError, RuntimeError):
+        except (httpx.HTTPError, RuntimeError, ValueError, OSError):
             pass  # closed by us, or cut: either way the stream is over
         finally:
             if frame != Frame():
