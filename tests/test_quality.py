@@ -95,3 +95,21 @@ def test_the_conformance_kit_is_a_client_of_any_server() -> None:
         and any(name.startswith("pipeline_service.conformance") for name in imported_modules(path))
     }
     assert importers <= {"cli"}, importers
+
+
+def test_every_file_the_docs_name_exists() -> None:
+    """README, CONTRIBUTING and the benchmarks' README point readers at test files and modules:
+    a rename must update them too."""
+    import re
+
+    docs = ("README.md", "CONTRIBUTING.md", "benchmarks/README.md")
+    named = {
+        match
+        for doc in docs
+        for match in re.findall(
+            r"\b(?:tests|src|scripts|benchmarks)/[\w/.-]+\.py\b", (ROOT / doc).read_text()
+        )
+    }
+    assert named, "the docs name no file: the pattern is wrong"
+    missing = sorted(path for path in named if not (ROOT / path).is_file())
+    assert missing == []
