@@ -16,6 +16,10 @@ from tests.postgres_support import fresh_database, postgres_server
 
 ServerFactory = Callable[..., EmbeddedServer]
 
+# The plugin users get through its entry point (disabled in pyproject.toml's addopts, so that
+# coverage starts before the package is imported).
+pytest_plugins = ["pipeline_service.testing.plugin"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """The coverage floor (pyproject.toml) holds for the whole suite only: a run of some files,
