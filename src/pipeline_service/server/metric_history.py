@@ -7,11 +7,13 @@ grow past MAX_POINTS, so a series of any length stays evenly spread over its who
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 from pipeline_service.server.models import ProgressUpdate
-from pipeline_service.wire import Run
+from pipeline_service.wire import MetricPoint, Run, RunMetrics
 
 JSON = dict[str, Any]
 
@@ -55,3 +57,30 @@ def reported_point(run: Run, body: ProgressUpdate, now: str) -> tuple[str, JSON]
 def is_kept(seq: int, stride: int) -> bool:
     """Whether the point numbered seq stays once it is no longer the newest."""
     return (seq - 1) % stride == 0
+
+
+def run_metrics(
+    run: Run,
+    recorded: dict[str, int],
+    stored: Iterable[tuple[str, int, str]],
+    max_points: int,
+) -> RunMetrics:
+    """The answer of GET /runs/{id}/metrics: one series per action, in pipeline order, from the
+    stored (action name, seq, point as JSON text) rows ordered by action and seq."""
+    points: dict[str, list[MetricPoint]] = {}
+    for action_name, seq, point in stored:
+        points.setdefault(action_name, []).append(
+            cast(MetricPoint, {"seq": seq, **json.loads(point)})
+        )
+    return {
+        "run_id": run["id"],
+        "max_points": max_points,
+        "actions": [
+            {
+                "action_name": entry["name"],
+                "recorded": recorded.get(entry["name"], 0),
+                "points": points.get(entry["name"], []),
+            }
+            for entry in run["progress"]
+        ],
+    }

@@ -69,7 +69,6 @@ from pipeline_service.wire import (
     Checkpoint,
     Lease,
     LogRecord,
-    MetricPoint,
     Pipeline,
     Run,
     RunClaim,
@@ -829,26 +828,13 @@ class PostgresStorage(Storage):
                 "SELECT action_key, recorded FROM metric_series WHERE run_id=%s", (run["id"],)
             )
             recorded = {json.loads(row[0]): row[1] for row in series}
-            points: dict[str, list[MetricPoint]] = {}
-            for action_key, seq, point in await tx.all(
+            stored = await tx.all(
                 "SELECT action_key, seq, point FROM metric_points WHERE run_id=%s "
                 "ORDER BY action_key, seq",
                 (run["id"],),
-            ):
-                kept = cast(MetricPoint, {"seq": seq, **json.loads(point)})
-                points.setdefault(json.loads(action_key), []).append(kept)
-            return {
-                "run_id": run["id"],
-                "max_points": self.max_metric_points,
-                "actions": [
-                    {
-                        "action_name": entry["name"],
-                        "recorded": recorded.get(entry["name"], 0),
-                        "points": points.get(entry["name"], []),
-                    }
-                    for entry in run["progress"]
-                ],
-            }
+            )
+            rows = [(json.loads(key), seq, point) for key, seq, point in stored]
+            return metric_history.run_metrics(run, recorded, rows, self.max_metric_points)
 
         return await self._read(read)
 

@@ -59,7 +59,6 @@ from pipeline_service.wire import (
     Checkpoint,
     Lease,
     LogRecord,
-    MetricPoint,
     Pipeline,
     Run,
     RunClaim,
@@ -944,26 +943,12 @@ class SQLiteStorage(Storage):
                     "SELECT action_name, recorded FROM metric_series WHERE run_id=?", (run_id,)
                 ).fetchall()
             )
-            points: dict[str, list[MetricPoint]] = {}
-            for action_name, seq, point in conn.execute(
+            stored = conn.execute(
                 "SELECT action_name, seq, point FROM metric_points WHERE run_id=? "
                 "ORDER BY action_name, seq",
                 (run_id,),
-            ):
-                kept = cast(MetricPoint, {"seq": seq, **json.loads(point)})
-                points.setdefault(action_name, []).append(kept)
-            return {
-                "run_id": run_id,
-                "max_points": self.max_metric_points,
-                "actions": [
-                    {
-                        "action_name": entry["name"],
-                        "recorded": recorded.get(entry["name"], 0),
-                        "points": points.get(entry["name"], []),
-                    }
-                    for entry in run["progress"]
-                ],
-            }
+            )
+            return metric_history.run_metrics(run, recorded, stored, self.max_metric_points)
 
         return await self._read(read)
 
