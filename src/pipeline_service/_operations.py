@@ -214,6 +214,7 @@ def health() -> Call[dict[str, Any]]:
 
 def create_pipeline(
     name: str,
+    *,
     actions: Sequence[Mapping[str, Any]],
     description: str | None,
     idempotency_key: str | None,
@@ -229,12 +230,13 @@ def get_pipeline(pipeline_id: str) -> Call[Pipeline]:
     return Call(_get_pipeline.request_kwargs(pipeline_id), _reader(_PIPELINE))
 
 
-def list_pipelines(skip: int, limit: int) -> Call[list[Pipeline]]:
+def list_pipelines(skip: int, *, limit: int) -> Call[list[Pipeline]]:
     return Call(_list_pipelines.request_kwargs(skip=skip, limit=limit), _reader(_PIPELINES))
 
 
 def update_pipeline(
     pipeline_id: str,
+    *,
     name: str | NotGiven,
     description: str | NotGiven | None,
     actions: Sequence[Mapping[str, Any]] | NotGiven,
@@ -256,6 +258,7 @@ def delete_pipeline(pipeline_id: str) -> Call[None]:
 
 def create_run(
     pipeline_id: str,
+    *,
     params: Mapping[str, Any] | None,
     work_dir: str | None,
     resume_from: str | None,
@@ -273,7 +276,7 @@ def get_run(run_id: str) -> Call[Run]:
     return Call(_get_run.request_kwargs(run_id), _reader(_RUN))
 
 
-def list_runs(status: str | None, skip: int, limit: int) -> Call[list[Run]]:
+def list_runs(status: str | None, *, skip: int, limit: int) -> Call[list[Run]]:
     status_filter = UNSET if status is None else _run_status(status, "list_runs")
     return Call(
         _list_runs.request_kwargs(status_filter=status_filter, skip=skip, limit=limit),
@@ -281,7 +284,7 @@ def list_runs(status: str | None, skip: int, limit: int) -> Call[list[Run]]:
     )
 
 
-def list_pipeline_runs(pipeline_id: str, skip: int, limit: int) -> Call[list[Run]]:
+def list_pipeline_runs(pipeline_id: str, *, skip: int, limit: int) -> Call[list[Run]]:
     return Call(
         _list_pipeline_runs.request_kwargs(pipeline_id, skip=skip, limit=limit), _reader(_RUNS)
     )
@@ -289,6 +292,7 @@ def list_pipeline_runs(pipeline_id: str, skip: int, limit: int) -> Call[list[Run
 
 def update_run(
     run_id: str,
+    *,
     status: str | None,
     result: Mapping[str, Any] | None,
     error: str | None,
@@ -321,6 +325,7 @@ def cancel_run(run_id: str) -> Call[Run]:
 
 def report_progress(
     run_id: str,
+    *,
     current_action: str | None,
     current_action_index: int | None,
     status: str | None,
@@ -357,7 +362,7 @@ def stream_progress_kwargs(run_id: str) -> dict[str, Any]:
 
 
 def stream_logs_kwargs(
-    run_id: str, action_name: str | None, level: str | None, after_seq: int | None
+    run_id: str, *, action_name: str | None, level: str | None, after_seq: int | None
 ) -> dict[str, Any]:
     """Request of the log stream (Last-Event-ID is added per connection)."""
     return _stream_logs.request_kwargs(
@@ -374,6 +379,7 @@ def get_metrics(run_id: str) -> Call[RunMetrics]:
 
 def create_checkpoint(
     run_id: str,
+    *,
     action_name: str,
     action_index: int,
     status: str,
@@ -409,11 +415,13 @@ def get_latest_checkpoint(run_id: str) -> Call[Checkpoint]:
     return Call(_get_latest_checkpoint.request_kwargs(run_id), _reader(_CHECKPOINT))
 
 
-def get_checkpoint_by_action(run_id: str, action_name: str) -> Call[Checkpoint]:
+def get_checkpoint_by_action(run_id: str, *, action_name: str) -> Call[Checkpoint]:
     return Call(_get_checkpoint_by_action.request_kwargs(run_id, action_name), _reader(_CHECKPOINT))
 
 
-def newest_checkpoint_named(checkpoints: list[Checkpoint], action_name: str) -> Checkpoint | None:
+def newest_checkpoint_named(
+    checkpoints: list[Checkpoint], *, action_name: str
+) -> Checkpoint | None:
     """The newest checkpoint of `action_name` in a run's list (for the name `latest`, which
     `/checkpoints/{action_name}` cannot reach)."""
     named = [c for c in checkpoints if c["action_name"] == action_name]
@@ -423,7 +431,7 @@ def newest_checkpoint_named(checkpoints: list[Checkpoint], action_name: str) -> 
     return max(enumerate(named), key=lambda ic: (ic[1]["created_at"], ic[0]))[1]
 
 
-def log_batches(entries: Sequence[LogEntry | Mapping[str, Any]], size: int) -> list[list[Any]]:
+def log_batches(entries: Sequence[LogEntry | Mapping[str, Any]], *, size: int) -> list[list[Any]]:
     """Entries as JSON-ready dicts, in batches the server accepts."""
     if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
         raise TypeError("entries must be a list of LogEntry objects or dicts")
@@ -433,6 +441,7 @@ def log_batches(entries: Sequence[LogEntry | Mapping[str, Any]], size: int) -> l
 
 def append_logs(
     run_id: str,
+    *,
     entries: list[Any],
     idempotency_key: str | None = None,
     lease_token: int | None = None,
@@ -447,6 +456,7 @@ def append_logs(
 
 def get_logs(
     run_id: str,
+    *,
     action_name: str | None,
     level: str | None,
     since: datetime | str | None,
@@ -467,7 +477,7 @@ def get_logs(
 
 
 def claim_run(
-    worker_id: str, lease_seconds: float, pipeline_id: str | None
+    worker_id: str, *, lease_seconds: float, pipeline_id: str | None
 ) -> Call[RunClaim | None]:
     data = _given(worker_id=worker_id, lease_seconds=lease_seconds, pipeline_id=pipeline_id)
     body = _body(ClaimRequest.from_dict, data, "claim_run")
@@ -475,7 +485,7 @@ def claim_run(
 
 
 def renew_lease(
-    run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
+    run_id: str, *, worker_id: str, lease_seconds: float, lease_token: int | None = None
 ) -> Call[Lease]:
     body = _body(
         LeaseRequest.from_dict,
@@ -487,7 +497,7 @@ def renew_lease(
     return Call(kwargs, _reader(_LEASE), retry_safe=True)
 
 
-def release_lease(run_id: str, worker_id: str, lease_token: int | None = None) -> Call[None]:
+def release_lease(run_id: str, *, worker_id: str, lease_token: int | None = None) -> Call[None]:
     kwargs = _release_lease.request_kwargs(
         run_id, worker_id=worker_id, lease_token=_lease(lease_token)
     )

@@ -156,7 +156,9 @@ class PipelineServiceClient(SyncConveniences):
         timeout: float | None = None,
     ) -> Pipeline:
         """Create a pipeline from its ordered action definitions ({"name", "entrypoint"})."""
-        call = ops.create_pipeline(name, actions, description, idempotency_key)
+        call = ops.create_pipeline(
+            name, actions=actions, description=description, idempotency_key=idempotency_key
+        )
         return self._requester.request(call, timeout=timeout)
 
     def get_pipeline(self, pipeline_id: str, *, timeout: float | None = None) -> Pipeline:
@@ -167,13 +169,15 @@ class PipelineServiceClient(SyncConveniences):
         self, skip: int = 0, limit: int = 100, *, timeout: float | None = None
     ) -> list[Pipeline]:
         """One page of pipelines, newest first."""
-        return self._requester.request(ops.list_pipelines(skip, limit), timeout=timeout)
+        return self._requester.request(ops.list_pipelines(skip, limit=limit), timeout=timeout)
 
     def iter_pipelines(
         self, *, page_size: int = 100, timeout: float | None = None
     ) -> Iterator[Pipeline]:
         """Every pipeline, newest first, fetched page by page."""
-        return self._paged(lambda skip: ops.list_pipelines(skip, page_size), page_size, timeout)
+        return self._paged(
+            lambda skip: ops.list_pipelines(skip, limit=page_size), page_size, timeout
+        )
 
     def update_pipeline(
         self,
@@ -185,7 +189,7 @@ class PipelineServiceClient(SyncConveniences):
         timeout: float | None = None,
     ) -> Pipeline:
         """Change a pipeline; only the fields given are sent."""
-        call = ops.update_pipeline(pipeline_id, name, description, actions)
+        call = ops.update_pipeline(pipeline_id, name=name, description=description, actions=actions)
         return self._requester.request(call, timeout=timeout)
 
     def delete_pipeline(self, pipeline_id: str, *, timeout: float | None = None) -> None:
@@ -205,7 +209,13 @@ class PipelineServiceClient(SyncConveniences):
         timeout: float | None = None,
     ) -> Run:
         """Start a run (status `pending`); `resume_from` continues an earlier run's checkpoints."""
-        call = ops.create_run(pipeline_id, params, work_dir, resume_from, idempotency_key)
+        call = ops.create_run(
+            pipeline_id,
+            params=params,
+            work_dir=work_dir,
+            resume_from=resume_from,
+            idempotency_key=idempotency_key,
+        )
         return self._requester.request(call, timeout=timeout)
 
     def resume_run(
@@ -221,7 +231,13 @@ class PipelineServiceClient(SyncConveniences):
         The params given win; those not given keep the earlier run's values.
         """
         earlier = self.get_run(run_id, timeout=timeout)
-        call = ops.create_run(earlier["pipeline_id"], params, None, run_id, idempotency_key)
+        call = ops.create_run(
+            earlier["pipeline_id"],
+            params=params,
+            work_dir=None,
+            resume_from=run_id,
+            idempotency_key=idempotency_key,
+        )
         return self._requester.request(call, timeout=timeout)
 
     def get_run(self, run_id: str, *, timeout: float | None = None) -> Run:
@@ -237,19 +253,23 @@ class PipelineServiceClient(SyncConveniences):
         timeout: float | None = None,
     ) -> list[Run]:
         """One page of runs, newest first, optionally only those in `status`."""
-        return self._requester.request(ops.list_runs(status, skip, limit), timeout=timeout)
+        return self._requester.request(
+            ops.list_runs(status, skip=skip, limit=limit), timeout=timeout
+        )
 
     def iter_runs(
         self, status: str | None = None, *, page_size: int = 100, timeout: float | None = None
     ) -> Iterator[Run]:
         """Every run (optionally only those in `status`), newest first, page by page."""
-        return self._paged(lambda skip: ops.list_runs(status, skip, page_size), page_size, timeout)
+        return self._paged(
+            lambda skip: ops.list_runs(status, skip=skip, limit=page_size), page_size, timeout
+        )
 
     def list_pipeline_runs(
         self, pipeline_id: str, skip: int = 0, limit: int = 100, *, timeout: float | None = None
     ) -> list[Run]:
         """One page of a pipeline's runs, newest first."""
-        call = ops.list_pipeline_runs(pipeline_id, skip, limit)
+        call = ops.list_pipeline_runs(pipeline_id, skip=skip, limit=limit)
         return self._requester.request(call, timeout=timeout)
 
     def iter_pipeline_runs(
@@ -257,7 +277,9 @@ class PipelineServiceClient(SyncConveniences):
     ) -> Iterator[Run]:
         """Every run of a pipeline, newest first, page by page."""
         return self._paged(
-            lambda skip: ops.list_pipeline_runs(pipeline_id, skip, page_size), page_size, timeout
+            lambda skip: ops.list_pipeline_runs(pipeline_id, skip=skip, limit=page_size),
+            page_size,
+            timeout,
         )
 
     def update_run(
@@ -275,7 +297,13 @@ class PipelineServiceClient(SyncConveniences):
         """Change a run's status, result or error; only the arguments given are sent.
         A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
         call = ops.update_run(
-            run_id, status, result, error, current_action, current_action_index, lease_token
+            run_id,
+            status=status,
+            result=result,
+            error=error,
+            current_action=current_action,
+            current_action_index=current_action_index,
+            lease_token=lease_token,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -322,12 +350,12 @@ class PipelineServiceClient(SyncConveniences):
         A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
         call = ops.report_progress(
             run_id,
-            current_action,
-            current_action_index,
-            status,
-            action_progress,
-            error,
-            lease_token,
+            current_action=current_action,
+            current_action_index=current_action_index,
+            status=status,
+            action_progress=action_progress,
+            error=error,
+            lease_token=lease_token,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -374,14 +402,14 @@ class PipelineServiceClient(SyncConveniences):
         """Record a checkpoint of an action, to resume from after a failure."""
         call = ops.create_checkpoint(
             run_id,
-            action_name,
-            action_index,
-            status,
-            params_snapshot,
-            result,
-            artifacts_path,
-            idempotency_key,
-            lease_token,
+            action_name=action_name,
+            action_index=action_index,
+            status=status,
+            params_snapshot=params_snapshot,
+            result=result,
+            artifacts_path=artifacts_path,
+            idempotency_key=idempotency_key,
+            lease_token=lease_token,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -406,8 +434,8 @@ class PipelineServiceClient(SyncConveniences):
         """The newest checkpoint of one action, or None if it has none."""
         if action_name == "latest":  # shadowed by /checkpoints/latest on the wire
             checkpoints = self.get_checkpoints(run_id, timeout=timeout)
-            return ops.newest_checkpoint_named(checkpoints, action_name)
-        call = ops.get_checkpoint_by_action(run_id, action_name)
+            return ops.newest_checkpoint_named(checkpoints, action_name=action_name)
+        call = ops.get_checkpoint_by_action(run_id, action_name=action_name)
         try:
             return self._requester.request(call, timeout=timeout)
         except NotFoundError:
@@ -429,12 +457,14 @@ class PipelineServiceClient(SyncConveniences):
         """Store log entries (in order); returns the stored records."""
         records: list[LogRecord] = []
         # The server takes at most MAX_LOG_BATCH entries a request: larger batches take several.
-        batches = ops.log_batches(entries, MAX_LOG_BATCH)
+        batches = ops.log_batches(entries, size=MAX_LOG_BATCH)
         for i, batch in enumerate(batches):
             key = idempotency_key
             if key and len(batches) > 1:
                 key = f"{key}-{i}"
-            call = ops.append_logs(run_id, batch, key, lease_token)
+            call = ops.append_logs(
+                run_id, entries=batch, idempotency_key=key, lease_token=lease_token
+            )
             stored: list[LogRecord] = self._requester.request(call, timeout=timeout)
             records.extend(stored)
         return records
@@ -452,7 +482,14 @@ class PipelineServiceClient(SyncConveniences):
     ) -> list[LogRecord]:
         """A run's log records, oldest first, filtered by action, level, time (strictly after
         `since`; naive is UTC) or `seq` (after `after_seq`)."""
-        call = ops.get_logs(run_id, action_name, level, since, limit, after_seq)
+        call = ops.get_logs(
+            run_id,
+            action_name=action_name,
+            level=level,
+            since=since,
+            limit=limit,
+            after_seq=after_seq,
+        )
         return self._requester.request(call, timeout=timeout)
 
     def follow_logs(
@@ -469,7 +506,9 @@ class PipelineServiceClient(SyncConveniences):
         bounds the whole stream (APITimeoutError); StreamError if it cannot be resumed."""
         return iter_events(
             self._requester,
-            ops.stream_logs_kwargs(run_id, action_name, level, after_seq),
+            ops.stream_logs_kwargs(
+                run_id, action_name=action_name, level=level, after_seq=after_seq
+            ),
             LogEvents(run_id, after_seq),
             timeout=timeout,
             what=f"log stream of run {run_id!r}",
@@ -499,7 +538,7 @@ class PipelineServiceClient(SyncConveniences):
         timeout: float | None = None,
     ) -> RunClaim | None:
         """Claim the oldest runnable run with a lease (it becomes `running`); None if none waits."""
-        call = ops.claim_run(worker_id, lease_seconds, pipeline_id)
+        call = ops.claim_run(worker_id, lease_seconds=lease_seconds, pipeline_id=pipeline_id)
         return self._requester.request(call, timeout=timeout)
 
     def renew_lease(
@@ -512,7 +551,9 @@ class PipelineServiceClient(SyncConveniences):
         timeout: float | None = None,
     ) -> Lease:
         """Extend a lease (ConflictError if it was lost); its `status` shows a cancellation."""
-        call = ops.renew_lease(run_id, worker_id, lease_seconds, lease_token)
+        call = ops.renew_lease(
+            run_id, worker_id=worker_id, lease_seconds=lease_seconds, lease_token=lease_token
+        )
         return self._requester.request(call, timeout=timeout)
 
     def release_lease(
@@ -524,7 +565,7 @@ class PipelineServiceClient(SyncConveniences):
         timeout: float | None = None,
     ) -> None:
         """Give a lease back so another worker can claim the run at once."""
-        call = ops.release_lease(run_id, worker_id, lease_token)
+        call = ops.release_lease(run_id, worker_id=worker_id, lease_token=lease_token)
         self._requester.request(call, timeout=timeout)
 
     # --- helpers ---------------------------------------------------------------------------

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from pipeline_service import __version__
-from pipeline_service.cli import checkpoints, config, demo, logs, pipelines, runs, serve, worker
+from pipeline_service.cli import (
+    checkpoints,
+    config,
+    demo,
+    logs,
+    pipelines,
+    runs,
+    serve,
+    worker_command,
+)
 from pipeline_service.cli._common import EXIT_CODES_HELP
 from pipeline_service.conformance import cli as conformance
 
@@ -65,7 +74,16 @@ def root(
     config.selected_profile = profile
 
 
-for command_module in (serve, worker, demo, pipelines, runs, logs, checkpoints, conformance):
+for command_module in (
+    serve,
+    worker_command,
+    demo,
+    pipelines,
+    runs,
+    logs,
+    checkpoints,
+    conformance,
+):
     command_module.register(app)
 
 

@@ -86,7 +86,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the Pipeline Service (FastAPI + SQLite or PostgreSQL) until SIGINT/SIGTERM."""
-    from pipeline_service.cli.worker import serve_with_workers
+    from pipeline_service.cli.worker_command import serve_with_workers
     from pipeline_service.server import EmbeddedServer
     from pipeline_service.server.settings import database, redacted
 

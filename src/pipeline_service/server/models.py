@@ -81,7 +81,7 @@ class PipelineUpdate(_Strict):
     )
 
 
-class ActionProgress(_Open):
+class ActionProgressBody(_Open):
     name: str = Field(min_length=1, max_length=255)
     status: ActionStatusName = "pending"
     # int | float keeps what the caller sent: 50 of 100 reads back as 50, not 50.0.
@@ -127,7 +127,7 @@ class ProgressUpdate(_Strict):
     current_action: str | None = Field(default=None, max_length=255)
     current_action_index: Index = Field(default=None)  # type: ignore[assignment]
     status: RunStatusName = Field(default=None)  # type: ignore[arg-type]
-    action_progress: ActionProgress = Field(default=None)  # type: ignore[assignment]
+    action_progress: ActionProgressBody = Field(default=None)  # type: ignore[assignment]
     error: str | None = None
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pipeline_service.testing.worker import run_worker
+    from pipeline_service.testing.run_worker import run_worker
 
 __all__ = ["run_worker"]
 
@@ -27,7 +27,7 @@ __all__ = ["run_worker"]
 def __getattr__(name: str) -> Any:
     # Lazy: the pytest plugin imports this package at start-up, before any test needs it.
     if name == "run_worker":
-        from pipeline_service.testing.worker import run_worker
+        from pipeline_service.testing.run_worker import run_worker
 
         return run_worker
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

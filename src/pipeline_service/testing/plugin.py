@@ -111,6 +111,6 @@ async_pipeline_service_client = _async_client_fixture()
 def run_worker() -> Callable[..., Any]:
     """`run_worker(client, run_id, *, work_root=None, import_paths=())`: execute the run's
     actions in this process and return the final run (see pipeline_service.testing)."""
-    from pipeline_service.testing.worker import run_worker
+    from pipeline_service.testing.run_worker import run_worker
 
     return run_worker

@@ -5,18 +5,18 @@ from fastapi import APIRouter
 from pipeline_service.server.routes import (
     checkpoints,
     health,
+    leases,
     logs,
     metrics,
     pipelines,
     progress,
     runs,
-    workers,
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     pipelines.router,
-    workers.router,  # before runs: /runs/claim must win over /runs/{run_id}
+    leases.router,  # before runs: /runs/claim must win over /runs/{run_id}
     runs.router,
     progress.router,
     metrics.router,
