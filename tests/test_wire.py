@@ -18,6 +18,7 @@ SCHEMAS: dict[str, Any] = load_spec()["components"]["schemas"]
 RECORDS: dict[str, Any] = {
     "ActionDefinition": types.ActionDefinition,
     "ActionProgress": types.ActionProgressState,
+    "Artifact": types.Artifact,
     "Checkpoint": types.Checkpoint,
     "Health": types.Health,
     "Lease": types.Lease,

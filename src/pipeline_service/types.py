@@ -11,6 +11,7 @@ from typing import Final
 from .wire import (
     ActionDefinition,
     ActionProgressState,
+    Artifact,
     Checkpoint,
     Health,
     Lease,
@@ -28,6 +29,7 @@ __all__ = [
     "NOT_GIVEN",
     "ActionDefinition",
     "ActionProgressState",
+    "Artifact",
     "Checkpoint",
     "Health",
     "Lease",

@@ -27,6 +27,7 @@ __all__ = [
     "ActionDefinition",
     "ActionProgressState",
     "ActionStatusName",
+    "Artifact",
     "Checkpoint",
     "Health",
     "Lease",
@@ -137,11 +138,14 @@ class Run(TypedDict):
     started_at: str | None
     completed_at: str | None
     created_at: str
+    resumed_from: NotRequired[str | None]  # the run this one resumes (absent from v1 core)
+    from_action: NotRequired[str | None]  # the action a resume re-ran from (absent from v1 core)
 
 
 @with_config(_OPEN)
 class Checkpoint(TypedDict):
-    """A checkpoint a run recorded after an action."""
+    """A checkpoint a run recorded after an action (`completed`), or inside one (`running`:
+    with the `step`, `state` and `artifacts` the action continues from)."""
 
     id: str
     run_id: str
@@ -151,6 +155,22 @@ class Checkpoint(TypedDict):
     params_snapshot: dict[str, Any] | None
     result: dict[str, Any] | None
     artifacts_path: str | None
+    created_at: str
+    step: NotRequired[int | None]  # step, state, artifacts: absent from v1 core servers
+    state: NotRequired[dict[str, Any] | None]
+    artifacts: NotRequired[list[str]]
+
+
+@with_config(_OPEN)
+class Artifact(TypedDict):
+    """A file of a run in the server's artifact store."""
+
+    path: str
+    size: int
+    sha256: str
+    action_name: str | None
+    step: int | None
+    checkpoint_id: str | None
     created_at: str
 
 

@@ -4,12 +4,15 @@ from .action_definition import ActionDefinition
 from .action_metrics import ActionMetrics
 from .action_progress import ActionProgress
 from .action_status import ActionStatus
+from .artifact import Artifact
 from .checkpoint import Checkpoint
 from .checkpoint_create import CheckpointCreate
 from .checkpoint_create_params_snapshot import CheckpointCreateParamsSnapshot
 from .checkpoint_create_result import CheckpointCreateResult
+from .checkpoint_create_state_type_0 import CheckpointCreateStateType0
 from .checkpoint_params_snapshot import CheckpointParamsSnapshot
 from .checkpoint_result import CheckpointResult
+from .checkpoint_state_type_0 import CheckpointStateType0
 from .claim_request import ClaimRequest
 from .error import Error
 from .health import Health
@@ -50,12 +53,15 @@ __all__ = (
     "ActionMetrics",
     "ActionProgress",
     "ActionStatus",
+    "Artifact",
     "Checkpoint",
     "CheckpointCreate",
     "CheckpointCreateParamsSnapshot",
     "CheckpointCreateResult",
+    "CheckpointCreateStateType0",
     "CheckpointParamsSnapshot",
     "CheckpointResult",
+    "CheckpointStateType0",
     "ClaimRequest",
     "Error",
     "Health",

@@ -8,10 +8,12 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.action_status import ActionStatus
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.checkpoint_params_snapshot import CheckpointParamsSnapshot
     from ..models.checkpoint_result import CheckpointResult
+    from ..models.checkpoint_state_type_0 import CheckpointStateType0
 
 
 T = TypeVar("T", bound="Checkpoint")
@@ -30,6 +32,11 @@ class Checkpoint:
         result (CheckpointResult | None):
         artifacts_path (None | str):
         created_at (datetime.datetime):
+        step (int | None | Unset): The step of an in-action checkpoint. `step`, `state` and `artifacts` are always
+            sent by this server (null, null, [] for a checkpoint after an action); absent from
+            servers of the v1 core API.
+        state (CheckpointStateType0 | None | Unset):
+        artifacts (list[str] | Unset):
     """
 
     id: str
@@ -41,11 +48,15 @@ class Checkpoint:
     result: CheckpointResult | None
     artifacts_path: None | str
     created_at: datetime.datetime
+    step: int | None | Unset = UNSET
+    state: CheckpointStateType0 | None | Unset = UNSET
+    artifacts: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.checkpoint_params_snapshot import CheckpointParamsSnapshot  # noqa: PLC0415
         from ..models.checkpoint_result import CheckpointResult  # noqa: PLC0415
+        from ..models.checkpoint_state_type_0 import CheckpointStateType0  # noqa: PLC0415
 
         id = self.id
 
@@ -74,6 +85,24 @@ class Checkpoint:
 
         created_at = self.created_at.isoformat()
 
+        step: int | None | Unset
+        if isinstance(self.step, Unset):
+            step = UNSET
+        else:
+            step = self.step
+
+        state: dict[str, Any] | None | Unset
+        if isinstance(self.state, Unset):
+            state = UNSET
+        elif isinstance(self.state, CheckpointStateType0):
+            state = self.state.to_dict()
+        else:
+            state = self.state
+
+        artifacts: list[str] | Unset = UNSET
+        if not isinstance(self.artifacts, Unset):
+            artifacts = self.artifacts
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -89,6 +118,12 @@ class Checkpoint:
                 "created_at": created_at,
             }
         )
+        if step is not UNSET:
+            field_dict["step"] = step
+        if state is not UNSET:
+            field_dict["state"] = state
+        if artifacts is not UNSET:
+            field_dict["artifacts"] = artifacts
 
         return field_dict
 
@@ -96,6 +131,7 @@ class Checkpoint:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.checkpoint_params_snapshot import CheckpointParamsSnapshot  # noqa: PLC0415
         from ..models.checkpoint_result import CheckpointResult  # noqa: PLC0415
+        from ..models.checkpoint_state_type_0 import CheckpointStateType0  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id")
@@ -147,6 +183,34 @@ class Checkpoint:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
+        def _parse_step(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        step = _parse_step(d.pop("step", UNSET))
+
+        def _parse_state(data: object) -> CheckpointStateType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                state_type_0 = CheckpointStateType0.from_dict(data)
+
+                return state_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(CheckpointStateType0 | None | Unset, data)
+
+        state = _parse_state(d.pop("state", UNSET))
+
+        artifacts = cast(list[str], d.pop("artifacts", UNSET))
+
         checkpoint = cls(
             id=id,
             run_id=run_id,
@@ -157,6 +221,9 @@ class Checkpoint:
             result=result,
             artifacts_path=artifacts_path,
             created_at=created_at,
+            step=step,
+            state=state,
+            artifacts=artifacts,
         )
 
         checkpoint.additional_properties = d

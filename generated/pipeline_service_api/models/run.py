@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.run_status import RunStatus
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_progress import ActionProgress
@@ -35,6 +36,12 @@ class Run:
         started_at (datetime.datetime | None):
         completed_at (datetime.datetime | None):
         created_at (datetime.datetime):
+        resumed_from (None | str | Unset): The run this one resumes (its `resume_from`); null for a fresh run. Always
+            sent by
+            this server; absent from servers of the v1 core API.
+        from_action (None | str | Unset): The action this run re-ran from (its `from_action`), if one was given. Always
+            sent
+            by this server; absent from servers of the v1 core API.
     """
 
     id: str
@@ -50,6 +57,8 @@ class Run:
     started_at: datetime.datetime | None
     completed_at: datetime.datetime | None
     created_at: datetime.datetime
+    resumed_from: None | str | Unset = UNSET
+    from_action: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +113,18 @@ class Run:
 
         created_at = self.created_at.isoformat()
 
+        resumed_from: None | str | Unset
+        if isinstance(self.resumed_from, Unset):
+            resumed_from = UNSET
+        else:
+            resumed_from = self.resumed_from
+
+        from_action: None | str | Unset
+        if isinstance(self.from_action, Unset):
+            from_action = UNSET
+        else:
+            from_action = self.from_action
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -123,6 +144,10 @@ class Run:
                 "created_at": created_at,
             }
         )
+        if resumed_from is not UNSET:
+            field_dict["resumed_from"] = resumed_from
+        if from_action is not UNSET:
+            field_dict["from_action"] = from_action
 
         return field_dict
 
@@ -231,6 +256,24 @@ class Run:
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
+        def _parse_resumed_from(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        resumed_from = _parse_resumed_from(d.pop("resumed_from", UNSET))
+
+        def _parse_from_action(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        from_action = _parse_from_action(d.pop("from_action", UNSET))
+
         run = cls(
             id=id,
             pipeline_id=pipeline_id,
@@ -245,6 +288,8 @@ class Run:
             started_at=started_at,
             completed_at=completed_at,
             created_at=created_at,
+            resumed_from=resumed_from,
+            from_action=from_action,
         )
 
         run.additional_properties = d

@@ -22,11 +22,14 @@ class RunCreate:
         work_dir (None | str | Unset):
         resume_from (None | str | Unset): Id of an earlier run of the same pipeline whose checkpoints this run resumes
             from.
+        from_action (None | str | Unset): With `resume_from`: the action to run again, with every action after it; the
+            checkpoints of the actions before it are reused.
     """
 
     params: None | RunCreateParams | Unset = UNSET
     work_dir: None | str | Unset = UNSET
     resume_from: None | str | Unset = UNSET
+    from_action: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.run_create_params import RunCreateParams  # noqa: PLC0415
@@ -51,6 +54,12 @@ class RunCreate:
         else:
             resume_from = self.resume_from
 
+        from_action: None | str | Unset
+        if isinstance(self.from_action, Unset):
+            from_action = UNSET
+        else:
+            from_action = self.from_action
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -60,6 +69,8 @@ class RunCreate:
             field_dict["work_dir"] = work_dir
         if resume_from is not UNSET:
             field_dict["resume_from"] = resume_from
+        if from_action is not UNSET:
+            field_dict["from_action"] = from_action
 
         return field_dict
 
@@ -104,10 +115,20 @@ class RunCreate:
 
         resume_from = _parse_resume_from(d.pop("resume_from", UNSET))
 
+        def _parse_from_action(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        from_action = _parse_from_action(d.pop("from_action", UNSET))
+
         run_create = cls(
             params=params,
             work_dir=work_dir,
             resume_from=resume_from,
+            from_action=from_action,
         )
 
         return run_create

@@ -111,7 +111,10 @@ def sync_detailed(
         run_id (str):
         idempotency_key (str | Unset):
         lease_token (int | Unset):
-        body (CheckpointCreate):
+        body (CheckpointCreate): A checkpoint after an action (`status` `completed`, the default),
+            or inside one
+            (`status` `running`: an in-action checkpoint, with the `step`, `state` and `artifacts`
+            the action continues from when it runs again).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -149,7 +152,10 @@ def sync(
         run_id (str):
         idempotency_key (str | Unset):
         lease_token (int | Unset):
-        body (CheckpointCreate):
+        body (CheckpointCreate): A checkpoint after an action (`status` `completed`, the default),
+            or inside one
+            (`status` `running`: an in-action checkpoint, with the `step`, `state` and `artifacts`
+            the action continues from when it runs again).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -182,7 +188,10 @@ async def asyncio_detailed(
         run_id (str):
         idempotency_key (str | Unset):
         lease_token (int | Unset):
-        body (CheckpointCreate):
+        body (CheckpointCreate): A checkpoint after an action (`status` `completed`, the default),
+            or inside one
+            (`status` `running`: an in-action checkpoint, with the `step`, `state` and `artifacts`
+            the action continues from when it runs again).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -218,7 +227,10 @@ async def asyncio(
         run_id (str):
         idempotency_key (str | Unset):
         lease_token (int | Unset):
-        body (CheckpointCreate):
+        body (CheckpointCreate): A checkpoint after an action (`status` `completed`, the default),
+            or inside one
+            (`status` `running`: an in-action checkpoint, with the `step`, `state` and `artifacts`
+            the action continues from when it runs again).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -104,9 +104,19 @@ def sync_detailed(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run, so the new run continues after the latest completed action. Its params
-    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
-    sent keeps the earlier run's value.
+    into the new run (with the artifacts they list), so the new run continues after the
+    latest completed action, and an action that saved in-action checkpoints continues from
+    its latest one. Its params are the earlier run's params updated with the `params` sent:
+    a key sent wins, a key not sent keeps the earlier run's value. The new run's
+    `resumed_from` names the earlier run (`GET /runs/?resumed_from=` lists the runs that
+    resumed a run).
+
+    With `from_action` as well, only the checkpoints of the actions before that one are
+    copied: that action and those after it run again. Every action before it must have a
+    completed checkpoint in the earlier run (409 otherwise); an action the pipeline does not
+    have is 422, and `from_action` without `resume_from` is 422. Resuming a run whose
+    actions all completed without `from_action` is 409 (there is nothing left to run; the
+    `detail` names `from_action`).
 
     Args:
         pipeline_id (str):
@@ -145,9 +155,19 @@ def sync(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run, so the new run continues after the latest completed action. Its params
-    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
-    sent keeps the earlier run's value.
+    into the new run (with the artifacts they list), so the new run continues after the
+    latest completed action, and an action that saved in-action checkpoints continues from
+    its latest one. Its params are the earlier run's params updated with the `params` sent:
+    a key sent wins, a key not sent keeps the earlier run's value. The new run's
+    `resumed_from` names the earlier run (`GET /runs/?resumed_from=` lists the runs that
+    resumed a run).
+
+    With `from_action` as well, only the checkpoints of the actions before that one are
+    copied: that action and those after it run again. Every action before it must have a
+    completed checkpoint in the earlier run (409 otherwise); an action the pipeline does not
+    have is 422, and `from_action` without `resume_from` is 422. Resuming a run whose
+    actions all completed without `from_action` is 409 (there is nothing left to run; the
+    `detail` names `from_action`).
 
     Args:
         pipeline_id (str):
@@ -181,9 +201,19 @@ async def asyncio_detailed(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run, so the new run continues after the latest completed action. Its params
-    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
-    sent keeps the earlier run's value.
+    into the new run (with the artifacts they list), so the new run continues after the
+    latest completed action, and an action that saved in-action checkpoints continues from
+    its latest one. Its params are the earlier run's params updated with the `params` sent:
+    a key sent wins, a key not sent keeps the earlier run's value. The new run's
+    `resumed_from` names the earlier run (`GET /runs/?resumed_from=` lists the runs that
+    resumed a run).
+
+    With `from_action` as well, only the checkpoints of the actions before that one are
+    copied: that action and those after it run again. Every action before it must have a
+    completed checkpoint in the earlier run (409 otherwise); an action the pipeline does not
+    have is 422, and `from_action` without `resume_from` is 422. Resuming a run whose
+    actions all completed without `from_action` is 409 (there is nothing left to run; the
+    `detail` names `from_action`).
 
     Args:
         pipeline_id (str):
@@ -220,9 +250,19 @@ async def asyncio(
 
      The run starts `pending` with one `pending` action progress entry per pipeline action.
     With `resume_from`, the checkpoints of that earlier run of the same pipeline are copied
-    into the new run, so the new run continues after the latest completed action. Its params
-    are the earlier run's params updated with the `params` sent: a key sent wins, a key not
-    sent keeps the earlier run's value.
+    into the new run (with the artifacts they list), so the new run continues after the
+    latest completed action, and an action that saved in-action checkpoints continues from
+    its latest one. Its params are the earlier run's params updated with the `params` sent:
+    a key sent wins, a key not sent keeps the earlier run's value. The new run's
+    `resumed_from` names the earlier run (`GET /runs/?resumed_from=` lists the runs that
+    resumed a run).
+
+    With `from_action` as well, only the checkpoints of the actions before that one are
+    copied: that action and those after it run again. Every action before it must have a
+    completed checkpoint in the earlier run (409 otherwise); an action the pipeline does not
+    have is 422, and `from_action` without `resume_from` is 422. Resuming a run whose
+    actions all completed without `from_action` is 409 (there is nothing left to run; the
+    `detail` names `from_action`).
 
     Args:
         pipeline_id (str):

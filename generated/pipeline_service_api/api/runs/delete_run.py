@@ -69,7 +69,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Any | Error]:
-    """Delete a run with its checkpoints and logs
+    """Delete a run with its checkpoints, artifacts and logs
 
     Args:
         run_id (str):
@@ -98,7 +98,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 ) -> Any | Error | None:
-    """Delete a run with its checkpoints and logs
+    """Delete a run with its checkpoints, artifacts and logs
 
     Args:
         run_id (str):
@@ -122,7 +122,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 ) -> Response[Any | Error]:
-    """Delete a run with its checkpoints and logs
+    """Delete a run with its checkpoints, artifacts and logs
 
     Args:
         run_id (str):
@@ -149,7 +149,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 ) -> Any | Error | None:
-    """Delete a run with its checkpoints and logs
+    """Delete a run with its checkpoints, artifacts and logs
 
     Args:
         run_id (str):

@@ -14,6 +14,7 @@ from ...types import UNSET, Response, Unset
 def request_kwargs(
     *,
     status_filter: RunStatus | Unset = UNSET,
+    resumed_from: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> dict[str, Any]:
@@ -26,6 +27,8 @@ def request_kwargs(
         json_status_filter = status_filter.value
 
     params["status_filter"] = json_status_filter
+
+    params["resumed_from"] = resumed_from
 
     params["skip"] = skip
 
@@ -86,6 +89,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
+    resumed_from: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Response[Error | list[Run]]:
@@ -94,6 +98,7 @@ def sync_detailed(
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
+        resumed_from (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -107,6 +112,7 @@ def sync_detailed(
 
     kwargs = request_kwargs(
         status_filter=status_filter,
+        resumed_from=resumed_from,
         skip=skip,
         limit=limit,
     )
@@ -122,6 +128,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
+    resumed_from: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Error | list[Run] | None:
@@ -130,6 +137,7 @@ def sync(
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
+        resumed_from (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -144,6 +152,7 @@ def sync(
     return sync_detailed(
         client=client,
         status_filter=status_filter,
+        resumed_from=resumed_from,
         skip=skip,
         limit=limit,
     ).parsed
@@ -153,6 +162,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
+    resumed_from: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Response[Error | list[Run]]:
@@ -161,6 +171,7 @@ async def asyncio_detailed(
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
+        resumed_from (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -174,6 +185,7 @@ async def asyncio_detailed(
 
     kwargs = request_kwargs(
         status_filter=status_filter,
+        resumed_from=resumed_from,
         skip=skip,
         limit=limit,
     )
@@ -187,6 +199,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
+    resumed_from: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Error | list[Run] | None:
@@ -195,6 +208,7 @@ async def asyncio(
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
+        resumed_from (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -210,6 +224,7 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             status_filter=status_filter,
+            resumed_from=resumed_from,
             skip=skip,
             limit=limit,
         )
