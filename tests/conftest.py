@@ -1,7 +1,8 @@
 """Fixtures shared by every test directory: a reference server on 127.0.0.1 with a temporary
 SQLite database (`live_server`, one per session), a factory for servers with their own
-settings (`server_factory`, stopped at the end of each test), and PostgreSQL (`postgres_admin`:
-a server for the session; `postgres_dsn`: a fresh database for one test)."""
+settings (`server_factory`, stopped at the end of each test), PostgreSQL (`postgres_admin`:
+a server for the session; `postgres_dsn`: a fresh database for one test) and S3 (`s3_server`:
+moto's for the session; `s3_bucket`: a fresh bucket, with the AWS variables set for s3fs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline_service.server import EmbeddedServer
+from tests.moto_support import S3Server, s3_server
 from tests.postgres_support import fresh_database, postgres_server
 
 ServerFactory = Callable[..., EmbeddedServer]
@@ -77,3 +79,18 @@ def postgres_dsn(postgres_admin: str) -> Iterator[str]:
     """The URL of a fresh, empty PostgreSQL database, dropped after the test."""
     with fresh_database(postgres_admin) as dsn:
         yield dsn
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Server]:
+    """moto's S3 server for the session (skip, or fail under CI, without moto or s3fs)."""
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def s3_bucket(s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty bucket's name; the AWS variables point s3fs at the S3 server."""
+    for name, value in s3.environment().items():
+        monkeypatch.setenv(name, value)
+    return s3.new_bucket()
