@@ -24,6 +24,7 @@ FILES = {
     "_async_request.py": "_sync_request.py",
     "_async_streaming.py": "_sync_streaming.py",
     "async_client.py": "client.py",
+    "_async_artifacts.py": "_sync_artifacts.py",
 }
 
 # Whole words (identifiers, or phrases in docstrings), replaced in this order.
@@ -31,6 +32,10 @@ SUBS = [
     ("AsyncPipelineServiceClient", "PipelineServiceClient"),
     ("AsyncConveniences", "SyncConveniences"),
     ("AsyncRequester", "SyncRequester"),
+    ("AsyncArtifactMethods", "SyncArtifactMethods"),
+    ("_async_artifacts", "_sync_artifacts"),
+    ("afile_sha256", "file_sha256"),
+    ("aread_chunks", "read_chunks"),
     ("AsyncIterator", "Iterator"),
     ("_async_request", "_sync_request"),
     ("_async_streaming", "_sync_streaming"),

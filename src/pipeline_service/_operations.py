@@ -8,6 +8,7 @@ are read here into TypedDicts (plain dicts) or pydantic models.
 from __future__ import annotations
 
 import contextlib
+import io
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -15,6 +16,9 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import httpx
+from pipeline_service_api.api.artifacts import download_artifact as _download_artifact
+from pipeline_service_api.api.artifacts import list_artifacts as _list_artifacts
+from pipeline_service_api.api.artifacts import upload_artifact as _upload_artifact
 from pipeline_service_api.api.checkpoints import (
     create_checkpoint as _create_checkpoint,
 )
@@ -61,13 +65,14 @@ from pipeline_service_api.models import (
 )
 from pipeline_service_api.models import LogLevel as _WireLogLevel
 from pipeline_service_api.models import RunStatus as _WireRunStatus
-from pipeline_service_api.types import UNSET
+from pipeline_service_api.types import UNSET, File
 from pydantic import BaseModel, TypeAdapter
 
 from ._request import Call, read_json
 from .models import ActionProgress, LogEntry, PipelineProgress, as_utc
 from .types import (
     NOT_GIVEN,
+    Artifact,
     Checkpoint,
     Lease,
     LogRecord,
@@ -87,6 +92,8 @@ _RUN = TypeAdapter(Run)
 _RUNS = TypeAdapter(list[Run])
 _CHECKPOINT = TypeAdapter(Checkpoint)
 _CHECKPOINTS = TypeAdapter(list[Checkpoint])
+_ARTIFACT = TypeAdapter(Artifact)
+_ARTIFACTS = TypeAdapter(list[Artifact])
 LOG_RECORD = TypeAdapter(LogRecord)
 _LOG_RECORDS = TypeAdapter(list[LogRecord])
 _RUN_METRICS = TypeAdapter(RunMetrics)
@@ -262,9 +269,12 @@ def create_run(
     params: Mapping[str, Any] | None,
     work_dir: str | None,
     resume_from: str | None,
+    from_action: str | None = None,
     idempotency_key: str | None = None,
 ) -> Call[Run]:
-    data = _given(params=params, work_dir=work_dir, resume_from=resume_from)
+    data = _given(
+        params=params, work_dir=work_dir, resume_from=resume_from, from_action=from_action
+    )
     body = _body(RunCreate.from_dict, data, "create_run")
     key = idempotency_key or new_idempotency_key()
     return Call(
@@ -276,10 +286,17 @@ def get_run(run_id: str) -> Call[Run]:
     return Call(_get_run.request_kwargs(run_id), _reader(_RUN))
 
 
-def list_runs(status: str | None, *, skip: int, limit: int) -> Call[list[Run]]:
+def list_runs(
+    status: str | None, *, skip: int, limit: int, resumed_from: str | None = None
+) -> Call[list[Run]]:
     status_filter = UNSET if status is None else _run_status(status, "list_runs")
     return Call(
-        _list_runs.request_kwargs(status_filter=status_filter, skip=skip, limit=limit),
+        _list_runs.request_kwargs(
+            status_filter=status_filter,
+            resumed_from=UNSET if resumed_from is None else resumed_from,
+            skip=skip,
+            limit=limit,
+        ),
         _reader(_RUNS),
     )
 
@@ -386,9 +403,14 @@ def create_checkpoint(
     params_snapshot: Mapping[str, Any] | None,
     result: Mapping[str, Any] | None,
     artifacts_path: str | None,
+    step: int | None = None,
+    state: Mapping[str, Any] | None = None,
+    artifacts: Sequence[str] | None = None,
     idempotency_key: str | None = None,
     lease_token: int | None = None,
 ) -> Call[Checkpoint]:
+    if isinstance(artifacts, str):
+        raise TypeError("artifacts must be a list of artifact paths, not a string")
     data = _given(
         action_name=action_name,
         action_index=action_index,
@@ -396,6 +418,9 @@ def create_checkpoint(
         params_snapshot=params_snapshot,
         result=result,
         artifacts_path=artifacts_path,
+        step=step,
+        state=state,
+        artifacts=None if artifacts is None else list(artifacts),
     )
     body = _body(CheckpointCreate.from_dict, data, "create_checkpoint")
     key = idempotency_key or new_idempotency_key()
@@ -429,6 +454,40 @@ def newest_checkpoint_named(
         return None
     # The list is ordered by action_index then created_at; the newest is the latest created.
     return max(enumerate(named), key=lambda ic: (ic[1]["created_at"], ic[0]))[1]
+
+
+def list_artifacts(run_id: str) -> Call[list[Artifact]]:
+    return Call(_list_artifacts.request_kwargs(run_id), _reader(_ARTIFACTS))
+
+
+def upload_artifact(
+    run_id: str,
+    path: str,
+    *,
+    content: Callable[[], Any],
+    sha256: str | None,
+    action_name: str | None,
+    step: int | None,
+    lease_token: int | None = None,
+) -> Call[Artifact]:
+    """The upload of `path`; `content()` gives the body afresh for each attempt (bytes, or an
+    iterator of chunks for the client's kind)."""
+    kwargs = _upload_artifact.request_kwargs(
+        run_id,
+        path,
+        body=File(payload=io.BytesIO()),  # replaced by `content` below
+        action_name=UNSET if action_name is None else action_name,
+        step=UNSET if step is None else step,
+        content_sha256=UNSET if sha256 is None else sha256,
+        lease_token=_lease(lease_token),
+    )
+    kwargs["content"] = content
+    return Call(kwargs, _reader(_ARTIFACT))
+
+
+def download_artifact_kwargs(run_id: str, path: str) -> dict[str, Any]:
+    """Request of an artifact's bytes (streamed by the caller)."""
+    return _download_artifact.request_kwargs(run_id, path)
 
 
 def log_batches(entries: Sequence[LogEntry | Mapping[str, Any]], *, size: int) -> list[list[Any]]:

@@ -163,15 +163,19 @@ def build_request(
     timeout: httpx.Timeout,
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Request:
-    """The httpx request for generated `request_kwargs` output, with auth, agent and timeout."""
+    """The httpx request for generated `request_kwargs` output, with auth, agent and timeout.
+
+    A `content` that is callable gives the body afresh for each attempt (a streamed file)."""
     extra = dict(kwargs.get("headers") or {})
     if headers:
         extra.update(headers)
+    content = kwargs.get("content")
     return http.build_request(
         str(kwargs["method"]).upper(),
         config.url(str(kwargs["url"])),
         params=kwargs.get("params"),
         json=kwargs.get("json"),
+        content=content() if callable(content) else content,
         headers=config.headers(extra),
         timeout=timeout,
     )

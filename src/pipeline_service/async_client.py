@@ -16,6 +16,7 @@ import httpx
 
 from . import _constants as C
 from . import _operations as ops
+from ._async_artifacts import AsyncArtifactMethods
 from ._async_request import AsyncRequester
 from ._async_streaming import aiter_events
 from ._conveniences import AsyncConveniences
@@ -41,7 +42,7 @@ __all__ = ["AsyncPipelineServiceClient"]
 _Item = TypeVar("_Item", bound=Mapping[str, object])
 
 
-class AsyncPipelineServiceClient(AsyncConveniences):
+class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
     """Client for the Pipeline Service API: pipelines, runs, progress, checkpoints and logs.
 
     `base_url` defaults to $PIPELINE_SERVICE_URL, then http://localhost:8100; `token` to
@@ -209,15 +210,18 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         work_dir: str | None = None,
         *,
         resume_from: str | None = None,
+        from_action: str | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Start a run (status `pending`); `resume_from` continues an earlier run's checkpoints."""
+        """Start a run (status `pending`); `resume_from` continues an earlier run's checkpoints
+        (with `from_action`: that action and those after it run again)."""
         call = ops.create_run(
             pipeline_id,
             params=params,
             work_dir=work_dir,
             resume_from=resume_from,
+            from_action=from_action,
             idempotency_key=idempotency_key,
         )
         return await self._requester.request(call, timeout=timeout)
@@ -227,12 +231,16 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         run_id: str,
         params: Mapping[str, Any] | None = None,
         *,
+        from_action: str | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Start a new run of `run_id`'s pipeline that continues after its latest checkpoint.
+        """Start a new run of `run_id`'s pipeline that continues after its latest checkpoint
+        (an action that saved in-action checkpoints continues from its latest one).
 
-        The params given win; those not given keep the earlier run's values.
+        The params given win; those not given keep the earlier run's values. `from_action`
+        runs that action and those after it again, reusing the checkpoints before it; without
+        it, resuming a run whose actions all completed is a ConflictError.
         """
         earlier = await self.get_run(run_id, timeout=timeout)
         call = ops.create_run(
@@ -240,6 +248,7 @@ class AsyncPipelineServiceClient(AsyncConveniences):
             params=params,
             work_dir=None,
             resume_from=run_id,
+            from_action=from_action,
             idempotency_key=idempotency_key,
         )
         return await self._requester.request(call, timeout=timeout)
@@ -254,19 +263,30 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         skip: int = 0,
         limit: int = 100,
         *,
+        resumed_from: str | None = None,
         timeout: float | None = None,
     ) -> list[Run]:
-        """One page of runs, newest first, optionally only those in `status`."""
-        return await self._requester.request(
-            ops.list_runs(status, skip=skip, limit=limit), timeout=timeout
-        )
+        """One page of runs, newest first, optionally only those in `status` (and only those
+        that resumed the run `resumed_from`)."""
+        call = ops.list_runs(status, skip=skip, limit=limit, resumed_from=resumed_from)
+        return await self._requester.request(call, timeout=timeout)
 
     def iter_runs(
-        self, status: str | None = None, *, page_size: int = 100, timeout: float | None = None
+        self,
+        status: str | None = None,
+        *,
+        resumed_from: str | None = None,
+        page_size: int = 100,
+        timeout: float | None = None,
     ) -> AsyncIterator[Run]:
-        """Every run (optionally only those in `status`), newest first, page by page."""
+        """Every run (optionally only those in `status`, or that resumed `resumed_from`),
+        newest first, page by page."""
         return self._paged(
-            lambda skip: ops.list_runs(status, skip=skip, limit=page_size), page_size, timeout
+            lambda skip: ops.list_runs(
+                status, skip=skip, limit=page_size, resumed_from=resumed_from
+            ),
+            page_size,
+            timeout,
         )
 
     async def list_pipeline_runs(
@@ -399,11 +419,16 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         result: Mapping[str, Any] | None = None,
         artifacts_path: str | None = None,
         *,
+        step: int | None = None,
+        state: Mapping[str, Any] | None = None,
+        artifacts: Sequence[str] | None = None,
         idempotency_key: str | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Checkpoint:
-        """Record a checkpoint of an action, to resume from after a failure."""
+        """Record a checkpoint of an action, to resume from after a failure: after the action
+        (`completed`), or inside it (`running`, with the `step`, `state` and the paths of
+        uploaded `artifacts` it continues from)."""
         call = ops.create_checkpoint(
             run_id,
             action_name=action_name,
@@ -412,6 +437,9 @@ class AsyncPipelineServiceClient(AsyncConveniences):
             params_snapshot=params_snapshot,
             result=result,
             artifacts_path=artifacts_path,
+            step=step,
+            state=state,
+            artifacts=artifacts,
             idempotency_key=idempotency_key,
             lease_token=lease_token,
         )

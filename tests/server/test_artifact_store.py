@@ -19,8 +19,8 @@ from pipeline_service.server.artifacts import (
     normalise_artifact_path,
     open_artifact_store,
 )
-from pipeline_service.server.artifacts.store import default_artifacts_url
 from pipeline_service.server.errors import PayloadTooLarge, Unprocessable
+from pipeline_service.server.settings import Settings
 from tests.moto_support import S3Server
 
 
@@ -198,8 +198,17 @@ def test_an_unknown_url_is_refused_with_a_message() -> None:
         open_artifact_store("nosuch://x")
 
 
-def test_the_default_store_is_next_to_the_sqlite_database(tmp_path: Path) -> None:
-    assert default_artifacts_url(tmp_path / "jobs.db") == str(tmp_path / "jobs-artifacts")
+def test_the_default_store_is_next_to_the_sqlite_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIPELINE_SERVICE_ARTIFACTS", raising=False)
+    next_to_db = Settings(db_path=tmp_path / "jobs.db").artifacts_url()
+    assert next_to_db == str(tmp_path / "jobs-artifacts")
+    assert Settings(db_path="postgresql://u@h/db").artifacts_url() is None
+    given = Settings(db_path="postgresql://u@h/db", artifacts="s3://b/p")
+    assert given.artifacts_url() == "s3://b/p"
+    monkeypatch.setenv("PIPELINE_SERVICE_ARTIFACTS", str(tmp_path / "elsewhere"))
+    assert Settings(db_path=tmp_path / "jobs.db").artifacts_url() == str(tmp_path / "elsewhere")
 
 
 @pytest.mark.parametrize(

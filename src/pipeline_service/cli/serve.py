@@ -15,8 +15,10 @@ from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_HOST,
+    DEFAULT_MAX_ARTIFACT_BYTES,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_PORT,
+    ENV_ARTIFACTS,
     ENV_DB,
 )
 
@@ -84,10 +86,23 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=0, help="Local workers executing runs (0: the API alone).")
     ] = 1,
+    artifacts: Annotated[
+        str | None,
+        typer.Option(
+            envvar=ENV_ARTIFACTS,
+            help="Artifact store: a directory, s3://bucket/prefix (the s3 extra; standard AWS "
+            "variables, AWS_ENDPOINT_URL included) or any fsspec URL. Default: DB-artifacts/ "
+            "next to a SQLite database; with PostgreSQL, give one (uploads are 503 without).",
+        ),
+    ] = None,
+    max_artifact_bytes: Annotated[
+        int, typer.Option(min=1, help="Artifact uploads larger than this are refused (413).")
+    ] = DEFAULT_MAX_ARTIFACT_BYTES,
 ) -> None:
     """Run the Pipeline Service (FastAPI + SQLite or PostgreSQL) until SIGINT/SIGTERM."""
     from pipeline_service.cli.worker_command import serve_with_workers
     from pipeline_service.server import EmbeddedServer
+    from pipeline_service.server.artifacts import open_artifact_store
     from pipeline_service.server.settings import database, redacted
 
     configure_logging(log_level)
@@ -95,6 +110,12 @@ def serve(
     if problem is not None:
         typer.echo(f"pipeline-service: cannot use the database {redacted(db)}: {problem}", err=True)
         raise typer.Exit(1)
+    if artifacts:
+        try:
+            open_artifact_store(artifacts)
+        except ValueError as exc:
+            typer.echo(f"pipeline-service: {exc}", err=True)
+            raise typer.Exit(1) from None
     server = EmbeddedServer(
         db,
         host=host,
@@ -103,6 +124,8 @@ def serve(
         heartbeat_interval=heartbeat_interval,
         max_body_bytes=max_body_bytes,
         log_level="debug" if log_level is LogLevel.DEBUG else "warning",
+        artifacts=artifacts,
+        max_artifact_bytes=max_artifact_bytes,
     )
     serve_with_workers(server, workers, token=token or None)
 
@@ -114,7 +137,7 @@ def _database_problem(db: Path | str) -> str | None:
     from pipeline_service.server.errors import ServiceError
     from pipeline_service.server.settings import Settings
 
-    storage: Storage = create_app(Settings(db_path=db)).state.storage
+    storage: Storage = create_app(Settings(db_path=db, artifacts=None)).state.storage
 
     async def probe() -> None:
         await storage.start(lambda change: None)

@@ -169,6 +169,14 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
                 err=True,
             )
             typer.echo(f"pipeline-service: dashboard at {dashboard_url(server.url)}", err=True)
+            artifacts = server.settings.artifacts_url()
+            typer.echo(
+                f"pipeline-service: artifacts in {artifacts}"
+                if artifacts
+                else "pipeline-service: no artifact store, uploads are refused (503); "
+                "give one with --artifacts URI",
+                err=True,
+            )
             while not stop.wait(0.5):
                 pass
             typer.echo("pipeline-service: stopping", err=True)

@@ -14,11 +14,13 @@ from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pipeline_service
+from pipeline_service.server.artifacts import open_artifact_store
 from pipeline_service.server.auth import BearerAuthMiddleware
 from pipeline_service.server.dashboard import dashboard_routes
 from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.routes import ROUTERS
+from pipeline_service.server.routes.artifacts import is_artifact_upload
 from pipeline_service.server.routing import (
     BodyLimitMiddleware,
     HeadMiddleware,
@@ -67,8 +69,11 @@ class RequestLogMiddleware:
 
 def create_app(settings: Settings | None = None, *, storage: Storage | None = None) -> FastAPI:
     """The app: every operation of openapi.yaml over the given storage (by default the one
-    settings.db_path names: SQLite or PostgreSQL)."""
+    settings.db_path names: SQLite or PostgreSQL), with the artifact store settings name
+    (ValueError when it cannot be opened)."""
     settings = settings or Settings()
+    artifacts_url = settings.artifacts_url()
+    artifacts = open_artifact_store(artifacts_url) if artifacts_url else None
     store = storage if storage is not None else open_storage(settings.db_path)
     hub = EventHub()
 
@@ -90,6 +95,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     )
     app.state.settings = settings
     app.state.storage = store
+    app.state.artifacts = artifacts
     app.state.hub = hub
     app.state.close_streams = hub.close
     install_error_handlers(app)
@@ -110,7 +116,9 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
 
     if settings.token:
         app.add_middleware(BearerAuthMiddleware, token=settings.token)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=is_artifact_upload
+    )
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)

@@ -16,9 +16,11 @@ from pipeline_service.server.serving import ServiceServer, uvicorn_config
 from pipeline_service.server.settings import (
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_LOG_GRACE,
+    DEFAULT_MAX_ARTIFACT_BYTES,
     DEFAULT_MAX_BODY_BYTES,
     Settings,
     database,
+    default_artifacts,
 )
 
 STARTUP_TIMEOUT = 20.0
@@ -29,7 +31,8 @@ class EmbeddedServer:
 
     db_path None means a fresh SQLite file in a temporary directory, removed on stop(); a
     `postgresql://` URL selects PostgreSQL (see settings.database).
-    port 0 picks a free port.
+    port 0 picks a free port. artifacts: the artifact store's URL (by default
+    $PIPELINE_SERVICE_ARTIFACTS, else the directory next to a SQLite database).
     """
 
     def __init__(
@@ -43,6 +46,8 @@ class EmbeddedServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         log_level: str = "warning",
         log_grace: float = DEFAULT_LOG_GRACE,
+        artifacts: str | PathLike[str] | None = None,
+        max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
     ) -> None:
         self._tmpdir: str | None = None
         if db_path is None:
@@ -57,6 +62,8 @@ class EmbeddedServer:
             heartbeat_interval=heartbeat_interval,
             max_body_bytes=max_body_bytes,
             log_grace=log_grace,
+            artifacts=str(artifacts) if artifacts is not None else default_artifacts(),
+            max_artifact_bytes=max_artifact_bytes,
         )
         self.app = create_app(self.settings)
         self._server = ServiceServer(uvicorn_config(self.app, host, port, log_level=log_level))

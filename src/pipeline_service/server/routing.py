@@ -126,14 +126,21 @@ class RawPathMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Request bodies over max_bytes are 413 (by Content-Length, or counted as they arrive)."""
+    """Request bodies over max_bytes are 413 (by Content-Length, or counted as they arrive),
+    except those of requests `exempt(method, path)` names (they enforce a limit of their own)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        exempt: Callable[[str, str], bool] = lambda method, path: False,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self.exempt(scope["method"], scope["path"]):
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:

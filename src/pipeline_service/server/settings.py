@@ -11,12 +11,14 @@ from pathlib import Path
 from pipeline_service.wire import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
 
 ENV_DB = "PIPELINE_SERVICE_DB"
+ENV_ARTIFACTS = "PIPELINE_SERVICE_ARTIFACTS"
 DEFAULT_DB_PATH = Path("pipeline-service.db")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8100
 DEFAULT_HEARTBEAT_INTERVAL = 15.0
 DEFAULT_SSE_RETRY_MS = 2000
 DEFAULT_LOG_GRACE = 3.0
+DEFAULT_MAX_ARTIFACT_BYTES = 10 * 1024**3
 
 
 _POSTGRES_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
@@ -46,6 +48,11 @@ def default_db_path() -> Path | str:
     return database(os.environ.get(ENV_DB) or DEFAULT_DB_PATH)
 
 
+def default_artifacts() -> str | None:
+    """$PIPELINE_SERVICE_ARTIFACTS, else None (the directory next to a SQLite database)."""
+    return os.environ.get(ENV_ARTIFACTS) or None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything create_app needs.
@@ -56,6 +63,9 @@ class Settings:
     larger request bodies are 413. sse_retry_ms: the `retry:` sent to stream clients.
     log_grace: seconds after a run ends during which its log streams still wait for lines (a
     worker's closing lines: why the run failed or was cancelled).
+    artifacts: the artifact store, any fsspec URL (a directory, `s3://bucket/prefix`…); None
+    means `<db name>-artifacts/` next to a SQLite database, and no store on PostgreSQL (uploads
+    are 503 until one is given). max_artifact_bytes: larger artifact uploads are 413.
     """
 
     db_path: Path | str = field(default_factory=default_db_path)
@@ -64,6 +74,16 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     sse_retry_ms: int = DEFAULT_SSE_RETRY_MS
     log_grace: float = DEFAULT_LOG_GRACE
+    artifacts: str | None = field(default_factory=default_artifacts)
+    max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
+
+    def artifacts_url(self) -> str | None:
+        """The artifact store's URL: `artifacts`, or the directory next to a SQLite database."""
+        if self.artifacts:
+            return self.artifacts
+        if isinstance(self.db_path, Path):
+            return str(self.db_path.parent.resolve() / f"{self.db_path.stem}-artifacts")
+        return None
 
     def __post_init__(self) -> None:
         if self.heartbeat_interval <= 0:
@@ -72,3 +92,5 @@ class Settings:
             raise ValueError("max_body_bytes must be positive")
         if self.log_grace < 0:
             raise ValueError("log_grace must not be negative")
+        if self.max_artifact_bytes <= 0:
+            raise ValueError("max_artifact_bytes must be positive")

@@ -221,11 +221,6 @@ class ArtifactStore:
             return []
 
 
-def default_artifacts_url(db_path: Path) -> str:
-    """The directory store next to a SQLite database: `<dir>/<db name>-artifacts`."""
-    return str(db_path.parent.resolve() / f"{db_path.stem}-artifacts")
-
-
 def open_artifact_store(url: str) -> ArtifactStore:
     """The store an `--artifacts` value names: a directory path, `file://…`, `s3://bucket/prefix`
     (needs the `s3` extra: pip install 'pipeline-service[s3]') or any URL fsspec knows.
