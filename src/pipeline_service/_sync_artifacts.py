@@ -40,25 +40,28 @@ class SyncArtifactMethods:
         *,
         action_name: str | None = None,
         step: int | None = None,
+        sha256: str | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Artifact:
         """Store a file of the run at `path` (relative, `/`-separated) and return its record.
 
         `source` is the bytes, or the path of a local file (streamed, never read into memory
-        whole). Its SHA-256 goes along, so bytes that arrive damaged are refused; sending the
-        same bytes again changes nothing, so the upload is retried like any safe request.
+        whole). Its SHA-256 (computed unless `sha256` gives it) goes along, so bytes that
+        arrive damaged are refused; sending the same bytes again changes nothing, so the upload
+        is retried like any safe request.
         """
         if isinstance(source, bytes):
             data = source
-            sha256 = hashlib.sha256(data).hexdigest()
+            sha256 = sha256 or hashlib.sha256(data).hexdigest()
 
             def content() -> object:
                 return data
 
         else:
             file = Path(source)
-            sha256 = file_sha256(file)  # FileNotFoundError when there is no such file
+            if sha256 is None:  # FileNotFoundError when there is no such file
+                sha256 = file_sha256(file)
 
             def content() -> object:
                 return read_chunks(file)

@@ -41,7 +41,6 @@ def test_continues_after_the_latest_completed_checkpoint() -> None:
     assert plan.start_index == 2
     assert plan.params == {"epochs": 3, "seen": 1, "raw": "r.csv", "data": "d.json"}
     assert plan.results == {"raw": "r.csv", "data": "d.json"}
-    assert plan.work_dir == "/work/1"
 
 
 def test_the_newest_checkpoint_of_an_action_wins() -> None:
@@ -71,3 +70,24 @@ def test_the_run_params_win_over_the_checkpoint_snapshot() -> None:
     assert plan.params == {"epochs": 7, "seen": 1, "raw": "r.csv"}  # results apply last
     plan = plan_resume(ACTIONS, run, [checkpoint(0, raw="r.csv"), checkpoint(1)])
     assert plan.params == {"epochs": 5, "seen": 1, "raw": "r.csv"}
+
+
+def test_from_action_runs_that_action_again_whatever_was_checkpointed() -> None:
+    run: Any = {"params": {"epochs": 3}, "from_action": "convert"}
+    every = [checkpoint(0, raw="r.csv"), checkpoint(1, data="d.json"), checkpoint(2, model="m")]
+    plan = plan_resume(ACTIONS, run, every)
+    assert plan.start_index == 1
+    assert plan.results == {"raw": "r.csv"}
+    from_download: Any = {**run, "from_action": "download"}
+    assert plan_resume(ACTIONS, from_download, every).start_index == 0
+
+
+def test_in_action_checkpoints_do_not_move_the_start() -> None:
+    plan = plan_resume(ACTIONS, RUN, [checkpoint(0, raw="r"), checkpoint(1, "running")])
+    assert plan.start_index == 1
+
+
+def test_from_an_action_the_pipeline_does_not_have_is_refused() -> None:
+    run: Any = {"params": {}, "from_action": "deploy"}
+    with pytest.raises(ResumeError, match="from action 'deploy'"):
+        plan_resume(ACTIONS, run, [checkpoint(0)])

@@ -20,6 +20,7 @@ or a function (`fn(context)`). It gets an ActionContext and returns a JSON-seria
 """
 
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, EntrypointError, load_action
+from pipeline_service.runner.checkpoints import CheckpointError, SavedCheckpoint
 from pipeline_service.runner.context import ActionContext
 from pipeline_service.runner.runner import RunControl, RunEnd, Runner
 from pipeline_service.runner.worker import Worker, WorkerPool
@@ -28,10 +29,12 @@ __all__ = [
     "ActionContext",
     "ActionOutcome",
     "ActionTask",
+    "CheckpointError",
     "EntrypointError",
     "RunControl",
     "RunEnd",
     "Runner",
+    "SavedCheckpoint",
     "Worker",
     "WorkerPool",
     "load_action",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline_service.runner.capture import capture_output
+from pipeline_service.runner.checkpoints import ActionCheckpoints
 from pipeline_service.runner.context import ActionContext
 from pipeline_service.runner.reporter import ActionReporter
 
@@ -210,6 +211,16 @@ def run_action(
         lease_token=task.lease_token,
     ) as reporter:
         lease_lost = reporter.lease_lost
+        checkpoints = ActionCheckpoints(
+            client,
+            run_id=task.run_id,
+            action_name=task.action_name,
+            action_index=task.action_index,
+            params=dict(task.params),
+            work_dir=work_dir,
+            lease_token=task.lease_token,
+            on_lease_lost=lease_lost.set,
+        )
         context = ActionContext(
             run_id=task.run_id,
             action_name=task.action_name,
@@ -218,6 +229,7 @@ def run_action(
             work_dir=work_dir,
             reporter=reporter,
             cancelled=lambda: cancelled() or lease_lost.is_set(),
+            checkpoints=checkpoints,
         )
         captured: AbstractContextManager[None] = (
             capture_output(reporter.log) if capture else nullcontext()

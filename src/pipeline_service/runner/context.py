@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pipeline_service.runner.checkpoints import ActionCheckpoints, FileArg, SavedCheckpoint
     from pipeline_service.runner.reporter import ActionReporter
 
 
@@ -16,7 +17,9 @@ class ActionContext:
     `params` holds the run's params merged with the dict results of the actions before;
     `work_dir` is the run's working directory (created, shared by its actions).
     Progress, metrics and logs are sent in the background, coalesced and batched, so calling
-    them in a tight loop is cheap. Long actions should check `cancelled` and return early.
+    them in a tight loop is cheap. Long actions should check `cancelled` and return early, and
+    may `save_checkpoint` as they go: run again (resumed, or taken over after their worker
+    died), they find it in `last_checkpoint` and continue from there.
     """
 
     def __init__(
@@ -29,6 +32,7 @@ class ActionContext:
         work_dir: Path,
         reporter: ActionReporter,
         cancelled: Callable[[], bool],
+        checkpoints: ActionCheckpoints | None = None,
     ) -> None:
         self.run_id = run_id
         self.action_name = action_name
@@ -37,6 +41,7 @@ class ActionContext:
         self.work_dir = work_dir
         self._reporter = reporter
         self._cancelled = cancelled
+        self._checkpoints = checkpoints
 
     def set_progress(
         self,
@@ -59,6 +64,36 @@ class ActionContext:
     def set_metrics(self, **metrics: Any) -> None:
         """Record metrics of this action (merged with those recorded before)."""
         self._reporter.set_metrics(metrics)
+
+    def save_checkpoint(
+        self,
+        state: dict[str, Any] | None = None,
+        *,
+        step: int | None = None,
+        files: FileArg | Sequence[FileArg] | None = None,
+    ) -> SavedCheckpoint:
+        """Save where this action is: a JSON `state`, a `step` (epoch, iteration…) and `files`
+        (paths of files or directories), uploaded to the service's artifact store.
+
+        Returns once the files and the record are stored (fenced by the worker's lease); it
+        then is `last_checkpoint`. Files whose bytes did not change since the latest checkpoint
+        are not uploaded again. A state that is not JSON (or holds NaN/inf) is ValueError, a
+        missing file FileNotFoundError, both before anything is sent; a store or service that
+        refuses or fails is CheckpointError, and the latest checkpoint stays the one before.
+        """
+        return self._require_checkpoints().save(state, step=step, files=files)
+
+    @property
+    def last_checkpoint(self) -> SavedCheckpoint | None:
+        """The latest in-action checkpoint of this action in this run (a resumed run includes
+        the one it resumed), or None: `.state`, `.step`, and `.path`, a directory in this
+        worker's work dir holding its files (downloaded when not already there)."""
+        return self._require_checkpoints().latest()
+
+    def _require_checkpoints(self) -> ActionCheckpoints:
+        if self._checkpoints is None:
+            raise RuntimeError("this context has no connection to the service's checkpoints")
+        return self._checkpoints
 
     @property
     def cancelled(self) -> bool:

@@ -61,21 +61,27 @@ class ResumeError(Exception):
 
 @dataclass(frozen=True)
 class ResumePlan:
-    """Where a run starts: the first action to execute, its params, the results so far, and
-    the work dir of the actions before (a resumed run carries on in it)."""
+    """Where a run starts: the first action to execute, its params, the results so far."""
 
     start_index: int
     params: dict[str, Any]
     results: dict[str, Any]
-    work_dir: str | None = None
 
 
 def plan_resume(
     actions: Sequence[ActionDefinition], run: Run, checkpoints: Sequence[Checkpoint]
 ) -> ResumePlan:
-    """Find where a run continues: after its latest completed checkpoint, if it has one."""
+    """Find where a run continues: after its latest completed checkpoint, if it has one, and
+    never after the run's `from_action` (that action and those after it run again)."""
+    names = [action["name"] for action in actions]
+    from_action = run.get("from_action")
+    if from_action is not None and from_action not in names:
+        raise ResumeError(f"cannot resume from action {from_action!r}: the pipeline has none")
+    kept = checkpoints
+    if from_action is not None:
+        kept = [c for c in checkpoints if c["action_index"] < names.index(from_action)]
     completed: dict[int, Checkpoint] = {}
-    for checkpoint in checkpoints:  # ordered by action_index, then created_at: newest wins
+    for checkpoint in kept:  # ordered by action_index, then created_at: newest wins
         if checkpoint["status"] == "completed":
             completed[checkpoint["action_index"]] = checkpoint
     if not completed:
@@ -95,7 +101,7 @@ def plan_resume(
     for index in sorted(completed):
         results.update(completed[index]["result"] or {})
     params.update(results)
-    return ResumePlan(last_index + 1, params, results, latest["artifacts_path"])
+    return ResumePlan(last_index + 1, params, results)
 
 
 class _RunTerminated(Exception):
@@ -138,7 +144,7 @@ class Runner:
             plan = plan_resume(actions, run, self._client.get_checkpoints(run_id))
         except ResumeError as exc:
             return self._fail(run_id, None, str(exc), None, control)
-        work_dir = Path(run["work_dir"] or plan.work_dir or self._work_root / run_id)
+        work_dir = Path(run["work_dir"] or self._work_root / run_id)  # each run its own
         params, results = plan.params, plan.results
         if plan.start_index:
             self._skip(run, actions[: plan.start_index], control)
