@@ -21,11 +21,13 @@ def test_lists_checkpoints_by_action(cli: Cli, client: PipelineServiceClient, ru
     result = cli("checkpoints", run["id"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["#", "ACTION", "STATUS", "CREATED", "ARTIFACTS", "RESULT"]
+    assert lines[0].split() == [
+        "#", "ACTION", "STATUS", "STEP", "CREATED", "ARTIFACTS", "RESULT"
+    ]  # fmt: skip
     first, second = (line.split() for line in lines[1:])
-    assert first[:3] == ["0", "download", "completed"]
+    assert first[:4] == ["0", "download", "completed", "-"]
     assert first[-2:] == ["-", "-"]
-    assert second[:3] == ["2", "train", "completed"]
+    assert second[:4] == ["2", "train", "completed", "-"]
     assert second[-2:] == ["/ckpt/train", '{"accuracy":0.95}']
 
     document = json.loads(cli("checkpoints", run["id"], "--json").stdout)

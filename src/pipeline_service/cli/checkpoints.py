@@ -38,7 +38,8 @@ def checkpoints(
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """List a run's checkpoints, by action index, then age (-o json or yaml for whole results)."""
+    """List a run's checkpoints, by action index, then age: after each action (`completed`) and
+    inside one (`running`, with its step and files); -o json or yaml for whole results."""
     fmt = output_format(output, as_json)
     with open_client(url, token) as client:
         run_id = resolve_run(client, run_ref)["id"]
@@ -50,8 +51,9 @@ def checkpoints(
             str(checkpoint["action_index"]),
             checkpoint["action_name"],
             checkpoint["status"],
+            "-" if checkpoint.get("step") is None else str(checkpoint.get("step")),
             format_time(checkpoint["created_at"]),
-            checkpoint.get("artifacts_path") or "-",
+            ", ".join(checkpoint.get("artifacts") or ()) or checkpoint.get("artifacts_path") or "-",
             compact_json(checkpoint.get("result"))
             if fmt == "wide"
             else shorten(compact_json(checkpoint.get("result")), 60),
@@ -62,7 +64,8 @@ def checkpoints(
     if not rows:
         console.print(f"Run {run_id} has no checkpoints.", markup=False)
         return
-    print_table(console, ["#", "ACTION", "STATUS", "CREATED", "ARTIFACTS", "RESULT"], rows)
+    headers = ["#", "ACTION", "STATUS", "STEP", "CREATED", "ARTIFACTS", "RESULT"]
+    print_table(console, headers, rows)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.syntax import Syntax
 
 from pipeline_service import PipelineServiceClient, RunStatus
+from pipeline_service.cli import artifacts
 from pipeline_service.cli._common import (
     STATUS_STYLES,
     JsonOption,
@@ -37,9 +38,10 @@ from pipeline_service.cli._common import (
     usage_error,
 )
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
+from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
-from pipeline_service.errors import NotFoundError
+from pipeline_service.errors import ConflictError, NotFoundError
 
 RUN_STATUSES = tuple(status.value for status in RunStatus)
 
@@ -127,6 +129,8 @@ def list_runs(
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
         headers.insert(2, "PIPELINE ID")
+        headers += ["RESUMED FROM", "RESUMED BY"]
+    lineage = lineage_columns(runs)
     rows = []
     for run in runs:
         row = [
@@ -139,6 +143,7 @@ def list_runs(
         ]
         if fmt == "wide":
             row.insert(2, run["pipeline_id"])
+            row += lineage[run["id"]]
         rows.append(row)
     print_table(stdout_console(), headers, rows)
 
@@ -166,6 +171,9 @@ def get_run(
         pipeline_name = (
             _pipeline_name(client, run["pipeline_id"]) if fmt in ("table", "wide") else None
         )
+        resumed_by = (
+            client.list_runs(resumed_from=run["id"], limit=1000) if fmt in ("table", "wide") else []
+        )
     if print_document(run, fmt):
         return
     console = stdout_console()
@@ -184,6 +192,7 @@ def get_run(
         fields.append(("work dir", run["work_dir"]))
     if run["error"]:
         fields.append(("error", run["error"]))
+    fields += lineage_fields(run, resumed_by, fmt)
     print_fields(console, fields)
     rows = [
         [
@@ -257,20 +266,34 @@ def resume_run(
     run_ref: RunIdArgument,
     param: ParamOption = None,
     params_file: ParamsFileOption = None,
+    from_action: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="ACTION",
+            help="Run this action and those after it again, reusing the checkpoints before it "
+            "(needed to resume a run whose actions all completed).",
+        ),
+    ] = None,
     watch: WatchOption = False,
     timeout: TimeoutOption = None,
     as_json: WatchJsonOption = False,
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Start a new run continuing RUN_ID after its latest completed action.
+    """Start a new run continuing RUN_ID after its latest completed action (an action that
+    saved in-action checkpoints continues from its latest one).
 
     The parameters given win; the others keep RUN_ID's values.
     """
     params = run_params(param or [], params_file)
     with open_client(url, token) as client:
         earlier = resolve_run(client, run_ref)
-        run = client.resume_run(earlier["id"], params)
+        try:
+            run = client.resume_run(earlier["id"], params, from_action=from_action)
+        except ConflictError as exc:
+            refuse_finished_resume(client, earlier, exc)
+            raise
         _started(client, run, f"resuming run {earlier['id']}", url, watch, timeout, as_json)
 
 
@@ -320,7 +343,7 @@ def delete_run(
     url: UrlOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Delete a run with its checkpoints and logs."""
+    """Delete a run with its checkpoints, artifacts and logs."""
     with open_client(url, token) as client:
         run_id = resolve_run(client, run_ref)["id"]
         client.delete_run(run_id)
@@ -395,7 +418,8 @@ EXAMPLES = {
     "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
     "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"
     "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
-    "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch",
+    "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch\n\n"
+    "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
     "cancel": "pipeline-service runs cancel 0b53d409",
     "delete": "pipeline-service runs delete 0b53d409",
     "watch": "pipeline-service runs watch 0b53d409\n\n"
@@ -422,4 +446,5 @@ def register(app: typer.Typer) -> None:
     group.command("cancel", epilog=examples("cancel"))(cancel_run)
     group.command("delete", epilog=examples("delete"))(delete_run)
     group.command("watch", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('watch')}")(watch)
+    artifacts.register(group)
     app.add_typer(group, name="runs")
