@@ -84,6 +84,23 @@ export async function request(path, { method = "GET", body, signal, idempotent =
   }
 }
 
+/** Downloads a file of the API as a Blob (the token goes as a header, as everywhere). */
+export async function fetchBlob(path, { signal } = {}) {
+  for (;;) {
+    const sent = storedToken();
+    const response = await fetch(API + path, { headers: headers(), signal, cache: "no-store" });
+    if (response.status === 401) {
+      await newToken(Boolean(sent));
+      continue;
+    }
+    if (!response.ok) {
+      const data = await response.json().catch(() => null);
+      throw new ApiError(response.status, detailOf(data, `${response.status} ${response.statusText}`));
+    }
+    return response.blob();
+  }
+}
+
 // The state of every open stream, summed up for the page's "live" indicator.
 const connections = new Map();
 let connectionListener = () => {};

@@ -1,7 +1,9 @@
-// A run's page: a bar per action, metric charts, params/result/error, checkpoints and the
-// log, all following the run's progress and log streams. Cancel and Resume (edited params).
+// A run's page: a bar per action, metric charts, params/result/error, checkpoints, artifacts
+// and the log, all following the run's progress and log streams; links to the run it resumed
+// and the runs that resumed it. Cancel and Resume (edited params, optionally from an action).
 
 import { follow, request, seg } from "./api.js";
+import { artifactsPanel } from "./artifacts.js";
 import { metricCharts } from "./charts.js";
 import {
   LOG_LEVELS,
@@ -18,6 +20,7 @@ import {
   progressBar,
   runFraction,
   setText,
+  shortId,
   statusPill,
   throttle,
   updateBar,
@@ -57,6 +60,8 @@ export function renderRun(main, runId) {
     duration: h("dd"),
     action: h("dd"),
   };
+  const lineage = h("div.lineage#lineage", { hidden: true });
+  const artifacts = artifactsPanel(runId, { signal, onError: (error) => fail("Could not download the artifact")(error) });
   const overallBar = progressBar(0, "pending");
   const overallPct = h("span.pct");
   const errorBox = h("div.error-box#run-error", { hidden: true });
@@ -70,7 +75,7 @@ export function renderRun(main, runId) {
   const checkpointsTable = h(
     "table.plain#checkpoints",
     { hidden: true },
-    h("thead", h("tr", h("th", "#"), h("th", "Action"), h("th", "Status"), h("th.col-created", "Created"), h("th.col-artifacts", "Artifacts"))),
+    h("thead", h("tr", h("th", "#"), h("th", "Action"), h("th", "Status"), h("th", "Step"), h("th.col-created", "Created"), h("th.col-artifacts", "Artifacts"))),
     checkpointsBody,
   );
   const logBox = h("div.logs#logs", { role: "log", "aria-live": "off" });
@@ -106,6 +111,7 @@ export function renderRun(main, runId) {
       h("div", h("dt", "Duration"), facts.duration),
       h("div", h("dt", "Current action"), facts.action),
     ),
+    lineage,
     h("div.overall", overallBar, overallPct),
     errorBox,
     h(
@@ -118,6 +124,7 @@ export function renderRun(main, runId) {
         h("section.panel", h("header", h("h2", "Result")), h("div.panel-body", resultPre)),
       ),
       h("section.panel", h("header", h("h2", "Checkpoints")), checkpointsTable, checkpointsEmpty),
+      artifacts.element,
       h(
         "section.panel",
         h(
@@ -234,11 +241,27 @@ export function renderRun(main, runId) {
           h("td", { text: c.action_index }),
           h("td", { text: c.action_name }),
           h("td", statusPill(c.status)),
+          h("td", { text: c.step ?? "—" }),
           h("td.col-created", { text: formatTime(c.created_at) }),
-          h("td.mono.col-artifacts", { text: c.artifacts_path ?? "—" }),
+          h("td.mono.col-artifacts", { text: c.artifacts?.length ? c.artifacts.join(", ") : (c.artifacts_path ?? "—") }),
         ),
       ),
     );
+  }
+
+  const runLink = (id) => h("a.mono", { href: runUrl(id), "data-nav": true, text: shortId(id), title: id });
+
+  async function loadLineage() {
+    const resumedBy = await request(`/runs/?resumed_from=${encodeURIComponent(runId)}&limit=100`, { signal });
+    const parts = [];
+    if (run.resumed_from) {
+      parts.push(h("span", "Resumed from ", runLink(run.resumed_from), run.from_action ? ` (again from ${run.from_action})` : ""));
+    }
+    if (resumedBy.length) {
+      parts.push(h("span#resumed-by", "Resumed by ", resumedBy.flatMap((r, i) => (i ? [", ", runLink(r.id)] : [runLink(r.id)]))));
+    }
+    lineage.hidden = parts.length === 0;
+    lineage.replaceChildren(...parts.flatMap((part, i) => (i ? [" · ", part] : [part])));
   }
 
   function showDocuments() {
@@ -253,7 +276,10 @@ export function renderRun(main, runId) {
   }
 
   const refreshMetrics = throttle(() => loadMetrics().catch(fail("Could not load the metrics")), 500);
-  const refreshCheckpoints = throttle(() => loadCheckpoints().catch(fail("Could not load the checkpoints")), 1000);
+  const refreshCheckpoints = throttle(() => {
+    loadCheckpoints().catch(fail("Could not load the checkpoints"));
+    artifacts.load().catch(fail("Could not load the artifacts"));
+  }, 1000);
 
   // --- live progress ----------------------------------------------------------------------------
   function followProgress() {
@@ -283,6 +309,7 @@ export function renderRun(main, runId) {
             reloadRun().catch(fail("Could not reload the run"));
             loadMetrics().catch(fail("Could not load the metrics"));
             loadCheckpoints().catch(fail("Could not load the checkpoints"));
+            artifacts.load().catch(fail("Could not load the artifacts"));
             return true;
           }
           return false;
@@ -359,6 +386,11 @@ export function renderRun(main, runId) {
 
   function openResume() {
     const editor = jsonEditor(run.params ?? {});
+    const fromAction = h(
+      "select#resume-from",
+      h("option", { value: "" }, "after the last completed action"),
+      run.progress.map((action) => h("option", { value: action.name }, `from ${action.name} (run it and those after it again)`)),
+    );
     const problem = h("p.form-error", { hidden: true });
     const submit = h("button.primary", { type: "submit" }, "Start resumed run");
     editor.onValidity((ok) => {
@@ -376,7 +408,7 @@ export function renderRun(main, runId) {
             try {
               const created = await request(`/pipelines/${seg(run.pipeline_id)}/runs/`, {
                 method: "POST",
-                body: { params: editor.value(), resume_from: run.id },
+                body: { params: editor.value(), resume_from: run.id, ...(fromAction.value ? { from_action: fromAction.value } : {}) },
                 idempotent: true,
               });
               dialog.close();
@@ -389,7 +421,8 @@ export function renderRun(main, runId) {
           },
         },
         h("h2", "Resume this run"),
-        h("p.muted", "A new run of the same pipeline continues after the last completed action, from this run's checkpoints. Edit its params if needed."),
+        h("p.muted", "A new run of the same pipeline continues from this run's checkpoints (an action that saved checkpoints as it went continues from its latest). Edit its params if needed."),
+        h("label.field", h("span", "Continue"), fromAction),
         editor.element,
         problem,
         h("div.actions", h("button", { type: "button", onclick: () => dialog.close() }, "Cancel"), submit),
@@ -419,7 +452,7 @@ export function renderRun(main, runId) {
     showDocuments();
     followProgress();
     followLogs();
-    await Promise.all([loadMetrics(), loadCheckpoints()]);
+    await Promise.all([loadMetrics(), loadCheckpoints(), artifacts.load(), loadLineage()]);
   })().catch((error) => {
     if (error.status === 404) {
       main.replaceChildren(h("div.panel", h("div.empty", "There is no run ", h("code", runId), ". ", h("a", { href: "/", "data-nav": true, text: "See the runs" }))));
