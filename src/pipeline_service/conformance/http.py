@@ -67,12 +67,13 @@ class Session:
         path: str,
         *,
         json_body: Any = None,
-        content: str | None = None,
+        content: str | bytes | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         auth: bool = True,
     ) -> httpx.Response:
-        """Send a request (JSON body from `json_body`, or raw `content`) and record it."""
+        """Send a request (JSON body from `json_body`, or raw `content`: JSON unless `headers`
+        give another Content-Type) and record it."""
         sent_headers = self.auth_headers() if auth else {}
         if json_body is not None:
             content = json_text(json_body)
@@ -82,7 +83,8 @@ class Session:
         request = self.http.build_request(
             method, path, content=content, headers=sent_headers, params=params
         )
-        exchange = Exchange(method, str(request.url), sent_headers, content, None, token=self.token)
+        shown = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+        exchange = Exchange(method, str(request.url), sent_headers, shown, None, token=self.token)
         try:
             response = self.http.send(request)
         except httpx.HTTPError:

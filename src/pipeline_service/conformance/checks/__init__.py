@@ -1,9 +1,11 @@
 """The checks, one module per area; importing this package registers them all."""
 
 from pipeline_service.conformance.checks import (
+    artifacts,
     checkpoints,
     errors,
     extensions,
+    lineage,
     lists,
     logs,
     metrics,
@@ -16,9 +18,11 @@ from pipeline_service.conformance.checks import (
 )
 
 __all__ = [
+    "artifacts",
     "checkpoints",
     "errors",
     "extensions",
+    "lineage",
     "lists",
     "logs",
     "metrics",

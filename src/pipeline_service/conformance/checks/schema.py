@@ -32,7 +32,18 @@ from pipeline_service.conformance.registry import CheckFailed, Depth, Tier, chec
 from pipeline_service.spec import load_spec, spec_path
 
 EXTENSION_OPERATIONS = frozenset(
-    {"cancel_run", "claim_run", "renew_lease", "release_lease", "stream_logs", "get_metrics"}
+    {
+        "cancel_run",
+        "claim_run",
+        "renew_lease",
+        "release_lease",
+        "stream_logs",
+        "get_metrics",
+        "list_artifacts",
+        "upload_artifact",
+        "download_artifact",
+        "head_artifact",
+    }
 )
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # What schemathesis's coverage phase names the undeclared property it adds to a location.
@@ -43,11 +54,16 @@ _UNDECLARED_HEADERS = frozenset(
 # Cross-field rules JSON Schema cannot express, so schema-valid data can be rightly refused (422):
 # action names unique within a pipeline; `resume_from` naming an earlier run of the same
 # pipeline; `action_progress` naming an action of the run, with `progress` in [0, 1] without
-# `total`, in 0..total with it. A log batch over 10,000 entries is 413 (a limit, not a
-# validation error). Streams are read for a bounded time.
+# `total`, in 0..total with it; `from_action` naming an action of the pipeline after completed
+# ones; a checkpoint's `artifacts` naming artifacts of the run; an artifact path that stays in
+# its run. A log batch over 10,000 entries is 413 (a limit, not a validation error). Streams
+# are read for a bounded time.
 RULES_TOML = """
 [[operations]]
-include-operation-id = ["create_pipeline", "update_pipeline", "create_run", "report_progress"]
+include-operation-id = [
+    "create_pipeline", "update_pipeline", "create_run", "report_progress", "create_checkpoint",
+    "upload_artifact", "download_artifact", "head_artifact",
+]
 checks.positive_data_acceptance.enabled = false
 
 [[operations]]
@@ -334,7 +350,10 @@ def stateless(ctx: CheckContext) -> None:
 
 @check("schema.extensions", area="schema", tier=Tier.EXTENSION)
 def extensions(ctx: CheckContext) -> None:
-    """The extension operations (cancel, claim, lease, log stream, metrics), fuzzed the same way."""
+    """The extension operations (cancel, claim, lease, log stream, metrics), fuzzed the same way.
+
+    The artifact operations (list, upload, download, HEAD) are fuzzed here too.
+    """
     _verdict(ctx, "schema.extensions")
 
 
