@@ -1,7 +1,10 @@
 """TrainAction: fit a linear model by mini-batch gradient descent and save it as JSON.
 
 Uses ConvertAction's files when the pipeline has that step; otherwise it prepares the raw
-CSV itself (the documented Complete Example runs download → train).
+CSV itself (the documented Complete Example runs download → train). With `checkpoint_every`
+it saves an in-action checkpoint every that many epochs (the epoch in the state, the model in
+a file) and, run again, continues after the latest one with the same batches an unbroken run
+would have used.
 """
 
 from __future__ import annotations
@@ -43,13 +46,25 @@ def _load(params: dict[str, Any]) -> tuple[list[Sample], list[Sample], Scaling]:
     return [scaling.apply(s) for s in train], [scaling.apply(s) for s in validation], scaling
 
 
+def _checkpoint(
+    context: ActionContext, epoch: int, weights: list[float], bias: float, losses: dict[str, float]
+) -> None:
+    """Save the model of this epoch (a file) and where training is (the state)."""
+    path = context.work_dir / "checkpoint" / "model.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"weights": weights, "bias": bias}), encoding="utf-8")
+    context.save_checkpoint({"epoch": epoch, **losses}, step=epoch, files=path)
+
+
 class TrainAction:
-    """Params: epochs (default 20), learning_rate (default 0.05), pace (seconds per epoch)."""
+    """Params: epochs (default 20), learning_rate (default 0.05), pace (seconds per epoch),
+    checkpoint_every (epochs between in-action checkpoints; 0, the default: none)."""
 
     def run(self, context: ActionContext) -> dict[str, Any] | None:
         epochs = int(context.params.get("epochs", 20))
         learning_rate = float(context.params.get("learning_rate", 0.05))
         pace = float(context.params.get("pace", 0.0))
+        checkpoint_every = int(context.params.get("checkpoint_every", 0))
         if epochs < 1:
             raise ValueError(f"epochs must be at least 1, got {epochs}")
         train, validation, scaling = _load(context.params)
@@ -59,7 +74,17 @@ class TrainAction:
         rng = random.Random(int(context.params.get("dataset", 0)))
         order = list(train)
         train_mse = val_mse = 0.0
-        for epoch in range(1, epochs + 1):
+        first_epoch = 1
+        saved = context.last_checkpoint if checkpoint_every else None
+        if saved is not None and saved.state is not None:
+            model = json.loads((saved.path / "model.json").read_text(encoding="utf-8"))
+            weights, bias = model["weights"], model["bias"]
+            train_mse, val_mse = saved.state["loss"], saved.state["val_loss"]
+            first_epoch = saved.state["epoch"] + 1
+            for _ in range(first_epoch - 1):
+                rng.shuffle(order)  # the batches of the epochs done, as an unbroken run had them
+            context.log(f"Continuing after the checkpoint of epoch {first_epoch - 1}")
+        for epoch in range(first_epoch, epochs + 1):
             if context.cancelled:
                 context.log(f"Training cancelled at epoch {epoch}", level="warning")
                 return None
@@ -85,6 +110,9 @@ class TrainAction:
             context.set_metrics(loss=round(train_mse, 6), val_loss=round(val_mse, 6))
             if epoch == 1 or epoch % 10 == 0 or epoch == epochs:
                 context.log(f"epoch {epoch}/{epochs}: loss {train_mse:.4f}, val {val_mse:.4f}")
+            if checkpoint_every and (epoch % checkpoint_every == 0 or epoch == epochs):
+                losses = {"loss": train_mse, "val_loss": val_mse}
+                _checkpoint(context, epoch, weights, bias, losses)
             if pace:
                 time.sleep(pace)
         targets = [s.target for s in validation] or [s.target for s in train]
