@@ -143,3 +143,36 @@ def chatty(context: Any) -> None:
     except KeyError:
         logger.exception("logged error")
     sys.stdout.write("no newline at the end")
+
+
+def epochs(context: Any) -> dict[str, Any]:
+    """Trains for `params["epochs"]` epochs, saving an in-action checkpoint after each one: the
+    epoch in the state, a weights file in the files. Run again, it continues after the latest
+    checkpoint, checking that its state and file came back. Marks "epoch <run> <n>" per epoch
+    run; on its first attempt it hangs after `params["hang_after"]` (for its worker to die) or
+    fails there (`params["fail_after"]`)."""
+    params = context.params
+    saved = context.last_checkpoint
+    first = 1
+    resumed: dict[str, Any] = {}
+    if saved is not None:
+        weights = (saved.path / "weights.txt").read_text(encoding="utf-8")
+        assert weights == f"weights after epoch {saved.step}", weights
+        assert saved.state == {"epoch": saved.step, "loss": 1 / saved.step}
+        first = saved.step + 1
+        resumed = {"resumed_at": saved.step, "checkpoint_dir": str(saved.path)}
+    ckpt = context.work_dir / "ckpt"
+    ckpt.mkdir(parents=True, exist_ok=True)
+    (ckpt / "config.json").write_text('{"layers": 3}', encoding="utf-8")  # never changes
+    for epoch in range(first, int(params["epochs"]) + 1):
+        _mark(context, f"epoch {epoch}")
+        (ckpt / "weights.txt").write_text(f"weights after epoch {epoch}", encoding="utf-8")
+        context.save_checkpoint({"epoch": epoch, "loss": 1 / epoch}, step=epoch, files=ckpt)
+        context.set_progress(epoch, int(params["epochs"]), step="epoch")
+        if saved is None and epoch == params.get("hang_after"):
+            while not context.cancelled:
+                time.sleep(0.02)
+            return {}
+        if saved is None and epoch == params.get("fail_after"):
+            raise RuntimeError(f"failed after epoch {epoch}")
+    return {"epochs": int(params["epochs"]), **resumed}

@@ -84,16 +84,22 @@ def new_database(
 
 
 @pytest.fixture(scope="package")
-def live_server(new_database: Database) -> Iterator[EmbeddedServer]:
-    """A server shared by the package's tests, on the backend under test."""
-    with new_database("live-server") as db, EmbeddedServer(db) as server:
+def live_server(
+    new_database: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedServer]:
+    """A server shared by the package's tests, on the backend under test (with a directory
+    artifact store, which a server on PostgreSQL is given explicitly)."""
+    artifacts = tmp_path_factory.mktemp("live-server-artifacts")
+    with new_database("live-server") as db, EmbeddedServer(db, artifacts=artifacts) as server:
         yield server
 
 
 @pytest.fixture
-def server_factory(new_database: Database) -> Iterator[ServerFactory]:
-    """`server_factory(token=None, heartbeat_interval=15.0, max_body_bytes=..., db_path=None)`
-    starts a server on the backend under test (a fresh database unless db_path is given)."""
+def server_factory(new_database: Database, tmp_path: Path) -> Iterator[ServerFactory]:
+    """`server_factory(token=None, heartbeat_interval=15.0, max_body_bytes=..., db_path=None,
+    **options)` starts a server on the backend under test (a fresh database unless db_path is
+    given; a fresh directory artifact store unless `artifacts` is given: None for none on
+    PostgreSQL); other options go to EmbeddedServer."""
     servers: list[EmbeddedServer] = []
     with contextlib.ExitStack() as stack:
 
@@ -102,11 +108,14 @@ def server_factory(new_database: Database) -> Iterator[ServerFactory]:
             heartbeat_interval: float = 15.0,
             max_body_bytes: int | None = None,
             db_path: str | Path | None = None,
+            **options: Any,
         ) -> EmbeddedServer:
             db = db_path if db_path is not None else stack.enter_context(new_database("server"))
             extra: dict[str, Any] = (
                 {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
             )
+            extra["artifacts"] = tmp_path / f"artifacts-{len(servers)}"
+            extra.update(options)
             server = EmbeddedServer(db, token=token, heartbeat_interval=heartbeat_interval, **extra)
             servers.append(server)
             return server.start()
