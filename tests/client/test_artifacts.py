@@ -21,7 +21,7 @@ from pipeline_service.errors import (
 from tests.sample import ACTIONS, unique
 
 NOW = {"Retry-After": "0"}
-ARTIFACT = {
+ARTIFACT: dict[str, Any] = {
     "path": "a.bin",
     "size": 3,
     "sha256": hashlib.sha256(b"abc").hexdigest(),
@@ -151,14 +151,16 @@ async def test_the_async_client_streams_a_file_and_resends_it(tmp_path: Path) ->
 def test_a_download_whose_bytes_do_not_match_is_refused_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    damaged = httpx.Response(200, content=b"abd", headers={"Content-SHA256": ARTIFACT["sha256"]})
+    damaged = httpx.Response(
+        200, content=b"abd", headers={"Content-SHA256": str(ARTIFACT["sha256"])}
+    )
     with pytest.raises(APIResponseValidationError, match="nothing was written"):
         sync_client(Recorder(damaged)).download_artifact("r1", "a.bin", tmp_path / "a.bin")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_download_is_retried_after_a_503_and_a_broken_connection(tmp_path: Path) -> None:
-    good = httpx.Response(200, content=b"abc", headers={"Content-SHA256": ARTIFACT["sha256"]})
+    good = httpx.Response(200, content=b"abc", headers={"Content-SHA256": str(ARTIFACT["sha256"])})
     rec = Recorder(httpx.Response(503, headers=NOW), httpx.ReadError("cut"), good)
     target = sync_client(rec).download_artifact("r1", "a.bin", tmp_path / "a.bin")
     assert target.read_bytes() == b"abc"

@@ -111,7 +111,7 @@ def test_resending_the_same_bytes_changes_nothing(http: httpx.Client, live_serve
     assert again.status_code == 200
     assert again.json() == first.json()
     assert len(http.get(f"{API}/runs/{run['id']}/artifacts").json()) == 1
-    root = Path(live_server.settings.artifacts_url())
+    root = Path(live_server.settings.artifacts_url() or "")
     run_files = [p for p in stored_files(root) if p.parts[len(root.parts)] == run["id"]]
     assert len(run_files) == 1  # the resent bytes were not kept twice
 
@@ -125,7 +125,7 @@ def test_other_bytes_replace_an_artifact_no_checkpoint_lists(
     assert replaced.status_code == 201
     assert replaced.json()["size"] == 9
     assert http.get(artifact_url(run["id"], "model.bin")).content == b"new bytes"
-    root = Path(live_server.settings.artifacts_url())
+    root = Path(live_server.settings.artifacts_url() or "")
     run_files = [p for p in stored_files(root) if p.parts[len(root.parts)] == run["id"]]
     assert [p.read_bytes() for p in run_files] == [b"new bytes"]  # the old object is gone
 
@@ -232,7 +232,7 @@ def test_unknown_run_and_artifact_are_404(http: httpx.Client) -> None:
 
 def test_uploads_over_the_limit_are_413_and_leave_nothing(server_factory: ServerFactory) -> None:
     server = server_factory(max_artifact_bytes=1000, max_body_bytes=100)
-    root = Path(server.settings.artifacts_url())
+    root = Path(server.settings.artifacts_url() or "")
     with httpx.Client(base_url=server.url, timeout=30) as http:
         run = new_run(http)
         # Larger than the JSON body limit, within the artifact limit: fine.
@@ -271,5 +271,5 @@ def test_uploads_are_fenced_by_the_lease(server_factory: ServerFactory) -> None:
         assert "lease" in stale.json()["detail"]
         paths = [a["path"] for a in http.get(f"{API}/runs/{run['id']}/artifacts").json()]
         assert paths == ["a.bin"]
-    root = Path(server.settings.artifacts_url())
+    root = Path(server.settings.artifacts_url() or "")
     assert len(stored_files(root)) == 1  # the refused upload's bytes are gone
