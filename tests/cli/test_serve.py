@@ -86,7 +86,11 @@ def test_serve_prints_the_real_port_and_the_docs_and_no_request_lines(tmp_path: 
     finally:
         end(process)
     assert not [line for line in rest if "/api/v1" in line or '"GET' in line], rest
-    assert len(rest) <= 4, rest  # claimed, completed, stopping: no line per poll or renewal
+    stores = [line for line in rest if line.startswith("pipeline-service: artifacts in ")]
+    assert len(stores) == 1, rest
+    assert stores[0].endswith("-artifacts"), stores  # next to the SQLite database
+    # dashboard, artifacts, claimed, completed, stopping: no line per poll or renewal
+    assert len(rest) <= 5, rest
 
 
 def test_log_level_debug_shows_requests_and_bad_levels_are_refused(tmp_path: Path) -> None:
