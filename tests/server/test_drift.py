@@ -90,6 +90,9 @@ def test_same_request_bodies(derived: dict[str, Any]) -> None:
         if "requestBody" not in operation:
             continue
         assert code["requestBody"].get("required", False) == operation["requestBody"]["required"]
-        spec_schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        code_schema = code["requestBody"]["content"]["application/json"]["schema"]
+        media = set(operation["requestBody"]["content"])
+        assert set(code["requestBody"]["content"]) == media, key
+        (media_type,) = media
+        spec_schema = operation["requestBody"]["content"][media_type]["schema"]
+        code_schema = code["requestBody"]["content"][media_type]["schema"]
         assert object_shape(derived, code_schema) == object_shape(spec, spec_schema), key

@@ -24,6 +24,7 @@ def _integral(value: Any) -> Any:
 
 
 Index = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=MAX_INDEX)]
+Step = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=2**53 - 1)]
 JSONObject = dict[str, Any]
 
 
@@ -113,6 +114,16 @@ class RunCreate(_Strict):
     params: JSONObject | None = None
     work_dir: str | None = Field(default=None, max_length=4096)
     resume_from: str | None = Field(default=None, max_length=255)
+    from_action: str | None = Field(default=None, min_length=1, max_length=255)
+
+    @model_validator(mode="after")
+    def _from_action_needs_resume_from(self) -> RunCreate:
+        if self.from_action is not None and self.resume_from is None:
+            raise ValueError(
+                "from_action needs resume_from: it names the action of the resumed run to run "
+                "again"
+            )
+        return self
 
 
 class RunUpdate(_Strict):
@@ -138,6 +149,11 @@ class CheckpointCreate(_Strict):
     params_snapshot: JSONObject | None = None
     result: JSONObject | None = None
     artifacts_path: str | None = Field(default=None, max_length=4096)
+    step: Step | None = None
+    state: JSONObject | None = None
+    artifacts: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=list, max_length=10_000
+    )
 
 
 class LogEntry(_Strict):
