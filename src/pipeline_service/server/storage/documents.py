@@ -58,11 +58,14 @@ RUN_COLUMNS: dict[str, Callable[[Run], Any]] = {
 # Encoding ------------------------------------------------------------------------------------
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def encode(value: Any) -> str:
     """Compact JSON in ASCII: no NUL and no lone surrogate reach the database (PostgreSQL's
     text cannot hold them), and never a non-finite number (it could not be served back)."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        return _ENCODER.encode(value)
     except ValueError as exc:
         raise Unprocessable(f"non-finite numbers (NaN, Infinity) cannot be stored: {exc}") from exc
 

@@ -33,6 +33,9 @@ from pipeline_service.wire import (
 
 @dataclass(frozen=True, slots=True)
 class LogQuery:
+    """Which log records of a run to read: filters, the cursor (records after `after_seq`), and
+    how many at most."""
+
     action_name: str | None = None
     level: str | None = None
     since: str | None = None

@@ -47,6 +47,7 @@ def append(
     check_fence(run_id, lease_token, row)
     records = documents.log_records(row["id"], row["log_seq"] - len(entries), entries, tx.now)
     if records:
+        keys = {name: documents.key(name) for name in {r["action_name"] for r in records}}
         yield Query(
             "INSERT INTO logs (run_id, seq, action_key, level, timestamp, doc) "
             "VALUES (:run_id, :seq, :action_key, :level, :timestamp, :doc)",
@@ -54,7 +55,7 @@ def append(
                 {
                     "run_id": r["run_id"],
                     "seq": r["seq"],
-                    "action_key": documents.key(r["action_name"]),
+                    "action_key": keys[r["action_name"]],
                     "level": r["level"],
                     "timestamp": r["timestamp"],
                     "doc": documents.encode(r),

@@ -101,7 +101,7 @@ class Dialect:
     skip_locked: str
     serialize: str  # with {name}; "" runs nothing
     pyformat: bool  # parameters as %(name)s (psycopg) instead of :name (sqlite3)
-    _rendered: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _rendered: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def render(self, sql: str) -> str:
         """sql in this dialect (cached: plans yield a few constant statements)."""
