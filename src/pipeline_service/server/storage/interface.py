@@ -55,7 +55,7 @@ class Storage(abc.ABC):
     `watched()` names (the runs someone streams), as soon as the backend notices them.
 
     Lease fencing: each claim of a run increments the run's lease token (starting at 1) and
-    returns it. Every write that takes `lease_token` raises `leases.lease_lost(run_id, sent,
+    returns it. Every write that takes `lease_token` raises `fencing.lease_lost(run_id, sent,
     current)` (a Conflict) and changes nothing when the token given differs from the run's
     current one; None skips the check. An idempotent replay is answered before the check.
     """

@@ -97,7 +97,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), checked REAL NOT NULL);
     INSERT INTO heartbeat (id, checked) VALUES (1, 0);
     """,
-    # 4: metric history, one bounded series per action (see server/metric_history.py).
+    # 4: metric history, one bounded series per action (see storage/metric_history.py).
     """
     CREATE TABLE metric_series (
         run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
