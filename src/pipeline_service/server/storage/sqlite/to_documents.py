@@ -164,26 +164,24 @@ def _checkpoints(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
 
 
 def _logs(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
-    for row in conn.execute(
+    keys: dict[str | None, str | None] = {}  # a run's records share a few action names
+    cursor = conn.execute(
         "SELECT id, run_id, seq, action_name, level, message, timestamp FROM logs ORDER BY pk"
-    ):
+    )
+    cursor.row_factory = None  # plain tuples: the biggest table, read at full speed
+    for id_, run_id, seq, action_name, level, message, timestamp in cursor:
         doc = {
-            "id": row["id"],
-            "run_id": row["run_id"],
-            "seq": row["seq"],
-            "action_name": row["action_name"],
-            "level": row["level"],
-            "message": row["message"],
-            "timestamp": row["timestamp"],
+            "id": id_,
+            "run_id": run_id,
+            "seq": seq,
+            "action_name": action_name,
+            "level": level,
+            "message": message,
+            "timestamp": timestamp,
         }
-        yield (
-            row["run_id"],
-            row["seq"],
-            documents.key(row["action_name"]),
-            row["level"],
-            row["timestamp"],
-            documents.encode(doc),
-        )
+        if action_name not in keys:
+            keys[action_name] = documents.key(action_name)
+        yield run_id, seq, keys[action_name], level, timestamp, documents.encode(doc)
 
 
 def _keyed(conn: sqlite3.Connection, sql: str) -> Iterator[tuple[Any, ...]]:
