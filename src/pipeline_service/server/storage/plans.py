@@ -11,8 +11,11 @@ write, which error to raise — exists once, and a backend only runs the stateme
         return name
 
 Plans compose with `yield from`. The SQL is written in the subset both databases share, with
-`:name` parameters and a few tokens a `Dialect` spells per backend (locks, the clock, intervals,
-advisory locks). Rows are read by column name, never by position.
+`:name` parameters (no `:` inside string literals) and a few tokens a `Dialect` spells per
+backend (locks, the clock, intervals, advisory locks). Rows are read by column name, never by
+position. A statement that fails ends the plan: the backend rolls the transaction back and the
+error goes to the caller (a plan never sees database errors). Read plans get a `Tx` too; they
+change nothing.
 """
 
 from __future__ import annotations
