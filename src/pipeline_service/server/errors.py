@@ -48,6 +48,12 @@ class StorageUnavailable(ServiceError):
     status_code_default = 503
 
 
+# The 404 details of what a path names (each written here only).
+PIPELINE_NOT_FOUND = "Pipeline not found"
+RUN_NOT_FOUND = "Run not found"
+CHECKPOINT_NOT_FOUND = "Checkpoint not found"
+
+
 def error_response(
     status_code: int, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -17,11 +17,15 @@ def request_kwargs(
     *,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -99,6 +103,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Report progress of a run
 
@@ -112,6 +117,7 @@ def sync_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -126,6 +132,7 @@ def sync_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -141,6 +148,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Report progress of a run
 
@@ -154,6 +162,7 @@ def sync(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -169,6 +178,7 @@ def sync(
         client=client,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -178,6 +188,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Report progress of a run
 
@@ -191,6 +202,7 @@ async def asyncio_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -205,6 +217,7 @@ async def asyncio_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -218,6 +231,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Report progress of a run
 
@@ -231,6 +245,7 @@ async def asyncio(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -247,5 +262,6 @@ async def asyncio(
             client=client,
             body=body,
             lease_token=lease_token,
+            idempotency_key=idempotency_key,
         )
     ).parsed

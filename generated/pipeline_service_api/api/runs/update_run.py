@@ -17,11 +17,15 @@ def request_kwargs(
     *,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -99,6 +103,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Update a run (only the fields sent change)
 
@@ -109,6 +114,7 @@ def sync_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -123,6 +129,7 @@ def sync_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -138,6 +145,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Update a run (only the fields sent change)
 
@@ -148,6 +156,7 @@ def sync(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -163,6 +172,7 @@ def sync(
         client=client,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -172,6 +182,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Update a run (only the fields sent change)
 
@@ -182,6 +193,7 @@ async def asyncio_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -196,6 +208,7 @@ async def asyncio_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -209,6 +222,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Update a run (only the fields sent change)
 
@@ -219,6 +233,7 @@ async def asyncio(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -235,5 +250,6 @@ async def asyncio(
             client=client,
             body=body,
             lease_token=lease_token,
+            idempotency_key=idempotency_key,
         )
     ).parsed
