@@ -231,7 +231,7 @@ def test_unknown_run_and_artifact_are_404(http: httpx.Client) -> None:
 
 
 def test_uploads_over_the_limit_are_413_and_leave_nothing(server_factory: ServerFactory) -> None:
-    server = server_factory(max_artifact_bytes=1000, max_body_bytes=100)
+    server = server_factory(max_artifact_bytes=1000, max_body_bytes=600)
     root = Path(server.settings.artifacts_url() or "")
     with httpx.Client(base_url=server.url, timeout=30) as http:
         run = new_run(http)

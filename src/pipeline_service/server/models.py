@@ -120,8 +120,7 @@ class RunCreate(_Strict):
     def _from_action_needs_resume_from(self) -> RunCreate:
         if self.from_action is not None and self.resume_from is None:
             raise ValueError(
-                "from_action needs resume_from: it names the action of the resumed run to run "
-                "again"
+                "from_action needs resume_from: it names the action of the resumed run to run again"
             )
         return self
 

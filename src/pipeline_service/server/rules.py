@@ -25,6 +25,7 @@ from pipeline_service.wire import (
     TERMINAL_ACTION_STATUSES,
     TERMINAL_RUN_STATUSES,
     ActionProgressState,
+    Checkpoint,
     Run,
 )
 
@@ -176,6 +177,43 @@ def check_resumable(pipeline: wire.Pipeline, body: RunCreate, resumed: Run | Non
         raise Unprocessable(
             f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
         )
+
+
+def resumed_checkpoints(
+    pipeline: wire.Pipeline, body: RunCreate, resumed_id: str, checkpoints: Sequence[Checkpoint]
+) -> list[Checkpoint]:
+    """The checkpoints of the resumed run that the resuming run starts with: all of them, or
+    with `from_action` those of the actions before it. 422 for a `from_action` the pipeline
+    lacks; 409 when nothing is left to run (every action has a completed checkpoint and no
+    `from_action` says which to run again), or when an action before `from_action` has no
+    completed checkpoint (it would have to run again too)."""
+    names = [action["name"] for action in pipeline["actions"]]
+    completed = {
+        c["action_index"]
+        for c in checkpoints
+        if c["status"] == "completed"
+        and c["action_index"] < len(names)
+        and names[c["action_index"]] == c["action_name"]
+    }
+    if body.from_action is None:
+        if names and completed >= set(range(len(names))):
+            raise Conflict(
+                f"run {resumed_id!r} has nothing left to run: every action completed; send "
+                "from_action to run one again (with those after it)"
+            )
+        return list(checkpoints)
+    if body.from_action not in names:
+        raise Unprocessable(
+            f"body field 'from_action': the pipeline has no action {body.from_action!r}"
+        )
+    start = names.index(body.from_action)
+    missing = [names[index] for index in range(start) if index not in completed]
+    if missing:
+        raise Conflict(
+            f"cannot run again from action {body.from_action!r}: action {missing[0]!r} before "
+            f"it has no completed checkpoint in run {resumed_id!r}"
+        )
+    return [c for c in checkpoints if c["action_index"] < start]
 
 
 def changed(run: Run, change: Callable[[Run], object]) -> bool:

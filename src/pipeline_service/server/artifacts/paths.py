@@ -13,14 +13,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def normalise_artifact_path(raw: str) -> str:
+def normalise_artifact_path(raw: str, where: str = "path parameter 'path'") -> str:
     """The normalised form of an artifact path (`.` and empty segments dropped), or
-    Unprocessable saying why it is refused: absolute, `..`, a drive letter, a backslash, NUL or
-    another control character, empty, or too long."""
+    Unprocessable (naming `where` it came from) saying why it is refused: absolute, `..`, a
+    drive letter, a backslash, NUL or another control character, empty, or too long."""
 
     def refuse(reason: str) -> Unprocessable:
         shown = raw if len(raw) <= 80 else raw[:77] + "..."
-        return Unprocessable(f"path parameter 'path': {shown!r} {reason}")
+        return Unprocessable(f"{where}: {shown!r} {reason}")
 
     if _CONTROL.search(raw):
         raise refuse("contains NUL or another control character")

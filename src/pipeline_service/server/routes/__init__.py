@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from pipeline_service.server.routes import (
+    artifacts,
     checkpoints,
     health,
     leases,
@@ -21,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     progress.router,
     metrics.router,
     checkpoints.router,
+    artifacts.router,
     logs.router,
 )
 

@@ -18,7 +18,7 @@ from pipeline_service.server.artifacts.records import ArtifactUpload
 from pipeline_service.server.deps import LeaseTokenHeader, RunId, SettingsDep, StorageDep
 from pipeline_service.server.errors import PayloadTooLarge, ServiceError
 from pipeline_service.server.routing import StrictJSONRoute
-from pipeline_service.server.storage.base import Storage
+from pipeline_service.server.storage.interface import Storage
 
 router = APIRouter(prefix="/api/v1/runs", tags=["artifacts"], route_class=StrictJSONRoute)
 
@@ -69,18 +69,21 @@ async def release_objects(request: Request, storage: Storage, candidates: set[st
     store: ArtifactStore | None = request.app.state.artifacts
     if store is None or not candidates:
         return
-    await store.delete(await storage.unreferenced_keys(sorted(candidates)))
+    await store.delete(await storage.unreferenced_artifact_objects(sorted(candidates)))
 
 
 async def release_run_objects(
-    request: Request, storage: Storage, run_id: str, keys: list[str]
+    request: Request, storage: Storage, run_ids: list[str], keys: list[str]
 ) -> None:
-    """After a run was deleted: remove its objects (those its records held, and whatever was
-    left under its prefix by uploads that never got a record) that no other run references."""
+    """After runs were deleted: remove their objects (those their records held, and whatever
+    was left under their prefixes by uploads that never got a record) that no other run's
+    records reference."""
     store: ArtifactStore | None = request.app.state.artifacts
     if store is None:
         return
-    candidates = set(keys) | set(await store.keys_under(store.run_prefix(run_id)))
+    candidates = set(keys)
+    for run_id in run_ids:
+        candidates.update(await store.keys_under(store.run_prefix(run_id)))
     await release_objects(request, storage, candidates)
 
 

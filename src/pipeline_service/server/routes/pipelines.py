@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import Limit, PipelineId, Skip, StorageDep
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
+from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.storage.interface import Storage
+from pipeline_service.wire import Run
 
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=StrictJSONRoute)
 
@@ -44,6 +49,22 @@ async def update_pipeline(
 @router.delete(
     "/{pipeline_id:seg}", operation_id="delete_pipeline", status_code=204, response_model=None
 )
-async def delete_pipeline(pipeline_id: PipelineId, storage: StorageDep) -> Response:
-    await storage.delete_pipeline(pipeline_id)
+async def delete_pipeline(
+    request: Request, pipeline_id: PipelineId, storage: StorageDep
+) -> Response:
+    run_ids = [run["id"] async for run in _all_runs(storage, pipeline_id)]
+    released = await storage.delete_pipeline(pipeline_id)
+    await release_run_objects(request, storage, run_ids, released)
     return Response(status_code=204)
+
+
+async def _all_runs(storage: Storage, pipeline_id: str) -> AsyncIterator[Run]:
+    """Every run of the pipeline (NotFound without it), page by page."""
+    skip, page = 0, 1000
+    while True:
+        runs = await storage.list_runs(None, pipeline_id, skip, page)
+        for run in runs:
+            yield run
+        if len(runs) < page:
+            return
+        skip += page

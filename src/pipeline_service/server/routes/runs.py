@@ -17,6 +17,7 @@ from pipeline_service.server.deps import (
 )
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import RunCreate, RunUpdate
+from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.wire import RunStatusName
 
@@ -55,10 +56,18 @@ async def list_runs(
     status_filter: Annotated[
         RunStatusName | None, Query(description="Only runs in this status.")
     ] = None,
+    resumed_from: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=255,
+            description="Only the runs that resumed this run.",
+        ),
+    ] = None,
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> JSONResponse:
-    return JSONResponse(await storage.list_runs(status_filter, None, skip, limit))
+    return JSONResponse(await storage.list_runs(status_filter, None, skip, limit, resumed_from))
 
 
 @router.get("/runs/{run_id:seg}", operation_id="get_run", response_model=None)
@@ -82,8 +91,9 @@ async def update_run(
 @router.delete(
     "/runs/{run_id:seg}", operation_id="delete_run", status_code=204, response_model=None
 )
-async def delete_run(run_id: RunId, storage: StorageDep) -> Response:
-    await storage.delete_run(run_id)
+async def delete_run(request: Request, run_id: RunId, storage: StorageDep) -> Response:
+    released = await storage.delete_run(run_id)
+    await release_run_objects(request, storage, [run_id], released)
     return Response(status_code=204)
 
 

@@ -1,5 +1,7 @@
 """Checkpoints in storage: record, list, the latest (of an action), and copies for a resume.
 
+An in-action checkpoint lists artifacts of its run (`artifacts.list_in_checkpoint`).
+
 A checkpoint is one row of `checkpoints`: its document (`doc`) beside the columns its queries
 use: `run_id`, `action_key` (the action's name, documents.key), `action_index`, `created_at`.
 """
@@ -9,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
+from pipeline_service.server.artifacts.paths import normalise_artifact_path
 from pipeline_service.server.errors import CHECKPOINT_NOT_FOUND, NotFound
 from pipeline_service.server.models import CheckpointCreate
-from pipeline_service.server.storage import documents, idempotency
+from pipeline_service.server.storage import artifacts, documents, idempotency
 from pipeline_service.server.storage.fencing import fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.plans import Plan, Query, Tx, first
@@ -50,21 +53,27 @@ def create(
     if replay is not None:
         return cast(Checkpoint, replay)
     yield from fence(run_id, lease_token)
-    checkpoint = documents.new_checkpoint(run_id, body, tx.now)
+    paths = [normalise_artifact_path(p, "body field 'artifacts'") for p in body.artifacts]
+    checkpoint = documents.new_checkpoint(
+        run_id, body.model_copy(update={"artifacts": paths}), tx.now
+    )
     yield from insert([checkpoint])
+    yield from artifacts.list_in_checkpoint(documents.request_id(run_id), checkpoint)
     yield from idempotency.remember(idem, checkpoint, run_id)
     return checkpoint
 
 
-def copy(from_run: str, to_run: str) -> Plan[None]:
-    """Copy the checkpoints of from_run to to_run (a run resuming from_run)."""
-    rows = yield Query("SELECT doc FROM checkpoints WHERE run_id=:id ORDER BY pk", {"id": from_run})
-    yield from insert(
-        [
-            documents.copied_checkpoint(documents.checkpoint_document(row["doc"]), to_run)
-            for row in rows
-        ]
-    )
+def of_run(run_key: str) -> Plan[list[Checkpoint]]:
+    """The checkpoints of a run, in the order they were recorded."""
+    rows = yield Query("SELECT doc FROM checkpoints WHERE run_id=:id ORDER BY pk", {"id": run_key})
+    return [documents.checkpoint_document(row["doc"]) for row in rows]
+
+
+def copy(kept: Sequence[Checkpoint], to_run: str) -> Plan[dict[str, Checkpoint]]:
+    """Copy checkpoints (of a run to_run resumes) to to_run; each copy by its original's id."""
+    copies = {c["id"]: documents.copied_checkpoint(c, to_run) for c in kept}
+    yield from insert(list(copies.values()))
+    return copies
 
 
 def list_checkpoints(run_id: str) -> Plan[list[Checkpoint]]:

@@ -43,8 +43,10 @@ RUN_DEFAULTS: JSON = {
     "work_dir": None,
     "started_at": None,
     "completed_at": None,
+    "resumed_from": None,
+    "from_action": None,
 }
-CHECKPOINT_DEFAULTS: JSON = {}
+CHECKPOINT_DEFAULTS: JSON = {"step": None, "state": None, "artifacts": []}
 LOG_DEFAULTS: JSON = {}
 
 # Run fields mirrored in a column (for queries to filter and sort on), with the column's value;
@@ -52,6 +54,7 @@ LOG_DEFAULTS: JSON = {}
 # of its own (the foreign key), written once.
 RUN_COLUMNS: dict[str, Callable[[Run], Any]] = {
     "status": lambda run: run["status"],
+    "resumed_from": lambda run: run.get("resumed_from"),
 }
 
 
@@ -190,6 +193,8 @@ def new_run(pipeline: Pipeline, body: RunCreate, resumed: Run | None, now: str) 
         "started_at": None,
         "completed_at": None,
         "created_at": now,
+        "resumed_from": None if resumed is None else resumed["id"],
+        "from_action": body.from_action,
     }
     _complete(run, RUN_DEFAULTS)
     return run
@@ -207,6 +212,9 @@ def new_checkpoint(run_id: str, body: CheckpointCreate, now: str) -> Checkpoint:
         "result": body.result,
         "artifacts_path": body.artifacts_path,
         "created_at": now,
+        "step": body.step,
+        "state": body.state,
+        "artifacts": list(dict.fromkeys(body.artifacts)),
     }
     _complete(checkpoint, CHECKPOINT_DEFAULTS)
     return checkpoint

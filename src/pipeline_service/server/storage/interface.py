@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 
+from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
@@ -21,6 +22,7 @@ from pipeline_service.server.models import (
 from pipeline_service.server.storage.changes import ChangeListener, RunState, WatchedRuns
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.wire import (
+    Artifact,
     Checkpoint,
     Lease,
     LogRecord,
@@ -91,7 +93,9 @@ class Storage(abc.ABC):
     async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline: ...
 
     @abc.abstractmethod
-    async def delete_pipeline(self, pipeline_id: str) -> None: ...
+    async def delete_pipeline(self, pipeline_id: str) -> list[str]:
+        """Delete the pipeline with its runs; the artifact object keys their records held
+        (for `unreferenced_artifact_objects`)."""
 
     # runs
     @abc.abstractmethod
@@ -104,9 +108,15 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     async def list_runs(
-        self, status: str | None, pipeline_id: str | None, skip: int, limit: int
+        self,
+        status: str | None,
+        pipeline_id: str | None,
+        skip: int,
+        limit: int,
+        resumed_from: str | None = None,
     ) -> list[Run]:
-        """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist."""
+        """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist;
+        with resumed_from, only the runs that resumed that run."""
 
     @abc.abstractmethod
     async def update_run(
@@ -133,7 +143,9 @@ class Storage(abc.ABC):
     async def cancel_run(self, run_id: str) -> Run: ...
 
     @abc.abstractmethod
-    async def delete_run(self, run_id: str) -> None: ...
+    async def delete_run(self, run_id: str) -> list[str]:
+        """Delete the run; the artifact object keys its records held (for
+        `unreferenced_artifact_objects`)."""
 
     # metrics
     @abc.abstractmethod
@@ -156,6 +168,26 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
         """The newest checkpoint of action_name, or with the highest action_index when None."""
+
+    # artifacts
+    @abc.abstractmethod
+    async def put_artifact(
+        self, run_id: str, upload: ArtifactUpload, lease_token: int | None = None
+    ) -> ArtifactPut:
+        """Record bytes the artifact store holds whole as the run's artifact at its path (the
+        same bytes again: nothing changes; other bytes: Conflict once a checkpoint lists it)."""
+
+    @abc.abstractmethod
+    async def list_artifacts(self, run_id: str) -> list[Artifact]:
+        """The run's artifacts by path."""
+
+    @abc.abstractmethod
+    async def get_artifact(self, run_id: str, path: str) -> StoredArtifact:
+        """The run's artifact at path with its object key; NotFound without it."""
+
+    @abc.abstractmethod
+    async def unreferenced_artifact_objects(self, keys: list[str]) -> list[str]:
+        """The object keys among these that no artifact record references (safe to remove)."""
 
     # logs
     @abc.abstractmethod

@@ -11,7 +11,7 @@ from typing import cast
 from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND, NotFound
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
-from pipeline_service.server.storage import documents, idempotency
+from pipeline_service.server.storage import artifacts, documents, idempotency
 from pipeline_service.server.storage.changes import RunDeleted
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
@@ -73,13 +73,16 @@ def update(tx: Tx, pipeline_id: str, body: PipelineUpdate) -> Plan[Pipeline]:
     return pipeline
 
 
-def delete(tx: Tx, pipeline_id: str) -> Plan[None]:
-    """Delete the pipeline with its runs (and theirs: checkpoints, logs, metrics); forget the
-    keys that wrote to any of them."""
+def delete(tx: Tx, pipeline_id: str) -> Plan[list[str]]:
+    """Delete the pipeline with its runs (and theirs: checkpoints, artifact records, logs,
+    metrics); forget the keys that wrote to any of them. The object keys the runs' artifact
+    records held."""
     key = documents.request_id(pipeline_id)
     runs = yield Query("SELECT id FROM runs WHERE pipeline_id=:id", {"id": key})
+    released = yield from artifacts.object_keys("pipeline_id=:id", {"id": key})
     if not (yield Query("DELETE FROM pipelines WHERE id=:id RETURNING id", {"id": key})):
         raise NotFound(PIPELINE_NOT_FOUND)
     run_ids = [row["id"] for row in runs]
     yield from idempotency.forget([key, *run_ids])
     tx.changes.extend(RunDeleted(run_id) for run_id in run_ids)
+    return released

@@ -16,6 +16,7 @@ from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND, RUN_NOT_FOUND, NotFound
 from pipeline_service.server.models import ProgressUpdate, RunCreate, RunUpdate
 from pipeline_service.server.storage import (
+    artifacts,
     checkpoints,
     documents,
     idempotency,
@@ -26,7 +27,7 @@ from pipeline_service.server.storage.changes import RunChanged, RunDeleted, RunS
 from pipeline_service.server.storage.fencing import check_fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
-from pipeline_service.wire import Run
+from pipeline_service.wire import Checkpoint, Run
 
 
 def get(run_id: str) -> Plan[RunState]:
@@ -45,9 +46,14 @@ def find(run_id: str, lock: str = "") -> Plan[Run | None]:
 
 
 def list_runs(
-    status: str | None, pipeline_id: str | None, skip: int, limit: int
+    status: str | None,
+    pipeline_id: str | None,
+    skip: int,
+    limit: int,
+    resumed_from: str | None = None,
 ) -> Plan[list[Run]]:
-    """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist."""
+    """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist; with
+    resumed_from, only the runs that resumed that run."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "skip": min(skip, MAX_INT_PARAM)}
     if pipeline_id is not None:
@@ -59,6 +65,9 @@ def list_runs(
     if status is not None:
         where.append("status=:status")
         params["status"] = status
+    if resumed_from is not None:
+        where.append("resumed_from=:resumed_from")
+        params["resumed_from"] = documents.request_id(resumed_from)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = yield Query(
         f"SELECT doc FROM runs {clause} ORDER BY pk DESC LIMIT :limit OFFSET :skip", params
@@ -67,7 +76,8 @@ def list_runs(
 
 
 def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Plan[Run]:
-    """A new pending run of the pipeline; resuming a run copies its checkpoints."""
+    """A new pending run of the pipeline; resuming a run copies its checkpoints (those before
+    `from_action`, if given) and shares the artifacts they list."""
     replay = yield from idempotency.replayed(idem)
     if replay is not None:
         return cast(Run, replay)
@@ -76,6 +86,10 @@ def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) 
     if body.resume_from is not None:
         resumed = yield from find(body.resume_from, "{share}")
     run = documents.new_run(pipeline, body, resumed, tx.now)
+    kept: list[Checkpoint] = []
+    if resumed is not None:
+        earlier = yield from checkpoints.of_run(resumed["id"])
+        kept = rules.resumed_checkpoints(pipeline, body, resumed["id"], earlier)
     columns = documents.run_columns(run)
     names = "".join(f", {name}" for name in columns)
     values = "".join(f", :{name}" for name in columns)
@@ -89,7 +103,8 @@ def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) 
         },
     )
     if resumed is not None:
-        yield from checkpoints.copy(resumed["id"], run["id"])
+        copies = yield from checkpoints.copy(kept, run["id"])
+        yield from artifacts.share(resumed["id"], run["id"], copies)
     yield from idempotency.remember(idem, run, run["id"])
     return run
 
@@ -159,10 +174,13 @@ def cancel(tx: Tx, run_id: str) -> Plan[Run]:
     return state.run
 
 
-def delete(tx: Tx, run_id: str) -> Plan[None]:
-    """Delete the run (its checkpoints, logs and metrics with it) and forget its keys."""
+def delete(tx: Tx, run_id: str) -> Plan[list[str]]:
+    """Delete the run (its checkpoints, artifact records, logs and metrics with it) and forget
+    its keys; the object keys its artifact records held."""
     key = documents.request_id(run_id)
+    released = yield from artifacts.object_keys("id=:id", {"id": key})
     if not (yield Query("DELETE FROM runs WHERE id=:id RETURNING id", {"id": key})):
         raise NotFound(RUN_NOT_FOUND)
     yield from idempotency.forget([key])
     tx.changes.append(RunDeleted(key))
+    return released

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 from typing import TypeVar
 
+from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
@@ -21,6 +22,7 @@ from pipeline_service.server.models import (
     RunUpdate,
 )
 from pipeline_service.server.storage import (
+    artifacts,
     checkpoints,
     leases,
     logs,
@@ -33,6 +35,7 @@ from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.interface import LogQuery, Storage
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
 from pipeline_service.wire import (
+    Artifact,
     Checkpoint,
     Lease,
     LogRecord,
@@ -80,8 +83,8 @@ class SQLStorage(Storage):
     async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
         return await self._write(lambda tx: pipelines.update(tx, pipeline_id, body))
 
-    async def delete_pipeline(self, pipeline_id: str) -> None:
-        await self._write(lambda tx: pipelines.delete(tx, pipeline_id))
+    async def delete_pipeline(self, pipeline_id: str) -> list[str]:
+        return await self._write(lambda tx: pipelines.delete(tx, pipeline_id))
 
     # runs
 
@@ -92,9 +95,16 @@ class SQLStorage(Storage):
         return await self._read(lambda tx: runs.get(run_id))
 
     async def list_runs(
-        self, status: str | None, pipeline_id: str | None, skip: int, limit: int
+        self,
+        status: str | None,
+        pipeline_id: str | None,
+        skip: int,
+        limit: int,
+        resumed_from: str | None = None,
     ) -> list[Run]:
-        return await self._read(lambda tx: runs.list_runs(status, pipeline_id, skip, limit))
+        return await self._read(
+            lambda tx: runs.list_runs(status, pipeline_id, skip, limit, resumed_from)
+        )
 
     async def update_run(
         self,
@@ -121,8 +131,8 @@ class SQLStorage(Storage):
     async def cancel_run(self, run_id: str) -> Run:
         return await self._write(lambda tx: runs.cancel(tx, run_id))
 
-    async def delete_run(self, run_id: str) -> None:
-        await self._write(lambda tx: runs.delete(tx, run_id))
+    async def delete_run(self, run_id: str) -> list[str]:
+        return await self._write(lambda tx: runs.delete(tx, run_id))
 
     # metrics
 
@@ -145,6 +155,22 @@ class SQLStorage(Storage):
 
     async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
         return await self._read(lambda tx: checkpoints.latest(run_id, action_name))
+
+    # artifacts
+
+    async def put_artifact(
+        self, run_id: str, upload: ArtifactUpload, lease_token: int | None = None
+    ) -> ArtifactPut:
+        return await self._write(lambda tx: artifacts.put(tx, run_id, upload, lease_token))
+
+    async def list_artifacts(self, run_id: str) -> list[Artifact]:
+        return await self._read(lambda tx: artifacts.list_artifacts(run_id))
+
+    async def get_artifact(self, run_id: str, path: str) -> StoredArtifact:
+        return await self._read(lambda tx: artifacts.get(run_id, path))
+
+    async def unreferenced_artifact_objects(self, keys: list[str]) -> list[str]:
+        return await self._read(lambda tx: artifacts.unreferenced(keys))
 
     # logs
 

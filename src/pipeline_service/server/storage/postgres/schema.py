@@ -114,6 +114,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER runs_announce AFTER UPDATE OR DELETE ON runs
         FOR EACH ROW EXECUTE FUNCTION pipeline_service_announce();
     """,
+    # 2: lineage (the run a run resumed, a column to list the runs that resumed one) and the
+    # records of artifacts (their bytes are in the artifact store, under `object_key`).
+    """
+    ALTER TABLE runs ADD COLUMN resumed_from text;
+    CREATE INDEX runs_by_resumed_from ON runs (resumed_from, pk);
+    CREATE TABLE artifacts (
+        pk bigserial PRIMARY KEY,
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        path text COLLATE "C" NOT NULL,
+        object_key text NOT NULL,
+        doc text NOT NULL,
+        UNIQUE (run_id, path)
+    );
+    CREATE INDEX artifacts_by_object ON artifacts (object_key);
+    """,
 )
 
 # The version of a database every migration has been applied to.

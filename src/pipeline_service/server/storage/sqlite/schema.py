@@ -117,6 +117,21 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     # 5: documents beside the columns queries use, as on PostgreSQL.
     to_documents.migrate,
+    # 6: lineage (the run a run resumed, a column to list the runs that resumed one) and the
+    # records of artifacts (their bytes are in the artifact store, under `object_key`).
+    """
+    ALTER TABLE runs ADD COLUMN resumed_from TEXT;
+    CREATE INDEX runs_by_resumed_from ON runs (resumed_from, pk);
+    CREATE TABLE artifacts (
+        pk INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        object_key TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        UNIQUE (run_id, path)
+    );
+    CREATE INDEX artifacts_by_object ON artifacts (object_key);
+    """,
 )
 
 # The version of a database every migration has been applied to.
