@@ -273,3 +273,41 @@ def test_uploads_are_fenced_by_the_lease(server_factory: ServerFactory) -> None:
         assert paths == ["a.bin"]
     root = Path(server.settings.artifacts_url() or "")
     assert len(stored_files(root)) == 1  # the refused upload's bytes are gone
+
+
+def test_without_a_store_uploads_are_503_saying_how_to_give_one(postgres_dsn: str) -> None:
+    """A server on PostgreSQL has no store unless it is given one (SQLite's is next to it)."""
+    with (
+        EmbeddedServer(postgres_dsn, artifacts=None) as server,
+        httpx.Client(base_url=server.url, timeout=30) as http,
+    ):
+        run = new_run(http)
+        response = put(http, run["id"], "a.bin", b"x")
+        assert response.status_code == 503
+        assert "--artifacts" in response.json()["detail"]
+        assert response.headers["retry-after"] == "5"
+        assert http.get(f"{API}/runs/{run['id']}/artifacts").json() == []
+
+
+@pytest.mark.slow
+def test_a_server_on_an_s3_store(
+    server_factory: ServerFactory, s3_bucket: str, request: pytest.FixtureRequest
+) -> None:
+    s3 = request.getfixturevalue("s3")
+    server = server_factory(artifacts=f"s3://{s3_bucket}/runs")
+    data = os.urandom(6 * 1024 * 1024)  # more than one S3 multipart part
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        run = new_run(http)
+        created = put(http, run["id"], "model.bin", data)
+        assert created.status_code == 201, created.text
+        assert created.json()["sha256"] == hashlib.sha256(data).hexdigest()
+        assert http.get(artifact_url(run["id"], "model.bin")).content == data
+        assert put(http, run["id"], "model.bin", data).status_code == 200
+        too_big = put(http, run["id"], "a.bin", b"x" * 10, **{"Content-SHA256": "0" * 64})
+        assert too_big.status_code == 422
+        keys = s3.keys(s3_bucket)
+        assert len(keys) == 1
+        assert keys[0].startswith(f"runs/{run['id']}/")
+        assert keys[0].endswith("/model.bin")
+        assert http.delete(f"{API}/runs/{run['id']}").status_code == 204
+    assert s3.keys(s3_bucket) == []
