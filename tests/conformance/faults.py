@@ -21,6 +21,8 @@ _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
 _RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
 _LOGS_PATH = re.compile(r"^/api/v1/runs/[^/]+/logs/$")
 _METRICS_PATH = re.compile(r"^/api/v1/runs/[^/]+/metrics$")
+_ARTIFACT_PATH = re.compile(r"^/api/v1/runs/[^/]+/artifacts/.")
+_RUNS_PATH = re.compile(r"^/api/v1/runs/$")
 
 
 class StreamFilter:
@@ -241,6 +243,34 @@ class NoHead:
         await self.app(scope, receive, send)
 
 
+class DropRequestPart:
+    """Drops a request header (`header`) or query parameter (`query`) on paths matching
+    `pattern`, as a server that ignores it would."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        pattern: re.Pattern[str],
+        header: bytes | None = None,
+        query: str | None = None,
+    ) -> None:
+        self.app = app
+        self.pattern = pattern
+        self.header = header
+        self.query = query
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.pattern.match(scope["path"]):
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != self.header]
+            query = b"&".join(
+                part
+                for part in scope.get("query_string", b"").split(b"&")
+                if self.query is None or not part.startswith(f"{self.query}=".encode())
+            )
+            scope = {**scope, "headers": headers, "query_string": query}
+        await self.app(scope, receive, send)
+
+
 def lose_updates(server: EmbeddedServer) -> None:
     """Progress reports read the run, wait a little, then write their change over what they
     read: concurrent reports overwrite each other."""
@@ -313,6 +343,10 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
         app.add_middleware(ReplayPrevious)
     elif fault == "no-head":
         app.add_middleware(NoHead)
+    elif fault == "unchecked-artifact-digest":
+        app.add_middleware(DropRequestPart, pattern=_ARTIFACT_PATH, header=b"content-sha256")
+    elif fault == "resumed-from-filter-ignored":
+        app.add_middleware(DropRequestPart, pattern=_RUNS_PATH, query="resumed_from")
     else:
         raise ValueError(fault)
     return server

@@ -34,6 +34,8 @@ FAULTS = {
     "truncated-log-batch": "limits.log-batch",
     "stale-replay": "stream.order",
     "metric-points-reversed": "metrics.history",
+    "unchecked-artifact-digest": "artifacts.integrity",
+    "resumed-from-filter-ignored": "lineage.resume",
 }
 
 

@@ -39,14 +39,16 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_everything_holds_and_only_the_kits_data_is_touched(database: str) -> None:
+def test_everything_holds_and_only_the_kits_data_is_touched(database: str, tmp_path: Path) -> None:
     """Every quick check holds; on PostgreSQL all but the schema fuzzing, which
     tests/server/test_schemathesis.py already runs on both backends."""
     quick = {c.id for c in all_checks() if c.depth is Depth.QUICK}
     if database.startswith("postgres"):
         quick = {check_id for check_id in quick if not check_id.startswith("schema.")}
     with (
-        EmbeddedServer(database, token=TOKEN, heartbeat_interval=0.2) as server,
+        EmbeddedServer(
+            database, token=TOKEN, heartbeat_interval=0.2, artifacts=tmp_path / "artifacts"
+        ) as server,
         httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
         ) as http,

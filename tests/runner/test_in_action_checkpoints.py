@@ -105,7 +105,7 @@ def test_a_failed_run_resumed_continues_its_action_after_the_last_step(
         + [f"epoch {n} {second['id']} train" for n in (3, 4, 5)]
     )
     # Resuming the completed run needs an action to run again; from it, it starts afresh.
-    third = client.resume_run(second["id"], from_action="train")
+    third = client.resume_run(second["id"], params={"fail_after": None}, from_action="train")
     assert third["from_action"] == "train"
     done = wait_for_end(client, third["id"])
     assert done["status"] == "completed", done["error"]

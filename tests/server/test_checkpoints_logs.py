@@ -34,8 +34,12 @@ def test_checkpoint_create_and_reads(client: httpx.Client, make_run: Factory) ->
         "result",
         "artifacts_path",
         "created_at",
+        "step",
+        "state",
+        "artifacts",
     }
     assert body["status"] == "completed"
+    assert (body["step"], body["state"], body["artifacts"]) == (None, None, [])
     checkpoint(client, rid, action_name="download", action_index=0)
     newer = checkpoint(client, rid, action_name="train", action_index=2, status="failed").json()
     listed = client.get(f"{API}/runs/{rid}/checkpoints/").json()

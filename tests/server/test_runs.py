@@ -26,6 +26,8 @@ RUN_KEYS = {
     "started_at",
     "completed_at",
     "created_at",
+    "resumed_from",
+    "from_action",
 }
 
 
