@@ -141,6 +141,41 @@ def test_cancel_cancels_a_slow_run_and_resume_continues_it(page: Page, service: 
     expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
 
 
+def test_artifacts_download_and_lineage_links(
+    page: Page, service: Service, artifacts: Path
+) -> None:
+    run = new_run(service, {"dataset": 3, "rows": 200, "epochs": 3, "checkpoint_every": 1})
+    with service.client() as client:
+        assert client.wait_for_completion(run["id"], timeout=120)["status"] == "completed"
+        stored = {a["path"]: a for a in client.list_artifacts(run["id"])}
+    assert sorted(stored) == [f"train/step-{n}/model.json" for n in (1, 2, 3)]
+    page.goto(run_url(service, run))
+    rows = page.locator("#artifacts tbody tr")
+    expect(rows).to_have_count(3)
+    row = page.locator('#artifacts tr[data-path="train/step-3/model.json"]')
+    expect(row.locator("td.size")).to_have_text(f"{stored['train/step-3/model.json']['size']} B")
+    with page.expect_download() as info:
+        row.locator("button").click()
+    saved = Path(info.value.path())
+    assert info.value.suggested_filename == "model.json"
+    assert json.loads(saved.read_text())["bias"] is not None
+    expect(page.locator("#checkpoints")).to_contain_text("train/step-3/model.json")
+
+    # Resume from the train action: the new run links back, and this one forward.
+    page.click("#resume-run")
+    page.select_option("#resume-from", "train")
+    page.click("#resume-dialog button[type=submit]")
+    page.wait_for_url(lambda url: "/ui/runs/" in url and run["id"] not in url)
+    resumed_id = page.url.rsplit("/", 1)[1]
+    lineage = page.locator("#lineage")
+    expect(lineage).to_contain_text(f"Resumed from {run['id'][:8]} (again from train)")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "completed")
+    page.screenshot(path=artifacts / "dashboard-run-artifacts.png", full_page=True)
+    lineage.locator("a").click()
+    expect(page).to_have_url(run_url(service, run))
+    expect(page.locator("#resumed-by a")).to_have_text(resumed_id[:8])
+
+
 def test_start_a_run_with_params_from_the_pipelines_page(page: Page, service: Service) -> None:
     with service.client() as client:
         pipeline = client.create_pipeline("Started from the page", DEMO_ACTIONS)
