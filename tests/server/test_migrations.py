@@ -353,16 +353,25 @@ def get(http: httpx.Client, path: str, **params: Any) -> Any:
     return response.json()
 
 
+# Fields the previous release did not know, as its documents read back.
+LINEAGE = {"resumed_from": None, "from_action": None}
+IN_ACTION = {"step": None, "state": None, "artifacts": []}
+
+
 def read_everything_back(http: httpx.Client) -> None:
+    running, pending = {**RUNNING, **LINEAGE}, {**PENDING, **LINEAGE}
+    checkpoints = [{**c, **IN_ACTION} for c in CHECKPOINTS]
     assert get(http, "/pipelines/pipe-1") == PIPELINE
     assert get(http, "/pipelines/") == [SECOND, PIPELINE]  # newest first
-    assert get(http, "/runs/run-1") == RUNNING
-    assert get(http, "/runs/") == [PENDING, RUNNING]
-    assert get(http, "/runs/", status_filter="running") == [RUNNING]
-    assert get(http, "/pipelines/pipe-1/runs/") == [PENDING, RUNNING]
-    assert get(http, "/runs/run-1/checkpoints/") == CHECKPOINTS
-    assert get(http, "/runs/run-1/checkpoints/latest") == CHECKPOINTS[1]
-    assert get(http, "/runs/run-1/checkpoints/d%C3%B3wnload") == CHECKPOINTS[0]
+    assert get(http, "/runs/run-1") == running
+    assert get(http, "/runs/") == [pending, running]
+    assert get(http, "/runs/", status_filter="running") == [running]
+    assert get(http, "/runs/", resumed_from="run-1") == []
+    assert get(http, "/pipelines/pipe-1/runs/") == [pending, running]
+    assert get(http, "/runs/run-1/checkpoints/") == checkpoints
+    assert get(http, "/runs/run-1/checkpoints/latest") == checkpoints[1]
+    assert get(http, "/runs/run-1/checkpoints/d%C3%B3wnload") == checkpoints[0]
+    assert get(http, "/runs/run-1/artifacts") == []
     assert get(http, "/runs/run-1/logs/") == LOGS
     assert get(http, "/runs/run-1/logs/", action_name="dównload") == LOGS[:1]
     assert get(http, "/runs/run-1/logs/", level="error") == LOGS[1:]

@@ -97,12 +97,15 @@ live_schema = schemathesis.openapi.from_path(spec_path(), config=CONFIG)
 
 
 @pytest.fixture(scope="module")
-def fuzzed_server(new_database: Database) -> Iterator[EmbeddedServer]:
+def fuzzed_server(
+    new_database: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedServer]:
     """The same checks over the wire: a real uvicorn on 127.0.0.1 with its own database, on
-    each storage backend (SQLite, then PostgreSQL)."""
+    each storage backend (SQLite, then PostgreSQL), and its own artifact store."""
+    artifacts = tmp_path_factory.mktemp("schemathesis-artifacts")
     with (
         new_database("schemathesis-live") as db,
-        EmbeddedServer(db, heartbeat_interval=0.2) as server,
+        EmbeddedServer(db, heartbeat_interval=0.2, artifacts=artifacts) as server,
     ):
         yield server
 
