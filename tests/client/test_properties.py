@@ -4,7 +4,9 @@ the client without error (generated from the spec's own schemas)."""
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,6 +50,8 @@ CALLS: dict[str, Callable[[PipelineServiceClient], Any]] = {
     "get_checkpoint_by_action": lambda c: c.get_checkpoint_by_action("r", "a"),
     "append_logs": lambda c: c.append_logs("r", [{"message": "m"}]),
     "get_logs": lambda c: c.get_logs("r"),
+    "list_artifacts": lambda c: c.list_artifacts("r"),
+    "upload_artifact": lambda c: c.upload_artifact("r", "a.bin", b"abc"),
 }
 
 
@@ -59,7 +63,13 @@ ERROR_CALLS: dict[str, Callable[[PipelineServiceClient], Any]] = {
     "release_lease": lambda c: c.release_lease("r", "w"),
     "stream_progress": lambda c: list(c.stream_progress("r")),
     "stream_logs": lambda c: list(c.follow_logs("r")),
+    "download_artifact": lambda c: c.download_artifact("r", "a.bin", _scratch() / "a.bin"),
 }
+
+
+def _scratch() -> Path:
+    """A directory for downloads that error answers never let write to."""
+    return Path(tempfile.gettempdir()) / "pipeline-service-property-downloads"
 
 
 def json_responses() -> list[tuple[str, int, dict[str, Any]]]:

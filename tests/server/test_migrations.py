@@ -354,8 +354,8 @@ def get(http: httpx.Client, path: str, **params: Any) -> Any:
 
 
 # Fields the previous release did not know, as its documents read back.
-LINEAGE = {"resumed_from": None, "from_action": None}
-IN_ACTION = {"step": None, "state": None, "artifacts": []}
+LINEAGE: dict[str, Any] = {"resumed_from": None, "from_action": None}
+IN_ACTION: dict[str, Any] = {"step": None, "state": None, "artifacts": []}
 
 
 def read_everything_back(http: httpx.Client) -> None:

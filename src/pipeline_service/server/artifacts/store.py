@@ -15,6 +15,7 @@ import contextlib
 import errno
 import hashlib
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -118,7 +119,7 @@ class ArtifactStore:
                     data, pending = bytes(pending), bytearray()
                     await self._io(write_pending, data)
             await self._io(write_pending, bytes(pending))
-            await self._io(handle.close)
+            await self._io(self._finish, handle)
         except BaseException:
             await asyncio.shield(self._abandon(handle, key))
             raise
@@ -137,6 +138,14 @@ class ArtifactStore:
             self._fs.makedirs(self._fs._parent(full), exist_ok=True)
         handle: BinaryIO = self._fs.open(full, "wb")
         return handle
+
+    def _finish(self, handle: Any) -> None:
+        """Close a written object, on disk for good (as a 2xx of the database is) where the file
+        system is local; an object store has it whole once the close returns."""
+        if self._local:
+            handle.flush()
+            os.fsync(handle.fileno())
+        handle.close()
 
     @staticmethod
     async def _io(function: Any, *args: Any) -> None:
