@@ -46,8 +46,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSe
 
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
-    """`server_factory(token=None, heartbeat_interval=15.0, max_body_bytes=..., db_path=None)`
-    starts a server (its own database unless db_path is given); all are stopped at teardown."""
+    """`server_factory(token=None, heartbeat_interval=15.0, max_body_bytes=..., db_path=None,
+    **options)` starts a server (its own database unless db_path is given; other options go to
+    EmbeddedServer); all are stopped at teardown."""
     servers: list[EmbeddedServer] = []
 
     def start(
@@ -55,9 +56,11 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
         heartbeat_interval: float = 15.0,
         max_body_bytes: int | None = None,
         db_path: str | Path | None = None,
+        **options: Any,
     ) -> EmbeddedServer:
         path = Path(db_path) if db_path is not None else tmp_path / f"server-{len(servers)}.db"
         extra: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+        extra.update(options)
         server = EmbeddedServer(path, token=token, heartbeat_interval=heartbeat_interval, **extra)
         servers.append(server)
         return server.start()

@@ -176,3 +176,27 @@ def epochs(context: Any) -> dict[str, Any]:
         if saved is None and epoch == params.get("fail_after"):
             raise RuntimeError(f"failed after epoch {epoch}")
     return {"epochs": int(params["epochs"]), **resumed}
+
+
+def save_despite_the_store(context: Any) -> dict[str, Any]:
+    """Tries to save a checkpoint with a file and reports how that went, then completes."""
+    from pipeline_service.runner import CheckpointError
+
+    model = context.work_dir / "model.bin"
+    model.write_bytes(b"weights")
+    try:
+        context.save_checkpoint({"epoch": 1}, step=1, files=model)
+    except CheckpointError as exc:
+        return {"saved": False, "error": str(exc), "last": context.last_checkpoint}
+    return {"saved": True}
+
+
+def bad_state(context: Any) -> dict[str, Any]:
+    """A state that is not JSON, and a file that does not exist: refused before anything is sent."""
+    problems = []
+    for state, files in (({"loss": float("nan")}, None), ({"w": object()}, None), (None, "nope")):
+        try:
+            context.save_checkpoint(state, files=files)
+        except (ValueError, FileNotFoundError) as exc:
+            problems.append(f"{type(exc).__name__}: {exc}")
+    return {"problems": problems}

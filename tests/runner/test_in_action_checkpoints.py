@@ -14,12 +14,15 @@ import pytest
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+from pipeline_service.testing.run_worker import run_worker
 
-from .helpers import Workers, markers, subprocess_env, wait_until, worker_command
+from .helpers import HERE, Workers, markers, subprocess_env, wait_until, worker_command
 
 pytestmark = pytest.mark.slow
 
 EPOCHS = "runner_test_actions.epochs"
+SAVE = "runner_test_actions.save_despite_the_store"
+BAD_STATE = "runner_test_actions.bad_state"
 TERMINAL = ("completed", "failed", "cancelled")
 
 
@@ -111,3 +114,38 @@ def test_a_failed_run_resumed_continues_its_action_after_the_last_step(
     assert done["status"] == "completed", done["error"]
     assert "resumed_at" not in done["result"]
     assert [c["step"] for c in in_action(client, third["id"])] == [1, 2, 3, 4, 5]
+
+
+def test_a_store_that_cannot_take_the_files_is_a_clear_error_in_the_action(
+    server_factory: Any, tmp_path: Path
+) -> None:
+    store = tmp_path / "store"
+    server = server_factory(artifacts=store)
+    store.rmdir()
+    store.write_text("the store's disk is gone")
+    with PipelineServiceClient(server.url) as client:
+        pipeline = client.create_pipeline("p", [{"name": "save", "entrypoint": SAVE}])
+        run = client.create_run(pipeline["id"])
+        done = run_worker(client, run["id"], import_paths=[str(HERE)])
+        assert done["status"] == "completed", done["error"]
+        result = done["result"]
+        assert result["saved"] is False
+        assert result["error"].startswith("checkpoint not saved: ")
+        assert "the artifact store cannot be used" in result["error"]
+        assert result["last"] is None
+        assert in_action(client, run["id"]) == []
+        assert client.list_artifacts(run["id"]) == []
+
+
+def test_a_state_that_is_not_json_or_a_missing_file_is_refused_before_sending(
+    client: PipelineServiceClient,
+) -> None:
+    pipeline = client.create_pipeline("p", [{"name": "bad", "entrypoint": BAD_STATE}])
+    run = client.create_run(pipeline["id"])
+    done = run_worker(client, run["id"], import_paths=[str(HERE)])
+    assert done["status"] == "completed", done["error"]
+    problems = done["result"]["problems"]
+    assert problems[0].startswith("ValueError: checkpoint state must be JSON with finite numbers")
+    assert problems[1].startswith("ValueError: checkpoint state must be JSON")
+    assert problems[2] == "FileNotFoundError: no checkpoint file or directory at 'nope'"
+    assert in_action(client, run["id"]) == []

@@ -30,7 +30,7 @@ from pipeline_service.server.errors import PayloadTooLarge, ServiceError, Unproc
 logger = logging.getLogger("pipeline_service.server")
 
 CHUNK_BYTES = 1024 * 1024
-RETRY_AFTER_SECONDS = 5
+RETRY_AFTER_SECONDS = 1
 
 
 class ArtifactStoreUnavailable(ServiceError):
