@@ -128,7 +128,7 @@ def test_a_store_that_cannot_take_the_files_is_a_clear_error_in_the_action(
         run = client.create_run(pipeline["id"])
         done = run_worker(client, run["id"], import_paths=[str(HERE)])
         assert done["status"] == "completed", done["error"]
-        result = done["result"]
+        result: Any = done["result"]
         assert result["saved"] is False
         assert result["error"].startswith("checkpoint not saved: ")
         assert "the artifact store cannot be used" in result["error"]
@@ -144,7 +144,8 @@ def test_a_state_that_is_not_json_or_a_missing_file_is_refused_before_sending(
     run = client.create_run(pipeline["id"])
     done = run_worker(client, run["id"], import_paths=[str(HERE)])
     assert done["status"] == "completed", done["error"]
-    problems = done["result"]["problems"]
+    result: Any = done["result"]
+    problems = result["problems"]
     assert problems[0].startswith("ValueError: checkpoint state must be JSON with finite numbers")
     assert problems[1].startswith("ValueError: checkpoint state must be JSON")
     assert problems[2] == "FileNotFoundError: no checkpoint file or directory at 'nope'"
