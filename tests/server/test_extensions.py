@@ -224,6 +224,7 @@ def test_health(live_server: EmbeddedServer, server_factory: ServerFactory, back
         response = http.get("/health")
         assert response.status_code == 503
         assert "database" in response.json()["detail"]
+        assert response.headers["retry-after"] == "1"  # every 503 says when to try again
 
 
 def test_unknown_paths_and_methods_are_json(live_server: EmbeddedServer) -> None:

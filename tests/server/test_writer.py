@@ -18,6 +18,7 @@ from pipeline_service.server import Settings, create_app
 from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage import sqlite as sqlite_storage
+from pipeline_service.server.storage.base import Page
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.wire import Pipeline
 from tests.sample import ACTIONS
@@ -185,7 +186,7 @@ def test_health_fails_while_the_writer_cannot_write(
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as http,
         ):
             assert (await http.get("/health")).status_code == 200
             release = await hold_writer(app.state.storage)
@@ -201,7 +202,7 @@ def test_health_fails_while_the_writer_cannot_write(
 
 
 class BuggyStorage(SQLiteStorage):
-    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
         return await self._read(lambda conn: conn.execute("SELECT nope FROM pipelines").fetchall())
 
 
@@ -214,7 +215,7 @@ def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as http,
         ):
             response = await http.get("/api/v1/pipelines/")
             assert response.status_code == 500

@@ -18,6 +18,7 @@ from pipeline_service.server.auth import BearerAuthMiddleware
 from pipeline_service.server.dashboard import dashboard_routes
 from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
 from pipeline_service.server.events import EventHub
+from pipeline_service.server.host_guard import HostGuardMiddleware
 from pipeline_service.server.routes import ROUTERS
 from pipeline_service.server.routing import (
     BodyLimitMiddleware,
@@ -25,7 +26,7 @@ from pipeline_service.server.routing import (
     RawPathMiddleware,
     add_trailing_slash_twins,
 )
-from pipeline_service.server.settings import Settings
+from pipeline_service.server.settings import ANY_HOST, Settings
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.base import Storage
 from pipeline_service.spec import load_spec, spec_text
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(HeadMiddleware)
+    if not settings.token and ANY_HOST not in settings.allowed_hosts:
+        app.add_middleware(HostGuardMiddleware, allowed=settings.allowed_hosts)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app

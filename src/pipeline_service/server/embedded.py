@@ -6,17 +6,21 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from pipeline_service.server import host_guard
 from pipeline_service.server.app import create_app
 from pipeline_service.server.serving import ServiceServer, uvicorn_config
 from pipeline_service.server.settings import (
+    DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_LOG_GRACE,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_FIELD_BYTES,
     Settings,
     database,
 )
@@ -29,7 +33,8 @@ class EmbeddedServer:
 
     db_path None means a fresh SQLite file in a temporary directory, removed on stop(); a
     `postgresql://` URL selects PostgreSQL (see settings.database).
-    port 0 picks a free port.
+    port 0 picks a free port. Without a token, the server answers the names of host (on
+    loopback: localhost, 127.0.0.1, ::1) and allowed_hosts (`*`: any name); see host_guard.
     """
 
     def __init__(
@@ -43,6 +48,10 @@ class EmbeddedServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         log_level: str = "warning",
         log_grace: float = DEFAULT_LOG_GRACE,
+        max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
+        allowed_hosts: Sequence[str] = (),
+        head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+        max_connections: int | None = None,
     ) -> None:
         self._tmpdir: str | None = None
         if db_path is None:
@@ -57,6 +66,10 @@ class EmbeddedServer:
             heartbeat_interval=heartbeat_interval,
             max_body_bytes=max_body_bytes,
             log_grace=log_grace,
+            max_field_bytes=max_field_bytes,
+            allowed_hosts=host_guard.allowed_hosts(host, allowed_hosts),
+            head_timeout=head_timeout,
+            max_connections=max_connections,
         )
         self.app = create_app(self.settings)
         self._server = ServiceServer(uvicorn_config(self.app, host, port, log_level=log_level))

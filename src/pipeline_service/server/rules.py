@@ -7,7 +7,6 @@ Functions that take a document change it in place.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -241,8 +240,13 @@ def new_run(pipeline: wire.Pipeline, body: RunCreate, resumed: Run | None, now: 
 
 
 def changed(run: Run, change: Callable[[Run], object]) -> bool:
-    """Apply change to run; True when the document differs (the run's version then grows)."""
-    before = copy.deepcopy(run)
+    """Apply change to run; True when the document differs (the run's version then grows).
+
+    The rules above replace what they change (a field, an action's entry in `progress`), never
+    mutate a value in place: so the copy kept to compare with is shallow, and a document nested
+    however deep (stored by an older release) cannot make a change fail on recursion.
+    """
+    before = {**run, "progress": list(run["progress"])}
     change(run)
     return run != before
 

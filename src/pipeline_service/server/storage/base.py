@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline_service.server.errors import Conflict
 from pipeline_service.server.models import (
@@ -18,6 +18,7 @@ from pipeline_service.server.models import (
     RunUpdate,
 )
 from pipeline_service.wire import (
+    MAX_PAGE_BYTES,
     Checkpoint,
     Lease,
     LogRecord,
@@ -29,6 +30,39 @@ from pipeline_service.wire import (
 )
 
 JSON = dict[str, Any]
+T = TypeVar("T")
+
+
+class Page(list[T]):
+    """Items of a list or log page; `more` when the page ended early at MAX_PAGE_BYTES (the
+    items after its last one were not read)."""
+
+    def __init__(self, items: Iterable[T] = (), *, more: bool = False) -> None:
+        super().__init__(items)
+        self.more = more
+
+
+def bytes_bounded(keys_sql: str, order: str) -> str:
+    """The rows of a page that fit MAX_PAGE_BYTES, as a subquery to join the items on.
+
+    keys_sql selects one uncut page (at most `limit` rows, ordered by order) as its join key
+    `page_key`, its sort columns and each row's stored size `page_bytes` — nothing else, so
+    that cutting holds no item. Kept: the rows before which fewer than MAX_PAGE_BYTES were
+    counted (the row that reaches the cap is the last), each with `page_rows`, the number of
+    rows of the uncut page (cut_page reads it). Both backends' SQL (window functions) runs it.
+    """
+    return (
+        "SELECT * FROM (SELECT uncut.*, "
+        f"SUM(page_bytes) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) - page_bytes "
+        "AS page_before, COUNT(*) OVER () AS page_rows "
+        f"FROM ({keys_sql}) AS uncut) AS cut WHERE page_before < {MAX_PAGE_BYTES}"
+    )
+
+
+def cut_page(rows: Sequence[Sequence[Any]], read: Callable[[Any], T]) -> Page[T]:
+    """The Page of rows joined on a bytes_bounded subquery, each read by read (the last column
+    of each row is `page_rows`)."""
+    return Page((read(row) for row in rows), more=bool(rows) and len(rows) < rows[0][-1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +152,9 @@ class Storage(abc.ABC):
     Changes committed by other processes sharing the store are reported too, for the runs that
     `watched()` names (the runs someone streams), as soon as the backend notices them.
 
+    Lists and log reads answer a Page: at most `limit` items, cut at MAX_PAGE_BYTES of stored
+    size (bytes_bounded), so that no page holds more than about that much whatever is stored.
+
     Lease fencing: each claim of a run increments the run's lease token (starting at 1) and
     returns it. Every write that takes `lease_token` raises `lease_lost(run_id, sent, current)`
     (a Conflict) and changes nothing when the token given differs from the run's current one;
@@ -149,7 +186,7 @@ class Storage(abc.ABC):
     async def get_pipeline(self, pipeline_id: str) -> Pipeline: ...
 
     @abc.abstractmethod
-    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]: ...
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]: ...
 
     @abc.abstractmethod
     async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline: ...
@@ -169,7 +206,7 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[Run]:
+    ) -> Page[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist."""
 
     @abc.abstractmethod
@@ -206,7 +243,8 @@ class Storage(abc.ABC):
     ) -> Checkpoint: ...
 
     @abc.abstractmethod
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]: ...
+    async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
+        """A run's checkpoints by action_index, then age."""
 
     @abc.abstractmethod
     async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
@@ -223,7 +261,7 @@ class Storage(abc.ABC):
     ) -> list[LogRecord]: ...
 
     @abc.abstractmethod
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]: ...
+    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]: ...
 
     # workers
     @abc.abstractmethod

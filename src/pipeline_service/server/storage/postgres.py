@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 import psycopg
@@ -51,11 +51,14 @@ from pipeline_service.server.storage.base import (
     Idempotency,
     LogQuery,
     LogsAppended,
+    Page,
     RunChanged,
     RunDeleted,
     RunState,
     Storage,
     WatchedRuns,
+    bytes_bounded,
+    cut_page,
     lease_lost,
 )
 from pipeline_service.server.storage.postgres_schema import (
@@ -107,6 +110,11 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     except ValueError as exc:
         raise Unprocessable(f"non-finite numbers (NaN, Infinity) cannot be stored: {exc}") from exc
+
+
+def _document(row: Sequence[Any]) -> Any:
+    """The stored document in the first column of row."""
+    return json.loads(row[0])
 
 
 def _key(value: str | None) -> str | None:
@@ -597,13 +605,19 @@ class PostgresStorage(Storage):
     async def get_pipeline(self, pipeline_id: str) -> Pipeline:
         return await self._read(lambda tx: self._get_pipeline(tx, pipeline_id))
 
-    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
-        async def read(tx: _Tx) -> list[Pipeline]:
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
+        async def read(tx: _Tx) -> Page[Pipeline]:
+            keys = (
+                "SELECT pk AS page_key, octet_length(doc) AS page_bytes FROM pipelines "
+                "ORDER BY pk DESC LIMIT %s OFFSET %s"
+            )
             rows = await tx.all(
-                "SELECT doc FROM pipelines ORDER BY pk DESC LIMIT %s OFFSET %s",
+                f"SELECT doc, page_rows FROM pipelines "
+                f"JOIN ({bytes_bounded(keys, 'page_key DESC')}) AS cut "
+                "ON pipelines.pk = cut.page_key ORDER BY pipelines.pk DESC",
                 (limit, min(skip, MAX_SQL_INT)),
             )
-            return [json.loads(row[0]) for row in rows]
+            return cut_page(rows, _document)
 
         return await self._read(read)
 
@@ -678,8 +692,8 @@ class PostgresStorage(Storage):
 
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[Run]:
-        async def read(tx: _Tx) -> list[Run]:
+    ) -> Page[Run]:
+        async def read(tx: _Tx) -> Page[Run]:
             where, args = [], []
             if pipeline_id is not None:
                 if await tx.one("SELECT 1 FROM pipelines WHERE id=%s", (_id(pipeline_id),)) is None:
@@ -690,11 +704,16 @@ class PostgresStorage(Storage):
                 where.append("status=%s")
                 args.append(status)
             clause = f"WHERE {' AND '.join(where)}" if where else ""
+            keys = (
+                f"SELECT pk AS page_key, octet_length(doc) AS page_bytes FROM runs {clause} "
+                "ORDER BY pk DESC LIMIT %s OFFSET %s"
+            )
             rows = await tx.all(
-                f"SELECT doc FROM runs {clause} ORDER BY pk DESC LIMIT %s OFFSET %s",
+                f"SELECT doc, page_rows FROM runs JOIN ({bytes_bounded(keys, 'page_key DESC')}) "
+                "AS cut ON runs.pk = cut.page_key ORDER BY runs.pk DESC",
                 (*args, limit, min(skip, MAX_SQL_INT)),
             )
-            return [json.loads(row[0]) for row in rows]
+            return cut_page(rows, _document)
 
         return await self._read(read)
 
@@ -879,14 +898,21 @@ class PostgresStorage(Storage):
 
         return await self._write(create)
 
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
-        async def read(tx: _Tx) -> list[Checkpoint]:
+    async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
+        async def read(tx: _Tx) -> Page[Checkpoint]:
             await self._require_run(tx, run_id)
-            rows = await tx.all(
-                "SELECT doc FROM checkpoints WHERE run_id=%s ORDER BY action_index, created_at, pk",
-                (run_id,),
+            keys = (
+                "SELECT pk AS page_key, action_index AS page_index, created_at AS page_created, "
+                "octet_length(doc) AS page_bytes FROM checkpoints WHERE run_id=%s "
+                "ORDER BY action_index, created_at, pk LIMIT %s OFFSET %s"
             )
-            return [json.loads(row[0]) for row in rows]
+            order = "page_index, page_created, page_key"
+            rows = await tx.all(
+                f"SELECT doc, page_rows FROM checkpoints JOIN ({bytes_bounded(keys, order)}) "
+                f"AS cut ON checkpoints.pk = cut.page_key ORDER BY {order}",
+                (run_id, limit, min(skip, MAX_SQL_INT)),
+            )
+            return cut_page(rows, _document)
 
         return await self._read(read)
 
@@ -956,8 +982,8 @@ class PostgresStorage(Storage):
 
         return await self._write(append)
 
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]:
-        async def read(tx: _Tx) -> list[LogRecord]:
+    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]:
+        async def read(tx: _Tx) -> Page[LogRecord]:
             where = ["run_id=%s", "seq>%s"]
             args: list[Any] = [_id(run_id), min(query.after_seq, MAX_SQL_INT)]
             if query.action_name is not None:
@@ -969,13 +995,18 @@ class PostgresStorage(Storage):
             if query.since is not None:
                 where.append("timestamp>%s")
                 args.append(query.since)
+            keys = (
+                "SELECT seq AS page_key, octet_length(doc) AS page_bytes FROM logs "
+                f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT %s"
+            )
             rows = await tx.all(
-                f"SELECT doc FROM logs WHERE {' AND '.join(where)} ORDER BY seq LIMIT %s",
-                (*args, query.limit),
+                f"SELECT doc, page_rows FROM logs JOIN ({bytes_bounded(keys, 'page_key')}) AS cut "
+                "ON logs.run_id = %s AND logs.seq = cut.page_key ORDER BY logs.seq",
+                (*args, query.limit, _id(run_id)),
             )
             if not rows:
                 await self._require_run(tx, run_id)
-            return [json.loads(row[0]) for row in rows]
+            return cut_page(rows, _document)
 
         return await self._read(read)
 

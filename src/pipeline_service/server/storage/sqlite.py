@@ -46,11 +46,14 @@ from pipeline_service.server.storage.base import (
     Idempotency,
     LogQuery,
     LogsAppended,
+    Page,
     RunChanged,
     RunDeleted,
     RunState,
     Storage,
     WatchedRuns,
+    bytes_bounded,
+    cut_page,
     lease_lost,
 )
 from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
@@ -85,6 +88,22 @@ _CHECKPOINT_COLUMNS = (
     "created_at"
 )
 _LOG_COLUMNS = "id, run_id, seq, action_name, level, message, timestamp"
+
+# The stored size of each kind of row (for bytes_bounded pages): its free-form columns' bytes
+# and a round figure for the rest.
+_PIPELINE_BYTES = (
+    "length(CAST(actions AS BLOB)) + IFNULL(length(CAST(description AS BLOB)), 0) + 200"
+)
+_RUN_BYTES = (
+    "length(CAST(progress AS BLOB)) + IFNULL(length(CAST(params AS BLOB)), 0) "
+    "+ IFNULL(length(CAST(result AS BLOB)), 0) + IFNULL(length(CAST(error AS BLOB)), 0) "
+    "+ IFNULL(length(CAST(work_dir AS BLOB)), 0) + 300"
+)
+_CHECKPOINT_BYTES = (
+    "IFNULL(length(CAST(params_snapshot AS BLOB)), 0) + IFNULL(length(CAST(result AS BLOB)), 0) "
+    "+ IFNULL(length(CAST(artifacts_path AS BLOB)), 0) + 250"
+)
+_LOG_BYTES = "length(CAST(message AS BLOB)) + 200"
 
 
 def _dumps(value: Any) -> str:
@@ -684,14 +703,19 @@ class SQLiteStorage(Storage):
             raise NotFound("Pipeline not found")
         return _pipeline(row)
 
-    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
-        def read(conn: sqlite3.Connection) -> list[Pipeline]:
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
+        def read(conn: sqlite3.Connection) -> Page[Pipeline]:
+            keys = (
+                f"SELECT pk AS page_key, {_PIPELINE_BYTES} AS page_bytes FROM pipelines "
+                "ORDER BY pk DESC LIMIT ? OFFSET ?"
+            )
             rows = conn.execute(
-                "SELECT id, name, description, actions, created_at, updated_at FROM pipelines "
-                "ORDER BY pk DESC LIMIT ? OFFSET ?",
+                "SELECT id, name, description, actions, created_at, updated_at, page_rows "
+                f"FROM pipelines JOIN ({bytes_bounded(keys, 'page_key DESC')}) AS cut "
+                "ON pipelines.pk = cut.page_key ORDER BY pipelines.pk DESC",
                 (limit, min(skip, MAX_SQL_INT)),
             )
-            return [_pipeline(row) for row in rows]
+            return cut_page(rows.fetchall(), _pipeline)
 
         return await self._read(read)
 
@@ -790,8 +814,8 @@ class SQLiteStorage(Storage):
 
     async def list_runs(
         self, status: str | None, pipeline_id: str | None, skip: int, limit: int
-    ) -> list[Run]:
-        def read(conn: sqlite3.Connection) -> list[Run]:
+    ) -> Page[Run]:
+        def read(conn: sqlite3.Connection) -> Page[Run]:
             where, args = [], []
             if pipeline_id is not None:
                 if (
@@ -805,11 +829,17 @@ class SQLiteStorage(Storage):
                 where.append("status=?")
                 args.append(status)
             clause = f"WHERE {' AND '.join(where)}" if where else ""
+            keys = (
+                f"SELECT pk AS page_key, {_RUN_BYTES} AS page_bytes FROM runs {clause} "
+                "ORDER BY pk DESC LIMIT ? OFFSET ?"
+            )
             rows = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs {clause} ORDER BY pk DESC LIMIT ? OFFSET ?",
+                f"SELECT {_RUN_COLUMNS}, page_rows FROM runs "
+                f"JOIN ({bytes_bounded(keys, 'page_key DESC')}) AS cut "
+                "ON runs.pk = cut.page_key ORDER BY runs.pk DESC",
                 (*args, limit, min(skip, MAX_SQL_INT)),
             )
-            return [_run_state(row).run for row in rows]
+            return cut_page(rows.fetchall(), lambda row: _run_state(row).run)
 
         return await self._read(read)
 
@@ -987,15 +1017,22 @@ class SQLiteStorage(Storage):
 
         return await self._write(create)
 
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
-        def read(conn: sqlite3.Connection) -> list[Checkpoint]:
+    async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
+        def read(conn: sqlite3.Connection) -> Page[Checkpoint]:
             self._require_run(conn, run_id)
-            rows = conn.execute(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE run_id=? "
-                "ORDER BY action_index, created_at, pk",
-                (run_id,),
+            keys = (
+                "SELECT pk AS page_key, action_index AS page_index, created_at AS page_created, "
+                f"{_CHECKPOINT_BYTES} AS page_bytes FROM checkpoints WHERE run_id=? "
+                "ORDER BY action_index, created_at, pk LIMIT ? OFFSET ?"
             )
-            return [_checkpoint(row) for row in rows]
+            order = "page_index, page_created, page_key"
+            rows = conn.execute(
+                f"SELECT {_CHECKPOINT_COLUMNS}, page_rows FROM checkpoints "
+                f"JOIN ({bytes_bounded(keys, order)}) AS cut ON checkpoints.pk = cut.page_key "
+                f"ORDER BY {order}",
+                (run_id, limit, min(skip, MAX_SQL_INT)),
+            )
+            return cut_page(rows.fetchall(), _checkpoint)
 
         return await self._read(read)
 
@@ -1056,8 +1093,8 @@ class SQLiteStorage(Storage):
 
         return await self._write(append)
 
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]:
-        def read(conn: sqlite3.Connection) -> list[LogRecord]:
+    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]:
+        def read(conn: sqlite3.Connection) -> Page[LogRecord]:
             self._require_run(conn, run_id)
             where, args = ["run_id=?", "seq>?"], [run_id, min(query.after_seq, MAX_SQL_INT)]
             if query.action_name is not None:
@@ -1069,11 +1106,17 @@ class SQLiteStorage(Storage):
             if query.since is not None:
                 where.append("timestamp>?")
                 args.append(query.since)
+            keys = (
+                f"SELECT pk AS page_key, seq AS page_seq, {_LOG_BYTES} AS page_bytes FROM logs "
+                f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?"
+            )
             rows = conn.execute(
-                f"SELECT {_LOG_COLUMNS} FROM logs WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?",
+                f"SELECT {_LOG_COLUMNS}, page_rows FROM logs "
+                f"JOIN ({bytes_bounded(keys, 'page_seq')}) AS cut ON logs.pk = cut.page_key "
+                "ORDER BY page_seq",
                 (*args, query.limit),
             )
-            return [_log(row) for row in rows]
+            return cut_page(rows.fetchall(), _log)
 
         return await self._read(read)
 
