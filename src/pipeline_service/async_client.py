@@ -6,10 +6,10 @@ scripts/unasync.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import anyio
 import httpx
@@ -19,7 +19,7 @@ from . import _operations as ops
 from ._async_request import AsyncRequester
 from ._async_streaming import aiter_events
 from ._conveniences import AsyncConveniences
-from ._request import Call, ClientConfig, deadline_after, time_left
+from ._request import ClientConfig, deadline_after, time_left
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
 from .streaming import LogEvents, ProgressEvents
@@ -37,8 +37,6 @@ from .types import (
 from .wire import MAX_LOG_BATCH
 
 __all__ = ["AsyncPipelineServiceClient"]
-
-_Item = TypeVar("_Item", bound=Mapping[str, object])
 
 
 class AsyncPipelineServiceClient(AsyncConveniences):
@@ -179,7 +177,7 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         self, *, page_size: int = 100, timeout: float | None = None
     ) -> AsyncIterator[Pipeline]:
         """Every pipeline, newest first, fetched page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_pipelines(skip, limit=page_size), page_size, timeout
         )
 
@@ -265,7 +263,7 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         self, status: str | None = None, *, page_size: int = 100, timeout: float | None = None
     ) -> AsyncIterator[Run]:
         """Every run (optionally only those in `status`), newest first, page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_runs(status, skip=skip, limit=page_size), page_size, timeout
         )
 
@@ -280,7 +278,7 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         self, pipeline_id: str, *, page_size: int = 100, timeout: float | None = None
     ) -> AsyncIterator[Run]:
         """Every run of a pipeline, newest first, page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_pipeline_runs(pipeline_id, skip=skip, limit=page_size),
             page_size,
             timeout,
@@ -420,8 +418,16 @@ class AsyncPipelineServiceClient(AsyncConveniences):
     async def get_checkpoints(
         self, run_id: str, *, timeout: float | None = None
     ) -> list[Checkpoint]:
-        """A run's checkpoints, by action_index then creation time."""
-        return await self._requester.request(ops.list_checkpoints(run_id), timeout=timeout)
+        """A run's checkpoints, by action_index then creation time (all of them, page by page)."""
+        pages = self._requester.paged(
+            lambda skip: ops.list_checkpoints(run_id, skip=skip, limit=C.CHECKPOINT_PAGE),
+            C.CHECKPOINT_PAGE,
+            timeout,
+        )
+        checkpoints: list[Checkpoint] = []
+        async for checkpoint in pages:
+            checkpoints.append(checkpoint)
+        return checkpoints
 
     async def get_latest_checkpoint(
         self, run_id: str, *, timeout: float | None = None
@@ -487,16 +493,23 @@ class AsyncPipelineServiceClient(AsyncConveniences):
         timeout: float | None = None,
     ) -> list[LogRecord]:
         """A run's log records, oldest first, filtered by action, level, time (strictly after
-        `since`; naive is UTC) or `seq` (after `after_seq`)."""
-        call = ops.get_logs(
-            run_id,
-            action_name=action_name,
-            level=level,
-            since=since,
-            limit=limit,
-            after_seq=after_seq,
-        )
-        return await self._requester.request(call, timeout=timeout)
+        `since`; naive is UTC) or `seq` (after `after_seq`): `limit` of them unless fewer are
+        left (pages the server cut at its byte cap are continued)."""
+        records: list[LogRecord] = []
+        while True:
+            call = ops.get_logs(
+                run_id,
+                action_name=action_name,
+                level=level,
+                since=since,
+                limit=limit - len(records),
+                after_seq=after_seq,
+            )
+            page = await self._requester.request(call, timeout=timeout)
+            records.extend(page)
+            if page.next is None or not page or len(records) >= limit:
+                return records
+            after_seq = page[-1]["seq"]
 
     def follow_logs(
         self,
@@ -579,22 +592,3 @@ class AsyncPipelineServiceClient(AsyncConveniences):
     async def _is_over(self, run_id: str, timeout: float | None) -> bool:
         run = await self.get_run(run_id, timeout=timeout)
         return RunStatus(run["status"]).is_terminal
-
-    async def _paged(
-        self, page: Callable[[int], Call[list[_Item]]], page_size: int, timeout: float | None
-    ) -> AsyncIterator[_Item]:
-        if page_size < 1:
-            raise ValueError(f"page_size must be >= 1, got {page_size}")
-        skip = 0
-        seen: set[str] = set()
-        while True:
-            items = await self._requester.request(page(skip), timeout=timeout)
-            for item in items:
-                # Items created meanwhile shift the pages: never yield one twice.
-                key = str(item["id"])
-                if key not in seen:
-                    seen.add(key)
-                    yield item
-            if len(items) < page_size:
-                return
-            skip += len(items)
