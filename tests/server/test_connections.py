@@ -30,8 +30,7 @@ def guarded(tmp_path) -> Iterator[EmbeddedServer]:
 
 
 def connect(server: EmbeddedServer) -> socket.socket:
-    sock = socket.create_connection((server.host, server.port), timeout=DEADLINE)
-    return sock
+    return socket.create_connection((server.host, server.port), timeout=DEADLINE)
 
 
 def read_all(sock: socket.socket) -> bytes:
@@ -155,7 +154,7 @@ def test_when_every_connection_is_busy_a_new_one_gets_503(
     with httpx.Client(base_url=guarded.url + API) as http:
         pid = http.post("/pipelines/", json={"name": "busy", "actions": ACTIONS}).json()["id"]
         rid = http.post(f"/pipelines/{pid}/runs/", json={}).json()["id"]
-    streams = []
+    streams: list[socket.socket] = []
     try:
         while len(streams) < 20:  # streams are busy connections: none may be closed
             sock = connect(guarded)

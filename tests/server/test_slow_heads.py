@@ -91,7 +91,9 @@ def server(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None and process.stderr is not None and process.stdin
+    assert process.stdout is not None
+    assert process.stderr is not None
+    assert process.stdin
     log: list[str] = []
     reader = threading.Thread(target=lambda: log.extend(process.stderr), daemon=True)  # type: ignore[arg-type]
     reader.start()
@@ -120,10 +122,12 @@ def test_health_answers_while_thousands_of_heads_hang(server: tuple[str, list[st
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert attacker.stdout is not None and attacker.stdin is not None
+    assert attacker.stdout is not None
+    assert attacker.stdin is not None
     try:
         opened = attacker.stdout.readline().split()
-        assert opened[:1] == ["opened"] and int(opened[1]) > FILE_LIMIT * 4, opened
+        assert opened[:1] == ["opened"], opened
+        assert int(opened[1]) > FILE_LIMIT * 4, opened
         answered = 0
         with httpx.Client(base_url=url, timeout=10) as http:
             for _ in range(PROBES):
