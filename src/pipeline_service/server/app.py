@@ -14,6 +14,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pipeline_service
+from pipeline_service.server.api_docs import api_docs_routes
 from pipeline_service.server.auth import BearerAuthMiddleware
 from pipeline_service.server.dashboard import dashboard_routes
 from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         title="Pipeline Service API",
         version=pipeline_service.__version__,
         lifespan=lifespan,
+        docs_url=None,  # served by the package, not from a CDN: api_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.storage = store
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         # Plain routes on the app's router (no included-router indirection): one flat table.
         app.router.routes.extend(router.routes)
     add_trailing_slash_twins(app)
+    app.router.routes.extend(api_docs_routes())  # before the dashboard's /ui/{page} catch-all
     app.router.routes.extend(dashboard_routes())
 
     def committed_spec() -> dict[str, Any]:
