@@ -34,6 +34,10 @@ FAULTS = {
     "truncated-log-batch": "limits.log-batch",
     "stale-replay": "stream.order",
     "metric-points-reversed": "metrics.history",
+    "any-body-is-json": "network.content-type",
+    "any-host": "network.host",
+    "no-next-link-logs": "network.log-pages",
+    "no-next-link-lists": "network.list-pages",
 }
 
 
