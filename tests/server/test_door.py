@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,28 @@ async def _create_run_behind_the_door(db: Path | str, pipeline_id: str, params: 
     finally:
         await storage.close()
     return run["id"]
+
+
+def test_head_on_a_quiet_stream_answers_at_once_and_keeps_the_connection(
+    live_server: EmbeddedServer, make_run: Factory
+) -> None:
+    """HEAD of a log stream with nothing to send (the heartbeat is 15 s away): its head comes
+    at once, and a request pipelined behind it on the same connection is answered too."""
+    run_id = make_run()["id"]
+    host = f"127.0.0.1:{live_server.port}"
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=10) as sock:
+        sock.sendall(
+            f"HEAD {API}/runs/{run_id}/logs/stream HTTP/1.1\r\nHost: {host}\r\n\r\n"
+            f"GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+        )
+        received = b""
+        while True:  # within the socket's timeout, far less than the heartbeat interval
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    heads = received.split(b"HTTP/1.1 ")[1:]
+    assert heads[0].startswith(b"200"), received
+    assert b"text/event-stream" in heads[0]
+    assert heads[1].startswith(b"200"), received
+    assert b'"status":"healthy"' in heads[1]
