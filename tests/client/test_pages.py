@@ -14,6 +14,8 @@ from pipeline_service.types import Pipeline
 from pipeline_service.wire import MAX_PAGE_BYTES
 from tests.sample import ACTIONS, unique
 
+pytestmark = pytest.mark.slow  # megabytes go up and down in each test
+
 BIG = 900_000  # bytes of one free-form value: a few of them fill a page
 COUNT = MAX_PAGE_BYTES // BIG + 3
 LINE = 100_000  # the largest log message

@@ -201,6 +201,7 @@ def test_a_free_form_field_over_the_limit_is_422_naming_it(small_fields: Embedde
         assert len(http.get(f"/pipelines/{pid}/runs/").json()) == 1
 
 
+@pytest.mark.slow
 def test_a_stored_document_nested_deeper_than_the_limit_cannot_fail_claims_or_lists(
     server_factory: Callable[..., EmbeddedServer], new_database: Database, tmp_path: Path
 ) -> None:
