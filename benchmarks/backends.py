@@ -113,7 +113,7 @@ def _latencies(
 
 def run(results: Results, *, duration: float, subscribers: int, reports: int) -> None:
     try:
-        from pipeline_service.server.storage.pg_cluster import ThrowawayCluster
+        from pipeline_service.server.storage.postgres.cluster import ThrowawayCluster
 
         cluster = ThrowawayCluster(durable=True).start()
     except (ImportError, OSError, RuntimeError) as exc:

@@ -32,7 +32,7 @@ def postgres_server() -> Iterator[str]:
     try:
         import psycopg  # noqa: F401
 
-        from pipeline_service.server.storage.pg_cluster import ThrowawayCluster
+        from pipeline_service.server.storage.postgres.cluster import ThrowawayCluster
 
         cluster = ThrowawayCluster().start()
     except (ImportError, OSError, RuntimeError) as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_service.server.storage.pg_cluster import find_bin_dir
+from pipeline_service.server.storage.postgres.cluster import find_bin_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline_service.server import EmbeddedServer, rules
+from pipeline_service.server.storage import runs
 
 _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
 _RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
@@ -289,7 +290,9 @@ def lose_updates(server: EmbeddedServer) -> None:
     read: concurrent reports overwrite each other."""
     storage: Any = server.app.state.storage
 
-    async def report_progress(run_id: str, body: Any, lease_token: int | None = None) -> Any:
+    async def report_progress(
+        run_id: str, body: Any, idem: Any = None, lease_token: int | None = None
+    ) -> Any:
         stale = (await storage.get_run(run_id)).run["progress"]
         await asyncio.sleep(0.05)
 
@@ -298,7 +301,8 @@ def lose_updates(server: EmbeddedServer) -> None:
                 run["progress"] = [dict(entry) for entry in stale]
                 rules.apply_progress_update(run, body, tx.now)
 
-            return storage._change_run(tx, run_id, change)
+            state = yield from runs.change_run(tx, run_id, change)
+            return state.run
 
         return await storage._write(write)
 

@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline_service.server.metric_history import MAX_POINTS
 from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
-from pipeline_service.server.rules import pending_action
-from pipeline_service.server.storage.base import Storage
-from pipeline_service.server.storage.postgres import PostgresStorage
+from pipeline_service.server.storage.documents import pending_action
+from pipeline_service.server.storage.interface import Storage
+from pipeline_service.server.storage.metric_history import MAX_POINTS
+from pipeline_service.server.storage.postgres.store import PostgresStorage
 from pipeline_service.server.storage.sqlite import SQLiteStorage
-from pipeline_service.server.storage.sqlite_schema import MIGRATIONS
+from pipeline_service.server.storage.sqlite.schema import MIGRATIONS
 from pipeline_service.wire import RunMetrics
 from tests.sample import API
 
@@ -195,6 +195,7 @@ def test_a_database_from_before_the_history_gains_it(tmp_path: Path) -> None:
     progress = json.dumps([pending_action("a")])
     with sqlite3.connect(path) as conn:
         for migration in MIGRATIONS[:2]:
+            assert isinstance(migration, str)
             conn.executescript(migration)
         conn.execute(
             "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "

@@ -16,9 +16,10 @@ from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage
-from pipeline_service.server.storage.base import Change, RunChanged, RunState
-from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME, PostgresStorage
-from pipeline_service.server.storage.postgres_schema import SCHEMA_VERSION
+from pipeline_service.server.storage.changes import Change, RunChanged, RunState
+from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
+from pipeline_service.server.storage.postgres.schema import SCHEMA_VERSION
+from pipeline_service.server.storage.postgres.store import PostgresStorage
 from tests.postgres_support import unavailable, with_dbname
 from tests.sample import API
 
@@ -155,14 +156,14 @@ def test_each_change_is_read_once_by_a_replica_and_only_if_watched(postgres_dsn:
         await writer.start(lambda change: None)
         await reader.start(seen.append, lambda: watched)
         reads = 0
-        read_state = reader._read_state
+        read_state = reader._feed.read_state
 
         async def counting(run_id: str) -> RunState | None:
             nonlocal reads
             reads += 1
             return await read_state(run_id)
 
-        reader._read_state = counting  # type: ignore[method-assign]
+        reader._feed.read_state = counting  # type: ignore[method-assign]
         try:
             actions = [{"name": "a", "entrypoint": "m.A"}]
             pipeline = await writer.create_pipeline(

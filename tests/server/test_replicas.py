@@ -18,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 
-from pipeline_service.server.storage.postgres import LISTENER_APPLICATION_NAME
+from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
 from tests.sample import API
 
 from .sse import SSEReader

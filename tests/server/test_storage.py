@@ -4,16 +4,17 @@ what every store refuses to write, on each backend)."""
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline_service.server.models import PipelineCreate
-from pipeline_service.server.storage.base import Change
+from pipeline_service.server.storage.changes import Change
+from pipeline_service.server.storage.plans import Plan, Query
 from pipeline_service.server.storage.sqlite import SQLiteStorage
-from pipeline_service.server.storage.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from pipeline_service.server.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import normalize_timestamp
 from pipeline_service.wire import Run
 from tests.sample import ACTIONS
@@ -48,8 +49,18 @@ def test_new_database_is_versioned_wal_and_reopens(tmp_path: Path) -> None:
         ids = {row[0] for row in conn.execute("SELECT id FROM pipelines")}
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert ids == {first, second}
-    # Every migration ran: each table one of them creates exists.
-    assert set(re.findall(r"CREATE TABLE (\w+)", "".join(MIGRATIONS))) <= tables
+    # Every migration ran: the tables of the current schema exist, nothing in between is left.
+    assert tables >= {
+        "pipelines",
+        "runs",
+        "checkpoints",
+        "logs",
+        "idempotency",
+        "heartbeat",
+        "metric_series",
+        "metric_points",
+    }
+    assert not any(name.endswith("_v5") for name in tables)
 
 
 def test_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
@@ -60,15 +71,18 @@ def test_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
         open_and_create(path)
 
 
+def pragma(name: str) -> Plan[Any]:
+    rows = yield Query(f"PRAGMA {name}")
+    return rows[0][name]
+
+
 def test_synchronous_full_on_every_connection(tmp_path: Path) -> None:
     store = SQLiteStorage(tmp_path / "sync.db")
 
     async def scenario() -> int:
         await store.start(lambda change: None)
         try:
-            return int(
-                await store._read(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])
-            )
+            return int(await store._read(lambda tx: pragma("synchronous")))
         finally:
             await store.close()
 
@@ -102,7 +116,9 @@ def test_bad_timestamps_are_refused(text: str) -> None:
 def test_database_of_schema_version_1_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
     with sqlite3.connect(path) as conn:
-        conn.executescript(MIGRATIONS[0])
+        first = MIGRATIONS[0]
+        assert isinstance(first, str)
+        conn.executescript(first)
         conn.execute(
             "INSERT INTO pipelines (id, name, description, actions, created_at, updated_at) "
             "VALUES ('old', 'kept', NULL, '[]', '2026-01-01T00:00:00.000000Z', "
@@ -110,9 +126,18 @@ def test_database_of_schema_version_1_is_migrated(tmp_path: Path) -> None:
         )
         conn.execute("PRAGMA user_version=1")
     open_and_create(path)
+
+    async def read() -> str:
+        store = SQLiteStorage(path)
+        await store.start(lambda change: None)
+        try:
+            return (await store.get_pipeline("old"))["name"]
+        finally:
+            await store.close()
+
+    assert asyncio.run(read()) == "kept"
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert conn.execute("SELECT name FROM pipelines WHERE id='old'").fetchone() == ("kept",)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(idempotency)")}
     assert "resource" in columns
 
@@ -143,36 +168,29 @@ def test_non_finite_numbers_are_never_stored(new_database: Database) -> None:
 
 
 def test_rows_poisoned_by_an_older_release_are_served_with_null(tmp_path: Path) -> None:
-    """An older release stored Infinity/NaN as they came; such a run reads back with null
-    there, instead of failing every read of it."""
-    from pipeline_service.server.models import RunCreate
-
+    """A release before documents stored Infinity/NaN as they came; such a run reads back with
+    null once migrated, instead of failing every read of it."""
     path = tmp_path / "poisoned.db"
-
-    async def create() -> str:
-        store = SQLiteStorage(path)
-        await store.start(lambda change: None)
-        try:
-            body = PipelineCreate.model_validate(
-                {"name": "p", "actions": [{"name": "a", "entrypoint": "m.f"}]}
-            )
-            pipeline = await store.create_pipeline(body, None)
-            return str((await store.create_run(pipeline["id"], RunCreate(), None))["id"])
-        finally:
-            await store.close()
-
-    run_id = asyncio.run(create())
     with sqlite3.connect(path) as conn:
+        for step in MIGRATIONS[:4]:
+            assert isinstance(step, str)
+            conn.executescript(step)
         conn.execute(
-            "UPDATE runs SET params=?, progress=? WHERE id=?",
-            ('{"x":Infinity,"y":[NaN,-Infinity]}', '[{"name":"a","metrics":{"loss":NaN}}]', run_id),
+            "INSERT INTO pipelines (id, name, actions, created_at, updated_at) "
+            "VALUES ('p', 'p', '[{\"name\":\"a\",\"entrypoint\":\"m.f\"}]', 't', 't')"
         )
+        conn.execute(
+            "INSERT INTO runs (id, pipeline_id, status, params, progress, created_at) "
+            "VALUES ('r', 'p', 'pending', ?, ?, 't')",
+            ('{"x":Infinity,"y":[NaN,-Infinity]}', '[{"name":"a","metrics":{"loss":NaN}}]'),
+        )
+        conn.execute("PRAGMA user_version=4")
 
     async def read() -> Run:
         store = SQLiteStorage(path)
         await store.start(lambda change: None)
         try:
-            return (await store.get_run(run_id)).run
+            return (await store.get_run("r")).run
         finally:
             await store.close()
 

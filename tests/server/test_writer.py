@@ -17,9 +17,10 @@ import pytest
 from pipeline_service.server import Settings, create_app
 from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.models import PipelineCreate
-from pipeline_service.server.storage import sqlite as sqlite_storage
-from pipeline_service.server.storage.base import Page
+from pipeline_service.server.storage.paging import Page
+from pipeline_service.server.storage.plans import Plan, Query
 from pipeline_service.server.storage.sqlite import SQLiteStorage
+from pipeline_service.server.storage.sqlite import store as sqlite_storage
 from pipeline_service.wire import Pipeline
 from tests.sample import ACTIONS
 
@@ -168,8 +169,8 @@ def test_a_bug_in_a_statement_is_not_reported_as_an_unusable_database(tmp_path: 
     store = SQLiteStorage(tmp_path / "bug.db")
 
     async def scenario() -> None:
-        with pytest.raises(sqlite3.OperationalError, match="no such table"):
-            await store._write(lambda tx: tx.conn.execute("SELECT * FROM no_such_table"))
+        with pytest.raises(sqlite3.OperationalError, match=r"no such (table|column)"):
+            await store._write(lambda tx: select_from("no_such_table"))
         await store.create_pipeline(pipeline_body("fine"), None)
 
     run_with(store, scenario)
@@ -201,9 +202,15 @@ def test_health_fails_while_the_writer_cannot_write(
     asyncio.run(scenario())
 
 
+def select_from(table: str) -> Plan[list[Any]]:
+    """A plan whose statement names a column that exists nowhere (a bug, not an outage)."""
+    rows = yield Query(f"SELECT nope FROM {table}")
+    return list(rows)
+
+
 class BuggyStorage(SQLiteStorage):
     async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
-        return await self._read(lambda conn: conn.execute("SELECT nope FROM pipelines").fetchall())
+        return Page(await self._read(lambda tx: select_from("pipelines")))
 
 
 def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from pipeline_service.server.settings import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pipeline_service.server.storage.base import Storage
+    from pipeline_service.server.storage.interface import Storage
 
 LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 

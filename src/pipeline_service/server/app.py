@@ -29,7 +29,7 @@ from pipeline_service.server.routing import (
 )
 from pipeline_service.server.settings import ANY_HOST, Settings
 from pipeline_service.server.storage import open_storage
-from pipeline_service.server.storage.base import Storage
+from pipeline_service.server.storage.interface import Storage
 from pipeline_service.spec import load_spec, spec_text
 
 logger = logging.getLogger("pipeline_service.server")

@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Path, Query, Request
 
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.settings import Settings
-from pipeline_service.server.storage.base import Storage
+from pipeline_service.server.storage.interface import Storage
 
 
 async def _storage(request: Request) -> Storage:

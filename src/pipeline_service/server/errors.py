@@ -60,6 +60,11 @@ class StorageUnavailable(ServiceError):
     status_code_default = 503
 
 
+# The 404 details of what a path names (each written here only).
+PIPELINE_NOT_FOUND = "Pipeline not found"
+RUN_NOT_FOUND = "Run not found"
+CHECKPOINT_NOT_FOUND = "Checkpoint not found"
+
 RETRY_AFTER_SECONDS = 1
 """What a 503 that names no other delay tells the client to wait (`Retry-After`)."""
 

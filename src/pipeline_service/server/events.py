@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict, deque
 
-from pipeline_service.server.storage.base import (
+from pipeline_service.server.storage.changes import (
     Change,
     LogsAppended,
     RunChanged,

@@ -1,4 +1,5 @@
-"""The Idempotency-Key header: which request it names, and the fingerprint of its body."""
+"""The Idempotency-Key header: which request it names, and the fingerprint of its body (what
+storage does with it: `storage/idempotency.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Header, Request
 
-from pipeline_service.server.storage.base import Idempotency
+from pipeline_service.server.storage.idempotency import Idempotency
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -23,7 +24,7 @@ IdempotencyKeyHeader = Annotated[
 
 
 async def idempotency_for(request: Request, key: str | None) -> Idempotency | None:
-    """The Idempotency of a creating request: its endpoint, key and canonical body hash."""
+    """The Idempotency of a request: its endpoint, key and canonical body hash."""
     if key is None:
         return None
     body = await request.json()

@@ -13,7 +13,7 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pipeline_service.server.storage.base import Page
+from pipeline_service.server.storage.paging import Page
 
 
 def encode_items(items: list[Any]) -> bytes:

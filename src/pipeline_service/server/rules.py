@@ -1,13 +1,13 @@
 """The rules of the contract on documents, independent of the storage backend.
 
-Every backend builds and changes its pipelines, runs, checkpoints and log records here (the
-wire shapes, as plain dicts), so the rules live in one place; a backend only stores them.
-Functions that take a document change it in place.
+How a run moves between statuses, how a PATCH, a progress report or a cancel changes a run,
+how a PUT changes a pipeline, and what a request may not ask for. Every backend applies them
+through the shared storage plans (`storage/`); new documents are built in
+`storage/documents.py`. Functions that take a document change it in place.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -15,9 +15,6 @@ from pipeline_service import wire
 from pipeline_service.server.errors import Conflict, Unprocessable
 from pipeline_service.server.models import (
     ActionDefinition,
-    CheckpointCreate,
-    LogEntry,
-    PipelineCreate,
     PipelineUpdate,
     ProgressUpdate,
     RunCreate,
@@ -52,22 +49,6 @@ def action_definitions(actions: Sequence[ActionDefinition]) -> list[wire.ActionD
     return [
         {"name": a.name, "entrypoint": a.entrypoint, "description": a.description} for a in actions
     ]
-
-
-def pending_action(name: str) -> ActionProgressState:
-    """The progress entry of an action that has not started."""
-    return {
-        "name": name,
-        "status": "pending",
-        "progress": 0,
-        "total": None,
-        "progress_step": None,
-        "message": None,
-        "metrics": {},
-        "started_at": None,
-        "completed_at": None,
-        "error": None,
-    }
 
 
 def move_run(run: Run, status: str, now: str) -> bool:
@@ -173,27 +154,6 @@ def check_progress_range(entry: JSON) -> None:
         )
 
 
-# Documents every backend stores -------------------------------------------------------------
-
-
-def new_id() -> str:
-    """A fresh id for a pipeline, run, checkpoint or log record."""
-    return str(uuid.uuid4())
-
-
-def new_pipeline(body: PipelineCreate, now: str) -> wire.Pipeline:
-    """A new Pipeline document."""
-    check_unique_action_names(body.actions)
-    return {
-        "id": new_id(),
-        "name": body.name,
-        "description": body.description,
-        "actions": action_definitions(body.actions),
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
 def update_pipeline(pipeline: wire.Pipeline, body: PipelineUpdate, now: str) -> None:
     """PUT /pipelines/{id}: only the fields sent change; updated_at always moves."""
     sent = body.model_fields_set
@@ -207,36 +167,14 @@ def update_pipeline(pipeline: wire.Pipeline, body: PipelineUpdate, now: str) -> 
     pipeline["updated_at"] = now
 
 
-def new_run(pipeline: wire.Pipeline, body: RunCreate, resumed: Run | None, now: str) -> Run:
-    """A new pending Run of pipeline; resuming a run inherits its params, the params sent win."""
+def check_resumable(pipeline: wire.Pipeline, body: RunCreate, resumed: Run | None) -> None:
+    """A run resumes (`resume_from`) an existing run of the same pipeline (422 otherwise)."""
     if body.resume_from is not None and (
         resumed is None or resumed["pipeline_id"] != pipeline["id"]
     ):
         raise Unprocessable(
             f"body field 'resume_from': {body.resume_from!r} is not a run of this pipeline"
         )
-    params = body.params
-    if resumed is not None:
-        earlier = resumed["params"]
-        if params is None:
-            params = earlier
-        elif earlier:
-            params = {**earlier, **params}
-    return {
-        "id": new_id(),
-        "pipeline_id": pipeline["id"],
-        "status": "pending",
-        "params": params,
-        "current_action": None,
-        "current_action_index": 0,
-        "progress": [pending_action(a["name"]) for a in pipeline["actions"]],
-        "result": None,
-        "error": None,
-        "work_dir": body.work_dir,
-        "started_at": None,
-        "completed_at": None,
-        "created_at": now,
-    }
 
 
 def changed(run: Run, change: Callable[[Run], object]) -> bool:
@@ -256,36 +194,3 @@ def cancel_run(run: Run, now: str) -> None:
     if run["status"] in ("completed", "failed"):
         raise Conflict(f"run is {run['status']}; only a pending or running run can be cancelled")
     move_run(run, "cancelled", now)
-
-
-def new_checkpoint(run_id: str, body: CheckpointCreate, now: str) -> wire.Checkpoint:
-    """A new Checkpoint document of run_id."""
-    return {
-        "id": new_id(),
-        "run_id": run_id,
-        "action_name": body.action_name,
-        "action_index": body.action_index,
-        "status": body.status,
-        "params_snapshot": body.params_snapshot,
-        "result": body.result,
-        "artifacts_path": body.artifacts_path,
-        "created_at": now,
-    }
-
-
-def log_records(
-    run_id: str, last_seq: int, entries: Sequence[LogEntry], now: str
-) -> list[wire.LogRecord]:
-    """LogRecords for entries, numbered on from last_seq (the run's gap-free log cursor)."""
-    return [
-        {
-            "id": new_id(),
-            "run_id": run_id,
-            "seq": last_seq + offset,
-            "action_name": entry.action_name,
-            "level": entry.level,
-            "message": entry.message,
-            "timestamp": entry.timestamp or now,
-        }
-        for offset, entry in enumerate(entries, start=1)
-    ]

@@ -11,10 +11,11 @@ from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from pipeline_service.server.errors import NotFound
+from pipeline_service.server.errors import RUN_NOT_FOUND, NotFound
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.settings import Settings
-from pipeline_service.server.storage.base import LogQuery, RunState, Storage
+from pipeline_service.server.storage.changes import RunState
+from pipeline_service.server.storage.interface import LogQuery, Storage
 from pipeline_service.wire import TERMINAL_RUN_STATUSES, LogRecord
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -67,7 +68,7 @@ def _progress_event(state: RunState, retry: int | None) -> bytes:
 
 
 def _deleted_event(run_id: str) -> ServerSentEvent:
-    return ServerSentEvent(data=_data({"run_id": run_id, "detail": "Run not found"}), event="error")
+    return ServerSentEvent(data=_data({"run_id": run_id, "detail": RUN_NOT_FOUND}), event="error")
 
 
 async def progress_events(

@@ -17,11 +17,15 @@ def request_kwargs(
     *,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -104,6 +108,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Report progress of a run
 
@@ -117,6 +122,7 @@ def sync_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -131,6 +137,7 @@ def sync_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -146,6 +153,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Report progress of a run
 
@@ -159,6 +167,7 @@ def sync(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -174,6 +183,7 @@ def sync(
         client=client,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -183,6 +193,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Report progress of a run
 
@@ -196,6 +207,7 @@ async def asyncio_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -210,6 +222,7 @@ async def asyncio_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -223,6 +236,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: ProgressUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Report progress of a run
 
@@ -236,6 +250,7 @@ async def asyncio(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (ProgressUpdate): Only the fields sent change.
 
     Raises:
@@ -252,5 +267,6 @@ async def asyncio(
             client=client,
             body=body,
             lease_token=lease_token,
+            idempotency_key=idempotency_key,
         )
     ).parsed

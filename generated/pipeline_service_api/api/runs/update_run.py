@@ -17,11 +17,15 @@ def request_kwargs(
     *,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     """The httpx request arguments of this operation: method, url, params, headers, body."""
     headers: dict[str, Any] = {}
     if not isinstance(lease_token, Unset):
         headers["Lease-Token"] = str(lease_token)
+
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
 
     _kwargs: dict[str, Any] = {
         "method": "patch",
@@ -104,6 +108,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Update a run (only the fields sent change)
 
@@ -114,6 +119,7 @@ def sync_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -128,6 +134,7 @@ def sync_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = client.get_httpx_client().request(
@@ -143,6 +150,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Update a run (only the fields sent change)
 
@@ -153,6 +161,7 @@ def sync(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -168,6 +177,7 @@ def sync(
         client=client,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     ).parsed
 
 
@@ -177,6 +187,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Error | Run]:
     """Update a run (only the fields sent change)
 
@@ -187,6 +198,7 @@ async def asyncio_detailed(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -201,6 +213,7 @@ async def asyncio_detailed(
         run_id=run_id,
         body=body,
         lease_token=lease_token,
+        idempotency_key=idempotency_key,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -214,6 +227,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: RunUpdate,
     lease_token: int | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Error | Run | None:
     """Update a run (only the fields sent change)
 
@@ -224,6 +238,7 @@ async def asyncio(
     Args:
         run_id (str):
         lease_token (int | Unset):
+        idempotency_key (str | Unset):
         body (RunUpdate): Only the fields sent change.
 
     Raises:
@@ -240,5 +255,6 @@ async def asyncio(
             client=client,
             body=body,
             lease_token=lease_token,
+            idempotency_key=idempotency_key,
         )
     ).parsed

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
+from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import ProgressUpdate
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.streams import event_stream, parse_last_event_id, progress_events
@@ -18,9 +19,15 @@ router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJ
 
 @router.post("/{run_id:seg}/progress", operation_id="report_progress", response_model=None)
 async def report_progress(
-    run_id: RunId, body: ProgressUpdate, storage: StorageDep, lease_token: LeaseTokenHeader = None
+    request: Request,
+    run_id: RunId,
+    body: ProgressUpdate,
+    storage: StorageDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+    lease_token: LeaseTokenHeader = None,
 ) -> JSONResponse:
-    return JSONResponse((await storage.report_progress(run_id, body, lease_token)).run)
+    idem = await idempotency_for(request, idempotency_key)
+    return JSONResponse(await storage.report_progress(run_id, body, idem, lease_token))
 
 
 @router.get("/{run_id:seg}/progress", operation_id="get_progress", response_model=None)

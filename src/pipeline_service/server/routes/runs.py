@@ -76,9 +76,15 @@ async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
 
 @router.patch("/runs/{run_id:seg}", operation_id="update_run", response_model=None)
 async def update_run(
-    run_id: RunId, body: RunUpdate, storage: StorageDep, lease_token: LeaseTokenHeader = None
+    request: Request,
+    run_id: RunId,
+    body: RunUpdate,
+    storage: StorageDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+    lease_token: LeaseTokenHeader = None,
 ) -> JSONResponse:
-    return JSONResponse((await storage.update_run(run_id, body, lease_token)).run)
+    idem = await idempotency_for(request, idempotency_key)
+    return JSONResponse(await storage.update_run(run_id, body, idem, lease_token))
 
 
 @router.delete(
@@ -91,4 +97,4 @@ async def delete_run(run_id: RunId, storage: StorageDep) -> Response:
 
 @router.post("/runs/{run_id:seg}/cancel", operation_id="cancel_run", response_model=None)
 async def cancel_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
-    return JSONResponse((await storage.cancel_run(run_id)).run)
+    return JSONResponse(await storage.cancel_run(run_id))

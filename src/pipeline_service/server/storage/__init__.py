@@ -1,11 +1,17 @@
-"""Storage backends behind one interface (storage.base.Storage): SQLite and PostgreSQL."""
+"""Storage behind one interface (`interface.Storage`), one design for SQLite and PostgreSQL.
+
+Every record is a JSON document beside the columns queries use (`documents.py`); every
+operation is a plan written once (`pipelines.py`, `runs.py`, `checkpoints.py`, `logs.py`,
+`leases.py`, `fencing.py`, `idempotency.py`, `metric_history.py`), run by `SQLStorage`
+(`sql_storage.py`) on a backend: `sqlite/` or `postgres/`. CONTRIBUTING.md maps the package.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pipeline_service.server.settings import database, is_postgres_url
-from pipeline_service.server.storage.base import Storage
+from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 
 __all__ = ["SQLiteStorage", "Storage", "open_storage"]
@@ -15,7 +21,7 @@ def open_storage(db: Path | str) -> Storage:
     """The backend db names: a `postgresql://` URL → PostgreSQL, else a SQLite file."""
     if is_postgres_url(db):
         try:
-            from pipeline_service.server.storage.postgres import PostgresStorage
+            from pipeline_service.server.storage.postgres.store import PostgresStorage
         except ImportError as exc:
             raise RuntimeError(
                 'the PostgreSQL backend needs psycopg: pip install "pipeline-service[postgres]"'

@@ -1,13 +1,25 @@
 """The PostgreSQL schema, versioned in table `pipeline_service_schema`, and its migrations.
 
 Documents are stored as JSON text (`doc`), so they come back exactly as written (key order,
-numbers, `\\u0000` inside strings); the columns beside them are what queries filter and order on.
-Text compared by range uses the "C" collation, the byte order SQLite uses too.
+numbers, `\\u0000` inside strings); the columns beside them are what queries filter and order on
+(the same tables as SQLite's since its version 5). Text compared by range uses the "C"
+collation, the byte order SQLite uses too.
 
 A trigger announces every committed change of a run on channel `pipeline_service`, in commit
 order, with a payload of a few bytes (never the document: NOTIFY payloads are capped at 8,000
 bytes): `r <run id> <version>`, `l <run id> <first seq> <last seq>`, `d <run id>`.
 """
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+
+from pipeline_service.server.settings import redacted
+
+logger = logging.getLogger("pipeline_service.server.postgres")
 
 CHANNEL = "pipeline_service"
 
@@ -106,3 +118,31 @@ MIGRATIONS: tuple[str, ...] = (
 
 # The version of a database every migration has been applied to.
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def migrate(conn: psycopg.AsyncConnection[Any], dsn: str) -> None:
+    """Bring the schema to SCHEMA_VERSION under an advisory lock (replicas that start together
+    migrate once); refuse a newer one."""
+    await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+    try:
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS pipeline_service_schema (version integer NOT NULL)"
+        )
+        cursor = await conn.execute(
+            "SELECT coalesce(max(version), 0) AS version FROM pipeline_service_schema"
+        )
+        row = await cursor.fetchone()
+        version: int = row["version"] if row else 0
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the PostgreSQL database {redacted(dsn)} has schema version {version}, newer "
+                f"than this release understands ({SCHEMA_VERSION}); upgrade pipeline-service"
+            )
+        for step in range(version, SCHEMA_VERSION):
+            async with conn.transaction():
+                await conn.execute(MIGRATIONS[step])
+                await conn.execute("DELETE FROM pipeline_service_schema")
+                await conn.execute("INSERT INTO pipeline_service_schema VALUES (%s)", (step + 1,))
+            logger.info("PostgreSQL schema migrated to version %d", step + 1)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))

@@ -1,11 +1,23 @@
 """The SQLite schema, versioned with `PRAGMA user_version`, and its migrations.
 
 A database written by an older release is migrated step by step when opened; one written by a
-newer release is refused rather than misread.
+newer release is refused rather than misread. Since version 5 the tables are those of
+PostgreSQL (`postgres/schema.py`): documents beside the columns queries use.
 """
 
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline_service.server.storage.sqlite import to_documents
+
+# A step: SQL statements (separated by `;`), or a function of the connection.
+Migration = str | Callable[[sqlite3.Connection], None]
+
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE pipelines (
         pk INTEGER PRIMARY KEY,
@@ -85,7 +97,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), checked REAL NOT NULL);
     INSERT INTO heartbeat (id, checked) VALUES (1, 0);
     """,
-    # 4: metric history, one bounded series per action (see server/metric_history.py).
+    # 4: metric history, one bounded series per action (see storage/metric_history.py).
     """
     CREATE TABLE metric_series (
         run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -103,7 +115,38 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, action_name, seq)
     );
     """,
+    # 5: documents beside the columns queries use, as on PostgreSQL.
+    to_documents.migrate,
 )
 
 # The version of a database every migration has been applied to.
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the file to SCHEMA_VERSION in one transaction; refuse a newer one. Foreign keys are
+    off while migrating: a table being rebuilt must not cascade."""
+    conn.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction: before BEGIN
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{path} has schema version {version}, newer than this release "
+                    f"understands ({SCHEMA_VERSION}); upgrade pipeline-service"
+                )
+            for step in MIGRATIONS[version:]:
+                if isinstance(step, str):
+                    for statement in step.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                else:
+                    step(conn)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("PRAGMA foreign_keys=ON")

@@ -1,0 +1,91 @@
+"""Pipelines in storage: create, read, list, update, delete (with their runs).
+
+A pipeline is one row of `pipelines`: its document (`doc`) and its id; the order of creation
+(`pk`) orders lists, newest first.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from pipeline_service.server import rules
+from pipeline_service.server.errors import PIPELINE_NOT_FOUND, NotFound
+from pipeline_service.server.models import PipelineCreate, PipelineUpdate
+from pipeline_service.server.storage import documents, idempotency
+from pipeline_service.server.storage.changes import RunDeleted
+from pipeline_service.server.storage.idempotency import Idempotency
+from pipeline_service.server.storage.paging import Page, bounded, cut
+from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
+from pipeline_service.wire import Pipeline
+
+
+def exists(key: str) -> Plan[bool]:
+    """Whether the pipeline with this id (a documents.request_id) exists."""
+    rows = yield Query("SELECT id FROM pipelines WHERE id=:id", {"id": key})
+    return bool(rows)
+
+
+def get(pipeline_id: str, lock: str = "") -> Plan[Pipeline]:
+    """The pipeline (its row locked as lock says); NotFound without it."""
+    row = first(
+        (
+            yield Query(
+                f"SELECT doc FROM pipelines WHERE id=:id {lock}",
+                {"id": documents.request_id(pipeline_id)},
+            )
+        )
+    )
+    if row is None:
+        raise NotFound(PIPELINE_NOT_FOUND)
+    return documents.pipeline_document(row["doc"])
+
+
+def list_pipelines(skip: int, limit: int) -> Plan[Page[Pipeline]]:
+    """Pipelines, newest first (a page cut at MAX_PAGE_BYTES: paging)."""
+    keys = (
+        "SELECT pk AS page_key, {doc_bytes} AS page_bytes FROM pipelines "
+        "ORDER BY pk DESC LIMIT :limit OFFSET :skip"
+    )
+    rows = yield Query(
+        f"SELECT doc, page_rows FROM pipelines JOIN ({bounded(keys, 'page_key DESC')}) AS cut "
+        "ON pipelines.pk = cut.page_key ORDER BY pipelines.pk DESC",
+        {"limit": limit, "skip": min(skip, MAX_INT_PARAM)},
+    )
+    return cut(rows, lambda row: documents.pipeline_document(row["doc"]))
+
+
+def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipeline]:
+    """A new pipeline."""
+    replay = yield from idempotency.replayed(idem)
+    if replay is not None:
+        return cast(Pipeline, replay)
+    pipeline = documents.new_pipeline(body, tx.now)
+    yield Query(
+        "INSERT INTO pipelines (id, doc) VALUES (:id, :doc)",
+        {"id": pipeline["id"], "doc": documents.encode(pipeline)},
+    )
+    yield from idempotency.remember(idem, pipeline, pipeline["id"])
+    return pipeline
+
+
+def update(tx: Tx, pipeline_id: str, body: PipelineUpdate) -> Plan[Pipeline]:
+    """PUT /pipelines/{id}: the fields sent change."""
+    pipeline = yield from get(pipeline_id, "{lock}")
+    rules.update_pipeline(pipeline, body, tx.now)
+    yield Query(
+        "UPDATE pipelines SET doc=:doc WHERE id=:id",
+        {"doc": documents.encode(pipeline), "id": pipeline["id"]},
+    )
+    return pipeline
+
+
+def delete(tx: Tx, pipeline_id: str) -> Plan[None]:
+    """Delete the pipeline with its runs (and theirs: checkpoints, logs, metrics); forget the
+    keys that wrote to any of them."""
+    key = documents.request_id(pipeline_id)
+    runs = yield Query("SELECT id FROM runs WHERE pipeline_id=:id", {"id": key})
+    if not (yield Query("DELETE FROM pipelines WHERE id=:id RETURNING id", {"id": key})):
+        raise NotFound(PIPELINE_NOT_FOUND)
+    run_ids = [row["id"] for row in runs]
+    yield from idempotency.forget([key, *run_ids])
+    tx.changes.extend(RunDeleted(run_id) for run_id in run_ids)

@@ -1,0 +1,176 @@
+"""Runs in storage: create (or resume), read, list, change, cancel, delete.
+
+A run is one row of `runs`: its document (`doc`), its version (grows with every change of the
+document), the columns mirrored from the document (documents.RUN_COLUMNS), and the columns the
+service keeps beside it (the lease, the log cursor). Every change of a run goes through
+`change_run`: lock the row, check the lease token, apply a rule of `server/rules.py`, and write
+the document back with the next version when it changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from pipeline_service.server import rules
+from pipeline_service.server.errors import PIPELINE_NOT_FOUND, RUN_NOT_FOUND, NotFound
+from pipeline_service.server.models import ProgressUpdate, RunCreate, RunUpdate
+from pipeline_service.server.storage import (
+    checkpoints,
+    documents,
+    idempotency,
+    metric_history,
+    pipelines,
+)
+from pipeline_service.server.storage.changes import RunChanged, RunDeleted, RunState
+from pipeline_service.server.storage.fencing import check_fence, run_row
+from pipeline_service.server.storage.idempotency import Idempotency
+from pipeline_service.server.storage.paging import Page, bounded, cut
+from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
+from pipeline_service.wire import Run
+
+
+def get(run_id: str) -> Plan[RunState]:
+    """The run's state; NotFound without it."""
+    row = yield from run_row(run_id, "doc, version")
+    return documents.run_state(row)
+
+
+def find(run_id: str, lock: str = "") -> Plan[Run | None]:
+    """The run's document, or None."""
+    rows = yield Query(
+        f"SELECT doc FROM runs WHERE id=:id {lock}", {"id": documents.request_id(run_id)}
+    )
+    row = first(rows)
+    return None if row is None else documents.run_document(row["doc"])
+
+
+def list_runs(
+    status: str | None, pipeline_id: str | None, skip: int, limit: int
+) -> Plan[Page[Run]]:
+    """Runs, newest first (a page cut at MAX_PAGE_BYTES: paging); with pipeline_id, NotFound
+    when that pipeline does not exist."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit, "skip": min(skip, MAX_INT_PARAM)}
+    if pipeline_id is not None:
+        key = documents.request_id(pipeline_id)
+        if not (yield from pipelines.exists(key)):
+            raise NotFound(PIPELINE_NOT_FOUND)
+        where.append("pipeline_id=:pipeline_id")
+        params["pipeline_id"] = key
+    if status is not None:
+        where.append("status=:status")
+        params["status"] = status
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    keys = (
+        "SELECT pk AS page_key, {doc_bytes} AS page_bytes FROM runs "
+        f"{clause} ORDER BY pk DESC LIMIT :limit OFFSET :skip"
+    )
+    rows = yield Query(
+        f"SELECT doc, page_rows FROM runs JOIN ({bounded(keys, 'page_key DESC')}) AS cut "
+        "ON runs.pk = cut.page_key ORDER BY runs.pk DESC",
+        params,
+    )
+    return cut(rows, lambda row: documents.run_document(row["doc"]))
+
+
+def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Plan[Run]:
+    """A new pending run of the pipeline; resuming a run copies its checkpoints."""
+    replay = yield from idempotency.replayed(idem)
+    if replay is not None:
+        return cast(Run, replay)
+    pipeline = yield from pipelines.get(pipeline_id, "{share}")
+    resumed = None
+    if body.resume_from is not None:
+        resumed = yield from find(body.resume_from, "{share}")
+    run = documents.new_run(pipeline, body, resumed, tx.now)
+    columns = documents.run_columns(run)
+    names = "".join(f", {name}" for name in columns)
+    values = "".join(f", :{name}" for name in columns)
+    yield Query(
+        f"INSERT INTO runs (id, pipeline_id, doc{names}) VALUES (:id, :pipeline_id, :doc{values})",
+        {
+            "id": run["id"],
+            "pipeline_id": run["pipeline_id"],
+            "doc": documents.encode(run),
+            **columns,
+        },
+    )
+    if resumed is not None:
+        yield from checkpoints.copy(resumed["id"], run["id"])
+    yield from idempotency.remember(idem, run, run["id"])
+    return run
+
+
+def change_run(
+    tx: Tx, run_id: str, change: Callable[[Run], object], lease_token: int | None = None
+) -> Plan[RunState]:
+    """Lock the run, check the lease token, apply change; a changed document is written back
+    with the next version (and reported as a change once committed)."""
+    row = yield from run_row(run_id, "id, doc, version, lease_token", "{lock}")
+    check_fence(run_id, lease_token, row)
+    state = documents.run_state(row)
+    run = state.run
+    if not rules.changed(run, change):
+        return state
+    state = RunState(run, state.version + 1)
+    columns = documents.run_columns(run)
+    assignments = "".join(f", {name}=:{name}" for name in columns)
+    yield Query(
+        f"UPDATE runs SET doc=:doc, version=:version{assignments} WHERE id=:id",
+        {"doc": documents.encode(run), "version": state.version, "id": row["id"], **columns},
+    )
+    tx.changes.append(RunChanged(state))
+    return state
+
+
+def update(
+    tx: Tx, run_id: str, body: RunUpdate, idem: Idempotency | None, lease_token: int | None
+) -> Plan[Run]:
+    """PATCH /runs/{id}: the fields sent change."""
+    replay = yield from idempotency.replayed(idem)
+    if replay is not None:
+        return cast(Run, replay)
+    state = yield from change_run(
+        tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now), lease_token
+    )
+    yield from idempotency.remember(idem, state.run, state.run["id"])
+    return state.run
+
+
+def report_progress(
+    tx: Tx,
+    run_id: str,
+    body: ProgressUpdate,
+    idem: Idempotency | None,
+    lease_token: int | None,
+    max_metric_points: int,
+) -> Plan[Run]:
+    """POST /runs/{id}/progress, and the metric point it carries (metric_history)."""
+    replay = yield from idempotency.replayed(idem)
+    if replay is not None:
+        return cast(Run, replay)
+    state = yield from change_run(
+        tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now), lease_token
+    )
+    run = state.run
+    point = metric_history.reported_point(run, body, tx.now)
+    if point is not None:
+        yield from metric_history.record(run["id"], *point, max_metric_points)
+    yield from idempotency.remember(idem, run, run["id"])
+    return run
+
+
+def cancel(tx: Tx, run_id: str) -> Plan[Run]:
+    """POST /runs/{id}/cancel."""
+    state = yield from change_run(tx, run_id, lambda run: rules.cancel_run(run, tx.now))
+    return state.run
+
+
+def delete(tx: Tx, run_id: str) -> Plan[None]:
+    """Delete the run (its checkpoints, logs and metrics with it) and forget its keys."""
+    key = documents.request_id(run_id)
+    if not (yield Query("DELETE FROM runs WHERE id=:id RETURNING id", {"id": key})):
+        raise NotFound(RUN_NOT_FOUND)
+    yield from idempotency.forget([key])
+    tx.changes.append(RunDeleted(key))

@@ -1,0 +1,181 @@
+"""The Storage of every SQL backend: each operation is one plan, the same for all of them.
+
+A backend (`sqlite/`, `postgres/`) subclasses SQLStorage and supplies what differs: how a plan
+runs in a write transaction (`_write`) and on a read connection (`_read`), its lifecycle, its
+health check and its change feed. The operations themselves live in the plans of `pipelines`,
+`runs`, `checkpoints`, `logs`, `leases` and `metric_history`.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TypeVar
+
+from pipeline_service.server.models import (
+    CheckpointCreate,
+    LogEntry,
+    PipelineCreate,
+    PipelineUpdate,
+    ProgressUpdate,
+    RunCreate,
+    RunUpdate,
+)
+from pipeline_service.server.storage import (
+    checkpoints,
+    leases,
+    logs,
+    metric_history,
+    pipelines,
+    runs,
+)
+from pipeline_service.server.storage.changes import RunState
+from pipeline_service.server.storage.idempotency import Idempotency
+from pipeline_service.server.storage.interface import LogQuery, Storage
+from pipeline_service.server.storage.paging import Page
+from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
+from pipeline_service.wire import (
+    Checkpoint,
+    Lease,
+    LogRecord,
+    Pipeline,
+    Run,
+    RunClaim,
+    RunMetrics,
+)
+
+T = TypeVar("T")
+
+
+def heartbeat() -> Plan[None]:
+    """The write a health check makes: one row, rewritten."""
+    yield Query("UPDATE heartbeat SET checked={now} WHERE id=1")
+
+
+class SQLStorage(Storage):
+    """Storage whose every operation is a plan a backend runs in a transaction."""
+
+    def __init__(self, *, max_metric_points: int = metric_history.MAX_POINTS) -> None:
+        if max_metric_points < 2:
+            raise ValueError("max_metric_points must be at least 2 (the first and the newest)")
+        self.max_metric_points = max_metric_points
+
+    @abc.abstractmethod
+    async def _write(self, plan: PlanFactory[T]) -> T:
+        """Run plan(tx) in a write transaction; report its changes once it committed."""
+
+    @abc.abstractmethod
+    async def _read(self, plan: PlanFactory[T]) -> T:
+        """Run plan(tx) on a read connection (it writes nothing)."""
+
+    # pipelines
+
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
+        return await self._write(lambda tx: pipelines.create(tx, body, idem))
+
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline:
+        return await self._read(lambda tx: pipelines.get(pipeline_id))
+
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
+        return await self._read(lambda tx: pipelines.list_pipelines(skip, limit))
+
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
+        return await self._write(lambda tx: pipelines.update(tx, pipeline_id, body))
+
+    async def delete_pipeline(self, pipeline_id: str) -> None:
+        await self._write(lambda tx: pipelines.delete(tx, pipeline_id))
+
+    # runs
+
+    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Run:
+        return await self._write(lambda tx: runs.create(tx, pipeline_id, body, idem))
+
+    async def get_run(self, run_id: str) -> RunState:
+        return await self._read(lambda tx: runs.get(run_id))
+
+    async def list_runs(
+        self, status: str | None, pipeline_id: str | None, skip: int, limit: int
+    ) -> Page[Run]:
+        return await self._read(lambda tx: runs.list_runs(status, pipeline_id, skip, limit))
+
+    async def update_run(
+        self,
+        run_id: str,
+        body: RunUpdate,
+        idem: Idempotency | None = None,
+        lease_token: int | None = None,
+    ) -> Run:
+        return await self._write(lambda tx: runs.update(tx, run_id, body, idem, lease_token))
+
+    async def report_progress(
+        self,
+        run_id: str,
+        body: ProgressUpdate,
+        idem: Idempotency | None = None,
+        lease_token: int | None = None,
+    ) -> Run:
+        return await self._write(
+            lambda tx: runs.report_progress(
+                tx, run_id, body, idem, lease_token, self.max_metric_points
+            )
+        )
+
+    async def cancel_run(self, run_id: str) -> Run:
+        return await self._write(lambda tx: runs.cancel(tx, run_id))
+
+    async def delete_run(self, run_id: str) -> None:
+        await self._write(lambda tx: runs.delete(tx, run_id))
+
+    # metrics
+
+    async def get_metrics(self, run_id: str) -> RunMetrics:
+        return await self._read(lambda tx: metric_history.read(run_id, self.max_metric_points))
+
+    # checkpoints
+
+    async def create_checkpoint(
+        self,
+        run_id: str,
+        body: CheckpointCreate,
+        idem: Idempotency | None,
+        lease_token: int | None = None,
+    ) -> Checkpoint:
+        return await self._write(lambda tx: checkpoints.create(tx, run_id, body, idem, lease_token))
+
+    async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
+        return await self._read(lambda tx: checkpoints.list_checkpoints(run_id, skip, limit))
+
+    async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
+        return await self._read(lambda tx: checkpoints.latest(run_id, action_name))
+
+    # logs
+
+    async def append_logs(
+        self,
+        run_id: str,
+        entries: list[LogEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
+    ) -> list[LogRecord]:
+        return await self._write(lambda tx: logs.append(tx, run_id, entries, idem, lease_token))
+
+    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]:
+        return await self._read(lambda tx: logs.read(run_id, query))
+
+    # workers
+
+    async def claim_run(
+        self, worker_id: str, lease_seconds: float, pipeline_id: str | None
+    ) -> RunClaim | None:
+        return await self._write(lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id))
+
+    async def renew_lease(
+        self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
+    ) -> Lease:
+        return await self._write(
+            lambda tx: leases.renew(run_id, worker_id, lease_seconds, lease_token)
+        )
+
+    async def release_lease(
+        self, run_id: str, worker_id: str, lease_token: int | None = None
+    ) -> None:
+        await self._write(lambda tx: leases.release(run_id, worker_id, lease_token))

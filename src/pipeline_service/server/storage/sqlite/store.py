@@ -1,0 +1,231 @@
+"""SQLite storage: one file, WAL, synchronous=FULL, one writer thread and a pool of readers.
+
+Every write is a plan (`storage/plans.py`) run on the writer thread (`writer.py`: group commit,
+each write in its own savepoint); its future resolves only once the COMMIT is on disk. Reads run
+on their own threads, one connection each; the event loop never blocks on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipeline_service.server.errors import StorageUnavailable
+from pipeline_service.server.storage import metric_history
+from pipeline_service.server.storage.changes import Change, ChangeListener, WatchedRuns
+from pipeline_service.server.storage.plans import Dialect, Plan, PlanFactory, Rows, Tx
+from pipeline_service.server.storage.sql_storage import SQLStorage, heartbeat
+from pipeline_service.server.storage.sqlite import changes, schema
+from pipeline_service.server.storage.sqlite.writer import (
+    GroupCommitWriter,
+    WriteTx,
+    unavailable_on_database_errors,
+)
+
+T = TypeVar("T")
+
+HEALTH_WRITE_TIMEOUT = 5.0
+HEALTH_FRESH = 1.0
+
+# SQLite has one writer at a time: no row locks, no advisory locks. The clock of leases and
+# idempotency keys is the writing process's (seconds since the epoch, bound as :now).
+SQLITE = Dialect(
+    now=":now",
+    seconds=":{name}",
+    long_ago="0",
+    lock="",
+    share="",
+    skip_locked="",
+    serialize="",
+    pyformat=False,
+)
+
+
+def run_plan(conn: sqlite3.Connection, plan: Plan[T], epoch: float) -> T:
+    """Run plan's statements on conn (epoch: the `{now}` of its transaction)."""
+    try:
+        query = next(plan)
+        while True:
+            rows: Rows
+            sql = SQLITE.render(query.sql)
+            if not sql:
+                rows = []
+            elif query.many is not None:
+                conn.executemany(sql, query.many)
+                rows = []
+            else:
+                params = query.params
+                if ":now" in sql:
+                    params = {**params, "now": epoch}
+                rows = conn.execute(sql, params).fetchall()
+            query = plan.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    finally:
+        plan.close()
+
+
+class SQLiteStorage(SQLStorage):
+    """Storage in one SQLite file."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readers: int = 4,
+        max_queued_writes: int = GroupCommitWriter.MAX_QUEUED,
+        max_metric_points: int = metric_history.MAX_POINTS,
+    ) -> None:
+        super().__init__(max_metric_points=max_metric_points)
+        self.path = Path(path)
+        self._readers_count = readers
+        self._max_queued_writes = max_queued_writes
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._writer: GroupCommitWriter | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: ChangeListener = lambda change: None
+        self._watched: WatchedRuns = frozenset
+        self._foreign = changes.ForeignChanges()
+        self._watcher: asyncio.Task[None] | None = None
+
+    # lifecycle -------------------------------------------------------------------------------
+
+    async def start(self, listener: ChangeListener, watched: WatchedRuns = frozenset) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._listener = listener
+        self._watched = watched
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = GroupCommitWriter(
+            self._connect, self._disconnect, self._report, max_queued=self._max_queued_writes
+        )
+        self._readers = ThreadPoolExecutor(self._readers_count, thread_name_prefix="sqlite-reader")
+        await asyncio.wrap_future(self._writer.submit(schema.migrate, (self.path,), raw=True))
+        self._watcher = self._loop.create_task(self._watch_other_processes())
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        writer, readers = self._writer, self._readers
+        self._writer, self._readers = None, None
+        loop = asyncio.get_running_loop()
+        if writer is not None:
+            await loop.run_in_executor(None, writer.stop)
+        if readers is not None:
+            await loop.run_in_executor(None, readers.shutdown)
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def _disconnect(self) -> None:
+        """Close and forget this thread's connection (the next use opens a new one)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is None:
+            return
+        with self._connections_lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
+    # plans -----------------------------------------------------------------------------------
+
+    async def _write(self, plan: PlanFactory[T]) -> T:
+        if self._writer is None:
+            raise StorageUnavailable("storage is closed")
+        result: T = await asyncio.wrap_future(self._writer.submit(_write_job, (plan,)))
+        return result
+
+    async def _read(self, plan: PlanFactory[T]) -> T:
+        if self._readers is None or self._loop is None:
+            raise StorageUnavailable("storage is closed")
+        return await self._loop.run_in_executor(self._readers, self._reading, plan)
+
+    def _reading(self, plan: PlanFactory[T]) -> T:
+        with unavailable_on_database_errors():
+            return run_plan(self._connect(), plan(Tx()), time.time())
+
+    # changes ---------------------------------------------------------------------------------
+
+    def _report(self, committed: list[Change]) -> None:
+        """Hand committed changes to the listener, in order (writer thread)."""
+        for change in committed:
+            self._foreign.committed(change)
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._listener, change)
+
+    async def _watch_other_processes(self) -> None:
+        """Report commits of other processes (e.g. `serve --workers`) on the watched runs."""
+        while True:
+            await asyncio.sleep(changes.INTERVAL)
+            watched = list(self._watched())
+            self._foreign.watched = frozenset(watched)
+            if not watched or self._writer is None or self._loop is None:
+                continue
+            try:
+                await self._write(partial(self._foreign.read, watched=watched))
+            except (sqlite3.Error, StorageUnavailable, RuntimeError):
+                continue  # the store is closing or unusable; /health says so
+
+    # health ----------------------------------------------------------------------------------
+
+    def describe(self) -> dict[str, str]:
+        return {"database": "sqlite"}
+
+    async def check(self) -> None:
+        """A real write through the writer (fails when the disk is full, the file read-only,
+        the writer stuck or stopped), unless one committed within the last HEALTH_FRESH
+        seconds and none failed since: health checks under load cost no extra fsync."""
+        if not self.path.exists():
+            raise StorageUnavailable(f"database file {self.path} is missing")
+        writer = self._writer
+        last = None if writer is None else writer.last_commit
+        if last is not None and time.monotonic() - last < HEALTH_FRESH:
+            return
+        try:
+            await asyncio.wait_for(self._write(lambda tx: heartbeat()), HEALTH_WRITE_TIMEOUT)
+        except TimeoutError:
+            raise StorageUnavailable(
+                f"the database did not take a write within {HEALTH_WRITE_TIMEOUT:.0f} s"
+            ) from None
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"database is unusable: {exc}") from exc
+
+
+def _write_job(tx: WriteTx, plan: PlanFactory[Any]) -> Any:
+    """A writer job: plan run in tx (on the writer thread)."""
+    return run_plan(tx.conn, plan(tx), tx.epoch)

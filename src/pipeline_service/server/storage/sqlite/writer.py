@@ -1,0 +1,250 @@
+"""The one thread that writes to a SQLite file, committing writes that wait together at once.
+
+Every write runs on this thread inside a `BEGIN IMMEDIATE` transaction, so a read-modify-write
+(progress reports, claims) can never lose an update, and its future resolves (so the client gets
+its 2xx) only once the COMMIT is on disk. Writes that queue up together share one transaction
+and one fsync (group commit), each in its own savepoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Any
+
+from pipeline_service.server.errors import StorageUnavailable
+from pipeline_service.server.storage.changes import Change
+from pipeline_service.server.storage.plans import Tx
+
+logger = logging.getLogger("pipeline_service.server")
+
+
+# Primary SQLite result codes that mean the database cannot be used right now (as opposed to a
+# bug in a statement, which is a 500): busy/locked, out of memory, read-only, I/O error,
+# corrupt, disk full, cannot open, locking protocol, not a database, permission denied.
+_UNAVAILABLE_CODES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15, 26, 3})
+
+
+def is_unavailable(exc: sqlite3.Error) -> bool:
+    """Whether exc means the database cannot be used now (rather than a bug in a statement)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:  # raised by the sqlite3 module itself: a closed database is unusable
+        return isinstance(exc, sqlite3.OperationalError) or "closed" in str(exc)
+    return (code & 0xFF) in _UNAVAILABLE_CODES
+
+
+@contextlib.contextmanager
+def unavailable_on_database_errors() -> Iterator[None]:
+    """A database that cannot be used (locked, read-only, disk full, corrupt) is a 503;
+    any other database error is a bug and stays what it is (a 500)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        if not is_unavailable(exc):
+            raise
+        raise StorageUnavailable(f"database is unusable: {exc}") from exc
+
+
+class WriteTx(Tx):
+    """One write of a batch: its connection and clock (`{now}`: seconds since the epoch)."""
+
+    __slots__ = ("conn", "epoch")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self.conn = conn
+        self.epoch = time.time()
+
+
+class _Job:
+    __slots__ = ("args", "fn", "future", "raw")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], raw: bool) -> None:
+        self.fn = fn
+        self.args = args
+        self.raw = raw
+        self.future: Future[Any] = Future()
+
+    def start(self) -> bool:
+        """Claim the job for running; False when its waiter gave up (cancelled): skip it."""
+        return self.future.set_running_or_notify_cancel()
+
+    def answer(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Resolve the waiter; never raises, whatever the waiter did meanwhile."""
+        try:
+            if error is None:
+                self.future.set_result(result)
+            else:
+                self.future.set_exception(error)
+        except Exception:  # already resolved (InvalidStateError): nothing is waiting
+            logger.debug("a write's waiter was already answered", exc_info=True)
+
+
+class GroupCommitWriter:
+    """The one thread that writes. Writes that wait together share one transaction, each in its
+    own savepoint (a failing write rolls back alone), and so share one fsync: group commit.
+    A write's future resolves only after its COMMIT, and its changes are reported in order.
+
+    Nothing a caller does can stop it: a write whose waiter was cancelled before it ran is
+    skipped, each waiter is answered on its own, a batch that fails (COMMIT or even ROLLBACK
+    raising) fails its writes and drops the connection (the next batch opens a new one), and
+    a thread that died anyway is replaced at the next write. At most `max_queued` writes wait;
+    beyond that a write is refused at once with a 503 and `Retry-After`.
+    """
+
+    MAX_BATCH = 128
+    MAX_QUEUED = 10_000
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        discard: Callable[[], None],
+        report: Callable[[list[Change]], None],
+        *,
+        max_queued: int = MAX_QUEUED,
+    ) -> None:
+        self._connect = connect
+        self._discard = discard
+        self._report = report
+        self._queue: queue.Queue[_Job | None] = queue.Queue(max_queued)
+        self._lock = threading.Lock()
+        self._stopping = False
+        # When the last batch committed (monotonic), None after a batch failed.
+        self.last_commit: float | None = None
+        self._thread = self._start_thread()
+
+    def _start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        thread.start()
+        return thread
+
+    def submit(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], *, raw: bool = False
+    ) -> Future[Any]:
+        """Run fn(tx: WriteTx, *args) in a write transaction (raw: fn(connection, *args), alone,
+        outside any transaction)."""
+        job = _Job(fn, args, raw)
+        with self._lock:
+            if self._stopping:
+                raise StorageUnavailable("storage is closed")
+            if not self._thread.is_alive():
+                logger.error("the database writer had stopped; starting a new one")
+                self._thread = self._start_thread()
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            raise StorageUnavailable(
+                "the database is overloaded: too many writes are waiting; retry shortly",
+                headers={"Retry-After": "1"},
+            ) from None
+        return job.future
+
+    def stop(self) -> None:
+        """Finish the queued writes, then end the thread (blocks)."""
+        with self._lock:
+            self._stopping = True
+            thread = self._thread
+        self._queue.put(None)
+        thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                if self._serve(job):
+                    return
+            except BaseException:  # a bug of the writer itself: log it, keep writing
+                logger.exception("the database writer failed; it carries on")
+
+    def _serve(self, job: _Job) -> bool:
+        """Run job, and the writes queued behind it; True when told to stop."""
+        if job.raw:
+            self._run_raw(job)
+            return False
+        batch, stopping = [job], False
+        while len(batch) < self.MAX_BATCH:
+            try:
+                queued = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if queued is None:
+                stopping = True
+                break
+            if queued.raw:
+                self._commit(batch)
+                batch = []
+                self._run_raw(queued)
+                continue
+            batch.append(queued)
+        if batch:
+            self._commit(batch)
+        return stopping
+
+    def _run_raw(self, job: _Job) -> None:
+        if not job.start():
+            return
+        try:
+            with unavailable_on_database_errors():
+                result = job.fn(self._connect(), *job.args)
+        except BaseException as exc:
+            job.answer(error=exc)
+        else:
+            job.answer(result)
+
+    def _commit(self, batch: list[_Job]) -> None:
+        batch = [job for job in batch if job.start()]
+        if not batch:
+            return
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        changes: list[Change] = []
+        try:
+            with unavailable_on_database_errors():
+                conn = self._connect()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for job in batch:
+                        tx = WriteTx(conn)
+                        conn.execute("SAVEPOINT job")
+                        try:
+                            with unavailable_on_database_errors():
+                                result = job.fn(tx, *job.args)
+                        except Exception as exc:
+                            conn.execute("ROLLBACK TO job")
+                            conn.execute("RELEASE job")
+                            outcomes.append((job, None, exc))
+                        else:
+                            conn.execute("RELEASE job")
+                            outcomes.append((job, result, None))
+                            changes.extend(tx.changes)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._roll_back(conn)
+                    raise
+        except BaseException as exc:  # nothing of the batch was committed
+            self.last_commit = None
+            for job in batch:
+                job.answer(error=exc)
+            return
+        self.last_commit = time.monotonic()
+        try:
+            self._report(changes)
+        finally:
+            for job, result, error in outcomes:
+                job.answer(result, error)
+
+    def _roll_back(self, conn: sqlite3.Connection) -> None:
+        """Undo a failed batch; a connection that cannot even roll back is dropped."""
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except Exception:
+            logger.exception("ROLLBACK failed; reopening the database connection")
+            self._discard()
