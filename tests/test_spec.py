@@ -112,10 +112,19 @@ def test_422_on_every_operation_that_takes_input() -> None:
             assert "422" in op["responses"], f"{method.upper()} {path}"
 
 
-def test_bodies_have_400_and_413() -> None:
+def test_bodies_have_400_413_and_415() -> None:
     for method, path, op in operations():
         if "requestBody" in op:
-            assert {"400", "413"} <= set(op["responses"]), f"{method.upper()} {path}"
+            assert {"400", "413", "415"} <= set(op["responses"]), f"{method.upper()} {path}"
+
+
+def test_every_page_says_where_to_continue() -> None:
+    """Each operation answering a page (skip/limit or the log cursor) documents `Link`."""
+    for _method, path, op in operations():
+        names = {p["name"] for p in parameters(path, op)}
+        if "limit" in names:
+            headers = op["responses"]["200"].get("headers", {})
+            assert headers == {"Link": {"$ref": "#/components/headers/NextPage"}}, path
 
 
 def test_idempotency_key_on_every_creating_post() -> None:

@@ -79,3 +79,12 @@ def test_terminal_statuses_are_those_the_spec_names() -> None:
 
 def test_log_batch_limit_is_the_spec_limit() -> None:
     assert SCHEMAS["LogBatch"]["properties"]["entries"]["maxItems"] == wire.MAX_LOG_BATCH
+
+
+def test_limits_are_those_the_spec_states() -> None:
+    limits = load_spec()["info"]["x-limits"]
+    assert limits == {
+        "max-json-depth": wire.MAX_JSON_DEPTH,
+        "default-max-field-bytes": wire.DEFAULT_MAX_FIELD_BYTES,
+        "max-page-bytes": wire.MAX_PAGE_BYTES,
+    }

@@ -7,6 +7,7 @@ scripts/unasync.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TypeVar
 
 import anyio
@@ -16,6 +17,7 @@ from . import _constants as C
 from ._request import (
     Call,
     ClientConfig,
+    Page,
     Requester,
     already_deleted,
     build_request,
@@ -29,6 +31,7 @@ from .errors import status_error_from_response
 __all__ = ["AsyncRequester"]
 
 T = TypeVar("T")
+Item = TypeVar("Item", bound=Mapping[str, object])
 
 log = logging.getLogger(C.LOGGER_NAME)
 
@@ -88,6 +91,26 @@ class AsyncRequester(Requester):
                 await response.aclose()
             await anyio.sleep(delay)
             attempt += 1
+
+    async def paged(
+        self, page: Callable[[int], Call[Page[Item]]], page_size: int, timeout: float | None
+    ) -> AsyncIterator[Item]:
+        """Every item of the pages that `page(skip)` asks for, each once (by `id`): a page
+        shorter than page_size ends it, unless the server cut it short (`Page.next`)."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        skip = 0
+        seen: set[str] = set()
+        while True:
+            items = await self.request(page(skip), timeout=timeout)
+            new = [item for item in items if str(item["id"]) not in seen]
+            for item in new:
+                # Items created meanwhile shift the pages: never yield one twice.
+                seen.add(str(item["id"]))
+                yield item
+            if not new or (len(items) < page_size and items.next is None):
+                return
+            skip += len(items)
 
 
 async def _read_within(response: httpx.Response, until: float) -> httpx.Response:

@@ -34,3 +34,6 @@ POLL_INTERVAL = 1.0
 
 USER_AGENT_PREFIX = "pipeline-service-python"
 LOGGER_NAME = "pipeline_service"
+
+# Checkpoints asked for at a time by get_checkpoints (the server's largest page).
+CHECKPOINT_PAGE = 1000

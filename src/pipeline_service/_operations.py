@@ -68,7 +68,7 @@ from pipeline_service_api.models import RunStatus as _WireRunStatus
 from pipeline_service_api.types import UNSET, File
 from pydantic import BaseModel, TypeAdapter
 
-from ._request import Call, read_json
+from ._request import Call, Page, page_reader, read_json
 from .models import ActionProgress, LogEntry, PipelineProgress, as_utc
 from .types import (
     NOT_GIVEN,
@@ -237,8 +237,8 @@ def get_pipeline(pipeline_id: str) -> Call[Pipeline]:
     return Call(_get_pipeline.request_kwargs(pipeline_id), _reader(_PIPELINE))
 
 
-def list_pipelines(skip: int, *, limit: int) -> Call[list[Pipeline]]:
-    return Call(_list_pipelines.request_kwargs(skip=skip, limit=limit), _reader(_PIPELINES))
+def list_pipelines(skip: int, *, limit: int) -> Call[Page[Pipeline]]:
+    return Call(_list_pipelines.request_kwargs(skip=skip, limit=limit), page_reader(_PIPELINES))
 
 
 def update_pipeline(
@@ -288,7 +288,7 @@ def get_run(run_id: str) -> Call[Run]:
 
 def list_runs(
     status: str | None, *, skip: int, limit: int, resumed_from: str | None = None
-) -> Call[list[Run]]:
+) -> Call[Page[Run]]:
     status_filter = UNSET if status is None else _run_status(status, "list_runs")
     return Call(
         _list_runs.request_kwargs(
@@ -297,13 +297,14 @@ def list_runs(
             skip=skip,
             limit=limit,
         ),
-        _reader(_RUNS),
+        page_reader(_RUNS),
     )
 
 
-def list_pipeline_runs(pipeline_id: str, *, skip: int, limit: int) -> Call[list[Run]]:
+def list_pipeline_runs(pipeline_id: str, *, skip: int, limit: int) -> Call[Page[Run]]:
     return Call(
-        _list_pipeline_runs.request_kwargs(pipeline_id, skip=skip, limit=limit), _reader(_RUNS)
+        _list_pipeline_runs.request_kwargs(pipeline_id, skip=skip, limit=limit),
+        page_reader(_RUNS),
     )
 
 
@@ -432,8 +433,11 @@ def create_checkpoint(
     )
 
 
-def list_checkpoints(run_id: str) -> Call[list[Checkpoint]]:
-    return Call(_list_checkpoints.request_kwargs(run_id), _reader(_CHECKPOINTS))
+def list_checkpoints(run_id: str, *, skip: int, limit: int) -> Call[Page[Checkpoint]]:
+    return Call(
+        _list_checkpoints.request_kwargs(run_id, skip=skip, limit=limit),
+        page_reader(_CHECKPOINTS),
+    )
 
 
 def get_latest_checkpoint(run_id: str) -> Call[Checkpoint]:
@@ -521,7 +525,7 @@ def get_logs(
     since: datetime | str | None,
     limit: int,
     after_seq: int | None,
-) -> Call[list[LogRecord]]:
+) -> Call[Page[LogRecord]]:
     return Call(
         _get_logs.request_kwargs(
             run_id,
@@ -531,7 +535,7 @@ def get_logs(
             after_seq=UNSET if after_seq is None else after_seq,
             limit=limit,
         ),
-        _reader(_LOG_RECORDS),
+        page_reader(_LOG_RECORDS),
     )
 
 

@@ -14,10 +14,11 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -32,12 +33,14 @@ from .errors import (
 __all__ = [
     "Call",
     "ClientConfig",
+    "Page",
     "Requester",
     "build_request",
     "connection_error",
     "deadline_after",
     "is_retryable_status",
     "log_response",
+    "page_reader",
     "read_json",
     "retry_delay",
     "time_left",
@@ -251,6 +254,26 @@ def connection_error(exc: httpx.TransportError, request: httpx.Request) -> APICo
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Request timed out: {where}", request=request)
     return APIConnectionError(f"Connection error: {where}: {exc!r}", request=request)
+
+
+class Page(list[T]):
+    """The items of a list or log page. `next` is the query of the page that continues it when
+    the server cut this one short (at its byte cap: `Link: <…>; rel="next"`), else None."""
+
+    def __init__(self, items: Iterable[T] = (), next: Mapping[str, str] | None = None) -> None:
+        super().__init__(items)
+        self.next = next
+
+
+def page_reader(adapter: TypeAdapter[list[T]]) -> Callable[[httpx.Response], Page[T]]:
+    """Reads a page: its items, and where the server says the next one starts."""
+
+    def read(response: httpx.Response) -> Page[T]:
+        link = response.links.get("next")
+        following = dict(parse_qsl(urlsplit(link["url"]).query)) if link else None
+        return Page(read_json(response, adapter), following)
+
+    return read
 
 
 def read_json(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator, Mapping
 from typing import TypeVar
 
 import httpx
@@ -14,6 +15,7 @@ from . import _constants as C
 from ._request import (
     Call,
     ClientConfig,
+    Page,
     Requester,
     already_deleted,
     build_request,
@@ -27,6 +29,7 @@ from .errors import status_error_from_response
 __all__ = ["SyncRequester"]
 
 T = TypeVar("T")
+Item = TypeVar("Item", bound=Mapping[str, object])
 
 log = logging.getLogger(C.LOGGER_NAME)
 
@@ -86,6 +89,26 @@ class SyncRequester(Requester):
                 response.close()
             time.sleep(delay)
             attempt += 1
+
+    def paged(
+        self, page: Callable[[int], Call[Page[Item]]], page_size: int, timeout: float | None
+    ) -> Iterator[Item]:
+        """Every item of the pages that `page(skip)` asks for, each once (by `id`): a page
+        shorter than page_size ends it, unless the server cut it short (`Page.next`)."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        skip = 0
+        seen: set[str] = set()
+        while True:
+            items = self.request(page(skip), timeout=timeout)
+            new = [item for item in items if str(item["id"]) not in seen]
+            for item in new:
+                # Items created meanwhile shift the pages: never yield one twice.
+                seen.add(str(item["id"]))
+                yield item
+            if not new or (len(items) < page_size and items.next is None):
+                return
+            skip += len(items)
 
 
 def _read_within(response: httpx.Response, until: float) -> httpx.Response:

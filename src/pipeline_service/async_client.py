@@ -6,10 +6,10 @@ scripts/unasync.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import anyio
 import httpx
@@ -20,7 +20,7 @@ from ._async_artifacts import AsyncArtifactMethods
 from ._async_request import AsyncRequester
 from ._async_streaming import aiter_events
 from ._conveniences import AsyncConveniences
-from ._request import Call, ClientConfig, deadline_after, time_left
+from ._request import ClientConfig, deadline_after, time_left
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
 from .streaming import LogEvents, ProgressEvents
@@ -38,8 +38,6 @@ from .types import (
 from .wire import MAX_LOG_BATCH
 
 __all__ = ["AsyncPipelineServiceClient"]
-
-_Item = TypeVar("_Item", bound=Mapping[str, object])
 
 
 class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
@@ -180,7 +178,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         self, *, page_size: int = 100, timeout: float | None = None
     ) -> AsyncIterator[Pipeline]:
         """Every pipeline, newest first, fetched page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_pipelines(skip, limit=page_size), page_size, timeout
         )
 
@@ -281,7 +279,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
     ) -> AsyncIterator[Run]:
         """Every run (optionally only those in `status`, or that resumed `resumed_from`),
         newest first, page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_runs(
                 status, skip=skip, limit=page_size, resumed_from=resumed_from
             ),
@@ -300,7 +298,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         self, pipeline_id: str, *, page_size: int = 100, timeout: float | None = None
     ) -> AsyncIterator[Run]:
         """Every run of a pipeline, newest first, page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_pipeline_runs(pipeline_id, skip=skip, limit=page_size),
             page_size,
             timeout,
@@ -448,8 +446,16 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
     async def get_checkpoints(
         self, run_id: str, *, timeout: float | None = None
     ) -> list[Checkpoint]:
-        """A run's checkpoints, by action_index then creation time."""
-        return await self._requester.request(ops.list_checkpoints(run_id), timeout=timeout)
+        """A run's checkpoints, by action_index then creation time (all of them, page by page)."""
+        pages = self._requester.paged(
+            lambda skip: ops.list_checkpoints(run_id, skip=skip, limit=C.CHECKPOINT_PAGE),
+            C.CHECKPOINT_PAGE,
+            timeout,
+        )
+        checkpoints: list[Checkpoint] = []
+        async for checkpoint in pages:
+            checkpoints.append(checkpoint)
+        return checkpoints
 
     async def get_latest_checkpoint(
         self, run_id: str, *, timeout: float | None = None
@@ -515,16 +521,23 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         timeout: float | None = None,
     ) -> list[LogRecord]:
         """A run's log records, oldest first, filtered by action, level, time (strictly after
-        `since`; naive is UTC) or `seq` (after `after_seq`)."""
-        call = ops.get_logs(
-            run_id,
-            action_name=action_name,
-            level=level,
-            since=since,
-            limit=limit,
-            after_seq=after_seq,
-        )
-        return await self._requester.request(call, timeout=timeout)
+        `since`; naive is UTC) or `seq` (after `after_seq`): `limit` of them unless fewer are
+        left (pages the server cut at its byte cap are continued)."""
+        records: list[LogRecord] = []
+        while True:
+            call = ops.get_logs(
+                run_id,
+                action_name=action_name,
+                level=level,
+                since=since,
+                limit=limit - len(records),
+                after_seq=after_seq,
+            )
+            page = await self._requester.request(call, timeout=timeout)
+            records.extend(page)
+            if page.next is None or not page or len(records) >= limit:
+                return records
+            after_seq = page[-1]["seq"]
 
     def follow_logs(
         self,
@@ -607,22 +620,3 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
     async def _is_over(self, run_id: str, timeout: float | None) -> bool:
         run = await self.get_run(run_id, timeout=timeout)
         return RunStatus(run["status"]).is_terminal
-
-    async def _paged(
-        self, page: Callable[[int], Call[list[_Item]]], page_size: int, timeout: float | None
-    ) -> AsyncIterator[_Item]:
-        if page_size < 1:
-            raise ValueError(f"page_size must be >= 1, got {page_size}")
-        skip = 0
-        seen: set[str] = set()
-        while True:
-            items = await self._requester.request(page(skip), timeout=timeout)
-            for item in items:
-                # Items created meanwhile shift the pages: never yield one twice.
-                key = str(item["id"])
-                if key not in seen:
-                    seen.add(key)
-                    yield item
-            if len(items) < page_size:
-                return
-            skip += len(items)

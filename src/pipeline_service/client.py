@@ -5,17 +5,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 
 import httpx
 
 from . import _constants as C
 from . import _operations as ops
 from ._conveniences import SyncConveniences
-from ._request import Call, ClientConfig, deadline_after, time_left
+from ._request import ClientConfig, deadline_after, time_left
 from ._sync_artifacts import SyncArtifactMethods
 from ._sync_request import SyncRequester
 from ._sync_streaming import iter_events
@@ -36,8 +36,6 @@ from .types import (
 from .wire import MAX_LOG_BATCH
 
 __all__ = ["PipelineServiceClient"]
-
-_Item = TypeVar("_Item", bound=Mapping[str, object])
 
 
 class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
@@ -176,7 +174,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         self, *, page_size: int = 100, timeout: float | None = None
     ) -> Iterator[Pipeline]:
         """Every pipeline, newest first, fetched page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_pipelines(skip, limit=page_size), page_size, timeout
         )
 
@@ -277,7 +275,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
     ) -> Iterator[Run]:
         """Every run (optionally only those in `status`, or that resumed `resumed_from`),
         newest first, page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_runs(
                 status, skip=skip, limit=page_size, resumed_from=resumed_from
             ),
@@ -296,7 +294,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         self, pipeline_id: str, *, page_size: int = 100, timeout: float | None = None
     ) -> Iterator[Run]:
         """Every run of a pipeline, newest first, page by page."""
-        return self._paged(
+        return self._requester.paged(
             lambda skip: ops.list_pipeline_runs(pipeline_id, skip=skip, limit=page_size),
             page_size,
             timeout,
@@ -442,8 +440,16 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         return self._requester.request(call, timeout=timeout)
 
     def get_checkpoints(self, run_id: str, *, timeout: float | None = None) -> list[Checkpoint]:
-        """A run's checkpoints, by action_index then creation time."""
-        return self._requester.request(ops.list_checkpoints(run_id), timeout=timeout)
+        """A run's checkpoints, by action_index then creation time (all of them, page by page)."""
+        pages = self._requester.paged(
+            lambda skip: ops.list_checkpoints(run_id, skip=skip, limit=C.CHECKPOINT_PAGE),
+            C.CHECKPOINT_PAGE,
+            timeout,
+        )
+        checkpoints: list[Checkpoint] = []
+        for checkpoint in pages:
+            checkpoints.append(checkpoint)
+        return checkpoints
 
     def get_latest_checkpoint(
         self, run_id: str, *, timeout: float | None = None
@@ -509,16 +515,23 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         timeout: float | None = None,
     ) -> list[LogRecord]:
         """A run's log records, oldest first, filtered by action, level, time (strictly after
-        `since`; naive is UTC) or `seq` (after `after_seq`)."""
-        call = ops.get_logs(
-            run_id,
-            action_name=action_name,
-            level=level,
-            since=since,
-            limit=limit,
-            after_seq=after_seq,
-        )
-        return self._requester.request(call, timeout=timeout)
+        `since`; naive is UTC) or `seq` (after `after_seq`): `limit` of them unless fewer are
+        left (pages the server cut at its byte cap are continued)."""
+        records: list[LogRecord] = []
+        while True:
+            call = ops.get_logs(
+                run_id,
+                action_name=action_name,
+                level=level,
+                since=since,
+                limit=limit - len(records),
+                after_seq=after_seq,
+            )
+            page = self._requester.request(call, timeout=timeout)
+            records.extend(page)
+            if page.next is None or not page or len(records) >= limit:
+                return records
+            after_seq = page[-1]["seq"]
 
     def follow_logs(
         self,
@@ -601,22 +614,3 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
     def _is_over(self, run_id: str, timeout: float | None) -> bool:
         run = self.get_run(run_id, timeout=timeout)
         return RunStatus(run["status"]).is_terminal
-
-    def _paged(
-        self, page: Callable[[int], Call[list[_Item]]], page_size: int, timeout: float | None
-    ) -> Iterator[_Item]:
-        if page_size < 1:
-            raise ValueError(f"page_size must be >= 1, got {page_size}")
-        skip = 0
-        seen: set[str] = set()
-        while True:
-            items = self._requester.request(page(skip), timeout=timeout)
-            for item in items:
-                # Items created meanwhile shift the pages: never yield one twice.
-                key = str(item["id"])
-                if key not in seen:
-                    seen.add(key)
-                    yield item
-            if len(items) < page_size:
-                return
-            skip += len(items)

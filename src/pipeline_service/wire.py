@@ -19,8 +19,11 @@ from typing_extensions import TypedDict
 __all__ = [
     "ACTION_STATUSES",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_FIELD_BYTES",
     "LOG_LEVELS",
+    "MAX_JSON_DEPTH",
     "MAX_LOG_BATCH",
+    "MAX_PAGE_BYTES",
     "RUN_STATUSES",
     "TERMINAL_ACTION_STATUSES",
     "TERMINAL_RUN_STATUSES",
@@ -80,6 +83,17 @@ MAX_LOG_BATCH: Final = 10_000
 
 # Larger request bodies are refused with 413 by a server left at its default (`--max-body-bytes`).
 DEFAULT_MAX_BODY_BYTES: Final = 32 * 1024 * 1024
+
+# A free-form field (params, result, metrics, params_snapshot, an error text) larger than this,
+# as UTF-8 JSON, is refused with 422 by a server left at its default (`--max-field-bytes`).
+DEFAULT_MAX_FIELD_BYTES: Final = 1024 * 1024
+
+# Objects and arrays in a request body nest at most this deep (the body is level 1); deeper: 422.
+MAX_JSON_DEPTH: Final = 64
+
+# A page (list or log records) ends once its items' encoded size reaches this: a page cut short
+# carries `Link: <URL>; rel="next"`.
+MAX_PAGE_BYTES: Final = 4 * 1024 * 1024
 
 _OPEN = ConfigDict(extra="allow")
 

@@ -271,6 +271,50 @@ class DropRequestPart:
         await self.app(scope, receive, send)
 
 
+class AnyBodyIsJSON:
+    """Reads every request body as JSON, whatever its Content-Type says (or none)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            headers.append((b"content-type", b"application/json"))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+class AnyHost:
+    """Answers whatever name a request gives in `Host` (as if it were the server's own)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [(k, v) for k, v in scope["headers"] if k != b"host"]
+            headers.append((b"host", b"127.0.0.1"))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+class NoNextLink:
+    """Cuts pages at the byte cap but never says where the next one starts (no `Link`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def without_link(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"link"]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, without_link)
+
+
 def lose_updates(server: EmbeddedServer) -> None:
     """Progress reports read the run, wait a little, then write their change over what they
     read: concurrent reports overwrite each other."""
@@ -347,6 +391,12 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
         app.add_middleware(DropRequestPart, pattern=_ARTIFACT_PATH, header=b"content-sha256")
     elif fault == "resumed-from-filter-ignored":
         app.add_middleware(DropRequestPart, pattern=_RUNS_PATH, query="resumed_from")
+    elif fault == "any-body-is-json":
+        app.add_middleware(AnyBodyIsJSON)
+    elif fault == "any-host":
+        app.add_middleware(AnyHost)
+    elif fault in ("no-next-link-logs", "no-next-link-lists"):
+        app.add_middleware(NoNextLink)
     else:
         raise ValueError(fault)
     return server

@@ -36,6 +36,10 @@ FAULTS = {
     "metric-points-reversed": "metrics.history",
     "unchecked-artifact-digest": "artifacts.integrity",
     "resumed-from-filter-ignored": "lineage.resume",
+    "any-body-is-json": "network.content-type",
+    "any-host": "network.host",
+    "no-next-link-logs": "network.log-pages",
+    "no-next-link-lists": "network.list-pages",
 }
 
 

@@ -196,7 +196,7 @@ def test_serves_the_committed_spec_and_docs(live_server: EmbeddedServer) -> None
         assert yaml.safe_load(as_yaml.text) == load_spec()
         docs = http.get("/docs")
         assert docs.status_code == 200
-        assert "openapi.json" in docs.text
+        assert "/ui/docs/swagger-init.js" in docs.text  # which loads /openapi.json
 
 
 def test_health(live_server: EmbeddedServer, server_factory: ServerFactory, backend: str) -> None:
@@ -224,6 +224,7 @@ def test_health(live_server: EmbeddedServer, server_factory: ServerFactory, back
         response = http.get("/health")
         assert response.status_code == 503
         assert "database" in response.json()["detail"]
+        assert response.headers["retry-after"] == "1"  # every 503 says when to try again
 
 
 def test_unknown_paths_and_methods_are_json(live_server: EmbeddedServer) -> None:

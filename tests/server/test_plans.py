@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pipeline_service.server.errors import RUN_NOT_FOUND, Conflict, NotFound
-from pipeline_service.server.storage import fencing
+from pipeline_service.server.storage import fencing, pipelines
 from pipeline_service.server.storage.plans import Plan, Query, Rows
 from pipeline_service.server.storage.postgres.store import POSTGRES
 from pipeline_service.server.storage.sqlite.store import SQLITE
@@ -44,6 +44,11 @@ from pipeline_service.server.storage.sqlite.store import SQLITE
             "",
             "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))",
         ),
+        (
+            "SELECT pk, {doc_bytes} AS page_bytes FROM logs",
+            "SELECT pk, length(doc) AS page_bytes FROM logs",  # ASCII documents
+            "SELECT pk, octet_length(doc) AS page_bytes FROM logs",  # without reading them
+        ),
     ],
 )
 def test_each_dialect_spells_the_portable_sql(portable: str, sqlite: str, postgres: str) -> None:
@@ -75,3 +80,17 @@ def test_a_plan_reads_rows_by_name_and_raises_the_contract_errors() -> None:
     # An id no server made never reaches the database as text it cannot hold.
     asked, _ = drive(fencing.fence("r\x00ü", None), [[{"lease_token": 0}]])
     assert asked[0].params == {"id": ""}
+
+
+def test_a_page_plan_is_cut_where_the_database_says() -> None:
+    """`page_rows` (the uncut page's size) tells a cut page from the last one."""
+    doc = '{"id": "p", "name": "n", "description": null, "actions": []}'
+    (query,), page = drive(pipelines.list_pipelines(0, 10), [[{"doc": doc, "page_rows": 3}] * 2])
+    assert "SUM(page_bytes) OVER" in query.sql
+    assert len(page) == 2
+    assert page.more
+    _, whole = drive(pipelines.list_pipelines(0, 10), [[{"doc": doc, "page_rows": 2}] * 2])
+    assert not whole.more
+    _, empty = drive(pipelines.list_pipelines(0, 10), [[]])
+    assert empty == []
+    assert not empty.more

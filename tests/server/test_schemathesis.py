@@ -31,7 +31,8 @@ CONFIG = SchemathesisConfig.from_str(CONFIG_TOML)
 
 _DB_DIR = tempfile.TemporaryDirectory(prefix="pipeline-service-schemathesis-")
 DB_PATH = Path(_DB_DIR.name) / "fuzz.db"
-APP = create_app(Settings(db_path=DB_PATH, heartbeat_interval=0.2))
+# Served in-process, where requests name the host `testserver`.
+APP = create_app(Settings(db_path=DB_PATH, heartbeat_interval=0.2, allowed_hosts=("testserver",)))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 
 # Modest by default so the suite stays fast; raise for a deeper local run.

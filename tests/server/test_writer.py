@@ -17,6 +17,7 @@ import pytest
 from pipeline_service.server import Settings, create_app
 from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.models import PipelineCreate
+from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, Query
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite import store as sqlite_storage
@@ -186,7 +187,7 @@ def test_health_fails_while_the_writer_cannot_write(
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as http,
         ):
             assert (await http.get("/health")).status_code == 200
             release = await hold_writer(app.state.storage)
@@ -208,8 +209,8 @@ def select_from(table: str) -> Plan[list[Any]]:
 
 
 class BuggyStorage(SQLiteStorage):
-    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
-        return await self._read(lambda tx: select_from("pipelines"))
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
+        return Page(await self._read(lambda tx: select_from("pipelines")))
 
 
 def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
@@ -221,7 +222,7 @@ def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://test") as http,
+            httpx.AsyncClient(transport=transport, base_url="http://localhost") as http,
         ):
             response = await http.get("/api/v1/pipelines/")
             assert response.status_code == 500

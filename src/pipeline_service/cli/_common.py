@@ -76,7 +76,8 @@ TokenOption = Annotated[
         show_envvar=True,
         show_default=False,
         metavar="TOKEN",
-        help="Bearer token, when the server requires one.",
+        help="Bearer token, when the server requires one. Other users of the machine can see "
+        "it in `ps`: prefer the environment variable (or --token-file where there is one).",
     ),
 ]
 JsonOption = Annotated[

@@ -10,14 +10,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pipeline_service._constants import ENV_TOKEN
-from pipeline_service.cli._common import LocalTimeFormatter
+from pipeline_service.cli._common import LocalTimeFormatter, fail, usage_error
+from pipeline_service.cli.token_file import TokenFileOption, token_from
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
+    DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_HOST,
     DEFAULT_MAX_ARTIFACT_BYTES,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_FIELD_BYTES,
     DEFAULT_PORT,
+    ENV_ALLOWED_HOSTS,
     ENV_ARTIFACTS,
     ENV_DB,
 )
@@ -71,7 +75,30 @@ def serve(
     ] = str(DEFAULT_DB_PATH),
     token: Annotated[
         str | None,
-        typer.Option(envvar=ENV_TOKEN, help="Require `Authorization: Bearer TOKEN` on /api/v1."),
+        typer.Option(
+            envvar=ENV_TOKEN,
+            help="Require `Authorization: Bearer TOKEN` on /api/v1. Other users of the machine "
+            "can see it in `ps`: prefer the environment variable or --token-file.",
+        ),
+    ] = None,
+    token_file: TokenFileOption = None,
+    insecure_no_token: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-token",
+            help="Serve on an address other machines reach (--host 0.0.0.0…) without a token: "
+            "anyone who reaches it may read and change everything.",
+        ),
+    ] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-host",
+            envvar=ENV_ALLOWED_HOSTS,
+            metavar="NAME",
+            help="Without a token, a `Host` name to answer besides the address served on "
+            "(repeatable; the variable takes a comma-separated list; `*`: any).",
+        ),
     ] = None,
     heartbeat_interval: Annotated[
         float, typer.Option(min=0.01, help="Seconds between `: ping` comments on idle streams.")
@@ -79,6 +106,29 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(min=1, help="Request bodies larger than this are refused (413).")
     ] = DEFAULT_MAX_BODY_BYTES,
+    max_field_bytes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="A larger free-form field (params, result, metrics…, as JSON) is refused (422).",
+        ),
+    ] = DEFAULT_MAX_FIELD_BYTES,
+    head_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            help="Seconds a connection has to send a request head (and a body may stay idle).",
+        ),
+    ] = DEFAULT_HEAD_TIMEOUT,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            show_default=False,
+            help="Open connections at most; beyond, the longest idle one is closed "
+            "(default: three quarters of the open-file limit).",
+        ),
+    ] = None,
     log_level: Annotated[
         LogLevel,
         typer.Option(case_sensitive=False, help="debug adds a line per request."),
@@ -103,9 +153,17 @@ def serve(
     from pipeline_service.cli.worker_command import serve_with_workers
     from pipeline_service.server import EmbeddedServer
     from pipeline_service.server.artifacts import open_artifact_store
+    from pipeline_service.server.host_guard import is_loopback
     from pipeline_service.server.settings import database, redacted
 
     configure_logging(log_level)
+    token = token_from(token, token_file)
+    if not token and not insecure_no_token and not is_loopback(host):
+        usage_error(
+            f"refusing to serve on {host} without a token: anyone who reaches it could read and "
+            "change every pipeline and run. Give one (--token-file FILE or "
+            f"${ENV_TOKEN}), or add --insecure-no-token if only trusted machines reach it."
+        )
     problem = _database_problem(database(db))
     if problem is not None:
         typer.echo(f"pipeline-service: cannot use the database {redacted(db)}: {problem}", err=True)
@@ -126,8 +184,15 @@ def serve(
         log_level="debug" if log_level is LogLevel.DEBUG else "warning",
         artifacts=artifacts,
         max_artifact_bytes=max_artifact_bytes,
+        max_field_bytes=max_field_bytes,
+        allowed_hosts=[n.strip() for names in allowed_host or () for n in names.split(",")],
+        head_timeout=head_timeout,
+        max_connections=max_connections,
     )
-    serve_with_workers(server, workers, token=token or None)
+    try:
+        serve_with_workers(server, workers, token=token or None)
+    except RuntimeError as exc:  # cannot listen (the reason is uvicorn's line above)
+        fail(f"cannot serve on {host}:{port}: {exc}")
 
 
 def _database_problem(db: Path | str) -> str | None:
@@ -158,5 +223,6 @@ def register(app: typer.Typer) -> None:
         "serve",
         epilog="Examples:\n\npipeline-service serve\n\n"
         "pipeline-service serve --port 0 --db /tmp/pipelines.db --workers 4\n\n"
-        "pipeline-service serve --workers 0 --token s3cret --log-level debug",
+        "pipeline-service serve --workers 0 --token-file ~/.pipeline-token --log-level debug\n\n"
+        "pipeline-service serve --host 0.0.0.0 --token-file /etc/pipeline-service/token",
     )(serve)

@@ -27,6 +27,7 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.resolve import resolve_pipeline
+from pipeline_service.cli.token_file import TokenFileOption, token_from
 from pipeline_service.errors import AuthenticationError
 from pipeline_service.runner.worker import (
     DEFAULT_LEASE_SECONDS,
@@ -58,6 +59,7 @@ def configure_logging(verbose: bool) -> None:
 def worker(
     url: UrlOption = None,
     token: TokenOption = None,
+    token_file: TokenFileOption = None,
     lease_seconds: Annotated[
         float,
         typer.Option(
@@ -100,6 +102,7 @@ def worker(
     stops at once. A run whose worker died is resumed by another from its latest checkpoint.
     """
     configure_logging(verbose)
+    token = token_from(token, token_file)
     pipeline_id = None
     if pipeline_ref is not None:
         with open_client(url, token) as client:

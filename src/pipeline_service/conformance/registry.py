@@ -58,7 +58,7 @@ class Check:
 REGISTRY: dict[str, Check] = {}
 AREAS = (
     "runs", "progress", "streams", "checkpoints", "logs", "metrics", "lists", "numbers", "errors",
-    "http", "idempotency", "auth", "limits", "artifacts", "lineage", "schema",
+    "http", "idempotency", "auth", "limits", "network", "artifacts", "lineage", "schema",
 )  # fmt: skip
 
 

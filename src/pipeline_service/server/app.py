@@ -14,11 +14,13 @@ from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import pipeline_service
+from pipeline_service.server.api_docs import api_docs_routes
 from pipeline_service.server.artifacts import open_artifact_store
 from pipeline_service.server.auth import BearerAuthMiddleware
 from pipeline_service.server.dashboard import dashboard_routes
 from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
 from pipeline_service.server.events import EventHub
+from pipeline_service.server.host_guard import HostGuardMiddleware
 from pipeline_service.server.routes import ROUTERS
 from pipeline_service.server.routes.artifacts import is_artifact_upload
 from pipeline_service.server.routing import (
@@ -27,7 +29,7 @@ from pipeline_service.server.routing import (
     RawPathMiddleware,
     add_trailing_slash_twins,
 )
-from pipeline_service.server.settings import Settings
+from pipeline_service.server.settings import ANY_HOST, Settings
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.interface import Storage
 from pipeline_service.spec import load_spec, spec_text
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         title="Pipeline Service API",
         version=pipeline_service.__version__,
         lifespan=lifespan,
+        docs_url=None,  # served by the package, not from a CDN: api_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.storage = store
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         # Plain routes on the app's router (no included-router indirection): one flat table.
         app.router.routes.extend(router.routes)
     add_trailing_slash_twins(app)
+    app.router.routes.extend(api_docs_routes())  # before the dashboard's /ui/{page} catch-all
     app.router.routes.extend(dashboard_routes())
 
     def committed_spec() -> dict[str, Any]:
@@ -121,6 +126,8 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     )
     app.add_middleware(RawPathMiddleware)
     app.add_middleware(HeadMiddleware)
+    if not settings.token and ANY_HOST not in settings.allowed_hosts:
+        app.add_middleware(HostGuardMiddleware, allowed=settings.allowed_hosts)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app

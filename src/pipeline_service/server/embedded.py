@@ -6,18 +6,22 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from pipeline_service.server import host_guard
 from pipeline_service.server.app import create_app
 from pipeline_service.server.serving import ServiceServer, uvicorn_config
 from pipeline_service.server.settings import (
+    DEFAULT_HEAD_TIMEOUT,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_LOG_GRACE,
     DEFAULT_MAX_ARTIFACT_BYTES,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_FIELD_BYTES,
     Settings,
     database,
     default_artifacts,
@@ -32,7 +36,9 @@ class EmbeddedServer:
     db_path None means a fresh SQLite file in a temporary directory, removed on stop(); a
     `postgresql://` URL selects PostgreSQL (see settings.database).
     port 0 picks a free port. artifacts: the artifact store's URL (by default
-    $PIPELINE_SERVICE_ARTIFACTS, else the directory next to a SQLite database).
+    $PIPELINE_SERVICE_ARTIFACTS, else the directory next to a SQLite database). Without a
+    token, the server answers the names of host (on loopback: localhost, 127.0.0.1, ::1) and
+    allowed_hosts (`*`: any name); see host_guard.
     """
 
     def __init__(
@@ -48,6 +54,10 @@ class EmbeddedServer:
         log_grace: float = DEFAULT_LOG_GRACE,
         artifacts: str | PathLike[str] | None = None,
         max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES,
+        max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
+        allowed_hosts: Sequence[str] = (),
+        head_timeout: float = DEFAULT_HEAD_TIMEOUT,
+        max_connections: int | None = None,
     ) -> None:
         self._tmpdir: str | None = None
         if db_path is None:
@@ -64,6 +74,10 @@ class EmbeddedServer:
             log_grace=log_grace,
             artifacts=str(artifacts) if artifacts is not None else default_artifacts(),
             max_artifact_bytes=max_artifact_bytes,
+            max_field_bytes=max_field_bytes,
+            allowed_hosts=host_guard.allowed_hosts(host, allowed_hosts),
+            head_timeout=head_timeout,
+            max_connections=max_connections,
         )
         self.app = create_app(self.settings)
         self._server = ServiceServer(uvicorn_config(self.app, host, port, log_level=log_level))

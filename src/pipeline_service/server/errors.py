@@ -32,12 +32,24 @@ class NotFound(ServiceError):
     status_code_default = 404
 
 
+class Forbidden(ServiceError):
+    status_code_default = 403
+
+
 class Conflict(ServiceError):
     status_code_default = 409
 
 
 class PayloadTooLarge(ServiceError):
     status_code_default = 413
+
+
+class UnsupportedMediaType(ServiceError):
+    status_code_default = 415
+
+
+class MisdirectedRequest(ServiceError):
+    status_code_default = 421
 
 
 class Unprocessable(ServiceError):
@@ -53,11 +65,16 @@ PIPELINE_NOT_FOUND = "Pipeline not found"
 RUN_NOT_FOUND = "Run not found"
 CHECKPOINT_NOT_FOUND = "Checkpoint not found"
 
+RETRY_AFTER_SECONDS = 1
+"""What a 503 that names no other delay tells the client to wait (`Retry-After`)."""
+
 
 def error_response(
     status_code: int, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """The JSON error body every failure gets."""
+    """The JSON error body every failure gets; a 503 always says when to retry."""
+    if status_code == 503 and not any(name.lower() == "retry-after" for name in headers or ()):
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 

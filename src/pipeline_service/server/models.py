@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -26,6 +30,43 @@ def _integral(value: Any) -> Any:
 Index = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=MAX_INDEX)]
 Step = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=2**53 - 1)]
 JSONObject = dict[str, Any]
+
+_field_limit: ContextVar[int | None] = ContextVar("field_limit", default=None)
+
+
+@contextlib.contextmanager
+def field_limit(max_bytes: int | None) -> Iterator[None]:
+    """While validating a request's body: free-form fields hold at most max_bytes of UTF-8 JSON
+    (None: unchecked, as when the whole body is smaller)."""
+    token = _field_limit.set(max_bytes)
+    try:
+        yield
+    finally:
+        _field_limit.reset(token)
+
+
+def _encoded_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _within_field_limit(value: Any) -> Any:
+    limit = _field_limit.get()
+    if limit is not None and value is not None:
+        size = _encoded_size(value)
+        if size > limit:
+            raise ValueError(
+                f"is {size} bytes of JSON, over the limit of {limit} bytes for a free-form field"
+            )
+    return value
+
+
+FreeForm = Annotated[JSONObject, AfterValidator(_within_field_limit)]
+"""A free-form JSON object (params, result, metrics…): within the server's field limit."""
+FreeText = Annotated[str, AfterValidator(_within_field_limit)]
+"""A free-form text (an error): within the server's field limit, as UTF-8."""
 
 
 class _Strict(BaseModel):
@@ -90,10 +131,10 @@ class ActionProgressBody(_Open):
     total: int | float | None = Field(default=None, gt=0)
     progress_step: str | None = Field(default=None, max_length=1000)
     message: str | None = Field(default=None, max_length=10000)
-    metrics: JSONObject = Field(default_factory=dict)
+    metrics: FreeForm = Field(default_factory=dict)
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
-    error: str | None = None
+    error: FreeText | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -111,7 +152,7 @@ class ActionProgressBody(_Open):
 
 
 class RunCreate(_Strict):
-    params: JSONObject | None = None
+    params: FreeForm | None = None
     work_dir: str | None = Field(default=None, max_length=4096)
     resume_from: str | None = Field(default=None, max_length=255)
     from_action: str | None = Field(default=None, min_length=1, max_length=255)
@@ -129,8 +170,8 @@ class RunUpdate(_Strict):
     status: RunStatusName = Field(default=None)  # type: ignore[arg-type]
     current_action: str | None = Field(default=None, max_length=255)
     current_action_index: Index = Field(default=None)  # type: ignore[assignment]
-    result: JSONObject | None = None
-    error: str | None = None
+    result: FreeForm | None = None
+    error: FreeText | None = None
 
 
 class ProgressUpdate(_Strict):
@@ -138,15 +179,15 @@ class ProgressUpdate(_Strict):
     current_action_index: Index = Field(default=None)  # type: ignore[assignment]
     status: RunStatusName = Field(default=None)  # type: ignore[arg-type]
     action_progress: ActionProgressBody = Field(default=None)  # type: ignore[assignment]
-    error: str | None = None
+    error: FreeText | None = None
 
 
 class CheckpointCreate(_Strict):
     action_name: str = Field(min_length=1, max_length=255)
     action_index: Index
     status: ActionStatusName = "completed"
-    params_snapshot: JSONObject | None = None
-    result: JSONObject | None = None
+    params_snapshot: FreeForm | None = None
+    result: FreeForm | None = None
     artifacts_path: str | None = Field(default=None, max_length=4096)
     step: Step | None = None
     state: JSONObject | None = None

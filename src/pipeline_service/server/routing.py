@@ -1,4 +1,5 @@
-"""Routing details: strict JSON bodies, ids with encoded slashes, both trailing-slash forms."""
+"""Routing details: strict JSON bodies, ids with encoded slashes, both trailing-slash forms,
+HEAD wherever GET, the body-size limit."""
 
 from __future__ import annotations
 
@@ -15,10 +16,20 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipeline_service.server.errors import BadRequest, PayloadTooLarge, error_response
+from pipeline_service.server.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+    error_response,
+)
+from pipeline_service.server.models import field_limit
+from pipeline_service.wire import MAX_JSON_DEPTH
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_JSON_MEDIA = re.compile(r"^application/([\w.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
+_JSON_MEDIA = re.compile(r"^application/([\w.+-]+\+)?json$", re.IGNORECASE)
+_UTF8 = frozenset({"utf-8", "utf8"})
+_DOUBLE_DIGITS = 309  # an integer of more digits may not fit a double
 
 
 def _reject_constant(name: str) -> Any:
@@ -33,21 +44,96 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _double_int(text: str) -> int:
+    """A JSON integer; one beyond a double's range (what every JSON reader can hold) is refused,
+    as 1e400 is: browsers would read it as Infinity."""
+    value = int(text)
+    if len(text) >= _DOUBLE_DIGITS:
+        try:
+            float(value)
+        except OverflowError:
+            raise ValueError(
+                f"the integer {text[:40]}… ({len(text.lstrip('-'))} digits) is out of range "
+                "(it overflows a double)"
+            ) from None
+    return value
+
+
+def _too_deep() -> Unprocessable:
+    return Unprocessable(
+        f"request body nests deeper than {MAX_JSON_DEPTH} levels of objects and arrays "
+        f"(the limit is {MAX_JSON_DEPTH})"
+    )
+
+
+def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """Unprocessable when objects and arrays in value nest deeper than limit (value is level 1)."""
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            return
+        depth += 1
+        if depth > limit:
+            raise _too_deep()
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+        ]
+
+
 def parse_json_body(body: bytes) -> Any:
-    """Strict JSON: only finite numbers (no NaN/Infinity, nothing that overflows a double), no
-    unpaired surrogates, bounded nesting. BadRequest else."""
+    """Strict JSON: UTF-8 without a byte-order mark; only finite numbers that fit a double (no
+    NaN/Infinity, nothing that overflows); no unpaired surrogates; nested at most MAX_JSON_DEPTH
+    levels. BadRequest (Unprocessable for the nesting) else."""
+    if b"\x00" in body:  # never in UTF-8 JSON; in every UTF-16 or UTF-32 one
+        raise BadRequest("request body is not UTF-8 (it holds NUL bytes: UTF-16 or UTF-32?)")
     try:
-        value = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"request body is not UTF-8: {exc}") from exc
+    if text.startswith("\ufeff"):
+        raise BadRequest("request body starts with a byte-order mark (send UTF-8 without one)")
+    try:
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_double_int,
+        )
     except RecursionError as exc:
-        raise BadRequest("request body is nested too deeply") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+        raise _too_deep() from exc
+    except ValueError as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from exc
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH:
+        check_depth(value)
     if _SURROGATE_ESCAPE.search(body):
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as exc:
             raise BadRequest("request body contains an unpaired UTF-16 surrogate") from exc
     return value
+
+
+def require_json_media_type(content_type: str | None) -> None:
+    """UnsupportedMediaType unless content_type is application/json (or `+json`) in UTF-8."""
+    if content_type is None:
+        raise UnsupportedMediaType(
+            "request body has no Content-Type: send it as Content-Type: application/json"
+        )
+    media, _, parameters = content_type.partition(";")
+    if not _JSON_MEDIA.match(media.strip()):
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, not {content_type[:100]!r}"
+        )
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in _UTF8:
+            raise UnsupportedMediaType(
+                f"a JSON body must be UTF-8, not {value.strip()[:40]!r} ({content_type[:100]!r})"
+            )
 
 
 class _JSONRequest(Request):
@@ -58,23 +144,36 @@ class _JSONRequest(Request):
 
 
 class StrictJSONRoute(APIRoute):
-    """Bodies must be JSON (400 otherwise, including another content type; none means JSON)."""
+    """A route of the JSON API. One that takes a JSON body (a body model) requires it to be sent
+    as `Content-Type: application/json` (415 otherwise) and strict JSON (parse_json_body), with
+    each free-form field within the server's `max_field_bytes` (models.field_limit). Routes
+    that take another kind of body (a file upload) read it themselves: no body model, no rule."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["strict_content_type"] = False
         super().__init__(path, endpoint, **kwargs)
 
+    @property
+    def takes_json(self) -> bool:
+        """Whether the operation's body is JSON (so that only JSON is accepted)."""
+        return self.body_field is not None
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        has_body = self.body_field is not None
+        takes_json = self.takes_json
 
         async def strict_handler(request: Request) -> Response:
             request = _JSONRequest(request.scope, request.receive)
-            if has_body:
-                content_type = request.headers.get("content-type")
-                if content_type and not _JSON_MEDIA.match(content_type) and await request.body():
-                    raise BadRequest(f"Content-Type must be application/json, not {content_type!r}")
-            return await handler(request)
+            if not takes_json:
+                return await handler(request)
+            body = await request.body()
+            if not body:  # no body: the model says whether one is required
+                return await handler(request)
+            require_json_media_type(request.headers.get("content-type"))
+            max_field_bytes: int = request.app.state.settings.max_field_bytes
+            # A body within the limit cannot hold a field over it: nothing to measure.
+            with field_limit(max_field_bytes if len(body) > max_field_bytes else None):
+                return await handler(request)
 
         return strict_handler
 
@@ -176,7 +275,8 @@ class _HeadAnswered(Exception):
 
 class HeadMiddleware:
     """HEAD wherever GET: the request is served as a GET, and only its status and headers go
-    out (a stream stops right after its head)."""
+    out; the answer ends with its head (a quiet stream does not hold the connection until its
+    first event or heartbeat)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -189,7 +289,6 @@ class HeadMiddleware:
         async def head_only(message: Message) -> None:
             if message["type"] == "http.response.start":
                 await send(message)
-            elif message["type"] == "http.response.body":
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 raise _HeadAnswered
 

@@ -8,7 +8,6 @@ through the shared storage plans (`storage/`); new documents are built in
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -217,8 +216,13 @@ def resumed_checkpoints(
 
 
 def changed(run: Run, change: Callable[[Run], object]) -> bool:
-    """Apply change to run; True when the document differs (the run's version then grows)."""
-    before = copy.deepcopy(run)
+    """Apply change to run; True when the document differs (the run's version then grows).
+
+    The rules above replace what they change (a field, an action's entry in `progress`), never
+    mutate a value in place: so the copy kept to compare with is shallow, and a document nested
+    however deep (stored by an older release) cannot make a change fail on recursion.
+    """
+    before = {**run, "progress": list(run["progress"])}
     change(run)
     return run != before
 

@@ -7,13 +7,18 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from pipeline_service.server.connections import guarded_protocol
+from pipeline_service.server.settings import Settings
+
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def uvicorn_config(
     app: FastAPI, host: str, port: int, *, log_level: str = "info"
 ) -> uvicorn.Config:
-    """uvicorn settings of the service (our own per-request log line, not uvicorn's)."""
+    """uvicorn settings of the service: our own per-request log line, not uvicorn's; httptools
+    under the connection limits of the app's settings (see connections)."""
+    settings: Settings = app.state.settings
     return uvicorn.Config(
         app,
         host=host,
@@ -22,6 +27,7 @@ def uvicorn_config(
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=guarded_protocol(settings.max_connections, settings.head_timeout),
     )
 
 

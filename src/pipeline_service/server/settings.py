@@ -9,6 +9,7 @@ from os import PathLike
 from pathlib import Path
 
 from pipeline_service.wire import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
+from pipeline_service.wire import DEFAULT_MAX_FIELD_BYTES as DEFAULT_MAX_FIELD_BYTES
 
 ENV_DB = "PIPELINE_SERVICE_DB"
 ENV_ARTIFACTS = "PIPELINE_SERVICE_ARTIFACTS"
@@ -19,6 +20,10 @@ DEFAULT_HEARTBEAT_INTERVAL = 15.0
 DEFAULT_SSE_RETRY_MS = 2000
 DEFAULT_LOG_GRACE = 3.0
 DEFAULT_MAX_ARTIFACT_BYTES = 10 * 1024**3
+DEFAULT_HEAD_TIMEOUT = 5.0
+ENV_ALLOWED_HOSTS = "PIPELINE_SERVICE_ALLOWED_HOSTS"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+ANY_HOST = "*"
 
 
 _POSTGRES_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
@@ -63,9 +68,15 @@ class Settings:
     larger request bodies are 413. sse_retry_ms: the `retry:` sent to stream clients.
     log_grace: seconds after a run ends during which its log streams still wait for lines (a
     worker's closing lines: why the run failed or was cancelled).
+    max_field_bytes: a larger free-form field (params, result, metrics…, as UTF-8 JSON) is 422.
     artifacts: the artifact store, any fsspec URL (a directory, `s3://bucket/prefix`…); None
     means `<db name>-artifacts/` next to a SQLite database, and no store on PostgreSQL (uploads
     are 503 until one is given). max_artifact_bytes: larger artifact uploads are 413.
+    allowed_hosts: without a token, the only `Host` names answered (421 otherwise; `*`: any), and
+    writes from another origin are 403 (see host_guard). head_timeout: seconds a connection may
+    take to send a request head (and may leave a request body idle) before it is closed.
+    max_connections: open connections beyond this close the oldest idle one (None: derived from
+    the process's file limit, see connections.default_max_connections).
     """
 
     db_path: Path | str = field(default_factory=default_db_path)
@@ -76,6 +87,10 @@ class Settings:
     log_grace: float = DEFAULT_LOG_GRACE
     artifacts: str | None = field(default_factory=default_artifacts)
     max_artifact_bytes: int = DEFAULT_MAX_ARTIFACT_BYTES
+    max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES
+    allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    max_connections: int | None = None
 
     def artifacts_url(self) -> str | None:
         """The artifact store's URL: `artifacts`, or the directory next to a SQLite database."""
@@ -94,3 +109,9 @@ class Settings:
             raise ValueError("log_grace must not be negative")
         if self.max_artifact_bytes <= 0:
             raise ValueError("max_artifact_bytes must be positive")
+        if self.max_field_bytes <= 0:
+            raise ValueError("max_field_bytes must be positive")
+        if self.head_timeout <= 0:
+            raise ValueError("head_timeout must be positive")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")

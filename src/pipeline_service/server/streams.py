@@ -19,7 +19,7 @@ from pipeline_service.server.storage.interface import LogQuery, Storage
 from pipeline_service.wire import TERMINAL_RUN_STATUSES, LogRecord
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-LOG_PAGE = 100  # records read from storage at a time (a record holds up to 100 KB)
+LOG_PAGE = 100  # records read from storage at a time (fewer when they reach MAX_PAGE_BYTES)
 
 
 def _data(value: Any) -> str:
@@ -199,7 +199,7 @@ async def _stored_after(
         for record in page:
             yield record
             cursor = record["seq"]
-        if len(page) < LOG_PAGE:
+        if len(page) < LOG_PAGE and not page.more:
             return
 
 

@@ -8,19 +8,31 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.checkpoint import Checkpoint
 from ...models.error import Error
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def request_kwargs(
     run_id: str,
+    *,
+    skip: int | Unset = 0,
+    limit: int | Unset = 1000,
 ) -> dict[str, Any]:
     """The httpx request arguments of this operation: method, url, params, headers, body."""
+
+    params: dict[str, Any] = {}
+
+    params["skip"] = skip
+
+    params["limit"] = limit
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/v1/runs/{run_id}/checkpoints/".format(
             run_id=quote(str(run_id), safe=""),
         ),
+        "params": params,
     }
 
     return _kwargs
@@ -75,11 +87,15 @@ def sync_detailed(
     run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    skip: int | Unset = 0,
+    limit: int | Unset = 1000,
 ) -> Response[Error | list[Checkpoint]]:
     """Checkpoints of a run, by action_index then created_at
 
     Args:
         run_id (str):
+        skip (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 1000.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -91,6 +107,8 @@ def sync_detailed(
 
     kwargs = request_kwargs(
         run_id=run_id,
+        skip=skip,
+        limit=limit,
     )
 
     response = client.get_httpx_client().request(
@@ -104,11 +122,15 @@ def sync(
     run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    skip: int | Unset = 0,
+    limit: int | Unset = 1000,
 ) -> Error | list[Checkpoint] | None:
     """Checkpoints of a run, by action_index then created_at
 
     Args:
         run_id (str):
+        skip (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 1000.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,6 +143,8 @@ def sync(
     return sync_detailed(
         run_id=run_id,
         client=client,
+        skip=skip,
+        limit=limit,
     ).parsed
 
 
@@ -128,11 +152,15 @@ async def asyncio_detailed(
     run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    skip: int | Unset = 0,
+    limit: int | Unset = 1000,
 ) -> Response[Error | list[Checkpoint]]:
     """Checkpoints of a run, by action_index then created_at
 
     Args:
         run_id (str):
+        skip (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 1000.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -144,6 +172,8 @@ async def asyncio_detailed(
 
     kwargs = request_kwargs(
         run_id=run_id,
+        skip=skip,
+        limit=limit,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -155,11 +185,15 @@ async def asyncio(
     run_id: str,
     *,
     client: AuthenticatedClient | Client,
+    skip: int | Unset = 0,
+    limit: int | Unset = 1000,
 ) -> Error | list[Checkpoint] | None:
     """Checkpoints of a run, by action_index then created_at
 
     Args:
         run_id (str):
+        skip (int | Unset):  Default: 0.
+        limit (int | Unset):  Default: 1000.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -173,5 +207,7 @@ async def asyncio(
         await asyncio_detailed(
             run_id=run_id,
             client=client,
+            skip=skip,
+            limit=limit,
         )
     ).parsed

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import LeaseTokenHeader, RunId, StorageDep
+from pipeline_service.server.deps import LeaseTokenHeader, RunId, Skip, StorageDep
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import CheckpointCreate
+from pipeline_service.server.pages import page_response
 from pipeline_service.server.routing import StrictJSONRoute
 
 router = APIRouter(prefix="/api/v1/runs", tags=["checkpoints"], route_class=StrictJSONRoute)
@@ -35,8 +36,15 @@ async def create_checkpoint(
 
 
 @router.get("/{run_id:seg}/checkpoints/", operation_id="list_checkpoints", response_model=None)
-async def list_checkpoints(run_id: RunId, storage: StorageDep) -> JSONResponse:
-    return JSONResponse(await storage.list_checkpoints(run_id))
+async def list_checkpoints(
+    request: Request,
+    run_id: RunId,
+    storage: StorageDep,
+    skip: Skip = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="How many at most.")] = 1000,
+) -> Response:
+    page = await storage.list_checkpoints(run_id, skip, limit)
+    return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
@@ -12,6 +12,7 @@ from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, Settin
 from pipeline_service.server.errors import PayloadTooLarge
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import LogBatch, Timestamp
+from pipeline_service.server.pages import page_response
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.storage.interface import LogQuery
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
@@ -46,6 +47,7 @@ async def append_logs(
 
 @router.get("/{run_id:seg}/logs/", operation_id="get_logs", response_model=None)
 async def get_logs(
+    request: Request,
     run_id: RunId,
     storage: StorageDep,
     action_name: ActionName = None,
@@ -53,9 +55,11 @@ async def get_logs(
     since: Annotated[Timestamp | None, Query(description="Strictly after this time.")] = None,
     after_seq: AfterSeq = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-) -> JSONResponse:
+) -> Response:
     query = LogQuery(action_name, level, since, after_seq or 0, limit)
-    return JSONResponse(await storage.get_logs(run_id, query))
+    page = await storage.get_logs(run_id, query)
+    after = {"after_seq": str(page[-1]["seq"])} if page else {}
+    return await page_response(request, page, after)
 
 
 @router.get("/{run_id:seg}/logs/stream", operation_id="stream_logs", response_model=None)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pipeline_service.server.deps import Limit, PipelineId, Skip, StorageDep
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
+from pipeline_service.server.pages import page_response
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.storage.interface import Storage
@@ -30,8 +31,11 @@ async def create_pipeline(
 
 
 @router.get("/", operation_id="list_pipelines", response_model=None)
-async def list_pipelines(storage: StorageDep, skip: Skip = 0, limit: Limit = 100) -> JSONResponse:
-    return JSONResponse(await storage.list_pipelines(skip, limit))
+async def list_pipelines(
+    request: Request, storage: StorageDep, skip: Skip = 0, limit: Limit = 100
+) -> Response:
+    page = await storage.list_pipelines(skip, limit)
+    return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
 @router.get("/{pipeline_id:seg}", operation_id="get_pipeline", response_model=None)

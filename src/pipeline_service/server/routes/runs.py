@@ -17,6 +17,7 @@ from pipeline_service.server.deps import (
 )
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import RunCreate, RunUpdate
+from pipeline_service.server.pages import page_response
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.wire import RunStatusName
@@ -45,13 +46,19 @@ async def create_run(
     "/pipelines/{pipeline_id:seg}/runs/", operation_id="list_pipeline_runs", response_model=None
 )
 async def list_pipeline_runs(
-    pipeline_id: PipelineId, storage: StorageDep, skip: Skip = 0, limit: Limit = 100
-) -> JSONResponse:
-    return JSONResponse(await storage.list_runs(None, pipeline_id, skip, limit))
+    request: Request,
+    pipeline_id: PipelineId,
+    storage: StorageDep,
+    skip: Skip = 0,
+    limit: Limit = 100,
+) -> Response:
+    page = await storage.list_runs(None, pipeline_id, skip, limit)
+    return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
 @router.get("/runs/", operation_id="list_runs", response_model=None)
 async def list_runs(
+    request: Request,
     storage: StorageDep,
     status_filter: Annotated[
         RunStatusName | None, Query(description="Only runs in this status.")
@@ -66,8 +73,9 @@ async def list_runs(
     ] = None,
     skip: Skip = 0,
     limit: Limit = 100,
-) -> JSONResponse:
-    return JSONResponse(await storage.list_runs(status_filter, None, skip, limit, resumed_from))
+) -> Response:
+    page = await storage.list_runs(status_filter, None, skip, limit, resumed_from)
+    return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
 @router.get("/runs/{run_id:seg}", operation_id="get_run", response_model=None)

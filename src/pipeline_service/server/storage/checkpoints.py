@@ -17,7 +17,8 @@ from pipeline_service.server.models import CheckpointCreate
 from pipeline_service.server.storage import artifacts, documents, idempotency
 from pipeline_service.server.storage.fencing import fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
-from pipeline_service.server.storage.plans import Plan, Query, Tx, first
+from pipeline_service.server.storage.paging import Page, bounded, cut
+from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.wire import Checkpoint
 
 
@@ -76,14 +77,22 @@ def copy(kept: Sequence[Checkpoint], to_run: str) -> Plan[dict[str, Checkpoint]]
     return copies
 
 
-def list_checkpoints(run_id: str) -> Plan[list[Checkpoint]]:
-    """The run's checkpoints by action index, then age; NotFound without the run."""
+def list_checkpoints(run_id: str, skip: int, limit: int) -> Plan[Page[Checkpoint]]:
+    """The run's checkpoints by action index, then age (a page cut at MAX_PAGE_BYTES: paging);
+    NotFound without the run."""
     row = yield from run_row(run_id, "id")
-    rows = yield Query(
-        "SELECT doc FROM checkpoints WHERE run_id=:id ORDER BY action_index, created_at, pk",
-        {"id": row["id"]},
+    keys = (
+        "SELECT pk AS page_key, action_index AS page_index, created_at AS page_created, "
+        "{doc_bytes} AS page_bytes FROM checkpoints WHERE run_id=:id "
+        "ORDER BY action_index, created_at, pk LIMIT :limit OFFSET :skip"
     )
-    return [documents.checkpoint_document(row["doc"]) for row in rows]
+    order = "page_index, page_created, page_key"
+    rows = yield Query(
+        f"SELECT doc, page_rows FROM checkpoints JOIN ({bounded(keys, order)}) AS cut "
+        f"ON checkpoints.pk = cut.page_key ORDER BY {order}",
+        {"id": row["id"], "limit": limit, "skip": min(skip, MAX_INT_PARAM)},
+    )
+    return cut(rows, lambda row: documents.checkpoint_document(row["doc"]))
 
 
 def latest(run_id: str, action_name: str | None) -> Plan[Checkpoint]:

@@ -21,6 +21,7 @@ from pipeline_service.server.models import (
 )
 from pipeline_service.server.storage.changes import ChangeListener, RunState, WatchedRuns
 from pipeline_service.server.storage.idempotency import Idempotency
+from pipeline_service.server.storage.paging import Page
 from pipeline_service.wire import (
     Artifact,
     Checkpoint,
@@ -56,6 +57,9 @@ class Storage(abc.ABC):
     Changes committed by other processes sharing the store are reported too, for the runs that
     `watched()` names (the runs someone streams), as soon as the backend notices them.
 
+    Lists and log reads answer a Page: at most `limit` items, cut at MAX_PAGE_BYTES of stored
+    documents (paging.bounded), so that no page holds much more than that whatever is stored.
+
     Lease fencing: each claim of a run increments the run's lease token (starting at 1) and
     returns it. Every write that takes `lease_token` raises `fencing.lease_lost(run_id, sent,
     current)` (a Conflict) and changes nothing when the token given differs from the run's
@@ -87,7 +91,7 @@ class Storage(abc.ABC):
     async def get_pipeline(self, pipeline_id: str) -> Pipeline: ...
 
     @abc.abstractmethod
-    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]: ...
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]: ...
 
     @abc.abstractmethod
     async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline: ...
@@ -114,7 +118,7 @@ class Storage(abc.ABC):
         skip: int,
         limit: int,
         resumed_from: str | None = None,
-    ) -> list[Run]:
+    ) -> Page[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist;
         with resumed_from, only the runs that resumed that run."""
 
@@ -163,7 +167,8 @@ class Storage(abc.ABC):
     ) -> Checkpoint: ...
 
     @abc.abstractmethod
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]: ...
+    async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
+        """A run's checkpoints by action_index, then age."""
 
     @abc.abstractmethod
     async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
@@ -200,7 +205,7 @@ class Storage(abc.ABC):
     ) -> list[LogRecord]: ...
 
     @abc.abstractmethod
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]: ...
+    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]: ...
 
     # workers
     @abc.abstractmethod

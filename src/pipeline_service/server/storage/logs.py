@@ -17,6 +17,7 @@ from pipeline_service.server.storage.changes import LogsAppended
 from pipeline_service.server.storage.fencing import check_fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.interface import LogQuery
+from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.wire import LogRecord
 
@@ -68,8 +69,9 @@ def append(
     return records
 
 
-def read(run_id: str, query: LogQuery) -> Plan[list[LogRecord]]:
-    """The run's records after query.after_seq that match it, by seq; NotFound without the run."""
+def read(run_id: str, query: LogQuery) -> Plan[Page[LogRecord]]:
+    """The run's records after query.after_seq that match it, by seq (a page cut at
+    MAX_PAGE_BYTES: paging); NotFound without the run."""
     where = ["run_id=:run_id", "seq>:after_seq"]
     params: dict[str, Any] = {
         "run_id": documents.request_id(run_id),
@@ -85,12 +87,18 @@ def read(run_id: str, query: LogQuery) -> Plan[list[LogRecord]]:
     if query.since is not None:
         where.append("timestamp>:since")
         params["since"] = query.since
+    keys = (
+        "SELECT seq AS page_key, {doc_bytes} AS page_bytes FROM logs "
+        f"WHERE {' AND '.join(where)} ORDER BY seq LIMIT :limit"
+    )
     rows = yield Query(
-        f"SELECT doc FROM logs WHERE {' AND '.join(where)} ORDER BY seq LIMIT :limit", params
+        f"SELECT doc, page_rows FROM logs JOIN ({bounded(keys, 'page_key')}) AS cut "
+        "ON logs.run_id = :run_id AND logs.seq = cut.page_key ORDER BY logs.seq",
+        params,
     )
     if not rows:
         yield from run_row(run_id, "id")  # NotFound without the run
-    return [documents.log_document(row["doc"]) for row in rows]
+    return cut(rows, lambda row: documents.log_document(row["doc"]))
 
 
 def read_range(run_id: str, first_seq: int, last_seq: int) -> Plan[list[LogRecord]]:

@@ -14,6 +14,7 @@ from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.storage import artifacts, documents, idempotency
 from pipeline_service.server.storage.changes import RunDeleted
 from pipeline_service.server.storage.idempotency import Idempotency
+from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.wire import Pipeline
 
@@ -39,13 +40,18 @@ def get(pipeline_id: str, lock: str = "") -> Plan[Pipeline]:
     return documents.pipeline_document(row["doc"])
 
 
-def list_pipelines(skip: int, limit: int) -> Plan[list[Pipeline]]:
-    """Pipelines, newest first."""
+def list_pipelines(skip: int, limit: int) -> Plan[Page[Pipeline]]:
+    """Pipelines, newest first (a page cut at MAX_PAGE_BYTES: paging)."""
+    keys = (
+        "SELECT pk AS page_key, {doc_bytes} AS page_bytes FROM pipelines "
+        "ORDER BY pk DESC LIMIT :limit OFFSET :skip"
+    )
     rows = yield Query(
-        "SELECT doc FROM pipelines ORDER BY pk DESC LIMIT :limit OFFSET :skip",
+        f"SELECT doc, page_rows FROM pipelines JOIN ({bounded(keys, 'page_key DESC')}) AS cut "
+        "ON pipelines.pk = cut.page_key ORDER BY pipelines.pk DESC",
         {"limit": limit, "skip": min(skip, MAX_INT_PARAM)},
     )
-    return [documents.pipeline_document(row["doc"]) for row in rows]
+    return cut(rows, lambda row: documents.pipeline_document(row["doc"]))
 
 
 def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipeline]:

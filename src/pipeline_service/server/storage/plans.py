@@ -93,7 +93,9 @@ class Dialect:
     - `{lock}` / `{share}` after a SELECT: lock its rows for update / against updates;
     - `{skip_locked}` after a SELECT: lock its rows, skipping rows others have locked;
     - a whole statement `{serialize:name}`: transactions that run it with the same value of
-      parameter `name` run one after the other (an empty statement where writes are serial).
+      parameter `name` run one after the other (an empty statement where writes are serial);
+    - `{doc_bytes}`: the size in bytes of the row's `doc` (a document is ASCII JSON: its length,
+      unless the database can tell the size without reading the document).
     """
 
     now: str
@@ -104,6 +106,7 @@ class Dialect:
     skip_locked: str
     serialize: str  # with {name}; "" runs nothing
     pyformat: bool  # parameters as %(name)s (psycopg) instead of :name (sqlite3)
+    doc_bytes: str = "length(doc)"
     _rendered: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def render(self, sql: str) -> str:
@@ -125,6 +128,7 @@ class Dialect:
                 ("{lock}", self.lock),
                 ("{share}", self.share),
                 ("{skip_locked}", self.skip_locked),
+                ("{doc_bytes}", self.doc_bytes),
             ):
                 text = text.replace(token, spelling)
         if self.pyformat:

@@ -26,6 +26,7 @@ from pipeline_service.server.storage import (
 from pipeline_service.server.storage.changes import RunChanged, RunDeleted, RunState
 from pipeline_service.server.storage.fencing import check_fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
+from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.wire import Checkpoint, Run
 
@@ -51,9 +52,9 @@ def list_runs(
     skip: int,
     limit: int,
     resumed_from: str | None = None,
-) -> Plan[list[Run]]:
-    """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist; with
-    resumed_from, only the runs that resumed that run."""
+) -> Plan[Page[Run]]:
+    """Runs, newest first (a page cut at MAX_PAGE_BYTES: paging); with pipeline_id, NotFound
+    when that pipeline does not exist; with resumed_from, only the runs that resumed that run."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "skip": min(skip, MAX_INT_PARAM)}
     if pipeline_id is not None:
@@ -69,10 +70,16 @@ def list_runs(
         where.append("resumed_from=:resumed_from")
         params["resumed_from"] = documents.request_id(resumed_from)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = yield Query(
-        f"SELECT doc FROM runs {clause} ORDER BY pk DESC LIMIT :limit OFFSET :skip", params
+    keys = (
+        "SELECT pk AS page_key, {doc_bytes} AS page_bytes FROM runs "
+        f"{clause} ORDER BY pk DESC LIMIT :limit OFFSET :skip"
     )
-    return [documents.run_document(row["doc"]) for row in rows]
+    rows = yield Query(
+        f"SELECT doc, page_rows FROM runs JOIN ({bounded(keys, 'page_key DESC')}) AS cut "
+        "ON runs.pk = cut.page_key ORDER BY runs.pk DESC",
+        params,
+    )
+    return cut(rows, lambda row: documents.run_document(row["doc"]))
 
 
 def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Plan[Run]:

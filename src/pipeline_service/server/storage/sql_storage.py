@@ -33,6 +33,7 @@ from pipeline_service.server.storage import (
 from pipeline_service.server.storage.changes import RunState
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.interface import LogQuery, Storage
+from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
 from pipeline_service.wire import (
     Artifact,
@@ -77,7 +78,7 @@ class SQLStorage(Storage):
     async def get_pipeline(self, pipeline_id: str) -> Pipeline:
         return await self._read(lambda tx: pipelines.get(pipeline_id))
 
-    async def list_pipelines(self, skip: int, limit: int) -> list[Pipeline]:
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
         return await self._read(lambda tx: pipelines.list_pipelines(skip, limit))
 
     async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
@@ -101,7 +102,7 @@ class SQLStorage(Storage):
         skip: int,
         limit: int,
         resumed_from: str | None = None,
-    ) -> list[Run]:
+    ) -> Page[Run]:
         return await self._read(
             lambda tx: runs.list_runs(status, pipeline_id, skip, limit, resumed_from)
         )
@@ -150,8 +151,8 @@ class SQLStorage(Storage):
     ) -> Checkpoint:
         return await self._write(lambda tx: checkpoints.create(tx, run_id, body, idem, lease_token))
 
-    async def list_checkpoints(self, run_id: str) -> list[Checkpoint]:
-        return await self._read(lambda tx: checkpoints.list_checkpoints(run_id))
+    async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
+        return await self._read(lambda tx: checkpoints.list_checkpoints(run_id, skip, limit))
 
     async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
         return await self._read(lambda tx: checkpoints.latest(run_id, action_name))
@@ -183,7 +184,7 @@ class SQLStorage(Storage):
     ) -> list[LogRecord]:
         return await self._write(lambda tx: logs.append(tx, run_id, entries, idem, lease_token))
 
-    async def get_logs(self, run_id: str, query: LogQuery) -> list[LogRecord]:
+    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]:
         return await self._read(lambda tx: logs.read(run_id, query))
 
     # workers

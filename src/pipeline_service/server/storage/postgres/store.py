@@ -51,6 +51,7 @@ POSTGRES = Dialect(
     skip_locked="FOR UPDATE SKIP LOCKED",
     serialize="SELECT pg_advisory_xact_lock(hashtextextended(:{name}, 0))",
     pyformat=True,
+    doc_bytes="octet_length(doc)",  # from the stored size: a large document is not read
 )
 
 

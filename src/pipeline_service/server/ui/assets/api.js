@@ -12,13 +12,35 @@ export class ApiError extends Error {
   }
 }
 
+// How long "Remember" keeps a token on this device; without it, a token lasts for this tab's
+// session only.
+export const REMEMBER_DAYS = 7;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 export function storedToken() {
-  return sessionStorage.getItem(TOKEN_KEY) ?? localStorage.getItem(TOKEN_KEY);
+  const session = sessionStorage.getItem(TOKEN_KEY);
+  if (session) return session;
+  let remembered = null;
+  try {
+    remembered = JSON.parse(localStorage.getItem(TOKEN_KEY));
+  } catch {
+    // an older release kept the bare token: not kept any longer
+  }
+  if (remembered && typeof remembered.token === "string" && remembered.expires > Date.now()) {
+    return remembered.token;
+  }
+  localStorage.removeItem(TOKEN_KEY); // expired (or unreadable): forgotten
+  return null;
 }
 
 export function storeToken(token, remember) {
   forgetToken();
-  (remember ? localStorage : sessionStorage).setItem(TOKEN_KEY, token);
+  if (remember) {
+    const expires = Date.now() + REMEMBER_DAYS * DAY_MS;
+    localStorage.setItem(TOKEN_KEY, JSON.stringify({ token, expires }));
+  } else {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  }
 }
 
 export function forgetToken() {
@@ -57,8 +79,16 @@ function detailOf(data, fallback) {
   return fallback;
 }
 
-/** A JSON request to the API; resolves to the parsed body (null for 204). */
-export async function request(path, { method = "GET", body, signal, idempotent = false } = {}) {
+const NEXT_PAGE = /<([^>]*)>\s*;\s*rel="?next"?/;
+
+/**
+ * A JSON request to the API; resolves to the parsed body (null for 204). With `all`, a page the
+ * server cut short (`Link: <…>; rel="next"`) is followed by the pages after it, concatenated.
+ */
+export async function request(
+  path,
+  { method = "GET", body, signal, idempotent = false, all = false } = {},
+) {
   for (;;) {
     const extra = { Accept: "application/json" };
     if (body !== undefined) extra["Content-Type"] = "application/json";
@@ -79,6 +109,10 @@ export async function request(path, { method = "GET", body, signal, idempotent =
     const data = await response.json().catch(() => null);
     if (!response.ok) {
       throw new ApiError(response.status, detailOf(data, `${response.status} ${response.statusText}`));
+    }
+    const next = all && NEXT_PAGE.exec(response.headers.get("Link") ?? "");
+    if (next && next[1].startsWith(API + "/")) {
+      return data.concat(await request(next[1].slice(API.length), { signal, all }));
     }
     return data;
   }

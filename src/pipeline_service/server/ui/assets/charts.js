@@ -150,6 +150,7 @@ function niceTicks(min, max, count) {
 
 function shortNumber(value) {
   const abs = Math.abs(value);
+  if (abs >= 1e12) return value.toExponential(1);
   if (abs >= 1e9) return `${+(value / 1e9).toFixed(1)}G`;
   if (abs >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
   if (abs >= 1e4) return `${+(value / 1e3).toFixed(1)}k`;

@@ -93,8 +93,9 @@ export function percent(fraction) {
 
 export function formatNumber(value) {
   if (typeof value !== "number") return JSON.stringify(value);
-  if (Number.isInteger(value)) return value.toLocaleString("en-US");
   const abs = Math.abs(value);
+  // Integers with digit groups up to 15 digits; 1e308 is "1.000e+308", not 309 digits wide.
+  if (Number.isInteger(value) && abs < 1e15) return value.toLocaleString("en-US");
   if (abs !== 0 && (abs < 1e-3 || abs >= 1e7)) return value.toExponential(3);
   return value.toLocaleString("en-US", { maximumSignificantDigits: 5 });
 }

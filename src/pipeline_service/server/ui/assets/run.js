@@ -231,7 +231,7 @@ export function renderRun(main, runId) {
   }
 
   async function loadCheckpoints() {
-    const checkpoints = await request(`/runs/${seg(runId)}/checkpoints/`, { signal });
+    const checkpoints = await request(`/runs/${seg(runId)}/checkpoints/`, { signal, all: true });
     checkpointsTable.hidden = checkpoints.length === 0;
     checkpointsEmpty.hidden = checkpoints.length > 0;
     checkpointsBody.replaceChildren(
