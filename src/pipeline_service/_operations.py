@@ -224,10 +224,13 @@ def create_pipeline(
     *,
     actions: Sequence[Mapping[str, Any]],
     description: str | None,
+    dedicated_workers: bool,
     idempotency_key: str | None,
 ) -> Call[Pipeline]:
     data = _given(name=name, description=description)
     data["actions"] = _action_definitions(actions)
+    if dedicated_workers:  # not sent otherwise: v1 core servers do not know the field
+        data["dedicated_workers"] = True
     body = _body(PipelineCreate.from_dict, data, "create_pipeline")
     key = idempotency_key or new_idempotency_key()
     return Call(_create_pipeline.request_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
@@ -247,6 +250,7 @@ def update_pipeline(
     name: str | NotGiven,
     description: str | NotGiven | None,
     actions: Sequence[Mapping[str, Any]] | NotGiven,
+    dedicated_workers: bool | NotGiven,
 ) -> Call[Pipeline]:
     data: dict[str, Any] = {}
     if not isinstance(name, NotGiven):
@@ -255,6 +259,8 @@ def update_pipeline(
         data["description"] = description
     if not isinstance(actions, NotGiven):
         data["actions"] = _action_definitions(actions)
+    if not isinstance(dedicated_workers, NotGiven):
+        data["dedicated_workers"] = dedicated_workers
     body = _body(PipelineUpdate.from_dict, data, "update_pipeline")
     return Call(_update_pipeline.request_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
 

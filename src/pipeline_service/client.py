@@ -151,12 +151,21 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         actions: Sequence[Mapping[str, Any]],
         description: str | None = None,
         *,
+        dedicated_workers: bool = False,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Pipeline:
-        """Create a pipeline from its ordered action definitions ({"name", "entrypoint"})."""
+        """Create a pipeline from its ordered action definitions ({"name", "entrypoint"}).
+
+        With `dedicated_workers`, only workers claiming for this pipeline (`Worker(...,
+        pipeline_id=...)`, `pipeline-service worker --pipeline`) run it.
+        """
         call = ops.create_pipeline(
-            name, actions=actions, description=description, idempotency_key=idempotency_key
+            name,
+            actions=actions,
+            description=description,
+            dedicated_workers=dedicated_workers,
+            idempotency_key=idempotency_key,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -185,10 +194,17 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         name: str | NotGiven = NOT_GIVEN,
         description: str | NotGiven | None = NOT_GIVEN,
         actions: Sequence[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
+        dedicated_workers: bool | NotGiven = NOT_GIVEN,
         timeout: float | None = None,
     ) -> Pipeline:
         """Change a pipeline; only the fields given are sent."""
-        call = ops.update_pipeline(pipeline_id, name=name, description=description, actions=actions)
+        call = ops.update_pipeline(
+            pipeline_id,
+            name=name,
+            description=description,
+            actions=actions,
+            dedicated_workers=dedicated_workers,
+        )
         return self._requester.request(call, timeout=timeout)
 
     def delete_pipeline(self, pipeline_id: str, *, timeout: float | None = None) -> None:

@@ -115,6 +115,7 @@ class Pipeline(TypedDict):
     name: str
     description: str | None
     actions: list[ActionDefinition]
+    dedicated_workers: NotRequired[bool]  # only claims naming it take its runs; not v1 core
     created_at: str
     updated_at: str
 

@@ -88,6 +88,14 @@ def test_apply_creates_then_updates_by_name(
     assert len(matching) == 1
     assert [a["name"] for a in matching[0]["actions"]] == ["download", "train"]
     assert matching[0]["description"] == "now two"
+    assert matching[0]["dedicated_workers"] is False
+    file.write_text(file.read_text() + "dedicated_workers: true\n")
+    dedicated = cli("pipelines", "apply", str(file))
+    assert dedicated.stdout.startswith("Updated pipeline "), dedicated.stderr
+    assert client.get_pipeline(matching[0]["id"])["dedicated_workers"] is True
+    assert cli("pipelines", "apply", str(file)).stdout.startswith("Unchanged pipeline ")
+    shown = cli("pipelines", "get", matching[0]["id"])
+    assert ["dedicated:", "yes"] in [line.split() for line in shown.stdout.splitlines()]
 
 
 def test_validate_imports_each_entrypoint_locally(cli: Cli, tmp_path: Path) -> None:

@@ -98,6 +98,10 @@ def test_json_output_is_the_api_document(
         ("name: x\n", "needs `actions`"),
         ("name: x\nactions:\n  - name: a\n", "actions[0] needs a non-empty string `entrypoint`"),
         ("", "must hold a mapping with name and actions, not nothing"),
+        (
+            "name: x\nactions:\n  - {name: a, entrypoint: m.A}\ndedicated_workers: maybe\n",
+            "`dedicated_workers` must be true or false",
+        ),
     ],
 )
 def test_invalid_pipeline_file_is_a_usage_error(

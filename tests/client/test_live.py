@@ -51,12 +51,28 @@ def test_pipeline_lifecycle(api: Any) -> None:
     cleared = api.update_pipeline(created["id"], description=None, actions=ACTIONS[:1])
     assert cleared["description"] is None
     assert [a["name"] for a in cleared["actions"]] == ["download"]
+    assert cleared["dedicated_workers"] is False
+    dedicated = api.update_pipeline(created["id"], dedicated_workers=True)
+    assert dedicated["dedicated_workers"] is True
+    assert dedicated["actions"] == cleared["actions"]
 
     api.delete_pipeline(created["id"])
     with pytest.raises(NotFoundError) as info:
         api.get_pipeline(created["id"])
     assert info.value.status_code == 404
     assert "not found" in str(info.value).lower()
+
+
+def test_pipeline_with_dedicated_workers(api: Any) -> None:
+    """Created with dedicated_workers (which claims skip is tested in tests/server), its runs
+    are claimed by naming the pipeline."""
+    pipeline = api.create_pipeline(unique("gpu"), ACTIONS, dedicated_workers=True)
+    assert pipeline["dedicated_workers"] is True
+    assert api.get_pipeline(pipeline["id"]) == pipeline
+    run = api.create_run(pipeline["id"])
+    claim = api.claim_run("gpu-1", lease_seconds=600, pipeline_id=pipeline["id"])
+    assert claim is not None
+    assert claim["run"]["id"] == run["id"]
 
 
 def test_ids_are_percent_encoded(api: Any) -> None:

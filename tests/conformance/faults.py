@@ -1,12 +1,14 @@
 """Copies of the reference server with one fault injected each, for testing the kit.
 
-Each fault is a plain ASGI middleware (or, for the lost update, a storage method that reads
-before it writes without holding the run), added to a fresh app before it starts.
+Each fault is a plain ASGI middleware, a storage method wrapped (the lost update: it reads before
+it writes without holding the run; log records that become visible out of `seq` order) or a
+setting (no log grace), applied to a fresh app before it starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from collections.abc import Callable
@@ -15,7 +17,9 @@ from typing import Any, ClassVar
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline_service.server import EmbeddedServer, rules
+from pipeline_service.server.settings import DEFAULT_LOG_GRACE
 from pipeline_service.server.storage import runs
+from pipeline_service.server.storage.paging import Page
 
 _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
 _RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
@@ -229,6 +233,40 @@ class SlashRedirect:
         await self.app(scope, receive, send)
 
 
+class DropLeaseToken:
+    """Removes the `Lease-Token` header from every request: writes of a lost lease go through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"lease-token"]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+class RefuseDedicatedWorkers:
+    """Answers 422 to a pipeline body that names `dedicated_workers`, as a v1-core server
+    (which knows no such field) does."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT"):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        if b'"dedicated_workers"' in body and "/pipelines" in scope["path"]:
+            detail = json.dumps({"detail": "body field 'dedicated_workers': unknown"}).encode()
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 422, "headers": headers})
+            await send({"type": "http.response.body", "body": detail})
+            return
+        await self.app(scope, _replay(body), send)
+
+
 class NoHead:
     """Answers 405 to HEAD."""
 
@@ -339,6 +377,35 @@ def lose_updates(server: EmbeddedServer) -> None:
     storage.report_progress = report_progress
 
 
+def number_out_of_commit_order(server: EmbeddedServer, late: float = 0.3) -> None:
+    """Every other log batch becomes visible `late` seconds after it got its `seq` numbers (as
+    when numbers come from a sequence outside the transaction that stores the records): a
+    batch appended meanwhile, with higher numbers, is read first."""
+    storage: Any = server.app.state.storage
+    append_logs, get_logs = storage.append_logs, storage.get_logs
+    hidden: set[tuple[str, int]] = set()
+    batches = itertools.count()
+
+    async def append_late(run_id: str, *args: Any, **kwargs: Any) -> Any:
+        records = await append_logs(run_id, *args, **kwargs)
+        if next(batches) % 2 == 0:
+            numbers = {(run_id, record["seq"]) for record in records}
+            hidden.update(numbers)
+            try:
+                await asyncio.sleep(late)
+            finally:
+                hidden.difference_update(numbers)
+        return records
+
+    async def read_visible(run_id: str, query: Any) -> Any:
+        page = await get_logs(run_id, query)
+        visible = [record for record in page if (run_id, record["seq"]) not in hidden]
+        return Page(visible, more=page.more)
+
+    storage.append_logs = append_late
+    storage.get_logs = read_visible
+
+
 async def _read_body(receive: Receive) -> bytes:
     body = b""
     while True:
@@ -363,10 +430,21 @@ def _replay(body: bytes) -> Receive:
 
 def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
     """A reference server (not started) with `fault` injected."""
-    server = EmbeddedServer(db_path, heartbeat_interval=0.2, max_body_bytes=1024 * 1024)
+    grace = 0.0 if fault == "no-log-grace" else DEFAULT_LOG_GRACE
+    server = EmbeddedServer(
+        db_path, heartbeat_interval=0.2, max_body_bytes=1024 * 1024, log_grace=grace
+    )
     app = server.app
     if fault == "lost-update":
         lose_updates(server)
+    elif fault == "no-log-grace":
+        pass  # the setting above
+    elif fault == "stale-lease-accepted":
+        app.add_middleware(DropLeaseToken)
+    elif fault == "seq-out-of-commit-order":
+        number_out_of_commit_order(server)
+    elif fault == "no-dedicated-workers":
+        app.add_middleware(RefuseDedicatedWorkers)
     elif fault == "stream-without-ids":
         app.add_middleware(StreamFilter, transform=strip_ids)
     elif fault == "500-on-bad-body":

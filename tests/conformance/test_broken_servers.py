@@ -12,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 
 from pipeline_service.conformance import Depth, Options, Outcome, run_checks
+from pipeline_service.conformance.report import area_summary, print_report
 from pipeline_service.server import EmbeddedServer
 
 from .faults import broken_server
@@ -40,6 +42,9 @@ FAULTS = {
     "any-host": "network.host",
     "no-next-link-logs": "network.log-pages",
     "no-next-link-lists": "network.list-pages",
+    "stale-lease-accepted": "leases.fencing",
+    "no-log-grace": "logs.closing-lines",
+    "seq-out-of-commit-order": "logs.cursor",
 }
 
 
@@ -135,6 +140,7 @@ def replay(curl: str) -> httpx.Response:
     return httpx.request(method, url, headers=headers, content=body)
 
 
+@pytest.mark.slow
 def test_reference_server_passes_the_same_checks(tmp_path: Path) -> None:
     """Control: without a fault, the checks the faults trip all hold."""
     with EmbeddedServer(tmp_path / "ok.db", heartbeat_interval=0.2) as server:
@@ -169,3 +175,51 @@ def test_command_line_exits_non_zero_with_a_reproduction(
     failures = ET.parse(junit_file).getroot().findall(".//failure")
     assert len(failures) == 1
     assert "reproduce: curl" in (failures[0].text or "")
+
+
+NEW_FAULTS = ("stale-lease-accepted", "no-log-grace", "seq-out-of-commit-order")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", NEW_FAULTS)
+def test_command_line_names_the_check_a_fault_breaks(
+    start_broken: Callable[[str], EmbeddedServer], fault: str
+) -> None:
+    """The command line against each fault: the check that catches it is marked failed under its
+    area, with a curl line reproducing it, and the exit code is 1."""
+    server = start_broken(fault)
+    check_id = FAULTS[fault]
+    area = check_id.split(".")[0]
+    command = [
+        sys.executable, "-m", "pipeline_service.conformance", server.url,
+        "--quick", "--check", check_id, "--event-timeout", "5",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{area}: 0/1 hold" in result.stdout
+    assert f"✗ {check_id}" in result.stdout
+    assert "reproduce: curl -sS" in result.stdout
+    assert server.url in result.stdout.split("reproduce:")[1]
+
+
+def test_a_target_without_dedicated_workers_is_checked_all_the_same(
+    start_broken: Callable[[str], EmbeddedServer],
+) -> None:
+    """A server that refuses `dedicated_workers` (as a v1-core one does) still gets every
+    check: the kit creates its pipelines without the field and touches its runs."""
+    server = start_broken("no-dedicated-workers")
+    report = run_checks(options(server.url, ("leases.fencing", "idempotency.", *UNRELATED)))
+    assert report.ok, [(r.check_id, r.message) for r in report.results if not r.holds]
+    assert httpx.get(f"{server.url}/api/v1/pipelines/").json() == []  # cleaned up
+
+
+def test_an_area_whose_checks_were_all_skipped_says_skipped(tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path / "skip.db") as server:
+        report = run_checks(options(server.url, ("auth.", "runs.transitions")))
+    console = Console(record=True, width=200)
+    print_report(console, report)
+    lines = console.export_text().splitlines()
+    assert "auth: skipped" in lines
+    assert "runs: 1/1 hold" in lines
+    assert lines[-1] == "1 passed, 0 failed, 1 skipped"
+    assert area_summary(report.results) == "1/1 hold, 1 skipped"

@@ -15,6 +15,8 @@ from pipeline_service.conformance import Depth, Options, Outcome, all_checks, ru
 from pipeline_service.conformance.runner import TargetRefused, check_target, is_loopback
 from pipeline_service.server import EmbeddedServer
 
+from .observers import RecordPipelineNames
+
 TOKEN = "conformance-s3cret"
 
 
@@ -29,15 +31,6 @@ def _seed_foreign_data(http: httpx.Client) -> tuple[dict[str, object], dict[str,
     return pipeline, http.get(f"/api/v1/runs/{run['id']}").json()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The reference server's database: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "postgresql":
-        dsn: str = request.getfixturevalue("postgres_dsn")
-        return dsn
-    return str(tmp_path / "ref.db")
-
-
 @pytest.mark.slow
 def test_everything_holds_and_only_the_kits_data_is_touched(database: str, tmp_path: Path) -> None:
     """Every quick check holds; on PostgreSQL all but the schema fuzzing, which
@@ -46,10 +39,13 @@ def test_everything_holds_and_only_the_kits_data_is_touched(database: str, tmp_p
     if database.startswith("postgres"):
         quick = {check_id for check_id in quick if not check_id.startswith("schema.")}
     quick.discard("network.host")  # for servers without a token: test_network_checks.py
+    names: list[str] = []
+    reference = EmbeddedServer(
+        database, token=TOKEN, heartbeat_interval=0.2, artifacts=tmp_path / "artifacts"
+    )
+    reference.app.add_middleware(RecordPipelineNames, names=names)
     with (
-        EmbeddedServer(
-            database, token=TOKEN, heartbeat_interval=0.2, artifacts=tmp_path / "artifacts"
-        ) as server,
+        reference as server,
         httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
         ) as http,
@@ -77,6 +73,12 @@ def test_everything_holds_and_only_the_kits_data_is_touched(database: str, tmp_p
         assert [record["message"] for record in logs] == ["mine"]
         remaining = http.get("/api/v1/pipelines/", params={"limit": 1000}).json()
         assert [p["id"] for p in remaining] == [pipeline["id"]]
+    # every pipeline the kit created or renamed (the fuzzer's too) carries its prefix once
+    kits = [name for name in names if name != "someone else's"]
+    assert len(kits) >= 10
+    namespace = kits[0][: len("conformance-kit-12345678-")]
+    assert [name for name in kits if not name.startswith(namespace)] == []
+    assert [name for name in kits if name.count("conformance-kit-") != 1] == []
 
 
 def test_core_only_selects_core_checks(tmp_path: Path) -> None:

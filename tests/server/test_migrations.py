@@ -356,13 +356,15 @@ def get(http: httpx.Client, path: str, **params: Any) -> Any:
 # Fields the previous release did not know, as its documents read back.
 LINEAGE: dict[str, Any] = {"resumed_from": None, "from_action": None}
 IN_ACTION: dict[str, Any] = {"step": None, "state": None, "artifacts": []}
+SHARED_WORKERS: dict[str, Any] = {"dedicated_workers": False}
 
 
 def read_everything_back(http: httpx.Client) -> None:
     running, pending = {**RUNNING, **LINEAGE}, {**PENDING, **LINEAGE}
     checkpoints = [{**c, **IN_ACTION} for c in CHECKPOINTS]
-    assert get(http, "/pipelines/pipe-1") == PIPELINE
-    assert get(http, "/pipelines/") == [SECOND, PIPELINE]  # newest first
+    pipeline, second = {**PIPELINE, **SHARED_WORKERS}, {**SECOND, **SHARED_WORKERS}
+    assert get(http, "/pipelines/pipe-1") == pipeline
+    assert get(http, "/pipelines/") == [second, pipeline]  # newest first
     assert get(http, "/runs/run-1") == running
     assert get(http, "/runs/") == [pending, running]
     assert get(http, "/runs/", status_filter="running") == [running]

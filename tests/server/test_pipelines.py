@@ -18,7 +18,10 @@ def test_create_returns_every_field_with_utc_timestamps(client: httpx.Client) ->
     response = client.post(f"{API}/pipelines/", json=body)
     assert response.status_code == 201
     pipeline = response.json()
-    assert set(pipeline) == {"id", "name", "description", "actions", "created_at", "updated_at"}
+    assert set(pipeline) == {
+        *("id", "name", "description", "actions", "dedicated_workers", "created_at", "updated_at")
+    }
+    assert pipeline["dedicated_workers"] is False
     assert pipeline["name"] == "yolo"
     assert pipeline["description"] == "d"
     assert [a["name"] for a in pipeline["actions"]] == ["download", "convert", "train"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,7 +19,7 @@ from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.changes import Change, RunChanged, RunState
 from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
-from pipeline_service.server.storage.postgres.schema import SCHEMA_VERSION
+from pipeline_service.server.storage.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.storage.postgres.store import PostgresStorage
 from tests.postgres_support import unavailable, with_dbname
 from tests.sample import API
@@ -60,6 +61,42 @@ def test_replicas_starting_together_migrate_once_and_share_data(postgres_dsn: st
     with psycopg.connect(postgres_dsn) as conn:
         rows = conn.execute("SELECT version FROM pipeline_service_schema").fetchall()
     assert rows == [(SCHEMA_VERSION,)]
+
+
+def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
+    """A pipeline stored before `dedicated_workers` existed reads as an ordinary one, and its
+    runs are claimed as before."""
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(MIGRATIONS[0])
+        conn.execute("CREATE TABLE pipeline_service_schema (version integer NOT NULL)")
+        conn.execute("INSERT INTO pipeline_service_schema VALUES (1)")
+        old = {
+            "id": "old",
+            "name": "kept",
+            "description": None,
+            "actions": [{"name": "a", "entrypoint": "m.A", "description": None}],
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "updated_at": "2026-01-01T00:00:00.000000Z",
+        }
+        conn.execute("INSERT INTO pipelines (id, doc) VALUES ('old', %s)", (json.dumps(old),))
+
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn)
+        await store.start(lambda change: None)
+        try:
+            assert await store.get_pipeline("old") == {**old, "dedicated_workers": False}
+            run = await store.create_run("old", RunCreate(), None)
+            claim = await store.claim_run("w", 30, None)
+            assert claim is not None
+            assert claim["run"]["id"] == run["id"]
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+    with psycopg.connect(postgres_dsn) as conn:
+        assert conn.execute("SELECT version FROM pipeline_service_schema").fetchall() == [
+            (SCHEMA_VERSION,)
+        ]
 
 
 def test_database_from_a_newer_release_is_refused(postgres_dsn: str) -> None:

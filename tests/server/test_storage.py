@@ -139,6 +139,8 @@ def test_database_of_schema_version_1_is_migrated(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         columns = {row[1] for row in conn.execute("PRAGMA table_info(idempotency)")}
+        dedicated = conn.execute("SELECT dedicated_workers FROM pipelines WHERE id='old'")
+        assert dedicated.fetchone() == (0,)
     assert "resource" in columns
 
 

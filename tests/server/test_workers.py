@@ -198,3 +198,57 @@ def test_expired_lease_is_fenced_off_after_another_claim(server_factory: ServerF
         assert http.post(f"{API}/runs/{run_id}/logs/", json=logs).status_code == 201
         bad = http.post(f"{API}/runs/{run_id}/logs/", json=logs, headers={"Lease-Token": "x"})
         assert bad.status_code == 422
+
+
+def test_runs_of_a_pipeline_with_dedicated_workers_go_only_to_claims_naming_it(
+    server_factory: ServerFactory,
+) -> None:
+    """A claim without `pipeline_id` skips a dedicated pipeline's runs, pending or with an
+    expired lease, and takes the older run of an ordinary pipeline after them; a claim naming
+    the pipeline takes them. Turning the flag off makes its runs everybody's again."""
+    server = server_factory()
+    with httpx.Client(base_url=server.url) as http:
+        body = {"name": "gpu", "actions": ACTIONS, "dedicated_workers": True}
+        dedicated = http.post(f"{API}/pipelines/", json=body).json()
+        assert dedicated["dedicated_workers"] is True
+        assert http.get(f"{API}/pipelines/{dedicated['id']}").json()["dedicated_workers"] is True
+        first = http.post(f"{API}/pipelines/{dedicated['id']}/runs/", json={}).json()
+        _, (ordinary,) = setup_runs(http, 1)
+        anyone = {"worker_id": "any", "lease_seconds": 600}
+        taken = http.post(f"{API}/runs/claim", json=anyone)
+        assert taken.json()["run"]["id"] == ordinary
+        assert http.post(f"{API}/runs/claim", json=anyone).status_code == 204
+        named = {"worker_id": "gpu-1", "lease_seconds": 1, "pipeline_id": dedicated["id"]}
+        claim = http.post(f"{API}/runs/claim", json=named)
+        assert claim.json()["run"]["id"] == first["id"]
+        # its lease expires: still only a claim naming the pipeline takes it over
+        deadline = time.monotonic() + 30
+        while (again := http.post(f"{API}/runs/claim", json=named)).status_code == 204:
+            assert http.post(f"{API}/runs/claim", json=anyone).status_code == 204
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert again.json()["run"]["id"] == first["id"]
+        assert again.json()["lease_token"] == claim.json()["lease_token"] + 1
+
+        second = http.post(f"{API}/pipelines/{dedicated['id']}/runs/", json={}).json()
+        opened = http.put(f"{API}/pipelines/{dedicated['id']}", json={"dedicated_workers": False})
+        assert opened.status_code == 200
+        assert opened.json()["dedicated_workers"] is False
+        assert http.post(f"{API}/runs/claim", json=anyone).json()["run"]["id"] == second["id"]
+        listed = http.get(f"{API}/pipelines/").json()
+        assert {p["id"]: p["dedicated_workers"] for p in listed} == {
+            dedicated["id"]: False,
+            taken.json()["run"]["pipeline_id"]: False,
+        }
+
+
+def test_dedicated_workers_must_be_a_boolean(live_server: EmbeddedServer) -> None:
+    with httpx.Client(base_url=live_server.url) as http:
+        for value in ("yes", 1, None):
+            body = {"name": "p", "actions": ACTIONS, "dedicated_workers": value}
+            response = http.post(f"{API}/pipelines/", json=body)
+            assert response.status_code == 422, value
+            assert "dedicated_workers" in str(response.json()["detail"])
+        pipeline = http.post(f"{API}/pipelines/", json={"name": "p", "actions": ACTIONS}).json()
+        response = http.put(f"{API}/pipelines/{pipeline['id']}", json={"dedicated_workers": None})
+        assert response.status_code == 422

@@ -16,7 +16,9 @@ class ClaimRequest:
     Attributes:
         worker_id (str):
         lease_seconds (float | Unset):  Default: 30.0.
-        pipeline_id (None | str | Unset): Only claim runs of this pipeline.
+        pipeline_id (None | str | Unset): Only claim runs of this pipeline. The runs of a pipeline with
+            `dedicated_workers`
+            are claimed this way only.
     """
 
     worker_id: str

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.action_definition import ActionDefinition
 
@@ -24,6 +26,8 @@ class Pipeline:
         actions (list[ActionDefinition]):
         created_at (datetime.datetime):
         updated_at (datetime.datetime):
+        dedicated_workers (bool | Unset): Only claims naming this pipeline take its runs (see `claim_run`); absent from
+            v1-core servers (which have no workers).
     """
 
     id: str
@@ -32,6 +36,7 @@ class Pipeline:
     actions: list[ActionDefinition]
     created_at: datetime.datetime
     updated_at: datetime.datetime
+    dedicated_workers: bool | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,6 +56,8 @@ class Pipeline:
 
         updated_at = self.updated_at.isoformat()
 
+        dedicated_workers = self.dedicated_workers
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -63,6 +70,8 @@ class Pipeline:
                 "updated_at": updated_at,
             }
         )
+        if dedicated_workers is not UNSET:
+            field_dict["dedicated_workers"] = dedicated_workers
 
         return field_dict
 
@@ -93,6 +102,8 @@ class Pipeline:
 
         updated_at = datetime.datetime.fromisoformat(d.pop("updated_at"))
 
+        dedicated_workers = d.pop("dedicated_workers", UNSET)
+
         pipeline = cls(
             id=id,
             name=name,
@@ -100,6 +111,7 @@ class Pipeline:
             actions=actions,
             created_at=created_at,
             updated_at=updated_at,
+            dedicated_workers=dedicated_workers,
         )
 
         pipeline.additional_properties = d

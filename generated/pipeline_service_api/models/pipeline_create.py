@@ -21,11 +21,17 @@ class PipelineCreate:
         name (str):
         actions (list[ActionDefinition]): The actions in order (at least one); names are unique within a pipeline.
         description (None | str | Unset):
+        dedicated_workers (bool | Unset): When true, only workers dedicated to this pipeline run it: claims that name it
+            in
+            `pipeline_id` (`pipeline-service worker --pipeline`). Other workers never claim its
+            runs.
+             Default: False.
     """
 
     name: str
     actions: list[ActionDefinition]
     description: None | str | Unset = UNSET
+    dedicated_workers: bool | Unset = False
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
@@ -41,6 +47,8 @@ class PipelineCreate:
         else:
             description = self.description
 
+        dedicated_workers = self.dedicated_workers
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -51,6 +59,8 @@ class PipelineCreate:
         )
         if description is not UNSET:
             field_dict["description"] = description
+        if dedicated_workers is not UNSET:
+            field_dict["dedicated_workers"] = dedicated_workers
 
         return field_dict
 
@@ -77,10 +87,13 @@ class PipelineCreate:
 
         description = _parse_description(d.pop("description", UNSET))
 
+        dedicated_workers = d.pop("dedicated_workers", UNSET)
+
         pipeline_create = cls(
             name=name,
             actions=actions,
             description=description,
+            dedicated_workers=dedicated_workers,
         )
 
         return pipeline_create

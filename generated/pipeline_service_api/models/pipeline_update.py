@@ -22,11 +22,16 @@ class PipelineUpdate:
         name (str | Unset):
         description (None | str | Unset):
         actions (list[ActionDefinition] | Unset):
+        dedicated_workers (bool | Unset): When true, only workers dedicated to this pipeline run it: claims that name it
+            in
+            `pipeline_id` (`pipeline-service worker --pipeline`). Other workers never claim its
+            runs.
     """
 
     name: str | Unset = UNSET
     description: None | str | Unset = UNSET
     actions: list[ActionDefinition] | Unset = UNSET
+    dedicated_workers: bool | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
@@ -44,6 +49,8 @@ class PipelineUpdate:
                 actions_item = actions_item_data.to_dict()
                 actions.append(actions_item)
 
+        dedicated_workers = self.dedicated_workers
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -53,6 +60,8 @@ class PipelineUpdate:
             field_dict["description"] = description
         if actions is not UNSET:
             field_dict["actions"] = actions
+        if dedicated_workers is not UNSET:
+            field_dict["dedicated_workers"] = dedicated_workers
 
         return field_dict
 
@@ -81,10 +90,13 @@ class PipelineUpdate:
 
                 actions.append(actions_item)
 
+        dedicated_workers = d.pop("dedicated_workers", UNSET)
+
         pipeline_update = cls(
             name=name,
             description=description,
             actions=actions,
+            dedicated_workers=dedicated_workers,
         )
 
         return pipeline_update

@@ -35,8 +35,9 @@ from pipeline_service.runner.actions import (
     load_action,
     use_import_paths,
 )
+from pipeline_service.types import NOT_GIVEN
 
-PIPELINE_KEYS = frozenset({"name", "description", "actions"})
+PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers"})
 
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
 PipelineArgument = Annotated[
@@ -101,6 +102,7 @@ def get_pipeline(
             ("id", pipeline["id"]),
             ("name", pipeline["name"]),
             ("description", pipeline.get("description") or "-"),
+            ("dedicated", "yes" if pipeline.get("dedicated_workers") else "no"),
             ("created", format_time(pipeline["created_at"])),
             ("updated", format_time(pipeline["updated_at"])),
         ],
@@ -124,7 +126,10 @@ def create_pipeline(
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
     with open_client(url, token) as client:
         pipeline = client.create_pipeline(
-            definition["name"], definition["actions"], definition.get("description")
+            definition["name"],
+            definition["actions"],
+            definition["description"],
+            dedicated_workers=definition["dedicated_workers"],
         )
     if not print_document(pipeline, fmt):
         _say("Created", pipeline)
@@ -144,7 +149,10 @@ def apply_pipeline(
         existing = find_pipeline_by_name(client, definition["name"])
         if existing is None:
             pipeline = client.create_pipeline(
-                definition["name"], definition["actions"], definition.get("description")
+                definition["name"],
+                definition["actions"],
+                definition["description"],
+                dedicated_workers=definition["dedicated_workers"],
             )
             verb = "Created"
         elif _same(existing, definition):
@@ -152,8 +160,14 @@ def apply_pipeline(
         else:
             pipeline = client.update_pipeline(
                 existing["id"],
-                description=definition.get("description"),
+                description=definition["description"],
                 actions=definition["actions"],
+                # not sent when false and unchanged: v1 core servers do not know the field
+                dedicated_workers=(
+                    definition["dedicated_workers"]
+                    if definition["dedicated_workers"] != existing.get("dedicated_workers", False)
+                    else NOT_GIVEN
+                ),
             )
             verb = "Updated"
     if not print_document(pipeline, fmt):
@@ -164,9 +178,11 @@ def _same(pipeline: Mapping[str, Any], definition: Mapping[str, Any]) -> bool:
     def shape(actions: Any) -> list[tuple[Any, Any, Any]]:
         return [(a["name"], a["entrypoint"], a.get("description")) for a in actions]
 
-    return pipeline.get("description") == definition.get("description") and shape(
-        pipeline["actions"]
-    ) == shape(definition["actions"])
+    return (
+        pipeline.get("description") == definition["description"]
+        and shape(pipeline["actions"]) == shape(definition["actions"])
+        and pipeline.get("dedicated_workers", False) == definition["dedicated_workers"]
+    )
 
 
 def _say(verb: str, pipeline: Mapping[str, Any]) -> None:
@@ -238,7 +254,8 @@ def _pipeline_definition(document: object, file: str) -> dict[str, Any]:
     unknown = sorted(str(key) for key in document if key not in PIPELINE_KEYS)
     if unknown:
         usage_error(
-            f"{where} has unknown key(s) {', '.join(unknown)}; expected name, description, actions"
+            f"{where} has unknown key(s) {', '.join(unknown)}; expected name, description, "
+            "actions, dedicated_workers"
         )
     name = document.get("name")
     if not isinstance(name, str) or not name:
@@ -255,7 +272,15 @@ def _pipeline_definition(document: object, file: str) -> dict[str, Any]:
         for key in ("name", "entrypoint"):
             if not isinstance(action.get(key), str) or not action[key]:
                 usage_error(f"{where}: actions[{index}] needs a non-empty string `{key}`")
-    return {"name": name, "description": description, "actions": [dict(a) for a in actions]}
+    dedicated = document.get("dedicated_workers", False)
+    if not isinstance(dedicated, bool):
+        usage_error(f"{where}: `dedicated_workers` must be true or false")
+    return {
+        "name": name,
+        "description": description,
+        "actions": [dict(a) for a in actions],
+        "dedicated_workers": dedicated,
+    }
 
 
 def _kind(value: object) -> str:

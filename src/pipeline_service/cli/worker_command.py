@@ -74,7 +74,10 @@ def worker(
         typer.Option(
             "--pipeline",
             metavar="PIPELINE",
-            help="Only claim runs of this pipeline (name, id or id prefix).",
+            help=(
+                "Only claim runs of this pipeline (name, id or id prefix): the only workers "
+                "that run a pipeline with dedicated_workers."
+            ),
             autocompletion=complete_pipeline,
         ),
     ] = None,

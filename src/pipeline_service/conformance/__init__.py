@@ -8,8 +8,12 @@ Two tiers of checks:
   timestamps stamped once, pushed progress streams with ids, heartbeats and resume, checkpoint
   and list order, paths answered as listed, bad input refused with a clear 4xx.
 * **extensions** (`extension`): what a server may add on top — `Idempotency-Key` replay, the
-  bearer token, run cancellation, workers' claims and leases, body and batch limits, log `seq`
-  cursors and the log stream, trailing-slash twins, `HEAD`.
+  bearer token, run cancellation, workers' claims and leases (lease fencing), body and batch
+  limits, log `seq` cursors (also while written) and the log stream (with its grace for closing
+  lines), the metric history, trailing-slash twins, `HEAD`.
+
+The kit touches nothing but what it creates, and the target's workers never run its runs (see
+`context` and the fuzzer's guard in `checks/schema`).
 
 `run_checks(Options(base_url=...))` runs them and returns a Report; the command line is
 `pipeline-service conformance URL`.

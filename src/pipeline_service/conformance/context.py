@@ -1,6 +1,12 @@
 """What a check gets: the session on the target, the options, and helpers that create data in
 the kit's own namespace (pipeline names starting with the run's prefix) and remember it for
-cleanup."""
+cleanup.
+
+The target's workers never run the kit's runs: its pipelines have `dedicated_workers` (only
+claims naming them take their runs, and only the kit knows their ids), every run is touched as
+soon as it is created (workers only take runs nobody updated) unless a check needs it claimable,
+and every entrypoint names a module that does not exist.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ from pipeline_service.wire import DEFAULT_MAX_BODY_BYTES
 
 API = "/api/v1"
 NAME_PREFIX = "conformance-kit-"
-ENTRYPOINT = "conformance_kit.no_such_module.Action"
+ABSENT_MODULE = "conformance_kit_no_such_module"
+ENTRYPOINT = f"{ABSENT_MODULE}.Action"  # no worker can import it
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,9 @@ class CheckContext:
         self.session = Session(options.base_url, options.token)
         self.namespace = f"{NAME_PREFIX}{uuid.uuid4().hex[:8]}-"
         self.pipelines: list[str] = []
+        # Whether the target knows `dedicated_workers` (None: not asked yet). A server of the v1
+        # core API has no workers, and refuses the field.
+        self.dedicated: bool | None = None
         self.shared: dict[str, Any] = {}
         self.selected: set[str] = set()
         self.note = ""  # what a passing check wants to say (e.g. how many requests it sent)
@@ -87,22 +97,51 @@ class CheckContext:
 
     # --- the kit's own data ---------------------------------------------------------------
 
-    def create_pipeline(self, label: str, actions: Sequence[str] = ("first", "second")) -> Any:
-        """A pipeline named `<namespace><label>` with the given action names."""
-        body = {
-            "name": f"{self.namespace}{label}",
+    def name(self, label: str) -> str:
+        """`<namespace><label>`: the name of something the kit creates (a pipeline, a worker id,
+        an Idempotency-Key), carrying the kit's prefix exactly once."""
+        return f"{self.namespace}{label}"
+
+    def pipeline_body(self, label: str, actions: Sequence[str] = ("first", "second")) -> Any:
+        """The body creating the kit's pipeline `<namespace><label>`: dedicated workers when the
+        target knows them (asked by creating a first pipeline if need be), every entrypoint
+        importable nowhere."""
+        if self.dedicated is None:
+            self.create_pipeline("first", ("only",))
+        return self._pipeline_body(label, actions, dedicated=bool(self.dedicated))
+
+    def _pipeline_body(self, label: str, actions: Sequence[str], *, dedicated: bool) -> Any:
+        body: dict[str, Any] = {
+            "name": self.name(label),
             "description": "Created by the conformance kit (pipeline-service conformance).",
             "actions": [{"name": name, "entrypoint": ENTRYPOINT} for name in actions],
         }
-        pipeline = self.expect_status(
-            self.session.post(f"{API}/pipelines/", body), 201, "creating a pipeline"
-        )
+        if dedicated:
+            body["dedicated_workers"] = True
+        return body
+
+    def create_pipeline(self, label: str, actions: Sequence[str] = ("first", "second")) -> Any:
+        """A pipeline named `<namespace><label>` with the given action names."""
+        body = self._pipeline_body(label, actions, dedicated=self.dedicated is not False)
+        response = self.session.post(f"{API}/pipelines/", body)
+        if self.dedicated is None:
+            # The first pipeline tells whether the target knows `dedicated_workers`.
+            if response.status_code in (400, 422):
+                plain = self._pipeline_body(label, actions, dedicated=False)
+                response = self.session.post(f"{API}/pipelines/", plain)
+                if response.status_code == 201:
+                    self.dedicated = False
+            elif response.status_code == 201:
+                self.dedicated = True
+        pipeline = self.expect_status(response, 201, "creating a pipeline")
         self.pipelines.append(pipeline["id"])
         return pipeline
 
-    def create_run(self, pipeline: Any) -> Any:
+    def create_run(self, pipeline: Any, *, touch: bool = True) -> Any:
         """A run of one of the kit's pipelines, touched at once (its `current_action` set) so
-        that workers of the target leave it to the kit: they only take runs nobody updated."""
+        that workers of a target without dedicated workers leave it to the kit too: they only
+        take runs nobody updated. `touch=False` leaves it claimable, by claims naming its
+        pipeline."""
         run = self.expect_status(
             self.session.post(
                 f"{API}/pipelines/{quote(pipeline['id'], safe='')}/runs/",
@@ -111,7 +150,12 @@ class CheckContext:
             201,
             "creating a run",
         )
-        first = pipeline["actions"][0]["name"]
+        return run if not touch else self.touch(run)
+
+    def touch(self, run: Any) -> Any:
+        """Update a pending run without changing what it holds (its first action becomes its
+        `current_action`): workers only take runs nobody updated. Returns the run."""
+        first = run["progress"][0]["name"] if run.get("progress") else None
         return self.expect_status(
             self.session.patch(self.run_path(run["id"]), {"current_action": first}),
             200,

@@ -144,6 +144,16 @@ def print_result(console: Console, result: Result) -> None:
             console.print(f"      kept for replaying (pipelines): {kept}", highlight=False)
 
 
+def area_summary(results: list[Result]) -> str:
+    """`3/4 hold`, `3/3 hold, 1 skipped`, or `skipped` when none of them ran."""
+    ran = [r for r in results if r.outcome is not Outcome.SKIPPED]
+    skipped = len(results) - len(ran)
+    if not ran:
+        return "skipped"
+    held = sum(1 for r in ran if r.outcome is Outcome.PASSED)
+    return f"{held}/{len(ran)} hold" + (f", {skipped} skipped" if skipped else "")
+
+
 def print_report(console: Console, report: Report) -> None:
     """Per area: what holds and what does not, then a summary line."""
     console.print(
@@ -155,8 +165,7 @@ def print_report(console: Console, report: Report) -> None:
         console.print(f"[red]✗ {escape(report.unreachable)}[/red]", highlight=False)
         return
     for area, results in report.by_area().items():
-        held = sum(1 for r in results if r.holds)
-        console.print(f"[bold]{area}[/bold]: {held}/{len(results)} hold", highlight=False)
+        console.print(f"[bold]{area}[/bold]: {area_summary(results)}", highlight=False)
         for result in results:
             print_result(console, result)
     for problem in report.cleanup_problems:

@@ -112,6 +112,7 @@ class PipelineCreate(_Strict):
     actions: Annotated[list[ActionDefinition], AfterValidator(_some_actions)] = Field(
         max_length=1000
     )
+    dedicated_workers: bool = False
 
 
 class PipelineUpdate(_Strict):
@@ -121,6 +122,7 @@ class PipelineUpdate(_Strict):
         default=None,  # type: ignore[arg-type]
         max_length=1000,
     )
+    dedicated_workers: bool = None  # type: ignore[assignment]
 
 
 class ActionProgressBody(_Open):

@@ -165,6 +165,8 @@ def update_pipeline(pipeline: wire.Pipeline, body: PipelineUpdate, now: str) -> 
     if "actions" in sent:
         check_unique_action_names(body.actions)
         pipeline["actions"] = action_definitions(body.actions)
+    if "dedicated_workers" in sent:
+        pipeline["dedicated_workers"] = body.dedicated_workers
     pipeline["updated_at"] = now
 
 

@@ -103,8 +103,11 @@ def sync_detailed(
     """Follow a run's logs as Server-Sent Events
 
      Sends the stored records after the cursor, then each new record as it is stored, as
-    `log` events whose `id:` is the record's `seq`. Once the run is terminal and every record
-    has been sent, an `end` event carries the run's final status and the stream closes. If
+    `log` events whose `id:` is the record's `seq`. Once the run is terminal, the stream
+    still waits for the log grace (at least 2 s after `completed_at`; 3 s on the reference
+    server): records appended in that time, a worker's closing lines saying why the run
+    failed or was cancelled, are sent too. Then, every record having been sent, an `end`
+    event carries the run's final status and the stream closes. If
     the run is deleted, an `error` event is sent and the stream closes. `: ping` comments go
     out while nothing happens.
 
@@ -150,8 +153,11 @@ def sync(
     """Follow a run's logs as Server-Sent Events
 
      Sends the stored records after the cursor, then each new record as it is stored, as
-    `log` events whose `id:` is the record's `seq`. Once the run is terminal and every record
-    has been sent, an `end` event carries the run's final status and the stream closes. If
+    `log` events whose `id:` is the record's `seq`. Once the run is terminal, the stream
+    still waits for the log grace (at least 2 s after `completed_at`; 3 s on the reference
+    server): records appended in that time, a worker's closing lines saying why the run
+    failed or was cancelled, are sent too. Then, every record having been sent, an `end`
+    event carries the run's final status and the stream closes. If
     the run is deleted, an `error` event is sent and the stream closes. `: ping` comments go
     out while nothing happens.
 
@@ -192,8 +198,11 @@ async def asyncio_detailed(
     """Follow a run's logs as Server-Sent Events
 
      Sends the stored records after the cursor, then each new record as it is stored, as
-    `log` events whose `id:` is the record's `seq`. Once the run is terminal and every record
-    has been sent, an `end` event carries the run's final status and the stream closes. If
+    `log` events whose `id:` is the record's `seq`. Once the run is terminal, the stream
+    still waits for the log grace (at least 2 s after `completed_at`; 3 s on the reference
+    server): records appended in that time, a worker's closing lines saying why the run
+    failed or was cancelled, are sent too. Then, every record having been sent, an `end`
+    event carries the run's final status and the stream closes. If
     the run is deleted, an `error` event is sent and the stream closes. `: ping` comments go
     out while nothing happens.
 
@@ -237,8 +246,11 @@ async def asyncio(
     """Follow a run's logs as Server-Sent Events
 
      Sends the stored records after the cursor, then each new record as it is stored, as
-    `log` events whose `id:` is the record's `seq`. Once the run is terminal and every record
-    has been sent, an `end` event carries the run's final status and the stream closes. If
+    `log` events whose `id:` is the record's `seq`. Once the run is terminal, the stream
+    still waits for the log grace (at least 2 s after `completed_at`; 3 s on the reference
+    server): records appended in that time, a worker's closing lines saying why the run
+    failed or was cancelled, are sent too. Then, every record having been sent, an `end`
+    event carries the run's final status and the stream closes. If
     the run is deleted, an `error` event is sent and the stream closes. `: ping` comments go
     out while nothing happens.
 

@@ -97,7 +97,8 @@ def sync_detailed(
     somebody, as v1 clients drive their own runs), or whose lease has expired while it was
     `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
-    run. 204 when there is nothing to claim.
+    run. Runs of a pipeline with `dedicated_workers` are taken only by claims naming that
+    pipeline in `pipeline_id`. 204 when there is nothing to claim.
 
     Args:
         body (ClaimRequest):
@@ -133,7 +134,8 @@ def sync(
     somebody, as v1 clients drive their own runs), or whose lease has expired while it was
     `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
-    run. 204 when there is nothing to claim.
+    run. Runs of a pipeline with `dedicated_workers` are taken only by claims naming that
+    pipeline in `pipeline_id`. 204 when there is nothing to claim.
 
     Args:
         body (ClaimRequest):
@@ -164,7 +166,8 @@ async def asyncio_detailed(
     somebody, as v1 clients drive their own runs), or whose lease has expired while it was
     `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
-    run. 204 when there is nothing to claim.
+    run. Runs of a pipeline with `dedicated_workers` are taken only by claims naming that
+    pipeline in `pipeline_id`. 204 when there is nothing to claim.
 
     Args:
         body (ClaimRequest):
@@ -198,7 +201,8 @@ async def asyncio(
     somebody, as v1 clients drive their own runs), or whose lease has expired while it was
     `running` (its worker died), leases it to `worker_id` for
     `lease_seconds`, and moves it to `running`. Two concurrent claims never get the same
-    run. 204 when there is nothing to claim.
+    run. Runs of a pipeline with `dedicated_workers` are taken only by claims naming that
+    pipeline in `pipeline_id`. 204 when there is nothing to claim.
 
     Args:
         body (ClaimRequest):

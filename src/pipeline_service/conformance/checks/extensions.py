@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import uuid
 
-from pipeline_service.conformance.context import API, ENTRYPOINT, CheckContext
+from pipeline_service.conformance.context import API, CheckContext
 from pipeline_service.conformance.registry import CheckFailed, Depth, NotApplicable, Tier, check
 from pipeline_service.wire import MAX_LOG_BATCH
 
@@ -17,11 +17,8 @@ def replay(ctx: CheckContext) -> None:
     Two POST /pipelines/ with one key give the same status and body and create one pipeline;
     the same key with a different body is 409. The same holds for POST .../runs/.
     """
-    key = f"conformance-{uuid.uuid4()}"
-    body = {
-        "name": f"{ctx.namespace}idempotent",
-        "actions": [{"name": "only", "entrypoint": ENTRYPOINT}],
-    }
+    key = ctx.name(f"key-{uuid.uuid4()}")
+    body = ctx.pipeline_body("idempotent", ("only",))
     headers = {"Idempotency-Key": key}
     first = ctx.session.post(f"{API}/pipelines/", body, headers=headers)
     created = ctx.expect_status(first, 201, "the first request with a key")
@@ -37,12 +34,12 @@ def replay(ctx: CheckContext) -> None:
         replayed,
     )
     other = ctx.session.post(
-        f"{API}/pipelines/", {**body, "name": f"{ctx.namespace}other"}, headers=headers
+        f"{API}/pipelines/", {**body, "name": ctx.name("other")}, headers=headers
     )
     if other.status_code == 201:
         ctx.pipelines.append(other.json()["id"])
     ctx.expect_status(other, 409, "the same key with another body")
-    run_key = {"Idempotency-Key": f"conformance-{uuid.uuid4()}"}
+    run_key = {"Idempotency-Key": ctx.name(f"key-{uuid.uuid4()}")}
     runs_path = f"{API}/pipelines/{created['id']}/runs/"
     run = ctx.expect_status(
         ctx.session.post(runs_path, {"params": {"n": 1}}, headers=run_key), 201, "a run with a key"
@@ -51,6 +48,7 @@ def replay(ctx: CheckContext) -> None:
         ctx.session.post(runs_path, {"params": {"n": 1}}, headers=run_key), 201, "its replay"
     )
     ctx.expect(again == run, "replaying the run's POST gave another run", ctx.last())
+    ctx.touch(run)
     runs = ctx.expect_status(ctx.session.get(runs_path), 200, "listing the pipeline's runs")
     ctx.expect(len(runs) == 1, f"replays created {len(runs)} runs, not 1")
 
@@ -75,10 +73,7 @@ def token(ctx: CheckContext) -> None:
     ctx.expect_status(
         ctx.session.post(
             f"{API}/pipelines/",
-            {
-                "name": f"{ctx.namespace}no-token",
-                "actions": [{"name": "a", "entrypoint": ENTRYPOINT}],
-            },
+            ctx.pipeline_body("no-token", ("only",)),
             auth=False,
         ),
         401,
@@ -121,9 +116,8 @@ def log_batch(ctx: CheckContext) -> None:
 def body_size(ctx: CheckContext) -> None:
     """A request body larger than the server's limit (`--max-body-bytes`) is 413, not stored."""
     limit = ctx.options.max_body_bytes
-    name = f"{ctx.namespace}too-large"
-    actions = [{"name": "only", "entrypoint": ENTRYPOINT}]  # valid but for its size
-    body = {"name": name, "description": "x" * (limit + 1), "actions": actions}
+    valid = ctx.pipeline_body("too-large", ("only",))  # valid but for its size
+    body = {**valid, "description": "x" * (limit + 1)}
     response = ctx.session.post(f"{API}/pipelines/", body)
     ctx.session.history.pop()  # not kept: the body is too large to show
     if response.status_code == 201:
@@ -132,7 +126,7 @@ def body_size(ctx: CheckContext) -> None:
         curl = _generated_body_curl(
             ctx,
             f"{API}/pipelines/",
-            f'{{"name": "{name}", "actions": {actions!r}, "description": "x" * {limit + 1}}}',
+            f"{{**{valid!r}, 'description': 'x' * {limit + 1}}}",
         )
         raise CheckFailed(f"a body over {limit} bytes got {response.status_code}, not 413", [curl])
 

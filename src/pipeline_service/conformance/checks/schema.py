@@ -8,14 +8,21 @@ refused, valid data accepted…), with the cross-field rules the spec documents 
 into account. Generation is seeded by `--seed`, so a run is reproducible.
 
 The fuzzer never touches other data: a request that would change (PUT, PATCH, POST, DELETE) a
-pipeline or run the kit did not create is sent to an id that does not exist instead; claims are
-restricted to the kit's own pipelines; created pipelines are named with the kit's prefix and
+pipeline or run the kit did not create is sent to an id that does not exist instead (and so is
+one whose id the target did not answer 404 for: the guard fails closed); claims are restricted to
+the kit's own pipelines, valid or not; created pipelines are named with the kit's prefix and
 deleted at the end.
+
+The target's workers never run what the fuzzer creates: its pipelines get `dedicated_workers`
+(where the target knows it) and entrypoints that name a module that does not exist, and each
+run it creates is touched at once (workers only take runs nobody updated).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -26,7 +33,13 @@ from urllib.parse import quote
 
 import httpx
 
-from pipeline_service.conformance.context import API, CheckContext
+from pipeline_service.conformance.context import (
+    ABSENT_MODULE,
+    API,
+    ENTRYPOINT,
+    NAME_PREFIX,
+    CheckContext,
+)
 from pipeline_service.conformance.http import TOKEN_PLACEHOLDER
 from pipeline_service.conformance.registry import CheckFailed, Depth, Tier, check
 from pipeline_service.spec import load_spec, spec_path
@@ -110,32 +123,48 @@ def _operation_ids() -> dict[str, str]:
     return labels
 
 
+def _schema(name: str) -> Any:
+    return load_spec()["components"]["schemas"][name]
+
+
 class Guard:
     """Keeps the fuzzer inside the kit's own data and remembers what it created."""
 
-    def __init__(self, ctx: CheckContext, home_pipeline: str) -> None:
+    def __init__(self, ctx: CheckContext, home_pipeline: str, *, timeout: float = 30) -> None:
         self.ctx = ctx
         self.home_pipeline = home_pipeline
         self.owned: set[str] = {home_pipeline}
         self.foreign: set[str] = set()
         self.lock = threading.Lock()
         self.http = httpx.Client(
-            base_url=ctx.session.base_url, headers=ctx.session.auth_headers(), timeout=30
+            base_url=ctx.session.base_url, headers=ctx.session.auth_headers(), timeout=timeout
         )
         self.labels = _operation_ids()
+        entrypoint = _schema("ActionDefinition")["properties"]["entrypoint"]
+        self.entrypoint_pattern = re.compile(entrypoint["pattern"])
+        self.entrypoint_max = int(entrypoint["maxLength"])
+        name = _schema("PipelineCreate")["properties"]["name"]
+        self.name_lengths = (int(name["minLength"]), int(name["maxLength"]))
+        claimed = _schema("ClaimRequest")["properties"]["pipeline_id"]
+        self.pipeline_id_max = int(claimed["maxLength"])
 
     def _is_foreign(self, kind: str, identifier: str) -> bool:
-        """True when the target has this pipeline or run and the kit did not create it."""
+        """False only when the kit created this pipeline or run, or the target answers a
+        definite 404 for it: anything else (200, 401, 429, 5xx, no answer) might be somebody
+        else's."""
         if identifier in self.owned:
             return False
         if identifier in self.foreign:
             return True
-        response = self.http.get(f"{API}/{kind}/{quote(identifier, safe='')}")
-        if response.status_code == 200:
-            with self.lock:
-                self.foreign.add(identifier)
-            return True
-        return False
+        try:
+            status = self.http.get(f"{API}/{kind}/{quote(identifier, safe='')}").status_code
+        except httpx.HTTPError:
+            status = None
+        if status == 404:
+            return False
+        with self.lock:
+            self.foreign.add(identifier)
+        return True
 
     def before_call(self, case: Any) -> None:
         operation = self.labels.get(case.operation.label)
@@ -144,16 +173,48 @@ class Guard:
             for name, kind in (("pipeline_id", "pipelines"), ("run_id", "runs")):
                 value = params.get(name)
                 if isinstance(value, str) and self._is_foreign(kind, value):
-                    params[name] = f"conformance-kit-absent-{uuid.uuid4().hex}"
+                    params[name] = f"{NAME_PREFIX}absent-{uuid.uuid4().hex}"
         body = case.body
         if not isinstance(body, dict):
             return
-        positive = case.meta is None or not case.meta.generation.mode.is_negative
-        if operation == "claim_run" and positive and body.get("pipeline_id") not in self.owned:
+        if operation == "claim_run":
+            self._pin_claim(body)
+        elif operation in ("create_pipeline", "update_pipeline"):
+            self._own_pipeline(body)
+
+    def _pin_claim(self, body: dict[str, Any]) -> None:
+        """A claim, valid or not, names the kit's own pipeline, unless `pipeline_id` is itself
+        the invalid part (then no pipeline has that id)."""
+        value = body.get("pipeline_id")
+        valid = value is None or (isinstance(value, str) and len(value) <= self.pipeline_id_max)
+        if valid and value not in self.owned:
             body["pipeline_id"] = self.home_pipeline
-        pipeline_name = body.get("name")
-        if operation == "create_pipeline" and positive and isinstance(pipeline_name, str):
-            body["name"] = (self.ctx.namespace + pipeline_name)[:255]
+
+    def _own_pipeline(self, body: dict[str, Any]) -> None:
+        """The kit's name prefix (once), dedicated workers, entrypoints importable nowhere:
+        each changed only where it stays as valid or invalid as the fuzzer made it."""
+        name = body.get("name")
+        shortest, longest = self.name_lengths
+        if isinstance(name, str) and shortest <= len(name) <= longest:
+            while name.startswith(NAME_PREFIX):  # the fuzzer reuses names it was answered
+                mine = name.startswith(self.ctx.namespace)
+                name = name[len(self.ctx.namespace if mine else NAME_PREFIX) :]
+            body["name"] = self.ctx.name(name)[:longest]
+        if self.ctx.dedicated and isinstance(body.get("dedicated_workers", True), bool):
+            body["dedicated_workers"] = True
+        actions = body.get("actions")
+        for action in actions if isinstance(actions, list) else ():
+            if isinstance(action, dict) and isinstance(action.get("entrypoint"), str):
+                action["entrypoint"] = self._dead_entrypoint(action["entrypoint"])
+
+    def _dead_entrypoint(self, entrypoint: str) -> str:
+        """An entrypoint naming a module that does not exist, valid exactly when `entrypoint`
+        is (one of another form is left: no worker imports it, and the target refuses it)."""
+        if not self.entrypoint_pattern.fullmatch(entrypoint):
+            return entrypoint
+        if len(entrypoint) <= self.entrypoint_max:
+            return ENTRYPOINT
+        return f"{ABSENT_MODULE}.{'A' * (len(entrypoint) - len(ABSENT_MODULE) - 1)}"
 
     def after_call(self, case: Any, response: Any) -> None:
         operation = self.labels.get(case.operation.label)
@@ -166,11 +227,23 @@ class Guard:
             created = response.json()
         except ValueError:
             return
-        if isinstance(created, dict) and isinstance(created.get("id"), str):
-            with self.lock:
-                self.owned.add(created["id"])
-                if operation == "create_pipeline":
-                    self.ctx.pipelines.append(created["id"])
+        if not isinstance(created, dict) or not isinstance(created.get("id"), str):
+            return
+        with self.lock:
+            self.owned.add(created["id"])
+            if operation == "create_pipeline":
+                self.ctx.pipelines.append(created["id"])
+        if operation == "create_run":
+            self._touch(created)
+
+    def _touch(self, run: dict[str, Any]) -> None:
+        """Update a run the fuzzer created at once, so that no worker takes it."""
+        progress = run.get("progress")
+        first = progress[0].get("name") if isinstance(progress, list) and progress else None
+        with contextlib.suppress(httpx.HTTPError):  # the run's pipeline is dedicated anyway
+            self.http.patch(
+                f"{API}/runs/{quote(run['id'], safe='')}", json={"current_action": first}
+            )
 
     def close(self) -> None:
         self.http.close()

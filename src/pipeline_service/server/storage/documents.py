@@ -33,7 +33,7 @@ from pipeline_service.wire import ActionProgressState, Checkpoint, LogRecord, Pi
 JSON = dict[str, Any]
 
 # What a stored document lacking the field reads as (documents of older releases).
-PIPELINE_DEFAULTS: JSON = {}
+PIPELINE_DEFAULTS: JSON = {"dedicated_workers": False}
 RUN_DEFAULTS: JSON = {
     "params": None,
     "current_action": None,
@@ -146,6 +146,7 @@ def new_pipeline(body: PipelineCreate, now: str) -> Pipeline:
         "name": body.name,
         "description": body.description,
         "actions": rules.action_definitions(body.actions),
+        "dedicated_workers": body.dedicated_workers,
         "created_at": now,
         "updated_at": now,
     }

@@ -43,6 +43,8 @@ def claim(
     where = CLAIMABLE
     if pipeline_id is not None:
         where += " AND pipeline_id=:pipeline_id"
+    else:  # a pipeline with dedicated workers is only run by claims that name it
+        where += " AND pipeline_id NOT IN (SELECT id FROM pipelines WHERE dedicated_workers)"
     row = first(
         (
             yield Query(

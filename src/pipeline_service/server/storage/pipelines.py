@@ -61,8 +61,12 @@ def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipel
         return cast(Pipeline, replay)
     pipeline = documents.new_pipeline(body, tx.now)
     yield Query(
-        "INSERT INTO pipelines (id, doc) VALUES (:id, :doc)",
-        {"id": pipeline["id"], "doc": documents.encode(pipeline)},
+        "INSERT INTO pipelines (id, doc, dedicated_workers) VALUES (:id, :doc, :dedicated)",
+        {
+            "id": pipeline["id"],
+            "doc": documents.encode(pipeline),
+            "dedicated": pipeline["dedicated_workers"],
+        },
     )
     yield from idempotency.remember(idem, pipeline, pipeline["id"])
     return pipeline
@@ -73,8 +77,12 @@ def update(tx: Tx, pipeline_id: str, body: PipelineUpdate) -> Plan[Pipeline]:
     pipeline = yield from get(pipeline_id, "{lock}")
     rules.update_pipeline(pipeline, body, tx.now)
     yield Query(
-        "UPDATE pipelines SET doc=:doc WHERE id=:id",
-        {"doc": documents.encode(pipeline), "id": pipeline["id"]},
+        "UPDATE pipelines SET doc=:doc, dedicated_workers=:dedicated WHERE id=:id",
+        {
+            "doc": documents.encode(pipeline),
+            "dedicated": pipeline["dedicated_workers"],
+            "id": pipeline["id"],
+        },
     )
     return pipeline
 

@@ -129,6 +129,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX artifacts_by_object ON artifacts (object_key);
     """,
+    # 3: pipelines whose runs only claims naming them take.
+    """
+    ALTER TABLE pipelines ADD COLUMN dedicated_workers boolean NOT NULL DEFAULT false;
+    """,
 )
 
 # The version of a database every migration has been applied to.

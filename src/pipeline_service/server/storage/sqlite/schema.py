@@ -132,6 +132,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     CREATE INDEX artifacts_by_object ON artifacts (object_key);
     """,
+    # 7: pipelines whose runs only claims naming them take.
+    """
+    ALTER TABLE pipelines ADD COLUMN dedicated_workers INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 # The version of a database every migration has been applied to.
