@@ -1,18 +1,20 @@
 """Every exception the client raises, in one place.
 
-    PipelineServiceError
-    ├── APIConnectionError            the server could not be reached / the connection broke
-    │   └── APITimeoutError           a request (or a whole stream) ran out of time
-    ├── APIStatusError                the server answered with an error status
-    │   ├── BadRequestError           400
-    │   ├── AuthenticationError       401
-    │   ├── NotFoundError             404
-    │   ├── ConflictError             409
-    │   ├── UnprocessableEntityError  422
-    │   ├── RateLimitError            429
-    │   └── InternalServerError       5xx
-    ├── APIResponseValidationError    a success response whose body is not what the API promises
-    └── StreamError                   a stream ended before its final event
+```text
+PipelineServiceError
+├── APIConnectionError            the server could not be reached / the connection broke
+│   └── APITimeoutError           a request (or a whole stream) ran out of time
+├── APIStatusError                the server answered with an error status
+│   ├── BadRequestError           400
+│   ├── AuthenticationError       401
+│   ├── NotFoundError             404
+│   ├── ConflictError             409
+│   ├── UnprocessableEntityError  422
+│   ├── RateLimitError            429
+│   └── InternalServerError       5xx
+├── APIResponseValidationError    a success response whose body is not what the API promises
+└── StreamError                   a stream ended before its final event
+```
 """
 
 from __future__ import annotations
