@@ -59,9 +59,11 @@ def proxy(tmp_path: Path) -> Iterator[tuple[str, ssl.SSLContext]]:
         unavailable("nginx or openssl is not installed (apt-get install nginx-light openssl)")
     assert nginx is not None
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")]
-        + ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")),
+            *("-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -76,15 +78,18 @@ def proxy(tmp_path: Path) -> Iterator[tuple[str, ssl.SSLContext]]:
         )
         (tmp_path / "nginx.conf").write_text(config, encoding="utf-8")
         process = subprocess.Popen(
-            [nginx, "-e", str(tmp_path / "error.log"), "-c", str(tmp_path / "nginx.conf")]
-            + ["-g", "daemon off;"],
+            [
+                *(nginx, "-e", str(tmp_path / "error.log")),
+                *("-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         try:
             wait_for_port(port, process, time.monotonic() + 30)
-            yield f"https://localhost:{port}", ssl.create_default_context(
-                cafile=str(tmp_path / "cert.pem")
+            yield (
+                f"https://localhost:{port}",
+                ssl.create_default_context(cafile=str(tmp_path / "cert.pem")),
             )
         finally:
             process.terminate()
