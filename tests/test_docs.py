@@ -163,3 +163,14 @@ def test_the_readmes_links_lead_to_files() -> None:
     ]
     assert any(link.startswith("docs/") for link in links), "the README links into no page"
     assert [link for link in links if not (ROOT / link).is_file()] == []
+
+
+def test_the_changelog_has_the_current_versions_section() -> None:
+    """Keep a Changelog: an Unreleased section, then one per version, the current one included."""
+    from pipeline_service import __version__
+
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    sections = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$", changelog, re.M)
+    assert sections[0] == ("Unreleased", "")
+    assert __version__ in [version for version, _ in sections[1:]]
+    assert all(date for _, date in sections[1:]), sections
