@@ -133,6 +133,20 @@ def test_the_docstring_check_finds_what_is_missing(tmp_path: Path) -> None:
     assert undocumented(modules["sample_pkg.Client"], ["documented"]) == []
 
 
+def test_every_python_example_compiles() -> None:
+    """Each ```python block of the README and the site is valid Python (the complete ones also
+    run: the plugin example in tests/testing/test_plugin_user.py)."""
+    pages = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    blocks = [
+        (page, match[1])
+        for page in pages
+        for match in re.finditer(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    ]
+    assert len(blocks) >= 10, "the pattern finds too few examples"
+    for page, code in blocks:
+        compile(code, str(page.relative_to(ROOT)), "exec")
+
+
 # --- the README ---------------------------------------------------------------------------------
 
 
