@@ -225,12 +225,15 @@ def create_pipeline(
     actions: Sequence[Mapping[str, Any]],
     description: str | None,
     dedicated_workers: bool,
+    runtime_env: Mapping[str, Any] | None,
     idempotency_key: str | None,
 ) -> Call[Pipeline]:
     data = _given(name=name, description=description)
     data["actions"] = _action_definitions(actions)
     if dedicated_workers:  # not sent otherwise: v1 core servers do not know the field
         data["dedicated_workers"] = True
+    if runtime_env is not None:  # likewise
+        data["runtime_env"] = jsonable(runtime_env)
     body = _body(PipelineCreate.from_dict, data, "create_pipeline")
     key = idempotency_key or new_idempotency_key()
     return Call(_create_pipeline.request_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
@@ -251,6 +254,7 @@ def update_pipeline(
     description: str | NotGiven | None,
     actions: Sequence[Mapping[str, Any]] | NotGiven,
     dedicated_workers: bool | NotGiven,
+    runtime_env: Mapping[str, Any] | NotGiven | None,
 ) -> Call[Pipeline]:
     data: dict[str, Any] = {}
     if not isinstance(name, NotGiven):
@@ -261,6 +265,8 @@ def update_pipeline(
         data["actions"] = _action_definitions(actions)
     if not isinstance(dedicated_workers, NotGiven):
         data["dedicated_workers"] = dedicated_workers
+    if not isinstance(runtime_env, NotGiven):
+        data["runtime_env"] = None if runtime_env is None else jsonable(runtime_env)
     body = _body(PipelineUpdate.from_dict, data, "update_pipeline")
     return Call(_update_pipeline.request_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
 
