@@ -1,0 +1,139 @@
+"""The Ray executor against a real Ray head (one per session, in a loopback-only network
+namespace) and a real service: actions as Ray tasks, resources, cancellation, a dead worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline_service.client import PipelineServiceClient
+from tests.ray.conftest import RayWorkers
+from tests.runner.helpers import wait_until
+from tests.runner.test_worker import process_gone
+
+pytestmark = pytest.mark.slow
+MODULE = "ray_test_actions"
+
+
+def _end(client: PipelineServiceClient, run_id: str, timeout: float = 120) -> Any:
+    return wait_until(
+        lambda: (
+            (run := client.get_run(run_id))["status"] in ("completed", "failed", "cancelled")
+            and run
+        ),
+        timeout,
+        f"run {run_id} to end",
+    )
+
+
+def test_three_actions_run_as_ray_tasks_with_prints_and_progress_in_the_run(
+    client: PipelineServiceClient, ray_workers: RayWorkers
+) -> None:
+    actions = [{"name": n, "entrypoint": f"{MODULE}.report"} for n in ("a", "b", "c")]
+    pipeline = client.create_pipeline("ray three", actions)
+    ray_workers.start(pipeline["id"])
+    run = client.create_run(pipeline["id"])
+    done = _end(client, run["id"])
+    assert done["status"] == "completed", done["error"]
+    tasks = [done["result"][f"{name}_task"] for name in ("a", "b", "c")]
+    assert len(set(tasks)) == 3  # one Ray task each, and the action saw its id
+    assert len({done["result"][f"{name}_pid"] for name in ("a", "b", "c")} - {os.getpid()}) >= 1
+    for entry, task_id in zip(done["progress"], tasks, strict=True):
+        assert entry["status"] == "completed"
+        assert entry["progress"] == 3
+        assert entry["total"] == 3
+        assert entry["progress_step"] == "part"
+        assert entry["ran_on"]["executor"] == "ray"
+        assert entry["ran_on"]["task_id"] == task_id
+        assert entry["ran_on"]["node"]
+    messages = [(log["action_name"], log["message"]) for log in client.get_logs(run["id"])]
+    for name, task_id in zip(("a", "b", "c"), tasks, strict=True):
+        assert (name, f"print from {name} in Ray task {task_id}") in messages
+        assert (name, f"logging from {name}") in messages
+    assert not any("honoured by the Ray executor only" in m for _, m in messages)
+
+
+def test_two_runs_needing_the_one_licence_never_overlap(
+    client: PipelineServiceClient, ray_workers: RayWorkers
+) -> None:
+    action = {
+        "name": "hold",
+        "entrypoint": f"{MODULE}.hold_licence",
+        "resources": {"cpus": 0.5, "custom": {"licence": 1}},
+    }
+    pipeline = client.create_pipeline("ray licence", [action])
+    ray_workers.start(pipeline["id"])
+    ray_workers.start(pipeline["id"])
+    runs = [client.create_run(pipeline["id"], params={"hold": 2}) for _ in range(2)]
+    ends = [_end(client, run["id"]) for run in runs]
+    for end in ends:
+        assert end["status"] == "completed", end["error"]
+        assert end["progress"][0]["ran_on"]["executor"] == "ray"
+    first, second = sorted((end["result"] for end in ends), key=lambda r: r["held_from"])
+    # Both were handed to Ray while the first held the licence (each worker had claimed its
+    # run and reported it running), yet Ray ran the second only once the first let go.
+    started = sorted(end["progress"][0]["started_at"] for end in ends)
+    assert all(ts for ts in started)
+    assert second["held_from"] >= first["held_until"]
+
+
+def test_cancel_stops_a_ray_task_that_ignores_cancellation(
+    client: PipelineServiceClient, ray_workers: RayWorkers, tmp_path: Path
+) -> None:
+    pid_file, saw_cancel = tmp_path / "pid", tmp_path / "saw-cancel"
+    action = {"name": "stubborn", "entrypoint": f"{MODULE}.ignore_cancellation"}
+    pipeline = client.create_pipeline("ray stubborn", [action])
+    ray_workers.start(pipeline["id"])
+    params = {"pid_file": str(pid_file), "saw_cancel": str(saw_cancel)}
+    run = client.create_run(pipeline["id"], params=params)
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 120, "the action"))
+    assert pid != os.getpid()
+    try:
+        client.cancel_run(run["id"])
+        wait_until(lambda: process_gone(pid), 60, "the Ray task's process to be killed")
+    finally:
+        if not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert saw_cancel.read_text() == "yes"  # it was told (context.cancelled), then forced
+    assert client.get_run(run["id"])["status"] == "cancelled"
+    wait_until(
+        lambda: any(
+            "Run cancelled during action 'stubborn'" in log["message"]
+            for log in client.get_logs(run["id"])
+        ),
+        30,
+        "the worker's closing line",
+    )
+    assert ray_workers.processes[0].poll() is None  # the worker carries on
+
+
+def test_a_sigkilled_worker_leaves_no_task_and_another_resumes_the_run(
+    client: PipelineServiceClient, ray_workers: RayWorkers, tmp_path: Path
+) -> None:
+    attempts, ran = tmp_path / "attempts", tmp_path / "ran"
+    actions = [
+        {"name": "first", "entrypoint": f"{MODULE}.count"},
+        {"name": "second", "entrypoint": f"{MODULE}.block_first_time"},
+    ]
+    pipeline = client.create_pipeline("ray takeover", actions)
+    doomed = ray_workers.start(pipeline["id"])
+    run = client.create_run(pipeline["id"], params={"attempts": str(attempts), "ran": str(ran)})
+    pid = int(wait_until(lambda: attempts.exists() and attempts.read_text(), 120, "second"))
+    try:
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(30)
+        wait_until(lambda: process_gone(pid), 60, "Ray to end the dead worker's task")
+    finally:
+        if not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+    ray_workers.start(pipeline["id"])
+    done = _end(client, run["id"])
+    assert done["status"] == "completed", done["error"]
+    assert done["result"] == {"attempt": 2}
+    assert ran.read_text().splitlines() == ["first"]  # resumed after its checkpoint
+    messages = [log["message"] for log in client.get_logs(run["id"])]
+    assert "Resuming from checkpoint: skipping 'first'" in messages
