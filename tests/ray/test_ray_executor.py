@@ -137,3 +137,34 @@ def test_a_sigkilled_worker_leaves_no_task_and_another_resumes_the_run(
     assert ran.read_text().splitlines() == ["first"]  # resumed after its checkpoint
     messages = [log["message"] for log in client.get_logs(run["id"])]
     assert "Resuming from checkpoint: skipping 'first'" in messages
+
+
+def test_code_shipped_with_runtime_env_and_an_import_error_says_what_was_shipped(
+    client: PipelineServiceClient, ray_workers: RayWorkers, tmp_path: Path
+) -> None:
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "shipped_actions.py").write_text(
+        "import os\n\n"
+        "def hello(context):\n"
+        "    return {'pipeline_var': os.environ['PIPELINE_VAR'],\n"
+        "            'worker_var': os.environ['WORKER_VAR']}\n"
+    )
+    actions = [
+        {"name": "shipped", "entrypoint": "shipped_actions.hello"},
+        {"name": "missing", "entrypoint": "not_shipped_anywhere.act"},
+    ]
+    runtime_env = {"working_dir": str(shipped), "env_vars": {"PIPELINE_VAR": "p"}}
+    pipeline = client.create_pipeline("ray shipped", actions, runtime_env=runtime_env)
+    worker_env = '{"env_vars": {"WORKER_VAR": "w", "PIPELINE_VAR": "overridden"}}'
+    ray_workers.start(pipeline["id"], "--ray-runtime-env", worker_env)
+    done = _end(client, client.create_run(pipeline["id"])["id"])
+    assert done["status"] == "failed"
+    assert done["progress"][0]["status"] == "completed", done["error"]
+    [checkpoint] = client.get_checkpoints(done["id"])
+    assert checkpoint["result"] == {"pipeline_var": "p", "worker_var": "w"}
+    error = done["error"]
+    assert "cannot import module 'not_shipped_anywhere'" in error
+    assert f"shipped with the task: working_dir={str(shipped)!r}" in error
+    assert "looked for it on Ray node" in error
+    assert "sys.path" in error

@@ -3,9 +3,10 @@
 The leased worker stays the orchestrator (claims, lease renewals, fencing, checkpoints after
 each action, resume); Ray only executes. Each action is one Ray task with `max_retries=0`
 (retrying is the service's business) that asks Ray for exactly the action's `resources` and
-ships the worker's and the pipeline's `runtime_env`. The task talks to the service itself, with
-the run's lease token, exactly as a child process does: progress, logs, metrics, print() and
-`logging` capture, in-action checkpoints, and its result back to the worker.
+ships the worker's and the pipeline's `runtime_env` (local directories uploaded by the worker,
+as `ray.init` does for a job). The task talks to the service itself, with the run's lease
+token, exactly as a child process does: progress, logs, metrics, print() and `logging`
+capture, in-action checkpoints, and its result back to the worker.
 
 Stopping (the run is cancelled, the lease is lost, the worker aborts): `ray.cancel(ref)`, which
 the task turns into `context.cancelled` (it handles the SIGINT Ray sends instead of raising
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from ray import ObjectRef
 
 _POLL_INTERVAL = 0.05
+
+logger = logging.getLogger(__name__)
 
 
 class RayUnavailableError(RuntimeError):
@@ -224,7 +228,16 @@ class RayExecutor:
             **ray_options(task.resources),
         }
         if runtime_env:
-            options["runtime_env"] = runtime_env
+            try:
+                options["runtime_env"] = self._shipped(runtime_env)
+            except Exception as exc:  # a missing directory, a package too large, no Ray node
+                return ActionOutcome(
+                    error=(
+                        f"Action {task.action_name!r}: cannot ship its runtime_env "
+                        f"{runtime_env!r} to Ray: {type(exc).__name__}: {exc}"
+                    ),
+                    duration=time.monotonic() - started,
+                )
         ref = self._remote.options(**options).remote(
             task, self._settings, self._flush_interval, runtime_env
         )
@@ -236,6 +249,28 @@ class RayExecutor:
         finally:
             if not finished:  # the worker itself is failing: leave nothing running
                 self._ray.cancel(ref, force=True)
+
+    def _shipped(self, runtime_env: dict[str, Any]) -> dict[str, Any]:
+        """`runtime_env` with its local `working_dir` and `py_modules` uploaded to the cluster
+        (as `ray.init` does for a job: Ray takes local directories at the job level only).
+        Ray names a package by the hash of its content, so unchanged code is not sent again."""
+        from ray._private.runtime_env.py_modules import upload_py_modules_if_needed
+        from ray._private.runtime_env.working_dir import upload_working_dir_if_needed
+
+        node = self._ray._private.worker.global_worker.node
+        if node is None:
+            raise RuntimeError(
+                "a Ray Client (ray://) cannot upload local directories per task; give URIs "
+                "(s3://…, https://…/x.zip) or connect with a cluster address"
+            )
+        scratch_dir = node.get_runtime_env_dir_path()
+        env = upload_py_modules_if_needed(
+            dict(runtime_env), include_gitignore=True, scratch_dir=scratch_dir, logger=logger
+        )
+        shipped: dict[str, Any] = upload_working_dir_if_needed(
+            env, include_gitignore=True, scratch_dir=scratch_dir, logger=logger
+        )
+        return shipped
 
     def _wait(
         self, ref: ObjectRef[ActionOutcome], control: RunControl, task: ActionTask, started: float
