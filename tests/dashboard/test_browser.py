@@ -100,7 +100,7 @@ def test_run_page_shows_the_ray_node_and_task_an_action_ran_on(
     ran_on = {"executor": "ray", "node": "5f1c0d3e9b", "task_id": "16310a0f0a45af5c" + "f" * 24}
     with service.client() as client:  # dedicated: the service's own workers leave it alone
         pipeline = client.create_pipeline("On Ray", DEMO_ACTIONS[:1], dedicated_workers=True)
-        run = client.create_run(pipeline["id"])
+        run: dict[str, Any] = dict(client.create_run(pipeline["id"]))
         name = pipeline["actions"][0]["name"]
         client.report_progress(
             run["id"],

@@ -3,8 +3,11 @@ namespace) and a real service: actions as Ray tasks, resources, cancellation, a 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +15,13 @@ import pytest
 
 from pipeline_service.client import PipelineServiceClient
 from tests.ray.conftest import RayWorkers
+from tests.ray.ray_support import RAY_ENV
 from tests.runner.helpers import wait_until
 from tests.runner.test_worker import process_gone
 
 pytestmark = pytest.mark.slow
 MODULE = "ray_test_actions"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _end(client: PipelineServiceClient, run_id: str, timeout: float = 120) -> Any:
@@ -168,3 +173,36 @@ def test_code_shipped_with_runtime_env_and_an_import_error_says_what_was_shipped
     assert f"shipped with the task: working_dir={str(shipped)!r}" in error
     assert "looked for it on Ray node" in error
     assert "sys.path" in error
+
+
+def test_the_demo_runs_its_actions_as_ray_tasks(ray_address: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_SERVICE_")}
+    command = [sys.executable, "-m", "pipeline_service", "demo", "--executor", "ray"]
+    done = subprocess.run(
+        [*command, "--ray-address", ray_address, "--db", str(tmp_path / "demo.db")],
+        env={**env, **RAY_ENV, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "with 1 worker (actions as Ray tasks)" in done.stdout
+    assert "train: completed 40/40 [epoch]" in done.stdout
+    assert " completed in " in done.stdout
+
+
+def test_the_ray_benchmark_measures_both_executors(ray_address: str, tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "ray", "--json", str(out)],
+        cwd=REPO,
+        env={**os.environ, **RAY_ENV},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    figures = {f["name"]: f["value"] for f in json.loads(out.read_text())["figures"]}
+    assert figures["per action, process executor"] > 0
+    assert figures["per action, ray executor (local Ray)"] > 0
+    assert figures["ray / process per-action time"] > 0

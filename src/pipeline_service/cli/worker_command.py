@@ -160,7 +160,7 @@ def worker(
             pipeline_id=pipeline_id,
             poll_interval=poll_interval,
             work_root=work_root,
-            **_executor_kwargs(executor, ray_address, runtime_env),
+            **executor_kwargs(executor, ray_address, runtime_env),
         )
     except RayUnavailableError as error:
         fail(str(error))
@@ -205,9 +205,10 @@ def _ray_options(
         usage_error(str(exc))
 
 
-def _executor_kwargs(
+def executor_kwargs(
     executor: Executor, address: str | None, runtime_env: dict[str, Any] | None
 ) -> dict[str, Any]:
+    """The Worker options of an --executor choice (`demo` uses them too)."""
     if executor is Executor.process:
         return {}
     return {"executor": "ray", "ray_address": address, "ray_runtime_env": runtime_env}

@@ -328,8 +328,11 @@ class Worker:
 class WorkerPool:
     """Workers in background threads of this process (for `serve --workers N` and `demo`)."""
 
-    def __init__(self, base_url: str, count: int, *, token: str | None = None) -> None:
-        self._workers = [Worker(base_url, token=token) for _ in range(count)]
+    def __init__(
+        self, base_url: str, count: int, *, token: str | None = None, **options: Any
+    ) -> None:
+        """`options` go to each Worker (`executor="ray"`, `ray_address`…)."""
+        self._workers = [Worker(base_url, token=token, **options) for _ in range(count)]
         self._threads = [
             threading.Thread(target=worker.run, name=f"worker-{index}", daemon=True)
             for index, worker in enumerate(self._workers)
