@@ -206,3 +206,28 @@ def test_the_ray_benchmark_measures_both_executors(ray_address: str, tmp_path: P
     assert figures["per action, process executor"] > 0
     assert figures["per action, ray executor (local Ray)"] > 0
     assert figures["ray / process per-action time"] > 0
+
+
+def test_a_worker_stopping_now_cancels_its_ray_task_and_hands_the_run_back(
+    client: PipelineServiceClient, ray_workers: RayWorkers, tmp_path: Path
+) -> None:
+    pid_file, saw_cancel = tmp_path / "pid", tmp_path / "saw-cancel"
+    action = {"name": "stubborn", "entrypoint": f"{MODULE}.ignore_cancellation"}
+    pipeline = client.create_pipeline("ray shutdown", [action])
+    worker = ray_workers.start(pipeline["id"])
+    params = {"pid_file": str(pid_file), "saw_cancel": str(saw_cancel)}
+    run = client.create_run(pipeline["id"], params=params)
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text(), 120, "the action"))
+    try:
+        worker.send_signal(signal.SIGTERM)  # finish the action first…
+        wait_until(lambda: "again to stop now" in ray_workers.log(0), 30, "the first signal")
+        worker.send_signal(signal.SIGTERM)  # …no: stop now
+        assert worker.wait(60) == 0, ray_workers.log(0)
+        wait_until(lambda: process_gone(pid), 60, "the Ray task's process to be killed")
+    finally:
+        if not process_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert saw_cancel.read_text() == "yes"
+    claim = client.claim_run("probe", lease_seconds=5, pipeline_id=pipeline["id"])
+    assert claim is not None  # handed back: the next worker takes it at once
+    assert claim["run"]["id"] == run["id"]
