@@ -2,9 +2,10 @@
 
 The same no-op pipeline (10 actions; 3 in the tiny mode) is claimed and executed by a `Worker`
 with each executor in turn, side by side in one run: `process` (a child process from the fork
-server per action) and `ray` (a Ray task per action, on a local Ray this benchmark starts; its
-start is not timed). The first run of each warms up (fork server, Ray's worker processes) and
-is not timed unless it is the only one. Without Ray installed the section says so and skips.
+server per action) and `ray` (a Ray task per action, on a local Ray this benchmark starts, or on
+the cluster `RAY_ADDRESS` names; connecting is not timed). The first run of each warms up (fork
+server, Ray's worker processes) and is not timed unless it is the only one. Without Ray
+installed the section says so and skips.
 """
 
 from __future__ import annotations
@@ -64,5 +65,5 @@ def run(results: Results, url: str, *, actions_count: int, repeats: int) -> None
     process = _per_action(url, "process", actions_count=actions_count, repeats=repeats)
     on_ray = _per_action(url, "ray", actions_count=actions_count, repeats=repeats)
     results.add(SECTION, "per action, process executor", process * 1000, "ms")
-    results.add(SECTION, "per action, ray executor (local Ray)", on_ray * 1000, "ms")
+    results.add(SECTION, "per action, ray executor", on_ray * 1000, "ms")
     results.add(SECTION, "ray / process per-action time", on_ray / process, "x")

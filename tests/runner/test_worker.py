@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 
@@ -415,6 +417,7 @@ def test_a_killed_worker_takes_the_processes_of_its_action_along(
             os.kill(sleeper, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_the_process_executor_says_once_that_resources_need_ray_and_reports_where_it_ran(
     client: PipelineServiceClient, workers: Workers, tmp_path: Path
 ) -> None:

@@ -168,10 +168,10 @@ def _action_task(
 class RayExecutor:
     """An ActionExecutor running each action as a Ray task on a cluster (or a local Ray).
 
-    `address`: None starts a local Ray in this process; `auto`, `HOST:PORT` or `ray://…`
-    connects to a running cluster (token authentication through Ray's own variables:
-    `RAY_AUTH_TOKEN` or `RAY_AUTH_TOKEN_PATH`). `runtime_env` is shipped with every task, the
-    pipeline's own `runtime_env` over it.
+    `address`: None starts a local Ray in this process (unless Ray's `RAY_ADDRESS` names a
+    cluster); `auto`, `HOST:PORT` or `ray://…` connects to a running cluster (token
+    authentication through Ray's own variables: `RAY_AUTH_TOKEN` or `RAY_AUTH_TOKEN_PATH`).
+    `runtime_env` is shipped with every task, the pipeline's own `runtime_env` over it.
     """
 
     name = "ray"
@@ -205,7 +205,7 @@ class RayExecutor:
 
     def _connect(self, address: str | None) -> None:
         options: dict[str, Any] = {"address": address, "logging_level": "WARNING"}
-        if address is None:
+        if address is None and not os.environ.get("RAY_ADDRESS"):  # Ray's own variable
             options["include_dashboard"] = False
         try:
             self._ray.init(**options)

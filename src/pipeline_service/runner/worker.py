@@ -175,7 +175,6 @@ class Worker:
         base_url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         token = token if token is not None else os.environ.get(ENV_TOKEN)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._client = PipelineServiceClient(base_url, token=token)
         self._lease_seconds = lease_seconds
         self._renew_interval = renew_interval or min(lease_seconds / 3, MAX_RENEW_INTERVAL)
         self._poll_interval = poll_interval
@@ -196,6 +195,7 @@ class Worker:
             self._executor = ChildProcessExecutor(
                 settings, grace_period=grace_period, flush_interval=flush_interval
             )
+        self._client = PipelineServiceClient(base_url, token=token)  # once Ray could be reached
         self._runner = Runner(
             self._client,
             self._executor,
