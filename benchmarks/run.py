@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import backends, latency, memory, overhead, runner, throughput
+from benchmarks import backends, latency, memory, overhead, ray_executor, runner, throughput
 from benchmarks._harness import Results, ServerProcess, machine
 from pipeline_service import PipelineServiceClient
 
-SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends")
+SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends", "ray")
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,14 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
                     repeats=sizes.runner_repeats,
                 )
                 runner.set_progress_loop(results, server.url, count=sizes.set_progress_calls)
+        if "ray" in only:
+            with _step(results, "ray"):
+                ray_executor.run(
+                    results,
+                    server.url,
+                    actions_count=sizes.runner_actions,
+                    repeats=sizes.runner_repeats,
+                )
         server.check_alive()
     if "memory" in only:
         with _step(results, "client stream"):

@@ -18,6 +18,7 @@ SCHEMAS: dict[str, Any] = load_spec()["components"]["schemas"]
 RECORDS: dict[str, Any] = {
     "ActionDefinition": types.ActionDefinition,
     "ActionProgress": types.ActionProgressState,
+    "ActionResources": types.ActionResources,
     "Artifact": types.Artifact,
     "Checkpoint": types.Checkpoint,
     "Health": types.Health,
@@ -27,9 +28,11 @@ RECORDS: dict[str, Any] = {
     "MetricSeries": types.MetricSeries,
     "Pipeline": types.Pipeline,
     "Progress": types.Progress,
+    "RanOn": types.RanOn,
     "Run": types.Run,
     "RunClaim": types.RunClaim,
     "RunMetrics": types.RunMetrics,
+    "RuntimeEnv": types.RuntimeEnv,
 }
 
 ENUMS = {

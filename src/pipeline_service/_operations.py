@@ -156,10 +156,33 @@ def _given(**fields: Any) -> dict[str, Any]:
     return {k: jsonable(v) for k, v in fields.items() if v is not None and v is not NOT_GIVEN}
 
 
+_RESOURCE_KEYS = ("cpus", "gpus", "memory", "custom")
+_RUNTIME_ENV_KEYS = ("working_dir", "env_vars", "py_modules")
+
+
+def _closed(value: Any, what: str, known: tuple[str, ...]) -> dict[str, Any]:
+    """A JSON object of a schema without additional properties: the generated model would drop
+    an unknown key silently, so it is refused here instead."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a mapping of {', '.join(known)}")
+    unknown = sorted(str(key) for key in value if key not in known)
+    if unknown:
+        raise ValueError(
+            f"{what}: unknown key(s) {', '.join(map(repr, unknown))}; expected {', '.join(known)}"
+        )
+    result: dict[str, Any] = jsonable(value)
+    return result
+
+
 def _action_definitions(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     if isinstance(actions, str | bytes) or not isinstance(actions, Sequence):
         raise TypeError("actions must be a list of action definitions (dicts)")
-    return [jsonable(a) for a in actions]
+    definitions = [jsonable(a) for a in actions]
+    for index, action in enumerate(definitions):
+        if isinstance(action, dict) and action.get("resources") is not None:
+            what = f"actions[{index}].resources"
+            action["resources"] = _closed(action["resources"], what, _RESOURCE_KEYS)
+    return definitions
 
 
 def _run_status(status: str, what: str) -> _WireRunStatus:
@@ -225,12 +248,15 @@ def create_pipeline(
     actions: Sequence[Mapping[str, Any]],
     description: str | None,
     dedicated_workers: bool,
+    runtime_env: Mapping[str, Any] | None,
     idempotency_key: str | None,
 ) -> Call[Pipeline]:
     data = _given(name=name, description=description)
     data["actions"] = _action_definitions(actions)
     if dedicated_workers:  # not sent otherwise: v1 core servers do not know the field
         data["dedicated_workers"] = True
+    if runtime_env is not None:  # likewise
+        data["runtime_env"] = _closed(runtime_env, "runtime_env", _RUNTIME_ENV_KEYS)
     body = _body(PipelineCreate.from_dict, data, "create_pipeline")
     key = idempotency_key or new_idempotency_key()
     return Call(_create_pipeline.request_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
@@ -251,6 +277,7 @@ def update_pipeline(
     description: str | NotGiven | None,
     actions: Sequence[Mapping[str, Any]] | NotGiven,
     dedicated_workers: bool | NotGiven,
+    runtime_env: Mapping[str, Any] | NotGiven | None,
 ) -> Call[Pipeline]:
     data: dict[str, Any] = {}
     if not isinstance(name, NotGiven):
@@ -261,6 +288,10 @@ def update_pipeline(
         data["actions"] = _action_definitions(actions)
     if not isinstance(dedicated_workers, NotGiven):
         data["dedicated_workers"] = dedicated_workers
+    if not isinstance(runtime_env, NotGiven):
+        data["runtime_env"] = (
+            None if runtime_env is None else _closed(runtime_env, "runtime_env", _RUNTIME_ENV_KEYS)
+        )
     body = _body(PipelineUpdate.from_dict, data, "update_pipeline")
     return Call(_update_pipeline.request_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
 

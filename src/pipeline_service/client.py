@@ -152,19 +152,24 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         description: str | None = None,
         *,
         dedicated_workers: bool = False,
+        runtime_env: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Pipeline:
-        """Create a pipeline from its ordered action definitions ({"name", "entrypoint"}).
+        """Create a pipeline from its ordered action definitions ({"name", "entrypoint"},
+        optionally "resources").
 
         With `dedicated_workers`, only workers claiming for this pipeline (`Worker(...,
-        pipeline_id=...)`, `pipeline-service worker --pipeline`) run it.
+        pipeline_id=...)`, `pipeline-service worker --pipeline`) run it. `runtime_env`
+        ({"working_dir", "env_vars", "py_modules"}) is shipped with its actions by the Ray
+        executor.
         """
         call = ops.create_pipeline(
             name,
             actions=actions,
             description=description,
             dedicated_workers=dedicated_workers,
+            runtime_env=runtime_env,
             idempotency_key=idempotency_key,
         )
         return self._requester.request(call, timeout=timeout)
@@ -195,6 +200,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         description: str | NotGiven | None = NOT_GIVEN,
         actions: Sequence[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         dedicated_workers: bool | NotGiven = NOT_GIVEN,
+        runtime_env: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
         timeout: float | None = None,
     ) -> Pipeline:
         """Change a pipeline; only the fields given are sent."""
@@ -204,6 +210,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             description=description,
             actions=actions,
             dedicated_workers=dedicated_workers,
+            runtime_env=runtime_env,
         )
         return self._requester.request(call, timeout=timeout)
 

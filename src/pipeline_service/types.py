@@ -11,6 +11,7 @@ from typing import Final
 from .wire import (
     ActionDefinition,
     ActionProgressState,
+    ActionResources,
     Artifact,
     Checkpoint,
     Health,
@@ -20,15 +21,18 @@ from .wire import (
     MetricSeries,
     Pipeline,
     Progress,
+    RanOn,
     Run,
     RunClaim,
     RunMetrics,
+    RuntimeEnv,
 )
 
 __all__ = [
     "NOT_GIVEN",
     "ActionDefinition",
     "ActionProgressState",
+    "ActionResources",
     "Artifact",
     "Checkpoint",
     "Health",
@@ -39,9 +43,11 @@ __all__ = [
     "NotGiven",
     "Pipeline",
     "Progress",
+    "RanOn",
     "Run",
     "RunClaim",
     "RunMetrics",
+    "RuntimeEnv",
 ]
 
 

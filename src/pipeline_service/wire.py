@@ -98,6 +98,31 @@ MAX_PAGE_BYTES: Final = 4 * 1024 * 1024
 _OPEN = ConfigDict(extra="allow")
 
 
+class ActionResources(TypedDict, total=False):
+    """What one action needs to run, in Ray's terms (memory in bytes)."""
+
+    cpus: int | float
+    gpus: int | float
+    memory: int
+    custom: dict[str, int | float]
+
+
+class RuntimeEnv(TypedDict, total=False):
+    """Code and environment shipped with a pipeline's actions (the Ray executor's)."""
+
+    working_dir: str | None
+    env_vars: dict[str, str]
+    py_modules: list[str]
+
+
+class RanOn(TypedDict):
+    """Where an action ran: `process` (host, pid) or `ray` (node id, task id)."""
+
+    executor: str
+    node: NotRequired[str | None]
+    task_id: NotRequired[str | None]
+
+
 @with_config(_OPEN)
 class ActionDefinition(TypedDict):
     """One step of a pipeline."""
@@ -105,6 +130,7 @@ class ActionDefinition(TypedDict):
     name: str
     entrypoint: str
     description: NotRequired[str | None]
+    resources: NotRequired[ActionResources | None]  # absent when the action asks for nothing
 
 
 @with_config(_OPEN)
@@ -116,6 +142,7 @@ class Pipeline(TypedDict):
     description: str | None
     actions: list[ActionDefinition]
     dedicated_workers: NotRequired[bool]  # only claims naming it take its runs; not v1 core
+    runtime_env: NotRequired[RuntimeEnv | None]  # shipped to Ray nodes; not v1 core
     created_at: str
     updated_at: str
 
@@ -134,6 +161,7 @@ class ActionProgressState(TypedDict):
     started_at: NotRequired[str | None]
     completed_at: NotRequired[str | None]
     error: NotRequired[str | None]
+    ran_on: NotRequired[RanOn | None]  # absent until its executor reports
 
 
 @with_config(_OPEN)

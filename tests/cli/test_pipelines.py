@@ -45,8 +45,10 @@ def test_create_from_yaml_then_get_list_and_delete(
     assert "name:        yolo-training" in shown.stdout
     lines = shown.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("#"))
-    assert lines[header].split() == ["#", "ACTION", "ENTRYPOINT", "DESCRIPTION"]
-    assert lines[header + 1].split() == ["0", "download", "plugin.download.DownloadAction", "-"]
+    assert lines[header].split() == ["#", "ACTION", "ENTRYPOINT", "RESOURCES", "DESCRIPTION"]
+    assert lines[header + 1].split() == [
+        *("0", "download", "plugin.download.DownloadAction", "-", "-")
+    ]
     assert lines[header + 2].split()[:3] == ["1", "train", "plugin.train.TrainAction"]
 
     listed = cli("pipelines", "list")
@@ -163,3 +165,42 @@ def test_tables_on_a_terminal_print_names_verbatim(cli: Cli, client: PipelineSer
     assert odd in result.stdout
     assert created["id"][:8] in result.stdout
     assert "━" in result.stdout or "─" in result.stdout  # drawn by rich
+
+
+RAY_PIPELINE_YAML = """\
+name: on-ray
+runtime_env:
+  working_dir: ./actions
+  env_vars: {HF_HOME: /cache}
+actions:
+  - name: train
+    entrypoint: plugin.train.TrainAction
+    resources: {gpus: 1, custom: {licence: 1}}
+"""
+
+
+def test_a_pipeline_file_carries_resources_and_runtime_env(
+    cli: Cli, client: PipelineServiceClient, tmp_path: Path
+) -> None:
+    file = tmp_path / "pipeline.yaml"
+    file.write_text(RAY_PIPELINE_YAML)
+    created = cli("pipelines", "apply", str(file))
+    assert created.exit_code == 0, created.stderr
+    pipeline_id = created.stdout.split()[2]
+    stored = client.get_pipeline(pipeline_id)
+    assert stored["runtime_env"] == {"working_dir": "./actions", "env_vars": {"HF_HOME": "/cache"}}
+    assert stored["actions"][0]["resources"] == {"gpus": 1, "custom": {"licence": 1}}
+    shown = cli("pipelines", "get", pipeline_id)
+    assert '{"working_dir":"./actions","env_vars":{"HF_HOME":"/cache"}}' in shown.stdout
+    assert '{"gpus":1,"custom":{"licence":1}}' in shown.stdout
+    assert cli("pipelines", "apply", str(file)).stdout.startswith("Unchanged pipeline")
+    file.write_text(RAY_PIPELINE_YAML.replace("./actions", "./src"))
+    assert cli("pipelines", "apply", str(file)).stdout.startswith("Updated pipeline")
+    assert client.get_pipeline(pipeline_id).get("runtime_env") == {
+        "working_dir": "./src",
+        "env_vars": {"HF_HOME": "/cache"},
+    }
+    file.write_text(RAY_PIPELINE_YAML.replace("working_dir: ./actions", "pip: [torch]"))
+    refused = cli("pipelines", "apply", str(file))
+    assert refused.exit_code == 2
+    assert "runtime_env: unknown key(s) 'pip'; expected working_dir" in refused.stderr

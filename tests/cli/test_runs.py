@@ -149,6 +149,27 @@ def test_bad_status_is_a_usage_error(cli: Cli) -> None:
     )
 
 
+def test_get_says_where_an_action_ran_off_its_worker(
+    cli: Cli, client: PipelineServiceClient, run: Any
+) -> None:
+    ran_on = {"executor": "ray", "node": "5f1c0d3e9b77aa", "task_id": "16310a0f0a45af5c" + "f" * 8}
+    client.report_progress(
+        run["id"],
+        current_action_index=0,
+        action_progress={"name": "download", "status": "running", "ran_on": ran_on},
+    )
+    client.report_progress(
+        run["id"],
+        current_action_index=1,
+        action_progress={"name": "convert", "ran_on": {"executor": "process", "task_id": "42"}},
+    )
+    out = cli("runs", "get", run["id"]).stdout
+    row = next(line for line in out.splitlines() if line.startswith("0 "))
+    assert row.split()[-6:] == ["on", "ray", "node", "5f1c0d3e9b77", "task", "16310a0f0a45af5c"]
+    row = next(line for line in out.splitlines() if line.startswith("1 "))
+    assert "on process" not in row  # where a worker's own child ran is no news
+
+
 def test_get_shows_state_and_action_progress(
     cli: Cli, client: PipelineServiceClient, run: Any
 ) -> None:

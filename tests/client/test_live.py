@@ -487,3 +487,21 @@ def test_async_client_stream_progress_async(
     worker.join(10)
     assert seen[0].status == "pending"
     assert seen[-1].status == "completed"
+
+
+def test_resources_and_runtime_env_round_trip_and_unknown_keys_are_refused(api: Any) -> None:
+    resources = {"cpus": 2, "gpus": 0.5, "custom": {"licence": 1}}
+    actions = [{**ACTIONS[0], "resources": resources}, *ACTIONS[1:]]
+    env = {"working_dir": "./src", "env_vars": {"A": "1"}}
+    pipeline = api.create_pipeline(unique("ray"), actions, runtime_env=env)
+    assert pipeline["actions"][0]["resources"] == resources
+    assert pipeline["runtime_env"] == env
+    changed = api.update_pipeline(pipeline["id"], runtime_env={"py_modules": ["/opt/m"]})
+    assert changed["runtime_env"] == {"py_modules": ["/opt/m"]}
+    assert api.update_pipeline(pipeline["id"], runtime_env=None)["runtime_env"] is None
+    # The generated models would drop an unknown key without a word: refused before sending.
+    bad_action = [{"name": "a", "entrypoint": "m.A", "resources": {"tpus": 1}}]
+    with pytest.raises(ValueError, match=r"actions\[0\]\.resources: unknown key\(s\) 'tpus'"):
+        api.create_pipeline(unique("ray"), bad_action)
+    with pytest.raises(ValueError, match=r"runtime_env: unknown key\(s\) 'pip'"):
+        api.update_pipeline(pipeline["id"], runtime_env={"pip": ["torch"]})

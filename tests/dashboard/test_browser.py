@@ -76,6 +76,8 @@ def test_run_page_follows_a_run_to_completion(
         expect(action).to_have_attribute("data-status", "completed")
         expect(action.locator(".bar")).to_have_attribute("aria-valuenow", "100")
     expect(train.locator(".amount")).to_have_text("60 / 60 epoch")
+    expect(train.locator(".ran-on")).to_have_attribute("data-executor", "process")
+    expect(train.locator(".ran-on")).to_contain_text("ran on process · node ")
     expect(page.locator("#logs")).to_contain_text("Action 'train' completed")
     expect(page.locator("#logs")).to_contain_text("end of log · run completed")
     expect(page.locator("#checkpoints tbody tr")).to_have_count(3)
@@ -90,6 +92,27 @@ def test_run_page_follows_a_run_to_completion(
     shot = artifacts / "dashboard-run.png"
     page.screenshot(path=shot, full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_run_page_shows_the_ray_node_and_task_an_action_ran_on(
+    page: Page, service: Service
+) -> None:
+    ran_on = {"executor": "ray", "node": "5f1c0d3e9b", "task_id": "16310a0f0a45af5c" + "f" * 24}
+    with service.client() as client:  # dedicated: the service's own workers leave it alone
+        pipeline = client.create_pipeline("On Ray", DEMO_ACTIONS[:1], dedicated_workers=True)
+        run: dict[str, Any] = dict(client.create_run(pipeline["id"]))
+        name = pipeline["actions"][0]["name"]
+        client.report_progress(
+            run["id"],
+            current_action_index=0,
+            action_progress={"name": name, "status": "running", "ran_on": ran_on},
+        )
+    page.goto(run_url(service, run))
+    where = page.locator(f'.action[data-action="{name}"] .ran-on')
+    expect(where).to_have_text("ran on ray · node 5f1c0d3e9b · task 16310a0f0a45…")
+    expect(where).to_have_attribute(
+        "title", f"executor: ray\nnode: 5f1c0d3e9b\ntask: {ran_on['task_id']}"
+    )
 
 
 def test_log_level_filter_hides_and_shows_lines(page: Page, service: Service) -> None:

@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+import pytest
+
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 
@@ -193,3 +195,32 @@ def test_worker_takes_the_pipeline_by_name(tmp_path: Path) -> None:
         )  # fmt: skip
         assert unknown.returncode == 1
         assert "no pipeline with id, name or id prefix 'nobody' (404)" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_bad_ray_options_are_usage_errors_before_anything_starts(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    cases = [
+        (["--ray-address", "auto"], "--ray-address and --ray-runtime-env need --executor ray"),
+        (["--executor", "ray", "--ray-runtime-env", "{bad"], "--ray-runtime-env: not valid JSON"),
+        (
+            ["--executor", "ray", "--ray-runtime-env", str(missing)],
+            f"--ray-runtime-env: {str(missing)!r} is neither a JSON object nor a readable file",
+        ),
+        (
+            ["--executor", "ray", "--ray-runtime-env", "[1]"],
+            "is neither a JSON object nor a readable file",
+        ),
+    ]
+    for options, message in cases:
+        worker = subprocess.run(
+            [sys.executable, "-m", "pipeline_service", "worker", "--url", "http://127.0.0.1:9",
+             *options],
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert worker.returncode == 2, (options, worker.stderr)
+        assert message in worker.stderr, (options, worker.stderr)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
@@ -412,3 +415,29 @@ def test_a_killed_worker_takes_the_processes_of_its_action_along(
         doomed.wait()
         if sleeper is not None and not process_gone(sleeper):
             os.kill(sleeper, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_the_process_executor_says_once_that_resources_need_ray_and_reports_where_it_ran(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    actions = steps("a", "b")
+    actions[0]["resources"] = {"gpus": 1}
+    actions[1]["resources"] = {"custom": {"licence": 1}}
+    pipeline = client.create_pipeline("resources", actions)
+    run = client.create_run(pipeline["id"], params={"marker": str(tmp_path / "marker")})
+    workers.start()
+    done = wait_for_end(client, run["id"])
+    assert done["status"] == "completed", done["error"]
+    notes = [
+        log
+        for log in client.get_logs(run["id"])
+        if "honoured by the Ray executor only" in log["message"]
+    ]
+    assert len(notes) == 1
+    assert notes[0]["level"] == "warning"
+    assert "'a' {\"gpus\": 1}" in notes[0]["message"]
+    for entry in done["progress"]:
+        assert entry["ran_on"]["executor"] == "process"
+        assert entry["ran_on"]["node"] == socket.gethostname()
+        assert int(entry["ran_on"]["task_id"]) != os.getpid()

@@ -3,6 +3,8 @@
 from .action_definition import ActionDefinition
 from .action_metrics import ActionMetrics
 from .action_progress import ActionProgress
+from .action_resources import ActionResources
+from .action_resources_custom import ActionResourcesCustom
 from .action_status import ActionStatus
 from .artifact import Artifact
 from .checkpoint import Checkpoint
@@ -35,6 +37,7 @@ from .progress import Progress
 from .progress_event import ProgressEvent
 from .progress_event_name import ProgressEventName
 from .progress_update import ProgressUpdate
+from .ran_on import RanOn
 from .run import Run
 from .run_claim import RunClaim
 from .run_create import RunCreate
@@ -45,6 +48,8 @@ from .run_result import RunResult
 from .run_status import RunStatus
 from .run_update import RunUpdate
 from .run_update_result import RunUpdateResult
+from .runtime_env import RuntimeEnv
+from .runtime_env_env_vars import RuntimeEnvEnvVars
 from .stream_error import StreamError
 from .validation_issue import ValidationIssue
 
@@ -52,6 +57,8 @@ __all__ = (
     "ActionDefinition",
     "ActionMetrics",
     "ActionProgress",
+    "ActionResources",
+    "ActionResourcesCustom",
     "ActionStatus",
     "Artifact",
     "Checkpoint",
@@ -84,6 +91,7 @@ __all__ = (
     "ProgressEvent",
     "ProgressEventName",
     "ProgressUpdate",
+    "RanOn",
     "Run",
     "RunClaim",
     "RunCreate",
@@ -92,6 +100,8 @@ __all__ = (
     "RunParams",
     "RunResult",
     "RunStatus",
+    "RuntimeEnv",
+    "RuntimeEnvEnvVars",
     "RunUpdate",
     "RunUpdateResult",
     "StreamError",

@@ -12,6 +12,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_metrics import ActionMetrics
+    from ..models.ran_on import RanOn
 
 
 T = TypeVar("T", bound="ActionProgress")
@@ -34,6 +35,7 @@ class ActionProgress:
             started_at (datetime.datetime | None | Unset):
             completed_at (datetime.datetime | None | Unset):
             error (None | str | Unset):
+            ran_on (None | RanOn | Unset): Where the action ran; absent or null until its executor reports it.
     """
 
     name: str
@@ -46,9 +48,12 @@ class ActionProgress:
     started_at: datetime.datetime | None | Unset = UNSET
     completed_at: datetime.datetime | None | Unset = UNSET
     error: None | str | Unset = UNSET
+    ran_on: None | RanOn | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.ran_on import RanOn  # noqa: PLC0415
+
         name = self.name
 
         status: str | Unset = UNSET
@@ -101,6 +106,14 @@ class ActionProgress:
         else:
             error = self.error
 
+        ran_on: dict[str, Any] | None | Unset
+        if isinstance(self.ran_on, Unset):
+            ran_on = UNSET
+        elif isinstance(self.ran_on, RanOn):
+            ran_on = self.ran_on.to_dict()
+        else:
+            ran_on = self.ran_on
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -126,12 +139,15 @@ class ActionProgress:
             field_dict["completed_at"] = completed_at
         if error is not UNSET:
             field_dict["error"] = error
+        if ran_on is not UNSET:
+            field_dict["ran_on"] = ran_on
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_metrics import ActionMetrics  # noqa: PLC0415
+        from ..models.ran_on import RanOn  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name")
@@ -222,6 +238,23 @@ class ActionProgress:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        def _parse_ran_on(data: object) -> None | RanOn | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                ran_on_type_0 = RanOn.from_dict(data)
+
+                return ran_on_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RanOn | Unset, data)
+
+        ran_on = _parse_ran_on(d.pop("ran_on", UNSET))
+
         action_progress = cls(
             name=name,
             status=status,
@@ -233,6 +266,7 @@ class ActionProgress:
             started_at=started_at,
             completed_at=completed_at,
             error=error,
+            ran_on=ran_on,
         )
 
         action_progress.additional_properties = d

@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_definition import ActionDefinition
+    from ..models.runtime_env import RuntimeEnv
 
 
 T = TypeVar("T", bound="Pipeline")
@@ -28,6 +29,8 @@ class Pipeline:
         updated_at (datetime.datetime):
         dedicated_workers (bool | Unset): Only claims naming this pipeline take its runs (see `claim_run`); absent from
             v1-core servers (which have no workers).
+        runtime_env (None | RuntimeEnv | Unset): Code and environment shipped to the nodes that run this pipeline's
+            actions (Ray executor); null when none, absent from v1-core servers.
     """
 
     id: str
@@ -37,9 +40,12 @@ class Pipeline:
     created_at: datetime.datetime
     updated_at: datetime.datetime
     dedicated_workers: bool | Unset = UNSET
+    runtime_env: None | RuntimeEnv | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
+
         id = self.id
 
         name = self.name
@@ -58,6 +64,14 @@ class Pipeline:
 
         dedicated_workers = self.dedicated_workers
 
+        runtime_env: dict[str, Any] | None | Unset
+        if isinstance(self.runtime_env, Unset):
+            runtime_env = UNSET
+        elif isinstance(self.runtime_env, RuntimeEnv):
+            runtime_env = self.runtime_env.to_dict()
+        else:
+            runtime_env = self.runtime_env
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -72,12 +86,15 @@ class Pipeline:
         )
         if dedicated_workers is not UNSET:
             field_dict["dedicated_workers"] = dedicated_workers
+        if runtime_env is not UNSET:
+            field_dict["runtime_env"] = runtime_env
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_definition import ActionDefinition  # noqa: PLC0415
+        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id")
@@ -104,6 +121,23 @@ class Pipeline:
 
         dedicated_workers = d.pop("dedicated_workers", UNSET)
 
+        def _parse_runtime_env(data: object) -> None | RuntimeEnv | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                runtime_env_type_0 = RuntimeEnv.from_dict(data)
+
+                return runtime_env_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RuntimeEnv | Unset, data)
+
+        runtime_env = _parse_runtime_env(d.pop("runtime_env", UNSET))
+
         pipeline = cls(
             id=id,
             name=name,
@@ -112,6 +146,7 @@ class Pipeline:
             created_at=created_at,
             updated_at=updated_at,
             dedicated_workers=dedicated_workers,
+            runtime_env=runtime_env,
         )
 
         pipeline.additional_properties = d

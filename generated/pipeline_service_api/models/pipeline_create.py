@@ -9,6 +9,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_definition import ActionDefinition
+    from ..models.runtime_env import RuntimeEnv
 
 
 T = TypeVar("T", bound="PipelineCreate")
@@ -26,14 +27,19 @@ class PipelineCreate:
             `pipeline_id` (`pipeline-service worker --pipeline`). Other workers never claim its
             runs.
              Default: False.
+        runtime_env (None | RuntimeEnv | Unset): Code and environment shipped to the nodes that run this pipeline's
+            actions (Ray executor).
     """
 
     name: str
     actions: list[ActionDefinition]
     description: None | str | Unset = UNSET
     dedicated_workers: bool | Unset = False
+    runtime_env: None | RuntimeEnv | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
+
         name = self.name
 
         actions = []
@@ -49,6 +55,14 @@ class PipelineCreate:
 
         dedicated_workers = self.dedicated_workers
 
+        runtime_env: dict[str, Any] | None | Unset
+        if isinstance(self.runtime_env, Unset):
+            runtime_env = UNSET
+        elif isinstance(self.runtime_env, RuntimeEnv):
+            runtime_env = self.runtime_env.to_dict()
+        else:
+            runtime_env = self.runtime_env
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -61,12 +75,15 @@ class PipelineCreate:
             field_dict["description"] = description
         if dedicated_workers is not UNSET:
             field_dict["dedicated_workers"] = dedicated_workers
+        if runtime_env is not UNSET:
+            field_dict["runtime_env"] = runtime_env
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_definition import ActionDefinition  # noqa: PLC0415
+        from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name")
@@ -89,11 +106,29 @@ class PipelineCreate:
 
         dedicated_workers = d.pop("dedicated_workers", UNSET)
 
+        def _parse_runtime_env(data: object) -> None | RuntimeEnv | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                runtime_env_type_0 = RuntimeEnv.from_dict(data)
+
+                return runtime_env_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | RuntimeEnv | Unset, data)
+
+        runtime_env = _parse_runtime_env(d.pop("runtime_env", UNSET))
+
         pipeline_create = cls(
             name=name,
             actions=actions,
             description=description,
             dedicated_workers=dedicated_workers,
+            runtime_env=runtime_env,
         )
 
         return pipeline_create

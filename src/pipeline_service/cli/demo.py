@@ -15,11 +15,15 @@ from pipeline_service.cli._common import (
     fail,
     format_metrics,
     stdout_console,
+    usage_error,
 )
 from pipeline_service.cli.watch import watch_run
+from pipeline_service.cli.worker_command import Executor, executor_kwargs
 from pipeline_service.errors import PipelineServiceError
 from pipeline_service.runner.actions import bundled_examples_path
+from pipeline_service.runner.ray_executor import RayUnavailableError
 from pipeline_service.runner.worker import WorkerPool
+from pipeline_service.types import Run
 
 DEMO_ACTIONS = [
     {
@@ -54,8 +58,24 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole result as JSON at the end.")
     ] = False,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            "--executor",
+            help="Run the actions in child processes, or as Ray tasks (extra `ray`).",
+        ),
+    ] = Executor.process,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDRESS",
+            help="With --executor ray: the cluster (default: start a local Ray).",
+        ),
+    ] = None,
 ) -> None:
-    """Start the service with a worker, run the sample download → convert → train pipeline.
+    """Start the service with a worker, run the sample download → convert → train pipeline
+    (its actions in child processes, or as Ray tasks with `--executor ray`).
 
     Shows each action's progress live, sums up the result and exits 0 when the run completed.
     """
@@ -71,44 +91,58 @@ def demo(
     console = stdout_console()
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
-    with EmbeddedServer(db) as server, WorkerPool(server.url, 1):
-        console.print(f"Pipeline Service running at {server.url} with 1 worker", markup=False)
-        if db is None:
+    if executor is Executor.process and ray_address is not None:
+        usage_error("--ray-address needs --executor ray")
+    options = executor_kwargs(executor, ray_address, None)
+    with EmbeddedServer(db) as server:
+        try:
+            workers = WorkerPool(server.url, 1, **options)
+        except RayUnavailableError as error:
+            fail(str(error))
+        with workers:
+            code, final = _run_demo(server.url, executor, db is None)
+    if final["status"] == "completed":
+        if as_json:
+            console.print_json(data=final["result"])
+        else:
+            console.print(result_summary(final["result"] or {}, final["id"]), markup=False)
+    if db is not None:
+        console.print(f"Runs, checkpoints and logs are kept in {db}", markup=False)
+    raise typer.Exit(code)
+
+
+def _run_demo(url: str, executor: Executor, temporary: bool) -> tuple[int, Run]:
+    """Create the sample pipeline and a run, and watch it to its end: (exit code, the run)."""
+    console = stdout_console()
+    where = "as Ray tasks" if executor is Executor.ray else "in child processes"
+    console.print(
+        f"Pipeline Service running at {url} with 1 worker (actions {where})", markup=False
+    )
+    if temporary:
+        console.print(
+            "Its database is temporary (removed at exit); keep it with "
+            "`pipeline-service demo --db demo.db`.",
+            markup=False,
+        )
+    try:
+        with PipelineServiceClient(url) as client:
+            pipeline = client.create_pipeline(
+                "Demo: download → convert → train",
+                DEMO_ACTIONS,
+                "The sample pipeline of examples/plugin",
+            )
+            run = client.create_run(pipeline["id"], params=DEMO_PARAMS)
             console.print(
-                "Its database is temporary (removed at exit); keep it with "
-                "`pipeline-service demo --db demo.db`.",
+                f"Pipeline {pipeline['id']}, run {run['id']} with params {json.dumps(DEMO_PARAMS)}",
                 markup=False,
             )
-        try:
-            with PipelineServiceClient(server.url) as client:
-                pipeline = client.create_pipeline(
-                    "Demo: download → convert → train",
-                    DEMO_ACTIONS,
-                    "The sample pipeline of examples/plugin",
-                )
-                run = client.create_run(pipeline["id"], params=DEMO_PARAMS)
-                console.print(
-                    f"Pipeline {pipeline['id']}, run {run['id']} with params "
-                    f"{json.dumps(DEMO_PARAMS)}",
-                    markup=False,
-                )
-                console.print(
-                    f"Watch it in the dashboard: {dashboard_url(server.url, run['id'])}",
-                    markup=False,
-                )
-                code = watch_run(
-                    client, run["id"], url=server.url, as_json=False, timeout=DEMO_TIMEOUT
-                )
-                final = client.get_run(run["id"])
-        except PipelineServiceError as error:
-            fail(describe_error(error, server.url))
-        if final["status"] == "completed" and as_json:
-            console.print_json(data=final["result"])
-        elif final["status"] == "completed":
-            console.print(result_summary(final["result"] or {}, run["id"]), markup=False)
-        if db is not None:
-            console.print(f"Runs, checkpoints and logs are kept in {db}", markup=False)
-    raise typer.Exit(code)
+            console.print(
+                f"Watch it in the dashboard: {dashboard_url(url, run['id'])}", markup=False
+            )
+            code = watch_run(client, run["id"], url=url, as_json=False, timeout=DEMO_TIMEOUT)
+            return code, client.get_run(run["id"])
+    except PipelineServiceError as error:
+        fail(describe_error(error, url))
 
 
 def result_summary(result: dict[str, Any], run_id: str) -> str:

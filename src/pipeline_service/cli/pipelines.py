@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Annotated, Any
 
@@ -37,7 +38,7 @@ from pipeline_service.runner.actions import (
 )
 from pipeline_service.types import NOT_GIVEN
 
-PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers"})
+PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers", "runtime_env"})
 
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
 PipelineArgument = Annotated[
@@ -103,15 +104,25 @@ def get_pipeline(
             ("name", pipeline["name"]),
             ("description", pipeline.get("description") or "-"),
             ("dedicated", "yes" if pipeline.get("dedicated_workers") else "no"),
+            (
+                "runtime env",
+                compact_json(pipeline["runtime_env"]) if pipeline.get("runtime_env") else "-",
+            ),
             ("created", format_time(pipeline["created_at"])),
             ("updated", format_time(pipeline["updated_at"])),
         ],
     )
     rows = [
-        [str(index), action["name"], action["entrypoint"], action.get("description") or "-"]
+        [
+            str(index),
+            action["name"],
+            action["entrypoint"],
+            compact_json(action["resources"]) if action.get("resources") else "-",
+            action.get("description") or "-",
+        ]
         for index, action in enumerate(pipeline["actions"])
     ]
-    print_table(console, ["#", "ACTION", "ENTRYPOINT", "DESCRIPTION"], rows)
+    print_table(console, ["#", "ACTION", "ENTRYPOINT", "RESOURCES", "DESCRIPTION"], rows)
 
 
 def create_pipeline(
@@ -124,12 +135,13 @@ def create_pipeline(
     """Register a pipeline from a YAML or JSON file (always a new one: see `apply`)."""
     fmt = output_format(output, as_json)
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    with open_client(url, token) as client:
+    with open_client(url, token) as client, _refused_locally(file):
         pipeline = client.create_pipeline(
             definition["name"],
             definition["actions"],
             definition["description"],
             dedicated_workers=definition["dedicated_workers"],
+            runtime_env=definition["runtime_env"],
         )
     if not print_document(pipeline, fmt):
         _say("Created", pipeline)
@@ -145,7 +157,7 @@ def apply_pipeline(
     """Create the pipeline of a file, or update the one of that name to match it."""
     fmt = output_format(output, as_json)
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    with open_client(url, token) as client:
+    with open_client(url, token) as client, _refused_locally(file):
         existing = find_pipeline_by_name(client, definition["name"])
         if existing is None:
             pipeline = client.create_pipeline(
@@ -153,6 +165,7 @@ def apply_pipeline(
                 definition["actions"],
                 definition["description"],
                 dedicated_workers=definition["dedicated_workers"],
+                runtime_env=definition["runtime_env"],
             )
             verb = "Created"
         elif _same(existing, definition):
@@ -168,20 +181,38 @@ def apply_pipeline(
                     if definition["dedicated_workers"] != existing.get("dedicated_workers", False)
                     else NOT_GIVEN
                 ),
+                runtime_env=(
+                    definition["runtime_env"]
+                    if definition["runtime_env"] != existing.get("runtime_env")
+                    else NOT_GIVEN
+                ),
             )
             verb = "Updated"
     if not print_document(pipeline, fmt):
         _say(verb, pipeline)
 
 
+@contextlib.contextmanager
+def _refused_locally(file: str) -> Iterator[None]:
+    """What the client refuses before sending (an unknown key of `resources` or `runtime_env`)
+    is a usage error naming the file."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        usage_error(f"pipeline file {file!r}: {error}")
+
+
 def _same(pipeline: Mapping[str, Any], definition: Mapping[str, Any]) -> bool:
-    def shape(actions: Any) -> list[tuple[Any, Any, Any]]:
-        return [(a["name"], a["entrypoint"], a.get("description")) for a in actions]
+    def shape(actions: Any) -> list[tuple[Any, Any, Any, Any]]:
+        return [
+            (a["name"], a["entrypoint"], a.get("description"), a.get("resources")) for a in actions
+        ]
 
     return (
         pipeline.get("description") == definition["description"]
         and shape(pipeline["actions"]) == shape(definition["actions"])
         and pipeline.get("dedicated_workers", False) == definition["dedicated_workers"]
+        and pipeline.get("runtime_env") == definition["runtime_env"]
     )
 
 
@@ -255,7 +286,7 @@ def _pipeline_definition(document: object, file: str) -> dict[str, Any]:
     if unknown:
         usage_error(
             f"{where} has unknown key(s) {', '.join(unknown)}; expected name, description, "
-            "actions, dedicated_workers"
+            "actions, dedicated_workers, runtime_env"
         )
     name = document.get("name")
     if not isinstance(name, str) or not name:
@@ -275,11 +306,15 @@ def _pipeline_definition(document: object, file: str) -> dict[str, Any]:
     dedicated = document.get("dedicated_workers", False)
     if not isinstance(dedicated, bool):
         usage_error(f"{where}: `dedicated_workers` must be true or false")
+    runtime_env = document.get("runtime_env")
+    if runtime_env is not None and not isinstance(runtime_env, Mapping):
+        usage_error(f"{where}: `runtime_env` must be a mapping (working_dir, env_vars, py_modules)")
     return {
         "name": name,
         "description": description,
         "actions": [dict(a) for a in actions],
         "dedicated_workers": dedicated,
+        "runtime_env": None if runtime_env is None else dict(runtime_env),
     }
 
 

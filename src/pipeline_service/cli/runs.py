@@ -157,6 +157,18 @@ def _runs(
     return (run for run in runs if status is None or run["status"] == status)
 
 
+def _ran_elsewhere(ran_on: Mapping[str, Any] | None) -> str:
+    """Where an action ran, when not in a child process of its worker (a Ray task…)."""
+    if not ran_on or ran_on.get("executor") == "process":
+        return ""
+    parts = [f"on {ran_on['executor']}"]
+    if ran_on.get("node"):
+        parts.append(f"node {str(ran_on['node'])[:12]}")
+    if ran_on.get("task_id"):
+        parts.append(f"task {str(ran_on['task_id'])[:16]}")
+    return " ".join(parts)
+
+
 def get_run(
     run_ref: RunIdArgument,
     output: OutputOption = None,
@@ -207,6 +219,7 @@ def get_run(
                     action.get("message") or "",
                     format_metrics(action.get("metrics")),
                     f"error: {action['error']}" if action.get("error") else "",
+                    _ran_elsewhere(action.get("ran_on")),
                 )
                 if part
             ),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import signal
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.logging import RichHandler
@@ -24,11 +25,13 @@ from pipeline_service.cli._common import (
     resolved_token,
     resolved_url,
     stderr_console,
+    usage_error,
 )
 from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.resolve import resolve_pipeline
 from pipeline_service.cli.token_file import TokenFileOption, token_from
 from pipeline_service.errors import AuthenticationError
+from pipeline_service.runner.ray_executor import RayUnavailableError, load_runtime_env
 from pipeline_service.runner.worker import (
     DEFAULT_LEASE_SECONDS,
     DEFAULT_POLL_INTERVAL,
@@ -54,6 +57,13 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("pipeline_service.runner").setLevel(
         logging.DEBUG if verbose else logging.INFO
     )
+
+
+class Executor(enum.StrEnum):
+    """Where a worker runs actions."""
+
+    process = "process"
+    ray = "ray"
 
 
 def worker(
@@ -96,9 +106,40 @@ def worker(
     max_runs: Annotated[
         int | None, typer.Option("--max-runs", min=1, help="Exit after executing this many runs.")
     ] = None,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            "--executor",
+            help="Where actions run: a child process each, or a Ray task each (extra `ray`).",
+        ),
+    ] = Executor.process,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="ADDRESS",
+            help=(
+                "With --executor ray: the cluster, `auto`, HOST:PORT or ray://HOST:PORT "
+                "(default: start a local Ray). Token authentication: RAY_AUTH_TOKEN or "
+                "RAY_AUTH_TOKEN_PATH."
+            ),
+        ),
+    ] = None,
+    ray_runtime_env: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-runtime-env",
+            metavar="JSON|FILE",
+            help=(
+                "With --executor ray: a runtime_env shipped with every action (working_dir, "
+                "env_vars, py_modules…), as JSON or a JSON file; a pipeline's runtime_env "
+                "goes over it."
+            ),
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug messages.")] = False,
 ) -> None:
-    """Claim pending runs and execute their actions, each in a child process.
+    """Claim pending runs and execute their actions, each in a child process (or a Ray task).
 
     Actions are imported from the current directory, PYTHONPATH and the bundled examples.
     Ctrl-C (or SIGTERM) finishes the action in progress and hands the run back; a second one
@@ -106,18 +147,24 @@ def worker(
     """
     configure_logging(verbose)
     token = token_from(token, token_file)
+    runtime_env = _ray_options(executor, ray_address, ray_runtime_env)
     pipeline_id = None
     if pipeline_ref is not None:
         with open_client(url, token) as client:
             pipeline_id = resolve_pipeline(client, pipeline_ref)["id"]
-    with Worker(
-        resolved_url(url),
-        token=resolved_token(token),
-        lease_seconds=lease_seconds,
-        pipeline_id=pipeline_id,
-        poll_interval=poll_interval,
-        work_root=work_root,
-    ) as claimer:
+    try:
+        claimer = Worker(
+            resolved_url(url),
+            token=resolved_token(token),
+            lease_seconds=lease_seconds,
+            pipeline_id=pipeline_id,
+            poll_interval=poll_interval,
+            work_root=work_root,
+            **executor_kwargs(executor, ray_address, runtime_env),
+        )
+    except RayUnavailableError as error:
+        fail(str(error))
+    with claimer:
         requests = 0
 
         def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -140,6 +187,31 @@ def worker(
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def _ray_options(
+    executor: Executor, address: str | None, runtime_env: str | None
+) -> dict[str, Any] | None:
+    """The --ray-* options checked: they need --executor ray; the runtime_env read and parsed."""
+    if executor is not Executor.ray:
+        if address is not None or runtime_env is not None:
+            usage_error("--ray-address and --ray-runtime-env need --executor ray")
+        return None
+    if runtime_env is None:
+        return None
+    try:
+        return load_runtime_env(runtime_env)
+    except ValueError as exc:
+        usage_error(str(exc))
+
+
+def executor_kwargs(
+    executor: Executor, address: str | None, runtime_env: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The Worker options of an --executor choice (`demo` uses them too)."""
+    if executor is Executor.process:
+        return {}
+    return {"executor": "ray", "ray_address": address, "ray_runtime_env": runtime_env}
 
 
 def _loopback_url(server: EmbeddedServer) -> str:
@@ -196,5 +268,7 @@ def register(app: typer.Typer) -> None:
     app.command(
         "worker",
         epilog="Examples:\n\npipeline-service worker --url http://10.0.0.5:8100 --token s3cret\n\n"
-        "pipeline-service worker --pipeline download-convert-train --max-runs 1",
+        "pipeline-service worker --pipeline download-convert-train --max-runs 1\n\n"
+        "pipeline-service worker --executor ray --ray-address auto "
+        '--ray-runtime-env \'{"working_dir": "./actions"}\'',
     )(worker)

@@ -21,6 +21,7 @@ from pipeline_service.runner.reporter import ActionReporter
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
+    from pipeline_service.types import ActionResources, RanOn, RuntimeEnv
 
 ActionCallable = Callable[[ActionContext], object]
 
@@ -47,6 +48,8 @@ class ActionTask:
     work_dir: str
     import_paths: tuple[str, ...] = ()
     lease_token: int | None = None  # sent with every write; None: the run is not leased
+    resources: ActionResources | None = None  # what the action asks for (Ray executor)
+    runtime_env: RuntimeEnv | None = None  # its pipeline's code shipping (Ray executor)
 
 
 @dataclass(frozen=True)
@@ -185,12 +188,17 @@ def run_action(
     *,
     flush_interval: float = 0.5,
     capture: bool = False,
+    ran_on: RanOn | None = None,
+    import_hint: str | None = None,
 ) -> ActionOutcome:
     """Load and run one action, reporting its progress, metrics and logs through `client`.
 
     With `capture` (for a process of its own), what the action prints to stdout and stderr and
-    logs with `logging` goes to the run's logs too. Never raises for anything the action does:
-    failures come back as an ActionOutcome with the error ("Type: message") and the traceback.
+    logs with `logging` goes to the run's logs too. `ran_on` (where this runs) goes with every
+    progress report and is the context's `ran_on`; `import_hint` is added to the error of an
+    entrypoint that cannot be loaded (what was shipped, where it was looked for). Never raises
+    for anything the action does: failures come back as an ActionOutcome with the error
+    ("Type: message") and the traceback.
     """
     started = time.monotonic()
     use_import_paths(task.import_paths)
@@ -209,6 +217,7 @@ def run_action(
         task.action_index,
         flush_interval=flush_interval,
         lease_token=task.lease_token,
+        ran_on=ran_on,
     ) as reporter:
         lease_lost = reporter.lease_lost
         checkpoints = ActionCheckpoints(
@@ -230,6 +239,7 @@ def run_action(
             reporter=reporter,
             cancelled=lambda: cancelled() or lease_lost.is_set(),
             checkpoints=checkpoints,
+            ran_on=ran_on,
         )
         captured: AbstractContextManager[None] = (
             capture_output(reporter.log) if capture else nullcontext()
@@ -239,8 +249,9 @@ def run_action(
                 action = load_action(task.entrypoint)
                 result = _check_result(task.action_name, action(context))
         except (EntrypointError, ActionResultError) as exc:
+            hint = import_hint if isinstance(exc, EntrypointError) else None
             return ActionOutcome(
-                error=str(exc),
+                error=f"{exc}; {hint}" if hint else str(exc),
                 traceback=traceback.format_exc(),
                 total=reporter.total,
                 duration=time.monotonic() - started,

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pipeline_service.runner.checkpoints import ActionCheckpoints, FileArg, SavedCheckpoint
     from pipeline_service.runner.reporter import ActionReporter
+    from pipeline_service.types import RanOn
 
 
 class ActionContext:
     """The run and action an action belongs to, and its channel back to the service.
 
     `params` holds the run's params merged with the dict results of the actions before;
-    `work_dir` is the run's working directory (created, shared by its actions).
+    `work_dir` is the run's working directory (created, shared by its actions); `ran_on` says
+    where the action runs (executor, node, task id).
     Progress, metrics and logs are sent in the background, coalesced and batched, so calling
     them in a tight loop is cheap. Long actions should check `cancelled` and return early, and
     may `save_checkpoint` as they go: run again (resumed, or taken over after their worker
@@ -33,6 +35,7 @@ class ActionContext:
         reporter: ActionReporter,
         cancelled: Callable[[], bool],
         checkpoints: ActionCheckpoints | None = None,
+        ran_on: RanOn | None = None,
     ) -> None:
         self.run_id = run_id
         """The id of the run this action belongs to."""
@@ -47,6 +50,9 @@ class ActionContext:
         self._reporter = reporter
         self._cancelled = cancelled
         self._checkpoints = checkpoints
+        self.ran_on = ran_on
+        """Where this action runs: {"executor": "process" or "ray", "node", "task_id"} (a Ray
+        task's id, a process id), or None when run in place (tests, `run_worker`)."""
 
     def set_progress(
         self,

@@ -23,6 +23,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import ssl
 import sys
 import threading
@@ -39,6 +40,7 @@ import httpx
 from pipeline_service.client import PipelineServiceClient
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_action
 from pipeline_service.runner.runner import RunControl
+from pipeline_service.types import RanOn
 
 _POLL_INTERVAL = 0.05
 _CANCEL = b"cancel"
@@ -135,8 +137,18 @@ def _child_main(
                 settings.base_url, settings.timeout, token=settings.token, http_client=http
             ) as client,
         ):
+            ran_on: RanOn = {
+                "executor": "process",
+                "node": socket.gethostname(),
+                "task_id": str(os.getpid()),
+            }
             outcome = run_action(
-                task, client, cancelled.is_set, flush_interval=flush_interval, capture=True
+                task,
+                client,
+                cancelled.is_set,
+                flush_interval=flush_interval,
+                capture=True,
+                ran_on=ran_on,
             )
     except BaseException as exc:  # the client itself failed: still tell the worker why
         outcome = ActionOutcome(
@@ -161,8 +173,12 @@ class ChildProcessExecutor:
     """An ActionExecutor running each action in a fresh child process.
 
     When the run must stop (cancelled, lease lost, worker aborting) the child's `cancelled`
-    turns true; a child still running `grace_period` seconds later is killed.
+    turns true; a child still running `grace_period` seconds later is killed. Actions' resource
+    requests are not reserved (`honours_resources`: the Runner says so in the run's log).
     """
+
+    name = "process"
+    honours_resources = False
 
     def __init__(
         self,
@@ -175,6 +191,9 @@ class ChildProcessExecutor:
         self._grace_period = grace_period
         self._flush_interval = flush_interval
         self._context = _mp_context()
+
+    def close(self) -> None:
+        """Nothing to release: each action's process ends with the action."""
 
     def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
         started = time.monotonic()

@@ -25,6 +25,7 @@ from pipeline_service.runner.delivery import RETRY_DELAYS, is_lease_lost
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
+    from pipeline_service.types import RanOn
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,10 @@ class ActionReporter:
         *,
         flush_interval: float = 0.5,
         lease_token: int | None = None,
+        ran_on: RanOn | None = None,
     ) -> None:
         self._client = client
+        self._ran_on = ran_on
         self._lease_token = lease_token
         self.lease_lost = threading.Event()
         self._run_id = run_id
@@ -63,7 +66,7 @@ class ActionReporter:
         self._step: str | None = None
         self._message: str | None = None
         self._metrics: dict[str, Any] = {}
-        self._dirty = False
+        self._dirty = ran_on is not None  # where the action runs goes out with the first flush
         self._logs: list[dict[str, Any]] = []
 
     # -- what the action calls ------------------------------------------------------------
@@ -175,6 +178,8 @@ class ActionReporter:
             update["message"] = self._message
         if self._metrics:
             update["metrics"] = dict(self._metrics)
+        if self._ran_on is not None:
+            update["ran_on"] = dict(self._ran_on)
         return update
 
     def _send_progress(self, update: dict[str, Any]) -> None:

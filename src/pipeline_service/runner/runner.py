@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -52,7 +53,7 @@ class RunControl:
 
 
 ActionExecutor = Callable[[ActionTask, RunControl], ActionOutcome]
-"""Runs one action (for a worker: in a child process) and gives its outcome."""
+"""Runs one action (for a worker: in a child process or a Ray task) and gives its outcome."""
 
 
 class ResumeError(Exception):
@@ -111,9 +112,11 @@ class _RunTerminated(Exception):
 class Runner:
     """Executes claimed runs, reporting only through the client.
 
-    Each action runs through `execute` (a worker runs it in a child process). After an action
-    completes, a checkpoint records its result and the params it ran with; a failure stores
-    "Type: message" as the run's error and the traceback as an error log.
+    Each action runs through `execute` (a worker runs it in a child process or a Ray task).
+    After an action completes, a checkpoint records its result and the params it ran with; a
+    failure stores "Type: message" as the run's error and the traceback as an error log. Unless
+    the executor `honours_resources`, a run whose actions ask for resources is told once, in
+    its log, that they run without them.
     """
 
     def __init__(
@@ -123,9 +126,11 @@ class Runner:
         *,
         work_root: Path,
         import_paths: Sequence[str] = (),
+        honours_resources: bool = False,
     ) -> None:
         self._client = client
         self._execute = execute
+        self._honours_resources = honours_resources
         self._work_root = work_root
         self._import_paths = tuple(import_paths)
 
@@ -139,7 +144,8 @@ class Runner:
     def _run(self, run: Run, control: RunControl) -> RunEnd:
         run_id = run["id"]
         token = control.lease_token
-        actions = self._client.get_pipeline(run["pipeline_id"])["actions"]
+        pipeline = self._client.get_pipeline(run["pipeline_id"])
+        actions = pipeline["actions"]
         try:
             plan = plan_resume(actions, run, self._client.get_checkpoints(run_id))
         except ResumeError as exc:
@@ -148,6 +154,8 @@ class Runner:
         params, results = plan.params, plan.results
         if plan.start_index:
             self._skip(run, actions[: plan.start_index], control)
+        if not self._honours_resources:
+            self._note_resources(run_id, actions[plan.start_index :], control)
         for index in range(plan.start_index, len(actions)):
             action = actions[index]
             if control.must_abort:
@@ -174,6 +182,8 @@ class Runner:
                 work_dir=str(work_dir),
                 import_paths=self._import_paths,
                 lease_token=token,
+                resources=action.get("resources"),
+                runtime_env=pipeline.get("runtime_env"),
             )
             outcome = self._execute(task, control)
             if control.must_abort:
@@ -225,6 +235,21 @@ class Runner:
                 f"completing run {run_id}",
             )
         return RunEnd.COMPLETED
+
+    def _note_resources(
+        self, run_id: str, actions: Sequence[ActionDefinition], control: RunControl
+    ) -> None:
+        asking = [
+            f"{a['name']!r} {json.dumps(a['resources'])}" for a in actions if a.get("resources")
+        ]
+        if asking:
+            message = (
+                f"Resource requests ({', '.join(asking)}) are honoured by the Ray executor only "
+                "(`pipeline-service worker --executor ray`); this worker runs the actions as "
+                "child processes without reserving anything"
+            )
+            with self._guard(run_id, control):
+                self._log(run_id, None, message, control, level="warning")
 
     def _skip(self, run: Run, skipped: Sequence[ActionDefinition], control: RunControl) -> None:
         states = [state.get("status") for state in run["progress"]]

@@ -1,7 +1,8 @@
 """Workers: claim runs from the service, hold their leases, and execute them.
 
 A worker claims one run at a time (atomically, with a lease), renews the lease while it works
-and learns from each renewal whether the run was cancelled. Each action runs in a child process.
+and learns from each renewal whether the run was cancelled. Each action runs in a child process
+(`executor="process"`) or as a Ray task (`executor="ray"`, see `ray_executor`).
 A run whose worker dies returns to the queue when its lease expires, and the next worker resumes
 it from its latest checkpoint.
 
@@ -20,9 +21,10 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
 from pipeline_service.client import PipelineServiceClient
@@ -40,11 +42,15 @@ from pipeline_service.runner.process import ChildProcessExecutor, ClientSettings
 from pipeline_service.runner.runner import RunControl, RunEnd, Runner
 from pipeline_service.types import Run
 
+if TYPE_CHECKING:
+    from pipeline_service.runner.ray_executor import RayExecutor
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_POLL_INTERVAL = 0.5
 MAX_RENEW_INTERVAL = 1.0
+EXECUTORS = ("process", "ray")
 _MAX_BACKOFF = 10.0
 
 
@@ -137,7 +143,9 @@ class Worker:
     """Claims runs and executes them, one at a time, until stopped.
 
     `stop()` finishes the action in progress, then gives the run back (another worker resumes it
-    from its checkpoint); `stop(force=True)` also stops the action in progress.
+    from its checkpoint); `stop(force=True)` also stops the action in progress. With
+    `executor="ray"`, actions run as Ray tasks on the cluster at `ray_address` (None: a local
+    Ray), each shipped with `ray_runtime_env` and its pipeline's `runtime_env`.
     """
 
     def __init__(
@@ -154,25 +162,46 @@ class Worker:
         import_paths: Sequence[str] | None = None,
         grace_period: float = 2.0,
         flush_interval: float = 0.5,
+        executor: str = "process",
+        ray_address: str | None = None,
+        ray_runtime_env: Mapping[str, Any] | None = None,
     ) -> None:
+        if executor not in EXECUTORS:
+            raise ValueError(
+                f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}"
+            )
+        if executor != "ray" and (ray_address is not None or ray_runtime_env is not None):
+            raise ValueError("ray_address and ray_runtime_env need executor='ray'")
         base_url = base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL
         token = token if token is not None else os.environ.get(ENV_TOKEN)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._client = PipelineServiceClient(base_url, token=token)
         self._lease_seconds = lease_seconds
         self._renew_interval = renew_interval or min(lease_seconds / 3, MAX_RENEW_INTERVAL)
         self._poll_interval = poll_interval
         self._pipeline_id = pipeline_id
-        executor = ChildProcessExecutor(
-            ClientSettings(base_url, token),
-            grace_period=grace_period,
-            flush_interval=flush_interval,
-        )
+        settings = ClientSettings(base_url, token)
+        self._executor: ChildProcessExecutor | RayExecutor
+        if executor == "ray":
+            from pipeline_service.runner.ray_executor import RayExecutor
+
+            self._executor = RayExecutor(
+                settings,
+                address=ray_address,
+                runtime_env=ray_runtime_env,
+                grace_period=grace_period,
+                flush_interval=flush_interval,
+            )
+        else:
+            self._executor = ChildProcessExecutor(
+                settings, grace_period=grace_period, flush_interval=flush_interval
+            )
+        self._client = PipelineServiceClient(base_url, token=token)  # once Ray could be reached
         self._runner = Runner(
             self._client,
-            executor,
+            self._executor,
             work_root=work_root or default_work_root(),
             import_paths=default_import_paths() if import_paths is None else import_paths,
+            honours_resources=self._executor.honours_resources,
         )
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread
@@ -280,8 +309,9 @@ class Worker:
             logger.warning("could not release the lease on run %s: %s", run_id, exc)
 
     def close(self) -> None:
-        """Close the worker's client."""
+        """Close the worker's client (and its connection to Ray)."""
         self._client.close()
+        self._executor.close()
 
     def __enter__(self) -> Worker:
         return self
@@ -298,8 +328,11 @@ class Worker:
 class WorkerPool:
     """Workers in background threads of this process (for `serve --workers N` and `demo`)."""
 
-    def __init__(self, base_url: str, count: int, *, token: str | None = None) -> None:
-        self._workers = [Worker(base_url, token=token) for _ in range(count)]
+    def __init__(
+        self, base_url: str, count: int, *, token: str | None = None, **options: Any
+    ) -> None:
+        """`options` go to each Worker (`executor="ray"`, `ray_address`…)."""
+        self._workers = [Worker(base_url, token=token, **options) for _ in range(count)]
         self._threads = [
             threading.Thread(target=worker.run, name=f"worker-{index}", daemon=True)
             for index, worker in enumerate(self._workers)

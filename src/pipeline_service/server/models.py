@@ -100,10 +100,50 @@ def _some_actions(actions: list[ActionDefinition]) -> list[ActionDefinition]:
     return actions
 
 
+Amount = Annotated[int | float, Field(ge=0)]
+"""A resource amount: a non-negative number (fractions of CPUs and GPUs are allowed)."""
+ResourceName = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class ActionResources(_Strict):
+    # Optional, not nullable: a key is either sent with an amount or left out.
+    cpus: Amount = Field(default=None)  # type: ignore[assignment]
+    gpus: Amount = Field(default=None)  # type: ignore[assignment]
+    memory: Annotated[int, BeforeValidator(_integral), Field(ge=0)] = Field(default=None)  # type: ignore[assignment]
+    custom: dict[ResourceName, Amount] = Field(default=None, max_length=100)  # type: ignore[arg-type]
+
+    def sent_fields(self) -> dict[str, Any]:
+        """The keys the caller sent, as wire values."""
+        return self.model_dump(include=self.model_fields_set)
+
+
+class RuntimeEnv(_Strict):
+    working_dir: str | None = Field(default=None, max_length=4096)
+    env_vars: dict[ResourceName, Annotated[str, Field(max_length=10000)]] = Field(
+        default=None,  # type: ignore[arg-type]
+        max_length=1000,
+    )
+    py_modules: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        default=None,  # type: ignore[arg-type]
+        max_length=100,
+    )
+
+    def sent_fields(self) -> dict[str, Any]:
+        """The keys the caller sent, as wire values."""
+        return self.model_dump(include=self.model_fields_set)
+
+
+class RanOn(_Strict):
+    executor: str = Field(min_length=1, max_length=100)
+    node: str | None = Field(default=None, max_length=1000)
+    task_id: str | None = Field(default=None, max_length=1000)
+
+
 class ActionDefinition(_Open):
     name: str = Field(min_length=1, max_length=255)
     entrypoint: Annotated[str, AfterValidator(_entrypoint)] = Field(min_length=1, max_length=1000)
     description: str | None = Field(default=None, max_length=10000)
+    resources: ActionResources | None = None
 
 
 class PipelineCreate(_Strict):
@@ -113,6 +153,7 @@ class PipelineCreate(_Strict):
         max_length=1000
     )
     dedicated_workers: bool = False
+    runtime_env: RuntimeEnv | None = None
 
 
 class PipelineUpdate(_Strict):
@@ -123,6 +164,7 @@ class PipelineUpdate(_Strict):
         max_length=1000,
     )
     dedicated_workers: bool = None  # type: ignore[assignment]
+    runtime_env: RuntimeEnv | None = None
 
 
 class ActionProgressBody(_Open):
@@ -137,6 +179,7 @@ class ActionProgressBody(_Open):
     started_at: Timestamp | None = None
     completed_at: Timestamp | None = None
     error: FreeText | None = None
+    ran_on: RanOn | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from pipeline_service.server.models import (
     PipelineUpdate,
     ProgressUpdate,
     RunCreate,
+    RuntimeEnv,
     RunUpdate,
 )
 from pipeline_service.wire import (
@@ -47,9 +48,22 @@ def check_unique_action_names(actions: Sequence[ActionDefinition]) -> None:
 
 def action_definitions(actions: Sequence[ActionDefinition]) -> list[wire.ActionDefinition]:
     """The stored form of a pipeline's actions (known fields only)."""
-    return [
-        {"name": a.name, "entrypoint": a.entrypoint, "description": a.description} for a in actions
-    ]
+    stored: list[wire.ActionDefinition] = []
+    for action in actions:
+        definition: wire.ActionDefinition = {
+            "name": action.name,
+            "entrypoint": action.entrypoint,
+            "description": action.description,
+        }
+        if action.resources is not None:  # absent when none were asked for, as before
+            definition["resources"] = cast(wire.ActionResources, action.resources.sent_fields())
+        stored.append(definition)
+    return stored
+
+
+def runtime_env(env: RuntimeEnv | None) -> wire.RuntimeEnv | None:
+    """The stored form of a pipeline's runtime_env (the keys sent)."""
+    return None if env is None else cast(wire.RuntimeEnv, env.sent_fields())
 
 
 def move_run(run: Run, status: str, now: str) -> bool:
@@ -167,6 +181,8 @@ def update_pipeline(pipeline: wire.Pipeline, body: PipelineUpdate, now: str) -> 
         pipeline["actions"] = action_definitions(body.actions)
     if "dedicated_workers" in sent:
         pipeline["dedicated_workers"] = body.dedicated_workers
+    if "runtime_env" in sent:
+        pipeline["runtime_env"] = runtime_env(body.runtime_env)
     pipeline["updated_at"] = now
 
 

@@ -33,7 +33,7 @@ from pipeline_service.wire import ActionProgressState, Checkpoint, LogRecord, Pi
 JSON = dict[str, Any]
 
 # What a stored document lacking the field reads as (documents of older releases).
-PIPELINE_DEFAULTS: JSON = {"dedicated_workers": False}
+PIPELINE_DEFAULTS: JSON = {"dedicated_workers": False, "runtime_env": None}
 RUN_DEFAULTS: JSON = {
     "params": None,
     "current_action": None,
@@ -147,6 +147,7 @@ def new_pipeline(body: PipelineCreate, now: str) -> Pipeline:
         "description": body.description,
         "actions": rules.action_definitions(body.actions),
         "dedicated_workers": body.dedicated_workers,
+        "runtime_env": rules.runtime_env(body.runtime_env),
         "created_at": now,
         "updated_at": now,
     }

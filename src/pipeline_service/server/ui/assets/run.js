@@ -201,11 +201,22 @@ export function renderRun(main, runId) {
       detail.push(h("span.metric", h("b", { text: name }), typeof value === "number" ? formatNumber(value) : JSON.stringify(value)));
     }
     if (action.error) detail.push(h("span.error-text", { text: action.error }));
-    const signature = JSON.stringify([action.progress_step, action.total, action.message, action.metrics, action.error]);
+    if (action.ran_on) detail.push(ranOn(action.ran_on));
+    const signature = JSON.stringify([action.progress_step, action.total, action.message, action.metrics, action.error, action.ran_on]);
     if (row.signature !== signature) {
       row.signature = signature;
       row.detail.replaceChildren(...detail);
     }
+  }
+
+  // Where the action ran: its executor, node (host or Ray node id) and task (pid or Ray task id).
+  function ranOn({ executor, node, task_id: task }) {
+    const short = (id) => (id && id.length > 16 ? `${id.slice(0, 12)}…` : id);
+    const parts = [`ran on ${executor}`];
+    if (node) parts.push(`node ${short(node)}`);
+    if (task) parts.push(`${executor === "process" ? "pid" : "task"} ${short(task)}`);
+    const title = [`executor: ${executor}`, node && `node: ${node}`, task && `task: ${task}`].filter(Boolean).join("\n");
+    return h("span.ran-on", { text: parts.join(" · "), title, dataset: { executor } });
   }
 
   function tick() {
