@@ -196,10 +196,14 @@ class PostgresStorage(SQLStorage):
             return result
         raise AssertionError("unreachable")
 
-    async def _read(self, plan: PlanFactory[T]) -> T:
+    async def _read(self, plan: PlanFactory[T], *, snapshot: bool = False) -> T:
         with _database_errors():
             async with self._connection() as conn:
-                return await run_plan(conn, plan(Tx()))
+                if not snapshot:
+                    return await run_plan(conn, plan(Tx()))
+                async with conn.transaction():
+                    await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    return await run_plan(conn, plan(Tx()))
 
     # health ----------------------------------------------------------------------------------
 

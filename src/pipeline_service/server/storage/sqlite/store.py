@@ -176,14 +176,21 @@ class SQLiteStorage(SQLStorage):
         result: T = await asyncio.wrap_future(self._writer.submit(_write_job, (plan,)))
         return result
 
-    async def _read(self, plan: PlanFactory[T]) -> T:
+    async def _read(self, plan: PlanFactory[T], *, snapshot: bool = False) -> T:
         if self._readers is None or self._loop is None:
             raise StorageUnavailable("storage is closed")
-        return await self._loop.run_in_executor(self._readers, self._reading, plan)
+        return await self._loop.run_in_executor(self._readers, self._reading, plan, snapshot)
 
-    def _reading(self, plan: PlanFactory[T]) -> T:
+    def _reading(self, plan: PlanFactory[T], snapshot: bool) -> T:
         with unavailable_on_database_errors():
-            return run_plan(self._connect(), plan(Tx()), time.time())
+            conn = self._connect()
+            if not snapshot:
+                return run_plan(conn, plan(Tx()), time.time())
+            conn.execute("BEGIN")  # WAL: the first read fixes what the transaction sees
+            try:
+                return run_plan(conn, plan(Tx()), time.time())
+            finally:
+                conn.execute("ROLLBACK")
 
     # changes ---------------------------------------------------------------------------------
 
