@@ -18,8 +18,9 @@ import psycopg
 import pytest
 
 from pipeline_service.server import EmbeddedServer
+from pipeline_service.server.storage.changes import LogsAppended
 from pipeline_service.server.storage.postgres.cluster import ThrowawayCluster
-from pipeline_service.server.storage.postgres.listener import ChangeFeed
+from pipeline_service.server.storage.postgres.listener import MAX_FRESH_BYTES, ChangeFeed
 from tests.postgres_support import unavailable
 from tests.sample import ACTIONS, API
 
@@ -276,3 +277,19 @@ def test_the_listener_backs_off_when_listen_itself_fails(own_cluster: ThrowawayC
     # 50 ms, doubling up to 2 s: 6 attempts in 3 s (every 50 ms would be 60).
     assert len(feed.failures) <= 8, len(feed.failures)
     assert not feed.listening.is_set()
+
+
+def test_what_a_replica_keeps_for_its_listener_is_bounded_in_bytes() -> None:
+    """While the listener is behind or down, the documents a replica committed are kept for it
+    up to MAX_FRESH_BYTES, however few (and large) they are."""
+    feed = CountingFeed("postgresql://unused")
+    feed._watched_now = {"run"}
+    message = "m" * 100_000
+    for batch in range(200):  # 200 batches of 10 records of 100 kB: 200 MB
+        records: list[Any] = [
+            {"seq": batch * 10 + i + 1, "message": message, "run_id": "run"} for i in range(10)
+        ]
+        feed.keep_fresh([LogsAppended("run", records)])
+        kept = sum(len(record["message"]) for value, _ in feed._fresh.values() for record in value)
+        assert kept <= MAX_FRESH_BYTES
+    assert feed._fresh, "recent documents are kept"
