@@ -70,6 +70,11 @@ POSTGRES = Dialect(
 )
 
 
+def _oneline(exc: BaseException) -> str:
+    """An error's message on one line (libpq's span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 @contextlib.contextmanager
 def _database_errors() -> Iterator[None]:
     """A database that cannot be reached or written is a 503; a value it cannot hold a 422."""
@@ -78,7 +83,7 @@ def _database_errors() -> Iterator[None]:
     except pg_errors.DataError as exc:
         raise Unprocessable(f"a value cannot be stored: {exc.diag.message_primary}") from exc
     except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
-        raise StorageUnavailable(f"database is unusable: {exc}") from exc
+        raise StorageUnavailable(f"database is unusable: {_oneline(exc)}") from exc
 
 
 class _ConnectionLost(Exception):
@@ -277,7 +282,7 @@ class PostgresStorage(SQLStorage):
                 lost += 1
                 if lost > self._pool_size:
                     self._write_failed = True
-                    raise StorageUnavailable(f"database is unusable: {exc}") from exc
+                    raise StorageUnavailable(f"database is unusable: {_oneline(exc)}") from exc
                 continue
             except StorageUnavailable as exc:
                 conflicts += 1
@@ -360,7 +365,9 @@ class PostgresStorage(SQLStorage):
                     except _ConnectionLost as exc:
                         await conn.close()
                         if attempt == 1:
-                            raise StorageUnavailable(f"database is unusable: {exc}") from exc
+                            raise StorageUnavailable(
+                                f"database is unusable: {_oneline(exc)}"
+                            ) from exc
 
     def describe(self) -> dict[str, str]:
         return {
