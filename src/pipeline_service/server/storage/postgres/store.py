@@ -129,16 +129,14 @@ async def _transaction(conn: psycopg.AsyncConnection[Any], plan: PlanFactory[T])
         result = await run_plan(conn, plan(tx))
         committing = True
         await conn.execute("COMMIT")
-    except psycopg.OperationalError as exc:
-        if conn.broken and not committing:
-            raise _ConnectionLost(str(exc)) from exc
-        raise
-    except BaseException:
-        status = conn.info.transaction_status
-        if not conn.broken and status in (_INTRANS, _INERROR):
+    except BaseException as exc:
+        if conn.broken:
+            if isinstance(exc, psycopg.OperationalError) and not committing:
+                raise _ConnectionLost(_oneline(exc)) from exc
+        elif conn.info.transaction_status in (_INTRANS, _INERROR):
             with contextlib.suppress(psycopg.Error):
                 await conn.execute("ROLLBACK")
-        raise  # (anything else is the pool's to reset when the connection comes back)
+        raise  # (a connection in any other state is the pool's to reset when it comes back)
     return result, tx
 
 
