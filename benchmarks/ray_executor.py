@@ -18,7 +18,7 @@ from benchmarks._harness import ROOT, Results, median
 from pipeline_service import PipelineServiceClient
 from pipeline_service.runner import Worker
 
-SECTION = "7 ray"
+SECTION = "8 ray"
 
 
 def _per_action(url: str, executor: str, *, actions_count: int, repeats: int) -> float:

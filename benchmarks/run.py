@@ -11,11 +11,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import backends, latency, memory, overhead, ray_executor, runner, throughput
+from benchmarks import (
+    backends,
+    latency,
+    memory,
+    outage,
+    overhead,
+    ray_executor,
+    runner,
+    throughput,
+)
 from benchmarks._harness import Results, ServerProcess, machine
 from pipeline_service import PipelineServiceClient
 
-SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends", "ray")
+SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends", "outage", "ray")
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,7 @@ class Sizes:
     backend_seconds: float
     backend_subscribers: int
     backend_reports: int
+    outage_requests: int
 
 
 FULL = Sizes(
@@ -53,6 +63,7 @@ FULL = Sizes(
     backend_seconds=3.0,
     backend_subscribers=100,
     backend_reports=50,
+    outage_requests=18,
 )
 QUICK = Sizes(
     calls=10,
@@ -69,6 +80,7 @@ QUICK = Sizes(
     backend_seconds=0.1,
     backend_subscribers=2,
     backend_reports=3,
+    outage_requests=4,
 )
 
 
@@ -164,6 +176,9 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
                 subscribers=sizes.backend_subscribers,
                 reports=sizes.backend_reports,
             )
+    if "outage" in only:
+        with _step(results, "outage"):
+            outage.run(results, requests=sizes.outage_requests)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

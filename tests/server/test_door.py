@@ -20,6 +20,7 @@ from pipeline_service.wire import MAX_JSON_DEPTH
 from tests.sample import ACTIONS, API
 
 from .conftest import Database
+from .sse import SSEReader
 
 Factory = Callable[..., dict[str, Any]]
 FIELD_LIMIT = 4096
@@ -221,7 +222,16 @@ def test_a_stored_document_nested_deeper_than_the_limit_cannot_fail_claims_or_li
             assert [r["id"] for r in http.get("/runs/").json()] == [rid]
             report = {"action_progress": {"name": "download", "status": "running"}}
             assert http.post(f"/runs/{rid}/progress", json=report).status_code == 200
+            assert http.get(f"/runs/{rid}/progress").status_code == 200
+            with SSEReader(f"{server.url}{API}/runs/{rid}/progress/stream") as stream:
+                assert stream.next(timeout=10).json()["run_id"] == rid
+            assert http.patch(f"/runs/{rid}", json={"result": {"ok": 1}}).status_code == 200
+            assert http.get(f"/pipelines/{pid}/runs/").status_code == 200
             assert http.post(f"/runs/{rid}/cancel").json()["status"] == "cancelled"
+            other = http.post(f"/pipelines/{pid}/runs/", json={}).json()["id"]
+            claimed = http.post("/runs/claim", json={"worker_id": "w"})
+            assert claimed.status_code == 200, claimed.text
+            assert claimed.json()["run"]["id"] == other
 
 
 async def _create_run_behind_the_door(db: Path | str, pipeline_id: str, params: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -94,6 +95,37 @@ def test_reports_with_numeric_metrics_record_points(
         (0.5, None, {"rows_per_second": 1200.5})
     ]
     assert by_action["download"] == {"action_name": "download", "recorded": 0, "points": []}
+
+
+@pytest.mark.slow
+def test_each_answer_is_one_snapshot_under_concurrent_reports(
+    client: httpx.Client, make_run: Factory
+) -> None:
+    """While reports record points, every answer's `recorded` agrees with its points (the
+    newest point is always kept): all read in one read-only transaction."""
+    rid = make_run()["id"]
+    reports = 300
+    done = threading.Event()
+
+    def reporter() -> None:
+        try:
+            for step in range(1, reports + 1):
+                report(client, rid, name="train", progress=step / reports, metrics={"loss": step})
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=reporter)
+    thread.start()
+    disagreements, reads = [], 0
+    while not done.is_set() or reads == 0:
+        train = metrics(client, rid)["actions"][2]
+        newest = train["points"][-1]["seq"] if train["points"] else 0
+        if train["recorded"] != newest:
+            disagreements.append((train["recorded"], newest))
+        reads += 1
+    thread.join()
+    assert disagreements == [], f"{len(disagreements)} of {reads} answers disagree"
+    assert metrics(client, rid)["actions"][2]["recorded"] == reports
 
 
 def test_refused_report_records_nothing(client: httpx.Client, make_run: Factory) -> None:

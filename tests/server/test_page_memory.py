@@ -119,6 +119,9 @@ def test_concurrent_list_pages_over_the_largest_params_are_bounded(
         with ThreadPoolExecutor(3) as pool:
             pages = list(pool.map(lambda _: http.get("/runs/", params={"limit": 100}), range(3)))
         growth = status(pid, "VmHWM") - baseline
+        claimed = http.post("/runs/claim", json={"worker_id": "w"})  # the largest run is taken
+        assert claimed.status_code == 200, claimed.text
+        assert claimed.json()["run"]["params"] == params
     for page in pages:
         assert page.status_code == 200
         assert 0 < len(page.json()) < RUNS

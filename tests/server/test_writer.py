@@ -232,17 +232,39 @@ def test_a_bug_is_answered_500_not_503(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def test_health_writes_again_once_a_write_failed(tmp_path: Path) -> None:
+def test_health_fails_until_a_real_write_succeeds_again(tmp_path: Path) -> None:
+    """After real writes failed, a passing one-row probe proves nothing (it can pass where every
+    insert fails): /health stays 503 until a real write commits again."""
     store = FaultyStorage(tmp_path / "full.db")
 
     async def scenario() -> None:
         await store.create_pipeline(pipeline_body("fresh"), None)
         await store.check()  # a write just committed: nothing more to prove
-        store.faults[:] = ["COMMIT", "COMMIT"]  # like a disk that just filled up
+        store.faults[:] = ["COMMIT"]  # like a disk that just filled up
         with pytest.raises(StorageUnavailable):
             await store.create_pipeline(pipeline_body("lost"), None)
+        for _ in range(2):
+            with pytest.raises(StorageUnavailable, match="injected failure of COMMIT"):
+                await store.check()
+        await store.create_pipeline(pipeline_body("room again"), None)
+        await store.check()
+        assert await names(store) == {"fresh", "room again"}
+
+    run_with(store, scenario)
+
+
+def test_a_failing_health_probe_is_a_503_and_a_passing_one_is_not_a_real_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_storage, "HEALTH_FRESH", 0.0)  # every check writes
+    store = FaultyStorage(tmp_path / "probe.db")
+
+    async def scenario() -> None:
+        store.faults[:] = ["COMMIT"]
         with pytest.raises(StorageUnavailable, match="injected failure of COMMIT"):
             await store.check()
-        await store.check()  # the disk has room again
+        await store.check()  # a failed probe is not a failed real write
+        assert store._writer is not None
+        assert store._writer.health.last_success is None  # nor a passing one a real write
 
     run_with(store, scenario)

@@ -92,10 +92,12 @@ def delete(tx: Tx, pipeline_id: str) -> Plan[list[str]]:
     metrics); forget the keys that wrote to any of them. The object keys the runs' artifact
     records held."""
     key = documents.request_id(pipeline_id)
+    # Locked first: a run being created meanwhile (it holds the pipeline's row for share) is
+    # either committed before its runs are read, and deleted with its keys, or refused after.
+    yield from get(pipeline_id, "{lock}")
     runs = yield Query("SELECT id FROM runs WHERE pipeline_id=:id", {"id": key})
     released = yield from artifacts.object_keys("pipeline_id=:id", {"id": key})
-    if not (yield Query("DELETE FROM pipelines WHERE id=:id RETURNING id", {"id": key})):
-        raise NotFound(PIPELINE_NOT_FOUND)
+    yield Query("DELETE FROM pipelines WHERE id=:id", {"id": key})
     run_ids = [row["id"] for row in runs]
     yield from idempotency.forget([key, *run_ids])
     tx.changes.extend(RunDeleted(run_id) for run_id in run_ids)

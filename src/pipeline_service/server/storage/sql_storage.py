@@ -67,8 +67,10 @@ class SQLStorage(Storage):
         """Run plan(tx) in a write transaction; report its changes once it committed."""
 
     @abc.abstractmethod
-    async def _read(self, plan: PlanFactory[T]) -> T:
-        """Run plan(tx) on a read connection (it writes nothing)."""
+    async def _read(self, plan: PlanFactory[T], *, snapshot: bool = False) -> T:
+        """Run plan(tx) on a read connection (it writes nothing); with snapshot, in one
+        read-only transaction, so that its statements see one state of the database (a
+        one-statement plan needs none)."""
 
     # pipelines
 
@@ -138,7 +140,9 @@ class SQLStorage(Storage):
     # metrics
 
     async def get_metrics(self, run_id: str) -> RunMetrics:
-        return await self._read(lambda tx: metric_history.read(run_id, self.max_metric_points))
+        return await self._read(
+            lambda tx: metric_history.read(run_id, self.max_metric_points), snapshot=True
+        )
 
     # checkpoints
 

@@ -45,18 +45,27 @@ class ThrowawayCluster:
     it (trust authentication, user `postgres`). Stopped and removed on exit.
 
     durable=False turns fsync off: faster, and fine for data that is thrown away anyway.
+    With primary (a running cluster), a hot standby of it: read-only, replicating it.
     """
 
-    def __init__(self, *, durable: bool = False, max_connections: int = 300) -> None:
+    def __init__(
+        self,
+        *,
+        durable: bool = False,
+        max_connections: int = 300,
+        primary: ThrowawayCluster | None = None,
+    ) -> None:
         bin_dir = find_bin_dir()
         if bin_dir is None:
             raise FileNotFoundError("PostgreSQL is not installed (no initdb found)")
         self.bin_dir = bin_dir
         self.durable = durable
         self.max_connections = max_connections
+        self.primary = primary
         self.port = 0
         self._dir: Path | None = None
         self._as_postgres: list[str] = []
+        self._options: list[str] = []
 
     @property
     def data_dir(self) -> Path:
@@ -95,15 +104,17 @@ class ThrowawayCluster:
                     "initdb refuses to run as root, and there is no `postgres` user to run it as"
                 ) from exc
         try:
-            self._run(
-                str(self.bin_dir / "initdb"),
-                "-D", str(self.data_dir),
-                "-A", "trust",
-                "-U", "postgres",
-                "-E", "UTF8",
-                "--locale=C",
-                "--no-sync",
-            )  # fmt: skip
+            if self.primary is not None:
+                self._run(
+                    str(self.bin_dir / "pg_basebackup"),
+                    "-h", "127.0.0.1",
+                    "-p", str(self.primary.port),
+                    "-U", "postgres",
+                    "-D", str(self.data_dir),
+                    "--write-recovery-conf",
+                )  # fmt: skip
+            else:
+                self._initdb()
             options = [
                 "-c listen_addresses=127.0.0.1",
                 f"-c unix_socket_directories={self._dir}",
@@ -111,17 +122,11 @@ class ThrowawayCluster:
             ]
             if not self.durable:
                 options += ["-c fsync=off", "-c full_page_writes=off"]
+            self._options = options
             for attempt in range(3):
                 self.port = _free_port()
                 try:
-                    self._run(
-                        str(self.bin_dir / "pg_ctl"),
-                        "-D", str(self.data_dir),
-                        "-l", str(self._dir / "server.log"),
-                        "-o", " ".join([f"-p {self.port}", *options]),
-                        "-w", "-t", str(START_TIMEOUT_SECONDS),
-                        "start",
-                    )  # fmt: skip
+                    self.resume()
                     break
                 except RuntimeError:
                     if attempt == 2:  # a port taken between choosing and binding it: retry
@@ -130,6 +135,34 @@ class ThrowawayCluster:
             self.stop()
             raise
         return self
+
+    def _initdb(self) -> None:
+        self._run(
+            str(self.bin_dir / "initdb"),
+            "-D", str(self.data_dir),
+            "-A", "trust",
+            "-U", "postgres",
+            "-E", "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )  # fmt: skip
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: sessions are ended), keeping its files."""
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"
+        )
+
+    def resume(self) -> None:
+        """Start the (halted) server again, on its port."""
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D", str(self.data_dir),
+            "-l", str(self.data_dir.parent / "server.log"),
+            "-o", " ".join([f"-p {self.port}", *self._options]),
+            "-w", "-t", str(START_TIMEOUT_SECONDS),
+            "start",
+        )  # fmt: skip
 
     def stop(self) -> None:
         """Stop the server (immediately) and remove its files."""

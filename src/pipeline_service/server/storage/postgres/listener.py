@@ -52,8 +52,12 @@ RECONNECT_MAX_DELAY_SECONDS = 2.0
 # them from storage by its cursor, page by page (nothing big is held in memory at once).
 MAX_FORWARDED_LOG_RECORDS = 1000
 # Documents of committed changes kept for the listener (the replica that wrote them needs no
-# read); more than this pending means the listener is behind or down: start over.
+# read); more than this many, or of this many bytes, pending means the listener is behind or
+# down: start over (the listener reads what it misses).
 MAX_FRESH = 1024
+MAX_FRESH_BYTES = 8 * 1024 * 1024
+# What a log record holds besides its message, roughly (for MAX_FRESH_BYTES).
+_RECORD_OVERHEAD = 256
 
 _RESYNC = "resync"
 
@@ -87,7 +91,8 @@ class ChangeFeed:
         self.listening = asyncio.Event()
         self.listen_error = "not started"
         self._reported = Reported()
-        self._fresh: dict[FreshKey, Any] = {}
+        self._fresh: dict[FreshKey, tuple[Any, int]] = {}  # (value, its size in bytes)
+        self._fresh_bytes = 0
         self._watched_now: set[str] = set()
 
     def keep_fresh(self, committed: list[Change]) -> None:
@@ -109,9 +114,29 @@ class ChangeFeed:
                 continue
             if kind == "l" and len(value) > MAX_FORWARDED_LOG_RECORDS:
                 continue
-            if len(self._fresh) >= MAX_FRESH:  # the listener is behind or down: start over
-                self._fresh.clear()
-            self._fresh[key] = value
+            size = (
+                sum(len(record["message"]) + _RECORD_OVERHEAD for record in value)
+                if kind == "l"
+                else len(documents.encode(value.run))
+            )
+            if size > MAX_FRESH_BYTES:
+                continue  # the listener reads it
+            if len(self._fresh) >= MAX_FRESH or self._fresh_bytes + size > MAX_FRESH_BYTES:
+                self._clear_fresh()  # the listener is behind or down: start over
+            self._fresh[key] = (value, size)
+            self._fresh_bytes += size
+
+    def _clear_fresh(self) -> None:
+        self._fresh.clear()
+        self._fresh_bytes = 0
+
+    def _take_fresh(self, key: FreshKey) -> Any:
+        """The value kept under key (None: not kept), no longer kept."""
+        kept = self._fresh.pop(key, None)
+        if kept is None:
+            return None
+        self._fresh_bytes -= kept[1]
+        return kept[0]
 
     async def listen(self) -> None:
         """Keep one connection LISTENing; queue each notification, and a resync per connect."""
@@ -147,9 +172,11 @@ class ChangeFeed:
                         # Quiet for a while: check the connection, and poll as a fallback.
                         await asyncio.wait_for(conn.execute("SELECT 1"), HEALTH_TIMEOUT_SECONDS)
                         self._queue.put_nowait(_RESYNC)
-            except (psycopg.Error, OSError) as exc:
+            except (psycopg.Error, OSError, TimeoutError) as exc:
+                # LISTEN itself can fail (a standby after a fail-over): back off as well.
                 self._lost(exc)
                 await asyncio.sleep(delay)
+                delay = min(2 * delay, RECONNECT_MAX_DELAY_SECONDS)
 
     def _lost(self, exc: BaseException) -> None:
         if self.listening.is_set():
@@ -178,7 +205,7 @@ class ChangeFeed:
         watched = self._watched_now = set(self._watched())
         self._reported.keep_only(watched)
         if _RESYNC in batch:
-            self._fresh.clear()
+            self._clear_fresh()
             await self._resync(watched)
             return
         versions: dict[str, int] = {}
@@ -191,13 +218,13 @@ class ChangeFeed:
                 deleted.append(run_id)
             elif kind == "r":
                 version = int(numbers[0])
-                state = self._fresh.pop(("r", run_id, version), None)
+                state = self._take_fresh(("r", run_id, version))
                 if version > versions.get(run_id, 0):
                     versions[run_id] = version
                     states[run_id] = state
             elif kind == "l":
                 first_seq, last_seq = int(numbers[0]), int(numbers[1])
-                records = self._fresh.pop(("l", run_id, first_seq), None)
+                records = self._take_fresh(("l", run_id, first_seq))
                 if run_id not in appended:
                     appended[run_id] = (first_seq, last_seq, records)
                 else:

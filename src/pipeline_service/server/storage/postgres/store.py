@@ -1,11 +1,17 @@
 """PostgreSQL storage: several server replicas on one database behave as one service.
 
 Every write is a plan (`storage/plans.py`) run in a transaction on a pooled connection (psycopg
-3, async), again when the database aborts it to resolve a conflict. Plans lock the rows they
-read-modify-write (`FOR UPDATE`), claims skip rows others hold (`SKIP LOCKED`), leases and
-Idempotency-Keys run on the database's clock, and two requests with one Idempotency-Key are
-serialized by a transaction-level advisory lock. Changes reach every replica's subscribers
-through LISTEN/NOTIFY (`listener.py`).
+3, async), again when the database aborts it to resolve a conflict, and again on another
+connection when its pooled connection had died before the transaction was committed (a restart
+or fail-over terminated it: nothing of it was written). Plans lock the rows they
+read-modify-write (`FOR UPDATE`), claims skip rows others hold (`SKIP LOCKED`), run timestamps,
+leases and Idempotency-Keys all come from the transaction's `now()` (one clock for every
+replica), and two requests with one Idempotency-Key are serialized by a transaction-level
+advisory lock. Changes reach every replica's subscribers through LISTEN/NOTIFY (`listener.py`).
+
+Failing fast: a request waits at most REQUEST_WAIT_SECONDS for a pooled connection (then 503
+with Retry-After), the pool retries connecting at least every RECONNECT_MAX_DELAY_SECONDS while
+the database is away, and /health never waits for the pool (its own connection).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
 from psycopg.rows import dict_row
+from psycopg_pool.base import AttemptWithBackoff
 
 from pipeline_service.server.errors import StorageUnavailable, Unprocessable
 from pipeline_service.server.settings import redacted
@@ -29,14 +36,22 @@ from pipeline_service.server.storage.plans import Dialect, Plan, PlanFactory, Ro
 from pipeline_service.server.storage.postgres import schema
 from pipeline_service.server.storage.postgres.listener import ChangeFeed
 from pipeline_service.server.storage.sql_storage import SQLStorage, heartbeat
+from pipeline_service.server.timestamps import format_timestamp
 
 T = TypeVar("T")
 
 logger = logging.getLogger("pipeline_service.server.postgres")
 
 APPLICATION_NAME = "pipeline-service"
+HEALTH_APPLICATION_NAME = "pipeline-service health"
 CONNECT_TIMEOUT_SECONDS = 30.0
-HEALTH_TIMEOUT_SECONDS = 5.0
+HEALTH_TIMEOUT_SECONDS = 2.0
+# A request waits this long for a pooled connection, then gets a 503 with Retry-After.
+REQUEST_WAIT_SECONDS = 2.0
+# While the database is away, the pool tries to connect again at least this often.
+RECONNECT_MAX_DELAY_SECONDS = 1.0
+# A real write committed this recently proves that the database takes writes (/health).
+HEALTH_FRESH_SECONDS = 1.0
 WRITE_ATTEMPTS = 5
 
 # Transactions the database aborts to resolve a conflict: running them again succeeds.
@@ -55,6 +70,11 @@ POSTGRES = Dialect(
 )
 
 
+def _oneline(exc: BaseException) -> str:
+    """An error's message on one line (libpq's span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 @contextlib.contextmanager
 def _database_errors() -> Iterator[None]:
     """A database that cannot be reached or written is a 503; a value it cannot hold a 422."""
@@ -63,7 +83,65 @@ def _database_errors() -> Iterator[None]:
     except pg_errors.DataError as exc:
         raise Unprocessable(f"a value cannot be stored: {exc.diag.message_primary}") from exc
     except (psycopg.Error, psycopg_pool.PoolTimeout, OSError) as exc:
-        raise StorageUnavailable(f"database is unusable: {exc}") from exc
+        raise StorageUnavailable(f"database is unusable: {_oneline(exc)}") from exc
+
+
+class _ConnectionLost(Exception):
+    """A pooled connection had died before its transaction committed (nothing was written):
+    the plan may run again on another connection."""
+
+
+class _Reconnecting(AttemptWithBackoff):
+    """psycopg_pool's reconnection delay, which starts sooner and stops growing at
+    RECONNECT_MAX_DELAY_SECONDS (the pool's own doubles without bound: after an outage of a
+    minute, it would wait half a minute more once the database is back)."""
+
+    INITIAL_DELAY = 0.2
+
+    def update_delay(self, now: float) -> None:
+        super().update_delay(now)
+        self.delay = min(self.delay, RECONNECT_MAX_DELAY_SECONDS)
+
+
+class _Pool(psycopg_pool.AsyncConnectionPool[Any]):
+    """The connection pool, reconnecting with `_Reconnecting`."""
+
+    async def _add_connection(
+        self, attempt: AttemptWithBackoff | None, growing: bool = False
+    ) -> None:
+        if attempt is None:
+            attempt = _Reconnecting(timeout=self.reconnect_timeout)
+        await super()._add_connection(attempt, growing)
+
+
+async def _transaction(conn: psycopg.AsyncConnection[Any], plan: PlanFactory[T]) -> tuple[T, Tx]:
+    """Run plan in a transaction on conn: its answer and its Tx, whose `now` is the
+    transaction's `now()` (asked in the BEGIN's round trip). _ConnectionLost when conn died
+    before the COMMIT was sent."""
+    tx = Tx()
+    committing = False
+    try:
+        cursor = await conn.execute("BEGIN; SELECT now() AS now")
+        cursor.nextset()
+        row = await cursor.fetchone()
+        assert row is not None
+        tx.now = format_timestamp(row["now"])
+        result = await run_plan(conn, plan(tx))
+        committing = True
+        await conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.broken:
+            if isinstance(exc, psycopg.OperationalError) and not committing:
+                raise _ConnectionLost(_oneline(exc)) from exc
+        elif conn.info.transaction_status in (_INTRANS, _INERROR):
+            with contextlib.suppress(psycopg.Error):
+                await conn.execute("ROLLBACK")
+        raise  # (a connection in any other state is the pool's to reset when it comes back)
+    return result, tx
+
+
+_INTRANS = psycopg.pq.TransactionStatus.INTRANS
+_INERROR = psycopg.pq.TransactionStatus.INERROR
 
 
 async def run_plan(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
@@ -107,6 +185,12 @@ class PostgresStorage(SQLStorage):
         self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None
         self._feed = ChangeFeed(dsn, lambda change: None, frozenset, self._read)
         self._tasks: list[asyncio.Task[None]] = []
+        # /health's own connection (never a pooled one), and when real writes last committed
+        # (monotonic) or failed on the database.
+        self._health_conn: psycopg.AsyncConnection[Any] | None = None
+        self._health_lock = asyncio.Lock()
+        self._last_commit = 0.0
+        self._write_failed = False
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -122,10 +206,11 @@ class PostgresStorage(SQLStorage):
                 f"cannot connect to PostgreSQL at {redacted(self.dsn)}: {reason}"
             ) from exc
         await probe.close()
-        pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
+        pool = _Pool(
             self.dsn,
             min_size=min(2, self._pool_size),
             max_size=self._pool_size,
+            timeout=REQUEST_WAIT_SECONDS,
             kwargs={
                 "autocommit": True,
                 "application_name": APPLICATION_NAME,
@@ -165,6 +250,9 @@ class PostgresStorage(SQLStorage):
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+        health, self._health_conn = self._health_conn, None
+        if health is not None:
+            await health.close()
 
     @contextlib.asynccontextmanager
     async def _connection(
@@ -179,39 +267,73 @@ class PostgresStorage(SQLStorage):
     # plans -----------------------------------------------------------------------------------
 
     async def _write(self, plan: PlanFactory[T]) -> T:
-        """Run plan in a transaction, again when the database aborts it (deadlock...)."""
-        for attempt in range(WRITE_ATTEMPTS):
-            tx = Tx()
+        """Run plan in a transaction: again when the database aborts it (deadlock...), again on
+        another connection when its connection had died before it committed."""
+        lost = 0
+        conflicts = 0
+        while True:
             try:
                 with _database_errors():
-                    async with self._connection() as conn, conn.transaction():
-                        result = await run_plan(conn, plan(tx))
-            except StorageUnavailable as exc:
-                retry = isinstance(exc.__cause__, _RETRIED)
-                if not retry or attempt == WRITE_ATTEMPTS - 1:
-                    raise
-                await asyncio.sleep(0.01 * (attempt + 1))
+                    async with self._connection() as conn:
+                        result, tx = await _transaction(conn, plan)
+            except _ConnectionLost as exc:
+                lost += 1
+                if lost > self._pool_size:
+                    self._write_failed = True
+                    raise StorageUnavailable(f"database is unusable: {_oneline(exc)}") from exc
                 continue
+            except StorageUnavailable as exc:
+                conflicts += 1
+                if not isinstance(exc.__cause__, _RETRIED) or conflicts == WRITE_ATTEMPTS:
+                    self._write_failed = True
+                    raise
+                await asyncio.sleep(0.01 * conflicts)
+                continue
+            self._last_commit = asyncio.get_running_loop().time()
+            self._write_failed = False
             self._feed.keep_fresh(tx.changes)
             return result
-        raise AssertionError("unreachable")
 
-    async def _read(self, plan: PlanFactory[T]) -> T:
-        with _database_errors():
-            async with self._connection() as conn:
-                return await run_plan(conn, plan(Tx()))
+    async def _read(self, plan: PlanFactory[T], *, snapshot: bool = False) -> T:
+        """Run plan on a pooled connection (in one read-only transaction with snapshot); again
+        on another connection when its connection had died (a read changes nothing)."""
+        for attempt in range(self._pool_size + 1):
+            try:
+                with _database_errors():
+                    async with self._connection() as conn:
+                        try:
+                            if not snapshot:
+                                return await run_plan(conn, plan(Tx()))
+                            async with conn.transaction():
+                                await conn.execute(
+                                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                                )
+                                return await run_plan(conn, plan(Tx()))
+                        except psycopg.OperationalError as exc:
+                            if conn.broken and attempt < self._pool_size:
+                                raise _ConnectionLost(str(exc)) from exc
+                            raise
+            except _ConnectionLost:
+                continue
+        raise AssertionError("unreachable")
 
     # health ----------------------------------------------------------------------------------
 
     async def check(self) -> None:
-        """A real write (fails on a read-only standby, a full disk, an unreachable server), and
-        a listening connection (without it, subscribers here would miss changes)."""
-        try:
-            await asyncio.wait_for(self._write(lambda tx: heartbeat()), HEALTH_TIMEOUT_SECONDS)
-        except TimeoutError:
-            raise StorageUnavailable(
-                f"the database did not take a write within {HEALTH_TIMEOUT_SECONDS:.0f} s"
-            ) from None
+        """A real write (fails on a read-only standby, a full disk, an unreachable server) on
+        /health's own connection, unless real writes committed within HEALTH_FRESH_SECONDS and
+        none failed since; and a listening connection (without it, subscribers here would miss
+        changes). Never waits for the pool."""
+        if self._pool is None:
+            raise StorageUnavailable("storage is closed")
+        fresh = asyncio.get_running_loop().time() - self._last_commit < HEALTH_FRESH_SECONDS
+        if self._write_failed or not fresh:
+            try:
+                await asyncio.wait_for(self._probe(), HEALTH_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise StorageUnavailable(
+                    f"the database did not take a write within {HEALTH_TIMEOUT_SECONDS:.0f} s"
+                ) from None
         if not self._feed.listening.is_set():
             raise StorageUnavailable(
                 f"database change listener is disconnected ({self._feed.listen_error}); "
@@ -219,6 +341,31 @@ class PostgresStorage(SQLStorage):
             )
         if any(task.done() for task in self._tasks):
             raise StorageUnavailable("database change listener stopped")
+
+    async def _probe(self) -> None:
+        """The heartbeat write, on /health's own connection (opened again when it died: a
+        connection the database terminated before the probe is no failure of the database)."""
+        async with self._health_lock:
+            with _database_errors():
+                for attempt in range(2):
+                    conn = self._health_conn
+                    if conn is None or conn.closed:
+                        conn = self._health_conn = await psycopg.AsyncConnection.connect(
+                            self.dsn,
+                            autocommit=True,
+                            connect_timeout=max(1, int(HEALTH_TIMEOUT_SECONDS)),
+                            application_name=HEALTH_APPLICATION_NAME,
+                            row_factory=dict_row,
+                        )
+                    try:
+                        await _transaction(conn, lambda tx: heartbeat())
+                        return
+                    except _ConnectionLost as exc:
+                        await conn.close()
+                        if attempt == 1:
+                            raise StorageUnavailable(
+                                f"database is unusable: {_oneline(exc)}"
+                            ) from exc
 
     def describe(self) -> dict[str, str]:
         return {

@@ -99,6 +99,7 @@ class SQLiteStorage(SQLStorage):
         self._watched: WatchedRuns = frozenset
         self._foreign = changes.ForeignChanges()
         self._watcher: asyncio.Task[None] | None = None
+        self._probed = 0.0  # when a health check's write last committed (monotonic)
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -106,9 +107,14 @@ class SQLiteStorage(SQLStorage):
         self._loop = asyncio.get_running_loop()
         self._listener = listener
         self._watched = watched
+        self._foreign = changes.ForeignChanges(partial(_snapshot, watched))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = GroupCommitWriter(
-            self._connect, self._disconnect, self._report, max_queued=self._max_queued_writes
+            self._connect,
+            self._disconnect,
+            self._report,
+            prelude=self._read_foreign_changes,
+            max_queued=self._max_queued_writes,
         )
         self._readers = ThreadPoolExecutor(self._readers_count, thread_name_prefix="sqlite-reader")
         await asyncio.wrap_future(self._writer.submit(schema.migrate, (self.path,), raw=True))
@@ -170,34 +176,45 @@ class SQLiteStorage(SQLStorage):
         result: T = await asyncio.wrap_future(self._writer.submit(_write_job, (plan,)))
         return result
 
-    async def _read(self, plan: PlanFactory[T]) -> T:
+    async def _read(self, plan: PlanFactory[T], *, snapshot: bool = False) -> T:
         if self._readers is None or self._loop is None:
             raise StorageUnavailable("storage is closed")
-        return await self._loop.run_in_executor(self._readers, self._reading, plan)
+        return await self._loop.run_in_executor(self._readers, self._reading, plan, snapshot)
 
-    def _reading(self, plan: PlanFactory[T]) -> T:
+    def _reading(self, plan: PlanFactory[T], snapshot: bool) -> T:
         with unavailable_on_database_errors():
-            return run_plan(self._connect(), plan(Tx()), time.time())
+            conn = self._connect()
+            if not snapshot:
+                return run_plan(conn, plan(Tx()), time.time())
+            conn.execute("BEGIN")  # WAL: the first read fixes what the transaction sees
+            try:
+                return run_plan(conn, plan(Tx()), time.time())
+            finally:
+                conn.execute("ROLLBACK")
 
     # changes ---------------------------------------------------------------------------------
 
+    def _read_foreign_changes(self, tx: WriteTx) -> None:
+        """The prelude of every write batch: other processes' commits, reported first."""
+        run_plan(tx.conn, self._foreign.read(tx), tx.epoch)
+
     def _report(self, committed: list[Change]) -> None:
         """Hand committed changes to the listener, in order (writer thread)."""
-        for change in committed:
-            self._foreign.committed(change)
-            if self._loop is not None:
+        self._foreign.committed(committed)
+        if self._loop is not None:
+            for change in committed:
                 self._loop.call_soon_threadsafe(self._listener, change)
 
     async def _watch_other_processes(self) -> None:
-        """Report commits of other processes (e.g. `serve --workers`) on the watched runs."""
+        """While someone streams, an empty write batch every interval: its prelude reports
+        commits of other processes (e.g. `serve --workers`) on the watched runs."""
         while True:
             await asyncio.sleep(changes.INTERVAL)
-            watched = list(self._watched())
-            self._foreign.watched = frozenset(watched)
-            if not watched or self._writer is None or self._loop is None:
+            writer = self._writer
+            if not self._watched() or writer is None or self._loop is None:
                 continue
             try:
-                await self._write(partial(self._foreign.read, watched=watched))
+                await asyncio.wrap_future(writer.submit(_nothing, (), probe=True))
             except (sqlite3.Error, StorageUnavailable, RuntimeError):
                 continue  # the store is closing or unusable; /health says so
 
@@ -207,23 +224,54 @@ class SQLiteStorage(SQLStorage):
         return {"database": "sqlite"}
 
     async def check(self) -> None:
-        """A real write through the writer (fails when the disk is full, the file read-only,
-        the writer stuck or stopped), unless one committed within the last HEALTH_FRESH
-        seconds and none failed since: health checks under load cost no extra fsync."""
+        """503 while the latest real writes failed on the database and none succeeded since
+        (a one-row probe may pass where every insert fails, so it cannot clear that). Else a
+        real write through the writer (fails when the disk is full, the file read-only, the
+        writer stuck or stopped), unless real writes committed within the last HEALTH_FRESH
+        seconds: health checks under load cost no extra fsync."""
         if not self.path.exists():
             raise StorageUnavailable(f"database file {self.path} is missing")
         writer = self._writer
-        last = None if writer is None else writer.last_commit
-        if last is not None and time.monotonic() - last < HEALTH_FRESH:
+        if writer is None:
+            raise StorageUnavailable("storage is closed")
+        health = writer.health
+        if health.failure is not None:
+            raise StorageUnavailable(
+                f"the latest writes failed and none succeeded since: {health.failure}"
+            )
+        last = max(health.last_success or 0.0, self._probed)
+        if time.monotonic() - last < HEALTH_FRESH:
             return
         try:
-            await asyncio.wait_for(self._write(lambda tx: heartbeat()), HEALTH_WRITE_TIMEOUT)
+            await asyncio.wait_for(
+                asyncio.wrap_future(writer.submit(_write_job, (_heartbeat,), probe=True)),
+                HEALTH_WRITE_TIMEOUT,
+            )
+            self._probed = time.monotonic()
         except TimeoutError:
             raise StorageUnavailable(
                 f"the database did not take a write within {HEALTH_WRITE_TIMEOUT:.0f} s"
             ) from None
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"database is unusable: {exc}") from exc
+
+
+def _heartbeat(tx: Tx) -> Plan[None]:
+    return heartbeat()
+
+
+def _snapshot(watched: WatchedRuns) -> frozenset[str]:
+    """The watched runs, read from the writer thread (the set belongs to the event loop's
+    thread; copying it can meet a change in progress: copy again)."""
+    while True:
+        try:
+            return frozenset(watched())
+        except RuntimeError:  # changed size during iteration
+            continue
+
+
+def _nothing(tx: WriteTx) -> None:
+    """A write that writes nothing (its batch's prelude is what counts)."""
 
 
 def _write_job(tx: WriteTx, plan: PlanFactory[Any]) -> Any:

@@ -3,7 +3,9 @@
 Every write runs on this thread inside a `BEGIN IMMEDIATE` transaction, so a read-modify-write
 (progress reports, claims) can never lose an update, and its future resolves (so the client gets
 its 2xx) only once the COMMIT is on disk. Writes that queue up together share one transaction
-and one fsync (group commit), each in its own savepoint.
+and one fsync (group commit), each in its own savepoint. A `prelude` runs first in every batch
+(the change feed reads other processes' commits there, under the same write lock), and the
+writer keeps the outcome of the latest real writes for /health (`WriteHealth`).
 """
 
 from __future__ import annotations
@@ -62,13 +64,37 @@ class WriteTx(Tx):
         self.epoch = time.time()
 
 
-class _Job:
-    __slots__ = ("args", "fn", "future", "raw")
+class WriteHealth:
+    """What the latest real writes did: a write that changed rows and committed, or one that
+    failed because the database could not take it. Empty transactions and health probes count
+    for neither (a one-row probe can succeed where every insert fails)."""
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], raw: bool) -> None:
+    __slots__ = ("failure", "last_success")
+
+    def __init__(self) -> None:
+        # When real writes last committed (monotonic), None before the first one.
+        self.last_success: float | None = None
+        # Why the latest real writes failed, None once one succeeded since.
+        self.failure: str | None = None
+
+    def succeeded(self) -> None:
+        self.last_success = time.monotonic()
+        self.failure = None
+
+    def failed(self, error: BaseException) -> None:
+        self.failure = str(getattr(error, "detail", error))
+
+
+class _Job:
+    __slots__ = ("args", "fn", "future", "probe", "raw")
+
+    def __init__(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], raw: bool, probe: bool
+    ) -> None:
         self.fn = fn
         self.args = args
         self.raw = raw
+        self.probe = probe
         self.future: Future[Any] = Future()
 
     def start(self) -> bool:
@@ -107,16 +133,17 @@ class GroupCommitWriter:
         discard: Callable[[], None],
         report: Callable[[list[Change]], None],
         *,
+        prelude: Callable[[WriteTx], None] | None = None,
         max_queued: int = MAX_QUEUED,
     ) -> None:
         self._connect = connect
         self._discard = discard
         self._report = report
+        self._prelude = prelude
         self._queue: queue.Queue[_Job | None] = queue.Queue(max_queued)
         self._lock = threading.Lock()
         self._stopping = False
-        # When the last batch committed (monotonic), None after a batch failed.
-        self.last_commit: float | None = None
+        self.health = WriteHealth()
         self._thread = self._start_thread()
 
     def _start_thread(self) -> threading.Thread:
@@ -125,11 +152,16 @@ class GroupCommitWriter:
         return thread
 
     def submit(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], *, raw: bool = False
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        *,
+        raw: bool = False,
+        probe: bool = False,
     ) -> Future[Any]:
         """Run fn(tx: WriteTx, *args) in a write transaction (raw: fn(connection, *args), alone,
-        outside any transaction)."""
-        job = _Job(fn, args, raw)
+        outside any transaction; probe: a health check's write, left out of `health`)."""
+        job = _Job(fn, args, raw, probe)
         with self._lock:
             if self._stopping:
                 raise StorageUnavailable("storage is closed")
@@ -205,35 +237,56 @@ class GroupCommitWriter:
             return
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         changes: list[Change] = []
+        # The outcome of the batch's real writes, in order: True once one changed rows, False
+        # once one failed on the database, None while neither happened.
+        wrote: bool | None = None
+        failure: BaseException | None = None
         try:
             with unavailable_on_database_errors():
                 conn = self._connect()
                 conn.execute("BEGIN IMMEDIATE")
                 try:
+                    if self._prelude is not None:
+                        tx = WriteTx(conn)
+                        self._prelude(tx)
+                        changes.extend(tx.changes)
                     for job in batch:
                         tx = WriteTx(conn)
+                        before = conn.total_changes
                         conn.execute("SAVEPOINT job")
                         try:
                             with unavailable_on_database_errors():
                                 result = job.fn(tx, *job.args)
                         except Exception as exc:
+                            if not conn.in_transaction:
+                                # The database rolled the whole batch back (an I/O error, a
+                                # full disk): every write of it failed.
+                                raise
                             conn.execute("ROLLBACK TO job")
                             conn.execute("RELEASE job")
                             outcomes.append((job, None, exc))
+                            if isinstance(exc, StorageUnavailable) and not job.probe:
+                                wrote, failure = False, exc
                         else:
                             conn.execute("RELEASE job")
                             outcomes.append((job, result, None))
                             changes.extend(tx.changes)
+                            if conn.total_changes > before and not job.probe:
+                                wrote, failure = True, None
                     conn.execute("COMMIT")
                 except BaseException:
                     self._roll_back(conn)
                     raise
         except BaseException as exc:  # nothing of the batch was committed
-            self.last_commit = None
+            if not all(job.probe for job in batch):
+                self.health.failed(exc)
             for job in batch:
                 job.answer(error=exc)
             return
-        self.last_commit = time.monotonic()
+        if wrote:
+            self.health.succeeded()
+        elif failure is not None:
+            self.health.failed(failure)
         try:
             self._report(changes)
         finally:
