@@ -7,7 +7,10 @@ multiprocessing, a script that starts workers must guard its entry point with
 
 A child reports progress and logs with a client of its own, sends its outcome back through a
 pipe, ignores Ctrl-C (the worker decides when to stop), and listens on a second pipe for
-cancellation, exiting at once when that pipe closes because the worker died.
+cancellation and for when its worker's lease ends, exiting at once when that pipe closes because
+the worker died, and when the lease's end (less half the safety margin) passes without a
+renewal because the worker is frozen (SIGSTOP, a debugger, a paused VM). Both processes read
+the same system-wide monotonic clock.
 
 Each child leads a session (and so a process group) of its own: whatever the action starts
 belongs to it, and ending an action ends the whole group — when it finishes, is cancelled or
