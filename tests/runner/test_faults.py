@@ -4,6 +4,7 @@ its lease stops its action before another worker starts it. Counts, not times.""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -36,6 +37,11 @@ def proxy(service: EmbeddedServer) -> Iterator[FaultProxy]:
     fault_proxy.close()
 
 
+# Transient faults must not cost a second execution as long as they are shorter than the
+# lease: leases long enough that a loaded machine does not let one expire meanwhile.
+LONG_LEASE = 15.0
+
+
 @pytest.fixture
 def behind_proxy(proxy: FaultProxy, tmp_path: Path) -> Iterator[Workers]:
     """Workers that reach the service only through the proxy."""
@@ -55,7 +61,7 @@ def test_one_503_on_the_failure_report_runs_the_action_once(
     pipeline = client.create_pipeline("fails", steps("a"))
     params = {"marker": str(marker), "fail_at": "a", "fix_path": str(tmp_path / "never")}
     report = proxy.add(Fault("POST", PROGRESS, body=rb'"status":\s*"failed"', times=1))
-    behind_proxy.start()
+    behind_proxy.start(lease_seconds=LONG_LEASE)
     run = wait_for_end(client, client.create_run(pipeline["id"], params=params)["id"])
     assert report.hits == 1
     assert run["status"] == "failed"
@@ -70,7 +76,7 @@ def test_checkpoints_refused_for_a_while_each_action_runs_once(
     marker = tmp_path / "marker"
     pipeline = client.create_pipeline("checkpoints", steps("a", "b", "c"))
     refused = proxy.add(Fault("POST", CHECKPOINTS, retry_after="0.2", times=12))
-    behind_proxy.start()
+    behind_proxy.start(lease_seconds=LONG_LEASE)
     run = wait_for_end(
         client, client.create_run(pipeline["id"], params={"marker": str(marker)})["id"], 90
     )
@@ -99,7 +105,7 @@ def test_logs_refused_for_a_while_are_each_stored_once(
     params = {"marker": str(marker), "lines": 300, "pause": 0.005}
     # The action's own lines only (the worker's lines are delivered like any outcome write).
     refused = proxy.add(Fault("POST", LOGS, status=503, body=rb'"line ', times=15))
-    behind_proxy.start()
+    behind_proxy.start(lease_seconds=LONG_LEASE)
     run = wait_for_end(client, client.create_run(pipeline["id"], params=params)["id"], 90)
     assert refused.hits == 15
     assert run["status"] == "completed", run["error"]
@@ -119,7 +125,7 @@ def test_a_log_batch_stored_but_unanswered_then_refused_is_stored_once(
     # the resends after that are refused for a while.
     lost = proxy.add(Fault("POST", LOGS, kind=Kind.LOSE_ANSWER, body=rb"line 0", times=4))
     refused = proxy.add(Fault("POST", LOGS, status=503, times=4))
-    behind_proxy.start()
+    behind_proxy.start(lease_seconds=LONG_LEASE)
     run = wait_for_end(client, client.create_run(pipeline["id"], params=params)["id"], 90)
     assert (lost.hits, refused.hits) == (4, 4)
     assert run["status"] == "completed", run["error"]
@@ -145,9 +151,12 @@ def ticker_run(client: PipelineServiceClient, tmp_path: Path, seconds: float) ->
 
 
 def assert_one_after_the_other(path: Path) -> None:
-    """Two executions, the first over before the second began (times from inside them)."""
-    first, second = sorted(ticks(path).values(), key=min)
-    assert max(first) < min(second), f"overlap: {max(first) - min(second):.3f} s"
+    """At least two executions, each over before the next began (times from inside them). (A
+    loaded machine may make a worker miss a renewal and lose a lease: then there are more.)"""
+    executions = sorted(ticks(path).values(), key=min)
+    assert len(executions) >= 2
+    for before, after in itertools.pairwise(executions):
+        assert max(before) < min(after), f"overlap: {max(before) - min(after):.3f} s"
 
 
 def test_renewals_black_holed_the_old_action_stops_before_the_new_owner_starts(
@@ -162,7 +171,7 @@ def test_renewals_black_holed_the_old_action_stops_before_the_new_owner_starts(
     wait_until(lambda: ticks(path), 30, "the first worker's action to tick")
     silenced = proxy.add(Fault("POST", LEASE, kind=Kind.BLACK_HOLE))
     workers.start()  # straight to the service: it takes the run once the lease has expired
-    wait_until(lambda: len(ticks(path)) == 2, 60, "the second worker to start the action")
+    wait_until(lambda: len(ticks(path)) >= 2, 60, "the second worker to start the action")
     run = wait_for_end(client, run_id, 60)
     assert silenced.hits >= 1
     assert run["status"] == "completed", run["error"]
@@ -185,7 +194,7 @@ def test_a_frozen_worker_s_action_stops_itself_when_the_lease_ends(
         os.kill(frozen.pid, signal.SIGSTOP)
         [action_pid] = ticks(path)
         workers.start()
-        wait_until(lambda: len(ticks(path)) == 2, 60, "another worker to start the action")
+        wait_until(lambda: len(ticks(path)) >= 2, 60, "another worker to start the action")
         run = wait_for_end(client, run_id, 60)
         assert run["status"] == "completed", run["error"]
         assert_one_after_the_other(path)

@@ -194,7 +194,8 @@ def test_two_workers_twenty_runs_each_executed_exactly_once(
     runs = [
         client.create_run(pipeline["id"], params={"marker": str(marker), "n": n}) for n in range(20)
     ]
-    one, two = workers.start(), workers.start()
+    # Leases long enough that a loaded machine never lets one expire: this is about claims.
+    one, two = workers.start(lease_seconds=15), workers.start(lease_seconds=15)
     assert one.worker_id != two.worker_id
     for run in runs:
         done = wait_for_end(client, run["id"], timeout=60)

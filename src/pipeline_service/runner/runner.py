@@ -170,6 +170,8 @@ class Runner:
     Every write the runner makes is delivered (see `delivery`): resent under one
     Idempotency-Key while it fails transiently, as long as the lease lasts. A write that
     cannot be delivered in time ends the run as LOST: the lease ran out, it is not ours.
+    Writes go through `writer` (by default `client`): a client without retries of its own
+    keeps each attempt within the lease.
     """
 
     def __init__(
@@ -179,8 +181,10 @@ class Runner:
         *,
         work_root: Path,
         import_paths: Sequence[str] = (),
+        writer: PipelineServiceClient | None = None,
     ) -> None:
         self._client = client
+        self._writer = client if writer is None else writer
         self._execute = execute
         self._work_root = work_root
         self._import_paths = tuple(import_paths)
@@ -202,6 +206,10 @@ class Runner:
         """Deliver one logical write (a method of the client taking `idempotency_key`,
         `lease_token` and `timeout`) under one key: see `delivery.deliver`."""
         key = new_key()
+
+        def time_left() -> float | None:
+            return 0.0 if control.lost.is_set() else control.time_left()
+
         return deliver(
             lambda timeout: method(
                 *args,
@@ -211,7 +219,7 @@ class Runner:
                 **kwargs,
             ),
             what,
-            control.time_left,
+            time_left,
         )
 
     def _run(self, run: Run, control: RunControl) -> RunEnd:
@@ -236,7 +244,7 @@ class Runner:
                 self._write(
                     control,
                     f"reporting action {name!r} of run {run_id} started",
-                    self._client.report_progress,
+                    self._writer.report_progress,
                     run_id,
                     current_action=name,
                     current_action_index=index,
@@ -279,7 +287,7 @@ class Runner:
                 self._write(
                     control,
                     f"reporting action {name!r} of run {run_id} completed",
-                    self._client.report_progress,
+                    self._writer.report_progress,
                     run_id,
                     current_action=name,
                     current_action_index=index,
@@ -288,7 +296,7 @@ class Runner:
                 self._write(
                     control,
                     f"recording the checkpoint of action {name!r} of run {run_id}",
-                    self._client.create_checkpoint,
+                    self._writer.create_checkpoint,
                     run_id,
                     name,
                     index,
@@ -305,7 +313,7 @@ class Runner:
             self._write(
                 control,
                 f"completing run {run_id}",
-                self._client.update_run,
+                self._writer.update_run,
                 run_id,
                 status="completed",
                 result=results,
@@ -322,7 +330,7 @@ class Runner:
                 self._write(
                     control,
                     f"reporting action {name!r} of run {run['id']} skipped",
-                    self._client.report_progress,
+                    self._writer.report_progress,
                     run["id"],
                     current_action_index=index,
                     action_progress={"name": name, "status": "skipped"},
@@ -345,7 +353,7 @@ class Runner:
                 self._write(
                     control,
                     f"reporting action {name!r} of run {run_id} failed",
-                    self._client.report_progress,
+                    self._writer.report_progress,
                     run_id,
                     current_action=name,
                     current_action_index=index,
@@ -359,7 +367,7 @@ class Runner:
             self._write(
                 control,
                 f"failing run {run_id}",
-                self._client.update_run,
+                self._writer.update_run,
                 run_id,
                 status="failed",
                 error=error,
@@ -391,7 +399,7 @@ class Runner:
                 self._write(
                     control,
                     f"marking action {name!r} of run {run_id} cancelled",
-                    self._client.report_progress,
+                    self._writer.report_progress,
                     run_id,
                     current_action_index=index,
                     action_progress={"name": name, "status": "failed", "error": "Cancelled"},
@@ -442,7 +450,7 @@ class Runner:
         self._write(
             control,
             f"logging to run {run_id}",
-            self._client.append_logs,
+            self._writer.append_logs,
             run_id,
             [{"message": message, "level": level, "action_name": action_name}],
         )

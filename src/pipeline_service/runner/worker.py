@@ -119,7 +119,7 @@ class LeaseKeeper:
                     self._worker_id,
                     lease_seconds=self._lease_seconds,
                     lease_token=control.lease_token,
-                    timeout=min(left, self._lease_seconds / 3),
+                    timeout=left,
                 )
             except (ConflictError, NotFoundError) as exc:
                 logger.warning("lost the lease on run %s: %s", self._run_id, exc)
@@ -188,11 +188,12 @@ class Worker:
             flush_interval=flush_interval,
         )
         self._runner = Runner(
-            # The runner resends its writes itself, for as long as the lease lasts.
-            self._client.with_options(max_retries=0),
+            self._client,
             executor,
             work_root=work_root or default_work_root(),
             import_paths=default_import_paths() if import_paths is None else import_paths,
+            # The runner resends its writes itself, for as long as the lease lasts.
+            writer=self._client.with_options(max_retries=0),
         )
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread
