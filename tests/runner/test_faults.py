@@ -234,3 +234,19 @@ def test_a_cancelled_action_s_closing_line_reaches_log_followers(
     closing = [r for r in followed if r["message"] == "Run cancelled during action 'stuck'"]
     assert len(closing) == 1
     assert closing[0]["level"] == "warning"
+
+
+def test_a_429_on_reading_the_pipeline_gives_the_run_back_instead_of_failing_it(
+    client: PipelineServiceClient, proxy: FaultProxy, behind_proxy: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("busy", steps("a"))
+    # More than the client's own retries of one read: the worker sees the 429 itself.
+    busy = proxy.add(Fault("GET", r"/pipelines/[^/]+$", status=429, retry_after="0", times=3))
+    behind_proxy.start(lease_seconds=LONG_LEASE)
+    run = wait_for_end(
+        client, client.create_run(pipeline["id"], params={"marker": str(marker)})["id"]
+    )
+    assert busy.hits == 3
+    assert run["status"] == "completed", run["error"]
+    assert starts(marker) == 1

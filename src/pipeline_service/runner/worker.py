@@ -33,12 +33,11 @@ from pipeline_service.errors import (
     APIConnectionError,
     AuthenticationError,
     ConflictError,
-    InternalServerError,
     NotFoundError,
     PipelineServiceError,
 )
 from pipeline_service.runner.actions import default_import_paths
-from pipeline_service.runner.delivery import is_lease_lost
+from pipeline_service.runner.delivery import is_lease_lost, is_transient
 from pipeline_service.runner.process import ChildProcessExecutor, ClientSettings
 from pipeline_service.runner.runner import RunControl, RunEnd, Runner
 from pipeline_service.types import Run
@@ -281,10 +280,11 @@ class Worker:
         run_id = run["id"]
         try:
             return self._runner.run(run, control)
-        except (APIConnectionError, InternalServerError) as exc:
-            logger.error("run %s interrupted: %s; giving it back", run_id, exc)
-            return RunEnd.INTERRUPTED
-        except Exception as exc:  # anything else would fail again on every retry
+        except Exception as exc:  # anything but a transient failure would fail again
+            if is_transient(exc):
+                # A read (the pipeline, its checkpoints) failed: no action ran this time.
+                logger.error("run %s interrupted: %s; giving it back", run_id, exc)
+                return RunEnd.INTERRUPTED
             if is_lease_lost(exc):
                 logger.warning("lost the lease on run %s: %s", run_id, exc)
                 return RunEnd.LOST
