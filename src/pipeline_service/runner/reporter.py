@@ -86,7 +86,7 @@ class ActionReporter:
         self._metrics: dict[str, Any] = {}
         self._dirty = False
         self._unsent_progress: tuple[dict[str, Any], str] | None = None  # (update, its key)
-        self._logs: list[dict[str, Any]] = []  # not yet in a batch
+        self._logs: deque[dict[str, Any]] = deque()  # not yet in a batch
         self._batches: deque[_Batch] = deque()  # formed, not yet acknowledged, oldest first
         self._batched = 0  # lines in _batches
         self._sending: _Batch | None = None
@@ -169,9 +169,9 @@ class ActionReporter:
             self._dropped += len(batch.entries)
             excess -= len(batch.entries)
         self._batches.extendleft(reversed(kept))
-        if excess > 0:
-            del self._logs[:excess]
-            self._dropped += excess
+        for _ in range(min(excess, len(self._logs))):
+            self._logs.popleft()
+            self._dropped += 1
 
     def _entry(self, message: object, level: str) -> dict[str, Any]:
         return {
@@ -236,13 +236,14 @@ class ActionReporter:
                 f"came faster than the service took them (at most {MAX_PENDING_LOGS} wait)"
             )
             logger.warning("run %s: %s", self._run_id, message)
-            self._logs.insert(0, self._entry(message, "warning"))
+            self._logs.appendleft(self._entry(message, "warning"))
             self._dropped = 0
-        for start in range(0, len(self._logs), LOG_BATCH_SIZE):
-            entries = self._logs[start : start + LOG_BATCH_SIZE]
+        lines = list(self._logs)
+        self._logs.clear()
+        for start in range(0, len(lines), LOG_BATCH_SIZE):
+            entries = lines[start : start + LOG_BATCH_SIZE]
             self._batches.append(_Batch(new_key(), entries))
             self._batched += len(entries)
-        self._logs = []
 
     def _send_progress(self, update: dict[str, Any]) -> None:
         unsent = self._unsent_progress
