@@ -98,16 +98,17 @@ def test_the_conformance_kit_is_a_client_of_any_server() -> None:
 
 
 def test_every_file_the_docs_name_exists() -> None:
-    """README, CONTRIBUTING and the benchmarks' README point readers at test files and modules:
-    a rename must update them too."""
+    """README, CONTRIBUTING, CHANGELOG, the documentation site's pages and the benchmarks' README
+    point readers at test files and modules: a rename must update them too."""
     import re
 
-    docs = ("README.md", "CONTRIBUTING.md", "benchmarks/README.md")
+    docs = [ROOT / name for name in ("README.md", "CONTRIBUTING.md", "CHANGELOG.md")]
+    docs += [ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
     named = {
         match
         for doc in docs
         for match in re.findall(
-            r"\b(?:tests|src|scripts|benchmarks)/[\w/.-]+\.py\b", (ROOT / doc).read_text()
+            r"\b(?:tests|src|scripts|benchmarks)/[\w/.-]+\.py\b", doc.read_text(encoding="utf-8")
         )
     }
     assert named, "the docs name no file: the pattern is wrong"

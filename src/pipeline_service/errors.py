@@ -1,5 +1,6 @@
 """Every exception the client raises, in one place.
 
+```text
 PipelineServiceError
 ├── APIConnectionError            the server could not be reached / the connection broke
 │   └── APITimeoutError           a request (or a whole stream) ran out of time
@@ -13,6 +14,7 @@ PipelineServiceError
 │   └── InternalServerError       5xx
 ├── APIResponseValidationError    a success response whose body is not what the API promises
 └── StreamError                   a stream ended before its final event
+```
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ def test_the_targets_workers_claim_none_of_the_kits_runs(database: str, tmp_path
     serve = [
         sys.executable, "-m", "pipeline_service", "serve", "--port", "0", "--db", database,
         "--workers", "1", "--heartbeat-interval", "0.2",
+        "--artifacts", str(tmp_path / "artifacts"),  # PostgreSQL has no default store
     ]  # fmt: skip
     with started(serve, tmp_path) as (_, served):
         first = served.lines.get(timeout=60)

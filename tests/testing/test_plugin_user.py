@@ -139,11 +139,11 @@ def test_plugin_in_a_fresh_project(tmp_path: Path) -> None:
     assert "1 passed" in result.stdout
 
 
-def test_readme_example_passes(tmp_path: Path) -> None:
-    """The README's complete example test, run as the only module of a fresh project."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```python\n", readme.index("<!-- plugin example")) + len("```python\n")
-    (tmp_path / "test_my_pipeline.py").write_text(readme[start : readme.index("```\n", start)])
+def test_documented_example_passes(tmp_path: Path) -> None:
+    """The plugin guide's complete example test, run as the only module of a fresh project."""
+    guide = (ROOT / "docs" / "guides" / "pytest-plugin.md").read_text(encoding="utf-8")
+    start = guide.index("```python\n", guide.index("<!-- plugin example")) + len("```python\n")
+    (tmp_path / "test_my_pipeline.py").write_text(guide[start : guide.index("```\n", start)])
     result = _pytest_in(tmp_path, "test_my_pipeline.py")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout

@@ -35,10 +35,15 @@ class ActionContext:
         checkpoints: ActionCheckpoints | None = None,
     ) -> None:
         self.run_id = run_id
+        """The id of the run this action belongs to."""
         self.action_name = action_name
+        """This action's name in its pipeline."""
         self.action_index = action_index
+        """This action's position in its pipeline, from 0."""
         self.params = params
+        """The run's params merged with the dict results of the actions before this one."""
         self.work_dir = work_dir
+        """The run's working directory (`<work root>/<run id>`), created, shared by its actions."""
         self._reporter = reporter
         self._cancelled = cancelled
         self._checkpoints = checkpoints
