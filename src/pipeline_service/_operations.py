@@ -230,6 +230,12 @@ def _lease(lease_token: int | None) -> int | Any:
     return UNSET if lease_token is None else lease_token
 
 
+def _key(idempotency_key: str | None) -> str | Any:
+    """The generated `idempotency_key` argument: UNSET when there is none (a PATCH or progress
+    report without a key is applied again when resent, so the client does not resend it)."""
+    return UNSET if idempotency_key is None else idempotency_key
+
+
 def _run_claim(response: httpx.Response) -> RunClaim | None:
     return None if response.status_code == 204 else read_json(response, _RUN_CLAIM)
 
@@ -353,6 +359,7 @@ def update_run(
     error: str | None,
     current_action: str | None,
     current_action_index: int | None,
+    idempotency_key: str | None = None,
     lease_token: int | None = None,
 ) -> Call[Run]:
     if status is not None:
@@ -365,7 +372,9 @@ def update_run(
         current_action_index=current_action_index,
     )
     body = _body(RunUpdate.from_dict, data, "update_run")
-    kwargs = _update_run.request_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    kwargs = _update_run.request_kwargs(
+        run_id, body=body, idempotency_key=_key(idempotency_key), lease_token=_lease(lease_token)
+    )
     return Call(kwargs, _reader(_RUN))
 
 
@@ -386,6 +395,7 @@ def report_progress(
     status: str | None,
     action_progress: ActionProgress | Mapping[str, Any] | None,
     error: str | None,
+    idempotency_key: str | None = None,
     lease_token: int | None = None,
 ) -> Call[Run]:
     if status is not None:
@@ -403,7 +413,9 @@ def report_progress(
         error=error,
     )
     body = _body(ProgressUpdate.from_dict, data, "report_progress")
-    kwargs = _report_progress.request_kwargs(run_id, body=body, lease_token=_lease(lease_token))
+    kwargs = _report_progress.request_kwargs(
+        run_id, body=body, idempotency_key=_key(idempotency_key), lease_token=_lease(lease_token)
+    )
     return Call(kwargs, _reader(_RUN))
 
 

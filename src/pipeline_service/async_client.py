@@ -336,11 +336,14 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         *,
         current_action: str | None = None,
         current_action_index: int | None = None,
+        idempotency_key: str | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
         """Change a run's status, result or error; only the arguments given are sent.
-        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost); with
+        an `idempotency_key` the change is applied once however often it is resent (and the
+        client retries it)."""
         call = ops.update_run(
             run_id,
             status=status,
@@ -348,6 +351,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
             error=error,
             current_action=current_action,
             current_action_index=current_action_index,
+            idempotency_key=idempotency_key,
             lease_token=lease_token,
         )
         return await self._requester.request(call, timeout=timeout)
@@ -388,11 +392,14 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         action_progress: ActionProgress | Mapping[str, Any] | None = None,
         error: str | None = None,
         *,
+        idempotency_key: str | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
         """Report progress: the fields given change; `action_progress` merges into its action.
-        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost); with
+        an `idempotency_key` the report is applied once however often it is resent (and the
+        client retries it)."""
         call = ops.report_progress(
             run_id,
             current_action=current_action,
@@ -400,6 +407,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
             status=status,
             action_progress=action_progress,
             error=error,
+            idempotency_key=idempotency_key,
             lease_token=lease_token,
         )
         return await self._requester.request(call, timeout=timeout)

@@ -332,11 +332,14 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         *,
         current_action: str | None = None,
         current_action_index: int | None = None,
+        idempotency_key: str | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
         """Change a run's status, result or error; only the arguments given are sent.
-        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost); with
+        an `idempotency_key` the change is applied once however often it is resent (and the
+        client retries it)."""
         call = ops.update_run(
             run_id,
             status=status,
@@ -344,6 +347,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             error=error,
             current_action=current_action,
             current_action_index=current_action_index,
+            idempotency_key=idempotency_key,
             lease_token=lease_token,
         )
         return self._requester.request(call, timeout=timeout)
@@ -384,11 +388,14 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         action_progress: ActionProgress | Mapping[str, Any] | None = None,
         error: str | None = None,
         *,
+        idempotency_key: str | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
         """Report progress: the fields given change; `action_progress` merges into its action.
-        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        A worker passes its claim's `lease_token` (ConflictError once the lease was lost); with
+        an `idempotency_key` the report is applied once however often it is resent (and the
+        client retries it)."""
         call = ops.report_progress(
             run_id,
             current_action=current_action,
@@ -396,6 +403,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             status=status,
             action_progress=action_progress,
             error=error,
+            idempotency_key=idempotency_key,
             lease_token=lease_token,
         )
         return self._requester.request(call, timeout=timeout)

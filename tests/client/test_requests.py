@@ -214,6 +214,21 @@ def test_post_and_patch_without_key_are_not_retried(
     assert len(rec.requests) == 1
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.report_progress("r1", status="running", idempotency_key="k-1"),
+        lambda c: c.update_run("r1", status="running", idempotency_key="k-1"),
+    ],
+)
+def test_progress_and_patch_with_a_key_are_retried_under_it(
+    call: Callable[[PipelineServiceClient], Any],
+) -> None:
+    rec = Recorder(httpx.ReadTimeout("slow"), httpx.Response(200, json=RUN))
+    call(make_client(rec))
+    assert [r.headers["Idempotency-Key"] for r in rec.requests] == ["k-1", "k-1"]
+
+
 def test_retry_after_is_honoured() -> None:
     rec = Recorder(
         httpx.Response(429, headers={"Retry-After": "0.3"}), httpx.Response(200, json=[])

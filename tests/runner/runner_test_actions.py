@@ -200,3 +200,25 @@ def bad_state(context: Any) -> dict[str, Any]:
         except (ValueError, FileNotFoundError) as exc:
             problems.append(f"{type(exc).__name__}: {exc}")
     return {"problems": problems}
+
+
+def ticker(context: Any) -> dict[str, Any]:
+    """Ignores cancellation: appends "<pid> <wall clock time>" to `params["ticks"]` every 20 ms
+    for `params["seconds"]` seconds, so a test can tell whether two executions overlapped."""
+    ticks = Path(context.params["ticks"])
+    started = time.monotonic()
+    while time.monotonic() - started < float(context.params["seconds"]):
+        with ticks.open("a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()} {time.time()!r}\n")
+        time.sleep(0.02)
+    return {}
+
+
+def log_slowly(context: Any) -> dict[str, Any]:
+    """Logs `params["lines"]` numbered lines, `params["pause"]` seconds apart."""
+    _mark(context, "start")
+    for number in range(int(context.params["lines"])):
+        context.log(f"line {number}")
+        time.sleep(float(context.params.get("pause", 0.01)))
+    _mark(context, "done")
+    return {}

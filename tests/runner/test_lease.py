@@ -6,8 +6,10 @@ import socket
 import time
 
 from pipeline_service import PipelineServiceClient
+from pipeline_service.conformance.checks.logs import MIN_LOG_GRACE
 from pipeline_service.runner.runner import RunControl
-from pipeline_service.runner.worker import LeaseKeeper
+from pipeline_service.runner.worker import MAX_RENEW_INTERVAL, LeaseKeeper, lease_margin
+from pipeline_service.server.settings import DEFAULT_LOG_GRACE
 
 LEASE = 1.5
 
@@ -28,3 +30,18 @@ def test_a_service_that_never_answers_loses_the_lease_within_a_lease_period() ->
             assert not control.cancelled.is_set()
     finally:
         black_hole.close()
+
+
+def test_a_cancellation_s_closing_line_fits_in_any_log_grace() -> None:
+    """The worker logs a cancelled run's closing line once a renewal tells it (the renewal
+    interval), before the kill grace: that must leave room for the request within the
+    shortest log grace the API allows (the conformance kit checks servers against it), and the
+    reference server's grace must be at least that."""
+    assert MAX_RENEW_INTERVAL <= MIN_LOG_GRACE / 2
+    assert DEFAULT_LOG_GRACE >= MIN_LOG_GRACE
+
+
+def test_the_safety_margin_is_a_quarter_of_the_lease_at_most_two_seconds() -> None:
+    assert lease_margin(2.0) == 0.5
+    assert lease_margin(30.0) == 2.0
+    assert lease_margin(3600.0) == 2.0

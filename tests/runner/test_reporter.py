@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import pytest
 
-from pipeline_service.errors import APIConnectionError, ConflictError, UnprocessableEntityError
+from pipeline_service.errors import (
+    APIConnectionError,
+    ConflictError,
+    InternalServerError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from pipeline_service.runner import reporter as reporter_module
 from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
 
 from .helpers import RecordingClient
@@ -231,3 +239,70 @@ def test_a_lost_lease_stops_sending_and_is_flagged() -> None:
             time.sleep(0.02)
         rep.log("never sent")
     assert client.messages() == []
+
+
+class FailingThenStoringClient(RecordingClient):
+    """Answers each log batch's first attempts with a 503 and a 429, then stores it; records the
+    Idempotency-Key of every attempt."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = [InternalServerError(503, "busy"), RateLimitError(429, "slow down")]
+        self.keys: list[str] = []
+
+    def append_logs(
+        self, run_id: str, entries: list[dict[str, Any]], **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        self.keys.append(kwargs["idempotency_key"])
+        if self.failures:
+            raise self.failures.pop(0)
+        return super().append_logs(run_id, entries, **kwargs)
+
+
+def test_5xx_and_429_are_resent_under_the_batch_s_key() -> None:
+    client = FailingThenStoringClient()
+    with reporter(client) as rep:
+        rep.log("kept")
+    assert client.messages() == ["kept"]
+    assert len(client.keys) == 3
+    assert len(set(client.keys)) == 1
+
+
+class SlowClient(RecordingClient):
+    """A service that takes its time: the first log request waits until `go` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+        self.waiting = threading.Event()
+
+    def append_logs(
+        self, run_id: str, entries: list[dict[str, Any]], **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        self.waiting.set()
+        self.go.wait(30)
+        return super().append_logs(run_id, entries, **kwargs)
+
+
+def test_pending_lines_are_capped_in_log_itself_with_one_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No error at all, only a slow service: the oldest waiting lines are dropped once the cap
+    is reached, and one warning line says how many."""
+    monkeypatch.setattr(reporter_module, "MAX_PENDING_LOGS", 500)
+    client = SlowClient()
+    with reporter(client) as rep:
+        rep.log("first")
+        assert client.waiting.wait(30)  # "first" is on its way
+        for number in range(2000):
+            rep.log(f"line {number}")
+        client.go.set()
+    messages = client.messages()
+    warnings = [m for m in messages if "were dropped" in m]
+    assert len(warnings) == 1
+    dropped = int(warnings[0].split()[0])
+    lines = [m for m in messages if m.startswith("line ")]
+    assert messages[0] == "first"
+    assert len(lines) == 500 - 1  # "first", on its way, was waiting too
+    assert dropped == 2000 - len(lines)
+    assert lines == [f"line {n}" for n in range(dropped, 2000)]  # the newest are kept

@@ -76,7 +76,10 @@ def worker(
             "--lease-seconds",
             min=1,
             max=3600,
-            help="How long a claimed run stays ours without a renewal (renewed every second).",
+            help=(
+                "How long a claimed run stays ours without a renewal (renewed every second); "
+                "an action is stopped a safety margin (a quarter, at most 2 s) before it ends."
+            ),
         ),
     ] = DEFAULT_LEASE_SECONDS,
     pipeline_ref: Annotated[

@@ -7,7 +7,10 @@ multiprocessing, a script that starts workers must guard its entry point with
 
 A child reports progress and logs with a client of its own, sends its outcome back through a
 pipe, ignores Ctrl-C (the worker decides when to stop), and listens on a second pipe for
-cancellation, exiting at once when that pipe closes because the worker died.
+cancellation and for when its worker's lease ends, exiting at once when that pipe closes because
+the worker died, and when the lease's end (less half the safety margin) passes without a
+renewal because the worker is frozen (SIGSTOP, a debugger, a paused VM). Both processes read
+the same system-wide monotonic clock.
 
 Each child leads a session (and so a process group) of its own: whatever the action starts
 belongs to it, and ending an action ends the whole group — when it finishes, is cancelled or
@@ -44,7 +47,9 @@ from pipeline_service.types import RanOn
 
 _POLL_INTERVAL = 0.05
 _CANCEL = b"cancel"
+_STOP_BY = b"stop-by "
 _EXIT_ORPHANED = 70
+_EXIT_LEASE_ENDED = 71
 
 
 @dataclass(frozen=True)
@@ -102,17 +107,50 @@ def end_process_group(pgid: int) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def _listen_to_worker(commands: Connection, cancelled: threading.Event) -> None:
-    """Set `cancelled` when the worker says so; if the worker is gone, end the whole action
-    (this process and everything it started) at once."""
+def _end_action(exit_code: int) -> None:
+    """End this action at once: every process it started, then this one."""
+    if hasattr(os, "getpgrp") and os.getpgrp() == os.getpid():
+        end_process_group(os.getpid())
+    os._exit(exit_code)
+
+
+class _StopBy:
+    """When the action must be over: the worker's lease ends then, and the worker extends it
+    with each renewal. A watchdog thread ends the action if that time passes: a worker that is
+    frozen (SIGSTOP, a debugger, a paused VM) cannot stop it, and its lease will go to another
+    worker."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._when: float | None = None
+
+    def extend(self, when: float) -> None:
+        with self._changed:
+            if self._when is None or when > self._when:
+                self._when = when
+            self._changed.notify()
+
+    def watch(self) -> None:
+        with self._changed:
+            while True:
+                left = None if self._when is None else self._when - time.monotonic()
+                if left is not None and left <= 0:
+                    _end_action(_EXIT_LEASE_ENDED)
+                self._changed.wait(left)
+
+
+def _listen_to_worker(commands: Connection, cancelled: threading.Event, stop_by: _StopBy) -> None:
+    """Set `cancelled` or move `stop_by` when the worker says so; if the worker is gone, end the
+    whole action (this process and everything it started) at once."""
     try:
         while True:
-            if commands.recv_bytes() == _CANCEL:
+            command = commands.recv_bytes()
+            if command == _CANCEL:
                 cancelled.set()
+            elif command.startswith(_STOP_BY):
+                stop_by.extend(float(command[len(_STOP_BY) :]))
     except (EOFError, OSError):  # the worker closed its end: it died, or no longer waits
-        if hasattr(os, "getpgrp") and os.getpgrp() == os.getpid():
-            end_process_group(os.getpid())
-        os._exit(_EXIT_ORPHANED)
+        _end_action(_EXIT_ORPHANED)
 
 
 def _child_main(
@@ -126,9 +164,14 @@ def _child_main(
         os.setsid()  # a session and process group of its own: see end_process_group
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cancelled = threading.Event()
+    stop_by = _StopBy()
     threading.Thread(
-        target=_listen_to_worker, args=(commands, cancelled), name="worker-link", daemon=True
+        target=_listen_to_worker,
+        args=(commands, cancelled, stop_by),
+        name="worker-link",
+        daemon=True,
     ).start()
+    threading.Thread(target=stop_by.watch, name="lease-watchdog", daemon=True).start()
     outcome: ActionOutcome
     try:
         with (
@@ -172,9 +215,12 @@ def _describe_exit(exitcode: int | None) -> str:
 class ChildProcessExecutor:
     """An ActionExecutor running each action in a fresh child process.
 
-    When the run must stop (cancelled, lease lost, worker aborting) the child's `cancelled`
-    turns true; a child still running `grace_period` seconds later is killed. Actions' resource
-    requests are not reserved (`honours_resources`: the Runner says so in the run's log).
+    When the run is cancelled or the worker aborts, the child's `cancelled` turns true; a child
+    still running `grace_period` seconds later is killed. When the lease is lost, or less than
+    its margin is left, the child is killed at once: the run may be another worker's now. The
+    child knows when the lease ends (half the margin before it, told again after each renewal)
+    and ends itself then if its worker could not. Actions' resource requests are not reserved
+    (`honours_resources`: the Runner says so in the run's log).
     """
 
     name = "process"
@@ -231,7 +277,9 @@ class ChildProcessExecutor:
         task: ActionTask,
     ) -> ActionOutcome:
         cancel_sent_at: float | None = None
+        stop_by_sent: float | None = None
         while True:
+            stop_by_sent = self._tell_stop_by(commands, control, stop_by_sent)
             ready = multiprocessing.connection.wait([results, process.sentinel], _POLL_INTERVAL)
             if ready:
                 try:
@@ -248,6 +296,14 @@ class ChildProcessExecutor:
                     ),
                     duration=time.monotonic() - started,
                 )
+            left = control.time_left()
+            if control.lost.is_set() or (left is not None and left <= 0):
+                control.lost.set()
+                process.kill()
+                return ActionOutcome(
+                    error=f"Action {task.action_name!r} was stopped: its lease ended",
+                    duration=time.monotonic() - started,
+                )
             if control.must_abort:
                 now = time.monotonic()
                 if cancel_sent_at is None:
@@ -260,3 +316,16 @@ class ChildProcessExecutor:
                         error=f"Action {task.action_name!r} was stopped",
                         duration=now - started,
                     )
+
+    @staticmethod
+    def _tell_stop_by(
+        commands: Connection, control: RunControl, sent: float | None
+    ) -> float | None:
+        """Tell the child when its lease ends (when it changed): what it was told last."""
+        if control.lease_expires is None:
+            return sent
+        stop_by = control.lease_expires - control.margin / 2
+        if stop_by != sent:
+            with contextlib.suppress(OSError):  # a child exiting: the next wait sees it
+                commands.send_bytes(_STOP_BY + repr(stop_by).encode())
+        return stop_by

@@ -8,7 +8,10 @@ as `ray.init` does for a job). The task talks to the service itself, with the ru
 token, exactly as a child process does: progress, logs, metrics, print() and `logging`
 capture, in-action checkpoints, and its result back to the worker.
 
-Stopping (the run is cancelled, the lease is lost, the worker aborts): `ray.cancel(ref)`, which
+When the lease is lost, or less than its safety margin is left, the task is killed at once
+(`force=True`, no grace): the run may be another worker's now.
+
+Stopping (the run is cancelled, the worker aborts): `ray.cancel(ref)`, which
 the task turns into `context.cancelled` (it handles the SIGINT Ray sends instead of raising
 KeyboardInterrupt), then `ray.cancel(ref, force=True)` — the task's process is killed — once
 the grace period has passed. A worker that dies takes its tasks with it: a Ray task is owned
@@ -281,6 +284,14 @@ class RayExecutor:
             ready, _ = ray.wait([ref], timeout=_POLL_INTERVAL)
             if ready:
                 return self._outcome(ref, task, started)
+            left = control.time_left()
+            if control.lost.is_set() or (left is not None and left <= 0):
+                control.lost.set()  # the run may be another worker's now: no grace
+                ray.cancel(ref, force=True)
+                return ActionOutcome(
+                    error=f"Action {task.action_name!r} was stopped: its lease ended",
+                    duration=time.monotonic() - started,
+                )
             if control.must_abort:
                 now = time.monotonic()
                 if cancel_sent_at is None:

@@ -2,9 +2,17 @@
 
 Progress is coalesced (only the newest value is kept between two flushes) and logs are
 batched; a background thread flushes both at a fixed interval, and closing flushes what is
-left (retrying while the service is unreachable), so the last progress value and every log
-line arrive. Writes carry the worker's lease token; once one is refused because the lease was
-lost, nothing more is sent and `lease_lost` is set (the action should stop).
+left (resending while the service fails transiently, for up to `close_timeout` seconds), so
+the last progress value and every log line arrive.
+
+Each log batch gets an Idempotency-Key when it is formed and keeps it for every resend: a batch
+whose first attempt was stored although its answer was lost is not stored twice. A batch that
+fails transiently (no answer, 408, 429, 5xx) stays queued, in order, for the next flush. At most
+`MAX_PENDING_LOGS` lines wait: beyond that the oldest are dropped (whole batches, never part of
+one already sent under a key), and one warning line in the run's log says how many.
+
+Writes carry the worker's lease token; once one is refused because the lease was lost,
+nothing more is sent and `lease_lost` is set (the action should stop).
 """
 
 from __future__ import annotations
@@ -14,14 +22,16 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pipeline_service.errors import APIConnectionError, PipelineServiceError
+from pipeline_service.errors import PipelineServiceError
 from pipeline_service.models import LogLevel
-from pipeline_service.runner.delivery import RETRY_DELAYS, is_lease_lost
+from pipeline_service.runner.delivery import is_lease_lost, is_transient, new_key, resend_delay
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
@@ -31,7 +41,16 @@ logger = logging.getLogger(__name__)
 
 LOG_BATCH_SIZE = 1000
 MAX_PENDING_LOGS = 100_000
+DEFAULT_CLOSE_TIMEOUT = 30.0
 _LEVELS = frozenset(level.value for level in LogLevel)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Log lines sent together, always under the same key."""
+
+    key: str
+    entries: list[dict[str, Any]]
 
 
 class ActionReporter:
@@ -47,9 +66,11 @@ class ActionReporter:
         flush_interval: float = 0.5,
         lease_token: int | None = None,
         ran_on: RanOn | None = None,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         self._client = client
         self._ran_on = ran_on
+        self._close_timeout = close_timeout
         self._lease_token = lease_token
         self.lease_lost = threading.Event()
         self._run_id = run_id
@@ -67,7 +88,13 @@ class ActionReporter:
         self._message: str | None = None
         self._metrics: dict[str, Any] = {}
         self._dirty = ran_on is not None  # where the action runs goes out with the first flush
-        self._logs: list[dict[str, Any]] = []
+        self._unsent_progress: tuple[dict[str, Any], str] | None = None  # (update, its key)
+        self._logs: deque[dict[str, Any]] = deque()  # not yet in a batch
+        self._batches: deque[_Batch] = deque()  # formed, not yet acknowledged, oldest first
+        self._batched = 0  # lines in _batches
+        self._sending: _Batch | None = None
+        self._dropped = 0  # lines dropped since the last warning line
+        self._last_failure: Exception | None = None
 
     # -- what the action calls ------------------------------------------------------------
 
@@ -122,17 +149,40 @@ class ActionReporter:
             raise ValueError(
                 f"unknown log level {level!r}; expected one of {', '.join(sorted(_LEVELS))}"
             )
-        entry = {
-            "message": str(message),
-            "level": level_value,
-            "action_name": self._action_name,
-            "timestamp": datetime.now(UTC).isoformat(),
-        }
+        entry = self._entry(message, level_value)
         with self._lock:
             self._logs.append(entry)
+            if len(self._logs) + self._batched > MAX_PENDING_LOGS:
+                self._drop_oldest()
             wake = len(self._logs) >= LOG_BATCH_SIZE
         if wake:
             self._wake.set()
+
+    def _drop_oldest(self) -> None:
+        """Bring the waiting lines back to MAX_PENDING_LOGS, oldest first: whole batches (a
+        batch keeps its lines and key; not the one being sent), then unbatched lines."""
+        excess = len(self._logs) + self._batched - MAX_PENDING_LOGS
+        kept: deque[_Batch] = deque()
+        while excess > 0 and self._batches:
+            batch = self._batches.popleft()
+            if batch is self._sending:
+                kept.append(batch)
+                continue
+            self._batched -= len(batch.entries)
+            self._dropped += len(batch.entries)
+            excess -= len(batch.entries)
+        self._batches.extendleft(reversed(kept))
+        for _ in range(min(excess, len(self._logs))):
+            self._logs.popleft()
+            self._dropped += 1
+
+    def _entry(self, message: object, level: str) -> dict[str, Any]:
+        return {
+            "message": str(message),
+            "level": level,
+            "action_name": self._action_name,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
 
     @property
     def total(self) -> float | None:
@@ -148,21 +198,21 @@ class ActionReporter:
     # -- flushing -------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Send the newest progress (if it changed) and every queued log line."""
+        """Send the newest progress (if it changed) and every queued log line; what fails
+        transiently stays queued for the next flush."""
         with self._send_lock:
             with self._lock:
                 progress = self._take_progress()
-                logs, self._logs = self._logs, []
+                self._form_batches()
             if self.lease_lost.is_set():
                 return  # the run belongs to another worker now: nothing of ours may land
             if progress is not None:
                 self._send_progress(progress)
-            if logs:
-                self._send_logs(logs)
+            self._send_batches()
 
     def _unsent(self) -> bool:
         with self._lock:
-            return self._dirty or bool(self._logs)
+            return self._dirty or bool(self._logs) or bool(self._batches)
 
     def _take_progress(self) -> dict[str, Any] | None:
         if not self._dirty:
@@ -182,44 +232,76 @@ class ActionReporter:
             update["ran_on"] = dict(self._ran_on)
         return update
 
+    def _form_batches(self) -> None:
+        """Cut the queued lines into batches, each with its key (under the lock). Once the
+        lines before have all been taken, a warning line says how many were dropped."""
+        if self._dropped and not self._batches:
+            message = (
+                f"{self._dropped} log lines of action {self._action_name!r} were dropped: they "
+                f"came faster than the service took them (at most {MAX_PENDING_LOGS} wait)"
+            )
+            logger.warning("run %s: %s", self._run_id, message)
+            self._logs.appendleft(self._entry(message, "warning"))
+            self._dropped = 0
+        lines = list(self._logs)
+        self._logs.clear()
+        for start in range(0, len(lines), LOG_BATCH_SIZE):
+            entries = lines[start : start + LOG_BATCH_SIZE]
+            self._batches.append(_Batch(new_key(), entries))
+            self._batched += len(entries)
+
     def _send_progress(self, update: dict[str, Any]) -> None:
+        unsent = self._unsent_progress
+        key = unsent[1] if unsent is not None and unsent[0] == update else new_key()
         try:
             self._client.report_progress(
                 self._run_id,
                 current_action=self._action_name,
                 current_action_index=self._action_index,
                 action_progress=update,
+                idempotency_key=key,
                 lease_token=self._lease_token,
             )
-        except APIConnectionError as exc:
-            logger.warning("progress of run %s not sent, will retry: %s", self._run_id, exc)
-            with self._lock:
-                self._dirty = True
         except PipelineServiceError as exc:
+            if is_transient(exc):
+                logger.warning("progress of run %s not sent, will resend: %s", self._run_id, exc)
+                self._last_failure = exc
+                with self._lock:
+                    self._unsent_progress = (update, key)
+                    self._dirty = True
+                return
             self._rejected(exc)
             logger.warning("progress of run %s rejected: %s", self._run_id, exc)
+        self._unsent_progress = None
 
-    def _send_logs(self, logs: list[dict[str, Any]]) -> None:
-        for start in range(0, len(logs), LOG_BATCH_SIZE):
-            batch = logs[start : start + LOG_BATCH_SIZE]
+    def _send_batches(self) -> None:
+        """Send the queued batches in order; stop at the first that fails transiently."""
+        while not self.lease_lost.is_set():
+            with self._lock:
+                if not self._batches:
+                    return
+                batch = self._sending = self._batches[0]
             try:
-                self._client.append_logs(self._run_id, batch, lease_token=self._lease_token)
-            except APIConnectionError as exc:
-                logger.warning("logs of run %s not sent, will retry: %s", self._run_id, exc)
-                with self._lock:
-                    self._logs[:0] = logs[start:]
-                    dropped = len(self._logs) - MAX_PENDING_LOGS
-                    if dropped > 0:
-                        del self._logs[:dropped]
-                        logger.warning(
-                            "dropped %d unsent log lines of run %s", dropped, self._run_id
-                        )
-                return
+                self._client.append_logs(
+                    self._run_id,
+                    batch.entries,
+                    idempotency_key=batch.key,
+                    lease_token=self._lease_token,
+                )
             except PipelineServiceError as exc:
+                if is_transient(exc):
+                    logger.warning("logs of run %s not sent, will resend: %s", self._run_id, exc)
+                    self._last_failure = exc
+                    with self._lock:
+                        self._sending = None
+                    return
                 self._rejected(exc)
                 logger.warning("logs of run %s rejected: %s", self._run_id, exc)
-                if self.lease_lost.is_set():
-                    return
+            with self._lock:
+                self._sending = None
+                if self._batches and self._batches[0] is batch:
+                    self._batches.popleft()
+                    self._batched -= len(batch.entries)
 
     def _rejected(self, exc: PipelineServiceError) -> None:
         if is_lease_lost(exc):
@@ -247,21 +329,25 @@ class ActionReporter:
             self._thread.start()
 
     def close(self) -> None:
-        """Stop the background thread and flush what is left, retrying while the service is
-        unreachable (about 8 s at most)."""
+        """Stop the background thread and flush what is left, resending what fails transiently
+        for up to `close_timeout` seconds."""
         self._closed.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        deadline = time.monotonic() + self._close_timeout
         self.flush()
-        for delay in RETRY_DELAYS:
-            if self.lease_lost.is_set() or not self._unsent():
+        attempt = 0
+        while not self.lease_lost.is_set() and self._unsent():
+            attempt += 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                logger.warning("gave up sending the last progress and logs of run %s", self._run_id)
                 return
-            time.sleep(delay)
+            failure = self._last_failure or Exception()
+            time.sleep(min(resend_delay(failure, attempt), left))
             self.flush()
-        if self._unsent():
-            logger.warning("gave up sending the last progress and logs of run %s", self._run_id)
 
     def __enter__(self) -> ActionReporter:
         self.start()

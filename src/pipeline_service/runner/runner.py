@@ -7,15 +7,16 @@ import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline_service.errors import ConflictError, PipelineServiceError
 from pipeline_service.runner.actions import ActionOutcome, ActionTask
-from pipeline_service.runner.delivery import is_lease_lost, retry_transient
+from pipeline_service.runner.delivery import LeaseExpired, deliver, is_lease_lost, new_key
 from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from pipeline_service.types import ActionDefinition, Checkpoint, Run
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class RunEnd(enum.StrEnum):
@@ -36,20 +39,69 @@ class RunEnd(enum.StrEnum):
 
 
 class RunControl:
-    """Signals from the worker to a run being executed (set from other threads), and the
-    lease token its writes carry (None: the run is not leased)."""
+    """Signals from the worker to a run being executed (set from other threads), the lease
+    token its writes carry (None: the run is not leased) and when the lease ends.
 
-    def __init__(self, lease_token: int | None = None) -> None:
+    `lease_expires` is a `time.monotonic()` time, measured from before the request that took or
+    last renewed the lease (so never later than the service's own expiry); the worker stops
+    acting for the run `margin` seconds before it.
+    """
+
+    def __init__(
+        self,
+        lease_token: int | None = None,
+        *,
+        lease_expires: float | None = None,
+        margin: float = 0.0,
+    ) -> None:
         self.lease_token = lease_token
+        self.lease_expires = lease_expires
+        self.margin = margin
         self.cancelled = threading.Event()
         self.lost = threading.Event()
         self.stop_after_action = threading.Event()
         self.abort = threading.Event()
+        self._lock = threading.Lock()
+        self._cancel_listeners: list[Callable[[], None]] = []
 
     @property
     def must_abort(self) -> bool:
         """True when the action in progress has to be stopped now."""
         return self.cancelled.is_set() or self.lost.is_set() or self.abort.is_set()
+
+    def time_left(self) -> float | None:
+        """Seconds the worker may still act for the run (its lease's end less the margin;
+        negative once past), or None when the run is not leased."""
+        if self.lease_expires is None:
+            return None
+        return self.lease_expires - self.margin - time.monotonic()
+
+    def extend_lease(self, expires: float) -> None:
+        """The lease was renewed: it now ends at `expires` (monotonic)."""
+        with self._lock:
+            if self.lease_expires is None or expires > self.lease_expires:
+                self.lease_expires = expires
+
+    def cancel(self) -> None:
+        """The run was cancelled: flag it and tell the listeners (once)."""
+        with self._lock:
+            if self.cancelled.is_set():
+                return
+            self.cancelled.set()
+            listeners = list(self._cancel_listeners)
+        for listener in listeners:
+            listener()
+
+    @contextmanager
+    def listening_for_cancel(self, listener: Callable[[], None]) -> Iterator[None]:
+        """Call `listener` (from the thread that cancels) if the run is cancelled meanwhile."""
+        with self._lock:
+            self._cancel_listeners.append(listener)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._cancel_listeners.remove(listener)
 
 
 ActionExecutor = Callable[[ActionTask, RunControl], ActionOutcome]
@@ -117,6 +169,12 @@ class Runner:
     failure stores "Type: message" as the run's error and the traceback as an error log. Unless
     the executor `honours_resources`, a run whose actions ask for resources is told once, in
     its log, that they run without them.
+
+    Every write the runner makes is delivered (see `delivery`): resent under one
+    Idempotency-Key while it fails transiently, as long as the lease lasts. A write that
+    cannot be delivered in time ends the run as LOST: the lease ran out, it is not ours.
+    Writes go through `writer` (by default `client`): a client without retries of its own
+    keeps each attempt within the lease.
     """
 
     def __init__(
@@ -127,8 +185,10 @@ class Runner:
         work_root: Path,
         import_paths: Sequence[str] = (),
         honours_resources: bool = False,
+        writer: PipelineServiceClient | None = None,
     ) -> None:
         self._client = client
+        self._writer = client if writer is None else writer
         self._execute = execute
         self._honours_resources = honours_resources
         self._work_root = work_root
@@ -140,10 +200,35 @@ class Runner:
             return self._run(run, control)
         except _RunTerminated:
             return self._ended_elsewhere(run["id"], control)
+        except LeaseExpired as exc:
+            logger.warning("run %s: %s; leaving it", run["id"], exc)
+            control.lost.set()
+            return RunEnd.LOST
+
+    def _write(
+        self, control: RunControl, what: str, method: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        """Deliver one logical write (a method of the client taking `idempotency_key`,
+        `lease_token` and `timeout`) under one key: see `delivery.deliver`."""
+        key = new_key()
+
+        def time_left() -> float | None:
+            return 0.0 if control.lost.is_set() else control.time_left()
+
+        return deliver(
+            lambda timeout: method(
+                *args,
+                idempotency_key=key,
+                lease_token=control.lease_token,
+                timeout=timeout,
+                **kwargs,
+            ),
+            what,
+            time_left,
+        )
 
     def _run(self, run: Run, control: RunControl) -> RunEnd:
         run_id = run["id"]
-        token = control.lease_token
         pipeline = self._client.get_pipeline(run["pipeline_id"])
         actions = pipeline["actions"]
         try:
@@ -164,12 +249,14 @@ class Runner:
                 return RunEnd.INTERRUPTED
             name = action["name"]
             with self._guard(run_id, control):
-                self._client.report_progress(
+                self._write(
+                    control,
+                    f"reporting action {name!r} of run {run_id} started",
+                    self._writer.report_progress,
                     run_id,
                     current_action=name,
                     current_action_index=index,
                     action_progress={"name": name, "status": "running", "progress": 0},
-                    lease_token=token,
                 )
                 started = f"Action {name!r} started ({action['entrypoint']})"
                 self._log(run_id, name, started, control)
@@ -181,20 +268,25 @@ class Runner:
                 params=params,
                 work_dir=str(work_dir),
                 import_paths=self._import_paths,
-                lease_token=token,
+                lease_token=control.lease_token,
                 resources=action.get("resources"),
                 runtime_env=pipeline.get("runtime_env"),
             )
-            outcome = self._execute(task, control)
+            announced = threading.Event()
+            announce = functools.partial(self._announce_cancel, run_id, name, control, announced)
+            with control.listening_for_cancel(announce):
+                if control.cancelled.is_set():
+                    announce()
+                outcome = self._execute(task, control)
             if control.must_abort:
-                return self._stopped_during(run_id, name, index, control)
+                return self._stopped_during(run_id, name, index, control, announced)
             if not outcome.ok:
                 error = str(outcome.error)
                 return self._fail(run_id, (name, index), error, outcome.traceback, control)
             result = outcome.result or {}
             with self._guard(run_id, control):
                 # Correct on its own (progress and total together), whatever reached the
-                # service from the action before, and retried while the service is unreachable.
+                # service from the action before.
                 completed = {
                     "name": name,
                     "status": "completed",
@@ -202,18 +294,19 @@ class Runner:
                     "total": outcome.total,
                     "metrics": outcome.metrics,
                 }
-                retry_transient(
-                    functools.partial(
-                        self._client.report_progress,
-                        run_id,
-                        current_action=name,
-                        current_action_index=index,
-                        action_progress=completed,
-                        lease_token=token,
-                    ),
+                self._write(
+                    control,
                     f"reporting action {name!r} of run {run_id} completed",
+                    self._writer.report_progress,
+                    run_id,
+                    current_action=name,
+                    current_action_index=index,
+                    action_progress=completed,
                 )
-                self._client.create_checkpoint(
+                self._write(
+                    control,
+                    f"recording the checkpoint of action {name!r} of run {run_id}",
+                    self._writer.create_checkpoint,
                     run_id,
                     name,
                     index,
@@ -221,18 +314,19 @@ class Runner:
                     params_snapshot=params,
                     result=result,
                     artifacts_path=str(work_dir),
-                    lease_token=token,
                 )
                 done = f"Action {name!r} completed in {outcome.duration:.2f} s"
                 self._log(run_id, name, done, control)
             params = {**params, **result}
             results.update(result)
         with self._guard(run_id, control):
-            retry_transient(
-                lambda: self._client.update_run(
-                    run_id, status="completed", result=results, lease_token=token
-                ),
+            self._write(
+                control,
                 f"completing run {run_id}",
+                self._writer.update_run,
+                run_id,
+                status="completed",
+                result=results,
             )
         return RunEnd.COMPLETED
 
@@ -258,11 +352,13 @@ class Runner:
             if index < len(states) and states[index] in ("completed", "skipped"):
                 continue  # already reported by the worker that ran it (or skipped it) before
             with self._guard(run["id"], control):
-                self._client.report_progress(
+                self._write(
+                    control,
+                    f"reporting action {name!r} of run {run['id']} skipped",
+                    self._writer.report_progress,
                     run["id"],
                     current_action_index=index,
                     action_progress={"name": name, "status": "skipped"},
-                    lease_token=control.lease_token,
                 )
         names = ", ".join(repr(action["name"]) for action in skipped)
         with self._guard(run["id"], control):
@@ -276,38 +372,64 @@ class Runner:
         traceback: str | None,
         control: RunControl,
     ) -> RunEnd:
-        token = control.lease_token
         with self._guard(run_id, control):
             if action is not None:
                 name, index = action
-                self._client.report_progress(
+                self._write(
+                    control,
+                    f"reporting action {name!r} of run {run_id} failed",
+                    self._writer.report_progress,
                     run_id,
                     current_action=name,
                     current_action_index=index,
                     action_progress={"name": name, "status": "failed", "error": error},
-                    lease_token=token,
                 )
             where = f"Action {action[0]!r} failed" if action else "Run failed"
             message = f"{where}: {error}"
             if traceback:
                 message = f"{message}\n{traceback.rstrip()}"
             self._log(run_id, action[0] if action else None, message, control, level="error")
-            self._client.update_run(run_id, status="failed", error=error, lease_token=token)
+            self._write(
+                control,
+                f"failing run {run_id}",
+                self._writer.update_run,
+                run_id,
+                status="failed",
+                error=error,
+            )
         return RunEnd.FAILED
 
-    def _stopped_during(self, run_id: str, name: str, index: int, control: RunControl) -> RunEnd:
+    def _announce_cancel(
+        self, run_id: str, name: str, control: RunControl, announced: threading.Event
+    ) -> None:
+        """The closing line of a cancelled run, sent as soon as the worker learns of the
+        cancellation (before the action is stopped, which may take the kill grace): log
+        followers, who wait a short grace after the run ended, get it."""
+        if announced.is_set():
+            return
+        announced.set()
+        try:
+            message = f"Run cancelled during action {name!r}"
+            self._log(run_id, name, message, control, level="warning")
+        except (PipelineServiceError, LeaseExpired) as exc:
+            logger.info("could not log the cancellation of run %s: %s", run_id, exc)
+
+    def _stopped_during(
+        self, run_id: str, name: str, index: int, control: RunControl, announced: threading.Event
+    ) -> RunEnd:
         end = self._ended_elsewhere(run_id, control)
         if end is RunEnd.CANCELLED:
+            self._announce_cancel(run_id, name, control, announced)
             try:  # best effort: the run is terminal already, the action's entry may stay as is
-                self._client.report_progress(
+                self._write(
+                    control,
+                    f"marking action {name!r} of run {run_id} cancelled",
+                    self._writer.report_progress,
                     run_id,
                     current_action_index=index,
                     action_progress={"name": name, "status": "failed", "error": "Cancelled"},
-                    lease_token=control.lease_token,
                 )
-                message = f"Run cancelled during action {name!r}"
-                self._log(run_id, name, message, control, level="warning")
-            except PipelineServiceError as exc:
+            except (PipelineServiceError, LeaseExpired) as exc:
                 logger.info("could not mark action %r of run %s cancelled: %s", name, run_id, exc)
         return end
 
@@ -350,8 +472,10 @@ class Runner:
         control: RunControl,
         level: str = "info",
     ) -> None:
-        self._client.append_logs(
+        self._write(
+            control,
+            f"logging to run {run_id}",
+            self._writer.append_logs,
             run_id,
             [{"message": message, "level": level, "action_name": action_name}],
-            lease_token=control.lease_token,
         )

@@ -7,9 +7,12 @@ A run whose worker dies returns to the queue when its lease expires, and the nex
 it from its latest checkpoint.
 
 Every write for the run carries the claim's lease token, so once another worker has claimed the
-run the old worker's writes are refused. A worker stops the action in progress as soon as a
-write or a renewal says the lease is lost, or when it could not renew for a whole lease period
-(each renewal attempt is bounded to a third of the lease, without retries of its own).
+run the old worker's writes are refused. The lease is counted from before the claim (and each
+renewal) was sent, so the worker's reckoning never ends later than the service's. A worker kills
+the action in progress at once when a write or a renewal says the lease is lost, or when less
+than the safety margin (`lease_margin`) is left without a renewal; the action's own process
+also stops itself by then if its worker is frozen (see `process`). Two workers therefore never
+run one action at the same time, as long as their clocks run at the same rate.
 """
 
 from __future__ import annotations
@@ -32,12 +35,11 @@ from pipeline_service.errors import (
     APIConnectionError,
     AuthenticationError,
     ConflictError,
-    InternalServerError,
     NotFoundError,
     PipelineServiceError,
 )
 from pipeline_service.runner.actions import default_import_paths
-from pipeline_service.runner.delivery import is_lease_lost
+from pipeline_service.runner.delivery import is_lease_lost, is_transient
 from pipeline_service.runner.process import ChildProcessExecutor, ClientSettings
 from pipeline_service.runner.runner import RunControl, RunEnd, Runner
 from pipeline_service.types import Run
@@ -51,6 +53,8 @@ DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_POLL_INTERVAL = 0.5
 MAX_RENEW_INTERVAL = 1.0
 EXECUTORS = ("process", "ray")
+MAX_LEASE_MARGIN = 2.0
+LEASE_MARGIN_SHARE = 0.25
 _MAX_BACKOFF = 10.0
 
 
@@ -59,12 +63,20 @@ def default_work_root() -> Path:
     return Path(tempfile.gettempdir()) / "pipeline-service" / "runs"
 
 
+def lease_margin(lease_seconds: float) -> float:
+    """The safety margin of a lease: a worker stops acting for a run (and kills its action at
+    once) this long before the lease ends by its own reckoning."""
+    return min(MAX_LEASE_MARGIN, lease_seconds * LEASE_MARGIN_SHARE)
+
+
 class LeaseKeeper:
     """Renews a run's lease in the background; flags cancellation and a lost lease on `control`.
 
-    The lease counts as lost when a renewal is refused, and also when none succeeded for a whole
-    lease period: by then the service may have handed the run to another worker. Each attempt
-    is bounded to a third of the lease and not retried by the client (the loop tries again).
+    Each renewal that succeeds moves `control.lease_expires` to a lease period after the moment
+    the request was sent. The lease counts as lost when a renewal is refused, and also when
+    less than the margin is left without a renewal: by the lease's end the service may hand the
+    run to another worker. No attempt may outlast that point (each is bounded by the time left,
+    and not retried by the client: the loop tries again).
     """
 
     def __init__(
@@ -77,7 +89,7 @@ class LeaseKeeper:
         lease_seconds: float,
         interval: float,
     ) -> None:
-        self._client = client.with_options(max_retries=0, timeout=lease_seconds / 3)
+        self._client = client.with_options(max_retries=0)
         self._run_id = run_id
         self._worker_id = worker_id
         self._control = control
@@ -86,43 +98,49 @@ class LeaseKeeper:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"lease-{run_id}", daemon=True)
 
+    def _left(self) -> float:
+        left = self._control.time_left()
+        return self._lease_seconds if left is None else left
+
     def _loop(self) -> None:
-        # The lease runs from the claim (or the last renewal) as the service sees it; measured
-        # from before the request was sent, this never overestimates what is left.
-        held_since = time.monotonic()
-        while not self._done.wait(self._interval):
-            attempt = time.monotonic()
+        control = self._control
+        if control.lease_expires is None:
+            control.extend_lease(time.monotonic() + self._lease_seconds)
+        while not self._done.wait(max(0.0, min(self._interval, self._left()))):
+            left = self._left()
+            if left <= 0:
+                logger.warning(
+                    "no renewal of the lease on run %s in time (%.2f s before it ends); "
+                    "stopping its action",
+                    self._run_id,
+                    control.margin,
+                )
+                control.lost.set()
+                return
+            sent = time.monotonic()
             try:
                 lease = self._client.renew_lease(
                     self._run_id,
                     self._worker_id,
                     lease_seconds=self._lease_seconds,
-                    lease_token=self._control.lease_token,
+                    lease_token=control.lease_token,
+                    timeout=left,
                 )
             except (ConflictError, NotFoundError) as exc:
                 logger.warning("lost the lease on run %s: %s", self._run_id, exc)
-                self._control.lost.set()
+                control.lost.set()
                 return
             except PipelineServiceError as exc:
-                if time.monotonic() - held_since >= self._lease_seconds:
-                    logger.warning(
-                        "could not renew the lease on run %s for %.0f s (%s); stopping it",
-                        self._run_id,
-                        self._lease_seconds,
-                        exc,
-                    )
-                    self._control.lost.set()
-                    return
                 logger.warning("could not renew the lease on run %s: %s", self._run_id, exc)
                 continue
-            held_since = attempt
+            control.extend_lease(sent + self._lease_seconds)
             status = lease["status"]
             if status == "cancelled":
                 logger.info("run %s was cancelled", self._run_id)
-                self._control.cancelled.set()
+                control.cancel()
                 return
             if status in ("completed", "failed"):
-                self._control.lost.set()
+                control.lost.set()
                 return
 
     def __enter__(self) -> LeaseKeeper:
@@ -202,6 +220,8 @@ class Worker:
             work_root=work_root or default_work_root(),
             import_paths=default_import_paths() if import_paths is None else import_paths,
             honours_resources=self._executor.honours_resources,
+            # The runner resends its writes itself, for as long as the lease lasts.
+            writer=self._client.with_options(max_retries=0),
         )
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread
@@ -246,6 +266,8 @@ class Worker:
 
     def run_once(self) -> bool:
         """Claim one run and execute it; False when no run was waiting."""
+        # The lease is counted from before the claim was sent: never later than the service's.
+        sent = time.monotonic()
         claim = self._client.claim_run(
             self.worker_id, lease_seconds=self._lease_seconds, pipeline_id=self._pipeline_id
         )
@@ -253,7 +275,11 @@ class Worker:
             return False
         run = claim["run"]
         run_id = run["id"]
-        control = RunControl(claim.get("lease_token"))
+        control = RunControl(
+            claim.get("lease_token"),
+            lease_expires=sent + self._lease_seconds,
+            margin=lease_margin(self._lease_seconds),
+        )
         with self._lock:
             self._control = control
             if self._stopping.is_set():
@@ -283,10 +309,11 @@ class Worker:
         run_id = run["id"]
         try:
             return self._runner.run(run, control)
-        except (APIConnectionError, InternalServerError) as exc:
-            logger.error("run %s interrupted: %s; giving it back", run_id, exc)
-            return RunEnd.INTERRUPTED
-        except Exception as exc:  # anything else would fail again on every retry
+        except Exception as exc:  # anything but a transient failure would fail again
+            if is_transient(exc):
+                # A read (the pipeline, its checkpoints) failed: no action ran this time.
+                logger.error("run %s interrupted: %s; giving it back", run_id, exc)
+                return RunEnd.INTERRUPTED
             if is_lease_lost(exc):
                 logger.warning("lost the lease on run %s: %s", run_id, exc)
                 return RunEnd.LOST
