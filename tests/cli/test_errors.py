@@ -128,3 +128,10 @@ def test_profile_option_of_the_command_line(
     result = CliRunner().invoke(full_app, ["--profile", "here", "runs", "list", "--json"], env=env)
     assert result.exit_code == 0, result.stderr
     assert isinstance(json.loads(result.stdout), list)
+    monkeypatch.setattr(config_module, "selected_profile", None)
+    after = CliRunner().invoke(full_app, ["runs", "list", "--json", "--profile", "here"], env=env)
+    assert after.exit_code == 0, after.stderr
+    assert isinstance(json.loads(after.stdout), list)
+    unknown = CliRunner().invoke(full_app, ["pipelines", "list", "--profile", "nope"], env=env)
+    assert unknown.exit_code == 2
+    assert "no profile 'nope'" in unknown.stderr

@@ -16,12 +16,7 @@ from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
     EXIT_INTERRUPTED,
     STATUS_STYLES,
-    OutputOption,
-    TokenOption,
-    UrlOption,
     format_time,
-    open_client,
-    output_format,
     parse_time,
     print_document,
     print_json,
@@ -29,6 +24,7 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.resolve import resolve_run
 
@@ -48,7 +44,11 @@ RELATIVE_TIME = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@client_command(
+    output=True, json_help="Print JSON: one array, or one object per line with --follow."
+)
 def logs(
+    session: Session,
     run_ref: Annotated[
         str,
         typer.Argument(
@@ -91,26 +91,19 @@ def logs(
             "or a duration ago such as 30s, 5m, 2h, 1d.",
         ),
     ] = None,
-    output: OutputOption = None,
-    as_json: Annotated[
-        bool,
-        typer.Option("--json", help="Print JSON: one array, or one object per line with --follow."),
-    ] = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Print a run's log lines, oldest first; with --follow, until the run ends.
 
     Times are local; --json keeps the service's UTC timestamps.
     """
-    fmt = output_format(output, as_json)
+    fmt = session.fmt
     if fmt == "yaml" and follow:
         usage_error("-o yaml cannot follow; use --json for one object per line")
     if level is not None and level not in LOG_LEVELS:
         usage_error(f"--level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     after = parse_since(since) if since is not None else None
     console = stdout_console()
-    with open_client(url, token) as client:
+    with session.client() as client:
         run_id = resolve_run(client, run_ref)["id"]
         records: Iterable[Any] = at_least(_all_records(client, run_id, action, after), level)
         if tail is not None:

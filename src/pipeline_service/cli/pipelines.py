@@ -11,14 +11,8 @@ import typer
 
 from pipeline_service.cli._common import (
     EXIT_ERROR,
-    JsonOption,
-    OutputOption,
-    TokenOption,
-    UrlOption,
     compact_json,
     format_time,
-    open_client,
-    output_format,
     print_document,
     print_fields,
     print_table,
@@ -27,6 +21,7 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
 from pipeline_service.runner.actions import (
@@ -57,22 +52,19 @@ FileArgument = Annotated[
 ]
 
 
+@client_command(output=True)
 def list_pipelines(
+    session: Session,
     limit: LimitOption = 100,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """List pipelines, newest first."""
-    fmt = output_format(output, as_json)
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipelines = list(islice(client.iter_pipelines(page_size=min(limit, 1000)), limit))
-    if print_document(pipelines, fmt):
+    if print_document(pipelines, session.fmt):
         return
     rows = [
         [
-            short_id(p["id"], fmt),
+            short_id(p["id"], session.fmt),
             p["name"],
             " → ".join(a["name"] for a in p["actions"]) or "-",
             format_time(p["created_at"]),
@@ -82,18 +74,15 @@ def list_pipelines(
     print_table(stdout_console(), ["ID", "NAME", "ACTIONS", "CREATED"], rows)
 
 
+@client_command(output=True)
 def get_pipeline(
+    session: Session,
     pipeline_ref: PipelineArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Show a pipeline and its actions."""
-    fmt = output_format(output, as_json)
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
-    if print_document(pipeline, fmt):
+    if print_document(pipeline, session.fmt):
         return
     console = stdout_console()
     print_fields(
@@ -114,38 +103,32 @@ def get_pipeline(
     print_table(console, ["#", "ACTION", "ENTRYPOINT", "DESCRIPTION"], rows)
 
 
+@client_command(output=True)
 def create_pipeline(
+    session: Session,
     file: FileArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Register a pipeline from a YAML or JSON file (always a new one: see `apply`)."""
-    fmt = output_format(output, as_json)
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipeline = client.create_pipeline(
             definition["name"],
             definition["actions"],
             definition["description"],
             dedicated_workers=definition["dedicated_workers"],
         )
-    if not print_document(pipeline, fmt):
+    if not print_document(pipeline, session.fmt):
         _say("Created", pipeline)
 
 
+@client_command(output=True)
 def apply_pipeline(
+    session: Session,
     file: FileArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Create the pipeline of a file, or update the one of that name to match it."""
-    fmt = output_format(output, as_json)
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    with open_client(url, token) as client:
+    with session.client() as client:
         existing = find_pipeline_by_name(client, definition["name"])
         if existing is None:
             pipeline = client.create_pipeline(
@@ -170,7 +153,7 @@ def apply_pipeline(
                 ),
             )
             verb = "Updated"
-    if not print_document(pipeline, fmt):
+    if not print_document(pipeline, session.fmt):
         _say(verb, pipeline)
 
 
@@ -223,16 +206,16 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
+@client_command()
 def delete_pipeline(
+    session: Session,
     pipeline_ref: PipelineArgument,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before deleting its runs too.")
     ] = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Delete a pipeline, with its runs, checkpoints and logs (asks first when it has runs)."""
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
         runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=1000))
         if runs and not yes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
@@ -14,17 +15,13 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from pipeline_service.cli._common import (
-    TokenOption,
-    UrlOption,
     dashboard_url,
     describe_error,
     fail,
     local_time,
-    open_client,
-    resolved_token,
-    resolved_url,
     stderr_console,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.resolve import resolve_pipeline
 from pipeline_service.cli.token_file import TokenFileOption, token_from
@@ -56,9 +53,9 @@ def configure_logging(verbose: bool) -> None:
     )
 
 
+@client_command()
 def worker(
-    url: UrlOption = None,
-    token: TokenOption = None,
+    session: Session,
     token_file: TokenFileOption = None,
     lease_seconds: Annotated[
         float,
@@ -105,14 +102,15 @@ def worker(
     stops at once. A run whose worker died is resumed by another from its latest checkpoint.
     """
     configure_logging(verbose)
-    token = token_from(token, token_file)
+    session = replace(session, token_option=token_from(session.token_option, token_file))
+    url = session.url
     pipeline_id = None
     if pipeline_ref is not None:
-        with open_client(url, token) as client:
+        with session.client() as client:
             pipeline_id = resolve_pipeline(client, pipeline_ref)["id"]
     with Worker(
-        resolved_url(url),
-        token=resolved_token(token),
+        url,
+        token=session.token,
         lease_seconds=lease_seconds,
         pipeline_id=pipeline_id,
         poll_interval=poll_interval,
@@ -130,13 +128,11 @@ def worker(
             claimer.stop(force=requests > 1)
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        stderr_console().print(
-            f"Worker {claimer.worker_id} serving {resolved_url(url)}", markup=False
-        )
+        stderr_console().print(f"Worker {claimer.worker_id} serving {url}", markup=False)
         try:
             claimer.run(max_runs=max_runs)
         except AuthenticationError as error:
-            fail(describe_error(error, resolved_url(url)))
+            fail(describe_error(error, url))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
