@@ -67,6 +67,8 @@ def test_param_values() -> None:
         (["--param", "novalue"], "--param expects KEY=VALUE, got 'novalue'"),
         (["--param", "=3"], "--param expects KEY=VALUE, got '=3'"),
         (["--params-file", "/nonexistent/params.yaml"], "cannot read params file"),
+        (["-p", "lr=1e400"], "--param 'lr=1e400': 1e400 holds a number too large for JSON"),
+        (["-p", "grid=[1, -1e999]"], "--param 'grid=[1, -1e999]': [1, -1e999] holds a number"),
     ],
 )
 def test_bad_params_are_usage_errors(

@@ -357,6 +357,13 @@ def run_params(pairs: list[str], params_file: str | None) -> dict[str, Any] | No
         if not sep or not key:
             usage_error(f"--param expects KEY=VALUE, got {pair!r}")
         params[key] = parse_param_value(raw)
+        try:
+            json.dumps(params[key], allow_nan=False)
+        except ValueError:
+            usage_error(
+                f"--param {pair!r}: {raw} holds a number too large for JSON (at most about "
+                f"1.8e308); quote it to send it as a string: -p '{key}=\"{raw}\"'"
+            )
     return params or None
 
 
