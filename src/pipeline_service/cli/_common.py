@@ -25,6 +25,7 @@ from rich.text import Text
 from pipeline_service import PipelineServiceClient
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
 from pipeline_service.cli.config import ConfigError, load_profile
+from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from pipeline_service.errors import (
     APIConnectionError,
     APIStatusError,
@@ -36,19 +37,6 @@ from pipeline_service.errors import (
     StreamError,
     UnprocessableEntityError,
     format_detail,
-)
-
-# Exit statuses of every command (a watch ends with the one of the run's outcome).
-EXIT_OK = 0
-EXIT_ERROR = 1  # also: the run failed
-EXIT_USAGE = 2  # bad input, and only that
-EXIT_LOST = 3  # a watch lost the run before it ended (--timeout, stream gone)
-EXIT_CANCELLED = 4  # the run was cancelled
-EXIT_INTERRUPTED = 130  # Ctrl-C
-
-EXIT_CODES_HELP = (
-    "Exit status: 0 success (a watched run completed), 1 error or the run failed, "
-    "2 bad input, 3 lost the run before it ended, 4 the run was cancelled, 130 interrupted."
 )
 
 API_SUFFIX = "/api/v1"
@@ -206,7 +194,8 @@ def probe(url: str) -> None:
         fail(f"the Pipeline Service at {url} did not answer within {PROBE_TIMEOUT:g} s")
     except httpx.HTTPError as error:
         reason = _connect_reason(error)
-        fail(f"cannot reach the Pipeline Service at {url} ({reason}); {START_HINT}")
+        hint = tls_hint(url, str(error)) or START_HINT
+        fail(f"cannot reach the Pipeline Service at {url} ({reason}); {hint}")
     if not _looks_like_the_service(response):
         fail(f"{url} {_what_answered_to(response)}, not the Pipeline Service API; check --url")
 
@@ -216,6 +205,14 @@ def _connect_reason(error: httpx.HTTPError) -> str:
     if "refused" in text.lower():
         return "connection refused"
     return text or type(error).__name__
+
+
+def tls_hint(url: str, reason: str) -> str | None:
+    """What to do when an https:// URL reached a server that speaks plain HTTP (None otherwise)."""
+    if url.startswith("https://") and "WRONG_VERSION_NUMBER" in reason:
+        plain = "http://" + url.removeprefix("https://")
+        return f"the server there speaks plain HTTP, not HTTPS: use {plain}"
+    return None
 
 
 def _looks_like_the_service(response: httpx.Response) -> bool:
@@ -241,7 +238,10 @@ def describe_error(error: PipelineServiceError, url: str) -> str:
     if isinstance(error, StreamError):
         return f"the stream from {url} was cut short: {error}"
     if isinstance(error, APIConnectionError):
-        return f"cannot reach the Pipeline Service at {url} ({error})"
+        hint = tls_hint(url, str(error))
+        return f"cannot reach the Pipeline Service at {url} ({error})" + (
+            f"; {hint}" if hint else ""
+        )
     if isinstance(error, APIStatusError):
         if not _is_json(error.response):
             return f"{url} {_what_answered_to(error.response)}, not the Pipeline Service API"

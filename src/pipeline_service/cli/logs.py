@@ -14,7 +14,6 @@ from rich.text import Text
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
-    EXIT_INTERRUPTED,
     STATUS_STYLES,
     format_time,
     parse_time,
@@ -26,6 +25,7 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
+from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED
 from pipeline_service.cli.resolve import resolve_run
 
 LOG_LEVELS = ("debug", "info", "success", "warning", "danger", "error", "critical")

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import typer
 
 from pipeline_service.cli._common import (
-    EXIT_ERROR,
     compact_json,
     format_time,
     print_document,
@@ -23,6 +22,7 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
+from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
 from pipeline_service.runner.actions import (
     EntrypointError,

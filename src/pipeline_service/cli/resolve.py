@@ -12,7 +12,10 @@ from typing import Any
 import typer
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.cli._common import EXIT_ERROR, EXIT_USAGE, print_error
+from pipeline_service.cli._common import (
+    print_error,
+)
+from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from pipeline_service.errors import NotFoundError
 from pipeline_service.types import Pipeline, Run
 

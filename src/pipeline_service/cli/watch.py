@@ -23,12 +23,6 @@ from rich.text import Text
 
 from pipeline_service import ActionProgress, PipelineProgress, PipelineServiceClient
 from pipeline_service.cli._common import (
-    EXIT_CANCELLED,
-    EXIT_CODES_HELP,
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_LOST,
-    EXIT_OK,
     STATUS_STYLES,
     describe_error,
     elapsed_seconds,
@@ -40,6 +34,14 @@ from pipeline_service.cli._common import (
     print_json,
     stderr_console,
     stdout_console,
+)
+from pipeline_service.cli.exit_codes import (
+    EXIT_CANCELLED,
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_LOST,
+    EXIT_OK,
 )
 from pipeline_service.errors import APITimeoutError, PipelineServiceError
 
