@@ -181,3 +181,28 @@ def test_deleting_asks_on_a_terminal(
     gone = runner.invoke(cli.app, ["pipelines", "delete", pipeline["id"]], input="y\n", env=env)
     assert gone.exit_code == 0, gone.stderr
     assert gone.stdout.rstrip().endswith(f"Deleted pipeline {pipeline['id']}")
+
+
+def test_apply_refuses_an_entrypoint_that_does_not_import(
+    cli: Cli, client: PipelineServiceClient, tmp_path: Path
+) -> None:
+    name = unique("unimportable")
+    file = tmp_path / "pipeline.yaml"
+    file.write_text(
+        f"name: {name}\nactions:\n"
+        "  - {name: download, entrypoint: plugin.download.DownloadAction}\n"
+        "  - {name: train, entrypoint: mlpipe_not_here.train.Train}\n"
+    )
+    refused = cli("pipelines", "apply", str(file))
+    assert refused.exit_code == 2
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(
+        f"error: {file}: action 'train' cannot be loaded: Bad entrypoint "
+        "'mlpipe_not_here.train.Train': cannot import module 'mlpipe_not_here.train' "
+        "(No module named 'mlpipe_not_here'). Looked in the directory "
+    )
+    assert line.endswith("or pass --no-import-check if only the workers can import it")
+    assert not [p for p in client.iter_pipelines() if p["name"] == name]
+    forced = cli("pipelines", "apply", str(file), "--no-import-check")
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stdout.startswith("Created pipeline ")

@@ -125,9 +125,32 @@ def create_pipeline(
 def apply_pipeline(
     session: Session,
     file: FileArgument,
+    import_check: Annotated[
+        bool,
+        typer.Option(
+            "--import-check/--no-import-check",
+            help="Refuse the file when an action's entrypoint does not import here (as "
+            "`validate` checks); --no-import-check when only the workers' machines can import it.",
+        ),
+    ] = True,
 ) -> None:
-    """Create the pipeline of a file, or update the one of that name to match it."""
+    """Create the pipeline of a file, or update the one of that name to match it.
+
+    Every action's entrypoint must import here first (from the current directory, PYTHONPATH
+    and the bundled examples), so that a typo fails now rather than after the earlier actions
+    of a run.
+    """
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
+    if import_check:
+        problems = _import_problems(definition)
+        if problems:
+            name, error = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            usage_error(
+                f"{file}: action {name!r} cannot be loaded{more}: {error} -- check the file with "
+                "`pipeline-service pipelines validate`, or pass --no-import-check if only the "
+                "workers can import it"
+            )
     with session.client() as client:
         existing = find_pipeline_by_name(client, definition["name"])
         if existing is None:
@@ -181,24 +204,34 @@ def validate_pipeline(file: FileArgument) -> None:
     """Check a pipeline file here, without a server: its shape, and that every action's
     entrypoint imports (from the current directory, PYTHONPATH and the bundled examples)."""
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    use_import_paths(default_import_paths())
     console = stdout_console()
-    problems = 0
+    problems = dict(_import_problems(definition))
     for action in definition["actions"]:
-        try:
-            load_action(action["entrypoint"])
-        except EntrypointError as error:
-            problems += 1
-            console.print(f"✗ {action['name']}: {error}", style="red", markup=False)
+        if action["name"] in problems:
+            console.print(
+                f"✗ {action['name']}: {problems[action['name']]}", style="red", markup=False
+            )
         else:
             console.print(f"✓ {action['name']}: {action['entrypoint']}", markup=False)
     if problems:
         console.print(
-            f"{file}: {problems} of {len(definition['actions'])} actions cannot be loaded",
+            f"{file}: {len(problems)} of {len(definition['actions'])} actions cannot be loaded",
             markup=False,
         )
         raise typer.Exit(EXIT_ERROR)
     console.print(f"{file}: {definition['name']} is valid", markup=False)
+
+
+def _import_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(action name, why) for each action whose entrypoint does not load here."""
+    use_import_paths(default_import_paths())
+    problems = []
+    for action in definition["actions"]:
+        try:
+            load_action(action["entrypoint"])
+        except EntrypointError as error:
+            problems.append((action["name"], str(error)))
+    return problems
 
 
 def interactive() -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline_service.errors import ConflictError, PipelineServiceError
-from pipeline_service.runner.actions import ActionOutcome, ActionTask
+from pipeline_service.runner.actions import ActionOutcome, ActionTask, missing_module
 from pipeline_service.runner.delivery import is_lease_lost, retry_transient
 from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
@@ -111,7 +111,9 @@ class _RunTerminated(Exception):
 class Runner:
     """Executes claimed runs, reporting only through the client.
 
-    Each action runs through `execute` (a worker runs it in a child process). After an action
+    Each action runs through `execute` (a worker runs it in a child process); with
+    `check_imports`, where `execute` imports the actions from this machine's `import_paths`,
+    a run whose actions' modules are not all there fails before its first action. After an action
     completes, a checkpoint records its result and the params it ran with; a failure stores
     "Type: message" as the run's error and the traceback as an error log.
     """
@@ -123,11 +125,13 @@ class Runner:
         *,
         work_root: Path,
         import_paths: Sequence[str] = (),
+        check_imports: bool = False,
     ) -> None:
         self._client = client
         self._execute = execute
         self._work_root = work_root
         self._import_paths = tuple(import_paths)
+        self._check_imports = check_imports
 
     def run(self, run: Run, control: RunControl) -> RunEnd:
         """Execute `run` (already claimed and `running`) until it ends or must stop."""
@@ -144,6 +148,11 @@ class Runner:
             plan = plan_resume(actions, run, self._client.get_checkpoints(run_id))
         except ResumeError as exc:
             return self._fail(run_id, None, str(exc), None, control)
+        for index in range(plan.start_index, len(actions) if self._check_imports else 0):
+            # Every action to run must import before the first one starts: not hours later.
+            problem = missing_module(actions[index]["entrypoint"], self._import_paths)
+            if problem is not None:
+                return self._fail(run_id, (actions[index]["name"], index), problem, None, control)
         work_dir = Path(run["work_dir"] or self._work_root / run_id)  # each run its own
         params, results = plan.params, plan.results
         if plan.start_index:

@@ -173,6 +173,7 @@ class Worker:
             executor,
             work_root=work_root or default_work_root(),
             import_paths=default_import_paths() if import_paths is None else import_paths,
+            check_imports=True,
         )
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread

@@ -55,6 +55,7 @@ def run_worker(
             execute,
             work_root=Path(work_root) if work_root is not None else Path(scratch),
             import_paths=import_paths,
+            check_imports=True,
         )
         runner.run(run, control)
         return client.get_run(run_id)
