@@ -24,6 +24,7 @@ from rich.text import Text
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service._request import normalize_base_url
 from pipeline_service.cli.config import ConfigError, load_profile
 from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from pipeline_service.errors import (
@@ -39,7 +40,6 @@ from pipeline_service.errors import (
     format_detail,
 )
 
-API_SUFFIX = "/api/v1"
 PROBE_TIMEOUT = 5.0
 START_HINT = (
     "start one with `pipeline-service serve`, or point to yours with --url, "
@@ -170,20 +170,9 @@ def normalize_url(raw: str) -> str:
 
 
 def corrected_url(raw: str) -> str:
-    """What `normalize_url` does, raising ValueError for a URL that cannot be the service's."""
-    url = raw.strip()
-    if "://" not in url:
-        url = f"http://{url}"
-    elif not url.startswith(("http://", "https://")):
-        raise ValueError(f"--url must be an http:// or https:// URL, not {raw!r}")
-    url = url.rstrip("/").removesuffix(API_SUFFIX)
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as error:
-        raise ValueError(f"--url {raw!r} is not a valid URL: {error}") from None
-    if not parsed.host:
-        raise ValueError(f"--url {raw!r} has no host; expected e.g. http://127.0.0.1:8100")
-    return url
+    """What `normalize_url` does (as the client does), raising ValueError for a URL that cannot
+    be the service's."""
+    return normalize_base_url(raw, "--url")
 
 
 def probe(url: str) -> None:
