@@ -154,7 +154,7 @@ def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_130() -> None:
         "import sys\n"
         "class Interrupt:\n"
         "    def find_spec(self, name, path, target=None):\n"
-        "        if name == 'pipeline_service.cli.app':\n"
+        "        if name == 'pipeline_service.cli.root':\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, Interrupt())\n"
         "sys.argv = ['pipeline-service', 'runs', 'list']\n"

@@ -26,7 +26,7 @@ def main() -> None:
         print(f"pipeline-service {__version__}")
         return
     try:
-        from pipeline_service.cli.app import app
+        from pipeline_service.cli.root import app
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
@@ -35,7 +35,7 @@ def main() -> None:
 
 def __getattr__(name: str) -> Any:
     if name == "app":
-        from pipeline_service.cli.app import app
+        from pipeline_service.cli.root import app
 
         return app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
