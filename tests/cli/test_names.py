@@ -206,3 +206,18 @@ def test_apply_refuses_an_entrypoint_that_does_not_import(
     forced = cli("pipelines", "apply", str(file), "--no-import-check")
     assert forced.exit_code == 0, forced.stderr
     assert forced.stdout.startswith("Created pipeline ")
+
+
+def test_a_mistyped_pipeline_name_gets_did_you_mean(
+    cli: Cli, client: PipelineServiceClient
+) -> None:
+    name = unique("toy-ml")
+    client.create_pipeline(name, ACTIONS)
+    typo = name[:-1] + "x" + name[-1]
+    result = cli("runs", "create", typo)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: no pipeline with id, name or id prefix {typo!r} (404); did you mean {name}?\n"
+    )
+    unrelated = cli("pipelines", "get", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+    assert "did you mean" not in unrelated.stderr
