@@ -202,6 +202,30 @@ def test_cancel(cli: Cli, client: PipelineServiceClient, pipeline: Any, run: Any
     assert json.loads(again.stdout)["status"] == "cancelled"
 
 
+def test_a_cancelled_run_shows_its_action_cancelled_and_the_later_ones_not_run(
+    cli: Cli, client: PipelineServiceClient, run: Any
+) -> None:
+    client.report_progress(
+        run["id"],
+        status="running",
+        current_action="download",
+        current_action_index=0,
+        action_progress=ActionProgress(name="download", status="running", progress=0.4),
+    )
+    client.cancel_run(run["id"])
+    shown = cli("runs", "get", run["id"])
+    assert shown.exit_code == 0
+    rows = [line.split() for line in shown.stdout.splitlines() if line[:2] in ("0 ", "1 ", "2 ")]
+    assert rows == [
+        ["0", "download", "cancelled", "40%"],
+        ["1", "convert", "not", "run", "-"],
+        ["2", "train", "not", "run", "-"],
+    ]
+    assert [a["status"] for a in client.get_run(run["id"])["progress"]] == [
+        "cancelled", "pending", "pending",
+    ]  # fmt: skip
+
+
 def test_create_resuming_an_earlier_run(
     cli: Cli, client: PipelineServiceClient, pipeline: Any, run: Any
 ) -> None:

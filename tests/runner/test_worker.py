@@ -164,6 +164,7 @@ def test_cancelling_a_running_run_frees_the_worker_for_the_next(
     assert f"cancelled {slow['id']} long" in markers(marker)  # context.cancelled turned true
     cancelled = client.get_run(slow["id"])
     assert cancelled["status"] == "cancelled"
+    assert [a["status"] for a in cancelled["progress"]] == ["cancelled", "pending"]
     assert f"start {slow['id']} after" not in markers(marker)
     assert client.get_checkpoints(slow["id"]) == []
 

@@ -39,6 +39,7 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
     format_detail,
 )
+from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 PROBE_TIMEOUT = 5.0
 START_HINT = (
@@ -396,8 +397,8 @@ def format_number(value: float) -> str:
 
 def format_amount(progress: float, total: float | None, status: str | None = None) -> str:
     """An action's progress: `3/10` when it counts units of work, `42%` when it is a fraction,
-    `-` for an action skipped (done by the run resumed)."""
-    if status == "skipped":
+    `-` for an action skipped (done by the run resumed) or not run."""
+    if status in ("skipped", NOT_RUN):
         return "-"
     if total is not None:
         return f"{format_number(progress)}/{format_number(total)}"
@@ -431,7 +432,18 @@ STATUS_STYLES: Mapping[str, str] = {
     "failed": "bold red",
     "cancelled": "yellow",
     "skipped": "dim",
+    "not run": "dim",
 }
+
+NOT_RUN = "not run"
+
+
+def shown_action_status(action_status: str, run_status: str) -> str:
+    """An action's status as the CLI shows it: a pending action of a run that ended (cancelled
+    or failed before reaching it) is "not run"; the API keeps it `pending`."""
+    if action_status == "pending" and run_status in TERMINAL_RUN_STATUSES:
+        return NOT_RUN
+    return action_status
 
 
 def read_document(path: str, what: str) -> Any:

@@ -27,6 +27,7 @@ from pipeline_service.cli._common import (
     print_table,
     read_document,
     short_id,
+    shown_action_status,
     stdout_console,
     usage_error,
 )
@@ -183,8 +184,8 @@ def get_run(
         [
             str(index),
             action["name"],
-            action["status"],
-            format_amount(action.get("progress", 0), action.get("total"), action["status"]),
+            shown := shown_action_status(action["status"], run["status"]),
+            format_amount(action.get("progress", 0), action.get("total"), shown),
             action.get("progress_step") or "",
             " ".join(
                 part

@@ -32,6 +32,7 @@ from pipeline_service.cli._common import (
     format_metrics,
     print_error,
     print_json,
+    shown_action_status,
     stderr_console,
     stdout_console,
 )
@@ -51,7 +52,14 @@ OUTCOME_EXIT_CODES = {
     "cancelled": EXIT_CANCELLED,
 }
 
-ICONS = {"completed": "✓", "failed": "✗", "skipped": "-", "pending": "·", "cancelled": "⊘"}
+ICONS = {
+    "completed": "✓",
+    "failed": "✗",
+    "skipped": "-",
+    "pending": "·",
+    "cancelled": "⊘",
+    "not run": "·",
+}
 
 PLAIN_PROGRESS_INTERVAL = 2.0
 """Plain output prints an action's progress at most this often (status changes always)."""
@@ -282,7 +290,7 @@ class PlainView(_PrintingView):
             typer.echo(run_line)
         now = time.monotonic()
         for action in progress.actions:
-            action_status = enum_value(action.status)
+            action_status = shown_action_status(enum_value(action.status), status)
             line = " ".join(
                 part
                 for part in (
@@ -381,7 +389,7 @@ class LiveView:
         table.add_column(overflow="ellipsis")
         bar_width = max(10, min(30, self._console.width // 5))
         for action in progress.actions:
-            action_status = enum_value(action.status)
+            action_status = shown_action_status(enum_value(action.status), status)
             style = STATUS_STYLES.get(action_status, "")
             seconds = action_seconds(action, now)
             eta = action_eta(action, now)

@@ -286,7 +286,7 @@ class Runner:
                 self._client.report_progress(
                     run_id,
                     current_action_index=index,
-                    action_progress={"name": name, "status": "failed", "error": "Cancelled"},
+                    action_progress={"name": name, "status": "cancelled"},
                     lease_token=control.lease_token,
                 )
                 message = f"Run cancelled during action {name!r}"
