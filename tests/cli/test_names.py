@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.cli import pipelines as pipelines_module
+from pipeline_service.cli import _common as common_module
 from tests.sample import ACTIONS, unique
 
 from .conftest import Cli
@@ -151,12 +151,51 @@ def test_deleting_a_pipeline_with_runs_needs_yes(
 
 
 def test_runs_delete(cli: Cli, client: PipelineServiceClient, run: Any) -> None:
-    deleted = cli("runs", "delete", run["id"][:8])
+    refused = cli("runs", "delete", run["id"][:8])  # pending: its worker would be stopped
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: not deleting runs still going without --yes: {run['id']} (pending)\n"
+    )
+    deleted = cli("runs", "delete", run["id"][:8], "--yes")
     assert deleted.exit_code == 0, deleted.stderr
     assert deleted.stdout.strip() == f"Deleted run {run['id']}"
     again = cli("runs", "delete", run["id"])
     assert again.exit_code == 1
     assert again.stderr == f"error: no run with id or id prefix '{run['id']}' (404)\n"
+
+
+def test_runs_delete_takes_several_and_asks_for_runs_still_going(
+    cli: Cli, client: PipelineServiceClient, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ended = [client.create_run(pipeline["id"]) for _ in range(2)]
+    for run in ended:
+        client.cancel_run(run["id"])
+    both = cli("runs", "delete", ended[0]["id"], ended[1]["id"][:8])
+    assert both.exit_code == 0, both.stderr
+    assert both.stdout.splitlines() == [f"Deleted run {run['id']}" for run in ended]
+
+    running = client.create_run(pipeline["id"])
+    client.update_run(running["id"], status="running")
+    done = client.create_run(pipeline["id"])
+    client.cancel_run(done["id"])
+    monkeypatch.setattr(common_module, "interactive", lambda: True)
+    env = {"PIPELINE_SERVICE_URL": cli.url}
+    runner = CliRunner()
+    kept = runner.invoke(
+        cli.app, ["runs", "delete", done["id"], running["id"]], input="n\n", env=env
+    )
+    assert kept.exit_code == 1
+    assert f"Delete runs still going: {running['id']} (running)? [y/N]" in kept.stdout
+    assert kept.stdout.rstrip().endswith("Nothing deleted")
+    assert client.get_run(done["id"])["id"] == done["id"]  # nothing at all
+    gone = runner.invoke(
+        cli.app, ["runs", "delete", done["id"], running["id"]], input="y\n", env=env
+    )
+    assert gone.exit_code == 0, gone.stderr
+    assert gone.stdout.splitlines()[-2:] == [
+        f"Deleted run {done['id']}",
+        f"Deleted run {running['id']}",
+    ]
 
 
 def test_the_example_pipeline_of_the_readme_is_valid(cli: Cli) -> None:
@@ -172,7 +211,7 @@ def test_deleting_asks_on_a_terminal(
     client.create_run(pipeline["id"])
     runner = CliRunner()
     env = {"PIPELINE_SERVICE_URL": cli.url}
-    monkeypatch.setattr(pipelines_module, "interactive", lambda: True)
+    monkeypatch.setattr(common_module, "interactive", lambda: True)
     kept = runner.invoke(cli.app, ["pipelines", "delete", pipeline["id"]], input="n\n", env=env)
     assert kept.exit_code == 1
     assert "with its 1 run(s)? [y/N]" in kept.stdout

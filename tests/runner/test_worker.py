@@ -169,6 +169,25 @@ def test_cancelling_a_running_run_frees_the_worker_for_the_next(
     assert client.get_checkpoints(slow["id"]) == []
 
 
+def test_deleting_a_running_run_stops_it_and_removes_its_work_dir(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("delete-running", steps("long", "after"))
+    doomed = client.create_run(
+        pipeline["id"], params={"marker": str(marker), "sleep": {"long": 60}}
+    )
+    nxt = client.create_run(pipeline["id"], params={"marker": str(marker)})
+    workers.start()
+    wait_until(lambda: f"start {doomed['id']} long" in markers(marker), 20, "the long action")
+    work_dir = workers.work_root / doomed["id"]
+    assert work_dir.is_dir()
+    client.delete_run(doomed["id"])
+    assert wait_for_end(client, nxt["id"], timeout=30)["status"] == "completed"
+    wait_until(lambda: not work_dir.exists(), 10, "the deleted run's work dir to go")
+    assert (workers.work_root / nxt["id"]).is_dir()  # a run that still exists keeps its own
+
+
 def test_an_action_ignoring_cancellation_is_stopped(
     client: PipelineServiceClient, workers: Workers, tmp_path: Path
 ) -> None:

@@ -135,6 +135,11 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def interactive() -> bool:
+    """True when someone can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
 def usage_error(message: str) -> NoReturn:
     """Reject bad command-line input: one line on stderr, exit status 2."""
     fail(message, EXIT_USAGE)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from itertools import islice
 from typing import Annotated, Any
 
 import typer
 
+from pipeline_service.cli import _common
 from pipeline_service.cli._common import (
     compact_json,
     format_time,
@@ -234,11 +234,6 @@ def _import_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def interactive() -> bool:
-    """True when someone can answer a question on stdin."""
-    return sys.stdin.isatty()
-
-
 @client_command()
 def delete_pipeline(
     session: Session,
@@ -253,7 +248,7 @@ def delete_pipeline(
         runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=1000))
         if runs and not yes:
             what = f"pipeline {pipeline['name']} ({pipeline['id']}) with its {runs} run(s)"
-            if not interactive():
+            if not _common.interactive():
                 usage_error(f"not deleting {what} without --yes")
             if not typer.confirm(f"Delete {what}?", default=False):
                 stdout_console().print("Nothing deleted", markup=False)

@@ -11,7 +11,7 @@ import typer
 from rich.syntax import Syntax
 
 from pipeline_service import PipelineServiceClient, RunStatus
-from pipeline_service.cli import artifacts
+from pipeline_service.cli import _common, artifacts
 from pipeline_service.cli._common import (
     STATUS_STYLES,
     compact_json,
@@ -33,6 +33,7 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
+from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
@@ -323,13 +324,37 @@ def cancel_run(
 @client_command()
 def delete_run(
     session: Session,
-    run_ref: RunIdArgument,
+    run_refs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RUN_ID...",
+            help="The runs' ids, or unique prefixes of them.",
+            autocompletion=complete_run_id,
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before deleting runs still going.")
+    ] = False,
 ) -> None:
-    """Delete a run with its checkpoints, artifacts and logs."""
+    """Delete runs with their checkpoints, artifacts and logs (asks first for a pending or
+    running one: its worker stops it).
+
+    The worker executing a deleted run removes the work dir it made for it; a run that had
+    ended keeps its work dir on the worker's machine (under <tmp>/pipeline-service/runs/).
+    """
     with session.client() as client:
-        run_id = resolve_run(client, run_ref)["id"]
-        client.delete_run(run_id)
-    stdout_console().print(f"Deleted run {run_id}", markup=False)
+        found = {run["id"]: run for run in (resolve_run(client, ref) for ref in run_refs)}
+        going = [run for run in found.values() if run["status"] in ("pending", "running")]
+        if going and not yes:
+            what = ", ".join(f"{run['id']} ({run['status']})" for run in going)
+            if not _common.interactive():
+                usage_error(f"not deleting runs still going without --yes: {what}")
+            if not typer.confirm(f"Delete runs still going: {what}?", default=False):
+                stdout_console().print("Nothing deleted", markup=False)
+                raise typer.Exit(EXIT_ERROR)
+        for run_id in found:
+            client.delete_run(run_id)
+            stdout_console().print(f"Deleted run {run_id}", markup=False)
 
 
 @client_command(json_help="Print each progress event as one JSON object per line.")
@@ -407,7 +432,8 @@ EXAMPLES = {
     "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch\n\n"
     "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
     "cancel": "pipeline-service runs cancel 0b53d409",
-    "delete": "pipeline-service runs delete 0b53d409",
+    "delete": "pipeline-service runs delete 0b53d409 61b7e469\n\n"
+    "pipeline-service runs delete 0b53d409 --yes",
     "watch": "pipeline-service runs watch 0b53d409\n\n"
     "pipeline-service runs watch 0b53d409 --json --timeout 600",
 }
