@@ -62,16 +62,30 @@ def list_pipelines(
         pipelines = list(islice(client.iter_pipelines(page_size=min(limit, 1000)), limit))
     if print_document(pipelines, session.fmt):
         return
-    rows = [
-        [
+    if not pipelines:
+        stdout_console().print(
+            "No pipelines yet. Register one with `pipeline-service pipelines apply FILE` "
+            "(e.g. examples/pipeline.yaml).",
+            markup=False,
+        )
+        return
+    wide = session.fmt == "wide"
+    headers = ["ID", "NAME", "ACTIONS", "CREATED"]
+    if wide:
+        headers += ["UPDATED", "DEDICATED", "DESCRIPTION"]
+    rows = []
+    for p in pipelines:
+        row = [
             short_id(p["id"], session.fmt),
             p["name"],
             " → ".join(a["name"] for a in p["actions"]) or "-",
             format_time(p["created_at"]),
         ]
-        for p in pipelines
-    ]
-    print_table(stdout_console(), ["ID", "NAME", "ACTIONS", "CREATED"], rows)
+        if wide:
+            dedicated = "yes" if p.get("dedicated_workers") else "no"
+            row += [format_time(p["updated_at"]), dedicated, p.get("description") or "-"]
+        rows.append(row)
+    print_table(stdout_console(), headers, rows)
 
 
 @client_command(output=True)

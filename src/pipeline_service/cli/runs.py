@@ -115,6 +115,9 @@ def list_runs(
         names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
     if print_document(runs, fmt):
         return
+    if not runs:
+        stdout_console().print(_no_runs(status, pipeline_ref), markup=False)
+        return
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
         headers.insert(2, "PIPELINE ID")
@@ -135,6 +138,16 @@ def list_runs(
             row += lineage[run["id"]]
         rows.append(row)
     print_table(stdout_console(), headers, rows)
+
+
+def _no_runs(status: str | None, pipeline_ref: str | None) -> str:
+    """What an empty listing says: that nothing matched, and how to start a run."""
+    if status is not None or pipeline_ref is not None:
+        return "No runs match."
+    return (
+        "No runs yet. Start one with `pipeline-service runs create PIPELINE` (see "
+        "`pipeline-service pipelines list`), or try `pipeline-service demo`."
+    )
 
 
 def _runs(
