@@ -1,4 +1,4 @@
-"""`scripts/bootstrap`: the first command of the README, on any Python; a clear line on an old one."""
+"""`scripts/bootstrap`: the README's first command on any Python; one clear line on an old one."""
 
 from __future__ import annotations
 

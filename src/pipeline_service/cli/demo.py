@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from pipeline_service.cli._common import (
     describe_error,
     fail,
     format_metrics,
+    interactive,
     stdout_console,
 )
 from pipeline_service.cli.watch import watch_run
@@ -54,10 +56,19 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole result as JSON at the end.")
     ] = False,
+    exit_at_end: Annotated[
+        bool,
+        typer.Option(
+            "--exit",
+            help="Stop as soon as the run ends (for scripts); on a terminal the demo otherwise "
+            "keeps serving the dashboard until Enter or Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
     """Start the service with a worker, run the sample download → convert → train pipeline.
 
-    Shows each action's progress live, sums up the result and exits 0 when the run completed.
+    Shows each action's progress live and sums up the result; on a terminal it then keeps the
+    service (and its dashboard) up until Enter or Ctrl-C. Exits 0 when the run completed.
     """
     try:
         from pipeline_service.server import EmbeddedServer
@@ -108,6 +119,14 @@ def demo(
             console.print(result_summary(final["result"] or {}, run["id"]), markup=False)
         if db is not None:
             console.print(f"Runs, checkpoints and logs are kept in {db}", markup=False)
+        if not exit_at_end and interactive():
+            console.print(
+                f"The dashboard stays up at {dashboard_url(server.url, run['id'])}: "
+                "press Enter (or Ctrl-C) to stop.",
+                markup=False,
+            )
+            with contextlib.suppress(EOFError, KeyboardInterrupt):
+                input()
     raise typer.Exit(code)
 
 
