@@ -11,11 +11,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks import backends, latency, memory, overhead, runner, throughput
+from benchmarks import backends, latency, memory, overhead, runner, startup, throughput
 from benchmarks._harness import Results, ServerProcess, machine
 from pipeline_service import PipelineServiceClient
 
-SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends")
+SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends", "startup")
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,9 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
     if "memory" in only:
         with _step(results, "client stream"):
             memory.client_stream(results, events=sizes.stream_events)
+    if "startup" in only:
+        with _step(results, "startup"):
+            startup.run(results, rounds=sizes.rounds)
     if "backends" in only:
         with _step(results, "backends"):
             backends.run(
