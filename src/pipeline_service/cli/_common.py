@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN, LOGGER_NAME
 from pipeline_service._request import normalize_base_url
 from pipeline_service.cli.config import ConfigError, load_profile
 from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
@@ -218,6 +218,48 @@ def _looks_like_the_service(response: httpx.Response) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and "status" in body and response.status_code in (200, 503)
+
+
+class _ReconnectNotice(logging.Handler):
+    """Says once, on stderr, that a followed stream lost its connection (the client's own log
+    record of reconnecting is the signal)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(logging.INFO)
+        self._url = url
+        self.said = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.said and record.getMessage().startswith("Reconnecting"):
+            self.said = True
+            stderr_console().print(
+                f"connection to {self._url} lost; reconnecting…", style="yellow", markup=False
+            )
+
+
+@contextmanager
+def reconnect_notice(url: str) -> Iterator[None]:
+    """While a stream is followed: a "reconnecting…" line as soon as its connection drops."""
+    logger = logging.getLogger(LOGGER_NAME)
+    handler = _ReconnectNotice(url)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def lost_connection(error: PipelineServiceError, url: str) -> str | None:
+    """The short reason for a stream that lost the service for good (None for other errors)."""
+    if isinstance(error, StreamError | APIConnectionError) and not isinstance(
+        error, APITimeoutError
+    ):
+        return f"the connection to {url} was lost and did not come back"
+    return None
 
 
 def dashboard_url(base_url: str, run_id: str | None = None) -> str:

@@ -16,17 +16,21 @@ from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
     STATUS_STYLES,
     format_time,
+    lost_connection,
     parse_time,
     print_document,
+    print_error,
     print_json,
+    reconnect_notice,
     stderr_console,
     stdout_console,
     usage_error,
 )
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
-from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED
+from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED, EXIT_LOST
 from pipeline_service.cli.resolve import resolve_run
+from pipeline_service.errors import PipelineServiceError
 
 LOG_LEVELS = ("debug", "info", "success", "warning", "danger", "error", "critical")
 """The service's levels, least severe first (`--level L` shows L and those after it)."""
@@ -124,10 +128,17 @@ def logs(
                 if last_seq is None and tail == 0:
                     last_seq = _last_seq(client, run_id)
             followed = client.follow_logs(run_id, action_name=action, after_seq=last_seq)
-            for record in at_least(followed, level):
-                if after is not None and not _is_after(record, after):
-                    continue
-                _show(console, record, fmt)
+            with reconnect_notice(session.url):
+                for record in at_least(followed, level):
+                    if after is not None and not _is_after(record, after):
+                        continue
+                    _show(console, record, fmt)
+        except PipelineServiceError as error:
+            reason = lost_connection(error, session.url)
+            if reason is None:
+                raise
+            print_error(f"lost the logs of run {run_id} before it ended: {reason}")
+            raise typer.Exit(EXIT_LOST) from None
         except KeyboardInterrupt:
             status = client.get_run(run_id)["status"]
             stderr_console().print(

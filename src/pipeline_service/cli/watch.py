@@ -30,8 +30,10 @@ from pipeline_service.cli._common import (
     format_amount,
     format_duration,
     format_metrics,
+    lost_connection,
     print_error,
     print_json,
+    reconnect_notice,
     shown_action_status,
     stderr_console,
     stdout_console,
@@ -127,9 +129,10 @@ def watch_run(
                 view.update(last)
             if not last.is_terminal:
                 timer.start()
-                for progress in client.stream_progress(run_id, timeout=timeout):
-                    last = progress
-                    view.update(progress)
+                with reconnect_notice(url):
+                    for progress in client.stream_progress(run_id, timeout=timeout):
+                        last = progress
+                        view.update(progress)
     except KeyboardInterrupt:
         stderr_console().print(
             f"Stopped watching run {run_id} (it is {enum_value(last.status)} and left as it is).",
@@ -140,7 +143,7 @@ def watch_run(
         reason = (
             f"stopped watching after {timeout:g} s"
             if isinstance(error, APITimeoutError) and timeout is not None
-            else describe_error(error, url)
+            else lost_connection(error, url) or describe_error(error, url)
         )
         if enum_value(last.status) == "pending":
             reason = f"{reason}; {pending_hint(run_id, url)}"
