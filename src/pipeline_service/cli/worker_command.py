@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from pipeline_service.cli._common import (
+    LocalTimeFormatter,
     dashboard_url,
     describe_error,
     fail,
@@ -39,14 +40,21 @@ if TYPE_CHECKING:
 
 
 def configure_logging(verbose: bool) -> None:
-    """Worker and runner messages on stderr (INFO, or DEBUG with --verbose)."""
-    handler = RichHandler(
-        console=stderr_console(),
-        show_path=False,
-        markup=False,
-        log_time_format=lambda moment: Text(local_time(moment, millis=True)),
-        omit_repeated_times=False,
-    )
+    """Worker and runner messages on stderr (INFO, or DEBUG with --verbose): rich columns on a
+    terminal, else one event per line, never wrapped (so that `grep claimed` finds the id)."""
+    console = stderr_console()
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(
+            console=console,
+            show_path=False,
+            markup=False,
+            log_time_format=lambda moment: Text(local_time(moment, millis=True)),
+            omit_repeated_times=False,
+        )
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(LocalTimeFormatter("%(asctime)s %(levelname)-8s %(message)s"))
     logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
     logging.getLogger("pipeline_service.runner").setLevel(
         logging.DEBUG if verbose else logging.INFO

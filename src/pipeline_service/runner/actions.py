@@ -192,6 +192,11 @@ def _not_found(entrypoint: str, module_name: str, missing: str | None, reason: s
     )
 
 
+def output_prefix(task: ActionTask) -> str:
+    """What each line an action prints starts with in the worker's console: `[run8 action] `."""
+    return f"[{task.run_id[:8]} {task.action_name}] "
+
+
 def _describe(exc: BaseException) -> str:
     message = str(exc)
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
@@ -275,7 +280,7 @@ def run_action(
             checkpoints=checkpoints,
         )
         captured: AbstractContextManager[None] = (
-            capture_output(reporter.log) if capture else nullcontext()
+            capture_output(reporter.log, output_prefix(task)) if capture else nullcontext()
         )
         try:
             with captured:
