@@ -47,7 +47,7 @@ def run(results: Results, *, rounds: int) -> None:
         "pipeline-service completion of `ru`": (cli, completion, TARGET_SECONDS),
     }
     times: dict[str, list[float]] = {name: [] for name in cases}
-    for name, (argv, environment, _) in cases.items():
+    for argv, environment, _ in cases.values():
         _timed(argv, environment)  # warm-up: the file cache
     for _ in range(rounds):
         for name, (argv, environment, _) in cases.items():

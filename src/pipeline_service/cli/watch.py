@@ -23,6 +23,7 @@ from rich.text import Text
 
 from pipeline_service import ActionProgress, PipelineProgress, PipelineServiceClient
 from pipeline_service.cli._common import (
+    NOT_RUN,
     STATUS_STYLES,
     describe_error,
     elapsed_seconds,
@@ -303,6 +304,8 @@ class PlainView(_PrintingView):
                 )
                 if part
             )
+            if action_status == NOT_RUN:
+                continue  # plain lines say what happened; the run's own line says it ended
             shown = self._shown.get(action.name)
             if shown is None and action_status == "pending":
                 self._shown[action.name] = (action_status, line)
