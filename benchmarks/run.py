@@ -19,12 +19,23 @@ from benchmarks import (
     overhead,
     ray_executor,
     runner,
+    startup,
     throughput,
 )
 from benchmarks._harness import Results, ServerProcess, machine
 from pipeline_service import PipelineServiceClient
 
-SECTIONS = ("overhead", "latency", "throughput", "memory", "runner", "backends", "outage", "ray")
+SECTIONS = (
+    "overhead",
+    "latency",
+    "throughput",
+    "memory",
+    "runner",
+    "backends",
+    "outage",
+    "ray",
+    "startup",
+)
 
 
 @dataclass(frozen=True)
@@ -168,6 +179,9 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
     if "memory" in only:
         with _step(results, "client stream"):
             memory.client_stream(results, events=sizes.stream_events)
+    if "startup" in only:
+        with _step(results, "startup"):
+            startup.run(results, rounds=sizes.rounds)
     if "backends" in only:
         with _step(results, "backends"):
             backends.run(

@@ -18,7 +18,7 @@ import pytest
 from pipeline_service.server.storage.postgres.cluster import find_bin_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-NOT_RAY = "overhead,latency,throughput,memory,runner,backends,outage"
+NOT_RAY = "overhead,latency,throughput,memory,runner,backends,outage,startup"
 
 # A figure every section must print (by the start of its name).
 EXPECTED = {
@@ -41,6 +41,12 @@ EXPECTED = {
     ],
     "4 memory": ["2,000-event stream, sync client: RSS growth", "server, 20 idle streams: RSS"],
     "5 runner": ["3-action no-op run, worker", "set_progress × 10,000: report_progress requests"],
+    "9 startup": [
+        "python -c pass (the interpreter alone): wall time",
+        "pipeline-service --version: wall time",
+        "pipeline-service --help: wall time",
+        "pipeline-service completion of `ru`: wall time",
+    ],
 }
 # Printed only where PostgreSQL can run (always under CI, which installs it).
 POSTGRES_EXPECTED = {

@@ -195,6 +195,7 @@ def test_enums_match_the_contract() -> None:
         "completed",
         "failed",
         "skipped",
+        "cancelled",
     ]
     assert schemas["LogLevel"]["enum"] == [
         "debug",

@@ -8,6 +8,7 @@ ENV_BASE_URL = "PIPELINE_SERVICE_URL"
 ENV_TOKEN = "PIPELINE_SERVICE_TOKEN"
 
 DEFAULT_BASE_URL = "http://localhost:8100"
+API_PREFIX = "/api/v1"  # of every path; dropped from a base URL given with it
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_RETRIES = 2

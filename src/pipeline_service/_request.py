@@ -40,6 +40,7 @@ __all__ = [
     "deadline_after",
     "is_retryable_status",
     "log_response",
+    "normalize_base_url",
     "page_reader",
     "read_json",
     "retry_delay",
@@ -58,6 +59,25 @@ def _user_agent() -> str:
     from . import __version__
 
     return f"{C.USER_AGENT_PREFIX}/{__version__}"
+
+
+def normalize_base_url(raw: str, name: str = "base_url") -> str:
+    """The service's base URL as given by a user: `host:8100` → `http://host:8100`, and a
+    trailing `/` or `/api/v1` (the API's own prefix) dropped. ValueError, naming `name`, for
+    what cannot be the URL of a service over HTTP."""
+    url = raw.strip()
+    if "://" not in url:
+        url = f"http://{url}"
+    elif not url.startswith(("http://", "https://")):
+        raise ValueError(f"{name} must be an http:// or https:// URL, not {raw!r}")
+    url = url.rstrip("/").removesuffix(C.API_PREFIX)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise ValueError(f"{name} {raw!r} is not a valid URL: {error}") from None
+    if not parsed.host:
+        raise ValueError(f"{name} {raw!r} has no host; expected e.g. http://127.0.0.1:8100")
+    return url
 
 
 @dataclass(frozen=True)
@@ -90,7 +110,7 @@ class ClientConfig:
             raise ValueError("timeout and stream_idle_timeout must be positive")
         url = base_url or os.environ.get(C.ENV_BASE_URL) or default_base_url or C.DEFAULT_BASE_URL
         return cls(
-            base_url=url,
+            base_url=normalize_base_url(url),
             token=token if token is not None else os.environ.get(C.ENV_TOKEN) or None,
             timeout=timeout,
             max_retries=max_retries,

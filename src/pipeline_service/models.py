@@ -73,6 +73,7 @@ class ActionStatus(_OpenStrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 class LogLevel(_OpenStrEnum):

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 RunStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
-ActionStatusName = Literal["pending", "running", "completed", "failed", "skipped"]
+ActionStatusName = Literal["pending", "running", "completed", "failed", "skipped", "cancelled"]
 LogLevelName = Literal["debug", "info", "success", "warning", "danger", "error", "critical"]
 
 RUN_STATUSES: Final[tuple[RunStatusName, ...]] = (
@@ -63,6 +63,7 @@ ACTION_STATUSES: Final[tuple[ActionStatusName, ...]] = (
     "completed",
     "failed",
     "skipped",
+    "cancelled",
 )
 LOG_LEVELS: Final[tuple[LogLevelName, ...]] = (
     "debug",
@@ -76,7 +77,7 @@ LOG_LEVELS: Final[tuple[LogLevelName, ...]] = (
 
 # A run in one of these never changes again; an action in one of these is over.
 TERMINAL_RUN_STATUSES: Final = frozenset({"completed", "failed", "cancelled"})
-TERMINAL_ACTION_STATUSES: Final = frozenset({"completed", "failed", "skipped"})
+TERMINAL_ACTION_STATUSES: Final = frozenset({"completed", "failed", "skipped", "cancelled"})
 
 # At most this many log entries in one POST /runs/{id}/logs (LogBatch.entries maxItems).
 MAX_LOG_BATCH: Final = 10_000

@@ -198,7 +198,11 @@ class CuttingProxy:
             self._cut_after = size
 
     def close(self) -> None:
+        """Stop listening (new connections are refused, as when a server goes away) and cut
+        every open connection."""
         self._closed = True
+        with contextlib.suppress(OSError):  # wakes the accept() blocked in the other thread
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
         self.cut()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -128,3 +130,39 @@ def test_profile_option_of_the_command_line(
     result = CliRunner().invoke(full_app, ["--profile", "here", "runs", "list", "--json"], env=env)
     assert result.exit_code == 0, result.stderr
     assert isinstance(json.loads(result.stdout), list)
+    monkeypatch.setattr(config_module, "selected_profile", None)
+    after = CliRunner().invoke(full_app, ["runs", "list", "--json", "--profile", "here"], env=env)
+    assert after.exit_code == 0, after.stderr
+    assert isinstance(json.loads(after.stdout), list)
+    unknown = CliRunner().invoke(full_app, ["pipelines", "list", "--profile", "nope"], env=env)
+    assert unknown.exit_code == 2
+    assert "no profile 'nope'" in unknown.stderr
+
+
+def test_https_to_a_plain_http_server_says_to_use_http(cli: Cli) -> None:
+    tls_url = cli.url.replace("http://", "https://")
+    result = cli("runs", "list", "--url", tls_url)
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"error: cannot reach the Pipeline Service at {tls_url} (")
+    assert line.endswith(f"the server there speaks plain HTTP, not HTTPS: use {cli.url}")
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line_and_exit_130() -> None:
+    # A Ctrl-C cannot be timed to land inside the imports; an import hook raises it there.
+    source = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'pipeline_service.cli.root':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['pipeline-service', 'runs', 'list']\n"
+        "from pipeline_service.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", source], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 130
+    assert result.stderr == "interrupted\n"

@@ -201,3 +201,21 @@ def test_ctrl_c_stops_following(
         f"Stopped following the logs of run {run['id']} (it is pending and left as it is)."
     )
     assert client.get_run(run["id"])["status"] == "pending"
+
+
+@pytest.mark.slow
+def test_follow_when_the_server_goes_away_says_so_shortly_and_exits_3(
+    start_cli: Any, client: PipelineServiceClient, run: Any, proxy: CuttingProxy
+) -> None:
+    run_id = run["id"]
+    client.append_logs(run_id, [LogEntry(message="before")])
+    follower = start_cli("logs", run_id, "--follow", "--json", url=proxy.url)
+    follower.wait_for_line(lambda line: '"before"' in line)
+    proxy.close()
+    code, _, stderr = follower.finish(timeout=60)
+    assert code == 3
+    assert stderr.splitlines() == [
+        f"connection to {proxy.url} lost; reconnecting…",
+        f"error: lost the logs of run {run_id} before it ended: the connection to {proxy.url} "
+        "was lost and did not come back",
+    ]

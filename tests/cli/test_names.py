@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.cli import pipelines as pipelines_module
+from pipeline_service.cli import _common as common_module
 from tests.sample import ACTIONS, unique
 
 from .conftest import Cli
@@ -151,12 +151,51 @@ def test_deleting_a_pipeline_with_runs_needs_yes(
 
 
 def test_runs_delete(cli: Cli, client: PipelineServiceClient, run: Any) -> None:
-    deleted = cli("runs", "delete", run["id"][:8])
+    refused = cli("runs", "delete", run["id"][:8])  # pending: its worker would be stopped
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"error: not deleting runs still going without --yes: {run['id']} (pending)\n"
+    )
+    deleted = cli("runs", "delete", run["id"][:8], "--yes")
     assert deleted.exit_code == 0, deleted.stderr
     assert deleted.stdout.strip() == f"Deleted run {run['id']}"
     again = cli("runs", "delete", run["id"])
     assert again.exit_code == 1
     assert again.stderr == f"error: no run with id or id prefix '{run['id']}' (404)\n"
+
+
+def test_runs_delete_takes_several_and_asks_for_runs_still_going(
+    cli: Cli, client: PipelineServiceClient, pipeline: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ended = [client.create_run(pipeline["id"]) for _ in range(2)]
+    for run in ended:
+        client.cancel_run(run["id"])
+    both = cli("runs", "delete", ended[0]["id"], ended[1]["id"][:8])
+    assert both.exit_code == 0, both.stderr
+    assert both.stdout.splitlines() == [f"Deleted run {run['id']}" for run in ended]
+
+    running = client.create_run(pipeline["id"])
+    client.update_run(running["id"], status="running")
+    done = client.create_run(pipeline["id"])
+    client.cancel_run(done["id"])
+    monkeypatch.setattr(common_module, "interactive", lambda: True)
+    env = {"PIPELINE_SERVICE_URL": cli.url}
+    runner = CliRunner()
+    kept = runner.invoke(
+        cli.app, ["runs", "delete", done["id"], running["id"]], input="n\n", env=env
+    )
+    assert kept.exit_code == 1
+    assert f"Delete runs still going: {running['id']} (running)? [y/N]" in kept.stdout
+    assert kept.stdout.rstrip().endswith("Nothing deleted")
+    assert client.get_run(done["id"])["id"] == done["id"]  # nothing at all
+    gone = runner.invoke(
+        cli.app, ["runs", "delete", done["id"], running["id"]], input="y\n", env=env
+    )
+    assert gone.exit_code == 0, gone.stderr
+    assert gone.stdout.splitlines()[-2:] == [
+        f"Deleted run {done['id']}",
+        f"Deleted run {running['id']}",
+    ]
 
 
 def test_the_example_pipeline_of_the_readme_is_valid(cli: Cli) -> None:
@@ -172,7 +211,7 @@ def test_deleting_asks_on_a_terminal(
     client.create_run(pipeline["id"])
     runner = CliRunner()
     env = {"PIPELINE_SERVICE_URL": cli.url}
-    monkeypatch.setattr(pipelines_module, "interactive", lambda: True)
+    monkeypatch.setattr(common_module, "interactive", lambda: True)
     kept = runner.invoke(cli.app, ["pipelines", "delete", pipeline["id"]], input="n\n", env=env)
     assert kept.exit_code == 1
     assert "with its 1 run(s)? [y/N]" in kept.stdout
@@ -181,3 +220,43 @@ def test_deleting_asks_on_a_terminal(
     gone = runner.invoke(cli.app, ["pipelines", "delete", pipeline["id"]], input="y\n", env=env)
     assert gone.exit_code == 0, gone.stderr
     assert gone.stdout.rstrip().endswith(f"Deleted pipeline {pipeline['id']}")
+
+
+def test_apply_refuses_an_entrypoint_that_does_not_import(
+    cli: Cli, client: PipelineServiceClient, tmp_path: Path
+) -> None:
+    name = unique("unimportable")
+    file = tmp_path / "pipeline.yaml"
+    file.write_text(
+        f"name: {name}\nactions:\n"
+        "  - {name: download, entrypoint: plugin.download.DownloadAction}\n"
+        "  - {name: train, entrypoint: mlpipe_not_here.train.Train}\n"
+    )
+    refused = cli("pipelines", "apply", str(file))
+    assert refused.exit_code == 2
+    [line] = refused.stderr.splitlines()
+    assert line.startswith(
+        f"error: {file}: action 'train' cannot be loaded: Bad entrypoint "
+        "'mlpipe_not_here.train.Train': cannot import module 'mlpipe_not_here.train' "
+        "(No module named 'mlpipe_not_here'). Looked in the directory "
+    )
+    assert line.endswith("or pass --no-import-check if only the workers can import it")
+    assert not [p for p in client.iter_pipelines() if p["name"] == name]
+    forced = cli("pipelines", "apply", str(file), "--no-import-check")
+    assert forced.exit_code == 0, forced.stderr
+    assert forced.stdout.startswith("Created pipeline ")
+
+
+def test_a_mistyped_pipeline_name_gets_did_you_mean(
+    cli: Cli, client: PipelineServiceClient
+) -> None:
+    name = unique("toy-ml")
+    client.create_pipeline(name, ACTIONS)
+    typo = name[:-1] + "x" + name[-1]
+    result = cli("runs", "create", typo)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: no pipeline with id, name or id prefix {typo!r} (404); did you mean {name}?\n"
+    )
+    unrelated = cli("pipelines", "get", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")
+    assert "did you mean" not in unrelated.stderr

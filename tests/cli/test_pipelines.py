@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline_service import PipelineServiceClient
+from pipeline_service.server import EmbeddedServer
+from tests.sample import ACTIONS
 
 from .conftest import Cli
 
@@ -204,3 +207,30 @@ def test_a_pipeline_file_carries_resources_and_runtime_env(
     refused = cli("pipelines", "apply", str(file))
     assert refused.exit_code == 2
     assert "runtime_env: unknown key(s) 'pip'; expected working_dir" in refused.stderr
+
+
+def test_empty_lists_say_so_and_how_to_start(tmp_path: Path) -> None:
+    with EmbeddedServer(tmp_path / "empty.db") as server:
+        cli = Cli(server.url)
+        runs = cli("runs", "list")
+        assert runs.exit_code == 0
+        assert runs.stdout == (
+            "No runs yet. Start one with `pipeline-service runs create PIPELINE` (see "
+            "`pipeline-service pipelines list`), or try `pipeline-service demo`.\n"
+        )
+        assert cli("runs", "list", "--status", "failed").stdout == "No runs match.\n"
+        assert cli("runs", "list", "--json").stdout == "[]\n"
+        pipelines = cli("pipelines", "list")
+        assert pipelines.stdout.startswith("No pipelines yet. Register one with ")
+
+
+def test_pipelines_list_wide_shows_more(cli: Cli, client: PipelineServiceClient) -> None:
+    pipeline = client.create_pipeline(
+        f"wide-{uuid.uuid4().hex[:8]}", ACTIONS, "described", dedicated_workers=True
+    )
+    lines = cli("pipelines", "list", "-o", "wide", "--limit", "1000").stdout.splitlines()
+    assert lines[0].split() == [
+        "ID", "NAME", "ACTIONS", "CREATED", "UPDATED", "DEDICATED", "DESCRIPTION",
+    ]  # fmt: skip
+    row = next(line for line in lines if line.startswith(pipeline["id"]))
+    assert row.split()[-2:] == ["yes", "described"]

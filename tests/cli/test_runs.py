@@ -67,6 +67,8 @@ def test_param_values() -> None:
         (["--param", "novalue"], "--param expects KEY=VALUE, got 'novalue'"),
         (["--param", "=3"], "--param expects KEY=VALUE, got '=3'"),
         (["--params-file", "/nonexistent/params.yaml"], "cannot read params file"),
+        (["-p", "lr=1e400"], "--param 'lr=1e400': 1e400 holds a number too large for JSON"),
+        (["-p", "grid=[1, -1e999]"], "--param 'grid=[1, -1e999]': [1, -1e999] holds a number"),
     ],
 )
 def test_bad_params_are_usage_errors(
@@ -219,6 +221,30 @@ def test_cancel(cli: Cli, client: PipelineServiceClient, pipeline: Any, run: Any
     again = cli("runs", "cancel", run["id"], "--json")
     assert again.exit_code == 0
     assert json.loads(again.stdout)["status"] == "cancelled"
+
+
+def test_a_cancelled_run_shows_its_action_cancelled_and_the_later_ones_not_run(
+    cli: Cli, client: PipelineServiceClient, run: Any
+) -> None:
+    client.report_progress(
+        run["id"],
+        status="running",
+        current_action="download",
+        current_action_index=0,
+        action_progress=ActionProgress(name="download", status="running", progress=0.4),
+    )
+    client.cancel_run(run["id"])
+    shown = cli("runs", "get", run["id"])
+    assert shown.exit_code == 0
+    rows = [line.split() for line in shown.stdout.splitlines() if line[:2] in ("0 ", "1 ", "2 ")]
+    assert rows == [
+        ["0", "download", "cancelled", "40%"],
+        ["1", "convert", "not", "run", "-"],
+        ["2", "train", "not", "run", "-"],
+    ]
+    assert [a["status"] for a in client.get_run(run["id"])["progress"]] == [
+        "cancelled", "pending", "pending",
+    ]  # fmt: skip
 
 
 def test_create_resuming_an_earlier_run(

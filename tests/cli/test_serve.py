@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -138,3 +139,26 @@ def test_an_unusable_database_is_one_clear_line(tmp_path: Path, workers: str) ->
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"pipeline-service: cannot use the database {directory}: ")
     assert "unable to open database file" in line
+
+
+@pytest.mark.slow
+def test_a_port_in_use_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_SERVICE_")}
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline_service", "serve", "--port", str(port),
+             "--db", str(tmp_path / "service.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: port {port} on 127.0.0.1 is already in use; choose another with --port PORT, "
+        "or --port 0 for any free one\n"
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from pipeline_service import ActionProgress, PipelineServiceClient
 
 from .conftest import Cli, CuttingProxy
@@ -218,3 +220,21 @@ def test_run_deleted_while_watching_is_lost(
     assert code == 3
     assert stderr.startswith(f"error: lost run {run['id']} while it was pending: not found (404)")
     assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_the_server_going_away_is_a_reconnecting_line_then_one_short_error_and_exit_3(
+    start_cli: Any, client: PipelineServiceClient, run: Any, proxy: CuttingProxy
+) -> None:
+    run_id = run["id"]
+    start(client, run_id, "download", 0, progress=0.5)
+    watcher = start_cli("runs", "watch", run_id, url=proxy.url)
+    watcher.wait_for_line(lambda line: line.endswith("download: running 50%"))
+    proxy.close()  # nothing listens there any more
+    code, _, stderr = watcher.finish(timeout=60)
+    assert code == 3
+    assert stderr.splitlines() == [
+        f"connection to {proxy.url} lost; reconnecting…",
+        f"error: lost run {run_id} while it was running: the connection to {proxy.url} was "
+        "lost and did not come back",
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -505,3 +506,28 @@ def test_resources_and_runtime_env_round_trip_and_unknown_keys_are_refused(api: 
         api.create_pipeline(unique("ray"), bad_action)
     with pytest.raises(ValueError, match=r"runtime_env: unknown key\(s\) 'pip'"):
         api.update_pipeline(pipeline["id"], runtime_env={"pip": ["torch"]})
+
+
+@pytest.mark.parametrize("client_class", [PipelineServiceClient, AsyncPipelineServiceClient])
+def test_base_url_as_the_cli_takes_it(
+    client_class: Any, server: EmbeddedServer, portal: BlockingPortal
+) -> None:
+    bare = server.url.removeprefix("http://")
+    for given in (bare, f"{server.url}/api/v1", f"{server.url}/api/v1/", f"{server.url}/"):
+        client = client_class(given, timeout=10)
+        assert client.base_url == server.url, given
+        if isinstance(client, PipelineServiceClient):
+            with client:
+                assert client.health_check()
+        else:
+            assert portal.call(client.health_check)
+            portal.call(client.aclose)
+    for bad, message in (
+        (
+            "ftp://example.com",
+            "base_url must be an http:// or https:// URL, not 'ftp://example.com'",
+        ),
+        ("http://", "base_url 'http://' has no host"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            client_class(bad)

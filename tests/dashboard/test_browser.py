@@ -136,8 +136,12 @@ def test_cancel_cancels_a_slow_run_and_resume_continues_it(page: Page, service: 
     run = new_run(service, SLOW_PARAMS, "Slow")
     page.goto(run_url(service, run))
     expect(page.locator('.action[data-action="train"]')).to_have_attribute("data-status", "running")
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirmation
     page.click("#cancel-run")
     expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
+    train = page.locator('.action[data-action="train"]')
+    expect(train).to_have_attribute("data-status", "cancelled")  # live, without a reload
+    expect(train.locator(".status .pill")).to_have_text("cancelled")
     expect(page.locator("#cancel-run")).to_be_hidden()
     with service.client() as client:
         assert client.get_run(run["id"])["status"] == "cancelled"
@@ -307,4 +311,106 @@ def test_a_server_without_token_asks_for_none(browser: Browser, tmp_path: Path) 
         expect(page.locator("#token-dialog")).to_be_hidden()
         expect(page.locator("#forget-token")).to_be_hidden()
         page.context.close()
+    assert errors == []
+
+
+def dedicated_run(service: Service) -> dict[str, Any]:
+    """A run no worker of the service takes (its pipeline has dedicated workers)."""
+    with service.client() as client:
+        pipeline = client.create_pipeline("Held", DEMO_ACTIONS, dedicated_workers=True)
+        return dict(client.create_run(pipeline["id"]))
+
+
+def test_cancel_asks_first_and_shows_the_action_cancelled_and_the_rest_not_run(
+    page: Page, service: Service
+) -> None:
+    run = dedicated_run(service)
+    with service.client() as client:
+        client.report_progress(
+            run["id"],
+            status="running",
+            current_action="download",
+            current_action_index=0,
+            action_progress={"name": "download", "status": "running", "progress": 0.3},
+        )
+    page.goto(run_url(service, run))
+    download = page.locator('.action[data-action="download"]')
+    expect(download).to_have_attribute("data-status", "running")
+    expect(page.locator("#live")).to_have_attribute("data-state", "live")
+
+    questions: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        questions.append(dialog.message)
+        if accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.click("#cancel-run")
+    [question] = questions
+    assert question.startswith("Cancel this run of Held?")
+    with service.client() as client:
+        assert client.get_run(run["id"])["status"] == "running"  # said no: nothing happened
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    page.click("#cancel-run")
+    expect(page.locator("#run-status")).to_have_attribute("data-status", "cancelled")
+    expect(download.locator(".status .pill")).to_have_text("cancelled")
+    for name in ("convert", "train"):
+        pill = page.locator(f'.action[data-action="{name}"] .status .pill')
+        expect(pill).to_have_text("not run")
+        expect(pill).to_have_attribute("data-status", "not-run")
+    # Nothing is followed any more: no "idle" badge that reads as "disconnected".
+    expect(page.locator("#live")).to_be_hidden()
+    page.goto(f"{service.url}/ui/pipelines")
+    expect(page.locator(".pipeline-card").first).to_be_visible()
+    expect(page.locator("#live")).to_be_hidden()
+
+
+def test_a_lost_connection_is_a_banner_and_disables_the_page(
+    browser: Browser, tmp_path: Path
+) -> None:
+    page, errors = open_page(browser, token=None)
+    with EmbeddedServer(tmp_path / "lost.db") as server:
+        with PipelineServiceClient(server.url) as client:
+            pipeline = client.create_pipeline("Lost", DEMO_ACTIONS)
+            run = client.create_run(pipeline["id"])
+        page.goto(f"{server.url}/ui/runs/{run['id']}")
+        expect(page.locator("#live")).to_have_attribute("data-state", "live")
+        expect(page.locator("#offline")).to_be_hidden()
+    # The server is gone: its streams broke.
+    banner = page.locator("#offline")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Connection to the Pipeline Service lost")
+    assert page.locator("#main").evaluate("main => main.inert") is True
+    expect(page.locator("#live")).to_have_attribute("data-state", "reconnecting")
+    page.context.close()
+    assert errors == []
+
+
+def test_phone_layout_says_the_status_in_words_and_arrows_point_down(
+    browser: Browser, service: Service
+) -> None:
+    new_run(service, {"dataset": 4, "rows": 300, "epochs": 3, "pace": 0}, "Phone")
+    page, errors = open_page(browser, token=service.token, viewport={"width": 390, "height": 844})
+    page.goto(f"{service.url}/")
+    pill = page.locator("table.runs .pill").first
+    expect(pill).to_be_visible()
+    assert pill.inner_text().strip().lower() in (
+        "pending",
+        "running",
+        "completed",
+        "failed",
+        "cancelled",
+    )
+    assert pill.evaluate("p => parseFloat(getComputedStyle(p).fontSize)") >= 10
+    page.goto(f"{service.url}/ui/pipelines")
+    arrow = page.locator(".pipeline-card .arrow").first
+    expect(arrow).to_be_visible()
+    assert arrow.evaluate("a => getComputedStyle(a).transform") != "none"  # rotated: down
+    chain = page.locator(".pipeline-card .chain").first
+    assert chain.evaluate("c => getComputedStyle(c).flexDirection") == "column"
+    page.context.close()
     assert errors == []

@@ -62,9 +62,14 @@ def test_captured_lines_are_sent_in_batches_and_echoed_by_the_worker(tmp_path: P
             check=False,
         )
         assert worker.returncode == 0, worker.stderr
-        assert "printed 299" in worker.stdout
-        assert "to stderr" in worker.stderr
-        assert "WARNING chatty: logged warning" in worker.stderr
+        # Not a terminal: each line says whose it is, each event is one line (never wrapped).
+        prefix = f"[{run['id'][:8]} talk] "
+        assert f"{prefix}printed 299\n" in worker.stdout
+        assert f"{prefix}to stderr\n" in worker.stderr
+        assert f"{prefix}WARNING chatty: logged warning\n" in worker.stderr
+        claimed = [line for line in worker.stderr.splitlines() if "claimed run" in line]
+        assert len(claimed) == 1
+        assert claimed[0].endswith(f"claimed run {run['id']}")
         records = client.get_logs(run["id"], limit=1000)
         assert sum(r["message"].startswith("printed ") for r in records) == 300
 

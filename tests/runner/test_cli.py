@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import ast
 import os
+import pty
 import queue
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+import httpx
 import pytest
 
 from pipeline_service import PipelineServiceClient
@@ -87,6 +90,7 @@ def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
     demo = subprocess.run(
         [sys.executable, "-m", "pipeline_service", "demo", "--db", str(tmp_path / "demo.db")],
         cwd=tmp_path,
+        stdin=subprocess.DEVNULL,  # not a terminal: it ends with the run
         env={**subprocess_env(), "COLUMNS": "120", "TMPDIR": str(tmp_path)},
         capture_output=True,
         text=True,
@@ -224,3 +228,37 @@ def test_bad_ray_options_are_usage_errors_before_anything_starts(tmp_path: Path)
         )  # fmt: skip
         assert worker.returncode == 2, (options, worker.stderr)
         assert message in worker.stderr, (options, worker.stderr)
+
+
+@pytest.mark.slow
+def test_demo_on_a_terminal_keeps_the_dashboard_up_until_enter(tmp_path: Path) -> None:
+    controller, terminal = pty.openpty()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "pipeline_service", "demo"],
+        cwd=tmp_path,
+        env={**subprocess_env(), "COLUMNS": "120", "TMPDIR": str(tmp_path), "TERM": "dumb"},
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    seen = ""
+    try:
+        deadline = time.monotonic() + 90
+        while "press Enter" not in seen:
+            assert time.monotonic() < deadline, seen
+            ready, _, _ = select.select([controller], [], [], 1.0)
+            if ready:
+                seen += os.read(controller, 65536).decode(errors="replace")
+        match = re.search(r"The dashboard stays up at (http://\S+): press Enter", seen)
+        assert match, seen
+        assert demo.poll() is None  # the run ended, the service did not
+        page = httpx.get(match.group(1), timeout=10)
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+        os.write(controller, b"\n")
+        assert demo.wait(30) == 0
+    finally:
+        demo.kill()
+        demo.wait()
+        os.close(controller)

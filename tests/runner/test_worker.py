@@ -167,8 +167,28 @@ def test_cancelling_a_running_run_frees_the_worker_for_the_next(
     assert f"cancelled {slow['id']} long" in markers(marker)  # context.cancelled turned true
     cancelled = client.get_run(slow["id"])
     assert cancelled["status"] == "cancelled"
+    assert [a["status"] for a in cancelled["progress"]] == ["cancelled", "pending"]
     assert f"start {slow['id']} after" not in markers(marker)
     assert client.get_checkpoints(slow["id"]) == []
+
+
+def test_deleting_a_running_run_stops_it_and_removes_its_work_dir(
+    client: PipelineServiceClient, workers: Workers, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    pipeline = client.create_pipeline("delete-running", steps("long", "after"))
+    doomed = client.create_run(
+        pipeline["id"], params={"marker": str(marker), "sleep": {"long": 60}}
+    )
+    nxt = client.create_run(pipeline["id"], params={"marker": str(marker)})
+    workers.start()
+    wait_until(lambda: f"start {doomed['id']} long" in markers(marker), 20, "the long action")
+    work_dir = workers.work_root / doomed["id"]
+    assert work_dir.is_dir()
+    client.delete_run(doomed["id"])
+    assert wait_for_end(client, nxt["id"], timeout=30)["status"] == "completed"
+    wait_until(lambda: not work_dir.exists(), 10, "the deleted run's work dir to go")
+    assert (workers.work_root / nxt["id"]).is_dir()  # a run that still exists keeps its own
 
 
 def test_an_action_ignoring_cancellation_is_stopped(
@@ -220,7 +240,8 @@ def test_broken_actions_fail_their_runs_clearly_and_the_worker_carries_on(
     marker = tmp_path / "marker"
     cases = {
         "no_such_module_xyz.Action": "Bad entrypoint 'no_such_module_xyz.Action': cannot import "
-        "module 'no_such_module_xyz'",
+        "module 'no_such_module_xyz' (No module named 'no_such_module_xyz'). Looked in the "
+        "directory ",
         "runner_test_actions:missing": "Bad entrypoint 'runner_test_actions:missing': module "
         "'runner_test_actions' has no attribute 'missing'",
         "runner_test_actions.boom": "ValueError: boom",
@@ -245,7 +266,9 @@ def test_broken_actions_fail_their_runs_clearly_and_the_worker_carries_on(
         assert run["status"] == "failed"
         assert run["error"].startswith(expected), run["error"]
         assert run["current_action"] == "broken"
-        assert [a["status"] for a in run["progress"]] == ["completed", "failed"]
+        # A module that is not there is found out before the first action runs.
+        first = "pending" if entrypoint.startswith("no_such_module") else "completed"
+        assert [a["status"] for a in run["progress"]] == [first, "failed"]
         [log] = client.get_logs(run["id"], level="error")
         assert log["message"].startswith(f"Action 'broken' failed: {run['error']}")
 

@@ -204,6 +204,33 @@ def test_cancel(client: httpx.Client, make_run: Factory) -> None:
     assert client.post(f"{API}/runs/nope/cancel").status_code == 404
 
 
+def test_cancel_cancels_the_running_action_and_leaves_the_later_ones_pending(
+    client: httpx.Client, make_run: Factory
+) -> None:
+    run = make_run()
+    url = f"{API}/runs/{run['id']}"
+    first, second = (entry["name"] for entry in run["progress"][:2])
+    client.post(f"{url}/progress", json={"status": "running"})
+    client.post(f"{url}/progress", json={"action_progress": {"name": first, "status": "completed"}})
+    reported = client.post(
+        f"{url}/progress",
+        json={"current_action_index": 1, "action_progress": {"name": second, "status": "running"}},
+    )
+    assert reported.status_code == 200, reported.text
+    cancelled = client.post(f"{url}/cancel").json()
+    statuses = [entry["status"] for entry in cancelled["progress"]]
+    assert statuses == ["completed", "cancelled"] + ["pending"] * (len(statuses) - 2)
+    assert cancelled["progress"][1]["completed_at"] is not None
+    # A late report of the worker does not bring the action back.
+    late = client.post(
+        f"{url}/progress",
+        json={"action_progress": {"name": second, "status": "running", "progress": 0.5}},
+    )
+    assert late.status_code == 200, late.text
+    assert late.json()["progress"][1]["status"] == "cancelled"
+    assert late.json()["progress"][1]["progress"] == 0.5
+
+
 def test_delete_run_cascades(client: httpx.Client, make_run: Factory) -> None:
     run = make_run()
     url = f"{API}/runs/{run['id']}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any
 
 from pipeline_service.runner import ActionContext
@@ -26,3 +28,10 @@ def double(context: ActionContext) -> dict[str, Any]:
 
 def explode(context: ActionContext) -> None:
     raise RuntimeError("the user's action failed")
+
+
+def chatty(context: ActionContext) -> None:
+    """Prints and logs, as user code does, without the context."""
+    print("printed to stdout")
+    print("printed to stderr", file=sys.stderr)
+    logging.getLogger("user.project").warning("logged a warning")

@@ -52,6 +52,26 @@ def test_run_worker_executes_the_users_actions(
     assert "counted 5" in messages
 
 
+def test_run_worker_captures_print_and_logging_as_a_worker_does(
+    pipeline_service_client: PipelineServiceClient,
+    run_worker: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = pipeline_service_client
+    pipeline = client.create_pipeline(
+        name="chatty", actions=[{"name": "talk", "entrypoint": "plugin_user_actions.chatty"}]
+    )
+    run = client.create_run(pipeline["id"])
+    assert run_worker(client, run["id"])["status"] == "completed"
+    records = [(r["level"], r["action_name"], r["message"]) for r in client.get_logs(run["id"])]
+    assert ("info", "talk", "printed to stdout") in records
+    assert ("warning", "talk", "printed to stderr") in records
+    assert ("warning", "talk", "logged a warning") in records
+    echoed = capsys.readouterr()
+    assert "printed to stdout" in echoed.out  # still shown, as a worker's console shows it
+    assert "printed to stderr" in echoed.err
+
+
 def test_run_worker_reports_a_failing_action(
     pipeline_service_client: PipelineServiceClient, run_worker: Any
 ) -> None:

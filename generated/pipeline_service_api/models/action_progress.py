@@ -26,7 +26,9 @@ class ActionProgress:
 
         Attributes:
             name (str):
-            status (ActionStatus | Unset): Status of one action of a run.
+            status (ActionStatus | Unset): Status of one action of a run. `completed`, `failed`, `skipped` and `cancelled`
+                are terminal. When a run is cancelled, its running action becomes `cancelled` at once; the actions after it stay
+                `pending` (they never ran).
             progress (float | Unset):  Default: 0.0.
             total (float | None | Unset):
             progress_step (None | str | Unset):

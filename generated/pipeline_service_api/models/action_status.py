@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class ActionStatus(StrEnum):
+    CANCELLED = "cancelled"
     COMPLETED = "completed"
     FAILED = "failed"
     PENDING = "pending"

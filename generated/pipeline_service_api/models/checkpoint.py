@@ -27,7 +27,9 @@ class Checkpoint:
         run_id (str):
         action_name (str):
         action_index (int):
-        status (ActionStatus): Status of one action of a run.
+        status (ActionStatus): Status of one action of a run. `completed`, `failed`, `skipped` and `cancelled` are
+            terminal. When a run is cancelled, its running action becomes `cancelled` at once; the actions after it stay
+            `pending` (they never ran).
         params_snapshot (CheckpointParamsSnapshot | None):
         result (CheckpointResult | None):
         artifacts_path (None | str):

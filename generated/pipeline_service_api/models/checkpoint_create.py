@@ -28,7 +28,9 @@ class CheckpointCreate:
         Attributes:
             action_name (str):
             action_index (int):
-            status (ActionStatus | Unset): Status of one action of a run.
+            status (ActionStatus | Unset): Status of one action of a run. `completed`, `failed`, `skipped` and `cancelled`
+                are terminal. When a run is cancelled, its running action becomes `cancelled` at once; the actions after it stay
+                `pending` (they never ran).
             params_snapshot (CheckpointCreateParamsSnapshot | None | Unset):
             result (CheckpointCreateResult | None | Unset):
             artifacts_path (None | str | Unset):

@@ -23,8 +23,10 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN, LOGGER_NAME
+from pipeline_service._request import normalize_base_url
 from pipeline_service.cli.config import ConfigError, load_profile
+from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
 from pipeline_service.errors import (
     APIConnectionError,
     APIStatusError,
@@ -37,21 +39,8 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
     format_detail,
 )
+from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
-# Exit statuses of every command (a watch ends with the one of the run's outcome).
-EXIT_OK = 0
-EXIT_ERROR = 1  # also: the run failed
-EXIT_USAGE = 2  # bad input, and only that
-EXIT_LOST = 3  # a watch lost the run before it ended (--timeout, stream gone)
-EXIT_CANCELLED = 4  # the run was cancelled
-EXIT_INTERRUPTED = 130  # Ctrl-C
-
-EXIT_CODES_HELP = (
-    "Exit status: 0 success (a watched run completed), 1 error or the run failed, "
-    "2 bad input, 3 lost the run before it ended, 4 the run was cancelled, 130 interrupted."
-)
-
-API_SUFFIX = "/api/v1"
 PROBE_TIMEOUT = 5.0
 START_HINT = (
     "start one with `pipeline-service serve`, or point to yours with --url, "
@@ -146,6 +135,11 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise typer.Exit(code)
 
 
+def interactive() -> bool:
+    """True when someone can answer a question on stdin."""
+    return sys.stdin.isatty()
+
+
 def usage_error(message: str) -> NoReturn:
     """Reject bad command-line input: one line on stderr, exit status 2."""
     fail(message, EXIT_USAGE)
@@ -182,20 +176,9 @@ def normalize_url(raw: str) -> str:
 
 
 def corrected_url(raw: str) -> str:
-    """What `normalize_url` does, raising ValueError for a URL that cannot be the service's."""
-    url = raw.strip()
-    if "://" not in url:
-        url = f"http://{url}"
-    elif not url.startswith(("http://", "https://")):
-        raise ValueError(f"--url must be an http:// or https:// URL, not {raw!r}")
-    url = url.rstrip("/").removesuffix(API_SUFFIX)
-    try:
-        parsed = httpx.URL(url)
-    except httpx.InvalidURL as error:
-        raise ValueError(f"--url {raw!r} is not a valid URL: {error}") from None
-    if not parsed.host:
-        raise ValueError(f"--url {raw!r} has no host; expected e.g. http://127.0.0.1:8100")
-    return url
+    """What `normalize_url` does (as the client does), raising ValueError for a URL that cannot
+    be the service's."""
+    return normalize_base_url(raw, "--url")
 
 
 def probe(url: str) -> None:
@@ -206,7 +189,8 @@ def probe(url: str) -> None:
         fail(f"the Pipeline Service at {url} did not answer within {PROBE_TIMEOUT:g} s")
     except httpx.HTTPError as error:
         reason = _connect_reason(error)
-        fail(f"cannot reach the Pipeline Service at {url} ({reason}); {START_HINT}")
+        hint = tls_hint(url, str(error)) or START_HINT
+        fail(f"cannot reach the Pipeline Service at {url} ({reason}); {hint}")
     if not _looks_like_the_service(response):
         fail(f"{url} {_what_answered_to(response)}, not the Pipeline Service API; check --url")
 
@@ -218,6 +202,14 @@ def _connect_reason(error: httpx.HTTPError) -> str:
     return text or type(error).__name__
 
 
+def tls_hint(url: str, reason: str) -> str | None:
+    """What to do when an https:// URL reached a server that speaks plain HTTP (None otherwise)."""
+    if url.startswith("https://") and "WRONG_VERSION_NUMBER" in reason:
+        plain = "http://" + url.removeprefix("https://")
+        return f"the server there speaks plain HTTP, not HTTPS: use {plain}"
+    return None
+
+
 def _looks_like_the_service(response: httpx.Response) -> bool:
     if response.status_code in (401, 403):
         return True  # guarded by something in front: the request itself says what it needs
@@ -226,6 +218,48 @@ def _looks_like_the_service(response: httpx.Response) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and "status" in body and response.status_code in (200, 503)
+
+
+class _ReconnectNotice(logging.Handler):
+    """Says once, on stderr, that a followed stream lost its connection (the client's own log
+    record of reconnecting is the signal)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(logging.INFO)
+        self._url = url
+        self.said = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.said and record.getMessage().startswith("Reconnecting"):
+            self.said = True
+            stderr_console().print(
+                f"connection to {self._url} lost; reconnecting…", style="yellow", markup=False
+            )
+
+
+@contextmanager
+def reconnect_notice(url: str) -> Iterator[None]:
+    """While a stream is followed: a "reconnecting…" line as soon as its connection drops."""
+    logger = logging.getLogger(LOGGER_NAME)
+    handler = _ReconnectNotice(url)
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def lost_connection(error: PipelineServiceError, url: str) -> str | None:
+    """The short reason for a stream that lost the service for good (None for other errors)."""
+    if isinstance(error, StreamError | APIConnectionError) and not isinstance(
+        error, APITimeoutError
+    ):
+        return f"the connection to {url} was lost and did not come back"
+    return None
 
 
 def dashboard_url(base_url: str, run_id: str | None = None) -> str:
@@ -241,7 +275,10 @@ def describe_error(error: PipelineServiceError, url: str) -> str:
     if isinstance(error, StreamError):
         return f"the stream from {url} was cut short: {error}"
     if isinstance(error, APIConnectionError):
-        return f"cannot reach the Pipeline Service at {url} ({error})"
+        hint = tls_hint(url, str(error))
+        return f"cannot reach the Pipeline Service at {url} ({error})" + (
+            f"; {hint}" if hint else ""
+        )
     if isinstance(error, APIStatusError):
         if not _is_json(error.response):
             return f"{url} {_what_answered_to(error.response)}, not the Pipeline Service API"
@@ -407,8 +444,8 @@ def format_number(value: float) -> str:
 
 def format_amount(progress: float, total: float | None, status: str | None = None) -> str:
     """An action's progress: `3/10` when it counts units of work, `42%` when it is a fraction,
-    `-` for an action skipped (done by the run resumed)."""
-    if status == "skipped":
+    `-` for an action skipped (done by the run resumed) or not run."""
+    if status in ("skipped", NOT_RUN):
         return "-"
     if total is not None:
         return f"{format_number(progress)}/{format_number(total)}"
@@ -442,7 +479,18 @@ STATUS_STYLES: Mapping[str, str] = {
     "failed": "bold red",
     "cancelled": "yellow",
     "skipped": "dim",
+    "not run": "dim",
 }
+
+NOT_RUN = "not run"
+
+
+def shown_action_status(action_status: str, run_status: str) -> str:
+    """An action's status as the CLI shows it: a pending action of a run that ended (cancelled
+    or failed before reaching it) is "not run"; the API keeps it `pending`."""
+    if action_status == "pending" and run_status in TERMINAL_RUN_STATUSES:
+        return NOT_RUN
+    return action_status
 
 
 def read_document(path: str, what: str) -> Any:

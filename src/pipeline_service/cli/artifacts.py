@@ -9,19 +9,14 @@ from typing import Annotated
 import typer
 
 from pipeline_service.cli._common import (
-    JsonOption,
-    OutputOption,
-    TokenOption,
-    UrlOption,
     format_time,
-    open_client,
-    output_format,
     print_document,
     print_table,
     short_id,
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.resolve import resolve_run
 
@@ -36,7 +31,9 @@ def format_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+@client_command(output=True)
 def artifacts(
+    session: Session,
     run_ref: Annotated[
         str,
         typer.Argument(
@@ -58,15 +55,11 @@ def artifacts(
             help="Download them into DIR, each at its path there (checked by SHA-256).",
         ),
     ] = None,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """List a run's artifacts (path, size, action, step, checkpoint), or download them."""
-    fmt = output_format(output, as_json)
+    fmt = session.fmt
     console = stdout_console()
-    with open_client(url, token) as client:
+    with session.client() as client:
         run_id = resolve_run(client, run_ref)["id"]
         found = client.list_artifacts(run_id)
         if paths:

@@ -7,24 +7,21 @@ from typing import Annotated
 import typer
 
 from pipeline_service.cli._common import (
-    JsonOption,
-    OutputOption,
-    TokenOption,
-    UrlOption,
     compact_json,
     format_time,
-    open_client,
-    output_format,
     print_document,
     print_table,
     shorten,
     stdout_console,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.resolve import resolve_run
 
 
+@client_command(output=True)
 def checkpoints(
+    session: Session,
     run_ref: Annotated[
         str,
         typer.Argument(
@@ -33,15 +30,11 @@ def checkpoints(
             autocompletion=complete_run_id,
         ),
     ],
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """List a run's checkpoints, by action index, then age: after each action (`completed`) and
     inside one (`running`, with its step and files); -o json or yaml for whole results."""
-    fmt = output_format(output, as_json)
-    with open_client(url, token) as client:
+    fmt = session.fmt
+    with session.client() as client:
         run_id = resolve_run(client, run_ref)["id"]
         saved = client.get_checkpoints(run_id)
     if print_document(saved, fmt):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from pipeline_service.cli._common import (
     describe_error,
     fail,
     format_metrics,
+    interactive,
     stdout_console,
     usage_error,
 )
@@ -73,11 +75,20 @@ def demo(
             help="With --executor ray: the cluster (default: start a local Ray).",
         ),
     ] = None,
+    exit_at_end: Annotated[
+        bool,
+        typer.Option(
+            "--exit",
+            help="Stop as soon as the run ends (for scripts); on a terminal the demo otherwise "
+            "keeps serving the dashboard until Enter or Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
     """Start the service with a worker, run the sample download → convert → train pipeline
     (its actions in child processes, or as Ray tasks with `--executor ray`).
 
-    Shows each action's progress live, sums up the result and exits 0 when the run completed.
+    Shows each action's progress live and sums up the result; on a terminal it then keeps the
+    service (and its dashboard) up until Enter or Ctrl-C. Exits 0 when the run completed.
     """
     try:
         from pipeline_service.server import EmbeddedServer
@@ -101,13 +112,21 @@ def demo(
             fail(str(error))
         with workers:
             code, final = _run_demo(server.url, executor, db is None)
-    if final["status"] == "completed":
-        if as_json:
-            console.print_json(data=final["result"])
-        else:
-            console.print(result_summary(final["result"] or {}, final["id"]), markup=False)
-    if db is not None:
-        console.print(f"Runs, checkpoints and logs are kept in {db}", markup=False)
+            if final["status"] == "completed":
+                if as_json:
+                    console.print_json(data=final["result"])
+                else:
+                    console.print(result_summary(final["result"] or {}, final["id"]), markup=False)
+            if db is not None:
+                console.print(f"Runs, checkpoints and logs are kept in {db}", markup=False)
+            if not exit_at_end and interactive():
+                console.print(
+                    f"The dashboard stays up at {dashboard_url(server.url, final['id'])}: "
+                    "press Enter (or Ctrl-C) to stop.",
+                    markup=False,
+                )
+                with contextlib.suppress(EOFError, KeyboardInterrupt):
+                    input()
     raise typer.Exit(code)
 
 

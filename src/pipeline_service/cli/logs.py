@@ -14,23 +14,23 @@ from rich.text import Text
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
-    EXIT_INTERRUPTED,
     STATUS_STYLES,
-    OutputOption,
-    TokenOption,
-    UrlOption,
     format_time,
-    open_client,
-    output_format,
+    lost_connection,
     parse_time,
     print_document,
+    print_error,
     print_json,
+    reconnect_notice,
     stderr_console,
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
+from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED, EXIT_LOST
 from pipeline_service.cli.resolve import resolve_run
+from pipeline_service.errors import PipelineServiceError
 
 LOG_LEVELS = ("debug", "info", "success", "warning", "danger", "error", "critical")
 """The service's levels, least severe first (`--level L` shows L and those after it)."""
@@ -48,7 +48,11 @@ RELATIVE_TIME = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+@client_command(
+    output=True, json_help="Print JSON: one array, or one object per line with --follow."
+)
 def logs(
+    session: Session,
     run_ref: Annotated[
         str,
         typer.Argument(
@@ -91,26 +95,19 @@ def logs(
             "or a duration ago such as 30s, 5m, 2h, 1d.",
         ),
     ] = None,
-    output: OutputOption = None,
-    as_json: Annotated[
-        bool,
-        typer.Option("--json", help="Print JSON: one array, or one object per line with --follow."),
-    ] = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Print a run's log lines, oldest first; with --follow, until the run ends.
 
     Times are local; --json keeps the service's UTC timestamps.
     """
-    fmt = output_format(output, as_json)
+    fmt = session.fmt
     if fmt == "yaml" and follow:
         usage_error("-o yaml cannot follow; use --json for one object per line")
     if level is not None and level not in LOG_LEVELS:
         usage_error(f"--level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     after = parse_since(since) if since is not None else None
     console = stdout_console()
-    with open_client(url, token) as client:
+    with session.client() as client:
         run_id = resolve_run(client, run_ref)["id"]
         records: Iterable[Any] = at_least(_all_records(client, run_id, action, after), level)
         if tail is not None:
@@ -131,10 +128,17 @@ def logs(
                 if last_seq is None and tail == 0:
                     last_seq = _last_seq(client, run_id)
             followed = client.follow_logs(run_id, action_name=action, after_seq=last_seq)
-            for record in at_least(followed, level):
-                if after is not None and not _is_after(record, after):
-                    continue
-                _show(console, record, fmt)
+            with reconnect_notice(session.url):
+                for record in at_least(followed, level):
+                    if after is not None and not _is_after(record, after):
+                        continue
+                    _show(console, record, fmt)
+        except PipelineServiceError as error:
+            reason = lost_connection(error, session.url)
+            if reason is None:
+                raise
+            print_error(f"lost the logs of run {run_id} before it ended: {reason}")
+            raise typer.Exit(EXIT_LOST) from None
         except KeyboardInterrupt:
             status = client.get_run(run_id)["status"]
             stderr_console().print(

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Annotated, Any
 
 import typer
 
+from pipeline_service.cli import _common
 from pipeline_service.cli._common import (
-    EXIT_ERROR,
-    JsonOption,
-    OutputOption,
-    TokenOption,
-    UrlOption,
     compact_json,
     format_time,
-    open_client,
-    output_format,
     print_document,
     print_fields,
     print_table,
@@ -28,7 +21,9 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
+from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
 from pipeline_service.runner.actions import (
     EntrypointError,
@@ -58,43 +53,51 @@ FileArgument = Annotated[
 ]
 
 
+@client_command(output=True)
 def list_pipelines(
+    session: Session,
     limit: LimitOption = 100,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """List pipelines, newest first."""
-    fmt = output_format(output, as_json)
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipelines = list(islice(client.iter_pipelines(page_size=min(limit, 1000)), limit))
-    if print_document(pipelines, fmt):
+    if print_document(pipelines, session.fmt):
         return
-    rows = [
-        [
-            short_id(p["id"], fmt),
+    if not pipelines:
+        stdout_console().print(
+            "No pipelines yet. Register one with `pipeline-service pipelines apply FILE` "
+            "(e.g. examples/pipeline.yaml).",
+            markup=False,
+        )
+        return
+    wide = session.fmt == "wide"
+    headers = ["ID", "NAME", "ACTIONS", "CREATED"]
+    if wide:
+        headers += ["UPDATED", "DEDICATED", "DESCRIPTION"]
+    rows = []
+    for p in pipelines:
+        row = [
+            short_id(p["id"], session.fmt),
             p["name"],
             " → ".join(a["name"] for a in p["actions"]) or "-",
             format_time(p["created_at"]),
         ]
-        for p in pipelines
-    ]
-    print_table(stdout_console(), ["ID", "NAME", "ACTIONS", "CREATED"], rows)
+        if wide:
+            dedicated = "yes" if p.get("dedicated_workers") else "no"
+            row += [format_time(p["updated_at"]), dedicated, p.get("description") or "-"]
+        rows.append(row)
+    print_table(stdout_console(), headers, rows)
 
 
+@client_command(output=True)
 def get_pipeline(
+    session: Session,
     pipeline_ref: PipelineArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Show a pipeline and its actions."""
-    fmt = output_format(output, as_json)
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
-    if print_document(pipeline, fmt):
+    if print_document(pipeline, session.fmt):
         return
     console = stdout_console()
     print_fields(
@@ -125,17 +128,14 @@ def get_pipeline(
     print_table(console, ["#", "ACTION", "ENTRYPOINT", "RESOURCES", "DESCRIPTION"], rows)
 
 
+@client_command(output=True)
 def create_pipeline(
+    session: Session,
     file: FileArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Register a pipeline from a YAML or JSON file (always a new one: see `apply`)."""
-    fmt = output_format(output, as_json)
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    with open_client(url, token) as client, _refused_locally(file):
+    with session.client() as client, _refused_locally(file):
         pipeline = client.create_pipeline(
             definition["name"],
             definition["actions"],
@@ -143,21 +143,41 @@ def create_pipeline(
             dedicated_workers=definition["dedicated_workers"],
             runtime_env=definition["runtime_env"],
         )
-    if not print_document(pipeline, fmt):
+    if not print_document(pipeline, session.fmt):
         _say("Created", pipeline)
 
 
+@client_command(output=True)
 def apply_pipeline(
+    session: Session,
     file: FileArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
+    import_check: Annotated[
+        bool,
+        typer.Option(
+            "--import-check/--no-import-check",
+            help="Refuse the file when an action's entrypoint does not import here (as "
+            "`validate` checks); --no-import-check when only the workers' machines can import it.",
+        ),
+    ] = True,
 ) -> None:
-    """Create the pipeline of a file, or update the one of that name to match it."""
-    fmt = output_format(output, as_json)
+    """Create the pipeline of a file, or update the one of that name to match it.
+
+    Every action's entrypoint must import here first (from the current directory, PYTHONPATH
+    and the bundled examples), so that a typo fails now rather than after the earlier actions
+    of a run.
+    """
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    with open_client(url, token) as client, _refused_locally(file):
+    if import_check:
+        problems = _import_problems(definition)
+        if problems:
+            name, error = problems[0]
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            usage_error(
+                f"{file}: action {name!r} cannot be loaded{more}: {error} -- check the file with "
+                "`pipeline-service pipelines validate`, or pass --no-import-check if only the "
+                "workers can import it"
+            )
+    with session.client() as client, _refused_locally(file):
         existing = find_pipeline_by_name(client, definition["name"])
         if existing is None:
             pipeline = client.create_pipeline(
@@ -188,7 +208,7 @@ def apply_pipeline(
                 ),
             )
             verb = "Updated"
-    if not print_document(pipeline, fmt):
+    if not print_document(pipeline, session.fmt):
         _say(verb, pipeline)
 
 
@@ -229,46 +249,51 @@ def validate_pipeline(file: FileArgument) -> None:
     """Check a pipeline file here, without a server: its shape, and that every action's
     entrypoint imports (from the current directory, PYTHONPATH and the bundled examples)."""
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
-    use_import_paths(default_import_paths())
     console = stdout_console()
-    problems = 0
+    problems = dict(_import_problems(definition))
     for action in definition["actions"]:
-        try:
-            load_action(action["entrypoint"])
-        except EntrypointError as error:
-            problems += 1
-            console.print(f"✗ {action['name']}: {error}", style="red", markup=False)
+        if action["name"] in problems:
+            console.print(
+                f"✗ {action['name']}: {problems[action['name']]}", style="red", markup=False
+            )
         else:
             console.print(f"✓ {action['name']}: {action['entrypoint']}", markup=False)
     if problems:
         console.print(
-            f"{file}: {problems} of {len(definition['actions'])} actions cannot be loaded",
+            f"{file}: {len(problems)} of {len(definition['actions'])} actions cannot be loaded",
             markup=False,
         )
         raise typer.Exit(EXIT_ERROR)
     console.print(f"{file}: {definition['name']} is valid", markup=False)
 
 
-def interactive() -> bool:
-    """True when someone can answer a question on stdin."""
-    return sys.stdin.isatty()
+def _import_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(action name, why) for each action whose entrypoint does not load here."""
+    use_import_paths(default_import_paths())
+    problems = []
+    for action in definition["actions"]:
+        try:
+            load_action(action["entrypoint"])
+        except EntrypointError as error:
+            problems.append((action["name"], str(error)))
+    return problems
 
 
+@client_command()
 def delete_pipeline(
+    session: Session,
     pipeline_ref: PipelineArgument,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before deleting its runs too.")
     ] = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Delete a pipeline, with its runs, checkpoints and logs (asks first when it has runs)."""
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
         runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=1000))
         if runs and not yes:
             what = f"pipeline {pipeline['name']} ({pipeline['id']}) with its {runs} run(s)"
-            if not interactive():
+            if not _common.interactive():
                 usage_error(f"not deleting {what} without --yes")
             if not typer.confirm(f"Delete {what}?", default=False):
                 stdout_console().print("Nothing deleted", markup=False)

@@ -1,18 +1,22 @@
 """Names and short ids: what the commands accept wherever an id is taken.
 
 A run is named by its id or a unique prefix of it (as git takes short commit ids); a pipeline
-by its id, its name or a unique id prefix.
+by its id, its name or a unique id prefix (a name close to one that exists gets "did you mean").
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
 import typer
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.cli._common import EXIT_ERROR, EXIT_USAGE, print_error
+from pipeline_service.cli._common import (
+    print_error,
+)
+from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from pipeline_service.errors import NotFoundError
 from pipeline_service.types import Pipeline, Run
 
@@ -50,7 +54,9 @@ def resolve_pipeline(client: PipelineServiceClient, ref: str) -> Pipeline:
         return matches[0]
     if matches:
         raise _ambiguous("pipeline id prefix", ref, (p["id"] for p in matches))
-    raise _not_found(f"no pipeline with id, name or id prefix {ref!r} (404)")
+    close = difflib.get_close_matches(ref, sorted({p["name"] for p in pipelines}), n=1)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise _not_found(f"no pipeline with id, name or id prefix {ref!r} (404){hint}")
 
 
 def find_pipeline_by_name(client: PipelineServiceClient, name: str) -> Pipeline | None:

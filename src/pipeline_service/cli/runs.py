@@ -11,13 +11,9 @@ import typer
 from rich.syntax import Syntax
 
 from pipeline_service import PipelineServiceClient, RunStatus
-from pipeline_service.cli import artifacts
+from pipeline_service.cli import _common, artifacts
 from pipeline_service.cli._common import (
     STATUS_STYLES,
-    JsonOption,
-    OutputOption,
-    TokenOption,
-    UrlOption,
     compact_json,
     dashboard_url,
     elapsed_seconds,
@@ -25,19 +21,19 @@ from pipeline_service.cli._common import (
     format_duration,
     format_metrics,
     format_time,
-    open_client,
-    output_format,
     print_document,
     print_fields,
     print_json,
     print_table,
     read_document,
-    resolved_url,
     short_id,
+    shown_action_status,
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
+from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
@@ -84,15 +80,12 @@ ParamsFileOption = Annotated[
 WatchOption = Annotated[
     bool, typer.Option("--watch", "-w", help=f"Watch the run until it ends. {EXIT_STATUS_HELP}")
 ]
-WatchJsonOption = Annotated[
-    bool,
-    typer.Option(
-        "--json", help="Print the run as JSON (with --watch: each progress event, one per line)."
-    ),
-]
+WATCH_JSON_HELP = "Print the run as JSON (with --watch: each progress event, one per line)."
 
 
+@client_command(output=True)
 def list_runs(
+    session: Session,
     status: Annotated[
         str | None,
         typer.Option(
@@ -111,20 +104,19 @@ def list_runs(
         ),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """List runs, newest first."""
-    fmt = output_format(output, as_json)
+    fmt = session.fmt
     if status is not None and status not in RUN_STATUSES:
         usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
         runs = list(islice(_runs(client, status, pipeline_id, min(limit, 1000)), limit))
         names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
     if print_document(runs, fmt):
+        return
+    if not runs:
+        stdout_console().print(_no_runs(status, pipeline_ref), markup=False)
         return
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
@@ -148,6 +140,16 @@ def list_runs(
     print_table(stdout_console(), headers, rows)
 
 
+def _no_runs(status: str | None, pipeline_ref: str | None) -> str:
+    """What an empty listing says: that nothing matched, and how to start a run."""
+    if status is not None or pipeline_ref is not None:
+        return "No runs match."
+    return (
+        "No runs yet. Start one with `pipeline-service runs create PIPELINE` (see "
+        "`pipeline-service pipelines list`), or try `pipeline-service demo`."
+    )
+
+
 def _runs(
     client: PipelineServiceClient, status: str | None, pipeline_id: str | None, page_size: int
 ) -> Iterator[Any]:
@@ -169,16 +171,14 @@ def _ran_elsewhere(ran_on: Mapping[str, Any] | None) -> str:
     return " ".join(parts)
 
 
+@client_command(output=True)
 def get_run(
+    session: Session,
     run_ref: RunIdArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Show a run: its state, parameters, result and the progress of each action."""
-    fmt = output_format(output, as_json)
-    with open_client(url, token) as client:
+    fmt = session.fmt
+    with session.client() as client:
         run = resolve_run(client, run_ref)
         pipeline_name = (
             _pipeline_name(client, run["pipeline_id"]) if fmt in ("table", "wide") else None
@@ -210,8 +210,8 @@ def get_run(
         [
             str(index),
             action["name"],
-            action["status"],
-            format_amount(action.get("progress", 0), action.get("total"), action["status"]),
+            shown := shown_action_status(action["status"], run["status"]),
+            format_amount(action.get("progress", 0), action.get("total"), shown),
             action.get("progress_step") or "",
             " ".join(
                 part
@@ -243,7 +243,9 @@ def _pipeline_name(client: PipelineServiceClient, pipeline_id: str) -> str:
         return "?"
 
 
+@client_command(json_help=WATCH_JSON_HELP)
 def create_run(
+    session: Session,
     pipeline_ref: PipelineArgument,
     param: ParamOption = None,
     params_file: ParamsFileOption = None,
@@ -262,20 +264,19 @@ def create_run(
     ] = None,
     watch: WatchOption = False,
     timeout: TimeoutOption = None,
-    as_json: WatchJsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Start a run of a pipeline."""
     params = run_params(param or [], params_file)
-    with open_client(url, token) as client:
+    with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
         earlier = resolve_run(client, resume_from)["id"] if resume_from else None
         run = client.create_run(pipeline["id"], params, work_dir, resume_from=earlier)
-        _started(client, run, f"of pipeline {pipeline['name']}", url, watch, timeout, as_json)
+        _started(session, client, run, f"of pipeline {pipeline['name']}", watch, timeout)
 
 
+@client_command(json_help=WATCH_JSON_HELP)
 def resume_run(
+    session: Session,
     run_ref: RunIdArgument,
     param: ParamOption = None,
     params_file: ParamsFileOption = None,
@@ -290,9 +291,6 @@ def resume_run(
     ] = None,
     watch: WatchOption = False,
     timeout: TimeoutOption = None,
-    as_json: WatchJsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Start a new run continuing RUN_ID after its latest completed action (an action that
     saved in-action checkpoints continues from its latest one).
@@ -300,25 +298,25 @@ def resume_run(
     The parameters given win; the others keep RUN_ID's values.
     """
     params = run_params(param or [], params_file)
-    with open_client(url, token) as client:
+    with session.client() as client:
         earlier = resolve_run(client, run_ref)
         try:
             run = client.resume_run(earlier["id"], params, from_action=from_action)
         except ConflictError as exc:
             refuse_finished_resume(client, earlier, exc)
             raise
-        _started(client, run, f"resuming run {earlier['id']}", url, watch, timeout, as_json)
+        _started(session, client, run, f"resuming run {earlier['id']}", watch, timeout)
 
 
 def _started(
+    session: Session,
     client: PipelineServiceClient,
     run: Any,
     what: str,
-    url: str | None,
     watch: bool,
     timeout: float | None,
-    as_json: bool,
 ) -> None:
+    as_json = session.as_json
     if as_json and not watch:
         print_json(run)
         return
@@ -327,20 +325,18 @@ def _started(
         console.print(f"Created run {run['id']} {what}", markup=False)
         console.print(f"Dashboard: {dashboard_url(client.base_url, run['id'])}", markup=False)
     if watch:
-        code = watch_run(client, run["id"], url=resolved_url(url), as_json=as_json, timeout=timeout)
+        code = watch_run(client, run["id"], url=session.url, as_json=as_json, timeout=timeout)
         raise typer.Exit(code)
 
 
+@client_command(output=True)
 def cancel_run(
+    session: Session,
     run_ref: RunIdArgument,
-    output: OutputOption = None,
-    as_json: JsonOption = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Cancel a pending or running run."""
-    fmt = output_format(output, as_json)
-    with open_client(url, token) as client:
+    fmt = session.fmt
+    with session.client() as client:
         run = client.cancel_run(resolve_run(client, run_ref)["id"])
     if print_document(run, fmt):
         return
@@ -351,31 +347,52 @@ def cancel_run(
     )
 
 
+@client_command()
 def delete_run(
-    run_ref: RunIdArgument,
-    url: UrlOption = None,
-    token: TokenOption = None,
+    session: Session,
+    run_refs: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="RUN_ID...",
+            help="The runs' ids, or unique prefixes of them.",
+            autocompletion=complete_run_id,
+        ),
+    ],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before deleting runs still going.")
+    ] = False,
 ) -> None:
-    """Delete a run with its checkpoints, artifacts and logs."""
-    with open_client(url, token) as client:
-        run_id = resolve_run(client, run_ref)["id"]
-        client.delete_run(run_id)
-    stdout_console().print(f"Deleted run {run_id}", markup=False)
+    """Delete runs with their checkpoints, artifacts and logs (asks first for a pending or
+    running one: its worker stops it).
+
+    The worker executing a deleted run removes the work dir it made for it; a run that had
+    ended keeps its work dir on the worker's machine (under <tmp>/pipeline-service/runs/).
+    """
+    with session.client() as client:
+        found = {run["id"]: run for run in (resolve_run(client, ref) for ref in run_refs)}
+        going = [run for run in found.values() if run["status"] in ("pending", "running")]
+        if going and not yes:
+            what = ", ".join(f"{run['id']} ({run['status']})" for run in going)
+            if not _common.interactive():
+                usage_error(f"not deleting runs still going without --yes: {what}")
+            if not typer.confirm(f"Delete runs still going: {what}?", default=False):
+                stdout_console().print("Nothing deleted", markup=False)
+                raise typer.Exit(EXIT_ERROR)
+        for run_id in found:
+            client.delete_run(run_id)
+            stdout_console().print(f"Deleted run {run_id}", markup=False)
 
 
+@client_command(json_help="Print each progress event as one JSON object per line.")
 def watch(
+    session: Session,
     run_ref: RunIdArgument,
     timeout: TimeoutOption = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print each progress event as one JSON object per line.")
-    ] = False,
-    url: UrlOption = None,
-    token: TokenOption = None,
 ) -> None:
     """Watch a run live until it ends; Ctrl-C stops watching and leaves the run alone."""
-    with open_client(url, token) as client:
+    with session.client() as client:
         run_id = resolve_run(client, run_ref)["id"]
-        code = watch_run(client, run_id, url=resolved_url(url), as_json=as_json, timeout=timeout)
+        code = watch_run(client, run_id, url=session.url, as_json=session.as_json, timeout=timeout)
     raise typer.Exit(code)
 
 
@@ -392,6 +409,13 @@ def run_params(pairs: list[str], params_file: str | None) -> dict[str, Any] | No
         if not sep or not key:
             usage_error(f"--param expects KEY=VALUE, got {pair!r}")
         params[key] = parse_param_value(raw)
+        try:
+            json.dumps(params[key], allow_nan=False)
+        except ValueError:
+            usage_error(
+                f"--param {pair!r}: {raw} holds a number too large for JSON (at most about "
+                f"1.8e308); quote it to send it as a string: -p '{key}=\"{raw}\"'"
+            )
     return params or None
 
 
@@ -434,7 +458,8 @@ EXAMPLES = {
     "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch\n\n"
     "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
     "cancel": "pipeline-service runs cancel 0b53d409",
-    "delete": "pipeline-service runs delete 0b53d409",
+    "delete": "pipeline-service runs delete 0b53d409 61b7e469\n\n"
+    "pipeline-service runs delete 0b53d409 --yes",
     "watch": "pipeline-service runs watch 0b53d409\n\n"
     "pipeline-service runs watch 0b53d409 --json --timeout 600",
 }

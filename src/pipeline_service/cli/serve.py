@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import errno
 import logging
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -164,6 +166,9 @@ def serve(
             "change every pipeline and run. Give one (--token-file FILE or "
             f"${ENV_TOKEN}), or add --insecure-no-token if only trusted machines reach it."
         )
+    problem = port_problem(host, port)
+    if problem is not None:
+        fail(problem)
     problem = _database_problem(database(db))
     if problem is not None:
         typer.echo(f"pipeline-service: cannot use the database {redacted(db)}: {problem}", err=True)
@@ -193,6 +198,32 @@ def serve(
         serve_with_workers(server, workers, token=token or None)
     except RuntimeError as exc:  # cannot listen (the reason is uvicorn's line above)
         fail(f"cannot serve on {host}:{port}: {exc}")
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why `serve` cannot listen on `host:port` (None when it can): checked before anything is
+    created, so a port in use is one line and no database file is left behind."""
+    if port == 0:
+        return None
+    try:
+        addresses = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+    except socket.gaierror as error:
+        return f"cannot listen on {host}:{port}: {error.strerror}"
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            try:
+                probe.bind(address)
+            except OSError as error:
+                if error.errno == errno.EADDRINUSE:
+                    return (
+                        f"port {port} on {host} is already in use; choose another with "
+                        "--port PORT, or --port 0 for any free one"
+                    )
+                return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
 
 
 def _database_problem(db: Path | str) -> str | None:

@@ -23,12 +23,7 @@ from rich.text import Text
 
 from pipeline_service import ActionProgress, PipelineProgress, PipelineServiceClient
 from pipeline_service.cli._common import (
-    EXIT_CANCELLED,
-    EXIT_CODES_HELP,
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_LOST,
-    EXIT_OK,
+    NOT_RUN,
     STATUS_STYLES,
     describe_error,
     elapsed_seconds,
@@ -36,10 +31,21 @@ from pipeline_service.cli._common import (
     format_amount,
     format_duration,
     format_metrics,
+    lost_connection,
     print_error,
     print_json,
+    reconnect_notice,
+    shown_action_status,
     stderr_console,
     stdout_console,
+)
+from pipeline_service.cli.exit_codes import (
+    EXIT_CANCELLED,
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_LOST,
+    EXIT_OK,
 )
 from pipeline_service.errors import APITimeoutError, PipelineServiceError
 
@@ -49,7 +55,14 @@ OUTCOME_EXIT_CODES = {
     "cancelled": EXIT_CANCELLED,
 }
 
-ICONS = {"completed": "✓", "failed": "✗", "skipped": "-", "pending": "·", "cancelled": "⊘"}
+ICONS = {
+    "completed": "✓",
+    "failed": "✗",
+    "skipped": "-",
+    "pending": "·",
+    "cancelled": "⊘",
+    "not run": "·",
+}
 
 PLAIN_PROGRESS_INTERVAL = 2.0
 """Plain output prints an action's progress at most this often (status changes always)."""
@@ -117,9 +130,10 @@ def watch_run(
                 view.update(last)
             if not last.is_terminal:
                 timer.start()
-                for progress in client.stream_progress(run_id, timeout=timeout):
-                    last = progress
-                    view.update(progress)
+                with reconnect_notice(url):
+                    for progress in client.stream_progress(run_id, timeout=timeout):
+                        last = progress
+                        view.update(progress)
     except KeyboardInterrupt:
         stderr_console().print(
             f"Stopped watching run {run_id} (it is {enum_value(last.status)} and left as it is).",
@@ -130,7 +144,7 @@ def watch_run(
         reason = (
             f"stopped watching after {timeout:g} s"
             if isinstance(error, APITimeoutError) and timeout is not None
-            else describe_error(error, url)
+            else lost_connection(error, url) or describe_error(error, url)
         )
         if enum_value(last.status) == "pending":
             reason = f"{reason}; {pending_hint(run_id, url)}"
@@ -280,7 +294,7 @@ class PlainView(_PrintingView):
             typer.echo(run_line)
         now = time.monotonic()
         for action in progress.actions:
-            action_status = enum_value(action.status)
+            action_status = shown_action_status(enum_value(action.status), status)
             line = " ".join(
                 part
                 for part in (
@@ -290,6 +304,8 @@ class PlainView(_PrintingView):
                 )
                 if part
             )
+            if action_status == NOT_RUN:
+                continue  # plain lines say what happened; the run's own line says it ended
             shown = self._shown.get(action.name)
             if shown is None and action_status == "pending":
                 self._shown[action.name] = (action_status, line)
@@ -379,7 +395,7 @@ class LiveView:
         table.add_column(overflow="ellipsis")
         bar_width = max(10, min(30, self._console.width // 5))
         for action in progress.actions:
-            action_status = enum_value(action.status)
+            action_status = shown_action_status(enum_value(action.status), status)
             style = STATUS_STYLES.get(action_status, "")
             seconds = action_seconds(action, now)
             eta = action_eta(action, now)

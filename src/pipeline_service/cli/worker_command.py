@@ -6,6 +6,7 @@ import enum
 import logging
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,18 +16,15 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from pipeline_service.cli._common import (
-    TokenOption,
-    UrlOption,
+    LocalTimeFormatter,
     dashboard_url,
     describe_error,
     fail,
     local_time,
-    open_client,
-    resolved_token,
-    resolved_url,
     stderr_console,
     usage_error,
 )
+from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.resolve import resolve_pipeline
 from pipeline_service.cli.token_file import TokenFileOption, token_from
@@ -45,14 +43,21 @@ if TYPE_CHECKING:
 
 
 def configure_logging(verbose: bool) -> None:
-    """Worker and runner messages on stderr (INFO, or DEBUG with --verbose)."""
-    handler = RichHandler(
-        console=stderr_console(),
-        show_path=False,
-        markup=False,
-        log_time_format=lambda moment: Text(local_time(moment, millis=True)),
-        omit_repeated_times=False,
-    )
+    """Worker and runner messages on stderr (INFO, or DEBUG with --verbose): rich columns on a
+    terminal, else one event per line, never wrapped (so that `grep claimed` finds the id)."""
+    console = stderr_console()
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(
+            console=console,
+            show_path=False,
+            markup=False,
+            log_time_format=lambda moment: Text(local_time(moment, millis=True)),
+            omit_repeated_times=False,
+        )
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(LocalTimeFormatter("%(asctime)s %(levelname)-8s %(message)s"))
     logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler])
     logging.getLogger("pipeline_service.runner").setLevel(
         logging.DEBUG if verbose else logging.INFO
@@ -66,9 +71,9 @@ class Executor(enum.StrEnum):
     ray = "ray"
 
 
+@client_command()
 def worker(
-    url: UrlOption = None,
-    token: TokenOption = None,
+    session: Session,
     token_file: TokenFileOption = None,
     lease_seconds: Annotated[
         float,
@@ -149,16 +154,17 @@ def worker(
     stops at once. A run whose worker died is resumed by another from its latest checkpoint.
     """
     configure_logging(verbose)
-    token = token_from(token, token_file)
+    session = replace(session, token_option=token_from(session.token_option, token_file))
+    url = session.url
     runtime_env = _ray_options(executor, ray_address, ray_runtime_env)
     pipeline_id = None
     if pipeline_ref is not None:
-        with open_client(url, token) as client:
+        with session.client() as client:
             pipeline_id = resolve_pipeline(client, pipeline_ref)["id"]
     try:
         claimer = Worker(
-            resolved_url(url),
-            token=resolved_token(token),
+            url,
+            token=session.token,
             lease_seconds=lease_seconds,
             pipeline_id=pipeline_id,
             poll_interval=poll_interval,
@@ -180,13 +186,11 @@ def worker(
             claimer.stop(force=requests > 1)
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        stderr_console().print(
-            f"Worker {claimer.worker_id} serving {resolved_url(url)}", markup=False
-        )
+        stderr_console().print(f"Worker {claimer.worker_id} serving {url}", markup=False)
         try:
             claimer.run(max_runs=max_runs)
         except AuthenticationError as error:
-            fail(describe_error(error, resolved_url(url)))
+            fail(describe_error(error, url))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

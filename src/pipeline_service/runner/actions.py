@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import inspect
 import json
+import os
 import sys
 import time
 import traceback
@@ -115,9 +117,7 @@ def load_action(entrypoint: str) -> ActionCallable:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise EntrypointError(
-            f"Bad entrypoint {entrypoint!r}: cannot import module {module_name!r} ({exc})"
-        ) from exc
+        raise EntrypointError(_not_found(entrypoint, module_name, exc.name, str(exc))) from exc
     except Exception as exc:
         raise EntrypointError(
             f"Bad entrypoint {entrypoint!r}: importing module {module_name!r} raised "
@@ -150,6 +150,54 @@ def load_action(entrypoint: str) -> ActionCallable:
         f"Bad entrypoint {entrypoint!r}: {attribute!r} is neither a class nor a function "
         f"(found {type(target).__name__})"
     )
+
+
+def missing_module(entrypoint: str, import_paths: Sequence[str] = ()) -> str | None:
+    """Why the module of `entrypoint` cannot be found on `sys.path` and `import_paths` (None
+    when it can), found without importing it: so a worker can refuse a run before its first
+    action rather than fail at a later one."""
+    try:
+        module_name, _ = _split_entrypoint(entrypoint)
+    except EntrypointError as exc:
+        return str(exc)
+    if module_name in sys.modules:
+        return None
+    parts = module_name.split(".")
+    if parts[0] in sys.builtin_module_names:
+        return None
+    search: Sequence[str] | None = [*sys.path, *import_paths]
+    for depth, part in enumerate(parts):
+        spec = importlib.machinery.PathFinder.find_spec(part, search)
+        if spec is None:
+            name = ".".join(parts[: depth + 1])
+            return _not_found(entrypoint, module_name, name, f"No module named {name!r}")
+        search = spec.submodule_search_locations
+        if search is None and depth < len(parts) - 1:
+            name = ".".join(parts[: depth + 2])
+            reason = f"No module named {name!r}; {parts[depth]!r} is not a package"
+            return _not_found(entrypoint, module_name, name, reason)
+    return None
+
+
+def _not_found(entrypoint: str, module_name: str, missing: str | None, reason: str) -> str:
+    """The error for an entrypoint whose module (or one it imports) is not found."""
+    message = f"Bad entrypoint {entrypoint!r}: cannot import module {module_name!r} ({reason})"
+    top = module_name.split(".")[0]
+    if missing is None or not module_name.startswith(missing):
+        return f"{message}; install what it imports where the worker runs"
+    if missing != top:
+        return message
+    python_path = os.environ.get("PYTHONPATH") or "(not set)"
+    return (
+        f"{message}. Looked in the directory {Path.cwd()} and PYTHONPATH={python_path} (and "
+        f"the installed packages): start the worker from the directory that holds {top!r}, "
+        "or add that directory to PYTHONPATH"
+    )
+
+
+def output_prefix(task: ActionTask) -> str:
+    """What each line an action prints starts with in the worker's console: `[run8 action] `."""
+    return f"[{task.run_id[:8]} {task.action_name}] "
 
 
 def _describe(exc: BaseException) -> str:
@@ -242,7 +290,7 @@ def run_action(
             ran_on=ran_on,
         )
         captured: AbstractContextManager[None] = (
-            capture_output(reporter.log) if capture else nullcontext()
+            capture_output(reporter.log, output_prefix(task)) if capture else nullcontext()
         )
         try:
             with captured:

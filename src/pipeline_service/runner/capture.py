@@ -46,11 +46,12 @@ def service_level(levelno: int) -> str:
 class _LineWriter(io.TextIOBase):
     """A text stream that echoes to `echo` and hands each complete line to `sink`."""
 
-    def __init__(self, echo: TextIO, sink: LogSink, level: str) -> None:
+    def __init__(self, echo: TextIO, sink: LogSink, level: str, prefix: str = "") -> None:
         super().__init__()
         self._echo = echo
         self._sink = sink
         self._level = level
+        self._prefix = prefix
         self._partial = ""
         self._lock = threading.Lock()
 
@@ -64,13 +65,16 @@ class _LineWriter(io.TextIOBase):
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self._echo.write(text)
+        if not self._prefix:
+            self._echo.write(text)
         with self._lock:
             *lines, self._partial = (self._partial + text).split("\n")
             if len(self._partial) > MAX_LINE_CHARS:
                 lines.append(self._partial)
                 self._partial = ""
         for line in lines:
+            if self._prefix:  # whole lines only: each one says whose it is
+                self._echo.write(f"{self._prefix}{line}\n")
             self._emit(line)
         return len(text)
 
@@ -82,6 +86,8 @@ class _LineWriter(io.TextIOBase):
         with self._lock:
             rest, self._partial = self._partial, ""
         if rest:
+            if self._prefix:
+                self._echo.write(f"{self._prefix}{rest}\n")
             self._emit(rest)
 
     def _emit(self, line: str) -> None:
@@ -93,11 +99,11 @@ class _LineWriter(io.TextIOBase):
 class _SinkHandler(logging.Handler):
     """Sends `logging` records to the sink and echoes them to `echo`."""
 
-    def __init__(self, sink: LogSink, echo: TextIO) -> None:
+    def __init__(self, sink: LogSink, echo: TextIO, prefix: str = "") -> None:
         super().__init__(logging.NOTSET)
         self._sink = sink
         self._echo = logging.StreamHandler(echo)
-        self._echo.setFormatter(logging.Formatter(_ECHO_FORMAT))
+        self._echo.setFormatter(logging.Formatter(prefix.replace("%", "%%") + _ECHO_FORMAT))
         self.setFormatter(logging.Formatter("%(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -111,13 +117,14 @@ class _SinkHandler(logging.Handler):
 
 
 @contextmanager
-def capture_output(sink: LogSink) -> Iterator[None]:
-    """Route stdout, stderr and `logging` (INFO and up) to `sink` while the block runs."""
+def capture_output(sink: LogSink, prefix: str = "") -> Iterator[None]:
+    """Route stdout, stderr and `logging` (INFO and up) to `sink` while the block runs; the
+    echo of each line starts with `prefix` (e.g. the run and action it came from)."""
     stdout, stderr = sys.stdout, sys.stderr
-    out = _LineWriter(stdout, sink, STDOUT_LEVEL)
-    err = _LineWriter(stderr, sink, STDERR_LEVEL)
+    out = _LineWriter(stdout, sink, STDOUT_LEVEL, prefix)
+    err = _LineWriter(stderr, sink, STDERR_LEVEL, prefix)
     root = logging.getLogger()
-    handler = _SinkHandler(sink, stderr)
+    handler = _SinkHandler(sink, stderr, prefix)
     level = root.level
     root.addHandler(handler)  # also makes an action's logging.basicConfig() a no-op
     if level == logging.WARNING or level == logging.NOTSET:

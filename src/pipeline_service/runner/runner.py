@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline_service.errors import ConflictError, PipelineServiceError
-from pipeline_service.runner.actions import ActionOutcome, ActionTask
+from pipeline_service.runner.actions import ActionOutcome, ActionTask, missing_module
 from pipeline_service.runner.delivery import LeaseExpired, deliver, is_lease_lost, new_key
 from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
@@ -164,11 +164,13 @@ class _RunTerminated(Exception):
 class Runner:
     """Executes claimed runs, reporting only through the client.
 
-    Each action runs through `execute` (a worker runs it in a child process or a Ray task).
-    After an action completes, a checkpoint records its result and the params it ran with; a
-    failure stores "Type: message" as the run's error and the traceback as an error log. Unless
-    the executor `honours_resources`, a run whose actions ask for resources is told once, in
-    its log, that they run without them.
+    Each action runs through `execute` (a worker runs it in a child process or a Ray task);
+    with `check_imports`, where `execute` imports the actions from this machine's
+    `import_paths`, a run whose actions' modules are not all there fails before its first
+    action. After an action completes, a checkpoint records its result and the params it ran
+    with; a failure stores "Type: message" as the run's error and the traceback as an error
+    log. Unless the executor `honours_resources`, a run whose actions ask for resources is told
+    once, in its log, that they run without them.
 
     Every write the runner makes is delivered (see `delivery`): resent under one
     Idempotency-Key while it fails transiently, as long as the lease lasts. A write that
@@ -186,6 +188,7 @@ class Runner:
         import_paths: Sequence[str] = (),
         honours_resources: bool = False,
         writer: PipelineServiceClient | None = None,
+        check_imports: bool = False,
     ) -> None:
         self._client = client
         self._writer = client if writer is None else writer
@@ -193,6 +196,7 @@ class Runner:
         self._honours_resources = honours_resources
         self._work_root = work_root
         self._import_paths = tuple(import_paths)
+        self._check_imports = check_imports
 
     def run(self, run: Run, control: RunControl) -> RunEnd:
         """Execute `run` (already claimed and `running`) until it ends or must stop."""
@@ -235,6 +239,11 @@ class Runner:
             plan = plan_resume(actions, run, self._client.get_checkpoints(run_id))
         except ResumeError as exc:
             return self._fail(run_id, None, str(exc), None, control)
+        for index in range(plan.start_index, len(actions) if self._check_imports else 0):
+            # Every action to run must import before the first one starts: not hours later.
+            problem = missing_module(actions[index]["entrypoint"], self._import_paths)
+            if problem is not None:
+                return self._fail(run_id, (actions[index]["name"], index), problem, None, control)
         work_dir = Path(run["work_dir"] or self._work_root / run_id)  # each run its own
         params, results = plan.params, plan.results
         if plan.start_index:
@@ -427,7 +436,7 @@ class Runner:
                     self._writer.report_progress,
                     run_id,
                     current_action_index=index,
-                    action_progress={"name": name, "status": "failed", "error": "Cancelled"},
+                    action_progress={"name": name, "status": "cancelled"},
                 )
             except (PipelineServiceError, LeaseExpired) as exc:
                 logger.info("could not mark action %r of run %s cancelled: %s", name, run_id, exc)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -214,14 +215,17 @@ class Worker:
                 settings, grace_period=grace_period, flush_interval=flush_interval
             )
         self._client = PipelineServiceClient(base_url, token=token)  # once Ray could be reached
+        self._work_root = work_root or default_work_root()
         self._runner = Runner(
             self._client,
             self._executor,
-            work_root=work_root or default_work_root(),
+            work_root=self._work_root,
             import_paths=default_import_paths() if import_paths is None else import_paths,
             honours_resources=self._executor.honours_resources,
             # The runner resends its writes itself, for as long as the lease lasts.
             writer=self._client.with_options(max_retries=0),
+            # Ray tasks import the actions on the cluster, maybe from a shipped runtime_env.
+            check_imports=executor == "process",
         )
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread
@@ -303,7 +307,20 @@ class Worker:
         logger.info("run %s: %s", run_id, end.value)
         if end is not RunEnd.LOST:
             self._release(run_id, control.lease_token)
+        elif run["work_dir"] is None:
+            self._forget_if_deleted(run_id)
         return True
+
+    def _forget_if_deleted(self, run_id: str) -> None:
+        """Remove the work dir this worker made for a run deleted while it executed it (a run
+        deleted after it ended keeps its directory: no worker learns of that)."""
+        try:
+            self._client.get_run(run_id)
+        except NotFoundError:
+            shutil.rmtree(self._work_root / run_id, ignore_errors=True)
+            logger.info("run %s was deleted; removed its work dir", run_id)
+        except PipelineServiceError:
+            pass  # cannot tell: keep the directory
 
     def _execute(self, run: Run, control: RunControl) -> RunEnd:
         run_id = run["id"]

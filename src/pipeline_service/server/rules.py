@@ -80,7 +80,23 @@ def move_run(run: Run, status: str, now: str) -> bool:
         run["started_at"] = now
     if status in TERMINAL_RUN_STATUSES and run["completed_at"] is None:
         run["completed_at"] = now
+    if status == "cancelled":
+        cancel_running_actions(run, now)
     return True
+
+
+def cancel_running_actions(run: Run, now: str) -> None:
+    """A cancelled run's running action is cancelled with it (the actions after it, which
+    never ran, stay pending)."""
+    run["progress"] = [
+        cast(
+            ActionProgressState,
+            {**entry, "status": "cancelled", "completed_at": entry["completed_at"] or now},
+        )
+        if entry["status"] == "running"
+        else entry
+        for entry in run["progress"]
+    ]
 
 
 def apply_run_update(run: Run, body: RunUpdate, now: str) -> None:
@@ -139,6 +155,8 @@ def merge_action_progress(
     entry: JSON = dict(entries[index])
     previous_status = entry["status"]
     entry.update(update)
+    if previous_status == "cancelled":
+        entry["status"] = "cancelled"  # a late report of the worker does not revive it
     status = entry["status"]
     if status != previous_status:
         if status == "running" and "started_at" not in update and entry["started_at"] is None:

@@ -28,7 +28,8 @@ def run_worker(
 
     The run moves to `running`; each action is imported from its entrypoint (the current
     directory, `sys.path` and `import_paths`), gets an ActionContext, and reports progress,
-    metrics and logs through `client`; checkpoints are recorded and the run ends `completed`
+    metrics and logs through `client` (what it prints and logs too, as a worker captures it);
+    checkpoints are recorded and the run ends `completed`
     or `failed` (with the action's error and traceback in the run's log). A run that already
     ended is returned as it is. Exceptions of an action never propagate: they fail the run.
     """
@@ -47,7 +48,9 @@ def run_worker(
     control = RunControl()
 
     def execute(task: ActionTask, control: RunControl) -> ActionOutcome:
-        return run_action(task, client, lambda: control.must_abort, flush_interval=0.05)
+        return run_action(
+            task, client, lambda: control.must_abort, flush_interval=0.05, capture=True
+        )
 
     with tempfile.TemporaryDirectory(prefix="pipeline-service-run-") as scratch:
         runner = Runner(
@@ -55,6 +58,7 @@ def run_worker(
             execute,
             work_root=Path(work_root) if work_root is not None else Path(scratch),
             import_paths=import_paths,
+            check_imports=True,
         )
         runner.run(run, control)
         return client.get_run(run_id)

@@ -49,12 +49,20 @@ document.addEventListener("click", (event) => {
   navigate(link.getAttribute("href"));
 });
 
-// Live indicator: green while streams are connected, amber while one reconnects.
+// Live indicator: green while streams are connected, amber while one reconnects, absent when
+// the page follows nothing (a finished run, the pipelines). While a stream reconnects, a banner
+// says the connection is lost and the page's controls are disabled (the page is inert).
 const live = document.getElementById("live");
+const offline = document.getElementById("offline");
 onConnectionChange((state) => {
   live.dataset.state = state;
+  live.hidden = state === "idle";
   live.lastElementChild.textContent = state;
-  live.title = { live: "Live updates connected", reconnecting: "Reconnecting…", idle: "No live stream open" }[state];
+  live.title = { live: "Live updates connected", reconnecting: "Reconnecting…", idle: "" }[state];
+  const lost = state === "reconnecting";
+  offline.hidden = !lost;
+  document.getElementById("main").inert = lost;
+  document.body.dataset.connection = state;
 });
 
 // The token prompt: shown on the first 401; the token is kept in this browser's storage.

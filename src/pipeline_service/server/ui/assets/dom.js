@@ -51,7 +51,12 @@ export const RUN_STATUSES = ["pending", "running", "completed", "failed", "cance
 export const LOG_LEVELS = ["debug", "info", "success", "warning", "danger", "error", "critical"];
 
 export function statusPill(status) {
-  return h("span.pill", { dataset: { status }, text: status });
+  return h("span.pill", { dataset: { status }, text: status.replace("-", " ") });
+}
+
+/** An action's status as shown: a pending action of a run that ended is "not-run" (the API keeps it pending). */
+export function shownActionStatus(action, run) {
+  return action.status === "pending" && ["completed", "failed", "cancelled"].includes(run.status) ? "not-run" : action.status;
 }
 
 export function progressBar(fraction, status) {

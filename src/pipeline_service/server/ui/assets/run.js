@@ -21,6 +21,7 @@ import {
   runFraction,
   setText,
   shortId,
+  shownActionStatus,
   statusPill,
   throttle,
   updateBar,
@@ -188,11 +189,12 @@ export function renderRun(main, runId) {
   }
 
   function updateAction(row, action) {
+    const shown = shownActionStatus(action, run);
     row.action = action;
     row.element.dataset.status = action.status;
-    row.idx.dataset.status = action.status;
-    if (row.status.firstChild?.dataset.status !== action.status) row.status.replaceChildren(statusPill(action.status));
-    updateBar(row.bar, actionFraction(action), action.status);
+    row.idx.dataset.status = shown;
+    if (row.status.firstChild?.dataset.status !== shown) row.status.replaceChildren(statusPill(shown));
+    updateBar(row.bar, actionFraction(action), shown);
     setText(row.amount, formatAmount(action));
     const detail = [];
     if (action.progress_step && !action.total) detail.push(h("span", { text: `step: ${action.progress_step}` }));
@@ -384,6 +386,8 @@ export function renderRun(main, runId) {
 
   // --- cancel and resume --------------------------------------------------------------------------
   async function cancel() {
+    const question = `Cancel this run of ${pipeline?.name ?? "its pipeline"}? Its running action is stopped, and the actions after it will not run.`;
+    if (!window.confirm(question)) return;
     cancelButton.disabled = true;
     try {
       run = await request(`/runs/${seg(runId)}/cancel`, { method: "POST", signal });
