@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import sys
 
+from benchmarks._harness import raise_file_limit
 from pipeline_service.server import EmbeddedServer
 
 if __name__ == "__main__":
+    raise_file_limit()  # before the server derives its connection cap from it
     port, db_path, heartbeat = sys.argv[1:4]
     with EmbeddedServer(db_path, port=int(port), heartbeat_interval=float(heartbeat)) as server:
         print("READY", server.url, flush=True)

@@ -191,6 +191,9 @@ class StrictJSONRoute(APIRoute):
         async def strict_handler(request: Request) -> Response:
             request = _JSONRequest(request.scope, request.receive)
             if not takes_json:
+                fast = _FAST_PATHS.get(endpoint)
+                if fast is not None and (response := await fast(request)) is not None:
+                    return response
                 return await handler(request)
             body = await request.body()
             if not body:  # no body: the model says whether one is required

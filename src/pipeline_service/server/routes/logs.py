@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
 from pipeline_service.server.errors import PayloadTooLarge
@@ -15,6 +14,7 @@ from pipeline_service.server.models import LogBatch, Timestamp
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.interface import LogQuery
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
 from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
@@ -75,7 +75,7 @@ async def stream_logs(
     after_seq: AfterSeq = None,
     action_name: ActionName = None,
     level: Level = None,
-) -> EventSourceResponse:
+) -> EventStream:
     await storage.get_run(run_id)  # 404 as JSON before the stream starts
     cursor = parse_last_event_id(last_event_id)
     if cursor is None:
