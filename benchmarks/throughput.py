@@ -10,6 +10,7 @@ first on a small machine.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,7 +51,10 @@ async def _rate(
             deadline = started + duration
             await asyncio.gather(*(loop(c, i) for i, c in enumerate(clients)))
             elapsed = time.monotonic() - started
-        return count / elapsed, 1000 * meter.cpu / max(count, 1), meter.busy
+        # /proc counts CPU in clock ticks (10 ms): a short window (--quick) may see none, and
+        # the figures divided by it need a number: at least one tick.
+        cpu = max(meter.cpu, 1 / os.sysconf("SC_CLK_TCK"))
+        return count / elapsed, 1000 * cpu / max(count, 1), meter.busy
     finally:
         for client in clients:
             await client.aclose()
