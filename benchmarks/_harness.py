@@ -118,6 +118,16 @@ def median(values: Sequence[float]) -> float:
 # --- /proc ---------------------------------------------------------------------------------
 
 
+def raise_file_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (10,000 streams need 10,000
+    sockets on each side; the default soft limit is often 1,024); the new limit."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
 def rss_bytes(pid: int | str = "self") -> int:
     """Resident set size of a process, from /proc/<pid>/status."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -25,6 +25,8 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
+from benchmarks._harness import raise_file_limit
+
 CONNECT_CONCURRENCY = 50
 _MARKER = re.compile(rb'"message":"(m\d+)"')
 _TERMINAL = re.compile(rb"event: (completed|failed|cancelled)\r?\n")
@@ -193,6 +195,7 @@ async def main(base_url: str, run_id: str, count: int, mode: str, via: str) -> d
 
 
 if __name__ == "__main__":
+    raise_file_limit()
     base_url, run_id, count, mode, via = sys.argv[1:6]
     result = asyncio.run(main(base_url, run_id, int(count), mode, via))
     print(json.dumps(result), flush=True)

@@ -14,12 +14,25 @@ from __future__ import annotations
 
 import time
 
-from benchmarks._harness import CpuMeter, Helper, Results, ServerProcess, free_port, rss_bytes
+from benchmarks._harness import (
+    CpuMeter,
+    Helper,
+    Results,
+    ServerProcess,
+    free_port,
+    percentile,
+    rss_bytes,
+)
 from pipeline_service import PipelineServiceClient
 
 SECTION = "4 memory"
 MB = 1024 * 1024
 GROWTH_TARGET_MB = 10.0
+# With 10,000 idle streams (issue 24): the server's RSS, and /health's p99 meanwhile.
+STREAMS_TARGET = 10_000
+STREAMS_RSS_TARGET_MB = 300.0
+HEALTH_P99_TARGET_MS = 100.0
+HEALTH_CALLS = 200
 
 
 def client_stream(results: Results, *, events: int) -> None:
@@ -63,7 +76,7 @@ def idle_subscribers(
         helper = Helper("_subscribers", server.url, run_id, str(subscribers), "idle", "socket")
         try:
             started = time.monotonic()
-            helper.wait_ready()
+            helper.wait_ready(timeout=max(120.0, subscribers / 20))
             connect = time.monotonic() - started
             time.sleep(min(1.0, window))
             server.check_alive()
@@ -71,12 +84,20 @@ def idle_subscribers(
             with CpuMeter(server.pid) as meter:
                 time.sleep(window)
             server.check_alive()
+            health_ms = []
+            for _ in range(HEALTH_CALLS):
+                started = time.perf_counter()
+                if not client.health_check():
+                    raise RuntimeError("the server is not healthy with the streams open")
+                health_ms.append(1000 * (time.perf_counter() - started))
             answer = helper.result()
         finally:
             helper.kill()
         label = f"server, {subscribers:,} idle streams"
+        full = subscribers >= STREAMS_TARGET
         results.add(SECTION, "server RSS, no stream", rss_before / MB, "MB")
-        results.add(SECTION, f"{label}: RSS", rss_open / MB, "MB")
+        rss_target = STREAMS_RSS_TARGET_MB if full else None
+        results.add(SECTION, f"{label}: RSS", rss_open / MB, "MB", at_most=rss_target)
         results.add(
             SECTION, f"{label}: RSS per stream", (rss_open - rss_before) / subscribers / 1024, "KB"
         )
@@ -84,5 +105,9 @@ def idle_subscribers(
         results.add(SECTION, f"{label}: CPU", meter.busy, "% core")
         results.add(SECTION, f"{label}: time to open all", connect, "s")
         results.add(SECTION, f"{label}: heartbeats received in the window", answer["pings"], "")
+        results.add(SECTION, f"{label}: /health p50", percentile(health_ms, 50), "ms")
+        health_target = HEALTH_P99_TARGET_MS if full else None
+        p99 = percentile(health_ms, 99)
+        results.add(SECTION, f"{label}: /health p99", p99, "ms", at_most=health_target)
         if answer["events_after_first"]:
             raise RuntimeError(f"idle streams got {answer['events_after_first']} unexpected events")

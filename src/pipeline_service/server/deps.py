@@ -30,11 +30,16 @@ StorageDep = Annotated[Storage, Depends(_storage)]
 HubDep = Annotated[EventHub, Depends(_hub)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
+MAX_ID_LENGTH = 255
+
 PipelineId = Annotated[
-    str, Path(min_length=1, max_length=255, description="The pipeline's id (percent-encoded).")
+    str,
+    Path(
+        min_length=1, max_length=MAX_ID_LENGTH, description="The pipeline's id (percent-encoded)."
+    ),
 ]
 RunId = Annotated[
-    str, Path(min_length=1, max_length=255, description="The run's id (percent-encoded).")
+    str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The run's id (percent-encoded).")
 ]
 Skip = Annotated[int, Query(ge=0, description="How many items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="How many items at most.")]

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated
 
 from fastapi import Header, Request
 
 from pipeline_service.server.storage.idempotency import Idempotency
+
+KEY_PATTERN = r"^[\x21-\x7E]+$"
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7E]{1,255}")
+"""What IdempotencyKeyHeader takes (for handlers that read the header themselves)."""
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -17,7 +22,7 @@ IdempotencyKeyHeader = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        pattern=r"^[\x21-\x7E]+$",
+        pattern=KEY_PATTERN,
         description="A key unique to one logical request (replayed for 24 hours).",
     ),
 ]

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import ServerSentEvent
 
 from pipeline_service.server.errors import RUN_NOT_FOUND, NotFound
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.settings import Settings
+from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.changes import RunState
 from pipeline_service.server.storage.interface import LogQuery, Storage
 from pipeline_service.wire import TERMINAL_RUN_STATUSES, LogRecord
@@ -36,16 +37,9 @@ def parse_last_event_id(value: str | None) -> int | None:
     return int(value)
 
 
-def event_stream(
-    events: AsyncIterator[ServerSentEvent | bytes], settings: Settings
-) -> EventSourceResponse:
+def event_stream(events: AsyncIterator[ServerSentEvent | bytes], settings: Settings) -> EventStream:
     """An SSE response: `: ping` every heartbeat_interval, no caching, no proxy buffering."""
-    return EventSourceResponse(
-        events,
-        headers=STREAM_HEADERS,
-        ping=settings.heartbeat_interval,
-        ping_message_factory=lambda: ServerSentEvent(comment="ping"),
-    )
+    return EventStream(events, ping_interval=settings.heartbeat_interval, headers=STREAM_HEADERS)
 
 
 # The last state encoded without `retry:`: every subscriber of a change gets the same state
@@ -94,6 +88,7 @@ async def progress_events(
             if state.status in TERMINAL_RUN_STATUSES:
                 return
         sent_version = state.version
+        del state  # an idle stream holds no document of its own (subscribers share `newest`)
         while True:
             newest = subscription.state
             if newest is not None and newest.version > sent_version:

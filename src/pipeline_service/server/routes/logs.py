@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
 from pipeline_service.server.errors import PayloadTooLarge
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import LogBatch, Timestamp
 from pipeline_service.server.pages import page_response
+from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.interface import LogQuery
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
 from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
@@ -42,7 +43,7 @@ async def append_logs(
         )
     idem = await idempotency_for(request, idempotency_key)
     records = await storage.append_logs(run_id, body.entries, idem, lease_token)
-    return JSONResponse(records, status_code=201)
+    return FastJSONResponse(records, status_code=201)
 
 
 @router.get("/{run_id:seg}/logs/", operation_id="get_logs", response_model=None)
@@ -74,7 +75,7 @@ async def stream_logs(
     after_seq: AfterSeq = None,
     action_name: ActionName = None,
     level: Level = None,
-) -> EventSourceResponse:
+) -> EventStream:
     await storage.get_run(run_id)  # 404 as JSON before the stream starts
     cursor = parse_last_event_id(last_event_id)
     if cursor is None:

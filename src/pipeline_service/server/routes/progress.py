@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
+from pydantic import ValidationError
 
-from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
-from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.deps import (
+    MAX_ID_LENGTH,
+    HubDep,
+    LeaseTokenHeader,
+    RunId,
+    SettingsDep,
+    StorageDep,
+)
+from pipeline_service.server.errors import ServiceError
+from pipeline_service.server.idempotency import (
+    IDEMPOTENCY_KEY,
+    IdempotencyKeyHeader,
+    idempotency_for,
+)
 from pipeline_service.server.models import ProgressUpdate
-from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.responses import FastJSONResponse
+from pipeline_service.server.routing import StrictJSONRoute, fast_path
+from pipeline_service.server.sse import EventStream
+from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.streams import event_stream, parse_last_event_id, progress_events
 
 router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJSONRoute)
@@ -27,12 +42,36 @@ async def report_progress(
     lease_token: LeaseTokenHeader = None,
 ) -> JSONResponse:
     idem = await idempotency_for(request, idempotency_key)
-    return JSONResponse(await storage.report_progress(run_id, body, idem, lease_token))
+    return FastJSONResponse(await storage.report_progress(run_id, body, idem, lease_token))
+
+
+@fast_path(report_progress)
+async def report_progress_fast(request: Request) -> Response | None:
+    """report_progress for the ordinary request (see routing.fast_path): a run id, headers and a
+    body the full handler would take as they are; None otherwise."""
+    run_id = request.path_params["run_id"]
+    headers = request.headers
+    key = headers.get("idempotency-key")
+    lease = headers.get("lease-token")
+    if (
+        not 0 < len(run_id) <= MAX_ID_LENGTH
+        or (key is not None and not IDEMPOTENCY_KEY.fullmatch(key))
+        or (lease is not None and not (lease.isascii() and lease.isdigit() and len(lease) < 16))
+    ):
+        return None
+    try:
+        body = ProgressUpdate.model_validate(await request.json())
+    except (ServiceError, ValidationError):
+        return None
+    lease_token = None if lease is None else int(lease)
+    storage: Storage = request.app.state.storage
+    idem = await idempotency_for(request, key)
+    return FastJSONResponse(await storage.report_progress(run_id, body, idem, lease_token))
 
 
 @router.get("/{run_id:seg}/progress", operation_id="get_progress", response_model=None)
 async def get_progress(run_id: RunId, storage: StorageDep) -> JSONResponse:
-    return JSONResponse((await storage.get_run(run_id)).progress())
+    return FastJSONResponse((await storage.get_run(run_id)).progress())
 
 
 @router.get("/{run_id:seg}/progress/stream", operation_id="stream_progress", response_model=None)
@@ -44,7 +83,22 @@ async def stream_progress(
     last_event_id: Annotated[
         str | None, Header(alias="Last-Event-ID", description="The last version seen.")
     ] = None,
-) -> EventSourceResponse:
+) -> EventStream:
     await storage.get_run(run_id)  # 404 as JSON before the stream starts
     events = progress_events(hub, storage, run_id, parse_last_event_id(last_event_id), settings)
     return event_stream(events, settings)
+
+
+@fast_path(stream_progress)
+async def stream_progress_fast(request: Request) -> Response | None:
+    """stream_progress for an ordinary run id (see routing.fast_path): FastAPI's handler, kept
+    out, holds ~5 KB per open stream for as long as the stream lasts."""
+    run_id = request.path_params["run_id"]
+    if not 0 < len(run_id) <= MAX_ID_LENGTH:
+        return None
+    app = request.app.state
+    storage: Storage = app.storage
+    await storage.get_run(run_id)  # 404 as JSON before the stream starts
+    last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
+    events = progress_events(app.hub, storage, run_id, last_event_id, app.settings)
+    return event_stream(events, app.settings)

@@ -18,6 +18,7 @@ from pipeline_service.server.deps import (
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import RunCreate, RunUpdate
 from pipeline_service.server.pages import page_response
+from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.wire import RunStatusName
@@ -80,7 +81,7 @@ async def list_runs(
 
 @router.get("/runs/{run_id:seg}", operation_id="get_run", response_model=None)
 async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
-    return JSONResponse((await storage.get_run(run_id)).run)
+    return FastJSONResponse((await storage.get_run(run_id)).run)
 
 
 @router.patch("/runs/{run_id:seg}", operation_id="update_run", response_model=None)

@@ -59,7 +59,7 @@ def append(
                     "action_key": keys[r["action_name"]],
                     "level": r["level"],
                     "timestamp": r["timestamp"],
-                    "doc": documents.encode(r),
+                    "doc": documents.encode_log(r),
                 }
                 for r in records
             ],

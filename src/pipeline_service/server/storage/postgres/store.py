@@ -19,12 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg_pool.base import AttemptWithBackoff
 
@@ -116,19 +118,17 @@ class _Pool(psycopg_pool.AsyncConnectionPool[Any]):
 
 async def _transaction(conn: psycopg.AsyncConnection[Any], plan: PlanFactory[T]) -> tuple[T, Tx]:
     """Run plan in a transaction on conn: its answer and its Tx, whose `now` is the
-    transaction's `now()` (asked in the BEGIN's round trip). _ConnectionLost when conn died
-    before the COMMIT was sent."""
+    transaction's `now()` (asked in the BEGIN's round trip; the plan's statements then go as
+    run_transaction sends them). _ConnectionLost when conn died before the COMMIT was sent."""
     tx = Tx()
-    committing = False
+    committing: list[bool] = []
     try:
         cursor = await conn.execute("BEGIN; SELECT now() AS now")
         cursor.nextset()
         row = await cursor.fetchone()
         assert row is not None
         tx.now = format_timestamp(row["now"])
-        result = await run_plan(conn, plan(tx))
-        committing = True
-        await conn.execute("COMMIT")
+        result = await run_transaction(conn, plan(tx), begun=True, committing=committing)
     except BaseException as exc:
         if conn.broken:
             if isinstance(exc, psycopg.OperationalError) and not committing:
@@ -145,7 +145,7 @@ _INERROR = psycopg.pq.TransactionStatus.INERROR
 
 
 async def run_plan(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
-    """Run plan's statements on conn."""
+    """Run a read plan's statements on conn, one round trip each."""
     try:
         query = next(plan)
         while True:
@@ -167,6 +167,114 @@ async def run_plan(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
         return result
     finally:
         plan.close()
+
+
+# A write whose answer a plan never reads: INSERT, UPDATE or DELETE without RETURNING, and the
+# `{serialize:…}` lock (plans.Dialect: it answers no rows).
+_ANSWERS_NOTHING = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE)\b(?!.*\bRETURNING\b)", re.I | re.S)
+_SERIALIZE_TOKEN = re.compile(r"^\s*\{serialize:\w+\}\s*$")
+# An insert of plain parameters, which COPY does faster for many rows.
+_PLAIN_INSERT = re.compile(r"^INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(([%()\w, ]+)\)$")
+
+
+async def run_transaction(
+    conn: psycopg.AsyncConnection[Any],
+    plan: Plan[T],
+    *,
+    begun: bool = False,
+    committing: list[bool] | None = None,
+) -> T:
+    """Run a write plan in one transaction on conn (in autocommit mode), in as few round trips
+    as its reads allow: a statement whose answer the plan never reads (_ANSWERS_NOTHING) is
+    bound on the client and held back, answered with no rows at once, and goes with the next
+    statement that reads, or with the COMMIT. So BEGIN goes with the first read, and the writes
+    after the last read with the COMMIT: a progress report is two round trips (`BEGIN; SELECT …
+    FOR UPDATE`, then `UPDATE …; COMMIT`), not four. Rows of many parameter sets go by COPY
+    when the statement is a plain INSERT (log records), else by executemany.
+
+    When the plan fails (NotFound…), what it held back is sent first: a database error of an
+    earlier write (a value it cannot hold: 422) is the answer, as when each statement went on
+    its own. Any failure rolls the transaction back. With `begun`, the caller has sent the
+    BEGIN; `committing` gets an entry as the COMMIT goes out (past it, a lost connection may
+    have committed)."""
+    cursor = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
+    held = [] if begun else ["BEGIN"]
+    try:
+        try:
+            query = next(plan)
+            while True:
+                rows: Rows = []
+                sql = POSTGRES.render(query.sql)
+                if query.many is not None:
+                    if query.many:
+                        await _send(cursor, held)
+                        await _write_many(conn, sql, query.many)
+                elif sql:
+                    held.append(cursor.mogrify(sql, query.params))
+                    if not (_SERIALIZE_TOKEN.match(query.sql) or _ANSWERS_NOTHING.match(sql)):
+                        rows = await _send(cursor, held)
+                try:
+                    query = plan.send(rows)
+                except StopIteration:
+                    raise
+                except Exception:
+                    if held and held != ["BEGIN"]:
+                        await _send(cursor, held)
+                    raise
+        except StopIteration as done:
+            held.append("COMMIT")
+            if committing is not None:
+                committing.append(True)
+            await _send(cursor, held)
+            result: T = done.value
+            return result
+    except BaseException:
+        if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                await conn.execute("ROLLBACK")
+        raise
+    finally:
+        plan.close()
+        await cursor.close()
+
+
+async def _send(cursor: psycopg.AsyncClientCursor[Any], held: list[str]) -> Rows:
+    """Send the held statements as one round trip; the rows of the last one."""
+    if not held:
+        return []
+    text = ";".join(held)
+    held.clear()
+    await cursor.execute(text)
+    while cursor.nextset():
+        pass
+    return await cursor.fetchall() if cursor.description is not None else []
+
+
+async def _write_many(
+    conn: psycopg.AsyncConnection[Any], sql: str, many: Sequence[Mapping[str, Any]]
+) -> None:
+    """sql once per parameter set: by COPY for a plain INSERT, else by executemany."""
+    insert = _PLAIN_INSERT.match(sql)
+    names = None if insert is None else _param_names(insert[3])
+    if insert is None or names is None:
+        async with conn.cursor() as cursor:
+            await cursor.executemany(sql, many)
+        return
+    copy_sql = f"COPY {insert[1]} ({insert[2]}) FROM STDIN"
+    async with conn.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for params in many:
+            await copy.write_row([params[name] for name in names])
+
+
+def _param_names(values: str) -> list[str] | None:
+    """The parameter names of a VALUES list of `%(name)s` only; None when it holds more."""
+    names = []
+    for value in values.split(","):
+        value = value.strip()
+        if not (value.startswith("%(") and value.endswith(")s")):
+            return None
+        names.append(value[2:-2])
+    return names
 
 
 class PostgresStorage(SQLStorage):

@@ -1,0 +1,171 @@
+"""The shortcuts of the hot paths give what the plain code gave: the nesting check read from the
+text, ids made in batches, log records and answers written by orjson."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.responses import JSONResponse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline_service.server import EmbeddedServer, routing
+from pipeline_service.server.responses import FastJSONResponse
+from pipeline_service.server.routes import progress as progress_routes
+from pipeline_service.server.routing import nests_deeper
+from pipeline_service.server.storage import documents
+from pipeline_service.wire import LogRecord
+from tests.sample import ACTIONS, API
+
+# Texts full of what could fool a reading of the text: brackets, quotes, backslashes.
+TRICKY_TEXT = st.text(alphabet=st.sampled_from('[]{}"\\\\"ab\u00e9\n'), max_size=8)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | TRICKY_TEXT,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(TRICKY_TEXT, children, max_size=3)
+    ),
+    max_leaves=40,
+)
+
+
+def depth(value: Any) -> int:
+    """How deep objects and arrays nest in value (the outermost is level 1), by walking it."""
+    if isinstance(value, dict):
+        return 1 + max(map(depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(depth, value), default=0)
+    return 0
+
+
+@given(JSON_VALUES, st.booleans(), st.integers(min_value=1, max_value=6))
+def test_the_nesting_read_from_the_text_is_the_nesting_of_the_value(
+    value: Any, ascii_only: bool, limit: int
+) -> None:
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+    assert nests_deeper(body, limit) == (depth(value) > limit)
+
+
+def test_nesting_at_the_limit_passes_and_one_level_more_does_not() -> None:
+    for limit in (1, 5, 64):
+        at_limit = json.dumps(json.loads("[" * limit + '"]\\\\\\""' + "]" * limit)).encode()
+        assert not nests_deeper(at_limit, limit)
+        assert nests_deeper(b"[" + at_limit + b"]", limit)
+
+
+def test_ids_made_in_a_batch_are_distinct_random_uuids() -> None:
+    ids = documents.new_ids(5000) + documents.new_ids(1)
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+    assert documents.new_ids(0) == []
+
+
+def _record(message: str) -> LogRecord:
+    return {
+        "id": documents.new_id(),
+        "run_id": "r",
+        "seq": 2**53,
+        "action_name": None,
+        "level": "info",
+        "message": message,
+        "timestamp": "2026-12-03T00:00:00Z",
+    }
+
+
+def test_a_log_record_is_stored_as_encode_stores_it() -> None:
+    """ASCII JSON in every case (what the storage needs): orjson's where it is ASCII, the json
+    module's for text beyond ASCII, NUL and a lone surrogate."""
+    for message in (
+        "plain",
+        'quotes " and \\ and \n',
+        "\u00e9t\u00e9 \U0001f600",
+        "\x00",
+        "\udc80",
+    ):
+        record = _record(message)
+        stored = documents.encode_log(record)
+        assert stored.isascii()
+        assert json.loads(stored) == record
+        assert stored == documents.encode(record)
+
+
+def test_fast_answers_hold_the_json_value_of_plain_ones() -> None:
+    for content in (
+        [_record("plain"), _record("\u00e9")],
+        {"a": 1.5e-7, "b": [2**63 - 1, None, True], "c": "\u2028"},
+        {"big": 2**70},  # beyond orjson: written by the json module
+    ):
+        fast = bytes(FastJSONResponse(content).body)
+        plain = bytes(JSONResponse(content).body)
+        assert json.loads(fast) == json.loads(plain) == content
+
+
+LONG_ID = "r" * 256
+PROGRESS = {"current_action_index": 1, "action_progress": {"name": "convert", "progress": 0.5}}
+# (path run id or None for the test's run, headers, raw body, content type): ordinary requests
+# and each kind of refusal the lean handler of report_progress hands to the full one.
+CASES: list[tuple[str | None, dict[str, str], bytes, str]] = [
+    (None, {}, json.dumps(PROGRESS).encode(), "application/json"),
+    (None, {"Lease-Token": "0"}, json.dumps(PROGRESS).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, json.dumps(PROGRESS).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, json.dumps(PROGRESS).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, b'{"status": "running"}', "application/json"),
+    (None, {"Lease-Token": "abc"}, b"{}", "application/json"),
+    (None, {"Lease-Token": "-1"}, b"{}", "application/json"),
+    (None, {"Lease-Token": "9007199254740993"}, b"{}", "application/json"),
+    (None, {"Lease-Token": "9007199254740991"}, b"{}", "application/json"),
+    (None, {"Idempotency-Key": "has space"}, b"{}", "application/json"),
+    (None, {"Idempotency-Key": "k" * 256}, b"{}", "application/json"),
+    (None, {}, b"{not json", "application/json"),
+    (None, {}, b"[]", "application/json"),
+    (None, {}, b'{"surprise": 1}', "application/json"),
+    (None, {}, b'{"action_progress": {"name": "convert", "progress": -1}}', "application/json"),
+    (None, {}, b'{"current_action_index": "1"}', "application/json"),
+    (None, {}, b"{}", "text/plain"),
+    ("no-such-run", {}, b"{}", "application/json"),
+    (LONG_ID, {}, b"{}", "application/json"),
+]
+
+
+def _comparable(response: httpx.Response, run_id: str) -> tuple[int, Any]:
+    """A response without what differs from run to run (ids, times)."""
+    body = response.json()
+    if response.status_code != 200:
+        return response.status_code, json.loads(json.dumps(body).replace(run_id, "RUN"))
+    return 200, {
+        "status": body["status"],
+        "current_action_index": body["current_action_index"],
+        "progress": [(a["name"], a["status"], a["progress"]) for a in body["progress"]],
+    }
+
+
+def test_the_lean_progress_handler_answers_as_the_full_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every case, sent once with the lean handler and once without it (each time to a fresh
+    run), gets the same answer."""
+    answers: dict[bool, list[tuple[int, Any]]] = {}
+    with EmbeddedServer(tmp_path / "lean.db") as server, httpx.Client(base_url=server.url) as http:
+        pipeline = http.post(f"{API}/pipelines/", json={"name": "p", "actions": ACTIONS}).json()
+        for lean in (True, False):
+            if not lean:
+                monkeypatch.delitem(routing._FAST_PATHS, progress_routes.report_progress)
+            run_id = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()["id"]
+            answers[lean] = []
+            for path_id, headers, body, content_type in CASES:
+                response = http.post(
+                    f"{API}/runs/{path_id or run_id}/progress",
+                    content=body,
+                    headers={**headers, "Content-Type": content_type},
+                )
+                answers[lean].append(_comparable(response, run_id))
+    assert answers[True] == answers[False]
+    statuses = [status for status, _ in answers[True]]
+    assert statuses[:13] == [200, 200, 200, 200, 409, 422, 422, 422, 409, 422, 422, 400, 422]
+    assert statuses[13:] == [422, 422, 422, 415, 404, 422]
