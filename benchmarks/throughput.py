@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from benchmarks._harness import CpuMeter, Results
+from benchmarks._harness import CpuMeter, Results, ratio
 from pipeline_service import AsyncPipelineServiceClient
 
 SECTION = "3 throughput"
@@ -88,10 +88,13 @@ async def _run(
             rate, cpu_ms, busy = await _rate(url, server_pid, call, concurrency, duration)
             label = f"{name}, {concurrency} client(s)"
             results.add(SECTION, f"{label}: req/s", rate, "req/s")
-            results.add(SECTION, f"{label}: ÷ /health req/s", rate / floor[concurrency], "×")
+            results.add(SECTION, f"{label}: ÷ /health req/s", ratio(rate, floor[concurrency]), "×")
             results.add(SECTION, f"{label}: server CPU per req", cpu_ms, "ms")
             results.add(
-                SECTION, f"{label}: server CPU ÷ /health's", cpu_ms / floor_cpu[concurrency], "×"
+                SECTION,
+                f"{label}: server CPU ÷ /health's",
+                ratio(cpu_ms, floor_cpu[concurrency]),
+                "×",
             )
             results.add(SECTION, f"{label}: server busy", busy, "% core")
     for batch_size in (1, 100, 1000):
@@ -108,7 +111,7 @@ async def _run(
         rate, cpu_ms, busy = await _rate(url, server_pid, append, 1, duration)
         label = f"append_logs, batch {batch_size}"
         results.add(SECTION, f"{label}: entries/s", rate * batch_size, "entries/s")
-        results.add(SECTION, f"{label}: ÷ /health req/s (requests)", rate / floor[1], "×")
+        results.add(SECTION, f"{label}: ÷ /health req/s (requests)", ratio(rate, floor[1]), "×")
         results.add(SECTION, f"{label}: server CPU per entry", cpu_ms / batch_size, "ms")
 
 
