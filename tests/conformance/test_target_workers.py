@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from pipeline_service.conformance import Depth, Options, all_checks, run_checks
-from tests.runner.helpers import subprocess_env, wait_until
+from tests.support.processes import subprocess_env, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -18,8 +18,9 @@ from typing import IO
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+from tests.support.processes import subprocess_env, wait_until
 
-from .helpers import REPO, subprocess_env, wait_until
+from .helpers import REPO
 
 COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
 

@@ -12,14 +12,13 @@ from typing import Any
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+from tests.support.processes import subprocess_env, wait_until
 
 from .helpers import (
     LEASE_SECONDS,
     PartitionProxy,
     Workers,
     markers,
-    subprocess_env,
-    wait_until,
     worker_command,
 )
 

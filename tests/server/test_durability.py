@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from tests.sample import API
+from tests.support.processes import free_port
 
 # `--workers 0`: the API alone, no local worker claiming the test's runs.
 SERVE = [
@@ -29,13 +29,6 @@ SERVE = [
     "--workers",
     "0",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ServerProcess:
