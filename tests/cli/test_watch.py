@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from pipeline_service import ActionProgress, PipelineServiceClient
 
 from .conftest import Cli, CuttingProxy
@@ -109,6 +111,7 @@ def test_watch_a_run_that_is_cancelled(
     assert stderr == ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_watching_and_leaves_the_run_alone(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -121,6 +124,7 @@ def test_ctrl_c_stops_watching_and_leaves_the_run_alone(
     assert client.get_run(run["id"])["status"] == "pending"
 
 
+@pytest.mark.slow
 def test_watch_survives_a_dropped_connection(
     start_cli: Any, client: PipelineServiceClient, run: Any, proxy: CuttingProxy
 ) -> None:
@@ -208,6 +212,7 @@ def test_watch_timeout_and_missing_run(cli: Cli, run: Any) -> None:
     assert missing.stderr == "error: no run with id or id prefix 'no-such-run' (404)\n"
 
 
+@pytest.mark.slow
 def test_run_deleted_while_watching_is_lost(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:

@@ -258,6 +258,7 @@ def test_documented_example(
     check(Example(server, client, capsys, monkeypatch))
 
 
+@pytest.mark.slow
 def test_complete_example_as_a_script(tmp_path: Path) -> None:
     """The "Complete Example", run as a real script; a background worker drives its run."""
     with (
@@ -297,6 +298,7 @@ def test_complete_example_as_a_script(tmp_path: Path) -> None:
     assert lines[-1] == "Result: {'accuracy': 0.95}"
 
 
+@pytest.mark.slow
 def test_examples_are_strictly_typed() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES)],

@@ -147,6 +147,7 @@ def test_progress_stream_cut_mid_way_resumes(
     assert seen[-1].model_dump(exclude={"version"}) == final.model_dump(exclude={"version"})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_log_stream_cut_mid_way_has_no_gap_and_no_duplicate(
     flavour: str, server: EmbeddedServer, client: PipelineServiceClient
@@ -218,6 +219,7 @@ def trickle(_: Request) -> Iterator[Step]:
         yield 1.0
 
 
+@pytest.mark.slow
 def test_trickling_server_health_check_is_false_quickly() -> None:
     """Both clients bound the whole check, the body included, not only each read."""
     with ScriptedServer(trickle) as slow:

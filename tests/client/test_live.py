@@ -377,6 +377,7 @@ def test_logs(api: Any) -> None:
         api.get_logs(run["id"], level="verbose")
 
 
+@pytest.mark.slow
 def test_follow_logs(api: Any, server: EmbeddedServer) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])

@@ -5,38 +5,21 @@ from __future__ import annotations
 
 import ast
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import IO
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
-from tests.support.processes import subprocess_env, wait_until
+from tests.support.processes import lines_of, subprocess_env, wait_until
 
 from .helpers import REPO
 
 COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
-
-
-def lines_of(stream: IO[str] | None) -> queue.Queue[str]:
-    """The lines a subprocess writes, as they come; the pipe is closed at its end."""
-    assert stream is not None
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        with stream:
-            for line in stream:
-                lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
 
 
 def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:

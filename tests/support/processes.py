@@ -1,13 +1,15 @@
-"""Waiting on a condition, and the environment and ports of the processes the tests start."""
+"""Waiting on a condition; the environment, ports and output of the processes the tests start."""
 
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 # The runner tests' actions (`runner_test_actions`), importable by every child process.
 TEST_ACTIONS = Path(__file__).resolve().parents[1] / "runner"
@@ -41,3 +43,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def lines_of(stream: IO[str] | None) -> queue.Queue[str]:
+    """The lines a child process writes to `stream` (its stderr or stdout pipe, in text mode),
+    newline stripped, as they come; the pipe is closed at its end (`stream.closed` says so)."""
+    assert stream is not None
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        with stream:
+            for line in stream:
+                lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, name="lines-of-child", daemon=True).start()
+    return lines
