@@ -21,6 +21,7 @@ def entries(count: int, start: int = 0, **fields: Any) -> list[LogEntry]:
     return [LogEntry(message=f"line {i}", **fields) for i in range(start, start + count)]
 
 
+@pytest.mark.slow
 def test_print_filter_and_json(cli: Cli, client: PipelineServiceClient, run: Any) -> None:
     client.append_logs(run["id"], [
         LogEntry(message="fetching", action_name="download", timestamp=T0),

@@ -115,6 +115,7 @@ def test_log_level_debug_shows_requests_and_bad_levels_are_refused(tmp_path: Pat
     assert "debug" in refused.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["0", "1"])
 def test_an_unusable_database_is_one_clear_line(tmp_path: Path, workers: str) -> None:
     directory = tmp_path / "a-directory"

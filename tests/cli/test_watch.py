@@ -41,6 +41,7 @@ def finish(client: PipelineServiceClient, run_id: str, action: str, index: int) 
     )
 
 
+@pytest.mark.slow
 def test_watch_a_run_that_completes(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -72,6 +73,7 @@ def test_watch_a_run_that_completes(
     assert stderr == ""
 
 
+@pytest.mark.slow
 def test_watch_a_run_that_fails(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:

@@ -44,6 +44,7 @@ def test_print_stderr_and_logging_land_in_the_run_logs_with_levels(
     assert "KeyError: 'boom'" in error
 
 
+@pytest.mark.slow
 def test_captured_lines_are_sent_in_batches_and_echoed_by_the_worker(tmp_path: Path) -> None:
     with (
         EmbeddedServer(tmp_path / "db.sqlite") as server,

@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 from tests.support.processes import lines_of, subprocess_env, wait_until
@@ -22,6 +24,7 @@ from .helpers import REPO
 COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
 
 
+@pytest.mark.slow
 def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
     serve = subprocess.Popen(
         [sys.executable, "-m", "pipeline_service", "serve", "--port", "0",
@@ -65,6 +68,7 @@ def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
         serve.wait()
 
 
+@pytest.mark.slow
 def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
     demo = subprocess.run(
         [sys.executable, "-m", "pipeline_service", "demo", "--db", str(tmp_path / "demo.db")],
@@ -120,6 +124,7 @@ def test_worker_stops_cleanly_on_sigint(tmp_path: Path) -> None:
             worker.wait()
 
 
+@pytest.mark.slow
 def test_serve_with_no_workers_leaves_runs_waiting(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -143,6 +148,7 @@ def test_serve_with_no_workers_leaves_runs_waiting(tmp_path: Path) -> None:
         serve.wait()
 
 
+@pytest.mark.slow
 def test_worker_takes_the_pipeline_by_name(tmp_path: Path) -> None:
     step = [{"name": "only", "entrypoint": "runner_test_actions.step"}]
     with (

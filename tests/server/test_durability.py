@@ -192,6 +192,7 @@ def test_serve_stops_cleanly_with_an_open_stream(
             assert all(not line.startswith("event: error") for line in rest)
 
 
+@pytest.mark.slow
 def test_env_configures_db_and_token(tmp_path: Path) -> None:
     env_db = tmp_path / "from-env.db"
     env = {**os.environ, "PIPELINE_SERVICE_DB": str(env_db), "PIPELINE_SERVICE_TOKEN": "envtoken"}
