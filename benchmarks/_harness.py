@@ -102,6 +102,12 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if magnitude < 0.01 and value else f"{value:.2f}"
 
 
+def ratio(numerator: float, denominator: float) -> float:
+    """numerator ÷ denominator; NaN ("n/a") when the denominator is 0, as a CPU reading of a
+    short run can be (/proc counts whole clock ticks)."""
+    return numerator / denominator if denominator else math.nan
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0–100), nearest-rank; NaN for no values."""
     if not values:
@@ -313,7 +319,7 @@ class Helper:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self.kill()
-                    raise RuntimeError(f"benchmarks helper {self.process.args} not ready in time")
+                    raise RuntimeError(f"benchmarks helper {self.process.args!r} not ready in time")
                 if selector.select(left):
                     line = self.process.stdout.readline()
                     if line.strip() == "READY":
@@ -330,7 +336,7 @@ class Helper:
             out, err = self.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise RuntimeError(f"benchmarks helper {self.process.args} did not finish") from None
+            raise RuntimeError(f"benchmarks helper {self.process.args!r} did not finish") from None
         if self.process.returncode != 0:
             raise RuntimeError(f"benchmarks helper failed:\n{err[-3000:]}")
         lines = [line for line in out.splitlines() if line.strip()]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from benchmarks._harness import CpuMeter, Results
+from benchmarks._harness import CpuMeter, Results, ratio
 from pipeline_service import AsyncPipelineServiceClient
 
 SECTION = "3 throughput"
@@ -94,12 +94,12 @@ async def _run(
             rate, cpu_ms, busy = await _rate(url, server_pid, call, concurrency, duration)
             label = f"{name}, {concurrency} client(s)"
             results.add(SECTION, f"{label}: req/s", rate, "req/s")
-            results.add(SECTION, f"{label}: ÷ /health req/s", rate / floor[concurrency], "×")
+            results.add(SECTION, f"{label}: ÷ /health req/s", ratio(rate, floor[concurrency]), "×")
             results.add(SECTION, f"{label}: server CPU per req", cpu_ms, "ms")
             results.add(
                 SECTION,
                 f"{label}: server CPU ÷ /health's",
-                cpu_ms / floor_cpu[concurrency],
+                ratio(cpu_ms, floor_cpu[concurrency]),
                 "×",
                 at_most=REPORT_CPU_TARGET if name == "report_progress" else None,
             )
@@ -119,7 +119,7 @@ async def _run(
         label = f"append_logs, batch {batch_size}"
         target = LOG_TARGET if batch_size == 1000 else None
         results.add(SECTION, f"{label}: entries/s", rate * batch_size, "entries/s", at_least=target)
-        results.add(SECTION, f"{label}: ÷ /health req/s (requests)", rate / floor[1], "×")
+        results.add(SECTION, f"{label}: ÷ /health req/s (requests)", ratio(rate, floor[1]), "×")
         results.add(SECTION, f"{label}: server CPU per entry", cpu_ms / batch_size, "ms")
 
 

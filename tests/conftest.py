@@ -36,6 +36,18 @@ def pytest_configure(config: pytest.Config) -> None:
         cov.options.cov_fail_under = None
 
 
+# Fixtures that make a test slow by themselves: a PostgreSQL cluster and a database of its own.
+SLOW_FIXTURES = {"postgres_admin", "postgres_dsn"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m "not slow"` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for PostgreSQL is marked slow (the fast lane runs on SQLite)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     """A server shared by the whole session; `.url` is its base URL."""

@@ -7,7 +7,6 @@ skip with the reason, unless CI is set: there they fail.
 from __future__ import annotations
 
 import contextlib
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from tests.postgres_support import unavailable
+from tests.support.processes import free_port
 
 REGION = "us-east-1"  # another region makes bucket creation fail (InvalidLocationConstraint)
 
@@ -54,13 +54,6 @@ class S3Server:
         return sorted(node.text or "" for node in root.findall("s3:Contents/s3:Key", namespace))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def s3_server() -> Iterator[S3Server]:
     """moto's S3 server on a free 127.0.0.1 port, stopped afterwards."""
@@ -71,7 +64,7 @@ def s3_server() -> Iterator[S3Server]:
         unavailable(f"S3 tests need moto[server] and s3fs: {exc}")
         raise AssertionError("unreachable") from exc
     for _attempt in range(3):
-        port = _free_port()
+        port = free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=subprocess.DEVNULL,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks._harness import Results, ratio
 from pipeline_service.server.storage.postgres.cluster import find_bin_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,9 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())["figures"]
     assert figures
     for figure in figures:
-        assert math.isfinite(figure["value"]), figure
+        # A ratio to a CPU reading of 0 (possible in so short a run) is "n/a", not a crash.
+        unmeasured = figure["unit"] == "×" and math.isnan(figure["value"])
+        assert math.isfinite(figure["value"]) or unmeasured, figure
         assert figure["name"] in result.stdout  # the table shows it
     names = {(f["section"], f["name"]) for f in figures}
     expected = dict(EXPECTED)
@@ -99,3 +102,13 @@ def test_quick_benchmarks_print_every_figure(tmp_path: Path) -> None:
     assert 1 <= by_name["set_progress × 10,000: report_progress requests sent"] < 1000
     # ...and the streams were consumed whole (the benchmark checks the count itself).
     assert by_name["2,000-event stream, async client: events/s"] > 0
+
+
+def test_a_ratio_to_a_zero_reading_is_not_available(capsys: pytest.CaptureFixture[str]) -> None:
+    """A CPU reading can be 0 clock ticks: the ratio to it is n/a, not a ZeroDivisionError."""
+    assert ratio(3.0, 1.5) == 2.0
+    assert math.isnan(ratio(3.0, 0.0))
+    results = Results()
+    results.add("3 throughput", "report_progress: server CPU ÷ /health's", ratio(1.0, 0.0), "×")
+    assert "report_progress: server CPU ÷ /health's: n/a ×" in capsys.readouterr().out
+    assert "|   n/a | ×" in results.table()

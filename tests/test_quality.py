@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "pipeline_service"
 
@@ -30,6 +32,7 @@ def test_ruff_format_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_mypy_strict_is_clean() -> None:
     """src, tests (with the relaxed override of pyproject.toml) and the documented examples."""
     result = run("mypy")
@@ -114,3 +117,39 @@ def test_every_file_the_docs_name_exists() -> None:
     assert named, "the docs name no file: the pattern is wrong"
     missing = sorted(path for path in named if not (ROOT / path).is_file())
     assert missing == []
+
+
+def restated_vocabulary(path: Path) -> list[str]:
+    """Literal tuples, lists and sets of strings in `path` that spell out one of wire.py's sets
+    of names (all statuses, the terminal ones, the log levels) instead of importing it."""
+    from pipeline_service import wire
+
+    vocabularies = {
+        "RUN_STATUSES": set(wire.RUN_STATUSES),
+        "ACTION_STATUSES": set(wire.ACTION_STATUSES),
+        "LOG_LEVELS": set(wire.LOG_LEVELS),
+        "TERMINAL_RUN_STATUSES": set(wire.TERMINAL_RUN_STATUSES),
+        "TERMINAL_ACTION_STATUSES": set(wire.TERMINAL_ACTION_STATUSES),
+    }
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Tuple | ast.List | ast.Set):
+            continue
+        values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+        if len(values) != len(node.elts) or not all(isinstance(v, str) for v in values):
+            continue
+        for name, vocabulary in vocabularies.items():
+            if set(values) == vocabulary:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} restates wire.{name}")
+    return found
+
+
+def test_status_and_level_names_are_imported_from_wire() -> None:
+    """Each set of wire names has one home, wire.py: the rest of the package imports it."""
+    restated = [
+        finding
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != PACKAGE / "wire.py"
+        for finding in restated_vocabulary(path)
+    ]
+    assert restated == []

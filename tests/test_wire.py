@@ -91,3 +91,12 @@ def test_limits_are_those_the_spec_states() -> None:
         "default-max-field-bytes": wire.DEFAULT_MAX_FIELD_BYTES,
         "max-page-bytes": wire.MAX_PAGE_BYTES,
     }
+
+
+def test_page_sizes_are_the_spec_maxima() -> None:
+    spec = load_spec()
+    limit = spec["components"]["parameters"]["Limit"]["schema"]
+    assert limit["maximum"] == wire.MAX_PAGE_ITEMS
+    logs = spec["paths"]["/api/v1/runs/{run_id}/logs/"]["get"]["parameters"]
+    (log_limit,) = [p["schema"] for p in logs if p.get("name") == "limit"]
+    assert log_limit["maximum"] == wire.MAX_LOG_PAGE_ITEMS

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from pipeline_service.wire import MAX_PAGE_ITEMS
+
 ENV_BASE_URL = "PIPELINE_SERVICE_URL"
 ENV_TOKEN = "PIPELINE_SERVICE_TOKEN"
 
@@ -37,4 +39,4 @@ USER_AGENT_PREFIX = "pipeline-service-python"
 LOGGER_NAME = "pipeline_service"
 
 # Checkpoints asked for at a time by get_checkpoints (the server's largest page).
-CHECKPOINT_PAGE = 1000
+CHECKPOINT_PAGE = MAX_PAGE_ITEMS

@@ -23,7 +23,9 @@ __all__ = [
     "LOG_LEVELS",
     "MAX_JSON_DEPTH",
     "MAX_LOG_BATCH",
+    "MAX_LOG_PAGE_ITEMS",
     "MAX_PAGE_BYTES",
+    "MAX_PAGE_ITEMS",
     "RUN_STATUSES",
     "TERMINAL_ACTION_STATUSES",
     "TERMINAL_RUN_STATUSES",
@@ -95,6 +97,10 @@ MAX_JSON_DEPTH: Final = 64
 # A page (list or log records) ends once its items' encoded size reaches this: a page cut short
 # carries `Link: <URL>; rel="next"`.
 MAX_PAGE_BYTES: Final = 4 * 1024 * 1024
+
+# The largest `limit` a list request may ask for (items of one page), and a log read.
+MAX_PAGE_ITEMS: Final = 1000
+MAX_LOG_PAGE_ITEMS: Final = 10_000
 
 _OPEN = ConfigDict(extra="allow")
 

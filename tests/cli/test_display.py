@@ -147,6 +147,7 @@ def test_watch_says_when_no_worker_claimed_the_run(
     assert result.stderr.count(hint) == 2  # the note, then the reason the watch gave up
 
 
+@pytest.mark.slow
 def test_every_command_has_examples_in_its_help() -> None:
     runner = CliRunner()
     commands = [

@@ -68,6 +68,7 @@ def test_refused_connection_fails_fast_with_a_hint(closed_port_url: str) -> None
     assert took < 2.0  # no backoff between retries of a refused connection (it took 2.5 s+)
 
 
+@pytest.mark.slow
 def test_urls_without_scheme_or_with_the_api_prefix_are_corrected(cli: Cli, run: Any) -> None:
     bare = cli.url.removeprefix("http://")
     for url in (bare, f"{cli.url}/api/v1", f"{cli.url}/api/v1/", f"{cli.url}/"):
@@ -91,6 +92,7 @@ def test_something_that_is_not_the_service_is_named_in_one_line(html_url: str) -
     )
 
 
+@pytest.mark.slow
 def test_profiles_of_the_config_file(cli: Cli, run: Any, tmp_path: Path) -> None:
     config = tmp_path / "pipeline-service" / "config.toml"
     config.parent.mkdir()

@@ -21,6 +21,7 @@ def entries(count: int, start: int = 0, **fields: Any) -> list[LogEntry]:
     return [LogEntry(message=f"line {i}", **fields) for i in range(start, start + count)]
 
 
+@pytest.mark.slow
 def test_print_filter_and_json(cli: Cli, client: PipelineServiceClient, run: Any) -> None:
     client.append_logs(run["id"], [
         LogEntry(message="fetching", action_name="download", timestamp=T0),
@@ -109,6 +110,7 @@ def test_colour_by_level_on_a_terminal(cli: Cli, client: PipelineServiceClient, 
     assert "broken" in lines[1]
 
 
+@pytest.mark.slow
 def test_follow_until_the_run_ends(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -126,6 +128,7 @@ def test_follow_until_the_run_ends(
     assert stderr.strip() == f"-- run {run_id} completed --"
 
 
+@pytest.mark.slow
 def test_follow_across_server_side_disconnects_has_no_gap_or_duplicate(
     start_cli: Any, client: PipelineServiceClient, run: Any, proxy: CuttingProxy
 ) -> None:
@@ -148,6 +151,7 @@ def test_follow_across_server_side_disconnects_has_no_gap_or_duplicate(
     assert proxy.connections >= 3
 
 
+@pytest.mark.slow
 def test_follow_filters_by_level_and_since(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -168,6 +172,7 @@ def test_follow_filters_by_level_and_since(
     assert [json.loads(line)["message"] for line in stdout] == ["new error"]
 
 
+@pytest.mark.slow
 def test_follow_with_tail_starts_from_the_last_lines(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -188,6 +193,7 @@ def test_follow_with_tail_starts_from_the_last_lines(
     assert stderr.strip() == f"-- run {run_id} cancelled --"
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_following(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:

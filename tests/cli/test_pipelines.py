@@ -27,6 +27,7 @@ actions:
 """
 
 
+@pytest.mark.slow
 def test_create_from_yaml_then_get_list_and_delete(
     cli: Cli, client: PipelineServiceClient, tmp_path: Path
 ) -> None:

@@ -21,6 +21,7 @@ def served(tmp_path: Path) -> Iterator[str]:
         yield server.url
 
 
+@pytest.mark.slow
 def test_resume_with_new_params_completes_where_the_old_run_failed(served: str) -> None:
     cli = Cli(served)
     with PipelineServiceClient(served) as client:

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from pipeline_service import PipelineServiceClient
+from tests.support.processes import lines_of, wait_until
 
 
 def start_serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
@@ -29,38 +29,32 @@ def start_serve(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], queu
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
+    return process, lines_of(process.stderr)  # the pipe is closed at its end
 
-    def pump() -> None:
-        assert process.stderr is not None
-        with process.stderr:  # closed at its end: the pipe never outlives the test
-            for line in process.stderr:
-                lines.put(line.rstrip("\n"))
 
-    threading.Thread(target=pump, daemon=True).start()
-    return process, lines
+def stderr_read(process: subprocess.Popen[str]) -> None:
+    """Wait until every line of the process's stderr is in its queue (the pipe is closed)."""
+    wait_until(lambda: process.stderr is None or process.stderr.closed, 30, "stderr's end")
 
 
 def end(process: subprocess.Popen[str]) -> None:
-    """Kill `process` (if still running) and wait until the pump closed its stderr."""
+    """Kill `process` (if still running) and wait until its stderr is read."""
     process.kill()
     process.wait()
-    deadline = time.monotonic() + 30
-    while process.stderr is not None and not process.stderr.closed:
-        assert time.monotonic() < deadline, "the stderr pump never ended"
-        time.sleep(0.05)
+    stderr_read(process)
 
 
 def stop(process: subprocess.Popen[str], lines: queue.Queue[str]) -> list[str]:
     process.send_signal(signal.SIGTERM)
     assert process.wait(20) == 0
-    time.sleep(0.2)  # the pump drains what is left
+    stderr_read(process)
     rest = []
     while not lines.empty():
         rest.append(lines.get_nowait())
     return rest
 
 
+@pytest.mark.slow
 def test_serve_prints_the_real_port_and_the_docs_and_no_request_lines(tmp_path: Path) -> None:
     process, lines = start_serve(tmp_path)
     try:
@@ -94,6 +88,7 @@ def test_serve_prints_the_real_port_and_the_docs_and_no_request_lines(tmp_path: 
     assert len(rest) <= 5, rest
 
 
+@pytest.mark.slow
 def test_log_level_debug_shows_requests_and_bad_levels_are_refused(tmp_path: Path) -> None:
     process, lines = start_serve(tmp_path, "--log-level", "debug", "--workers", "0")
     try:
@@ -121,6 +116,7 @@ def test_log_level_debug_shows_requests_and_bad_levels_are_refused(tmp_path: Pat
     assert "debug" in refused.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["0", "1"])
 def test_an_unusable_database_is_one_clear_line(tmp_path: Path, workers: str) -> None:
     directory = tmp_path / "a-directory"

@@ -41,6 +41,7 @@ def finish(client: PipelineServiceClient, run_id: str, action: str, index: int) 
     )
 
 
+@pytest.mark.slow
 def test_watch_a_run_that_completes(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -72,6 +73,7 @@ def test_watch_a_run_that_completes(
     assert stderr == ""
 
 
+@pytest.mark.slow
 def test_watch_a_run_that_fails(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -111,6 +113,7 @@ def test_watch_a_run_that_is_cancelled(
     assert stderr == ""
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_watching_and_leaves_the_run_alone(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:
@@ -123,6 +126,7 @@ def test_ctrl_c_stops_watching_and_leaves_the_run_alone(
     assert client.get_run(run["id"])["status"] == "pending"
 
 
+@pytest.mark.slow
 def test_watch_survives_a_dropped_connection(
     start_cli: Any, client: PipelineServiceClient, run: Any, proxy: CuttingProxy
 ) -> None:
@@ -210,6 +214,7 @@ def test_watch_timeout_and_missing_run(cli: Cli, run: Any) -> None:
     assert missing.stderr == "error: no run with id or id prefix 'no-such-run' (404)\n"
 
 
+@pytest.mark.slow
 def test_run_deleted_while_watching_is_lost(
     start_cli: Any, client: PipelineServiceClient, run: Any, server_url: str
 ) -> None:

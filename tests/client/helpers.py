@@ -65,12 +65,15 @@ def drive_run(
     steps: int = 3,
     delay: float = 0.05,
     final: str = "completed",
-    start_delay: float = 0.3,
+    after: threading.Event | None = None,
 ) -> threading.Thread:
-    """Run a fake worker in a thread: report progress of each action, then the final status."""
+    """Run a fake worker in a thread: report progress of each action, then the final status.
+    With `after`, it starts once that event is set (e.g. when a stream has its first event), so
+    a test sees the run pending before anything changes; it gives up after 30 s."""
 
     def work() -> None:
-        time.sleep(start_delay)
+        if after is not None and not after.wait(30):
+            return
         with PipelineServiceClient(url, timeout=10) as worker:
             run = worker.get_run(run_id)
             names = [a["name"] for a in run["progress"]]

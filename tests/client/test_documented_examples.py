@@ -7,9 +7,11 @@ import re
 import runpy
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,10 +46,21 @@ class Example:
         self.monkeypatch = monkeypatch
         monkeypatch.setenv("PIPELINE_SERVICE_URL", server.url)
 
-    def run(self, name: str, *args: str) -> str:
+    def run(self, name: str, *args: str, printed: threading.Event | None = None) -> str:
+        """The script's output; `printed` is set once it has printed its first line."""
         self.capsys.readouterr()
         self.monkeypatch.setattr(sys, "argv", [str(EXAMPLES / f"{name}.py"), *args])
-        script = runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+        overrides: dict[str, Any] = {}
+        if printed is not None:
+
+            def print_and_tell(*values: Any, **options: Any) -> None:
+                print(*values, **options)
+                printed.set()
+
+            overrides["print"] = print_and_tell
+        script = runpy.run_path(
+            str(EXAMPLES / f"{name}.py"), init_globals=overrides, run_name="__main__"
+        )
         # The documented examples leave their client open, as the documentation does.
         for value in script.values():
             if isinstance(value, PipelineServiceClient):
@@ -164,8 +177,10 @@ def check_get_progress(ex: Example) -> None:
 def check_stream_progress(ex: Example) -> None:
     for script in ("stream_progress", "stream_progress_async"):
         run_id = ex.new_run()
-        worker = drive_run(ex.server.url, run_id, steps=1, start_delay=0.2)
-        out = ex.run(script, run_id)
+        # The worker starts once the script has shown the run pending.
+        printed = threading.Event()
+        worker = drive_run(ex.server.url, run_id, steps=1, after=printed)
+        out = ex.run(script, run_id, printed=printed)
         worker.join(10)
         statuses = [line for line in out.splitlines() if line.startswith("Status: ")]
         assert statuses[0] == "Status: pending"
@@ -243,13 +258,14 @@ def test_documented_example(
     check(Example(server, client, capsys, monkeypatch))
 
 
+@pytest.mark.slow
 def test_complete_example_as_a_script(tmp_path: Path) -> None:
     """The "Complete Example", run as a real script; a background worker drives its run."""
     with (
         EmbeddedServer(tmp_path / "db.sqlite", heartbeat_interval=0.5) as server,
         PipelineServiceClient(server.url) as client,
     ):
-        env = {**os.environ, "PIPELINE_SERVICE_URL": server.url}
+        env = {**os.environ, "PIPELINE_SERVICE_URL": server.url, "PYTHONUNBUFFERED": "1"}
         script = subprocess.Popen(
             [sys.executable, str(EXAMPLES / "complete_example.py")],
             env=env,
@@ -263,8 +279,12 @@ def test_complete_example_as_a_script(tmp_path: Path) -> None:
                 assert script.poll() is None, script.communicate()
                 assert time.monotonic() < deadline, "the example started no run"
                 time.sleep(0.05)
-            worker = drive_run(server.url, runs[0]["id"], steps=2, start_delay=0.2)
-            out, err = script.communicate(timeout=60)
+            # Its first line (the run pending) arrives before the worker starts.
+            assert script.stdout is not None
+            first = script.stdout.readline()
+            worker = drive_run(server.url, runs[0]["id"], steps=2)
+            rest, err = script.communicate(timeout=60)
+            out = first + rest
             worker.join(10)
         finally:
             script.kill()
@@ -278,6 +298,7 @@ def test_complete_example_as_a_script(tmp_path: Path) -> None:
     assert lines[-1] == "Result: {'accuracy': 0.95}"
 
 
+@pytest.mark.slow
 def test_examples_are_strictly_typed() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", str(EXAMPLES)],

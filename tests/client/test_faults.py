@@ -119,17 +119,24 @@ def test_progress_stream_cut_mid_way_resumes(
     # Cut inside the third event (each is ~700 bytes), while the worker is still reporting.
     cuts = [Plan(cut_after=1800)]
     with CuttingProxy(upstream(server), cuts) as proxy:
-        worker = drive_run(server.url, run["id"], steps=4, delay=0.05, start_delay=0.3)
+        # The worker starts once the stream has its first event: the cut comes mid-run.
+        first = threading.Event()
+        worker = drive_run(server.url, run["id"], steps=4, delay=0.05, after=first)
+        seen: list[Any] = []
         if flavour == "sync":
             with PipelineServiceClient(proxy.url) as streaming:
-                seen = list(streaming.stream_progress(run["id"], timeout=30))
+                for progress in streaming.stream_progress(run["id"], timeout=30):
+                    seen.append(progress)
+                    first.set()
         else:
 
-            async def main() -> list[Any]:
+            async def main() -> None:
                 async with AsyncPipelineServiceClient(proxy.url) as streaming:
-                    return [p async for p in streaming.stream_progress(run["id"], timeout=30)]
+                    async for progress in streaming.stream_progress(run["id"], timeout=30):
+                        seen.append(progress)
+                        first.set()
 
-            seen = anyio.run(main)
+            anyio.run(main)
         worker.join(10)
         assert proxy.connections >= 2
     versions = [p.version for p in seen if p.version is not None]
@@ -140,6 +147,7 @@ def test_progress_stream_cut_mid_way_resumes(
     assert seen[-1].model_dump(exclude={"version"}) == final.model_dump(exclude={"version"})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flavour", ["sync", "async"])
 def test_log_stream_cut_mid_way_has_no_gap_and_no_duplicate(
     flavour: str, server: EmbeddedServer, client: PipelineServiceClient
@@ -211,6 +219,7 @@ def trickle(_: Request) -> Iterator[Step]:
         yield 1.0
 
 
+@pytest.mark.slow
 def test_trickling_server_health_check_is_false_quickly() -> None:
     """Both clients bound the whole check, the body included, not only each read."""
     with ScriptedServer(trickle) as slow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -219,7 +220,7 @@ def test_report_and_get_progress(api: Any) -> None:
 def test_stream_progress_until_terminal(api: Any, server: EmbeddedServer) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])
-    worker = drive_run(server.url, run["id"], start_delay=0.2)
+    worker = drive_run(server.url, run["id"])
     seen = list(api.stream_progress(run["id"], timeout=30))
     worker.join(10)
     assert seen[-1].status == "completed"
@@ -377,11 +378,12 @@ def test_logs(api: Any) -> None:
         api.get_logs(run["id"], level="verbose")
 
 
+@pytest.mark.slow
 def test_follow_logs(api: Any, server: EmbeddedServer) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])
     api.append_logs(run["id"], [{"message": "before"}])
-    worker = drive_run(server.url, run["id"], steps=1, start_delay=0.2)
+    worker = drive_run(server.url, run["id"], steps=1)
     records = list(api.follow_logs(run["id"], timeout=30))
     worker.join(10)
     assert [r["message"] for r in records] == ["before", "done"]
@@ -442,7 +444,7 @@ def test_sync_client_stream_progress_async(
 ) -> None:
     import anyio
 
-    worker = drive_run(server.url, run["id"], steps=1, start_delay=0.2)
+    worker = drive_run(server.url, run["id"], steps=1)
 
     async def main() -> list[PipelineProgress]:
         seen = []
@@ -473,13 +475,15 @@ def test_token_is_sent(tmp_path: Any) -> None:
 def test_async_client_stream_progress_async(
     server: EmbeddedServer, portal: BlockingPortal, run: dict[str, Any]
 ) -> None:
-    worker = drive_run(server.url, run["id"], steps=1, start_delay=0.2)
+    first = threading.Event()  # the worker starts once the stream has shown the run pending
+    worker = drive_run(server.url, run["id"], steps=1, after=first)
 
     async def main() -> list[PipelineProgress]:
         seen = []
         async with AsyncPipelineServiceClient(server.url) as aclient:
             async for progress in aclient.stream_progress_async(run["id"], timeout=30):
                 seen.append(progress)
+                first.set()
                 if progress.status in ("completed", "failed"):
                     break
         return seen

@@ -22,6 +22,9 @@ from pipeline_service.streaming import LogEvents, ProgressEvents
 
 from .schema_strategies import from_schema, resolve, validator
 
+# Generated bodies by the hundred per operation: the full suite's, not the fast lane's.
+pytestmark = pytest.mark.slow
+
 PROPERTY_SETTINGS = settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

@@ -447,6 +447,7 @@ def test_only_given_fields_are_sent() -> None:
     assert json.loads(rec.requests[1].content) == {}
 
 
+@pytest.mark.slow
 def test_large_log_batches_are_split() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         entries = json.loads(request.content)["entries"]

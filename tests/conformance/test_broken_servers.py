@@ -74,6 +74,7 @@ def options(url: str, only: tuple[str, ...], *, keep_failed: bool = False) -> Op
     )
 
 
+@pytest.mark.slow  # every fault of the catalogue, each a server and a run of the kit
 @pytest.mark.parametrize(("fault", "check_id"), FAULTS.items())
 def test_fault_is_reported_by_its_check(
     start_broken: Callable[[str], EmbeddedServer], fault: str, check_id: str

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import queue
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +13,7 @@ import httpx
 import pytest
 
 from pipeline_service.conformance import Depth, Options, all_checks, run_checks
-from tests.runner.helpers import subprocess_env, wait_until
+from tests.support.processes import lines_of, subprocess_env, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -26,16 +24,8 @@ class Output:
     """The lines a process writes to stderr, read on a thread."""
 
     def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines = lines_of(process.stderr)  # the pipe is closed at its end
         self.seen: list[str] = []
-        self.thread = threading.Thread(target=self._pump, args=(process,), daemon=True)
-        self.thread.start()
-
-    def _pump(self, process: subprocess.Popen[str]) -> None:
-        assert process.stderr is not None
-        with process.stderr:  # closed at its end: the pipe never outlives the test
-            for line in process.stderr:
-                self.lines.put(line.rstrip("\n"))
 
     def drain(self) -> list[str]:
         while not self.lines.empty():
@@ -67,7 +57,7 @@ def started(command: list[str], cwd: Path) -> Iterator[tuple[subprocess.Popen[st
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        output.thread.join(30)
+        wait_until(lambda: process.stderr is None or process.stderr.closed, 30, "stderr's end")
 
 
 def test_the_targets_workers_claim_none_of_the_kits_runs(database: str, tmp_path: Path) -> None:

@@ -7,13 +7,11 @@ Playwright, the tests skip with one line; with CI set, they fail instead.
 from __future__ import annotations
 
 import os
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from pipeline_service import PipelineServiceClient
+from tests.support.processes import lines_of, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -73,16 +72,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         stdout=subprocess.DEVNULL,
         text=True,
     )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stderr is not None
-        with process.stderr:  # closed at its end: the pipe never outlives the service
-            for line in process.stderr:
-                lines.put(line)
-
-    pumping = threading.Thread(target=pump, daemon=True)
-    pumping.start()
+    lines = lines_of(process.stderr)  # the pipe is closed at its end
     try:
         url = None
         while url is None:
@@ -97,7 +87,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        pumping.join(30)
+        wait_until(lambda: process.stderr is None or process.stderr.closed, 30, "stderr's end")
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in this thread

@@ -15,7 +15,7 @@ from pipeline_service.client import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 from tests.postgres_support import unavailable
 from tests.ray.ray_support import RAY_ENV, enter_loopback_namespace, ray_head, ray_missing
-from tests.runner.helpers import wait_until
+from tests.support.processes import wait_until
 
 HERE = Path(__file__).resolve().parent
 _NOT_HERE = enter_loopback_namespace()

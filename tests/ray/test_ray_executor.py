@@ -16,8 +16,8 @@ import pytest
 from pipeline_service.client import PipelineServiceClient
 from tests.ray.conftest import RayWorkers
 from tests.ray.ray_support import RAY_ENV
-from tests.runner.helpers import wait_until
 from tests.runner.test_worker import process_gone
+from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.slow
 MODULE = "ray_test_actions"

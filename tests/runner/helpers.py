@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import selectors
 import socket
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,24 +90,6 @@ def worker_command(url: str, *extra: str) -> list[str]:
         sys.executable, "-m", "pipeline_service", "worker", "--url", url,
         "--lease-seconds", str(LEASE_SECONDS), "--poll-interval", "0.1", *extra,
     ]  # fmt: skip
-
-
-def subprocess_env() -> dict[str, str]:
-    """The environment of CLI subprocesses: the test actions importable, no stray settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_SERVICE_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")]))
-    return env
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def markers(path: Path) -> list[str]:

@@ -14,8 +14,9 @@ from pipeline_service import PipelineServiceClient
 from pipeline_service.runner.actions import ActionTask, run_action
 from pipeline_service.runner.capture import capture_output, service_level
 from pipeline_service.server import EmbeddedServer
+from tests.support.processes import subprocess_env, wait_until
 
-from .helpers import HERE, RecordingClient, Workers, subprocess_env, wait_until
+from .helpers import HERE, RecordingClient, Workers
 
 
 def test_print_stderr_and_logging_land_in_the_run_logs_with_levels(
@@ -43,6 +44,7 @@ def test_print_stderr_and_logging_land_in_the_run_logs_with_levels(
     assert "KeyError: 'boom'" in error
 
 
+@pytest.mark.slow
 def test_captured_lines_are_sent_in_batches_and_echoed_by_the_worker(tmp_path: Path) -> None:
     with (
         EmbeddedServer(tmp_path / "db.sqlite") as server,

@@ -6,43 +6,28 @@ from __future__ import annotations
 import ast
 import os
 import pty
-import queue
 import re
 import select
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import IO
 
 import httpx
 import pytest
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+from tests.support.processes import lines_of, subprocess_env, wait_until
 
-from .helpers import REPO, subprocess_env, wait_until
+from .helpers import REPO
 
 COMPLETE_EXAMPLE = REPO / "examples" / "documented" / "complete_example.py"
 
 
-def lines_of(stream: IO[str] | None) -> queue.Queue[str]:
-    """The lines a subprocess writes, as they come; the pipe is closed at its end."""
-    assert stream is not None
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        with stream:
-            for line in stream:
-                lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
-
-
+@pytest.mark.slow
 def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
     serve = subprocess.Popen(
         [sys.executable, "-m", "pipeline_service", "serve", "--port", "0",
@@ -86,6 +71,7 @@ def test_complete_example_runs_end_to_end_against_serve(tmp_path: Path) -> None:
         serve.wait()
 
 
+@pytest.mark.slow
 def test_demo_runs_the_sample_pipeline_and_exits_0(tmp_path: Path) -> None:
     demo = subprocess.run(
         [sys.executable, "-m", "pipeline_service", "demo", "--db", str(tmp_path / "demo.db")],
@@ -142,6 +128,7 @@ def test_worker_stops_cleanly_on_sigint(tmp_path: Path) -> None:
             worker.wait()
 
 
+@pytest.mark.slow
 def test_serve_with_no_workers_leaves_runs_waiting(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -165,6 +152,7 @@ def test_serve_with_no_workers_leaves_runs_waiting(tmp_path: Path) -> None:
         serve.wait()
 
 
+@pytest.mark.slow
 def test_worker_takes_the_pipeline_by_name(tmp_path: Path) -> None:
     step = [{"name": "only", "entrypoint": "runner_test_actions.step"}]
     with (

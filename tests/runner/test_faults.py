@@ -17,9 +17,10 @@ import pytest
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.types import LogRecord
+from tests.support.processes import subprocess_env, wait_until
 
 from .fault_proxy import Fault, FaultProxy, Kind
-from .helpers import LEASE_SECONDS, Workers, markers, subprocess_env, wait_until, worker_command
+from .helpers import LEASE_SECONDS, Workers, markers, worker_command
 from .test_worker import steps, wait_for_end
 
 pytestmark = pytest.mark.slow

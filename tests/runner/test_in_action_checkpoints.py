@@ -15,8 +15,9 @@ import pytest
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.testing.run_worker import run_worker
+from tests.support.processes import subprocess_env, wait_until
 
-from .helpers import HERE, Workers, markers, subprocess_env, wait_until, worker_command
+from .helpers import HERE, Workers, markers, worker_command
 
 pytestmark = pytest.mark.slow
 

@@ -25,6 +25,7 @@ def reporter(client: Any, interval: float = 0.05) -> ActionReporter:
     return ActionReporter(client, "run-1", "train", 2, flush_interval=interval)
 
 
+@pytest.mark.slow
 def test_a_million_progress_calls_send_a_handful_of_requests(
     recording_client: RecordingClient,
 ) -> None:

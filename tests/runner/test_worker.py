@@ -15,14 +15,13 @@ import pytest
 
 from pipeline_service import PipelineServiceClient
 from pipeline_service.server import EmbeddedServer
+from tests.support.processes import subprocess_env, wait_until
 
 from .helpers import (
     LEASE_SECONDS,
     PartitionProxy,
     Workers,
     markers,
-    subprocess_env,
-    wait_until,
     worker_command,
 )
 
@@ -114,6 +113,7 @@ def test_failed_run_resumed_after_the_fix_skips_completed_actions(
     ]
 
 
+@pytest.mark.slow
 def test_sigkilled_worker_is_replaced_and_completed_actions_never_rerun(
     service: EmbeddedServer, client: PipelineServiceClient, workers: Workers, tmp_path: Path
 ) -> None:
@@ -209,6 +209,7 @@ def test_an_action_ignoring_cancellation_is_stopped(
     assert f"done {slow['id']} x" not in markers(marker)
 
 
+@pytest.mark.slow
 def test_two_workers_twenty_runs_each_executed_exactly_once(
     client: PipelineServiceClient, workers: Workers, tmp_path: Path
 ) -> None:
@@ -234,6 +235,7 @@ def test_two_workers_twenty_runs_each_executed_exactly_once(
         ]
 
 
+@pytest.mark.slow
 def test_broken_actions_fail_their_runs_clearly_and_the_worker_carries_on(
     client: PipelineServiceClient, workers: Workers, tmp_path: Path
 ) -> None:
@@ -410,6 +412,7 @@ def test_cancelling_an_action_ends_the_processes_it_started(
             os.kill(sleeper, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_killed_worker_takes_the_processes_of_its_action_along(
     service: EmbeddedServer, client: PipelineServiceClient, tmp_path: Path
 ) -> None:

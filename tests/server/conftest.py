@@ -51,11 +51,13 @@ def make_run(
     return make
 
 
-# Every test here that uses a server runs on each storage backend: SQLite, then PostgreSQL.
+# Every test here that uses a server runs on each storage backend: SQLite, then PostgreSQL (in
+# the full suite only: a cluster and a database per test are not for the fast lane).
 Database = Callable[[str], contextlib.AbstractContextManager["Path | str"]]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)]
 
 
-@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="package", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
     return name

@@ -18,9 +18,9 @@ from pipeline_service.server.models import RunCreate
 from pipeline_service.server.storage import open_storage
 from pipeline_service.wire import MAX_JSON_DEPTH
 from tests.sample import ACTIONS, API
+from tests.support.sse import open_stream
 
 from .conftest import Database
-from .sse import SSEReader
 
 Factory = Callable[..., dict[str, Any]]
 FIELD_LIMIT = 4096
@@ -223,7 +223,7 @@ def test_a_stored_document_nested_deeper_than_the_limit_cannot_fail_claims_or_li
             report = {"action_progress": {"name": "download", "status": "running"}}
             assert http.post(f"/runs/{rid}/progress", json=report).status_code == 200
             assert http.get(f"/runs/{rid}/progress").status_code == 200
-            with SSEReader(f"{server.url}{API}/runs/{rid}/progress/stream") as stream:
+            with open_stream(f"{server.url}{API}/runs/{rid}/progress/stream") as stream:
                 assert stream.next(timeout=10).json()["run_id"] == rid
             assert http.patch(f"/runs/{rid}", json={"result": {"ok": 1}}).status_code == 200
             assert http.get(f"/pipelines/{pid}/runs/").status_code == 200

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from tests.sample import API
+from tests.support.processes import free_port
 
 # `--workers 0`: the API alone, no local worker claiming the test's runs.
 SERVE = [
@@ -29,13 +29,6 @@ SERVE = [
     "--workers",
     "0",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class ServerProcess:
@@ -199,6 +192,7 @@ def test_serve_stops_cleanly_with_an_open_stream(
             assert all(not line.startswith("event: error") for line in rest)
 
 
+@pytest.mark.slow
 def test_env_configures_db_and_token(tmp_path: Path) -> None:
     env_db = tmp_path / "from-env.db"
     env = {**os.environ, "PIPELINE_SERVICE_DB": str(env_db), "PIPELINE_SERVICE_TOKEN": "envtoken"}

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from tests.sample import ACTIONS, API
+from tests.support.sse import open_stream
 
-from .sse import SSEReader
 from .test_durability import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -53,7 +53,9 @@ def test_health_is_503_while_real_writes_fail_on_a_full_disk(
         run_id = http.post(f"{API}/pipelines/{pipeline.json()['id']}/runs/", json={}).json()["id"]
         logs = f"{API}/runs/{run_id}/logs/"
         follower = (
-            SSEReader(f"{server.url}{logs}stream", headers=server.headers) if stream_open else None
+            open_stream(f"{server.url}{logs}stream", headers=server.headers)
+            if stream_open
+            else None
         )
         try:
             assert http.get("/health").status_code == 200

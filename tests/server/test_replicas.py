@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,39 +17,14 @@ import pytest
 
 from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
 from tests.sample import API
-
-from .sse import SSEReader
+from tests.support.processes import free_port, subprocess_env, wait_until
+from tests.support.sse import SSEReader, open_stream
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "replica-test-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-RUNNER_TESTS = Path(__file__).resolve().parents[1] / "runner"  # runner_test_actions.step
 LEASE_SECONDS = 3
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def subprocess_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_SERVICE_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(RUNNER_TESTS), env.get("PYTHONPATH")]))
-    return env
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class Processes:
@@ -140,7 +112,7 @@ def report(http: httpx.Client, run_id: str, **body: Any) -> dict[str, Any]:
 
 
 def stream(url: str, run_id: str, kind: str = "progress") -> SSEReader:
-    return SSEReader(f"{url}{API}/runs/{run_id}/{kind}/stream", headers=HEADERS)
+    return open_stream(f"{url}{API}/runs/{run_id}/{kind}/stream", headers=HEADERS)
 
 
 def test_subscribers_on_one_replica_see_every_change_made_through_another(
@@ -166,7 +138,7 @@ def test_subscribers_on_one_replica_see_every_change_made_through_another(
                     assert frame.json()["progress"][0]["progress"] == step
                 assert frame.event == ("completed" if step == 20 else "progress")
             for subscriber in subscribers:
-                subscriber.expect_end(timeout=10)
+                assert subscriber.ends_within(10) is None
             lines = [logs.next(timeout=10) for _ in range(20)]
             assert [(f.id, f.json()["message"]) for f in lines] == [
                 (str(i), str(i)) for i in range(1, 21)

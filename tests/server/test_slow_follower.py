@@ -57,6 +57,7 @@ def rss(pid: int) -> int:
     raise AssertionError("no VmRSS")
 
 
+@pytest.mark.slow
 def test_a_follower_that_never_reads_does_not_grow_the_server(
     server_process: tuple[str, int],
 ) -> None:

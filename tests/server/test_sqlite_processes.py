@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from tests.sample import API
+from tests.support.sse import open_stream
 
-from .sse import SSEReader
 from .test_durability import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def test_a_follower_sees_every_line_written_through_either_process(
         run_id = http.post(f"/pipelines/{pipeline.json()['id']}/runs/", json={}).json()["id"]
         with (
             httpx.Client(base_url=there.url + API, headers=there.headers, timeout=30) as other,
-            SSEReader(f"{here.url}{API}/runs/{run_id}/logs/stream", headers=here.headers) as logs,
+            open_stream(f"{here.url}{API}/runs/{run_id}/logs/stream", headers=here.headers) as logs,
         ):
             for line in range(1, LINES + 1):
                 through = other if line % 2 else http
@@ -81,7 +81,9 @@ def test_a_progress_follower_sees_each_change_made_through_the_other_process(
         run_id = http.post(f"/pipelines/{pipeline.json()['id']}/runs/", json={}).json()["id"]
         with (
             httpx.Client(base_url=there.url + API, headers=there.headers, timeout=30) as other,
-            SSEReader(f"{here.url}{API}/runs/{run_id}/progress/stream", headers=here.headers) as s,
+            open_stream(
+                f"{here.url}{API}/runs/{run_id}/progress/stream", headers=here.headers
+            ) as s,
         ):
             assert s.next(timeout=10).id == "1"
             body = {"action_progress": {"name": "a", "status": "running", "progress": 0.5}}

@@ -12,8 +12,7 @@ import pytest
 
 from pipeline_service.server import EmbeddedServer
 from tests.sample import ACTIONS, API
-
-from .sse import SSEReader
+from tests.support.sse import NoFrame, StreamEnded, open_stream
 
 Factory = Callable[..., dict[str, Any]]
 ServerFactory = Callable[..., EmbeddedServer]
@@ -34,8 +33,8 @@ def test_first_event_at_once_with_headers_id_and_retry(live_server: EmbeddedServ
     with httpx.Client(base_url=live_server.url) as http:
         run_id = new_run(http)
         started = time.monotonic()
-        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/progress/stream") as stream:
-            first = stream.next()
+        with open_stream(f"{live_server.url}{API}/runs/{run_id}/progress/stream") as stream:
+            first = stream.next(5)
             assert time.monotonic() - started < 2
             assert stream.response.status_code == 200
             headers = stream.response.headers
@@ -48,7 +47,7 @@ def test_first_event_at_once_with_headers_id_and_retry(live_server: EmbeddedServ
             assert first.retry > 0
             assert first.json() == http.get(f"{API}/runs/{run_id}/progress").json()
             report(http, run_id, status="running")
-            second = stream.next()
+            second = stream.next(5)
             assert second.retry is None
             assert int(second.id or 0) > 1
             assert second.json()["status"] == "running"
@@ -57,12 +56,12 @@ def test_first_event_at_once_with_headers_id_and_retry(live_server: EmbeddedServ
 def test_one_event_per_change_then_terminal_and_close(live_server: EmbeddedServer) -> None:
     with httpx.Client(base_url=live_server.url) as http:
         run_id = new_run(http)
-        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/progress/stream") as stream:
-            stream.next()
+        with open_stream(f"{live_server.url}{API}/runs/{run_id}/progress/stream") as stream:
+            stream.next(5)
             seen = []
             for step in range(1, 6):
                 report(http, run_id, action_progress={"name": "train", "progress": step / 10})
-                frame = stream.next()
+                frame = stream.next(5)
                 seen.append((int(frame.id or 0), frame.json()["progress"][2]["progress"]))
                 time.sleep(0.05)
             assert [p for _, p in seen] == [0.1, 0.2, 0.3, 0.4, 0.5]
@@ -70,10 +69,10 @@ def test_one_event_per_change_then_terminal_and_close(live_server: EmbeddedServe
             assert versions == sorted(versions)
             assert len(set(versions)) == 5
             report(http, run_id, status="completed")
-            final = stream.next()
+            final = stream.next(5)
             assert final.event == "completed"
             assert final.json()["status"] == "completed"
-            stream.expect_end()
+            assert stream.ends_within(5) is None
 
 
 def test_terminal_run_sends_one_terminal_event(live_server: EmbeddedServer) -> None:
@@ -83,34 +82,34 @@ def test_terminal_run_sends_one_terminal_event(live_server: EmbeddedServer) -> N
         for last_event_id in (None, "999", "1"):
             headers = {"Last-Event-ID": last_event_id} if last_event_id else None
             url = f"{live_server.url}{API}/runs/{run_id}/progress/stream"
-            with SSEReader(url, headers) as stream:
-                frame = stream.next()
+            with open_stream(url, headers) as stream:
+                frame = stream.next(5)
                 assert frame.event == "cancelled"
-                stream.expect_end()
+                assert stream.ends_within(5) is None
 
 
 def test_resume_with_last_event_id(live_server: EmbeddedServer) -> None:
     with httpx.Client(base_url=live_server.url) as http:
         run_id = new_run(http)
         url = f"{live_server.url}{API}/runs/{run_id}/progress/stream"
-        with SSEReader(url) as stream:
-            current = stream.next()
+        with open_stream(url) as stream:
+            current = stream.next(5)
         # Same version: nothing is re-sent; the next change is the first event.
-        with SSEReader(url, {"Last-Event-ID": current.id or ""}) as stream:
-            with pytest.raises(TimeoutError):
+        with open_stream(url, {"Last-Event-ID": current.id or ""}) as stream:
+            with pytest.raises(NoFrame):
                 stream.next(timeout=0.5)
             report(http, run_id, status="running")
-            resumed = stream.next()
+            resumed = stream.next(5)
             assert int(resumed.id or 0) > int(current.id or 0)
             assert resumed.json()["status"] == "running"
         # Older version: the newest state at once (no state older than one already seen).
         report(http, run_id, current_action="convert")
-        with SSEReader(url, {"Last-Event-ID": current.id or ""}) as stream:
+        with open_stream(url, {"Last-Event-ID": current.id or ""}) as stream:
             newest = stream.next(timeout=2)
             assert newest.json()["current_action"] == "convert"
         # Not a version: ignored, the current state is sent.
         for junk in ("abc", "-1", "1.5", "99999999999999999999999"):
-            with SSEReader(url, {"Last-Event-ID": junk}) as stream:
+            with open_stream(url, {"Last-Event-ID": junk}) as stream:
                 assert stream.next(timeout=2).json()["current_action"] == "convert"
 
 
@@ -118,9 +117,9 @@ def test_heartbeat_on_idle_run(server_factory: ServerFactory) -> None:
     server = server_factory(heartbeat_interval=0.2)
     with httpx.Client(base_url=server.url) as http:
         run_id = new_run(http)
-        with SSEReader(f"{server.url}{API}/runs/{run_id}/progress/stream") as stream:
-            stream.next()
-            ping = stream.next(timeout=3, skip_comments=False)
+        with open_stream(f"{server.url}{API}/runs/{run_id}/progress/stream") as stream:
+            stream.next(5)
+            ping = stream.next(timeout=3, comments=True)
             assert ping.comments == ["ping"]
             assert ping.event is None
             assert ping.data is None
@@ -129,13 +128,13 @@ def test_heartbeat_on_idle_run(server_factory: ServerFactory) -> None:
 def test_delete_mid_stream_sends_error(live_server: EmbeddedServer) -> None:
     with httpx.Client(base_url=live_server.url) as http:
         run_id = new_run(http)
-        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/progress/stream") as stream:
-            stream.next()
+        with open_stream(f"{live_server.url}{API}/runs/{run_id}/progress/stream") as stream:
+            stream.next(5)
             http.delete(f"{API}/runs/{run_id}")
-            error = stream.next()
+            error = stream.next(5)
             assert error.event == "error"
             assert error.json() == {"run_id": run_id, "detail": "Run not found"}
-            stream.expect_end()
+            assert stream.ends_within(5) is None
 
 
 def test_unknown_run_is_json_404(live_server: EmbeddedServer) -> None:
@@ -203,12 +202,12 @@ def test_shutdown_closes_open_streams(server_factory: ServerFactory) -> None:
     server = server_factory()
     with httpx.Client(base_url=server.url) as http:
         run_id = new_run(http)
-    stream = SSEReader(f"{server.url}{API}/runs/{run_id}/progress/stream")
-    stream.next()
+    stream = open_stream(f"{server.url}{API}/runs/{run_id}/progress/stream")
+    stream.next(5)
     started = time.monotonic()
     server.stop()
     assert time.monotonic() - started < 5
-    with pytest.raises(EOFError):
+    with pytest.raises(StreamEnded):
         stream.next(timeout=5)
     stream.close()
 
@@ -218,19 +217,19 @@ def test_log_stream_backlog_live_and_end(live_server: EmbeddedServer) -> None:
         run_id = new_run(http)
         logs = f"{API}/runs/{run_id}/logs/"
         http.post(logs, json={"entries": [{"message": f"m{i}"} for i in range(1, 4)]})
-        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as stream:
-            backlog = [stream.next() for _ in range(3)]
+        with open_stream(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as stream:
+            backlog = [stream.next(5) for _ in range(3)]
             assert [f.id for f in backlog] == ["1", "2", "3"]
             assert [f.event for f in backlog] == ["log"] * 3
             assert backlog[0].json()["message"] == "m1"
             http.post(logs, json={"entries": [{"message": "live", "level": "success"}]})
-            live = stream.next()
+            live = stream.next(5)
             assert (live.id, live.json()["message"]) == ("4", "live")
             http.patch(f"{API}/runs/{run_id}", json={"status": "completed"})
-            end = stream.next()
+            end = stream.next(5)
             assert end.event == "end"
             assert end.json() == {"run_id": run_id, "status": "completed"}
-            stream.expect_end()
+            assert stream.ends_within(5) is None
 
 
 def test_log_stream_ends_after_the_closing_lines_of_a_cancelled_run(
@@ -243,22 +242,22 @@ def test_log_stream_ends_after_the_closing_lines_of_a_cancelled_run(
         logs = f"{API}/runs/{run_id}/logs/"
         report(http, run_id, status="running")
         http.post(logs, json={"entries": [{"message": "working"}]})
-        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as stream:
-            assert stream.next().json()["message"] == "working"
+        with open_stream(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as stream:
+            assert stream.next(5).json()["message"] == "working"
             assert http.post(f"{API}/runs/{run_id}/cancel").status_code == 200
             # The worker notices the cancellation, stops the action, and says so: afterwards.
             closing = [{"message": f"closing {i}", "level": "warning"} for i in range(5)]
             assert http.post(logs, json={"entries": closing}).status_code == 201
-            frames = [stream.next() for _ in range(6)]
+            frames = [stream.next(5) for _ in range(6)]
             assert [f.json()["message"] for f in frames[:5]] == [e["message"] for e in closing]
             assert frames[5].event == "end"
             assert frames[5].json() == {"run_id": run_id, "status": "cancelled"}
-            stream.expect_end()
+            assert stream.ends_within(5) is None
         # Once the grace has passed, a new follower gets everything and the end at once.
         time.sleep(live_server.settings.log_grace)
         started = time.monotonic()
-        with SSEReader(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as late:
-            assert [late.next().event for _ in range(7)] == ["log"] * 6 + ["end"]
+        with open_stream(f"{live_server.url}{API}/runs/{run_id}/logs/stream") as late:
+            assert [late.next(5).event for _ in range(7)] == ["log"] * 6 + ["end"]
         assert time.monotonic() - started < live_server.settings.log_grace
 
 
@@ -269,23 +268,23 @@ def test_log_stream_resume_filters_and_delete(live_server: EmbeddedServer) -> No
         entries = [{"message": f"m{i}", "level": "error" if i % 2 else "info"} for i in range(1, 7)]
         http.post(logs, json={"entries": entries})
         base = f"{live_server.url}{API}/runs/{run_id}/logs/stream"
-        with SSEReader(base, {"Last-Event-ID": "4"}) as stream:
-            assert [stream.next().id for _ in range(2)] == ["5", "6"]
-        with SSEReader(f"{base}?after_seq=5") as stream:
-            assert stream.next().id == "6"
-        with SSEReader(f"{base}?after_seq=5", {"Last-Event-ID": "junk"}) as stream:
-            assert stream.next().id == "6"
-        with SSEReader(f"{base}?level=error") as stream:
-            assert [stream.next().id for _ in range(3)] == ["1", "3", "5"]
+        with open_stream(base, {"Last-Event-ID": "4"}) as stream:
+            assert [stream.next(5).id for _ in range(2)] == ["5", "6"]
+        with open_stream(f"{base}?after_seq=5") as stream:
+            assert stream.next(5).id == "6"
+        with open_stream(f"{base}?after_seq=5", {"Last-Event-ID": "junk"}) as stream:
+            assert stream.next(5).id == "6"
+        with open_stream(f"{base}?level=error") as stream:
+            assert [stream.next(5).id for _ in range(3)] == ["1", "3", "5"]
             http.post(
                 logs, json={"entries": [{"message": "x"}, {"message": "y", "level": "error"}]}
             )
-            assert stream.next().id == "8"
+            assert stream.next(5).id == "8"
             http.delete(f"{API}/runs/{run_id}")
-            error = stream.next()
+            error = stream.next(5)
             assert error.event == "error"
             assert error.json()["detail"] == "Run not found"
-            stream.expect_end()
+            assert stream.ends_within(5) is None
 
 
 def test_changes_from_another_server_on_the_same_database(server_factory: ServerFactory) -> None:
@@ -296,10 +295,10 @@ def test_changes_from_another_server_on_the_same_database(server_factory: Server
         run_id = new_run(http)
         progress_url = f"{first.url}{API}/runs/{run_id}/progress/stream"
         with (
-            SSEReader(progress_url) as progress,
-            SSEReader(f"{first.url}{API}/runs/{run_id}/logs/stream") as logs,
+            open_stream(progress_url) as progress,
+            open_stream(f"{first.url}{API}/runs/{run_id}/logs/stream") as logs,
         ):
-            progress.next()
+            progress.next(5)
             report(other, run_id, status="running")
             assert progress.next(timeout=3).json()["status"] == "running"
             other.post(f"{API}/runs/{run_id}/logs/", json={"entries": [{"message": "elsewhere"}]})
@@ -322,10 +321,10 @@ def test_log_stream_pages_through_a_long_backlog(live_server: EmbeddedServer) ->
         http.post(f"{API}/runs/{run_id}/logs/", json={"entries": entries})
         http.patch(f"{API}/runs/{run_id}", json={"status": "failed"})
         url = f"{live_server.url}{API}/runs/{run_id}/logs/stream?after_seq=10"
-        with SSEReader(url) as stream:
-            ids = [stream.next().id for _ in range(2490)]
+        with open_stream(url) as stream:
+            ids = [stream.next(5).id for _ in range(2490)]
             assert ids == [str(seq) for seq in range(11, 2501)]
-            end = stream.next()
+            end = stream.next(5)
             assert end.event == "end"
             assert end.json()["status"] == "failed"
-            stream.expect_end()
+            assert stream.ends_within(5) is None

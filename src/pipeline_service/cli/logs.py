@@ -31,9 +31,9 @@ from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED, EXIT_LOST
 from pipeline_service.cli.resolve import resolve_run
 from pipeline_service.errors import PipelineServiceError
+from pipeline_service.wire import LOG_LEVELS, MAX_LOG_PAGE_ITEMS
 
-LOG_LEVELS = ("debug", "info", "success", "warning", "danger", "error", "critical")
-"""The service's levels, least severe first (`--level L` shows L and those after it)."""
+# How each of the service's levels (wire.LOG_LEVELS) is shown.
 LEVEL_STYLES = {
     "debug": "dim",
     "info": "",
@@ -43,7 +43,7 @@ LEVEL_STYLES = {
     "error": "red",
     "critical": "bold white on red",
 }
-PAGE_SIZE = 10_000  # the most the server returns per request
+PAGE_SIZE = MAX_LOG_PAGE_ITEMS  # the most the server returns per request
 RELATIVE_TIME = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

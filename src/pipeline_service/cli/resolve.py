@@ -19,6 +19,7 @@ from pipeline_service.cli._common import (
 from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
 from pipeline_service.errors import NotFoundError
 from pipeline_service.types import Pipeline, Run
+from pipeline_service.wire import MAX_PAGE_ITEMS
 
 SHOWN_CANDIDATES = 5
 
@@ -29,7 +30,9 @@ def resolve_run(client: PipelineServiceClient, ref: str) -> Run:
         return client.get_run(ref)
     except NotFoundError:
         pass
-    matches = [run for run in client.iter_runs(page_size=1000) if run["id"].startswith(ref)]
+    matches = [
+        run for run in client.iter_runs(page_size=MAX_PAGE_ITEMS) if run["id"].startswith(ref)
+    ]
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -43,7 +46,7 @@ def resolve_pipeline(client: PipelineServiceClient, ref: str) -> Pipeline:
         return client.get_pipeline(ref)
     except NotFoundError:
         pass
-    pipelines = list(client.iter_pipelines(page_size=1000))
+    pipelines = list(client.iter_pipelines(page_size=MAX_PAGE_ITEMS))
     named = [p for p in pipelines if p["name"] == ref]
     if len(named) == 1:
         return named[0]
@@ -61,7 +64,7 @@ def resolve_pipeline(client: PipelineServiceClient, ref: str) -> Pipeline:
 
 def find_pipeline_by_name(client: PipelineServiceClient, name: str) -> Pipeline | None:
     """The one pipeline called `name`, None if there is none (a usage error if several)."""
-    named = [p for p in client.iter_pipelines(page_size=1000) if p["name"] == name]
+    named = [p for p in client.iter_pipelines(page_size=MAX_PAGE_ITEMS) if p["name"] == name]
     if len(named) > 1:
         raise _ambiguous("pipeline name", name, (p["id"] for p in named))
     return named[0] if named else None
@@ -69,7 +72,7 @@ def find_pipeline_by_name(client: PipelineServiceClient, name: str) -> Pipeline 
 
 def pipeline_names(client: PipelineServiceClient) -> dict[str, str]:
     """Pipeline id → name, for listings that show names."""
-    return {p["id"]: p["name"] for p in client.iter_pipelines(page_size=1000)}
+    return {p["id"]: p["name"] for p in client.iter_pipelines(page_size=MAX_PAGE_ITEMS)}
 
 
 def _not_found(message: str) -> typer.Exit:

@@ -32,8 +32,8 @@ from pipeline_service.wire import (
 JSON = dict[str, Any]
 
 _ALLOWED_MOVES = {
-    "pending": {"running", "completed", "failed", "cancelled"},
-    "running": {"completed", "failed", "cancelled"},
+    "pending": {"running", *TERMINAL_RUN_STATUSES},
+    "running": set(TERMINAL_RUN_STATUSES),
 }
 
 

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING
 
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_action
 from pipeline_service.runner.runner import RunControl, Runner
+from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
     from pipeline_service.types import Run
-
-TERMINAL = ("completed", "failed", "cancelled")
 
 
 def run_worker(
@@ -41,7 +40,7 @@ def run_worker(
             "await asyncio.to_thread(run_worker, pipeline_service_client, run_id)"
         )
     run = client.get_run(run_id)
-    if run["status"] in TERMINAL:
+    if run["status"] in TERMINAL_RUN_STATUSES:
         return run
     if run["status"] == "pending":
         run = client.update_run(run_id, status="running")

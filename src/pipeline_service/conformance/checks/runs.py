@@ -5,8 +5,6 @@ from __future__ import annotations
 from pipeline_service.conformance.context import CheckContext
 from pipeline_service.conformance.registry import Tier, check
 
-TERMINAL = ("completed", "failed", "cancelled")
-
 
 @check("runs.transitions", area="runs", tier=Tier.CORE)
 def transitions(ctx: CheckContext) -> None:

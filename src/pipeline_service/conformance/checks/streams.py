@@ -7,6 +7,7 @@ import json
 from pipeline_service.conformance.context import CheckContext
 from pipeline_service.conformance.registry import Tier, check
 from pipeline_service.conformance.sse import Frame, NoFrame, SSEReader, StreamEnded
+from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 PROGRESS_KEYS = {
     "run_id",
@@ -148,7 +149,7 @@ def terminal(ctx: CheckContext) -> None:
     state, and the server closes the connection after it. A stream opened on a run that has
     already ended sends its terminal event at once and closes.
     """
-    for status in ("completed", "failed", "cancelled"):
+    for status in sorted(TERMINAL_RUN_STATUSES):
         run = ctx.new_run(f"terminal-{status}")
         with _stream(ctx, run["id"]) as reader:
             opened = ctx.last()

@@ -1,0 +1,2 @@
+"""Pieces every test directory uses: waiting on conditions and child processes
+(`processes`), reading raw event streams (`sse`)."""
