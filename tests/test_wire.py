@@ -23,6 +23,8 @@ RECORDS: dict[str, Any] = {
     "Health": types.Health,
     "Lease": types.Lease,
     "LogRecord": types.LogRecord,
+    "LoggedMetric": types.LoggedMetric,
+    "MetricsAppended": types.MetricsAppended,
     "MetricPoint": types.MetricPoint,
     "MetricSeries": types.MetricSeries,
     "Pipeline": types.Pipeline,
@@ -30,6 +32,7 @@ RECORDS: dict[str, Any] = {
     "Run": types.Run,
     "RunClaim": types.RunClaim,
     "RunMetrics": types.RunMetrics,
+    "StepPoint": types.StepPoint,
 }
 
 ENUMS = {
@@ -88,3 +91,9 @@ def test_limits_are_those_the_spec_states() -> None:
         "default-max-field-bytes": wire.DEFAULT_MAX_FIELD_BYTES,
         "max-page-bytes": wire.MAX_PAGE_BYTES,
     }
+
+
+def test_metric_limits_are_the_spec_limits() -> None:
+    assert SCHEMAS["MetricBatch"]["properties"]["points"]["maxItems"] == wire.MAX_METRIC_BATCH
+    description = load_spec()["paths"]["/api/v1/runs/{run_id}/metrics"]["get"]["description"]
+    assert f"{wire.MAX_STEP_POINTS:,}" in description

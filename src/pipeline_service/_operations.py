@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -33,6 +34,7 @@ from pipeline_service_api.api.health import get_health as _get_health
 from pipeline_service_api.api.logs import append_logs as _append_logs
 from pipeline_service_api.api.logs import get_logs as _get_logs
 from pipeline_service_api.api.logs import stream_logs as _stream_logs
+from pipeline_service_api.api.metrics import append_metrics as _append_metrics
 from pipeline_service_api.api.metrics import get_metrics as _get_metrics
 from pipeline_service_api.api.pipelines import create_pipeline as _create_pipeline
 from pipeline_service_api.api.pipelines import delete_pipeline as _delete_pipeline
@@ -57,6 +59,7 @@ from pipeline_service_api.models import (
     ClaimRequest,
     LeaseRequest,
     LogBatch,
+    MetricBatch,
     PipelineCreate,
     PipelineUpdate,
     ProgressUpdate,
@@ -76,6 +79,7 @@ from .types import (
     Checkpoint,
     Lease,
     LogRecord,
+    MetricsAppended,
     NotGiven,
     Pipeline,
     Run,
@@ -97,6 +101,7 @@ _ARTIFACTS = TypeAdapter(list[Artifact])
 LOG_RECORD = TypeAdapter(LogRecord)
 _LOG_RECORDS = TypeAdapter(list[LogRecord])
 _RUN_METRICS = TypeAdapter(RunMetrics)
+_METRICS_APPENDED = TypeAdapter(MetricsAppended)
 _RUN_CLAIM = TypeAdapter(RunClaim)
 _LEASE = TypeAdapter(Lease)
 _JSON_OBJECT = TypeAdapter(dict[str, Any])
@@ -399,6 +404,34 @@ def stream_logs_kwargs(
 
 def get_metrics(run_id: str) -> Call[RunMetrics]:
     return Call(_get_metrics.request_kwargs(run_id), _reader(_RUN_METRICS))
+
+
+def metric_entry(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A logged-metrics entry as JSON-ready data: non-finite values (NaN, ±inf) become null,
+    the one form the wire has for them."""
+    data = _entry(value)
+    values = data.get("values")
+    if isinstance(values, Mapping):
+        data["values"] = {
+            name: None if isinstance(v, float) and not math.isfinite(v) else v
+            for name, v in values.items()
+        }
+    return data
+
+
+def append_metrics(
+    run_id: str,
+    *,
+    points: list[Any],
+    idempotency_key: str | None = None,
+    lease_token: int | None = None,
+) -> Call[MetricsAppended]:
+    body = _body(MetricBatch.from_dict, {"points": points}, "append_metrics")
+    key = idempotency_key or new_idempotency_key()
+    kwargs = _append_metrics.request_kwargs(
+        run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
+    )
+    return Call(kwargs, _reader(_METRICS_APPENDED))
 
 
 def create_checkpoint(

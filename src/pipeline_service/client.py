@@ -33,7 +33,7 @@ from .types import (
     RunClaim,
     RunMetrics,
 )
-from .wire import MAX_LOG_BATCH
+from .wire import MAX_LOG_BATCH, MAX_METRIC_BATCH
 
 __all__ = ["PipelineServiceClient"]
 
@@ -414,8 +414,40 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
     # --- metrics ---------------------------------------------------------------------------
 
     def get_metrics(self, run_id: str, *, timeout: float | None = None) -> RunMetrics:
-        """The history of each action's numeric metrics (a bounded series per action)."""
+        """The history of each action's numeric metrics (a bounded series per action), and the
+        metrics each action logged (`logged`: every point with its step, one series per name)."""
         return self._requester.request(ops.get_metrics(run_id), timeout=timeout)
+
+    def append_metrics(
+        self,
+        run_id: str,
+        points: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+        lease_token: int | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """Store logged metric points, each `{action_name, step, values: {name: number}}`
+        (`timestamp` optional): every value a point, none merged. NaN and ±inf are stored as
+        null. Returns how many entries were stored."""
+        if isinstance(points, str | bytes) or not isinstance(points, Sequence):
+            raise TypeError("points must be a list of dicts")
+        entries = [ops.metric_entry(p) for p in points]
+        accepted = 0
+        # The server takes at most MAX_METRIC_BATCH entries a request: more take several.
+        batches = [
+            entries[i : i + MAX_METRIC_BATCH] for i in range(0, len(entries), MAX_METRIC_BATCH)
+        ]
+        for i, batch in enumerate(batches):
+            key = idempotency_key
+            if key and len(batches) > 1:
+                key = f"{key}-{i}"
+            call = ops.append_metrics(
+                run_id, points=batch, idempotency_key=key, lease_token=lease_token
+            )
+            answer = self._requester.request(call, timeout=timeout)
+            accepted += answer["accepted"]
+        return accepted
 
     # --- checkpoints -----------------------------------------------------------------------
 

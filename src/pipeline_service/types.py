@@ -15,14 +15,17 @@ from .wire import (
     Checkpoint,
     Health,
     Lease,
+    LoggedMetric,
     LogRecord,
     MetricPoint,
+    MetricsAppended,
     MetricSeries,
     Pipeline,
     Progress,
     Run,
     RunClaim,
     RunMetrics,
+    StepPoint,
 )
 
 __all__ = [
@@ -34,14 +37,17 @@ __all__ = [
     "Health",
     "Lease",
     "LogRecord",
+    "LoggedMetric",
     "MetricPoint",
     "MetricSeries",
+    "MetricsAppended",
     "NotGiven",
     "Pipeline",
     "Progress",
     "Run",
     "RunClaim",
     "RunMetrics",
+    "StepPoint",
 ]
 
 

@@ -23,7 +23,9 @@ __all__ = [
     "LOG_LEVELS",
     "MAX_JSON_DEPTH",
     "MAX_LOG_BATCH",
+    "MAX_METRIC_BATCH",
     "MAX_PAGE_BYTES",
+    "MAX_STEP_POINTS",
     "RUN_STATUSES",
     "TERMINAL_ACTION_STATUSES",
     "TERMINAL_RUN_STATUSES",
@@ -36,14 +38,17 @@ __all__ = [
     "Lease",
     "LogLevelName",
     "LogRecord",
+    "LoggedMetric",
     "MetricPoint",
     "MetricSeries",
+    "MetricsAppended",
     "Pipeline",
     "Progress",
     "Run",
     "RunClaim",
     "RunMetrics",
     "RunStatusName",
+    "StepPoint",
 ]
 
 RunStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -80,6 +85,13 @@ TERMINAL_ACTION_STATUSES: Final = frozenset({"completed", "failed", "skipped"})
 
 # At most this many log entries in one POST /runs/{id}/logs (LogBatch.entries maxItems).
 MAX_LOG_BATCH: Final = 10_000
+
+# A metric batch (POST /runs/{id}/metrics) holds at most this many entries; more: 413.
+MAX_METRIC_BATCH: Final = 10_000
+
+# A server left at its default keeps every point of a logged metric up to this many; beyond it,
+# the series is thinned (the first, the newest and an even spread between).
+MAX_STEP_POINTS: Final = 10_000
 
 # Larger request bodies are refused with 413 by a server left at its default (`--max-body-bytes`).
 DEFAULT_MAX_BODY_BYTES: Final = 32 * 1024 * 1024
@@ -215,12 +227,35 @@ class MetricPoint(TypedDict):
 
 
 @with_config(_OPEN)
+class StepPoint(TypedDict):
+    """One logged value of a metric: null where the action logged NaN or ±infinity."""
+
+    seq: int
+    step: int
+    value: int | float | None
+    attempt: int
+    t: str
+
+
+@with_config(_OPEN)
+class LoggedMetric(TypedDict):
+    """The kept points of one logged metric; `recorded` counts thinned-out ones too."""
+
+    name: str
+    recorded: int
+    thinned: bool
+    points: list[StepPoint]
+
+
+@with_config(_OPEN)
 class MetricSeries(TypedDict):
-    """One action's kept metric points, by `seq`; `recorded` counts thinned-out ones too."""
+    """One action's kept metric points, by `seq`; `recorded` counts thinned-out ones too;
+    `logged` holds the metrics it logged, one series per name."""
 
     action_name: str
     recorded: int
     points: list[MetricPoint]
+    logged: list[LoggedMetric]
 
 
 @with_config(_OPEN)
@@ -229,7 +264,16 @@ class RunMetrics(TypedDict):
 
     run_id: str
     max_points: int
+    max_steps: int
     actions: list[MetricSeries]
+
+
+@with_config(_OPEN)
+class MetricsAppended(TypedDict):
+    """The answer to a metric batch: how many of its entries were stored."""
+
+    run_id: str
+    accepted: int
 
 
 @with_config(_OPEN)

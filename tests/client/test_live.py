@@ -169,6 +169,27 @@ def test_get_metrics(api: Any) -> None:
         api.get_metrics("no-such-run")
 
 
+def test_append_metrics_keeps_every_point(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    points = [
+        {"action_name": "train", "step": step, "values": {"loss": loss}}
+        for step, loss in enumerate((0.9, float("nan"), 0.4, 0.4))
+    ]
+    assert api.append_metrics(run["id"], points, idempotency_key=unique("k")) == 4
+    (loss,) = api.get_metrics(run["id"])["actions"][2]["logged"]
+    assert [(p["step"], p["value"]) for p in loss["points"]] == [
+        (0, 0.9),
+        (1, None),
+        (2, 0.4),
+        (3, 0.4),
+    ]
+    with pytest.raises(NotFoundError):
+        api.append_metrics("no-such-run", points)
+    with pytest.raises(TypeError, match="list of dicts"):
+        api.append_metrics(run["id"], "loss=1")
+
+
 def test_report_and_get_progress(api: Any) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])

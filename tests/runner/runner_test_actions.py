@@ -200,3 +200,12 @@ def bad_state(context: Any) -> dict[str, Any]:
         except (ValueError, FileNotFoundError) as exc:
             problems.append(f"{type(exc).__name__}: {exc}")
     return {"problems": problems}
+
+
+def log_losses(context: Any) -> dict[str, Any]:
+    """Logs `params["points"]` losses as fast as it can, NaN at `params["nan_at"]`."""
+    nan_at = context.params.get("nan_at")
+    for step in range(int(context.params["points"])):
+        loss = float("nan") if step == nan_at else 1.0 / (step + 1)
+        context.log_metrics({"loss": loss}, step=step)
+    return {}

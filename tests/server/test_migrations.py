@@ -380,11 +380,12 @@ def read_everything_back(http: httpx.Client) -> None:
     assert get(http, "/runs/run-1/logs/", after_seq=1) == LOGS[1:]
     metrics = get(http, "/runs/run-1/metrics")["actions"]
     assert metrics == [
-        {"action_name": "dównload", "recorded": 0, "points": []},
+        {"action_name": "dównload", "recorded": 0, "points": [], "logged": []},
         {
             "action_name": "train",
             "recorded": 2,
             "points": [{"seq": seq, **point} for seq, point in enumerate(POINTS, start=1)],
+            "logged": [],
         },
     ]
 

@@ -25,9 +25,14 @@ from .log_event_name import LogEventName
 from .log_level import LogLevel
 from .log_record import LogRecord
 from .log_stream_end import LogStreamEnd
+from .logged_metric import LoggedMetric
+from .metric_batch import MetricBatch
+from .metric_entry import MetricEntry
+from .metric_entry_values import MetricEntryValues
 from .metric_point import MetricPoint
 from .metric_series import MetricSeries
 from .metric_values import MetricValues
+from .metrics_appended import MetricsAppended
 from .pipeline import Pipeline
 from .pipeline_create import PipelineCreate
 from .pipeline_update import PipelineUpdate
@@ -45,6 +50,7 @@ from .run_result import RunResult
 from .run_status import RunStatus
 from .run_update import RunUpdate
 from .run_update_result import RunUpdateResult
+from .step_point import StepPoint
 from .stream_error import StreamError
 from .validation_issue import ValidationIssue
 
@@ -71,10 +77,15 @@ __all__ = (
     "LogEntry",
     "LogEvent",
     "LogEventName",
+    "LoggedMetric",
     "LogLevel",
     "LogRecord",
     "LogStreamEnd",
+    "MetricBatch",
+    "MetricEntry",
+    "MetricEntryValues",
     "MetricPoint",
+    "MetricsAppended",
     "MetricSeries",
     "MetricValues",
     "Pipeline",
@@ -94,6 +105,7 @@ __all__ = (
     "RunStatus",
     "RunUpdate",
     "RunUpdateResult",
+    "StepPoint",
     "StreamError",
     "ValidationIssue",
 )

@@ -1,10 +1,12 @@
 """Sending an action's progress, metrics and logs to the service without flooding it.
 
-Progress is coalesced (only the newest value is kept between two flushes) and logs are
-batched; a background thread flushes both at a fixed interval, and closing flushes what is
-left (retrying while the service is unreachable), so the last progress value and every log
-line arrive. Writes carry the worker's lease token; once one is refused because the lease was
-lost, nothing more is sent and `lease_lost` is set (the action should stop).
+Progress (with `set_metrics`' current values) is coalesced: only the newest value is kept
+between two flushes. Logged metrics (`log_metrics`) and logs are batched, never coalesced:
+every call is a point, every line a record. A background thread flushes at a fixed interval,
+and closing flushes what is left (retrying while the service is unreachable), so the last
+progress value, every metric point and every log line arrive. Writes carry the worker's lease
+token; once one is refused because the lease was lost, nothing more is sent and `lease_lost`
+is set (the action should stop).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import TracebackType
@@ -22,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline_service.errors import APIConnectionError, PipelineServiceError
 from pipeline_service.models import LogLevel
 from pipeline_service.runner.delivery import RETRY_DELAYS, is_lease_lost
+from pipeline_service.wire import MAX_METRIC_BATCH
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
@@ -30,11 +34,13 @@ logger = logging.getLogger(__name__)
 
 LOG_BATCH_SIZE = 1000
 MAX_PENDING_LOGS = 100_000
+MAX_PENDING_POINTS = 1_000_000
 _LEVELS = frozenset(level.value for level in LogLevel)
 
 
 class ActionReporter:
-    """Coalescing progress and batched logs of one action, flushed every `flush_interval` s."""
+    """Coalescing progress, batched metric points and logs of one action, flushed every
+    `flush_interval` s."""
 
     def __init__(
         self,
@@ -65,6 +71,10 @@ class ActionReporter:
         self._metrics: dict[str, Any] = {}
         self._dirty = False
         self._logs: list[dict[str, Any]] = []
+        self._points: list[dict[str, Any]] = []
+        self._unacknowledged: tuple[str, list[dict[str, Any]]] | None = None
+        self._last_step = -1
+        self._non_finite_warned: set[str] = set()
 
     # -- what the action calls ------------------------------------------------------------
 
@@ -112,6 +122,47 @@ class ActionReporter:
             self._metrics.update(metrics)
             self._dirty = True
 
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Queue one point per metric at `step` (one more than the last step when not given,
+        0 first). NaN and ±inf are recorded as null, with one warning per metric name."""
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"metrics must be a mapping of names to numbers, not {metrics!r}")
+        values: dict[str, float | None] = {}
+        for name, value in metrics.items():
+            if not isinstance(name, str) or not 1 <= len(name) <= 255:
+                raise ValueError(f"a metric name must be a text of 1 to 255 characters: {name!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"metric {name!r} must be a number, not {value!r}")
+            values[name] = float(value) if math.isfinite(value) else None
+        if not values:
+            return
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+            raise ValueError(f"step must be an integer >= 0, not {step!r}")
+        timestamp = datetime.now(UTC).isoformat()
+        with self._lock:
+            step = self._last_step + 1 if step is None else step
+            self._last_step = step
+            self._points.append(
+                {
+                    "action_name": self._action_name,
+                    "step": step,
+                    "values": values,
+                    "timestamp": timestamp,
+                }
+            )
+            wake = len(self._points) >= MAX_METRIC_BATCH
+            warn = [n for n, v in values.items() if v is None and n not in self._non_finite_warned]
+            self._non_finite_warned.update(warn)
+        for name in warn:
+            message = (
+                f"metric {name!r} is {metrics[name]!r} at step {step}: recorded as null "
+                "(further non-finite values of it are recorded as null without a warning)"
+            )
+            logger.warning("action %s: %s", self._action_name, message)
+            self.log(message, "warning")
+        if wake:
+            self._wake.set()
+
     def log(self, message: object, level: str = "info") -> None:
         """Queue a log line for the next flush."""
         level_value = getattr(level, "value", level)
@@ -154,12 +205,50 @@ class ActionReporter:
                 return  # the run belongs to another worker now: nothing of ours may land
             if progress is not None:
                 self._send_progress(progress)
+            self._send_points()
             if logs:
                 self._send_logs(logs)
 
     def _unsent(self) -> bool:
         with self._lock:
-            return self._dirty or bool(self._logs)
+            return (
+                self._dirty
+                or bool(self._logs)
+                or bool(self._points)
+                or self._unacknowledged is not None
+            )
+
+    def _send_points(self) -> None:
+        """Send the queued points in batches; a batch that did not get through is sent again
+        first, under the same Idempotency-Key (stored once even if only the answer was lost)."""
+        while not self.lease_lost.is_set():
+            with self._lock:
+                if self._unacknowledged is None:
+                    if not self._points:
+                        return
+                    batch = self._points[:MAX_METRIC_BATCH]
+                    del self._points[:MAX_METRIC_BATCH]
+                    self._unacknowledged = (str(uuid.uuid4()), batch)
+                key, batch = self._unacknowledged
+            try:
+                self._client.append_metrics(
+                    self._run_id, batch, idempotency_key=key, lease_token=self._lease_token
+                )
+            except APIConnectionError as exc:
+                logger.warning("metrics of run %s not sent, will retry: %s", self._run_id, exc)
+                with self._lock:
+                    dropped = len(self._points) - MAX_PENDING_POINTS
+                    if dropped > 0:
+                        del self._points[:dropped]
+                        logger.warning(
+                            "dropped %d unsent metric points of run %s", dropped, self._run_id
+                        )
+                return
+            except PipelineServiceError as exc:
+                self._rejected(exc)
+                logger.warning("metrics of run %s rejected: %s", self._run_id, exc)
+            with self._lock:
+                self._unacknowledged = None
 
     def _take_progress(self) -> dict[str, Any] | None:
         if not self._dirty:
@@ -256,7 +345,9 @@ class ActionReporter:
             time.sleep(delay)
             self.flush()
         if self._unsent():
-            logger.warning("gave up sending the last progress and logs of run %s", self._run_id)
+            logger.warning(
+                "gave up sending the last progress, metrics and logs of run %s", self._run_id
+            )
 
     def __enter__(self) -> ActionReporter:
         self.start()

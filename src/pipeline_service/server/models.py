@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from pipeline_service.server.timestamps import normalize_timestamp
 from pipeline_service.wire import ActionStatusName, LogLevelName, RunStatusName
@@ -208,6 +216,21 @@ class LogEntry(_Strict):
 class LogBatch(_Strict):
     # The 10,000-entry limit is a 413 (checked by the route), not a validation error.
     entries: list[LogEntry]
+
+
+MetricName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class MetricEntry(_Strict):
+    action_name: str = Field(min_length=1, max_length=255)
+    step: int = Field(ge=0, le=9007199254740991)
+    values: dict[MetricName, float | None] = Field(min_length=1, max_length=1000)
+    timestamp: Timestamp | None = None
+
+
+class MetricBatch(_Strict):
+    # The 10,000-entry limit is a 413 (checked by the route), not a validation error.
+    points: list[MetricEntry]
 
 
 class ClaimRequest(_Strict):

@@ -52,6 +52,7 @@ EXTENSION_OPERATIONS = frozenset(
         "release_lease",
         "stream_logs",
         "get_metrics",
+        "append_metrics",
         "list_artifacts",
         "upload_artifact",
         "download_artifact",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
+    MetricEntry,
     PipelineCreate,
     PipelineUpdate,
     ProgressUpdate,
@@ -152,6 +154,16 @@ class Storage(abc.ABC):
         `unreferenced_artifact_objects`)."""
 
     # metrics
+    @abc.abstractmethod
+    async def append_metrics(
+        self,
+        run_id: str,
+        entries: list[MetricEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
+    ) -> dict[str, Any]:
+        """Store a batch of logged metric points (`metric_steps`): `{run_id, accepted}`."""
+
     @abc.abstractmethod
     async def get_metrics(self, run_id: str) -> RunMetrics:
         """The RunMetrics document: one series per action of the run, in the run's order."""

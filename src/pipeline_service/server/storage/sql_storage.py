@@ -9,12 +9,13 @@ health check and its change feed. The operations themselves live in the plans of
 from __future__ import annotations
 
 import abc
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
+    MetricEntry,
     PipelineCreate,
     PipelineUpdate,
     ProgressUpdate,
@@ -27,6 +28,7 @@ from pipeline_service.server.storage import (
     leases,
     logs,
     metric_history,
+    metric_steps,
     pipelines,
     runs,
 )
@@ -36,6 +38,7 @@ from pipeline_service.server.storage.interface import LogQuery, Storage
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
 from pipeline_service.wire import (
+    MAX_STEP_POINTS,
     Artifact,
     Checkpoint,
     Lease,
@@ -57,10 +60,18 @@ def heartbeat() -> Plan[None]:
 class SQLStorage(Storage):
     """Storage whose every operation is a plan a backend runs in a transaction."""
 
-    def __init__(self, *, max_metric_points: int = metric_history.MAX_POINTS) -> None:
+    def __init__(
+        self,
+        *,
+        max_metric_points: int = metric_history.MAX_POINTS,
+        max_step_points: int = MAX_STEP_POINTS,
+    ) -> None:
         if max_metric_points < 2:
             raise ValueError("max_metric_points must be at least 2 (the first and the newest)")
+        if max_step_points < 2:
+            raise ValueError("max_step_points must be at least 2 (the first and the newest)")
         self.max_metric_points = max_metric_points
+        self.max_step_points = max_step_points
 
     @abc.abstractmethod
     async def _write(self, plan: PlanFactory[T]) -> T:
@@ -137,8 +148,23 @@ class SQLStorage(Storage):
 
     # metrics
 
+    async def append_metrics(
+        self,
+        run_id: str,
+        entries: list[MetricEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
+    ) -> dict[str, Any]:
+        return await self._write(
+            lambda tx: metric_steps.append(
+                tx, run_id, entries, idem, lease_token, self.max_step_points
+            )
+        )
+
     async def get_metrics(self, run_id: str) -> RunMetrics:
-        return await self._read(lambda tx: metric_history.read(run_id, self.max_metric_points))
+        return await self._read(
+            lambda tx: metric_history.read(run_id, self.max_metric_points, self.max_step_points)
+        )
 
     # checkpoints
 

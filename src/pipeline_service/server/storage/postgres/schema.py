@@ -133,6 +133,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE pipelines ADD COLUMN dedicated_workers boolean NOT NULL DEFAULT false;
     """,
+    # 4: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py.
+    """
+    CREATE TABLE metric_step_series (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        name text NOT NULL,
+        stride bigint NOT NULL,
+        recorded bigint NOT NULL,
+        PRIMARY KEY (run_id, action_key, name)
+    );
+    CREATE TABLE metric_steps (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        name text NOT NULL,
+        seq bigint NOT NULL,
+        point text NOT NULL,
+        PRIMARY KEY (run_id, action_key, name, seq)
+    );
+    """,
 )
 
 # The version of a database every migration has been applied to.

@@ -136,6 +136,25 @@ MIGRATIONS: tuple[Migration, ...] = (
     """
     ALTER TABLE pipelines ADD COLUMN dedicated_workers INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py.
+    """
+    CREATE TABLE metric_step_series (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        stride INTEGER NOT NULL,
+        recorded INTEGER NOT NULL,
+        PRIMARY KEY (run_id, action_key, name)
+    );
+    CREATE TABLE metric_steps (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        point TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_key, name, seq)
+    );
+    """,
 )
 
 # The version of a database every migration has been applied to.
