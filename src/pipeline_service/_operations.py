@@ -30,6 +30,7 @@ from pipeline_service_api.api.checkpoints import (
     get_latest_checkpoint as _get_latest_checkpoint,
 )
 from pipeline_service_api.api.checkpoints import list_checkpoints as _list_checkpoints
+from pipeline_service_api.api.events import list_run_events as _list_run_events
 from pipeline_service_api.api.health import get_health as _get_health
 from pipeline_service_api.api.logs import append_logs as _append_logs
 from pipeline_service_api.api.logs import get_logs as _get_logs
@@ -84,6 +85,7 @@ from .types import (
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
 
@@ -101,6 +103,7 @@ _ARTIFACTS = TypeAdapter(list[Artifact])
 LOG_RECORD = TypeAdapter(LogRecord)
 _LOG_RECORDS = TypeAdapter(list[LogRecord])
 _RUN_METRICS = TypeAdapter(RunMetrics)
+_RUN_EVENTS = TypeAdapter(list[RunEvent])
 _METRICS_APPENDED = TypeAdapter(MetricsAppended)
 _RUN_CLAIM = TypeAdapter(RunClaim)
 _LEASE = TypeAdapter(Lease)
@@ -469,6 +472,13 @@ def create_checkpoint(
             run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
         ),
         _reader(_CHECKPOINT),
+    )
+
+
+def list_run_events(run_id: str, *, after: int, limit: int) -> Call[Page[RunEvent]]:
+    return Call(
+        _list_run_events.request_kwargs(run_id, after=after, limit=limit),
+        page_reader(_RUN_EVENTS),
     )
 
 

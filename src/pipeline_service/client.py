@@ -31,6 +31,7 @@ from .types import (
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
 from .wire import MAX_LOG_BATCH, MAX_METRIC_BATCH
@@ -448,6 +449,23 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             answer = self._requester.request(call, timeout=timeout)
             accepted += answer["accepted"]
         return accepted
+
+    # --- events ----------------------------------------------------------------------------
+
+    def list_run_events(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, timeout: float | None = None
+    ) -> list[RunEvent]:
+        """What happened to the run, oldest first: created, claimed (by which worker), taken
+        over, each action started and ended, checkpoints, cancel, its end (`limit` events after
+        the event id `after`; pages the server cut at its byte cap are continued)."""
+        found: list[RunEvent] = []
+        while True:
+            call = ops.list_run_events(run_id, after=after, limit=limit - len(found))
+            page = self._requester.request(call, timeout=timeout)
+            found.extend(page)
+            if page.next is None or not page or len(found) >= limit:
+                return found
+            after = page[-1]["id"]
 
     # --- checkpoints -----------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from .wire import (
     Progress,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
     StepPoint,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Progress",
     "Run",
     "RunClaim",
+    "RunEvent",
     "RunMetrics",
     "StepPoint",
 ]

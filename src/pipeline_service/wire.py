@@ -46,6 +46,7 @@ __all__ = [
     "Progress",
     "Run",
     "RunClaim",
+    "RunEvent",
     "RunMetrics",
     "RunStatusName",
     "StepPoint",
@@ -274,6 +275,20 @@ class MetricsAppended(TypedDict):
 
     run_id: str
     accepted: int
+
+
+@with_config(_OPEN)
+class RunEvent(TypedDict):
+    """One thing that happened to a run (`type`: created, claimed, action_completed…)."""
+
+    id: int
+    run_id: str
+    type: str
+    time: str
+    worker_id: str | None
+    action_name: str | None
+    message: str
+    details: dict[str, Any]
 
 
 @with_config(_OPEN)

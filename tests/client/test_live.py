@@ -190,6 +190,17 @@ def test_append_metrics_keeps_every_point(api: Any) -> None:
         api.append_metrics(run["id"], "loss=1")
 
 
+def test_list_run_events(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    api.cancel_run(run["id"])
+    found = api.list_run_events(run["id"])
+    assert [e["type"] for e in found] == ["created", "cancel_requested", "cancelled"]
+    assert api.list_run_events(run["id"], after=found[0]["id"], limit=1) == found[1:2]
+    with pytest.raises(NotFoundError):
+        api.list_run_events("no-such-run")
+
+
 def test_report_and_get_progress(api: Any) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])

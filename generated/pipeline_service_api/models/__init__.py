@@ -44,6 +44,8 @@ from .run import Run
 from .run_claim import RunClaim
 from .run_create import RunCreate
 from .run_create_params import RunCreateParams
+from .run_event import RunEvent
+from .run_event_details import RunEventDetails
 from .run_metrics import RunMetrics
 from .run_params import RunParams
 from .run_result import RunResult
@@ -99,6 +101,8 @@ __all__ = (
     "RunClaim",
     "RunCreate",
     "RunCreateParams",
+    "RunEvent",
+    "RunEventDetails",
     "RunMetrics",
     "RunParams",
     "RunResult",

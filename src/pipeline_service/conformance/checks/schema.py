@@ -53,6 +53,7 @@ EXTENSION_OPERATIONS = frozenset(
         "stream_logs",
         "get_metrics",
         "append_metrics",
+        "list_run_events",
         "list_artifacts",
         "upload_artifact",
         "download_artifact",

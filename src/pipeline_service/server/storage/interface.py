@@ -32,6 +32,7 @@ from pipeline_service.wire import (
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
 
@@ -222,9 +223,19 @@ class Storage(abc.ABC):
     # workers
     @abc.abstractmethod
     async def claim_run(
-        self, worker_id: str, lease_seconds: float, pipeline_id: str | None
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        pipeline_id: str | None,
+        host: str | None = None,
     ) -> RunClaim | None:
-        """A RunClaim document (with the run's new `lease_token`), or None when none waits."""
+        """A RunClaim document (with the run's new `lease_token`), or None when none waits;
+        `host` (the claim's address) goes into the run's `claimed` event."""
+
+    # events
+    @abc.abstractmethod
+    async def list_run_events(self, run_id: str, after: int, limit: int) -> Page[RunEvent]:
+        """The run's events after the event id `after`, oldest first."""
 
     @abc.abstractmethod
     async def renew_lease(

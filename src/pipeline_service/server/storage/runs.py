@@ -19,6 +19,7 @@ from pipeline_service.server.storage import (
     artifacts,
     checkpoints,
     documents,
+    events,
     idempotency,
     metric_history,
     pipelines,
@@ -109,9 +110,29 @@ def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) 
             **columns,
         },
     )
+    created = [
+        events.event(run["id"], "created", tx.now, f"Run created (pipeline {pipeline['name']})")
+    ]
     if resumed is not None:
         copies = yield from checkpoints.copy(kept, run["id"])
         yield from artifacts.share(resumed["id"], run["id"], copies)
+        created += [
+            events.event(
+                run["id"],
+                "resumed_from",
+                tx.now,
+                f"Resumes run {resumed['id']}",
+                run_id=resumed["id"],
+            ),
+            events.event(
+                resumed["id"],
+                "resumed_as",
+                tx.now,
+                f"Resumed as run {run['id']}",
+                run_id=run["id"],
+            ),
+        ]
+    yield from events.record(created)
     yield from idempotency.remember(idem, run, run["id"])
     return run
 
@@ -121,12 +142,16 @@ def change_run(
 ) -> Plan[RunState]:
     """Lock the run, check the lease token, apply change; a changed document is written back
     with the next version (and reported as a change once committed)."""
-    row = yield from run_row(run_id, "id, doc, version, lease_token", "{lock}")
+    row = yield from run_row(run_id, "id, doc, version, lease_token, lease_worker", "{lock}")
     check_fence(run_id, lease_token, row)
     state = documents.run_state(row)
     run = state.run
+    before = {**run, "progress": list(run["progress"])}
     if not rules.changed(run, change):
         return state
+    yield from events.record(
+        events.derived(cast(Run, before), run, events.worker_of(row["lease_worker"]), tx.now)
+    )
     state = RunState(run, state.version + 1)
     columns = documents.run_columns(run)
     assignments = "".join(f", {name}=:{name}" for name in columns)
@@ -176,7 +201,11 @@ def report_progress(
 
 
 def cancel(tx: Tx, run_id: str) -> Plan[Run]:
-    """POST /runs/{id}/cancel."""
+    """POST /runs/{id}/cancel (and its event, when the run was not cancelled already)."""
+    row = yield from run_row(run_id, "id, status", "{lock}")
+    if row["status"] != "cancelled":
+        requested = events.event(row["id"], "cancel_requested", tx.now, "Cancel requested")
+        yield from events.record([requested])
     state = yield from change_run(tx, run_id, lambda run: rules.cancel_run(run, tx.now))
     return state.run
 

@@ -25,6 +25,7 @@ from pipeline_service.server.models import (
 from pipeline_service.server.storage import (
     artifacts,
     checkpoints,
+    events,
     leases,
     logs,
     metric_history,
@@ -46,6 +47,7 @@ from pipeline_service.wire import (
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
 
@@ -216,9 +218,18 @@ class SQLStorage(Storage):
     # workers
 
     async def claim_run(
-        self, worker_id: str, lease_seconds: float, pipeline_id: str | None
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        pipeline_id: str | None,
+        host: str | None = None,
     ) -> RunClaim | None:
-        return await self._write(lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id))
+        return await self._write(
+            lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id, host)
+        )
+
+    async def list_run_events(self, run_id: str, after: int, limit: int) -> Page[RunEvent]:
+        return await self._read(lambda tx: events.read(run_id, after, limit))
 
     async def renew_lease(
         self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None

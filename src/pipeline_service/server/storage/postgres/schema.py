@@ -133,7 +133,8 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE pipelines ADD COLUMN dedicated_workers boolean NOT NULL DEFAULT false;
     """,
-    # 4: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py.
+    # 4: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py;
+    # run events (storage/events.py).
     """
     CREATE TABLE metric_step_series (
         run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -151,6 +152,12 @@ MIGRATIONS: tuple[str, ...] = (
         point text NOT NULL,
         PRIMARY KEY (run_id, action_key, name, seq)
     );
+    CREATE TABLE run_events (
+        pk bigserial PRIMARY KEY,
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        doc text NOT NULL
+    );
+    CREATE INDEX run_events_by_run ON run_events (run_id, pk);
     """,
 )
 

@@ -136,7 +136,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     """
     ALTER TABLE pipelines ADD COLUMN dedicated_workers INTEGER NOT NULL DEFAULT 0;
     """,
-    # 8: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py.
+    # 8: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py;
+    # run events (storage/events.py).
     """
     CREATE TABLE metric_step_series (
         run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -154,6 +155,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         point TEXT NOT NULL,
         PRIMARY KEY (run_id, action_key, name, seq)
     );
+    CREATE TABLE run_events (
+        pk INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX run_events_by_run ON run_events (run_id, pk);
     """,
 )
 
