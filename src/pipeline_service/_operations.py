@@ -234,11 +234,14 @@ def create_pipeline(
     description: str | None,
     dedicated_workers: bool,
     idempotency_key: str | None,
+    labels: Mapping[str, str] | None = None,
 ) -> Call[Pipeline]:
     data = _given(name=name, description=description)
     data["actions"] = _action_definitions(actions)
     if dedicated_workers:  # not sent otherwise: v1 core servers do not know the field
         data["dedicated_workers"] = True
+    if labels:  # likewise
+        data["labels"] = dict(labels)
     body = _body(PipelineCreate.from_dict, data, "create_pipeline")
     key = idempotency_key or new_idempotency_key()
     return Call(_create_pipeline.request_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
@@ -259,6 +262,7 @@ def update_pipeline(
     description: str | NotGiven | None,
     actions: Sequence[Mapping[str, Any]] | NotGiven,
     dedicated_workers: bool | NotGiven,
+    labels: Mapping[str, str] | NotGiven = NOT_GIVEN,
 ) -> Call[Pipeline]:
     data: dict[str, Any] = {}
     if not isinstance(name, NotGiven):
@@ -269,6 +273,8 @@ def update_pipeline(
         data["actions"] = _action_definitions(actions)
     if not isinstance(dedicated_workers, NotGiven):
         data["dedicated_workers"] = dedicated_workers
+    if not isinstance(labels, NotGiven):
+        data["labels"] = dict(labels)
     body = _body(PipelineUpdate.from_dict, data, "update_pipeline")
     return Call(_update_pipeline.request_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
 
@@ -285,10 +291,13 @@ def create_run(
     resume_from: str | None,
     from_action: str | None = None,
     idempotency_key: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Call[Run]:
     data = _given(
         params=params, work_dir=work_dir, resume_from=resume_from, from_action=from_action
     )
+    if labels:  # not sent otherwise: v1 core servers do not know the field
+        data["labels"] = dict(labels)
     body = _body(RunCreate.from_dict, data, "create_run")
     key = idempotency_key or new_idempotency_key()
     return Call(
@@ -301,13 +310,19 @@ def get_run(run_id: str) -> Call[Run]:
 
 
 def list_runs(
-    status: str | None, *, skip: int, limit: int, resumed_from: str | None = None
+    status: str | None,
+    *,
+    skip: int,
+    limit: int,
+    resumed_from: str | None = None,
+    label: str | None = None,
 ) -> Call[Page[Run]]:
     status_filter = UNSET if status is None else _run_status(status, "list_runs")
     return Call(
         _list_runs.request_kwargs(
             status_filter=status_filter,
             resumed_from=UNSET if resumed_from is None else resumed_from,
+            label=UNSET if label is None else label,
             skip=skip,
             limit=limit,
         ),
@@ -331,6 +346,7 @@ def update_run(
     current_action: str | None,
     current_action_index: int | None,
     lease_token: int | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Call[Run]:
     if status is not None:
         _run_status(status, "update_run")
@@ -340,6 +356,7 @@ def update_run(
         error=error,
         current_action=current_action,
         current_action_index=current_action_index,
+        labels=labels,
     )
     body = _body(RunUpdate.from_dict, data, "update_run")
     kwargs = _update_run.request_kwargs(run_id, body=body, lease_token=_lease(lease_token))

@@ -157,13 +157,15 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         description: str | None = None,
         *,
         dedicated_workers: bool = False,
+        labels: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Pipeline:
         """Create a pipeline from its ordered action definitions ({"name", "entrypoint"}).
 
         With `dedicated_workers`, only workers claiming for this pipeline (`Worker(...,
-        pipeline_id=...)`, `pipeline-service worker --pipeline`) run it.
+        pipeline_id=...)`, `pipeline-service worker --pipeline`) run it. `labels`: `{key:
+        value}` texts to find it by.
         """
         call = ops.create_pipeline(
             name,
@@ -171,6 +173,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
             description=description,
             dedicated_workers=dedicated_workers,
             idempotency_key=idempotency_key,
+            labels=labels,
         )
         return await self._requester.request(call, timeout=timeout)
 
@@ -200,15 +203,17 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         description: str | NotGiven | None = NOT_GIVEN,
         actions: Sequence[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         dedicated_workers: bool | NotGiven = NOT_GIVEN,
+        labels: Mapping[str, str] | NotGiven = NOT_GIVEN,
         timeout: float | None = None,
     ) -> Pipeline:
-        """Change a pipeline; only the fields given are sent."""
+        """Change a pipeline; only the fields given are sent (`labels` replace its labels)."""
         call = ops.update_pipeline(
             pipeline_id,
             name=name,
             description=description,
             actions=actions,
             dedicated_workers=dedicated_workers,
+            labels=labels,
         )
         return await self._requester.request(call, timeout=timeout)
 
@@ -226,11 +231,13 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         *,
         resume_from: str | None = None,
         from_action: str | None = None,
+        labels: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Run:
         """Start a run (status `pending`); `resume_from` continues an earlier run's checkpoints
-        (with `from_action`: that action and those after it run again)."""
+        (with `from_action`: that action and those after it run again). `labels`: `{key:
+        value}` texts to find it by (`list_runs(label="team=nlp")`)."""
         call = ops.create_run(
             pipeline_id,
             params=params,
@@ -238,6 +245,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
             resume_from=resume_from,
             from_action=from_action,
             idempotency_key=idempotency_key,
+            labels=labels,
         )
         return await self._requester.request(call, timeout=timeout)
 
@@ -279,11 +287,13 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         limit: int = 100,
         *,
         resumed_from: str | None = None,
+        label: str | None = None,
         timeout: float | None = None,
     ) -> list[Run]:
         """One page of runs, newest first, optionally only those in `status` (and only those
-        that resumed the run `resumed_from`)."""
-        call = ops.list_runs(status, skip=skip, limit=limit, resumed_from=resumed_from)
+        that resumed the run `resumed_from`, and those whose labels match the selector `label`:
+        `"team=nlp,stage!=dev"`, `"stage in (dev, test)"`, `"!experimental"`)."""
+        call = ops.list_runs(status, skip=skip, limit=limit, resumed_from=resumed_from, label=label)
         return await self._requester.request(call, timeout=timeout)
 
     def iter_runs(
@@ -291,14 +301,15 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         status: str | None = None,
         *,
         resumed_from: str | None = None,
+        label: str | None = None,
         page_size: int = 100,
         timeout: float | None = None,
     ) -> AsyncIterator[Run]:
-        """Every run (optionally only those in `status`, or that resumed `resumed_from`),
-        newest first, page by page."""
+        """Every run (optionally only those in `status`, that resumed `resumed_from`, or whose
+        labels match the selector `label`), newest first, page by page."""
         return self._requester.paged(
             lambda skip: ops.list_runs(
-                status, skip=skip, limit=page_size, resumed_from=resumed_from
+                status, skip=skip, limit=page_size, resumed_from=resumed_from, label=label
             ),
             page_size,
             timeout,
@@ -330,11 +341,13 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         *,
         current_action: str | None = None,
         current_action_index: int | None = None,
+        labels: Mapping[str, str] | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Change a run's status, result or error; only the arguments given are sent.
-        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        """Change a run's status, result, error or labels (replaced whole); only the arguments
+        given are sent. A worker passes its claim's `lease_token` (ConflictError once the
+        lease was lost)."""
         call = ops.update_run(
             run_id,
             status=status,
@@ -343,6 +356,7 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
             current_action=current_action,
             current_action_index=current_action_index,
             lease_token=lease_token,
+            labels=labels,
         )
         return await self._requester.request(call, timeout=timeout)
 

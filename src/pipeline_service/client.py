@@ -153,13 +153,15 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         description: str | None = None,
         *,
         dedicated_workers: bool = False,
+        labels: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Pipeline:
         """Create a pipeline from its ordered action definitions ({"name", "entrypoint"}).
 
         With `dedicated_workers`, only workers claiming for this pipeline (`Worker(...,
-        pipeline_id=...)`, `pipeline-service worker --pipeline`) run it.
+        pipeline_id=...)`, `pipeline-service worker --pipeline`) run it. `labels`: `{key:
+        value}` texts to find it by.
         """
         call = ops.create_pipeline(
             name,
@@ -167,6 +169,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             description=description,
             dedicated_workers=dedicated_workers,
             idempotency_key=idempotency_key,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -196,15 +199,17 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         description: str | NotGiven | None = NOT_GIVEN,
         actions: Sequence[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         dedicated_workers: bool | NotGiven = NOT_GIVEN,
+        labels: Mapping[str, str] | NotGiven = NOT_GIVEN,
         timeout: float | None = None,
     ) -> Pipeline:
-        """Change a pipeline; only the fields given are sent."""
+        """Change a pipeline; only the fields given are sent (`labels` replace its labels)."""
         call = ops.update_pipeline(
             pipeline_id,
             name=name,
             description=description,
             actions=actions,
             dedicated_workers=dedicated_workers,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -222,11 +227,13 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         *,
         resume_from: str | None = None,
         from_action: str | None = None,
+        labels: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Run:
         """Start a run (status `pending`); `resume_from` continues an earlier run's checkpoints
-        (with `from_action`: that action and those after it run again)."""
+        (with `from_action`: that action and those after it run again). `labels`: `{key:
+        value}` texts to find it by (`list_runs(label="team=nlp")`)."""
         call = ops.create_run(
             pipeline_id,
             params=params,
@@ -234,6 +241,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             resume_from=resume_from,
             from_action=from_action,
             idempotency_key=idempotency_key,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -275,11 +283,13 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         limit: int = 100,
         *,
         resumed_from: str | None = None,
+        label: str | None = None,
         timeout: float | None = None,
     ) -> list[Run]:
         """One page of runs, newest first, optionally only those in `status` (and only those
-        that resumed the run `resumed_from`)."""
-        call = ops.list_runs(status, skip=skip, limit=limit, resumed_from=resumed_from)
+        that resumed the run `resumed_from`, and those whose labels match the selector `label`:
+        `"team=nlp,stage!=dev"`, `"stage in (dev, test)"`, `"!experimental"`)."""
+        call = ops.list_runs(status, skip=skip, limit=limit, resumed_from=resumed_from, label=label)
         return self._requester.request(call, timeout=timeout)
 
     def iter_runs(
@@ -287,14 +297,15 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         status: str | None = None,
         *,
         resumed_from: str | None = None,
+        label: str | None = None,
         page_size: int = 100,
         timeout: float | None = None,
     ) -> Iterator[Run]:
-        """Every run (optionally only those in `status`, or that resumed `resumed_from`),
-        newest first, page by page."""
+        """Every run (optionally only those in `status`, that resumed `resumed_from`, or whose
+        labels match the selector `label`), newest first, page by page."""
         return self._requester.paged(
             lambda skip: ops.list_runs(
-                status, skip=skip, limit=page_size, resumed_from=resumed_from
+                status, skip=skip, limit=page_size, resumed_from=resumed_from, label=label
             ),
             page_size,
             timeout,
@@ -326,11 +337,13 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         *,
         current_action: str | None = None,
         current_action_index: int | None = None,
+        labels: Mapping[str, str] | None = None,
         lease_token: int | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Change a run's status, result or error; only the arguments given are sent.
-        A worker passes its claim's `lease_token` (ConflictError once the lease was lost)."""
+        """Change a run's status, result, error or labels (replaced whole); only the arguments
+        given are sent. A worker passes its claim's `lease_token` (ConflictError once the
+        lease was lost)."""
         call = ops.update_run(
             run_id,
             status=status,
@@ -339,6 +352,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             current_action=current_action,
             current_action_index=current_action_index,
             lease_token=lease_token,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 

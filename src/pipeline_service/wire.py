@@ -22,9 +22,12 @@ __all__ = [
     "DEFAULT_MAX_FIELD_BYTES",
     "LOG_LEVELS",
     "MAX_JSON_DEPTH",
+    "MAX_LABELS",
     "MAX_LOG_BATCH",
     "MAX_METRIC_BATCH",
     "MAX_PAGE_BYTES",
+    "MAX_SELECTOR_REQUIREMENTS",
+    "MAX_SELECTOR_VALUES",
     "MAX_STEP_POINTS",
     "RUN_STATUSES",
     "TERMINAL_ACTION_STATUSES",
@@ -87,6 +90,14 @@ TERMINAL_ACTION_STATUSES: Final = frozenset({"completed", "failed", "skipped"})
 # At most this many log entries in one POST /runs/{id}/logs (LogBatch.entries maxItems).
 MAX_LOG_BATCH: Final = 10_000
 
+# Labels of a run or pipeline: at most this many (more: 422).
+MAX_LABELS: Final = 32
+
+# A label selector (`?label=`) holds at most this many requirements, and a set (`in (…)`) at
+# most this many values (more: 422).
+MAX_SELECTOR_REQUIREMENTS: Final = 20
+MAX_SELECTOR_VALUES: Final = 32
+
 # A metric batch (POST /runs/{id}/metrics) holds at most this many entries; more: 413.
 MAX_METRIC_BATCH: Final = 10_000
 
@@ -129,6 +140,7 @@ class Pipeline(TypedDict):
     description: str | None
     actions: list[ActionDefinition]
     dedicated_workers: NotRequired[bool]  # only claims naming it take its runs; not v1 core
+    labels: NotRequired[dict[str, str]]
     created_at: str
     updated_at: str
 
@@ -168,6 +180,7 @@ class Run(TypedDict):
     created_at: str
     resumed_from: NotRequired[str | None]  # the run this one resumes (absent from v1 core)
     from_action: NotRequired[str | None]  # the action a resume re-ran from (absent from v1 core)
+    labels: NotRequired[dict[str, str]]
 
 
 @with_config(_OPEN)

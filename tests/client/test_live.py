@@ -190,6 +190,24 @@ def test_append_metrics_keeps_every_point(api: Any) -> None:
         api.append_metrics(run["id"], "loss=1")
 
 
+def test_labels_and_selectors(api: Any) -> None:
+    team = unique("t")
+    pipeline = api.create_pipeline(unique("p"), ACTIONS, labels={"owner": "ml"})
+    assert pipeline["labels"] == {"owner": "ml"}
+    assert api.update_pipeline(pipeline["id"], labels={})["labels"] == {}
+    first = api.create_run(pipeline["id"], labels={"team": team, "stage": "dev"})
+    second = api.create_run(pipeline["id"], labels={"team": team})
+    assert api.update_run(second["id"], labels={"team": team, "stage": "prod"})["labels"] == {
+        "team": team,
+        "stage": "prod",
+    }
+    assert [r["id"] for r in api.list_runs(label=f"team={team},stage=dev")] == [first["id"]]
+    found = [r["id"] for r in api.iter_runs(label=f"team={team}", page_size=1)]
+    assert found == [second["id"], first["id"]]
+    with pytest.raises(UnprocessableEntityError, match="label selector"):
+        api.list_runs(label="team in nlp")
+
+
 def test_list_run_events(api: Any) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])

@@ -354,9 +354,9 @@ def get(http: httpx.Client, path: str, **params: Any) -> Any:
 
 
 # Fields the previous release did not know, as its documents read back.
-LINEAGE: dict[str, Any] = {"resumed_from": None, "from_action": None}
+LINEAGE: dict[str, Any] = {"resumed_from": None, "from_action": None, "labels": {}}
 IN_ACTION: dict[str, Any] = {"step": None, "state": None, "artifacts": []}
-SHARED_WORKERS: dict[str, Any] = {"dedicated_workers": False}
+SHARED_WORKERS: dict[str, Any] = {"dedicated_workers": False, "labels": {}}
 
 
 def read_everything_back(http: httpx.Client) -> None:

@@ -19,7 +19,8 @@ def test_create_returns_every_field_with_utc_timestamps(client: httpx.Client) ->
     assert response.status_code == 201
     pipeline = response.json()
     assert set(pipeline) == {
-        *("id", "name", "description", "actions", "dedicated_workers", "created_at", "updated_at")
+        *("id", "name", "description", "actions", "dedicated_workers", "created_at", "updated_at"),
+        "labels",
     }
     assert pipeline["dedicated_workers"] is False
     assert pipeline["name"] == "yolo"

@@ -16,6 +16,7 @@ from .checkpoint_state_type_0 import CheckpointStateType0
 from .claim_request import ClaimRequest
 from .error import Error
 from .health import Health
+from .labels import Labels
 from .lease import Lease
 from .lease_request import LeaseRequest
 from .log_batch import LogBatch
@@ -73,6 +74,7 @@ __all__ = (
     "ClaimRequest",
     "Error",
     "Health",
+    "Labels",
     "Lease",
     "LeaseRequest",
     "LogBatch",

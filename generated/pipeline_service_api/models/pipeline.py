@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_definition import ActionDefinition
+    from ..models.labels import Labels
 
 
 T = TypeVar("T", bound="Pipeline")
@@ -28,6 +29,11 @@ class Pipeline:
         updated_at (datetime.datetime):
         dedicated_workers (bool | Unset): Only claims naming this pipeline take its runs (see `claim_run`); absent from
             v1-core servers (which have no workers).
+        labels (Labels | Unset): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
+            63 characters of letters, digits and `-_./`, beginning and ending with a letter or
+            digit; a value is at most 63 characters of letters, digits and `-_.`, beginning and
+            ending with a letter or digit, or empty. At most 32 labels. Anything else is 422,
+            naming the label.
     """
 
     id: str
@@ -37,6 +43,7 @@ class Pipeline:
     created_at: datetime.datetime
     updated_at: datetime.datetime
     dedicated_workers: bool | Unset = UNSET
+    labels: Labels | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +65,10 @@ class Pipeline:
 
         dedicated_workers = self.dedicated_workers
 
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -72,12 +83,15 @@ class Pipeline:
         )
         if dedicated_workers is not UNSET:
             field_dict["dedicated_workers"] = dedicated_workers
+        if labels is not UNSET:
+            field_dict["labels"] = labels
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_definition import ActionDefinition  # noqa: PLC0415
+        from ..models.labels import Labels  # noqa: PLC0415
 
         d = dict(src_dict)
         id = d.pop("id")
@@ -104,6 +118,13 @@ class Pipeline:
 
         dedicated_workers = d.pop("dedicated_workers", UNSET)
 
+        _labels = d.pop("labels", UNSET)
+        labels: Labels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = Labels.from_dict(_labels)
+
         pipeline = cls(
             id=id,
             name=name,
@@ -112,6 +133,7 @@ class Pipeline:
             created_at=created_at,
             updated_at=updated_at,
             dedicated_workers=dedicated_workers,
+            labels=labels,
         )
 
         pipeline.additional_properties = d

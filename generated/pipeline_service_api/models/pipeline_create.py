@@ -9,6 +9,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_definition import ActionDefinition
+    from ..models.labels import Labels
 
 
 T = TypeVar("T", bound="PipelineCreate")
@@ -26,12 +27,18 @@ class PipelineCreate:
             `pipeline_id` (`pipeline-service worker --pipeline`). Other workers never claim its
             runs.
              Default: False.
+        labels (Labels | Unset): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
+            63 characters of letters, digits and `-_./`, beginning and ending with a letter or
+            digit; a value is at most 63 characters of letters, digits and `-_.`, beginning and
+            ending with a letter or digit, or empty. At most 32 labels. Anything else is 422,
+            naming the label.
     """
 
     name: str
     actions: list[ActionDefinition]
     description: None | str | Unset = UNSET
     dedicated_workers: bool | Unset = False
+    labels: Labels | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
@@ -49,6 +56,10 @@ class PipelineCreate:
 
         dedicated_workers = self.dedicated_workers
 
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update(
@@ -61,12 +72,15 @@ class PipelineCreate:
             field_dict["description"] = description
         if dedicated_workers is not UNSET:
             field_dict["dedicated_workers"] = dedicated_workers
+        if labels is not UNSET:
+            field_dict["labels"] = labels
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_definition import ActionDefinition  # noqa: PLC0415
+        from ..models.labels import Labels  # noqa: PLC0415
 
         d = dict(src_dict)
         name = d.pop("name")
@@ -89,11 +103,19 @@ class PipelineCreate:
 
         dedicated_workers = d.pop("dedicated_workers", UNSET)
 
+        _labels = d.pop("labels", UNSET)
+        labels: Labels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = Labels.from_dict(_labels)
+
         pipeline_create = cls(
             name=name,
             actions=actions,
             description=description,
             dedicated_workers=dedicated_workers,
+            labels=labels,
         )
 
         return pipeline_create

@@ -21,7 +21,7 @@ from pipeline_service.cli._common import (
     stdout_console,
 )
 from pipeline_service.cli.resolve import resolve_run
-from pipeline_service.cli.runs import RunIdArgument
+from pipeline_service.cli.runs import RunIdArgument, format_labels
 from pipeline_service.errors import NotFoundError
 from pipeline_service.types import RunEvent
 
@@ -68,6 +68,7 @@ def describe_lines(run: Mapping[str, Any], pipeline: str, worker: str | None) ->
         ("Name", run["id"]),
         ("Pipeline", f"{pipeline} ({run['pipeline_id']})"),
         ("Status", run["status"]),
+        ("Labels", format_labels(run.get("labels"))),
         ("Params", compact_json(run["params"])),
         ("Created", format_time(run["created_at"])),
         ("Started", format_time(run["started_at"])),

@@ -81,6 +81,25 @@ ParamsFileOption = Annotated[
     str | None,
     typer.Option("--params-file", metavar="FILE", help="YAML or JSON mapping of parameters."),
 ]
+LabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        "-l",
+        metavar="KEY=VALUE",
+        help="A label of the run (team=nlp); repeatable.",
+    ),
+]
+SelectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--label",
+        "-l",
+        metavar="SELECTOR",
+        help="Only runs whose labels match: team=nlp,stage!=dev, 'stage in (dev,test)', "
+        "experimental, !experimental (requirements separated by commas, all must hold).",
+    ),
+]
 WatchOption = Annotated[
     bool, typer.Option("--watch", "-w", help=f"Watch the run until it ends. {EXIT_STATUS_HELP}")
 ]
@@ -110,6 +129,7 @@ def list_runs(
             autocompletion=complete_pipeline,
         ),
     ] = None,
+    selector: SelectorOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
     output: OutputOption = None,
     as_json: JsonOption = False,
@@ -122,14 +142,15 @@ def list_runs(
         usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
     with open_client(url, token) as client:
         pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
-        runs = list(islice(_runs(client, status, pipeline_id, min(limit, 1000)), limit))
+        pages = _runs(client, status, pipeline_id, selector, min(limit, 1000))
+        runs = list(islice(pages, limit))
         names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
     if print_document(runs, fmt):
         return
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
         headers.insert(2, "PIPELINE ID")
-        headers += ["RESUMED FROM", "RESUMED BY"]
+        headers += ["RESUMED FROM", "RESUMED BY", "LABELS"]
     lineage = lineage_columns(runs)
     rows = []
     for run in runs:
@@ -143,18 +164,44 @@ def list_runs(
         ]
         if fmt == "wide":
             row.insert(2, run["pipeline_id"])
-            row += lineage[run["id"]]
+            row += [*lineage[run["id"]], format_labels(run.get("labels"))]
         rows.append(row)
     print_table(stdout_console(), headers, rows)
 
 
 def _runs(
-    client: PipelineServiceClient, status: str | None, pipeline_id: str | None, page_size: int
+    client: PipelineServiceClient,
+    status: str | None,
+    pipeline_id: str | None,
+    selector: str | None,
+    page_size: int,
 ) -> Iterator[Any]:
+    runs = client.iter_runs(status, label=selector, page_size=page_size)
     if pipeline_id is None:
-        return client.iter_runs(status, page_size=page_size)
-    runs = client.iter_pipeline_runs(pipeline_id, page_size=page_size)
-    return (run for run in runs if status is None or run["status"] == status)
+        return runs
+    if selector is None:
+        runs = client.iter_pipeline_runs(pipeline_id, page_size=page_size)
+    return (
+        run
+        for run in runs
+        if run["pipeline_id"] == pipeline_id and (status is None or run["status"] == status)
+    )
+
+
+def format_labels(labels: Mapping[str, str] | None) -> str:
+    """`team=nlp,stage=dev`, or `-` without labels."""
+    return ",".join(f"{k}={v}" for k, v in (labels or {}).items()) or "-"
+
+
+def parse_labels(pairs: list[str]) -> dict[str, str]:
+    """`-l team=nlp -l stage=dev` as `{team: nlp, stage: dev}` (the server checks the texts)."""
+    labels: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            usage_error(f"--label expects KEY=VALUE, got {pair!r}")
+        labels[key] = value
+    return labels
 
 
 def get_run(
@@ -183,6 +230,7 @@ def get_run(
         ("status", run["status"]),
         ("action", _current_action(run)),
         ("params", compact_json(run["params"])),
+        ("labels", format_labels(run.get("labels"))),
         ("created", format_time(run["created_at"])),
         ("started", format_time(run["started_at"])),
         ("completed", format_time(run["completed_at"])),
@@ -247,6 +295,7 @@ def create_run(
             autocompletion=complete_run_id,
         ),
     ] = None,
+    label: LabelOption = None,
     watch: WatchOption = False,
     timeout: TimeoutOption = None,
     as_json: WatchJsonOption = False,
@@ -255,10 +304,13 @@ def create_run(
 ) -> None:
     """Start a run of a pipeline."""
     params = run_params(param or [], params_file)
+    labels = parse_labels(label or [])
     with open_client(url, token) as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
         earlier = resolve_run(client, resume_from)["id"] if resume_from else None
-        run = client.create_run(pipeline["id"], params, work_dir, resume_from=earlier)
+        run = client.create_run(
+            pipeline["id"], params, work_dir, resume_from=earlier, labels=labels
+        )
         _started(client, run, f"of pipeline {pipeline['name']}", url, watch, timeout, as_json)
 
 
@@ -414,9 +466,11 @@ def _run_elapsed(run: Mapping[str, Any]) -> str:
 
 EXAMPLES = {
     "list": "pipeline-service runs list --status failed\n\n"
+    "pipeline-service runs list -l team=nlp,stage!=dev\n\n"
     "pipeline-service runs list --pipeline download-convert-train -o wide",
     "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
     "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"
+    "pipeline-service runs create download-convert-train -l team=nlp -l stage=dev\n\n"
     "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
     "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch\n\n"
     "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from pipeline_service.server.labels import check_labels
 from pipeline_service.server.timestamps import normalize_timestamp
 from pipeline_service.wire import ActionStatusName, LogLevelName, RunStatusName
 
@@ -114,6 +115,10 @@ class ActionDefinition(_Open):
     description: str | None = Field(default=None, max_length=10000)
 
 
+Labels = Annotated[dict[str, str], AfterValidator(check_labels)]
+"""Labels of a run or pipeline: keys, values and their number within `server/labels.py`'s rules."""
+
+
 class PipelineCreate(_Strict):
     name: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=10000)
@@ -121,6 +126,7 @@ class PipelineCreate(_Strict):
         max_length=1000
     )
     dedicated_workers: bool = False
+    labels: Labels = Field(default_factory=dict)
 
 
 class PipelineUpdate(_Strict):
@@ -131,6 +137,7 @@ class PipelineUpdate(_Strict):
         max_length=1000,
     )
     dedicated_workers: bool = None  # type: ignore[assignment]
+    labels: Labels = None  # type: ignore[assignment]
 
 
 class ActionProgressBody(_Open):
@@ -166,6 +173,7 @@ class RunCreate(_Strict):
     work_dir: str | None = Field(default=None, max_length=4096)
     resume_from: str | None = Field(default=None, max_length=255)
     from_action: str | None = Field(default=None, min_length=1, max_length=255)
+    labels: Labels = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _from_action_needs_resume_from(self) -> RunCreate:
@@ -182,6 +190,7 @@ class RunUpdate(_Strict):
     current_action_index: Index = Field(default=None)  # type: ignore[assignment]
     result: FreeForm | None = None
     error: FreeText | None = None
+    labels: Labels = None  # type: ignore[assignment]
 
 
 class ProgressUpdate(_Strict):

@@ -77,6 +77,8 @@ def apply_run_update(run: Run, body: RunUpdate, now: str) -> None:
     _apply_pointers(run, body, sent)
     if "result" in sent:
         run["result"] = body.result
+    if "labels" in sent and body.labels is not None:
+        run["labels"] = body.labels
 
 
 def apply_progress_update(run: Run, body: ProgressUpdate, now: str) -> None:
@@ -167,6 +169,8 @@ def update_pipeline(pipeline: wire.Pipeline, body: PipelineUpdate, now: str) -> 
         pipeline["actions"] = action_definitions(body.actions)
     if "dedicated_workers" in sent:
         pipeline["dedicated_workers"] = body.dedicated_workers
+    if "labels" in sent and body.labels is not None:
+        pipeline["labels"] = body.labels
     pipeline["updated_at"] = now
 
 

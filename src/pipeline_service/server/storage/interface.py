@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
+from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
@@ -121,9 +122,11 @@ class Storage(abc.ABC):
         skip: int,
         limit: int,
         resumed_from: str | None = None,
+        selector: tuple[Requirement, ...] = (),
     ) -> Page[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist;
-        with resumed_from, only the runs that resumed that run."""
+        with resumed_from, only the runs that resumed that run; with a label selector, only
+        the runs whose labels match it."""
 
     @abc.abstractmethod
     async def update_run(

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND, RUN_NOT_FOUND, NotFound
+from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import ProgressUpdate, RunCreate, RunUpdate
 from pipeline_service.server.storage import (
     artifacts,
@@ -21,6 +22,7 @@ from pipeline_service.server.storage import (
     documents,
     events,
     idempotency,
+    labels,
     metric_history,
     pipelines,
 )
@@ -53,9 +55,11 @@ def list_runs(
     skip: int,
     limit: int,
     resumed_from: str | None = None,
+    selector: tuple[Requirement, ...] = (),
 ) -> Plan[Page[Run]]:
     """Runs, newest first (a page cut at MAX_PAGE_BYTES: paging); with pipeline_id, NotFound
-    when that pipeline does not exist; with resumed_from, only the runs that resumed that run."""
+    when that pipeline does not exist; with resumed_from, only the runs that resumed that run;
+    with a label selector, only the runs whose labels match it."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "skip": min(skip, MAX_INT_PARAM)}
     if pipeline_id is not None:
@@ -70,6 +74,7 @@ def list_runs(
     if resumed_from is not None:
         where.append("resumed_from=:resumed_from")
         params["resumed_from"] = documents.request_id(resumed_from)
+    where += labels.where(selector, params)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     keys = (
         "SELECT pk AS page_key, {doc_bytes} AS page_bytes FROM runs "
@@ -113,6 +118,7 @@ def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) 
     created = [
         events.event(run["id"], "created", tx.now, f"Run created (pipeline {pipeline['name']})")
     ]
+    yield from labels.store(run["id"], run["labels"], replace=False)
     if resumed is not None:
         copies = yield from checkpoints.copy(kept, run["id"])
         yield from artifacts.share(resumed["id"], run["id"], copies)
@@ -152,6 +158,8 @@ def change_run(
     yield from events.record(
         events.derived(cast(Run, before), run, events.worker_of(row["lease_worker"]), tx.now)
     )
+    if run["labels"] != before["labels"]:
+        yield from labels.store(row["id"], run["labels"], replace=True)
     state = RunState(run, state.version + 1)
     columns = documents.run_columns(run)
     assignments = "".join(f", {name}=:{name}" for name in columns)

@@ -12,6 +12,7 @@ import abc
 from typing import Any, TypeVar
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
+from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
@@ -115,9 +116,10 @@ class SQLStorage(Storage):
         skip: int,
         limit: int,
         resumed_from: str | None = None,
+        selector: tuple[Requirement, ...] = (),
     ) -> Page[Run]:
         return await self._read(
-            lambda tx: runs.list_runs(status, pipeline_id, skip, limit, resumed_from)
+            lambda tx: runs.list_runs(status, pipeline_id, skip, limit, resumed_from, selector)
         )
 
     async def update_run(

@@ -134,7 +134,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE pipelines ADD COLUMN dedicated_workers boolean NOT NULL DEFAULT false;
     """,
     # 4: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py;
-    # run events (storage/events.py).
+    # run events (storage/events.py); run labels, to filter by (storage/labels.py).
     """
     CREATE TABLE metric_step_series (
         run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -158,6 +158,13 @@ MIGRATIONS: tuple[str, ...] = (
         doc text NOT NULL
     );
     CREATE INDEX run_events_by_run ON run_events (run_id, pk);
+    CREATE TABLE run_labels (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key text NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );
+    CREATE INDEX run_labels_by_label ON run_labels (key, value);
     """,
 )
 

@@ -137,7 +137,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE pipelines ADD COLUMN dedicated_workers INTEGER NOT NULL DEFAULT 0;
     """,
     # 8: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py;
-    # run events (storage/events.py).
+    # run events (storage/events.py); run labels, to filter by (storage/labels.py).
     """
     CREATE TABLE metric_step_series (
         run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -161,6 +161,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         doc TEXT NOT NULL
     );
     CREATE INDEX run_events_by_run ON run_events (run_id, pk);
+    CREATE TABLE run_labels (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );
+    CREATE INDEX run_labels_by_label ON run_labels (key, value);
     """,
 )
 
