@@ -476,6 +476,8 @@ EXAMPLES = {
     "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
     "describe": "pipeline-service runs describe 0b53d409\n\n"
     "pipeline-service runs describe 0b53d409 -o json",
+    "compare": "pipeline-service runs compare 0b53d409 61b7e469\n\n"
+    "pipeline-service runs compare 0b53d409 61b7e469 c1d2e3f4 -o json",
     "cancel": "pipeline-service runs cancel 0b53d409",
     "delete": "pipeline-service runs delete 0b53d409",
     "watch": "pipeline-service runs watch 0b53d409\n\n"
@@ -490,7 +492,7 @@ def examples(name: str) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the `runs` command group to `app`."""
-    from pipeline_service.cli import describe  # it builds on this module
+    from pipeline_service.cli import compare, describe  # they build on this module
 
     group = typer.Typer(
         name="runs",
@@ -500,6 +502,7 @@ def register(app: typer.Typer) -> None:
     group.command("list", epilog=examples("list"))(list_runs)
     group.command("get", epilog=examples("get"))(get_run)
     group.command("describe", epilog=examples("describe"))(describe.describe_run)
+    group.command("compare", epilog=examples("compare"))(compare.compare_runs)
     group.command("create", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('create')}")(create_run)
     group.command("resume", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('resume')}")(resume_run)
     group.command("cancel", epilog=examples("cancel"))(cancel_run)
