@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,78 @@ def test_a_server_without_token_asks_for_none(browser: Browser, tmp_path: Path) 
         expect(page.locator("#forget-token")).to_be_hidden()
         page.context.close()
     assert errors == []
+
+
+def loss_at(step: int, value: float) -> dict[str, Any]:
+    return {"action_name": "train", "step": step, "values": {"loss": value}}
+
+
+def test_run_page_charts_steps_by_attempt_and_shows_the_events(
+    page: Page, service: Service
+) -> None:
+    with service.client() as client:
+        # Dedicated: the service's own workers never take it; this test plays two workers.
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        pipeline = client.create_pipeline("Stepped", actions, dedicated_workers=True)
+        run = client.create_run(pipeline["id"])
+        first = client.claim_run("worker-one", lease_seconds=1, pipeline_id=pipeline["id"])
+        assert first is not None
+        token = first["lease_token"]
+        client.report_progress(
+            run["id"], action_progress={"name": "train", "status": "running"}, lease_token=token
+        )
+        losses = [1.0, 0.8, float("nan"), 0.6, 0.5]
+        client.append_metrics(
+            run["id"],
+            [
+                {"action_name": "train", "step": s, "values": {"loss": v}}
+                for s, v in enumerate(losses)
+            ],
+            lease_token=token,
+        )
+        deadline = time.monotonic() + 60
+        second = None
+        while second is None:  # the first lease runs out: the second worker takes over
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+            second = client.claim_run("worker-two", pipeline_id=pipeline["id"])
+        token = second["lease_token"]
+        client.append_metrics(
+            run["id"],
+            [
+                {"action_name": "train", "step": s, "values": {"loss": 0.5 - s / 100}}
+                for s in range(4, 8)
+            ],
+            lease_token=token,
+        )
+        client.report_progress(
+            run["id"],
+            action_progress={"name": "train", "status": "completed"},
+            status="completed",
+            lease_token=token,
+        )
+
+    page.goto(run_url(service, run))
+    loss = page.locator('figure.chart[data-action="train"][data-metric="loss"]')
+    expect(loss).to_have_attribute("data-axis", "step")
+    expect(loss).to_have_attribute("data-points", "8")  # the NaN is a gap, not a point
+    # Three segments: before the NaN, after it, and the second worker's attempt.
+    expect(loss).to_have_attribute("data-segments", "3")
+    assert (loss.locator("path.line").get_attribute("d") or "").count("M") == 3
+    events = page.locator("#events tbody tr")
+    expect(page.locator('#events tr[data-type="completed"]')).to_have_count(1)
+    kinds = [row.get_attribute("data-type") for row in events.all()]
+    assert kinds == [
+        "created",
+        "claimed",
+        "started",
+        "action_started",
+        "lease_expired",
+        "taken_over",
+        "action_completed",
+        "completed",
+    ]
+    expect(page.locator('#events tr[data-type="claimed"]')).to_contain_text("worker-one")
+    expect(page.locator('#events tr[data-type="taken_over"]')).to_contain_text(
+        "Taken over by worker worker-two"
+    )
