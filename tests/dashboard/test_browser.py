@@ -299,7 +299,7 @@ def test_run_page_charts_steps_by_attempt_and_shows_the_events(
         # Dedicated: the service's own workers never take it; this test plays two workers.
         actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
         pipeline = client.create_pipeline("Stepped", actions, dedicated_workers=True)
-        run = dict(client.create_run(pipeline["id"]))
+        run: dict[str, Any] = dict(client.create_run(pipeline["id"]))
         first = client.claim_run("worker-one", lease_seconds=1, pipeline_id=pipeline["id"])
         assert first is not None
         token = first["lease_token"]
