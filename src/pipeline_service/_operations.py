@@ -428,12 +428,17 @@ def get_metrics(run_id: str) -> Call[RunMetrics]:
 
 def metric_entry(value: Mapping[str, Any]) -> dict[str, Any]:
     """A logged-metrics entry as JSON-ready data: non-finite values (NaN, ±inf) become null,
-    the one form the wire has for them."""
-    data = _entry(value)
+    the one form the wire has for them. (Called per point: plain dicts take a short path.)"""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"a metric entry is a dict, not {type(value).__name__}")
+    data = dict(value)
+    timestamp = data.get("timestamp")
+    if isinstance(timestamp, datetime):
+        data["timestamp"] = as_utc(timestamp).isoformat()
     values = data.get("values")
     if isinstance(values, Mapping):
         data["values"] = {
-            name: None if isinstance(v, float) and not math.isfinite(v) else v
+            str(name): None if isinstance(v, float) and not math.isfinite(v) else v
             for name, v in values.items()
         }
     return data

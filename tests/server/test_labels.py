@@ -122,6 +122,7 @@ def test_labels_cannot_be_null(client: httpx.Client, make_run: Factory) -> None:
         ("team=a=b", "expected a comma between requirements"),
         ("=nlp", "'=' is not a label key"),
         ("team>3", "'>' has no meaning in a selector"),
+        ("team=a\tb", "'\\t' has no meaning in a selector"),
         ("team=a b", "expected a comma between requirements, not 'b'"),
         (",".join(f"k{i}" for i in range(21)), "at most 20 requirements"),
         (f"k in ({','.join(str(i) for i in range(33))})", "at most 32 values"),

@@ -138,21 +138,18 @@ class ActionReporter:
             return
         if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
             raise ValueError(f"step must be an integer >= 0, not {step!r}")
-        timestamp = datetime.now(UTC).isoformat()
+        logged_at = time.time()  # made a timestamp when sent, off the action's loop
         with self._lock:
             step = self._last_step + 1 if step is None else step
             self._last_step = step
-            self._points.append(
-                {
-                    "action_name": self._action_name,
-                    "step": step,
-                    "values": values,
-                    "timestamp": timestamp,
-                }
-            )
-            wake = len(self._points) >= MAX_METRIC_BATCH
-            warn = [n for n, v in values.items() if v is None and n not in self._non_finite_warned]
-            self._non_finite_warned.update(warn)
+            self._points.append({"step": step, "values": values, "timestamp": logged_at})
+            wake = len(self._points) == MAX_METRIC_BATCH
+            warn = []
+            if None in values.values():
+                warn = [
+                    n for n, v in values.items() if v is None and n not in self._non_finite_warned
+                ]
+                self._non_finite_warned.update(warn)
         for name in warn:
             message = (
                 f"metric {name!r} is {metrics[name]!r} at step {step}: recorded as null "
@@ -226,7 +223,7 @@ class ActionReporter:
                 if self._unacknowledged is None:
                     if not self._points:
                         return
-                    batch = self._points[:MAX_METRIC_BATCH]
+                    batch = [self._entry(p) for p in self._points[:MAX_METRIC_BATCH]]
                     del self._points[:MAX_METRIC_BATCH]
                     self._unacknowledged = (str(uuid.uuid4()), batch)
                 key, batch = self._unacknowledged
@@ -304,6 +301,11 @@ class ActionReporter:
                 logger.warning("logs of run %s rejected: %s", self._run_id, exc)
                 if self.lease_lost.is_set():
                     return
+
+    def _entry(self, point: dict[str, Any]) -> dict[str, Any]:
+        """A queued point as the wire's metric entry."""
+        logged_at = datetime.fromtimestamp(point["timestamp"], UTC).isoformat()
+        return {"action_name": self._action_name, **point, "timestamp": logged_at}
 
     def _rejected(self, exc: PipelineServiceError) -> None:
         if is_lease_lost(exc):

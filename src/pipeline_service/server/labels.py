@@ -62,7 +62,10 @@ def check_labels(labels: Mapping[str, str]) -> dict[str, str]:
     return dict(labels)
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<op>==|!=|=|\(|\)|,|!)|(?P<word>[A-Za-z0-9._/-]+)|(?P<bad>\S))")
+# Requirements are separated by spaces only (the spec's pattern says so): a tab is an error.
+_TOKEN = re.compile(
+    r" *(?:(?P<op>==|!=|=|\(|\)|,|!)|(?P<word>[A-Za-z0-9._/-]+)|(?P<bad>.))", re.DOTALL
+)
 _OPERATORS = frozenset({"==", "!=", "=", "(", ")", ",", "!"})
 
 
@@ -77,7 +80,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens: list[str] = []
-        for match in _TOKEN.finditer(text):
+        for match in _TOKEN.finditer(text.rstrip(" ")):
             if match.group("bad"):
                 self.fail(f"{match.group('bad')!r} has no meaning in a selector")
             self.tokens.append(match.group("op") or match.group("word"))
