@@ -361,3 +361,28 @@ def test_run_page_charts_steps_by_attempt_and_shows_the_events(
     expect(page.locator('#events tr[data-type="taken_over"]')).to_contain_text(
         "Taken over by worker worker-two"
     )
+
+
+def test_runs_table_filters_by_label_selector(page: Page, service: Service) -> None:
+    team = f"t{time.monotonic_ns()}"
+    with service.client() as client:
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        pipeline = client.create_pipeline("Labelled", actions, dedicated_workers=True)
+        dev = client.create_run(pipeline["id"], labels={"team": team, "stage": "dev"})
+        prod = client.create_run(pipeline["id"], labels={"team": team, "stage": "prod"})
+        client.create_run(pipeline["id"], labels={"team": "other"})
+    page.goto(service.url + "/")
+    page.fill("#label-filter", f"team={team},stage!=prod")
+    page.press("#label-filter", "Enter")
+    expect(page).to_have_url(f"{service.url}/?label=team%3D{team}%2Cstage%21%3Dprod")
+    rows = page.locator("#runs-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-run-id", dev["id"])
+    page.goto(f"{service.url}/?label=team%3D{team}&pipeline={pipeline['id']}")
+    expect(rows).to_have_count(2)
+    expect(page.locator(f'#runs-table tr[data-run-id="{prod["id"]}"]')).to_be_visible()
+    page.fill("#label-filter", "team in nlp")
+    page.press("#label-filter", "Enter")
+    expect(page.locator(".error-banner")).to_contain_text(
+        "label selector 'team in nlp': team: a set of values is written in parentheses"
+    )
