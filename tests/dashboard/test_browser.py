@@ -386,3 +386,31 @@ def test_runs_table_filters_by_label_selector(page: Page, service: Service) -> N
     expect(page.locator(".error-banner")).to_contain_text(
         "label selector 'team in nlp': team: a set of values is written in parentheses"
     )
+
+
+def test_selected_runs_are_compared_side_by_side(page: Page, service: Service) -> None:
+    team = f"c{time.monotonic_ns()}"
+    runs = []
+    with service.client() as client:
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        pipeline = client.create_pipeline("Compared", actions, dedicated_workers=True)
+        for lr in (0.1, 0.5):
+            run = client.create_run(
+                pipeline["id"], params={"lr": lr, "epochs": 3}, labels={"team": team}
+            )
+            client.append_metrics(run["id"], [loss_at(step, lr / (step + 1)) for step in range(5)])
+            runs.append(run)
+    page.goto(f"{service.url}/?label=team%3D{team}")
+    expect(page.locator("#runs-table tbody tr")).to_have_count(2)
+    expect(page.locator("#compare-runs")).to_be_disabled()
+    for run in runs:
+        page.check(f'#runs-table tr[data-run-id="{run["id"]}"] input.select-run')
+    page.click("#compare-runs")
+    expect(page).to_have_url(f"{service.url}/ui/compare?runs={runs[0]['id']},{runs[1]['id']}")
+    params = page.locator("#compare-params tbody tr")
+    expect(params).to_have_count(1)  # epochs is the same in both
+    expect(params.first).to_have_attribute("data-param", "lr")
+    expect(params.first).to_contain_text("0.5")
+    chart = page.locator('#compare-charts figure.overlay[data-action="train"][data-metric="loss"]')
+    expect(chart).to_have_attribute("data-runs", "2")
+    expect(chart.locator("path.line")).to_have_count(2)

@@ -68,20 +68,7 @@ function xAxis(points) {
 
 // A logged metric over its steps: a new segment at each attempt and after each null value.
 function stepChart(action, metric, color) {
-  const xs = [];
-  const ys = [];
-  const starts = new Set();
-  let previous = null;
-  for (const point of metric.points) {
-    if (point.value === null) {
-      previous = null;
-      continue;
-    }
-    if (previous === null || previous.attempt !== point.attempt) starts.add(xs.length);
-    xs.push(point.step);
-    ys.push(point.value);
-    previous = point;
-  }
+  const { xs, ys, starts } = segments(metric.points);
   const domain = [Math.min(...xs), Math.max(Math.max(...xs), Math.min(...xs) + 1)];
   const figure = draw(action, metric.name, xs, ys, starts, { domain, label: "step" }, color);
   figure.dataset.segments = starts.size;
@@ -165,6 +152,63 @@ function draw(action, name, xs, ys, starts, axis, color) {
     root,
     h("div.xlabel", { text: axis.label }),
   );
+}
+
+/** One chart of a logged metric for several runs: a line per run over steps (each broken between
+ * attempts and at null values), with a legend of the runs. */
+export function overlayChart(action, name, runs) {
+  const lines = runs.map(({ points }) => segments(points));
+  const xs = lines.flatMap((l) => l.xs);
+  const ys = lines.flatMap((l) => l.ys);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${name} of ${action}, per run` });
+  if (xs.length) {
+    const [x0, x1] = [Math.min(...xs), Math.max(Math.max(...xs), Math.min(...xs) + 1)];
+    const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 4);
+    const [y0, y1] = [yTicks[0], yTicks.at(-1)];
+    const px = (x) => M.left + ((x - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
+    const py = (y) => H - M.bottom - ((y - y0) / (y1 - y0 || 1)) * (H - M.top - M.bottom);
+    const grid = svg("g", { class: "grid" });
+    const labels = svg("g", { class: "axis" });
+    for (const tick of yTicks) {
+      grid.append(svg("line", { x1: M.left, x2: W - M.right, y1: py(tick), y2: py(tick) }));
+      labels.append(svg("text", { x: M.left - 6, y: py(tick) + 3, "text-anchor": "end" }, shortNumber(tick)));
+    }
+    for (const tick of niceTicks(x0, x1, 4).filter((t) => t >= x0 && t <= x1)) {
+      labels.append(svg("text", { x: px(tick), y: H - 5, "text-anchor": "middle" }, shortNumber(tick)));
+    }
+    root.append(grid, labels);
+    lines.forEach((line, index) => {
+      if (!line.xs.length) return;
+      const d = line.xs.map((x, i) => `${line.starts.has(i) ? "M" : "L"}${px(x).toFixed(1)},${py(line.ys[i]).toFixed(1)}`).join("");
+      root.append(svg("g", { class: `series-${index % 6}` }, svg("path", { class: "line", d, "data-run": index })));
+    });
+  }
+  return h(
+    "figure.chart.overlay",
+    { dataset: { action, metric: name, runs: lines.filter((l) => l.xs.length).length } },
+    h("header", h("h3", { text: `${action} · ${name}` })),
+    root,
+    h("div.legend", ...runs.map(({ label }, index) => h(`span.series-${index % 6}`, h("i"), label))),
+    h("div.xlabel", { text: "step" }),
+  );
+}
+
+function segments(points) {
+  const xs = [];
+  const ys = [];
+  const starts = new Set();
+  let previous = null;
+  for (const point of points) {
+    if (point.value === null) {
+      previous = null;
+      continue;
+    }
+    if (previous === null || previous.attempt !== point.attempt) starts.add(xs.length);
+    xs.push(point.step);
+    ys.push(point.value);
+    previous = point;
+  }
+  return { xs, ys, starts };
 }
 
 /** About `count` round tick values covering [min, max]. */

@@ -3,6 +3,7 @@
 // reports a change of state, and every few seconds while the page is visible, to pick up runs
 // started elsewhere.
 
+import { MAX_RUNS, MIN_RUNS } from "./compare.js";
 import { follow, request, seg } from "./api.js";
 import {
   RUN_STATUSES,
@@ -57,6 +58,8 @@ export function renderRuns(main, _arg, query) {
     spellcheck: false,
     onchange: () => applyFilters(),
   });
+  const selected = new Set();
+  const compareButton = h("button#compare-runs", { type: "button", disabled: true, onclick: () => compare() }, "Compare");
   const tbody = h("tbody");
   const empty = h("div.empty", { hidden: true });
   const count = h("span.muted");
@@ -73,6 +76,7 @@ export function renderRuns(main, _arg, query) {
         h("label", "Pipeline", pipelineSelect),
         h("label", "Labels", labelInput),
       ),
+      compareButton,
       h("a.button", { href: "/ui/pipelines", "data-nav": true }, "Start a run"),
     ),
     banner,
@@ -86,6 +90,7 @@ export function renderRuns(main, _arg, query) {
             "thead",
             h(
               "tr",
+              h("th.col-select", { "aria-label": "Select to compare" }),
               h("th.col-status", "Status"),
               h("th.col-pipeline", "Pipeline"),
               h("th.col-run", "Run"),
@@ -109,6 +114,18 @@ export function renderRuns(main, _arg, query) {
     if (labelInput.value.trim()) params.set("label", labelInput.value.trim());
     const search = params.toString();
     navigate(search ? `/?${search}` : "/", { replace: true });
+  }
+
+  function toggleSelected(id, on) {
+    if (on) selected.add(id);
+    else selected.delete(id);
+    compareButton.disabled = selected.size < MIN_RUNS || selected.size > MAX_RUNS;
+    compareButton.textContent = selected.size ? `Compare ${selected.size}` : "Compare";
+    compareButton.title = `Select ${MIN_RUNS} to ${MAX_RUNS} runs`;
+  }
+
+  function compare() {
+    navigate(`/ui/compare?runs=${[...selected].map(encodeURIComponent).join(",")}`);
   }
 
   function pipelineName(id) {
@@ -137,9 +154,16 @@ export function renderRuns(main, _arg, query) {
       started: h("td.col-started"),
       duration: h("td.col-duration"),
     };
+    const pick = h("input.select-run", {
+      type: "checkbox",
+      "aria-label": `Select run ${shortId(run.id)} to compare`,
+      checked: selected.has(run.id),
+      onchange: (event) => toggleSelected(run.id, event.currentTarget.checked),
+    });
     const tr = h(
       "tr",
-      { dataset: { runId: run.id }, onclick: (event) => !event.target.closest("a") && navigate(runUrl(run.id)) },
+      { dataset: { runId: run.id }, onclick: (event) => !event.target.closest("a, input, .col-select") && navigate(runUrl(run.id)) },
+      h("td.col-select", pick),
       cells.status,
       cells.pipeline,
       cells.run,
