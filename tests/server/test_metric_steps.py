@@ -67,6 +67,13 @@ def test_same_step_twice_is_two_points(client: httpx.Client, make_run: Factory) 
     assert [p["value"] for p in logged(client, rid)["loss"]["points"]] == [1, 2]
 
 
+def test_an_integral_float_step_is_an_integer(client: httpx.Client, make_run: Factory) -> None:
+    rid = make_run()["id"]
+    point = {"action_name": "train", "step": 2.0, "values": {"loss": 1}}
+    assert log(client, rid, [point]).status_code == 201  # JSON does not tell 2 from 2.0
+    assert logged(client, rid)["loss"]["points"][0]["step"] == 2
+
+
 def test_timestamp_is_kept_else_server_time(client: httpx.Client, make_run: Factory) -> None:
     rid = make_run()["id"]
     points = [

@@ -232,7 +232,7 @@ MetricName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 class MetricEntry(_Strict):
     action_name: str = Field(min_length=1, max_length=255)
-    step: int = Field(ge=0, le=9007199254740991)
+    step: Step
     values: dict[MetricName, float | None] = Field(min_length=1, max_length=1000)
     timestamp: Timestamp | None = None
 
