@@ -19,3 +19,12 @@ def hammer(context: ActionContext) -> dict[str, Any]:
     for done in range(1, count + 1):
         context.set_progress(done, total=count)
     return {"loop_seconds": time.perf_counter() - started}
+
+
+def log_hammer(context: ActionContext) -> dict[str, Any]:
+    """Calls log_metrics `params["count"]` times in a tight loop; returns the loop's time."""
+    count = int(context.params["count"])
+    started = time.perf_counter()
+    for step in range(count):
+        context.log_metrics({"loss": 1.0 / (step + 1)}, step=step)
+    return {"loop_seconds": time.perf_counter() - started}

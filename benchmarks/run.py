@@ -53,6 +53,7 @@ class Sizes:
     runner_actions: int
     runner_repeats: int
     set_progress_calls: int
+    log_metrics_calls: int
     backend_seconds: float
     backend_subscribers: int
     backend_reports: int
@@ -71,6 +72,7 @@ FULL = Sizes(
     runner_actions=10,
     runner_repeats=3,
     set_progress_calls=1_000_000,
+    log_metrics_calls=100_000,
     backend_seconds=3.0,
     backend_subscribers=100,
     backend_reports=50,
@@ -88,6 +90,7 @@ QUICK = Sizes(
     runner_actions=3,
     runner_repeats=1,
     set_progress_calls=10_000,
+    log_metrics_calls=2_000,
     backend_seconds=0.1,
     backend_subscribers=2,
     backend_reports=3,
@@ -167,6 +170,7 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
                     repeats=sizes.runner_repeats,
                 )
                 runner.set_progress_loop(results, server.url, count=sizes.set_progress_calls)
+                runner.log_metrics_loop(results, server.url, count=sizes.log_metrics_calls)
         if "ray" in only:
             with _step(results, "ray"):
                 ray_executor.run(

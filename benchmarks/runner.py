@@ -6,7 +6,8 @@ per action, is the runner's overhead. The same pipeline through a `Runner` execu
 in-process shows how much of that is the child process.
 
 set_progress: one action calls `context.set_progress` `count` times; it runs in-process over a
-client whose httpx hooks count the requests, so the figure is exact.
+client whose httpx hooks count the requests, so the figure is exact. log_metrics: the same with
+`context.log_metrics`, every call a point kept (checked: all of them arrive).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def _counting_client(url: str) -> tuple[PipelineServiceClient, Counter[str]]:
         counts["all"] += 1
         if request.method == "POST" and request.url.path.endswith("/progress"):
             counts["report_progress"] += 1
+        if request.method == "POST" and request.url.path.endswith("/metrics"):
+            counts["append_metrics"] += 1
 
     http = httpx.Client(base_url=url, timeout=30, event_hooks={"request": [count]})
     return PipelineServiceClient(url, http_client=http), counts
@@ -147,3 +150,26 @@ def set_progress_loop(results: Results, url: str, *, count: int) -> None:
                 SECTION, f"{label}: report_progress requests sent", counts["report_progress"], "req"
             )
             results.add(SECTION, f"{label}: all requests of the run", counts["all"], "req")
+
+
+def log_metrics_loop(results: Results, url: str, *, count: int) -> None:
+    print(f"[{SECTION}] log_metrics × {count:,}", flush=True)
+    actions = [{"name": "logger", "entrypoint": "benchmarks.actions:log_hammer"}]
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-work-") as work:
+        client, counts = _counting_client(url)
+        with client:
+            pipeline_id = client.create_pipeline("bench-log-metrics", actions)["id"]
+            runner = _in_process_runner(client, Path(work))
+            counts.clear()
+            elapsed, run = _run_in_process(client, runner, pipeline_id, {"count": count})
+            loop_seconds = run["result"]["loop_seconds"]
+            (loss,) = client.get_metrics(run["id"])["actions"][0]["logged"]
+            if loss["recorded"] != count:
+                raise RuntimeError(f"{loss['recorded']} of {count} logged points arrived")
+            label = f"log_metrics × {count:,}"
+            results.add(SECTION, f"{label}: action time", loop_seconds, "s")
+            results.add(SECTION, f"{label}: µs per call", loop_seconds / count * 1e6, "µs")
+            results.add(SECTION, f"{label}: whole run (every point stored)", elapsed, "s")
+            results.add(
+                SECTION, f"{label}: append_metrics requests sent", counts["append_metrics"], "req"
+            )

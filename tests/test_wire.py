@@ -24,6 +24,8 @@ RECORDS: dict[str, Any] = {
     "Health": types.Health,
     "Lease": types.Lease,
     "LogRecord": types.LogRecord,
+    "LoggedMetric": types.LoggedMetric,
+    "MetricsAppended": types.MetricsAppended,
     "MetricPoint": types.MetricPoint,
     "MetricSeries": types.MetricSeries,
     "Pipeline": types.Pipeline,
@@ -31,8 +33,10 @@ RECORDS: dict[str, Any] = {
     "RanOn": types.RanOn,
     "Run": types.Run,
     "RunClaim": types.RunClaim,
+    "RunEvent": types.RunEvent,
     "RunMetrics": types.RunMetrics,
     "RuntimeEnv": types.RuntimeEnv,
+    "StepPoint": types.StepPoint,
 }
 
 ENUMS = {
@@ -47,12 +51,15 @@ def test_every_response_record_of_the_spec_has_a_type() -> None:
     requests_and_events = {
         name
         for name in SCHEMAS
-        if re.search(r"(Create|Update|Request|Batch|Entry|Event|Error|Issue)$", name)
+        if re.search(r"(Create|Update|Request|Batch|Entry|Error|Issue)$", name)
+        or "data" in SCHEMAS[name].get("properties", {})  # a Server-Sent Event's frame
     }
     objects = {
         name
         for name, schema in SCHEMAS.items()
-        if schema.get("type") == "object" and name not in requests_and_events
+        if schema.get("type") == "object"
+        and "properties" in schema  # not a map such as Labels
+        and name not in requests_and_events
     }
     assert objects - {"StreamError", "LogStreamEnd"} == set(RECORDS)
 
@@ -100,3 +107,9 @@ def test_page_sizes_are_the_spec_maxima() -> None:
     logs = spec["paths"]["/api/v1/runs/{run_id}/logs/"]["get"]["parameters"]
     (log_limit,) = [p["schema"] for p in logs if p.get("name") == "limit"]
     assert log_limit["maximum"] == wire.MAX_LOG_PAGE_ITEMS
+
+
+def test_metric_limits_are_the_spec_limits() -> None:
+    assert SCHEMAS["MetricBatch"]["properties"]["points"]["maxItems"] == wire.MAX_METRIC_BATCH
+    description = load_spec()["paths"]["/api/v1/runs/{run_id}/metrics"]["get"]["description"]
+    assert f"{wire.MAX_STEP_POINTS:,}" in description

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -29,10 +30,12 @@ from pipeline_service_api.api.checkpoints import (
     get_latest_checkpoint as _get_latest_checkpoint,
 )
 from pipeline_service_api.api.checkpoints import list_checkpoints as _list_checkpoints
+from pipeline_service_api.api.events import list_run_events as _list_run_events
 from pipeline_service_api.api.health import get_health as _get_health
 from pipeline_service_api.api.logs import append_logs as _append_logs
 from pipeline_service_api.api.logs import get_logs as _get_logs
 from pipeline_service_api.api.logs import stream_logs as _stream_logs
+from pipeline_service_api.api.metrics import append_metrics as _append_metrics
 from pipeline_service_api.api.metrics import get_metrics as _get_metrics
 from pipeline_service_api.api.pipelines import create_pipeline as _create_pipeline
 from pipeline_service_api.api.pipelines import delete_pipeline as _delete_pipeline
@@ -57,6 +60,7 @@ from pipeline_service_api.models import (
     ClaimRequest,
     LeaseRequest,
     LogBatch,
+    MetricBatch,
     PipelineCreate,
     PipelineUpdate,
     ProgressUpdate,
@@ -76,10 +80,12 @@ from .types import (
     Checkpoint,
     Lease,
     LogRecord,
+    MetricsAppended,
     NotGiven,
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
 
@@ -97,6 +103,8 @@ _ARTIFACTS = TypeAdapter(list[Artifact])
 LOG_RECORD = TypeAdapter(LogRecord)
 _LOG_RECORDS = TypeAdapter(list[LogRecord])
 _RUN_METRICS = TypeAdapter(RunMetrics)
+_RUN_EVENTS = TypeAdapter(list[RunEvent])
+_METRICS_APPENDED = TypeAdapter(MetricsAppended)
 _RUN_CLAIM = TypeAdapter(RunClaim)
 _LEASE = TypeAdapter(Lease)
 _JSON_OBJECT = TypeAdapter(dict[str, Any])
@@ -256,6 +264,7 @@ def create_pipeline(
     dedicated_workers: bool,
     runtime_env: Mapping[str, Any] | None,
     idempotency_key: str | None,
+    labels: Mapping[str, str] | None = None,
 ) -> Call[Pipeline]:
     data = _given(name=name, description=description)
     data["actions"] = _action_definitions(actions)
@@ -263,6 +272,8 @@ def create_pipeline(
         data["dedicated_workers"] = True
     if runtime_env is not None:  # likewise
         data["runtime_env"] = _closed(runtime_env, "runtime_env", _RUNTIME_ENV_KEYS)
+    if labels:  # likewise
+        data["labels"] = dict(labels)
     body = _body(PipelineCreate.from_dict, data, "create_pipeline")
     key = idempotency_key or new_idempotency_key()
     return Call(_create_pipeline.request_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
@@ -284,6 +295,7 @@ def update_pipeline(
     actions: Sequence[Mapping[str, Any]] | NotGiven,
     dedicated_workers: bool | NotGiven,
     runtime_env: Mapping[str, Any] | NotGiven | None,
+    labels: Mapping[str, str] | NotGiven = NOT_GIVEN,
 ) -> Call[Pipeline]:
     data: dict[str, Any] = {}
     if not isinstance(name, NotGiven):
@@ -298,6 +310,8 @@ def update_pipeline(
         data["runtime_env"] = (
             None if runtime_env is None else _closed(runtime_env, "runtime_env", _RUNTIME_ENV_KEYS)
         )
+    if not isinstance(labels, NotGiven):
+        data["labels"] = dict(labels)
     body = _body(PipelineUpdate.from_dict, data, "update_pipeline")
     return Call(_update_pipeline.request_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
 
@@ -314,10 +328,13 @@ def create_run(
     resume_from: str | None,
     from_action: str | None = None,
     idempotency_key: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Call[Run]:
     data = _given(
         params=params, work_dir=work_dir, resume_from=resume_from, from_action=from_action
     )
+    if labels:  # not sent otherwise: v1 core servers do not know the field
+        data["labels"] = dict(labels)
     body = _body(RunCreate.from_dict, data, "create_run")
     key = idempotency_key or new_idempotency_key()
     return Call(
@@ -330,13 +347,19 @@ def get_run(run_id: str) -> Call[Run]:
 
 
 def list_runs(
-    status: str | None, *, skip: int, limit: int, resumed_from: str | None = None
+    status: str | None,
+    *,
+    skip: int,
+    limit: int,
+    resumed_from: str | None = None,
+    label: str | None = None,
 ) -> Call[Page[Run]]:
     status_filter = UNSET if status is None else _run_status(status, "list_runs")
     return Call(
         _list_runs.request_kwargs(
             status_filter=status_filter,
             resumed_from=UNSET if resumed_from is None else resumed_from,
+            label=UNSET if label is None else label,
             skip=skip,
             limit=limit,
         ),
@@ -361,6 +384,7 @@ def update_run(
     current_action_index: int | None,
     idempotency_key: str | None = None,
     lease_token: int | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Call[Run]:
     if status is not None:
         _run_status(status, "update_run")
@@ -370,6 +394,7 @@ def update_run(
         error=error,
         current_action=current_action,
         current_action_index=current_action_index,
+        labels=labels,
     )
     body = _body(RunUpdate.from_dict, data, "update_run")
     kwargs = _update_run.request_kwargs(
@@ -444,6 +469,39 @@ def get_metrics(run_id: str) -> Call[RunMetrics]:
     return Call(_get_metrics.request_kwargs(run_id), _reader(_RUN_METRICS))
 
 
+def metric_entry(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A logged-metrics entry as JSON-ready data: non-finite values (NaN, ±inf) become null,
+    the one form the wire has for them. (Called per point: plain dicts take a short path.)"""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"a metric entry is a dict, not {type(value).__name__}")
+    data = dict(value)
+    timestamp = data.get("timestamp")
+    if isinstance(timestamp, datetime):
+        data["timestamp"] = as_utc(timestamp).isoformat()
+    values = data.get("values")
+    if isinstance(values, Mapping):
+        data["values"] = {
+            str(name): None if isinstance(v, float) and not math.isfinite(v) else v
+            for name, v in values.items()
+        }
+    return data
+
+
+def append_metrics(
+    run_id: str,
+    *,
+    points: list[Any],
+    idempotency_key: str | None = None,
+    lease_token: int | None = None,
+) -> Call[MetricsAppended]:
+    body = _body(MetricBatch.from_dict, {"points": points}, "append_metrics")
+    key = idempotency_key or new_idempotency_key()
+    kwargs = _append_metrics.request_kwargs(
+        run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
+    )
+    return Call(kwargs, _reader(_METRICS_APPENDED))
+
+
 def create_checkpoint(
     run_id: str,
     *,
@@ -479,6 +537,13 @@ def create_checkpoint(
             run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
         ),
         _reader(_CHECKPOINT),
+    )
+
+
+def list_run_events(run_id: str, *, after: int, limit: int) -> Call[Page[RunEvent]]:
+    return Call(
+        _list_run_events.request_kwargs(run_id, after=after, limit=limit),
+        page_reader(_RUN_EVENTS),
     )
 
 

@@ -31,9 +31,10 @@ from .types import (
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
-from .wire import MAX_LOG_BATCH
+from .wire import MAX_LOG_BATCH, MAX_METRIC_BATCH
 
 __all__ = ["PipelineServiceClient"]
 
@@ -153,6 +154,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         *,
         dedicated_workers: bool = False,
         runtime_env: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Pipeline:
@@ -162,7 +164,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         With `dedicated_workers`, only workers claiming for this pipeline (`Worker(...,
         pipeline_id=...)`, `pipeline-service worker --pipeline`) run it. `runtime_env`
         ({"working_dir", "env_vars", "py_modules"}) is shipped with its actions by the Ray
-        executor.
+        executor. `labels`: `{key: value}` texts to find it by.
         """
         call = ops.create_pipeline(
             name,
@@ -171,6 +173,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             dedicated_workers=dedicated_workers,
             runtime_env=runtime_env,
             idempotency_key=idempotency_key,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -201,9 +204,10 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         actions: Sequence[Mapping[str, Any]] | NotGiven = NOT_GIVEN,
         dedicated_workers: bool | NotGiven = NOT_GIVEN,
         runtime_env: Mapping[str, Any] | NotGiven | None = NOT_GIVEN,
+        labels: Mapping[str, str] | NotGiven = NOT_GIVEN,
         timeout: float | None = None,
     ) -> Pipeline:
-        """Change a pipeline; only the fields given are sent."""
+        """Change a pipeline; only the fields given are sent (`labels` replace its labels)."""
         call = ops.update_pipeline(
             pipeline_id,
             name=name,
@@ -211,6 +215,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             actions=actions,
             dedicated_workers=dedicated_workers,
             runtime_env=runtime_env,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -228,11 +233,13 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         *,
         resume_from: str | None = None,
         from_action: str | None = None,
+        labels: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         timeout: float | None = None,
     ) -> Run:
         """Start a run (status `pending`); `resume_from` continues an earlier run's checkpoints
-        (with `from_action`: that action and those after it run again)."""
+        (with `from_action`: that action and those after it run again). `labels`: `{key:
+        value}` texts to find it by (`list_runs(label="team=nlp")`)."""
         call = ops.create_run(
             pipeline_id,
             params=params,
@@ -240,6 +247,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             resume_from=resume_from,
             from_action=from_action,
             idempotency_key=idempotency_key,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -281,11 +289,13 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         limit: int = 100,
         *,
         resumed_from: str | None = None,
+        label: str | None = None,
         timeout: float | None = None,
     ) -> list[Run]:
         """One page of runs, newest first, optionally only those in `status` (and only those
-        that resumed the run `resumed_from`)."""
-        call = ops.list_runs(status, skip=skip, limit=limit, resumed_from=resumed_from)
+        that resumed the run `resumed_from`, and those whose labels match the selector `label`:
+        `"team=nlp,stage!=dev"`, `"stage in (dev, test)"`, `"!experimental"`)."""
+        call = ops.list_runs(status, skip=skip, limit=limit, resumed_from=resumed_from, label=label)
         return self._requester.request(call, timeout=timeout)
 
     def iter_runs(
@@ -293,14 +303,15 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         status: str | None = None,
         *,
         resumed_from: str | None = None,
+        label: str | None = None,
         page_size: int = 100,
         timeout: float | None = None,
     ) -> Iterator[Run]:
-        """Every run (optionally only those in `status`, or that resumed `resumed_from`),
-        newest first, page by page."""
+        """Every run (optionally only those in `status`, that resumed `resumed_from`, or whose
+        labels match the selector `label`), newest first, page by page."""
         return self._requester.paged(
             lambda skip: ops.list_runs(
-                status, skip=skip, limit=page_size, resumed_from=resumed_from
+                status, skip=skip, limit=page_size, resumed_from=resumed_from, label=label
             ),
             page_size,
             timeout,
@@ -334,12 +345,13 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         current_action_index: int | None = None,
         idempotency_key: str | None = None,
         lease_token: int | None = None,
+        labels: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> Run:
-        """Change a run's status, result or error; only the arguments given are sent.
-        A worker passes its claim's `lease_token` (ConflictError once the lease was lost); with
-        an `idempotency_key` the change is applied once however often it is resent (and the
-        client retries it)."""
+        """Change a run's status, result, error or labels (replaced whole); only the arguments
+        given are sent. A worker passes its claim's `lease_token` (ConflictError once the lease
+        was lost); with an `idempotency_key` the change is applied once however often it is
+        resent (and the client retries it)."""
         call = ops.update_run(
             run_id,
             status=status,
@@ -349,6 +361,7 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
             current_action_index=current_action_index,
             idempotency_key=idempotency_key,
             lease_token=lease_token,
+            labels=labels,
         )
         return self._requester.request(call, timeout=timeout)
 
@@ -429,8 +442,57 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
     # --- metrics ---------------------------------------------------------------------------
 
     def get_metrics(self, run_id: str, *, timeout: float | None = None) -> RunMetrics:
-        """The history of each action's numeric metrics (a bounded series per action)."""
+        """The history of each action's numeric metrics (a bounded series per action), and the
+        metrics each action logged (`logged`: every point with its step, one series per name)."""
         return self._requester.request(ops.get_metrics(run_id), timeout=timeout)
+
+    def append_metrics(
+        self,
+        run_id: str,
+        points: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+        lease_token: int | None = None,
+        timeout: float | None = None,
+    ) -> int:
+        """Store logged metric points, each `{action_name, step, values: {name: number}}`
+        (`timestamp` optional): every value a point, none merged. NaN and ±inf are stored as
+        null. Returns how many entries were stored."""
+        if isinstance(points, str | bytes) or not isinstance(points, Sequence):
+            raise TypeError("points must be a list of dicts")
+        entries = [ops.metric_entry(p) for p in points]
+        accepted = 0
+        # The server takes at most MAX_METRIC_BATCH entries a request: more take several.
+        batches = [
+            entries[i : i + MAX_METRIC_BATCH] for i in range(0, len(entries), MAX_METRIC_BATCH)
+        ]
+        for i, batch in enumerate(batches):
+            key = idempotency_key
+            if key and len(batches) > 1:
+                key = f"{key}-{i}"
+            call = ops.append_metrics(
+                run_id, points=batch, idempotency_key=key, lease_token=lease_token
+            )
+            answer = self._requester.request(call, timeout=timeout)
+            accepted += answer["accepted"]
+        return accepted
+
+    # --- events ----------------------------------------------------------------------------
+
+    def list_run_events(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, timeout: float | None = None
+    ) -> list[RunEvent]:
+        """What happened to the run, oldest first: created, claimed (by which worker), taken
+        over, each action started and ended, checkpoints, cancel, its end (`limit` events after
+        the event id `after`; pages the server cut at its byte cap are continued)."""
+        found: list[RunEvent] = []
+        while True:
+            call = ops.list_run_events(run_id, after=after, limit=limit - len(found))
+            page = self._requester.request(call, timeout=timeout)
+            found.extend(page)
+            if page.next is None or not page or len(found) >= limit:
+                return found
+            after = page[-1]["id"]
 
     # --- checkpoints -----------------------------------------------------------------------
 

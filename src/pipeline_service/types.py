@@ -16,16 +16,20 @@ from .wire import (
     Checkpoint,
     Health,
     Lease,
+    LoggedMetric,
     LogRecord,
     MetricPoint,
+    MetricsAppended,
     MetricSeries,
     Pipeline,
     Progress,
     RanOn,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
     RuntimeEnv,
+    StepPoint,
 )
 
 __all__ = [
@@ -38,16 +42,20 @@ __all__ = [
     "Health",
     "Lease",
     "LogRecord",
+    "LoggedMetric",
     "MetricPoint",
     "MetricSeries",
+    "MetricsAppended",
     "NotGiven",
     "Pipeline",
     "Progress",
     "RanOn",
     "Run",
     "RunClaim",
+    "RunEvent",
     "RunMetrics",
     "RuntimeEnv",
+    "StepPoint",
 ]
 
 

@@ -22,10 +22,15 @@ __all__ = [
     "DEFAULT_MAX_FIELD_BYTES",
     "LOG_LEVELS",
     "MAX_JSON_DEPTH",
+    "MAX_LABELS",
     "MAX_LOG_BATCH",
     "MAX_LOG_PAGE_ITEMS",
+    "MAX_METRIC_BATCH",
     "MAX_PAGE_BYTES",
     "MAX_PAGE_ITEMS",
+    "MAX_SELECTOR_REQUIREMENTS",
+    "MAX_SELECTOR_VALUES",
+    "MAX_STEP_POINTS",
     "RUN_STATUSES",
     "TERMINAL_ACTION_STATUSES",
     "TERMINAL_RUN_STATUSES",
@@ -38,14 +43,18 @@ __all__ = [
     "Lease",
     "LogLevelName",
     "LogRecord",
+    "LoggedMetric",
     "MetricPoint",
     "MetricSeries",
+    "MetricsAppended",
     "Pipeline",
     "Progress",
     "Run",
     "RunClaim",
+    "RunEvent",
     "RunMetrics",
     "RunStatusName",
+    "StepPoint",
 ]
 
 RunStatusName = Literal["pending", "running", "completed", "failed", "cancelled"]
@@ -83,6 +92,21 @@ TERMINAL_ACTION_STATUSES: Final = frozenset({"completed", "failed", "skipped", "
 
 # At most this many log entries in one POST /runs/{id}/logs (LogBatch.entries maxItems).
 MAX_LOG_BATCH: Final = 10_000
+
+# Labels of a run or pipeline: at most this many (more: 422).
+MAX_LABELS: Final = 32
+
+# A label selector (`?label=`) holds at most this many requirements, and a set (`in (…)`) at
+# most this many values (more: 422).
+MAX_SELECTOR_REQUIREMENTS: Final = 20
+MAX_SELECTOR_VALUES: Final = 32
+
+# A metric batch (POST /runs/{id}/metrics) holds at most this many entries; more: 413.
+MAX_METRIC_BATCH: Final = 10_000
+
+# A server left at its default keeps every point of a logged metric up to this many; beyond it,
+# the series is thinned (the first, the newest and an even spread between).
+MAX_STEP_POINTS: Final = 10_000
 
 # Larger request bodies are refused with 413 by a server left at its default (`--max-body-bytes`).
 DEFAULT_MAX_BODY_BYTES: Final = 32 * 1024 * 1024
@@ -150,6 +174,7 @@ class Pipeline(TypedDict):
     actions: list[ActionDefinition]
     dedicated_workers: NotRequired[bool]  # only claims naming it take its runs; not v1 core
     runtime_env: NotRequired[RuntimeEnv | None]  # shipped to Ray nodes; not v1 core
+    labels: NotRequired[dict[str, str]]
     created_at: str
     updated_at: str
 
@@ -190,6 +215,7 @@ class Run(TypedDict):
     created_at: str
     resumed_from: NotRequired[str | None]  # the run this one resumes (absent from v1 core)
     from_action: NotRequired[str | None]  # the action a resume re-ran from (absent from v1 core)
+    labels: NotRequired[dict[str, str]]
 
 
 @with_config(_OPEN)
@@ -250,12 +276,35 @@ class MetricPoint(TypedDict):
 
 
 @with_config(_OPEN)
+class StepPoint(TypedDict):
+    """One logged value of a metric: null where the action logged NaN or ±infinity."""
+
+    seq: int
+    step: int
+    value: int | float | None
+    attempt: int
+    t: str
+
+
+@with_config(_OPEN)
+class LoggedMetric(TypedDict):
+    """The kept points of one logged metric; `recorded` counts thinned-out ones too."""
+
+    name: str
+    recorded: int
+    thinned: bool
+    points: list[StepPoint]
+
+
+@with_config(_OPEN)
 class MetricSeries(TypedDict):
-    """One action's kept metric points, by `seq`; `recorded` counts thinned-out ones too."""
+    """One action's kept metric points, by `seq`; `recorded` counts thinned-out ones too;
+    `logged` holds the metrics it logged, one series per name."""
 
     action_name: str
     recorded: int
     points: list[MetricPoint]
+    logged: list[LoggedMetric]
 
 
 @with_config(_OPEN)
@@ -264,7 +313,30 @@ class RunMetrics(TypedDict):
 
     run_id: str
     max_points: int
+    max_steps: int
     actions: list[MetricSeries]
+
+
+@with_config(_OPEN)
+class MetricsAppended(TypedDict):
+    """The answer to a metric batch: how many of its entries were stored."""
+
+    run_id: str
+    accepted: int
+
+
+@with_config(_OPEN)
+class RunEvent(TypedDict):
+    """One thing that happened to a run (`type`: created, claimed, action_completed…)."""
+
+    id: int
+    run_id: str
+    type: str
+    time: str
+    worker_id: str | None
+    action_name: str | None
+    message: str
+    details: dict[str, Any]
 
 
 @with_config(_OPEN)

@@ -58,10 +58,10 @@ def test_lineage_in_get_and_wide_lists(cli: Cli, client: PipelineServiceClient) 
     shown = cli("runs", "get", later["id"]).stdout
     assert f"resumed from: {earlier['id']} (again from action 'download')" in shown
     wide = cli("runs", "list", "--pipeline", "lineage-cli", "-o", "wide").stdout.splitlines()
-    assert wide[0].split()[-4:] == ["RESUMED", "FROM", "RESUMED", "BY"]
+    assert wide[0].split()[-5:] == ["RESUMED", "FROM", "RESUMED", "BY", "LABELS"]
     rows = {line.split()[0]: line.split() for line in wide[1:]}
-    assert rows[later["id"]][-2:] == [earlier["id"][:8], "-"]
-    assert rows[earlier["id"]][-2:] == ["-", later["id"][:8]]
+    assert rows[later["id"]][-3:] == [earlier["id"][:8], "-", "-"]
+    assert rows[earlier["id"]][-3:] == ["-", later["id"][:8], "-"]
 
 
 def test_resume_from_an_action_and_the_refusal_of_a_finished_run(

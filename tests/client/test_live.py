@@ -171,6 +171,56 @@ def test_get_metrics(api: Any) -> None:
         api.get_metrics("no-such-run")
 
 
+def test_append_metrics_keeps_every_point(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    points = [
+        {"action_name": "train", "step": step, "values": {"loss": loss}}
+        for step, loss in enumerate((0.9, float("nan"), 0.4, 0.4))
+    ]
+    assert api.append_metrics(run["id"], points, idempotency_key=unique("k")) == 4
+    (loss,) = api.get_metrics(run["id"])["actions"][2]["logged"]
+    assert [(p["step"], p["value"]) for p in loss["points"]] == [
+        (0, 0.9),
+        (1, None),
+        (2, 0.4),
+        (3, 0.4),
+    ]
+    with pytest.raises(NotFoundError):
+        api.append_metrics("no-such-run", points)
+    with pytest.raises(TypeError, match="list of dicts"):
+        api.append_metrics(run["id"], "loss=1")
+
+
+def test_labels_and_selectors(api: Any) -> None:
+    team = unique("t")
+    pipeline = api.create_pipeline(unique("p"), ACTIONS, labels={"owner": "ml"})
+    assert pipeline["labels"] == {"owner": "ml"}
+    assert api.update_pipeline(pipeline["id"], labels={})["labels"] == {}
+    first = api.create_run(pipeline["id"], labels={"team": team, "stage": "dev"})
+    second = api.create_run(pipeline["id"], labels={"team": team})
+    assert api.update_run(second["id"], labels={"team": team, "stage": "prod"})["labels"] == {
+        "team": team,
+        "stage": "prod",
+    }
+    assert [r["id"] for r in api.list_runs(label=f"team={team},stage=dev")] == [first["id"]]
+    found = [r["id"] for r in api.iter_runs(label=f"team={team}", page_size=1)]
+    assert found == [second["id"], first["id"]]
+    with pytest.raises(UnprocessableEntityError, match="label selector"):
+        api.list_runs(label="team in nlp")
+
+
+def test_list_run_events(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    api.cancel_run(run["id"])
+    found = api.list_run_events(run["id"])
+    assert [e["type"] for e in found] == ["created", "cancel_requested", "cancelled"]
+    assert api.list_run_events(run["id"], after=found[0]["id"], limit=1) == found[1:2]
+    with pytest.raises(NotFoundError):
+        api.list_run_events("no-such-run")
+
+
 def test_report_and_get_progress(api: Any) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)
     run = api.create_run(pipeline["id"])

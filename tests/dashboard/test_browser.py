@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,131 @@ def test_phone_layout_says_the_status_in_words_and_arrows_point_down(
     assert chain.evaluate("c => getComputedStyle(c).flexDirection") == "column"
     page.context.close()
     assert errors == []
+
+
+def loss_at(step: int, value: float) -> dict[str, Any]:
+    return {"action_name": "train", "step": step, "values": {"loss": value}}
+
+
+def test_run_page_charts_steps_by_attempt_and_shows_the_events(
+    page: Page, service: Service
+) -> None:
+    with service.client() as client:
+        # Dedicated: the service's own workers never take it; this test plays two workers.
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        pipeline = client.create_pipeline("Stepped", actions, dedicated_workers=True)
+        run: dict[str, Any] = dict(client.create_run(pipeline["id"]))
+        first = client.claim_run("worker-one", lease_seconds=1, pipeline_id=pipeline["id"])
+        assert first is not None
+        token = first["lease_token"]
+        client.report_progress(
+            run["id"], action_progress={"name": "train", "status": "running"}, lease_token=token
+        )
+        losses = [1.0, 0.8, float("nan"), 0.6, 0.5]
+        client.append_metrics(
+            run["id"],
+            [
+                {"action_name": "train", "step": s, "values": {"loss": v}}
+                for s, v in enumerate(losses)
+            ],
+            lease_token=token,
+        )
+        deadline = time.monotonic() + 60
+        second = None
+        while second is None:  # the first lease runs out: the second worker takes over
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+            second = client.claim_run("worker-two", pipeline_id=pipeline["id"])
+        token = second["lease_token"]
+        client.append_metrics(
+            run["id"],
+            [
+                {"action_name": "train", "step": s, "values": {"loss": 0.5 - s / 100}}
+                for s in range(4, 8)
+            ],
+            lease_token=token,
+        )
+        client.report_progress(
+            run["id"],
+            action_progress={"name": "train", "status": "completed"},
+            status="completed",
+            lease_token=token,
+        )
+
+    page.goto(run_url(service, run))
+    loss = page.locator('figure.chart[data-action="train"][data-metric="loss"]')
+    expect(loss).to_have_attribute("data-axis", "step")
+    expect(loss).to_have_attribute("data-points", "8")  # the NaN is a gap, not a point
+    # Three segments: before the NaN, after it, and the second worker's attempt.
+    expect(loss).to_have_attribute("data-segments", "3")
+    assert (loss.locator("path.line").get_attribute("d") or "").count("M") == 3
+    events = page.locator("#events tbody tr")
+    expect(page.locator('#events tr[data-type="completed"]')).to_have_count(1)
+    kinds = [row.get_attribute("data-type") for row in events.all()]
+    assert kinds == [
+        "created",
+        "claimed",
+        "started",
+        "action_started",
+        "lease_expired",
+        "taken_over",
+        "action_completed",
+        "completed",
+    ]
+    expect(page.locator('#events tr[data-type="claimed"]')).to_contain_text("worker-one")
+    expect(page.locator('#events tr[data-type="taken_over"]')).to_contain_text(
+        "Taken over by worker worker-two"
+    )
+
+
+def test_runs_table_filters_by_label_selector(page: Page, service: Service) -> None:
+    team = f"t{time.monotonic_ns()}"
+    with service.client() as client:
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        pipeline = client.create_pipeline("Labelled", actions, dedicated_workers=True)
+        dev = client.create_run(pipeline["id"], labels={"team": team, "stage": "dev"})
+        prod = client.create_run(pipeline["id"], labels={"team": team, "stage": "prod"})
+        client.create_run(pipeline["id"], labels={"team": "other"})
+    page.goto(service.url + "/")
+    page.fill("#label-filter", f"team={team},stage!=prod")
+    page.press("#label-filter", "Enter")
+    expect(page).to_have_url(f"{service.url}/?label=team%3D{team}%2Cstage%21%3Dprod")
+    rows = page.locator("#runs-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-run-id", dev["id"])
+    page.goto(f"{service.url}/?label=team%3D{team}&pipeline={pipeline['id']}")
+    expect(rows).to_have_count(2)
+    expect(page.locator(f'#runs-table tr[data-run-id="{prod["id"]}"]')).to_be_visible()
+    page.fill("#label-filter", "team in nlp")
+    page.press("#label-filter", "Enter")
+    expect(page.locator(".error-banner")).to_contain_text(
+        "label selector 'team in nlp': team: a set of values is written in parentheses"
+    )
+
+
+def test_selected_runs_are_compared_side_by_side(page: Page, service: Service) -> None:
+    team = f"c{time.monotonic_ns()}"
+    runs = []
+    with service.client() as client:
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        pipeline = client.create_pipeline("Compared", actions, dedicated_workers=True)
+        for lr in (0.1, 0.5):
+            run = client.create_run(
+                pipeline["id"], params={"lr": lr, "epochs": 3}, labels={"team": team}
+            )
+            client.append_metrics(run["id"], [loss_at(step, lr / (step + 1)) for step in range(5)])
+            runs.append(run)
+    page.goto(f"{service.url}/?label=team%3D{team}")
+    expect(page.locator("#runs-table tbody tr")).to_have_count(2)
+    expect(page.locator("#compare-runs")).to_be_disabled()
+    for run in runs:
+        page.check(f'#runs-table tr[data-run-id="{run["id"]}"] input.select-run')
+    page.click("#compare-runs")
+    expect(page).to_have_url(f"{service.url}/ui/compare?runs={runs[0]['id']},{runs[1]['id']}")
+    params = page.locator("#compare-params tbody tr")
+    expect(params).to_have_count(1)  # epochs is the same in both
+    expect(params.first).to_have_attribute("data-param", "lr")
+    expect(params.first).to_contain_text("0.5")
+    chart = page.locator('#compare-charts figure.overlay[data-action="train"][data-metric="loss"]')
+    expect(chart).to_have_attribute("data-runs", "2")
+    expect(chart.locator("path.line")).to_have_count(2)

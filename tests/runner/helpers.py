@@ -24,6 +24,7 @@ class RecordingClient:
         self.progress: list[dict[str, Any]] = []
         self.logs: list[dict[str, Any]] = []
         self.log_batches = 0
+        self.metric_batches: list[tuple[str, list[dict[str, Any]]]] = []
 
     def report_progress(self, run_id: str, **kwargs: Any) -> dict[str, Any]:
         with self.lock:
@@ -37,6 +38,15 @@ class RecordingClient:
             self.log_batches += 1
             self.logs.extend({"run_id": run_id, **entry} for entry in entries)
         return []
+
+    def append_metrics(self, run_id: str, points: list[dict[str, Any]], **kwargs: Any) -> int:
+        with self.lock:
+            self.metric_batches.append((kwargs["idempotency_key"], list(points)))
+        return len(points)
+
+    def points(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [point for _, batch in self.metric_batches for point in batch]
 
     def messages(self) -> list[str]:
         with self.lock:

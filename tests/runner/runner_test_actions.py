@@ -222,3 +222,12 @@ def log_slowly(context: Any) -> dict[str, Any]:
         time.sleep(float(context.params.get("pause", 0.01)))
     _mark(context, "done")
     return {}
+
+
+def log_losses(context: Any) -> dict[str, Any]:
+    """Logs `params["points"]` losses as fast as it can, NaN at `params["nan_at"]`."""
+    nan_at = context.params.get("nan_at")
+    for step in range(int(context.params["points"])):
+        loss = float("nan") if step == nan_at else 1.0 / (step + 1)
+        context.log_metrics({"loss": loss}, step=step)
+    return {}

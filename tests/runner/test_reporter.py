@@ -17,6 +17,7 @@ from pipeline_service.errors import (
 )
 from pipeline_service.runner import reporter as reporter_module
 from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
+from pipeline_service.wire import MAX_METRIC_BATCH
 
 from .helpers import RecordingClient
 
@@ -307,3 +308,96 @@ def test_pending_lines_are_capped_in_log_itself_with_one_warning(
     assert len(lines) == 500 - 1  # "first", on its way, was waiting too
     assert dropped == 2000 - len(lines)
     assert lines == [f"line {n}" for n in range(dropped, 2000)]  # the newest are kept
+
+
+def test_every_logged_point_is_sent_in_order_none_coalesced(
+    recording_client: RecordingClient,
+) -> None:
+    calls = 2 * MAX_METRIC_BATCH + 5
+    with reporter(recording_client, interval=0.01) as rep:
+        for step in range(calls):
+            rep.log_metrics({"loss": 1 / (step + 1)}, step=step)
+    points = recording_client.points()
+    assert [p["step"] for p in points] == list(range(calls))
+    assert all(p["action_name"] == "train" for p in points)
+    assert all(len(batch) <= MAX_METRIC_BATCH for _, batch in recording_client.metric_batches)
+    keys = [key for key, _ in recording_client.metric_batches]
+    assert len(set(keys)) == len(keys)
+
+
+def test_steps_count_on_from_the_last_one(recording_client: RecordingClient) -> None:
+    with reporter(recording_client, interval=10) as rep:
+        rep.log_metrics({"a": 1})
+        rep.log_metrics({"a": 2})
+        rep.log_metrics({"a": 3}, step=10)
+        rep.log_metrics({"a": 4, "b": 5})
+    assert [(p["step"], p["values"]) for p in recording_client.points()] == [
+        (0, {"a": 1.0}),
+        (1, {"a": 2.0}),
+        (10, {"a": 3.0}),
+        (11, {"a": 4.0, "b": 5.0}),
+    ]
+    assert recording_client.progress == []  # set_metrics' channel is untouched
+
+
+def test_non_finite_values_are_null_with_one_warning_per_metric(
+    recording_client: RecordingClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with reporter(recording_client, interval=10) as rep:
+        rep.log_metrics({"loss": float("nan"), "acc": 0.5})
+        rep.log_metrics({"loss": float("inf"), "acc": float("-inf")})
+        rep.log_metrics({"loss": float("nan")})
+    assert [p["values"] for p in recording_client.points()] == [
+        {"loss": None, "acc": 0.5},
+        {"loss": None, "acc": None},
+        {"loss": None},
+    ]
+    warnings = [e for e in recording_client.logs if e["level"] == "warning"]
+    assert [w["message"].split(" is ")[0] for w in warnings] == ["metric 'loss'", "metric 'acc'"]
+    assert "nan at step 0: recorded as null" in warnings[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("metrics", "step", "error", "text"),
+    [
+        ({"loss": "low"}, None, TypeError, "metric 'loss' must be a number"),
+        ({"loss": True}, None, TypeError, "metric 'loss' must be a number"),
+        ({"": 1}, None, ValueError, "a metric name must be"),
+        ({"loss": 1}, -1, ValueError, "step must be an integer >= 0"),
+        ({"loss": 1}, 1.5, ValueError, "step must be an integer >= 0"),
+        ([("loss", 1)], None, TypeError, "metrics must be a mapping"),
+    ],
+)
+def test_bad_metrics_are_refused_at_the_call(
+    recording_client: RecordingClient, metrics: Any, step: Any, error: type, text: str
+) -> None:
+    with reporter(recording_client, interval=10) as rep, pytest.raises(error, match=text):
+        rep.log_metrics(metrics, step)
+    assert recording_client.points() == []
+
+
+class PointsLostOnceClient(RecordingClient):
+    """The first metric batch is stored but its answer never arrives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored_keys: list[str] = []
+
+    def append_metrics(self, run_id: str, points: list[dict[str, Any]], **kwargs: Any) -> int:
+        self.stored_keys.append(kwargs["idempotency_key"])
+        if len(self.stored_keys) == 1:
+            raise APIConnectionError("connection reset")
+        return super().append_metrics(run_id, points, **kwargs)
+
+
+def test_an_unacknowledged_batch_is_resent_under_its_key() -> None:
+    client = PointsLostOnceClient()
+    with reporter(client, interval=0.05) as rep:
+        rep.log_metrics({"loss": 1.0})
+        deadline = time.monotonic() + 30
+        while len(client.stored_keys) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        rep.log_metrics({"loss": 0.5})
+    assert client.stored_keys[0] == client.stored_keys[1]
+    assert [p["values"]["loss"] for p in client.points()] == [1.0, 0.5]

@@ -133,10 +133,33 @@ def test_sigkilled_worker_is_replaced_and_completed_actions_never_rerun(
     finally:
         doomed.kill()
         doomed.wait()
-    workers.start()
+    successor = workers.start()
     done = wait_for_end(client, run["id"], timeout=30)
     assert done["status"] == "completed", done["error"]
     assert done["result"] == {"order": ["a", "b", "c"]}
+    # The run's events name both workers, in order: the killed one, then its successor.
+    events = [
+        (e["type"], e["worker_id"], e["action_name"]) for e in client.list_run_events(run["id"])
+    ]
+    dead = next(str(worker) for kind, worker, _ in events if kind == "claimed")
+    assert dead.startswith(f"{socket.gethostname()}:{doomed.pid}:")
+    assert events == [
+        ("created", None, None),
+        ("claimed", dead, None),
+        ("started", dead, None),
+        ("action_started", dead, "a"),
+        ("action_completed", dead, "a"),
+        ("checkpoint_saved", dead, "a"),
+        ("action_started", dead, "b"),
+        ("lease_expired", dead, "b"),
+        ("taken_over", successor.worker_id, None),
+        ("action_completed", successor.worker_id, "b"),
+        ("checkpoint_saved", successor.worker_id, "b"),
+        ("action_started", successor.worker_id, "c"),
+        ("action_completed", successor.worker_id, "c"),
+        ("checkpoint_saved", successor.worker_id, "c"),
+        ("completed", successor.worker_id, None),
+    ]
     time.sleep(0.5)  # the dead worker's child would have finished b by now, had it survived
     counts = Counter(markers(marker))
     assert counts[f"start {run['id']} a"] == 1

@@ -21,7 +21,7 @@ from pipeline_service.server.storage.metric_history import MAX_POINTS
 from pipeline_service.server.storage.postgres.store import PostgresStorage
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite.schema import MIGRATIONS
-from pipeline_service.wire import RunMetrics
+from pipeline_service.wire import MAX_STEP_POINTS, RunMetrics
 from tests.sample import API
 
 from .conftest import Database
@@ -53,8 +53,9 @@ def test_a_new_run_has_an_empty_series_per_action(client: httpx.Client, make_run
     assert body == {
         "run_id": run["id"],
         "max_points": MAX_POINTS,
+        "max_steps": MAX_STEP_POINTS,
         "actions": [
-            {"action_name": name, "recorded": 0, "points": []}
+            {"action_name": name, "recorded": 0, "points": [], "logged": []}
             for name in ("download", "convert", "train")
         ],
     }
@@ -94,7 +95,12 @@ def test_reports_with_numeric_metrics_record_points(
     assert [(p["progress"], p["total"], p["values"]) for p in convert] == [
         (0.5, None, {"rows_per_second": 1200.5})
     ]
-    assert by_action["download"] == {"action_name": "download", "recorded": 0, "points": []}
+    assert by_action["download"] == {
+        "action_name": "download",
+        "recorded": 0,
+        "points": [],
+        "logged": [],
+    }
 
 
 @pytest.mark.slow

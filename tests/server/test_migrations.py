@@ -354,9 +354,9 @@ def get(http: httpx.Client, path: str, **params: Any) -> Any:
 
 
 # Fields the previous release did not know, as its documents read back.
-LINEAGE: dict[str, Any] = {"resumed_from": None, "from_action": None}
+LINEAGE: dict[str, Any] = {"resumed_from": None, "from_action": None, "labels": {}}
 IN_ACTION: dict[str, Any] = {"step": None, "state": None, "artifacts": []}
-SHARED_WORKERS: dict[str, Any] = {"dedicated_workers": False, "runtime_env": None}
+SHARED_WORKERS: dict[str, Any] = {"dedicated_workers": False, "runtime_env": None, "labels": {}}
 
 
 def read_everything_back(http: httpx.Client) -> None:
@@ -380,11 +380,12 @@ def read_everything_back(http: httpx.Client) -> None:
     assert get(http, "/runs/run-1/logs/", after_seq=1) == LOGS[1:]
     metrics = get(http, "/runs/run-1/metrics")["actions"]
     assert metrics == [
-        {"action_name": "dównload", "recorded": 0, "points": []},
+        {"action_name": "dównload", "recorded": 0, "points": [], "logged": []},
         {
             "action_name": "train",
             "recorded": 2,
             "points": [{"seq": seq, **point} for seq, point in enumerate(POINTS, start=1)],
+            "logged": [],
         },
     ]
 

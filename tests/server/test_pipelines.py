@@ -21,6 +21,7 @@ def test_create_returns_every_field_with_utc_timestamps(client: httpx.Client) ->
     assert set(pipeline) == {
         *("id", "name", "description", "actions", "dedicated_workers", "runtime_env"),
         *("created_at", "updated_at"),
+        "labels",
     }
     assert pipeline["dedicated_workers"] is False
     assert pipeline["name"] == "yolo"

@@ -84,7 +84,11 @@ def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
         store = PostgresStorage(postgres_dsn)
         await store.start(lambda change: None)
         try:
-            assert await store.get_pipeline("old") == {**old, "dedicated_workers": False}
+            assert await store.get_pipeline("old") == {
+                **old,
+                "dedicated_workers": False,
+                "labels": {},
+            }
             run = await store.create_run("old", RunCreate(), None)
             claim = await store.claim_run("w", 30, None)
             assert claim is not None

@@ -28,6 +28,7 @@ RUN_KEYS = {
     "created_at",
     "resumed_from",
     "from_action",
+    "labels",
 }
 
 

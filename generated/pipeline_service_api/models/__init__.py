@@ -18,6 +18,7 @@ from .checkpoint_state_type_0 import CheckpointStateType0
 from .claim_request import ClaimRequest
 from .error import Error
 from .health import Health
+from .labels import Labels
 from .lease import Lease
 from .lease_request import LeaseRequest
 from .log_batch import LogBatch
@@ -27,9 +28,14 @@ from .log_event_name import LogEventName
 from .log_level import LogLevel
 from .log_record import LogRecord
 from .log_stream_end import LogStreamEnd
+from .logged_metric import LoggedMetric
+from .metric_batch import MetricBatch
+from .metric_entry import MetricEntry
+from .metric_entry_values import MetricEntryValues
 from .metric_point import MetricPoint
 from .metric_series import MetricSeries
 from .metric_values import MetricValues
+from .metrics_appended import MetricsAppended
 from .pipeline import Pipeline
 from .pipeline_create import PipelineCreate
 from .pipeline_update import PipelineUpdate
@@ -42,6 +48,8 @@ from .run import Run
 from .run_claim import RunClaim
 from .run_create import RunCreate
 from .run_create_params import RunCreateParams
+from .run_event import RunEvent
+from .run_event_details import RunEventDetails
 from .run_metrics import RunMetrics
 from .run_params import RunParams
 from .run_result import RunResult
@@ -50,6 +58,7 @@ from .run_update import RunUpdate
 from .run_update_result import RunUpdateResult
 from .runtime_env import RuntimeEnv
 from .runtime_env_env_vars import RuntimeEnvEnvVars
+from .step_point import StepPoint
 from .stream_error import StreamError
 from .validation_issue import ValidationIssue
 
@@ -72,16 +81,22 @@ __all__ = (
     "ClaimRequest",
     "Error",
     "Health",
+    "Labels",
     "Lease",
     "LeaseRequest",
     "LogBatch",
     "LogEntry",
     "LogEvent",
     "LogEventName",
+    "LoggedMetric",
     "LogLevel",
     "LogRecord",
     "LogStreamEnd",
+    "MetricBatch",
+    "MetricEntry",
+    "MetricEntryValues",
     "MetricPoint",
+    "MetricsAppended",
     "MetricSeries",
     "MetricValues",
     "Pipeline",
@@ -96,6 +111,8 @@ __all__ = (
     "RunClaim",
     "RunCreate",
     "RunCreateParams",
+    "RunEvent",
+    "RunEventDetails",
     "RunMetrics",
     "RunParams",
     "RunResult",
@@ -104,6 +121,7 @@ __all__ = (
     "RuntimeEnvEnvVars",
     "RunUpdate",
     "RunUpdateResult",
+    "StepPoint",
     "StreamError",
     "ValidationIssue",
 )

@@ -7,6 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
+    from ..models.logged_metric import LoggedMetric
     from ..models.metric_point import MetricPoint
 
 
@@ -18,17 +19,24 @@ class MetricSeries:
     """
     Attributes:
         action_name (str):
+        logged (list[LoggedMetric]): The action's logged metrics, one series per name, by name.
         recorded (int): How many points were recorded for this action (kept or thinned out).
         points (list[MetricPoint]): The kept points, ordered by `seq` (and so by time).
     """
 
     action_name: str
+    logged: list[LoggedMetric]
     recorded: int
     points: list[MetricPoint]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         action_name = self.action_name
+
+        logged = []
+        for logged_item_data in self.logged:
+            logged_item = logged_item_data.to_dict()
+            logged.append(logged_item)
 
         recorded = self.recorded
 
@@ -42,6 +50,7 @@ class MetricSeries:
         field_dict.update(
             {
                 "action_name": action_name,
+                "logged": logged,
                 "recorded": recorded,
                 "points": points,
             }
@@ -51,10 +60,18 @@ class MetricSeries:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.logged_metric import LoggedMetric  # noqa: PLC0415
         from ..models.metric_point import MetricPoint  # noqa: PLC0415
 
         d = dict(src_dict)
         action_name = d.pop("action_name")
+
+        logged = []
+        _logged = d.pop("logged")
+        for logged_item_data in _logged:
+            logged_item = LoggedMetric.from_dict(logged_item_data)
+
+            logged.append(logged_item)
 
         recorded = d.pop("recorded")
 
@@ -67,6 +84,7 @@ class MetricSeries:
 
         metric_series = cls(
             action_name=action_name,
+            logged=logged,
             recorded=recorded,
             points=points,
         )

@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_definition import ActionDefinition
+    from ..models.labels import Labels
     from ..models.runtime_env import RuntimeEnv
 
 
@@ -31,6 +32,11 @@ class Pipeline:
             v1-core servers (which have no workers).
         runtime_env (None | RuntimeEnv | Unset): Code and environment shipped to the nodes that run this pipeline's
             actions (Ray executor); null when none, absent from v1-core servers.
+        labels (Labels | Unset): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
+            63 characters of letters, digits and `-_./`, beginning and ending with a letter or
+            digit; a value is at most 63 characters of letters, digits and `-_.`, beginning and
+            ending with a letter or digit, or empty. At most 32 labels. Anything else is 422,
+            naming the label.
     """
 
     id: str
@@ -41,6 +47,7 @@ class Pipeline:
     updated_at: datetime.datetime
     dedicated_workers: bool | Unset = UNSET
     runtime_env: None | RuntimeEnv | Unset = UNSET
+    labels: Labels | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +79,10 @@ class Pipeline:
         else:
             runtime_env = self.runtime_env
 
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -88,12 +99,15 @@ class Pipeline:
             field_dict["dedicated_workers"] = dedicated_workers
         if runtime_env is not UNSET:
             field_dict["runtime_env"] = runtime_env
+        if labels is not UNSET:
+            field_dict["labels"] = labels
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_definition import ActionDefinition  # noqa: PLC0415
+        from ..models.labels import Labels  # noqa: PLC0415
         from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -138,6 +152,13 @@ class Pipeline:
 
         runtime_env = _parse_runtime_env(d.pop("runtime_env", UNSET))
 
+        _labels = d.pop("labels", UNSET)
+        labels: Labels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = Labels.from_dict(_labels)
+
         pipeline = cls(
             id=id,
             name=name,
@@ -147,6 +168,7 @@ class Pipeline:
             updated_at=updated_at,
             dedicated_workers=dedicated_workers,
             runtime_env=runtime_env,
+            labels=labels,
         )
 
         pipeline.additional_properties = d

@@ -9,6 +9,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_definition import ActionDefinition
+    from ..models.labels import Labels
     from ..models.runtime_env import RuntimeEnv
 
 
@@ -29,6 +30,11 @@ class PipelineUpdate:
             runs.
         runtime_env (None | RuntimeEnv | Unset): Code and environment shipped to the nodes that run this pipeline's
             actions (Ray executor).
+        labels (Labels | Unset): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
+            63 characters of letters, digits and `-_./`, beginning and ending with a letter or
+            digit; a value is at most 63 characters of letters, digits and `-_.`, beginning and
+            ending with a letter or digit, or empty. At most 32 labels. Anything else is 422,
+            naming the label.
     """
 
     name: str | Unset = UNSET
@@ -36,6 +42,7 @@ class PipelineUpdate:
     actions: list[ActionDefinition] | Unset = UNSET
     dedicated_workers: bool | Unset = UNSET
     runtime_env: None | RuntimeEnv | Unset = UNSET
+    labels: Labels | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
@@ -65,6 +72,10 @@ class PipelineUpdate:
         else:
             runtime_env = self.runtime_env
 
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -78,12 +89,15 @@ class PipelineUpdate:
             field_dict["dedicated_workers"] = dedicated_workers
         if runtime_env is not UNSET:
             field_dict["runtime_env"] = runtime_env
+        if labels is not UNSET:
+            field_dict["labels"] = labels
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_definition import ActionDefinition  # noqa: PLC0415
+        from ..models.labels import Labels  # noqa: PLC0415
         from ..models.runtime_env import RuntimeEnv  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -126,12 +140,20 @@ class PipelineUpdate:
 
         runtime_env = _parse_runtime_env(d.pop("runtime_env", UNSET))
 
+        _labels = d.pop("labels", UNSET)
+        labels: Labels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = Labels.from_dict(_labels)
+
         pipeline_update = cls(
             name=name,
             description=description,
             actions=actions,
             dedicated_workers=dedicated_workers,
             runtime_env=runtime_env,
+            labels=labels,
         )
 
         return pipeline_update

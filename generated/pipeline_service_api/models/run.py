@@ -12,6 +12,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.action_progress import ActionProgress
+    from ..models.labels import Labels
     from ..models.run_params import RunParams
     from ..models.run_result import RunResult
 
@@ -42,6 +43,11 @@ class Run:
         from_action (None | str | Unset): The action this run re-ran from (its `from_action`), if one was given. Always
             sent
             by this server; absent from servers of the v1 core API.
+        labels (Labels | Unset): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
+            63 characters of letters, digits and `-_./`, beginning and ending with a letter or
+            digit; a value is at most 63 characters of letters, digits and `-_.`, beginning and
+            ending with a letter or digit, or empty. At most 32 labels. Anything else is 422,
+            naming the label.
     """
 
     id: str
@@ -59,6 +65,7 @@ class Run:
     created_at: datetime.datetime
     resumed_from: None | str | Unset = UNSET
     from_action: None | str | Unset = UNSET
+    labels: Labels | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,6 +132,10 @@ class Run:
         else:
             from_action = self.from_action
 
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -148,12 +159,15 @@ class Run:
             field_dict["resumed_from"] = resumed_from
         if from_action is not UNSET:
             field_dict["from_action"] = from_action
+        if labels is not UNSET:
+            field_dict["labels"] = labels
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.action_progress import ActionProgress  # noqa: PLC0415
+        from ..models.labels import Labels  # noqa: PLC0415
         from ..models.run_params import RunParams  # noqa: PLC0415
         from ..models.run_result import RunResult  # noqa: PLC0415
 
@@ -274,6 +288,13 @@ class Run:
 
         from_action = _parse_from_action(d.pop("from_action", UNSET))
 
+        _labels = d.pop("labels", UNSET)
+        labels: Labels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = Labels.from_dict(_labels)
+
         run = cls(
             id=id,
             pipeline_id=pipeline_id,
@@ -290,6 +311,7 @@ class Run:
             created_at=created_at,
             resumed_from=resumed_from,
             from_action=from_action,
+            labels=labels,
         )
 
         run.additional_properties = d

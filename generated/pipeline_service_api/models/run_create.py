@@ -8,6 +8,7 @@ from attrs import define as _attrs_define
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.labels import Labels
     from ..models.run_create_params import RunCreateParams
 
 
@@ -24,12 +25,18 @@ class RunCreate:
             from.
         from_action (None | str | Unset): With `resume_from`: the action to run again, with every action after it; the
             checkpoints of the actions before it are reused.
+        labels (Labels | Unset): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
+            63 characters of letters, digits and `-_./`, beginning and ending with a letter or
+            digit; a value is at most 63 characters of letters, digits and `-_.`, beginning and
+            ending with a letter or digit, or empty. At most 32 labels. Anything else is 422,
+            naming the label.
     """
 
     params: None | RunCreateParams | Unset = UNSET
     work_dir: None | str | Unset = UNSET
     resume_from: None | str | Unset = UNSET
     from_action: None | str | Unset = UNSET
+    labels: Labels | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.run_create_params import RunCreateParams  # noqa: PLC0415
@@ -60,6 +67,10 @@ class RunCreate:
         else:
             from_action = self.from_action
 
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -71,11 +82,14 @@ class RunCreate:
             field_dict["resume_from"] = resume_from
         if from_action is not UNSET:
             field_dict["from_action"] = from_action
+        if labels is not UNSET:
+            field_dict["labels"] = labels
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.labels import Labels  # noqa: PLC0415
         from ..models.run_create_params import RunCreateParams  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -124,11 +138,19 @@ class RunCreate:
 
         from_action = _parse_from_action(d.pop("from_action", UNSET))
 
+        _labels = d.pop("labels", UNSET)
+        labels: Labels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = Labels.from_dict(_labels)
+
         run_create = cls(
             params=params,
             work_dir=work_dir,
             resume_from=resume_from,
             from_action=from_action,
+            labels=labels,
         )
 
         return run_create

@@ -20,11 +20,13 @@ class RunMetrics:
     Attributes:
         run_id (str):
         max_points (int): The most points kept per action.
+        max_steps (int): The most points kept per logged metric (series of `logged`).
         actions (list[MetricSeries]):
     """
 
     run_id: str
     max_points: int
+    max_steps: int
     actions: list[MetricSeries]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -32,6 +34,8 @@ class RunMetrics:
         run_id = self.run_id
 
         max_points = self.max_points
+
+        max_steps = self.max_steps
 
         actions = []
         for actions_item_data in self.actions:
@@ -44,6 +48,7 @@ class RunMetrics:
             {
                 "run_id": run_id,
                 "max_points": max_points,
+                "max_steps": max_steps,
                 "actions": actions,
             }
         )
@@ -59,6 +64,8 @@ class RunMetrics:
 
         max_points = d.pop("max_points")
 
+        max_steps = d.pop("max_steps")
+
         actions = []
         _actions = d.pop("actions")
         for actions_item_data in _actions:
@@ -69,6 +76,7 @@ class RunMetrics:
         run_metrics = cls(
             run_id=run_id,
             max_points=max_points,
+            max_steps=max_steps,
             actions=actions,
         )
 

@@ -9,6 +9,7 @@ from ..models.run_status import RunStatus
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
+    from ..models.labels import Labels
     from ..models.run_update_result import RunUpdateResult
 
 
@@ -25,6 +26,11 @@ class RunUpdate:
         current_action_index (int | Unset):
         result (None | RunUpdateResult | Unset):
         error (None | str | Unset):
+        labels (Labels | Unset): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
+            63 characters of letters, digits and `-_./`, beginning and ending with a letter or
+            digit; a value is at most 63 characters of letters, digits and `-_.`, beginning and
+            ending with a letter or digit, or empty. At most 32 labels. Anything else is 422,
+            naming the label.
     """
 
     status: RunStatus | Unset = UNSET
@@ -32,6 +38,7 @@ class RunUpdate:
     current_action_index: int | Unset = UNSET
     result: None | RunUpdateResult | Unset = UNSET
     error: None | str | Unset = UNSET
+    labels: Labels | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.run_update_result import RunUpdateResult  # noqa: PLC0415
@@ -62,6 +69,10 @@ class RunUpdate:
         else:
             error = self.error
 
+        labels: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.labels, Unset):
+            labels = self.labels.to_dict()
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
@@ -75,11 +86,14 @@ class RunUpdate:
             field_dict["result"] = result
         if error is not UNSET:
             field_dict["error"] = error
+        if labels is not UNSET:
+            field_dict["labels"] = labels
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.labels import Labels  # noqa: PLC0415
         from ..models.run_update_result import RunUpdateResult  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -127,12 +141,20 @@ class RunUpdate:
 
         error = _parse_error(d.pop("error", UNSET))
 
+        _labels = d.pop("labels", UNSET)
+        labels: Labels | Unset
+        if isinstance(_labels, Unset):
+            labels = UNSET
+        else:
+            labels = Labels.from_dict(_labels)
+
         run_update = cls(
             status=status,
             current_action=current_action,
             current_action_index=current_action_index,
             result=result,
             error=error,
+            labels=labels,
         )
 
         return run_update

@@ -77,6 +77,25 @@ ParamsFileOption = Annotated[
     str | None,
     typer.Option("--params-file", metavar="FILE", help="YAML or JSON mapping of parameters."),
 ]
+LabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        "-l",
+        metavar="KEY=VALUE",
+        help="A label of the run (team=nlp); repeatable.",
+    ),
+]
+SelectorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--label",
+        "-l",
+        metavar="SELECTOR",
+        help="Only runs whose labels match: team=nlp,stage!=dev, 'stage in (dev,test)', "
+        "experimental, !experimental (requirements separated by commas, all must hold).",
+    ),
+]
 WatchOption = Annotated[
     bool, typer.Option("--watch", "-w", help=f"Watch the run until it ends. {EXIT_STATUS_HELP}")
 ]
@@ -103,6 +122,7 @@ def list_runs(
             autocompletion=complete_pipeline,
         ),
     ] = None,
+    selector: SelectorOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
 ) -> None:
     """List runs, newest first."""
@@ -111,7 +131,8 @@ def list_runs(
         usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
     with session.client() as client:
         pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
-        runs = list(islice(_runs(client, status, pipeline_id, min(limit, 1000)), limit))
+        pages = _runs(client, status, pipeline_id, selector, min(limit, 1000))
+        runs = list(islice(pages, limit))
         names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
     if print_document(runs, fmt):
         return
@@ -121,7 +142,7 @@ def list_runs(
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
         headers.insert(2, "PIPELINE ID")
-        headers += ["RESUMED FROM", "RESUMED BY"]
+        headers += ["RESUMED FROM", "RESUMED BY", "LABELS"]
     lineage = lineage_columns(runs)
     rows = []
     for run in runs:
@@ -135,7 +156,7 @@ def list_runs(
         ]
         if fmt == "wide":
             row.insert(2, run["pipeline_id"])
-            row += lineage[run["id"]]
+            row += [*lineage[run["id"]], format_labels(run.get("labels"))]
         rows.append(row)
     print_table(stdout_console(), headers, rows)
 
@@ -151,12 +172,38 @@ def _no_runs(status: str | None, pipeline_ref: str | None) -> str:
 
 
 def _runs(
-    client: PipelineServiceClient, status: str | None, pipeline_id: str | None, page_size: int
+    client: PipelineServiceClient,
+    status: str | None,
+    pipeline_id: str | None,
+    selector: str | None,
+    page_size: int,
 ) -> Iterator[Any]:
+    runs = client.iter_runs(status, label=selector, page_size=page_size)
     if pipeline_id is None:
-        return client.iter_runs(status, page_size=page_size)
-    runs = client.iter_pipeline_runs(pipeline_id, page_size=page_size)
-    return (run for run in runs if status is None or run["status"] == status)
+        return runs
+    if selector is None:
+        runs = client.iter_pipeline_runs(pipeline_id, page_size=page_size)
+    return (
+        run
+        for run in runs
+        if run["pipeline_id"] == pipeline_id and (status is None or run["status"] == status)
+    )
+
+
+def format_labels(labels: Mapping[str, str] | None) -> str:
+    """`team=nlp,stage=dev`, or `-` without labels."""
+    return ",".join(f"{k}={v}" for k, v in (labels or {}).items()) or "-"
+
+
+def parse_labels(pairs: list[str]) -> dict[str, str]:
+    """`-l team=nlp -l stage=dev` as `{team: nlp, stage: dev}` (the server checks the texts)."""
+    labels: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            usage_error(f"--label expects KEY=VALUE, got {pair!r}")
+        labels[key] = value
+    return labels
 
 
 def _ran_elsewhere(ran_on: Mapping[str, Any] | None) -> str:
@@ -195,6 +242,7 @@ def get_run(
         ("status", run["status"]),
         ("action", _current_action(run)),
         ("params", compact_json(run["params"])),
+        ("labels", format_labels(run.get("labels"))),
         ("created", format_time(run["created_at"])),
         ("started", format_time(run["started_at"])),
         ("completed", format_time(run["completed_at"])),
@@ -262,15 +310,19 @@ def create_run(
             autocompletion=complete_run_id,
         ),
     ] = None,
+    label: LabelOption = None,
     watch: WatchOption = False,
     timeout: TimeoutOption = None,
 ) -> None:
     """Start a run of a pipeline."""
     params = run_params(param or [], params_file)
+    labels = parse_labels(label or [])
     with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
         earlier = resolve_run(client, resume_from)["id"] if resume_from else None
-        run = client.create_run(pipeline["id"], params, work_dir, resume_from=earlier)
+        run = client.create_run(
+            pipeline["id"], params, work_dir, resume_from=earlier, labels=labels
+        )
         _started(session, client, run, f"of pipeline {pipeline['name']}", watch, timeout)
 
 
@@ -451,12 +503,18 @@ def _run_elapsed(run: Mapping[str, Any]) -> str:
 
 EXAMPLES = {
     "list": "pipeline-service runs list --status failed\n\n"
+    "pipeline-service runs list -l team=nlp,stage!=dev\n\n"
     "pipeline-service runs list --pipeline download-convert-train -o wide",
     "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
     "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"
+    "pipeline-service runs create download-convert-train -l team=nlp -l stage=dev\n\n"
     "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
     "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch\n\n"
     "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
+    "describe": "pipeline-service runs describe 0b53d409\n\n"
+    "pipeline-service runs describe 0b53d409 -o json",
+    "compare": "pipeline-service runs compare 0b53d409 61b7e469\n\n"
+    "pipeline-service runs compare 0b53d409 61b7e469 c1d2e3f4 -o json",
     "cancel": "pipeline-service runs cancel 0b53d409",
     "delete": "pipeline-service runs delete 0b53d409 61b7e469\n\n"
     "pipeline-service runs delete 0b53d409 --yes",
@@ -472,6 +530,8 @@ def examples(name: str) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the `runs` command group to `app`."""
+    from pipeline_service.cli import compare, describe  # they build on this module
+
     group = typer.Typer(
         name="runs",
         help="Start, resume, inspect, watch, cancel and delete runs.",
@@ -479,6 +539,8 @@ def register(app: typer.Typer) -> None:
     )
     group.command("list", epilog=examples("list"))(list_runs)
     group.command("get", epilog=examples("get"))(get_run)
+    group.command("describe", epilog=examples("describe"))(describe.describe_run)
+    group.command("compare", epilog=examples("compare"))(compare.compare_runs)
     group.command("create", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('create')}")(create_run)
     group.command("resume", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('resume')}")(resume_run)
     group.command("cancel", epilog=examples("cancel"))(cancel_run)

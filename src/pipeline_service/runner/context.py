@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +18,11 @@ class ActionContext:
     `params` holds the run's params merged with the dict results of the actions before;
     `work_dir` is the run's working directory (created, shared by its actions); `ran_on` says
     where the action runs (executor, node, task id).
-    Progress, metrics and logs are sent in the background, coalesced and batched, so calling
-    them in a tight loop is cheap. Long actions should check `cancelled` and return early, and
-    may `save_checkpoint` as they go: run again (resumed, or taken over after their worker
-    died), they find it in `last_checkpoint` and continue from there.
+    Progress, metrics and logs are sent in the background (progress coalesced, logged metrics
+    and log lines batched, every one kept), so calling them in a tight loop is cheap. Long
+    actions should check `cancelled` and return early, and may `save_checkpoint` as they go:
+    run again (resumed, or taken over after their worker died), they find it in
+    `last_checkpoint` and continue from there.
     """
 
     def __init__(
@@ -73,8 +74,16 @@ class ActionContext:
         self._reporter.log(message, level)
 
     def set_metrics(self, **metrics: Any) -> None:
-        """Record metrics of this action (merged with those recorded before)."""
+        """Set the action's current metrics (merged with those set before): the values shown
+        beside its progress, sent with the next progress report (coalesced)."""
         self._reporter.set_metrics(metrics)
+
+    def log_metrics(self, metrics: Mapping[str, float], *, step: int | None = None) -> None:
+        """Log one point per metric at `step` (epoch, iteration…; one more than the last step
+        when not given, 0 first): every call is kept, however fast, sent in batches in the
+        background. NaN and ±inf are recorded as null with one warning naming the metric (they
+        never raise); a value that is not a number is TypeError."""
+        self._reporter.log_metrics(metrics, step)
 
     def save_checkpoint(
         self,

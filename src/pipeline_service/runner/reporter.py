@@ -1,11 +1,14 @@
 """Sending an action's progress, metrics and logs to the service without flooding it.
 
-Progress is coalesced (only the newest value is kept between two flushes) and logs are
-batched; a background thread flushes both at a fixed interval, and closing flushes what is
-left (resending while the service fails transiently, for up to `close_timeout` seconds), so
-the last progress value and every log line arrive.
+Progress (with `set_metrics`' current values) is coalesced: only the newest value is kept
+between two flushes. Logged metrics (`log_metrics`) and logs are batched, never coalesced:
+every call is a point, every line a record. A background thread flushes at a fixed interval,
+and closing flushes what is left (resending while the service fails transiently, for up to
+`close_timeout` seconds), so the last progress value, every metric point and every log line
+arrive.
 
-Each log batch gets an Idempotency-Key when it is formed and keeps it for every resend: a batch
+Each log batch (and each batch of metric points) gets an Idempotency-Key when it is formed
+and keeps it for every resend: a batch
 whose first attempt was stored although its answer was lost is not stored twice. A batch that
 fails transiently (no answer, 408, 429, 5xx) stays queued, in order, for the next flush. At most
 `MAX_PENDING_LOGS` lines wait: beyond that the oldest are dropped (whole batches, never part of
@@ -32,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline_service.errors import PipelineServiceError
 from pipeline_service.models import LogLevel
 from pipeline_service.runner.delivery import is_lease_lost, is_transient, new_key, resend_delay
+from pipeline_service.wire import MAX_METRIC_BATCH
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
@@ -42,6 +46,7 @@ logger = logging.getLogger(__name__)
 LOG_BATCH_SIZE = 1000
 MAX_PENDING_LOGS = 100_000
 DEFAULT_CLOSE_TIMEOUT = 30.0
+MAX_PENDING_POINTS = 1_000_000
 _LEVELS = frozenset(level.value for level in LogLevel)
 
 
@@ -54,7 +59,8 @@ class _Batch:
 
 
 class ActionReporter:
-    """Coalescing progress and batched logs of one action, flushed every `flush_interval` s."""
+    """Coalescing progress, batched metric points and logs of one action, flushed every
+    `flush_interval` s."""
 
     def __init__(
         self,
@@ -95,6 +101,10 @@ class ActionReporter:
         self._sending: _Batch | None = None
         self._dropped = 0  # lines dropped since the last warning line
         self._last_failure: Exception | None = None
+        self._points: list[dict[str, Any]] = []
+        self._unacknowledged: tuple[str, list[dict[str, Any]]] | None = None  # (key, points)
+        self._last_step = -1
+        self._non_finite_warned: set[str] = set()
 
     # -- what the action calls ------------------------------------------------------------
 
@@ -141,6 +151,44 @@ class ActionReporter:
         with self._lock:
             self._metrics.update(metrics)
             self._dirty = True
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        """Queue one point per metric at `step` (one more than the last step when not given,
+        0 first). NaN and ±inf are recorded as null, with one warning per metric name."""
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"metrics must be a mapping of names to numbers, not {metrics!r}")
+        values: dict[str, float | None] = {}
+        for name, value in metrics.items():
+            if not isinstance(name, str) or not 1 <= len(name) <= 255:
+                raise ValueError(f"a metric name must be a text of 1 to 255 characters: {name!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"metric {name!r} must be a number, not {value!r}")
+            values[name] = float(value) if math.isfinite(value) else None
+        if not values:
+            return
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+            raise ValueError(f"step must be an integer >= 0, not {step!r}")
+        logged_at = time.time()  # made a timestamp when sent, off the action's loop
+        with self._lock:
+            step = self._last_step + 1 if step is None else step
+            self._last_step = step
+            self._points.append({"step": step, "values": values, "timestamp": logged_at})
+            wake = len(self._points) == MAX_METRIC_BATCH
+            warn = []
+            if None in values.values():
+                warn = [
+                    n for n, v in values.items() if v is None and n not in self._non_finite_warned
+                ]
+                self._non_finite_warned.update(warn)
+        for name in warn:
+            message = (
+                f"metric {name!r} is {metrics[name]!r} at step {step}: recorded as null "
+                "(further non-finite values of it are recorded as null without a warning)"
+            )
+            logger.warning("action %s: %s", self._action_name, message)
+            self.log(message, "warning")
+        if wake:
+            self._wake.set()
 
     def log(self, message: object, level: str = "info") -> None:
         """Queue a log line for the next flush."""
@@ -208,11 +256,56 @@ class ActionReporter:
                 return  # the run belongs to another worker now: nothing of ours may land
             if progress is not None:
                 self._send_progress(progress)
+            self._send_points()
             self._send_batches()
 
     def _unsent(self) -> bool:
         with self._lock:
-            return self._dirty or bool(self._logs) or bool(self._batches)
+            return (
+                self._dirty
+                or bool(self._logs)
+                or bool(self._batches)
+                or bool(self._points)
+                or self._unacknowledged is not None
+            )
+
+    def _send_points(self) -> None:
+        """Send the queued points in batches; a batch that did not get through is sent again
+        first, under the same Idempotency-Key (stored once even if only the answer was lost)."""
+        while not self.lease_lost.is_set():
+            with self._lock:
+                if self._unacknowledged is None:
+                    if not self._points:
+                        return
+                    batch = [self._point_entry(p) for p in self._points[:MAX_METRIC_BATCH]]
+                    del self._points[:MAX_METRIC_BATCH]
+                    self._unacknowledged = (new_key(), batch)
+                key, batch = self._unacknowledged
+            try:
+                self._client.append_metrics(
+                    self._run_id, batch, idempotency_key=key, lease_token=self._lease_token
+                )
+            except PipelineServiceError as exc:
+                if is_transient(exc):
+                    self._last_failure = exc
+                    logger.warning("metrics of run %s not sent, will resend: %s", self._run_id, exc)
+                    with self._lock:
+                        dropped = len(self._points) - MAX_PENDING_POINTS
+                        if dropped > 0:
+                            del self._points[:dropped]
+                            logger.warning(
+                                "dropped %d unsent metric points of run %s", dropped, self._run_id
+                            )
+                    return
+                self._rejected(exc)
+                logger.warning("metrics of run %s rejected: %s", self._run_id, exc)
+            with self._lock:
+                self._unacknowledged = None
+
+    def _point_entry(self, point: dict[str, Any]) -> dict[str, Any]:
+        """A queued point as the wire's metric entry."""
+        logged_at = datetime.fromtimestamp(point["timestamp"], UTC).isoformat()
+        return {"action_name": self._action_name, **point, "timestamp": logged_at}
 
     def _take_progress(self) -> dict[str, Any] | None:
         if not self._dirty:
@@ -343,7 +436,9 @@ class ActionReporter:
             attempt += 1
             left = deadline - time.monotonic()
             if left <= 0:
-                logger.warning("gave up sending the last progress and logs of run %s", self._run_id)
+                logger.warning(
+                    "gave up sending the last progress, metrics and logs of run %s", self._run_id
+                )
                 return
             failure = self._last_failure or Exception()
             time.sleep(min(resend_delay(failure, attempt), left))

@@ -9,8 +9,17 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
+from pipeline_service.server.labels import check_labels
 from pipeline_service.server.timestamps import normalize_timestamp
 from pipeline_service.wire import ActionStatusName, LogLevelName, RunStatusName
 
@@ -146,6 +155,10 @@ class ActionDefinition(_Open):
     resources: ActionResources | None = None
 
 
+Labels = Annotated[dict[str, str], AfterValidator(check_labels)]
+"""Labels of a run or pipeline: keys, values and their number within `server/labels.py`'s rules."""
+
+
 class PipelineCreate(_Strict):
     name: str = Field(min_length=1, max_length=255)
     description: str | None = Field(default=None, max_length=10000)
@@ -154,6 +167,7 @@ class PipelineCreate(_Strict):
     )
     dedicated_workers: bool = False
     runtime_env: RuntimeEnv | None = None
+    labels: Labels = Field(default_factory=dict)
 
 
 class PipelineUpdate(_Strict):
@@ -165,6 +179,7 @@ class PipelineUpdate(_Strict):
     )
     dedicated_workers: bool = None  # type: ignore[assignment]
     runtime_env: RuntimeEnv | None = None
+    labels: Labels = None  # type: ignore[assignment]
 
 
 class ActionProgressBody(_Open):
@@ -201,6 +216,7 @@ class RunCreate(_Strict):
     work_dir: str | None = Field(default=None, max_length=4096)
     resume_from: str | None = Field(default=None, max_length=255)
     from_action: str | None = Field(default=None, min_length=1, max_length=255)
+    labels: Labels = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _from_action_needs_resume_from(self) -> RunCreate:
@@ -217,6 +233,7 @@ class RunUpdate(_Strict):
     current_action_index: Index = Field(default=None)  # type: ignore[assignment]
     result: FreeForm | None = None
     error: FreeText | None = None
+    labels: Labels = None  # type: ignore[assignment]
 
 
 class ProgressUpdate(_Strict):
@@ -251,6 +268,21 @@ class LogEntry(_Strict):
 class LogBatch(_Strict):
     # The 10,000-entry limit is a 413 (checked by the route), not a validation error.
     entries: list[LogEntry]
+
+
+MetricName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class MetricEntry(_Strict):
+    action_name: str = Field(min_length=1, max_length=255)
+    step: Step
+    values: dict[MetricName, float | None] = Field(min_length=1, max_length=1000)
+    timestamp: Timestamp | None = None
+
+
+class MetricBatch(_Strict):
+    # The 10,000-entry limit is a 413 (checked by the route), not a validation error.
+    points: list[MetricEntry]
 
 
 class ClaimRequest(_Strict):

@@ -107,6 +107,8 @@ def apply_run_update(run: Run, body: RunUpdate, now: str) -> None:
     _apply_pointers(run, body, sent)
     if "result" in sent:
         run["result"] = body.result
+    if "labels" in sent and body.labels is not None:
+        run["labels"] = body.labels
 
 
 def apply_progress_update(run: Run, body: ProgressUpdate, now: str) -> None:
@@ -201,6 +203,8 @@ def update_pipeline(pipeline: wire.Pipeline, body: PipelineUpdate, now: str) -> 
         pipeline["dedicated_workers"] = body.dedicated_workers
     if "runtime_env" in sent:
         pipeline["runtime_env"] = runtime_env(body.runtime_env)
+    if "labels" in sent and body.labels is not None:
+        pipeline["labels"] = body.labels
     pipeline["updated_at"] = now
 
 

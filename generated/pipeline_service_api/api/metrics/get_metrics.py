@@ -85,6 +85,12 @@ def sync_detailed(
     evenly spread over the whole action. `seq` numbers every recorded point (1, 2, 3…):
     gaps show where points were thinned, and `recorded` counts them all.
 
+    Logged metrics (POST /metrics, an action's `log_metrics`) are in each action's
+    `logged`: one series per metric name, every point with its `step` and `attempt`, in
+    the order logged. Each series keeps every point up to `max_steps` (10,000 by default);
+    beyond it the same thinning applies (the first point, the newest, and every k-th
+    between), `thinned` says so and `recorded` counts every point logged.
+
     Args:
         run_id (str):
 
@@ -126,6 +132,12 @@ def sync(
     evenly spread over the whole action. `seq` numbers every recorded point (1, 2, 3…):
     gaps show where points were thinned, and `recorded` counts them all.
 
+    Logged metrics (POST /metrics, an action's `log_metrics`) are in each action's
+    `logged`: one series per metric name, every point with its `step` and `attempt`, in
+    the order logged. Each series keeps every point up to `max_steps` (10,000 by default);
+    beyond it the same thinning applies (the first point, the newest, and every k-th
+    between), `thinned` says so and `recorded` counts every point logged.
+
     Args:
         run_id (str):
 
@@ -161,6 +173,12 @@ async def asyncio_detailed(
     doubling whenever the series would grow past `max_points`, so a long series stays
     evenly spread over the whole action. `seq` numbers every recorded point (1, 2, 3…):
     gaps show where points were thinned, and `recorded` counts them all.
+
+    Logged metrics (POST /metrics, an action's `log_metrics`) are in each action's
+    `logged`: one series per metric name, every point with its `step` and `attempt`, in
+    the order logged. Each series keeps every point up to `max_steps` (10,000 by default);
+    beyond it the same thinning applies (the first point, the newest, and every k-th
+    between), `thinned` says so and `recorded` counts every point logged.
 
     Args:
         run_id (str):
@@ -200,6 +218,12 @@ async def asyncio(
     doubling whenever the series would grow past `max_points`, so a long series stays
     evenly spread over the whole action. `seq` numbers every recorded point (1, 2, 3…):
     gaps show where points were thinned, and `recorded` counts them all.
+
+    Logged metrics (POST /metrics, an action's `log_metrics`) are in each action's
+    `logged`: one series per metric name, every point with its `step` and `attempt`, in
+    the order logged. Each series keeps every point up to `max_steps` (10,000 by default);
+    beyond it the same thinning applies (the first point, the newest, and every k-th
+    between), `thinned` says so and `recorded` counts every point logged.
 
     Args:
         run_id (str):

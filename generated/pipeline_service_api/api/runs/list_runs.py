@@ -15,6 +15,7 @@ def request_kwargs(
     *,
     status_filter: RunStatus | Unset = UNSET,
     resumed_from: str | Unset = UNSET,
+    label: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> dict[str, Any]:
@@ -29,6 +30,8 @@ def request_kwargs(
     params["status_filter"] = json_status_filter
 
     params["resumed_from"] = resumed_from
+
+    params["label"] = label
 
     params["skip"] = skip
 
@@ -90,6 +93,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
     resumed_from: str | Unset = UNSET,
+    label: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Response[Error | list[Run]]:
@@ -99,6 +103,7 @@ def sync_detailed(
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
         resumed_from (str | Unset):
+        label (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -113,6 +118,7 @@ def sync_detailed(
     kwargs = request_kwargs(
         status_filter=status_filter,
         resumed_from=resumed_from,
+        label=label,
         skip=skip,
         limit=limit,
     )
@@ -129,6 +135,7 @@ def sync(
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
     resumed_from: str | Unset = UNSET,
+    label: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Error | list[Run] | None:
@@ -138,6 +145,7 @@ def sync(
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
         resumed_from (str | Unset):
+        label (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -153,6 +161,7 @@ def sync(
         client=client,
         status_filter=status_filter,
         resumed_from=resumed_from,
+        label=label,
         skip=skip,
         limit=limit,
     ).parsed
@@ -163,6 +172,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
     resumed_from: str | Unset = UNSET,
+    label: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Response[Error | list[Run]]:
@@ -172,6 +182,7 @@ async def asyncio_detailed(
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
         resumed_from (str | Unset):
+        label (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -186,6 +197,7 @@ async def asyncio_detailed(
     kwargs = request_kwargs(
         status_filter=status_filter,
         resumed_from=resumed_from,
+        label=label,
         skip=skip,
         limit=limit,
     )
@@ -200,6 +212,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     status_filter: RunStatus | Unset = UNSET,
     resumed_from: str | Unset = UNSET,
+    label: str | Unset = UNSET,
     skip: int | Unset = 0,
     limit: int | Unset = 100,
 ) -> Error | list[Run] | None:
@@ -209,6 +222,7 @@ async def asyncio(
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
             are terminal.
         resumed_from (str | Unset):
+        label (str | Unset):
         skip (int | Unset):  Default: 0.
         limit (int | Unset):  Default: 100.
 
@@ -225,6 +239,7 @@ async def asyncio(
             client=client,
             status_filter=status_filter,
             resumed_from=resumed_from,
+            label=label,
             skip=skip,
             limit=limit,
         )

@@ -52,6 +52,8 @@ EXTENSION_OPERATIONS = frozenset(
         "release_lease",
         "stream_logs",
         "get_metrics",
+        "append_metrics",
+        "list_run_events",
         "list_artifacts",
         "upload_artifact",
         "download_artifact",

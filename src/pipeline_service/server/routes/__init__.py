@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from pipeline_service.server.routes import (
     artifacts,
     checkpoints,
+    events,
     health,
     leases,
     logs,
@@ -21,6 +22,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     runs.router,
     progress.router,
     metrics.router,
+    events.router,
     checkpoints.router,
     artifacts.router,
     logs.router,

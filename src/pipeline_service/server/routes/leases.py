@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import LeaseTokenHeader, RunId, StorageDep
@@ -15,8 +15,9 @@ router = APIRouter(prefix="/api/v1/runs", tags=["workers"], route_class=StrictJS
 
 
 @router.post("/claim", operation_id="claim_run", response_model=None)
-async def claim_run(body: ClaimRequest, storage: StorageDep) -> Response:
-    claim = await storage.claim_run(body.worker_id, body.lease_seconds, body.pipeline_id)
+async def claim_run(request: Request, body: ClaimRequest, storage: StorageDep) -> Response:
+    host = request.client.host if request.client else None
+    claim = await storage.claim_run(body.worker_id, body.lease_seconds, body.pipeline_id, host)
     if claim is None:
         return Response(status_code=204)
     return JSONResponse(claim)

@@ -16,6 +16,7 @@ from pipeline_service.server.deps import (
     StorageDep,
 )
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.labels import parse_selector
 from pipeline_service.server.models import RunCreate, RunUpdate
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
@@ -72,10 +73,14 @@ async def list_runs(
             description="Only the runs that resumed this run.",
         ),
     ] = None,
+    label: Annotated[
+        str | None, Query(max_length=4096, description="Only runs matching this label selector.")
+    ] = None,
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> Response:
-    page = await storage.list_runs(status_filter, None, skip, limit, resumed_from)
+    selector = () if label is None else parse_selector(label)
+    page = await storage.list_runs(status_filter, None, skip, limit, resumed_from, selector)
     return await page_response(request, page, {"skip": str(skip + len(page))})
 
 

@@ -14,7 +14,7 @@ from typing import cast
 from pipeline_service.server.artifacts.paths import normalise_artifact_path
 from pipeline_service.server.errors import CHECKPOINT_NOT_FOUND, NotFound
 from pipeline_service.server.models import CheckpointCreate
-from pipeline_service.server.storage import artifacts, documents, idempotency
+from pipeline_service.server.storage import artifacts, documents, events, idempotency
 from pipeline_service.server.storage.fencing import fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page, bounded, cut
@@ -53,13 +53,26 @@ def create(
     replay = yield from idempotency.replayed(idem)
     if replay is not None:
         return cast(Checkpoint, replay)
-    yield from fence(run_id, lease_token)
+    row = yield from fence(run_id, lease_token)
     paths = [normalise_artifact_path(p, "body field 'artifacts'") for p in body.artifacts]
     checkpoint = documents.new_checkpoint(
         run_id, body.model_copy(update={"artifacts": paths}), tx.now
     )
     yield from insert([checkpoint])
     yield from artifacts.list_in_checkpoint(documents.request_id(run_id), checkpoint)
+    step = checkpoint.get("step")
+    at = "" if step is None else f" at step {step}"
+    saved = events.event(
+        checkpoint["run_id"],
+        "checkpoint_saved",
+        tx.now,
+        f"Checkpoint of action {checkpoint['action_name']} saved{at}",
+        worker_id=events.worker_of(row["lease_worker"]),
+        action_name=checkpoint["action_name"],
+        checkpoint_id=checkpoint["id"],
+        step=step,
+    )
+    yield from events.record([saved])
     yield from idempotency.remember(idem, checkpoint, run_id)
     return checkpoint
 

@@ -36,7 +36,7 @@ from pipeline_service.wire import ActionProgressState, Checkpoint, LogRecord, Pi
 JSON = dict[str, Any]
 
 # What a stored document lacking the field reads as (documents of older releases).
-PIPELINE_DEFAULTS: JSON = {"dedicated_workers": False, "runtime_env": None}
+PIPELINE_DEFAULTS: JSON = {"dedicated_workers": False, "runtime_env": None, "labels": {}}
 RUN_DEFAULTS: JSON = {
     "params": None,
     "current_action": None,
@@ -48,6 +48,7 @@ RUN_DEFAULTS: JSON = {
     "completed_at": None,
     "resumed_from": None,
     "from_action": None,
+    "labels": {},
 }
 CHECKPOINT_DEFAULTS: JSON = {"step": None, "state": None, "artifacts": []}
 LOG_DEFAULTS: JSON = {}
@@ -175,6 +176,7 @@ def new_pipeline(body: PipelineCreate, now: str) -> Pipeline:
         "actions": rules.action_definitions(body.actions),
         "dedicated_workers": body.dedicated_workers,
         "runtime_env": rules.runtime_env(body.runtime_env),
+        "labels": body.labels,
         "created_at": now,
         "updated_at": now,
     }
@@ -224,6 +226,7 @@ def new_run(pipeline: Pipeline, body: RunCreate, resumed: Run | None, now: str) 
         "created_at": now,
         "resumed_from": None if resumed is None else resumed["id"],
         "from_action": body.from_action,
+        "labels": body.labels,
     }
     _complete(run, RUN_DEFAULTS)
     return run

@@ -42,8 +42,10 @@ def run_row(run_id: str, columns: str, lock: str = "") -> Plan[Row]:
     return row
 
 
-def fence(run_id: str, lease_token: int | None) -> Plan[None]:
-    """NotFound without the run; Conflict when lease_token is not its current one. The run's
-    row stays locked against updates (a claim waits for the fenced write to commit)."""
-    row = yield from run_row(run_id, "lease_token", "{share}")
+def fence(run_id: str, lease_token: int | None) -> Plan[Row]:
+    """NotFound without the run; Conflict when lease_token is not its current one; else the
+    run's `lease_token` and `lease_worker`. The run's row stays locked against updates (a claim
+    waits for the fenced write to commit)."""
+    row = yield from run_row(run_id, "lease_token, lease_worker", "{share}")
     check_fence(run_id, lease_token, row)
+    return row

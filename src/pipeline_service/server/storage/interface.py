@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
+from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
+    MetricEntry,
     PipelineCreate,
     PipelineUpdate,
     ProgressUpdate,
@@ -30,6 +33,7 @@ from pipeline_service.wire import (
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
 
@@ -118,9 +122,11 @@ class Storage(abc.ABC):
         skip: int,
         limit: int,
         resumed_from: str | None = None,
+        selector: tuple[Requirement, ...] = (),
     ) -> Page[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist;
-        with resumed_from, only the runs that resumed that run."""
+        with resumed_from, only the runs that resumed that run; with a label selector, only
+        the runs whose labels match it."""
 
     @abc.abstractmethod
     async def update_run(
@@ -152,6 +158,16 @@ class Storage(abc.ABC):
         `unreferenced_artifact_objects`)."""
 
     # metrics
+    @abc.abstractmethod
+    async def append_metrics(
+        self,
+        run_id: str,
+        entries: list[MetricEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
+    ) -> dict[str, Any]:
+        """Store a batch of logged metric points (`metric_steps`): `{run_id, accepted}`."""
+
     @abc.abstractmethod
     async def get_metrics(self, run_id: str) -> RunMetrics:
         """The RunMetrics document: one series per action of the run, in the run's order."""
@@ -210,9 +226,19 @@ class Storage(abc.ABC):
     # workers
     @abc.abstractmethod
     async def claim_run(
-        self, worker_id: str, lease_seconds: float, pipeline_id: str | None
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        pipeline_id: str | None,
+        host: str | None = None,
     ) -> RunClaim | None:
-        """A RunClaim document (with the run's new `lease_token`), or None when none waits."""
+        """A RunClaim document (with the run's new `lease_token`), or None when none waits;
+        `host` (the claim's address) goes into the run's `claimed` event."""
+
+    # events
+    @abc.abstractmethod
+    async def list_run_events(self, run_id: str, after: int, limit: int) -> Page[RunEvent]:
+        """The run's events after the event id `after`, oldest first."""
 
     @abc.abstractmethod
     async def renew_lease(

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 
 from pipeline_service.server import rules
 from pipeline_service.server.errors import Conflict
-from pipeline_service.server.storage import documents
+from pipeline_service.server.storage import documents, events
 from pipeline_service.server.storage.fencing import check_fence, run_row
-from pipeline_service.server.storage.plans import Plan, Query, Tx, first
+from pipeline_service.server.storage.plans import Plan, Query, Row, Tx, first
 from pipeline_service.server.storage.runs import change_run
 from pipeline_service.server.timestamps import format_timestamp
-from pipeline_service.wire import Lease, RunClaim
+from pipeline_service.wire import Lease, RunClaim, RunEvent
 
 # A run a worker may claim: pending and never changed by anyone (version 1: a pending run
 # somebody already updated is driven by that somebody, as v1 clients drive their own runs),
@@ -37,9 +37,10 @@ def expiry_text(value: float | datetime) -> str:
 
 
 def claim(
-    tx: Tx, worker_id: str, lease_seconds: float, pipeline_id: str | None
+    tx: Tx, worker_id: str, lease_seconds: float, pipeline_id: str | None, host: str | None = None
 ) -> Plan[RunClaim | None]:
-    """Lease the oldest claimable run (of pipeline_id, when given) to worker_id, or None."""
+    """Lease the oldest claimable run (of pipeline_id, when given) to worker_id, or None; its
+    events say who claimed it (from host) and, for a run whose lease expired, from whom."""
     where = CLAIMABLE
     if pipeline_id is not None:
         where += " AND pipeline_id=:pipeline_id"
@@ -48,7 +49,8 @@ def claim(
     row = first(
         (
             yield Query(
-                f"SELECT id FROM runs WHERE {where} ORDER BY pk LIMIT 1 {{skip_locked}}",
+                f"SELECT id, status, lease_worker, lease_token, doc FROM runs WHERE {where} "
+                "ORDER BY pk LIMIT 1 {skip_locked}",
                 {"pipeline_id": None if pipeline_id is None else documents.request_id(pipeline_id)},
             )
         )
@@ -56,7 +58,6 @@ def claim(
     if row is None:
         return None
     run_id = row["id"]
-    state = yield from change_run(tx, run_id, lambda run: rules.move_run(run, "running", tx.now))
     lease = first(
         (
             yield Query(
@@ -72,12 +73,57 @@ def claim(
         )
     )
     assert lease is not None  # the row is locked by this transaction
+    yield from events.record(claim_events(tx.now, row, worker_id, lease["lease_token"], host))
+    state = yield from change_run(tx, run_id, lambda run: rules.move_run(run, "running", tx.now))
     return {
         "run": state.run,
         "worker_id": worker_id,
         "lease_expires_at": expiry_text(lease["lease_expires"]),
         "lease_token": lease["lease_token"],
     }
+
+
+def claim_events(
+    now: str, row: Row, worker_id: str, token: int, host: str | None
+) -> list[RunEvent]:
+    """`claimed`, or for a run whose holder's lease expired `lease_expired` and `taken_over`."""
+    previous = events.worker_of(row["lease_worker"])
+    where = f" on {host}" if host else ""
+    if row["status"] != "running" or previous is None:
+        return [
+            events.event(
+                row["id"],
+                "claimed",
+                now,
+                f"Claimed by worker {worker_id}{where} (lease token {token})",
+                worker_id=worker_id,
+                host=host,
+                lease_token=token,
+            )
+        ]
+    action = documents.run_document(row["doc"])["current_action"]
+    during = f" during action {action}" if action else ""
+    return [
+        events.event(
+            row["id"],
+            "lease_expired",
+            now,
+            f"Lease of worker {previous} expired{during} (lease token {row['lease_token']})",
+            worker_id=previous,
+            action_name=action,
+            lease_token=row["lease_token"],
+        ),
+        events.event(
+            row["id"],
+            "taken_over",
+            now,
+            f"Taken over by worker {worker_id}{where} from worker {previous} (lease token {token})",
+            worker_id=worker_id,
+            host=host,
+            lease_token=token,
+            previous_worker_id=previous,
+        ),
+    ]
 
 
 def renew(

@@ -3,7 +3,7 @@
 Storage keeps, per (run, action), the points (`metric_points`) and the series' stride k and
 counts (`metric_series`). Kept are the first point, the newest, and every point whose seq is
 1 + a multiple of k; k doubles whenever the series would grow past the bound (MAX_POINTS by
-default), so a series of any length stays evenly spread over its whole action.
+default), so a series of any length stays evenly spread over its whole action (`thinning`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import math
 from typing import Any, cast
 
 from pipeline_service.server.models import ProgressUpdate
-from pipeline_service.server.storage import documents
+from pipeline_service.server.storage import documents, metric_steps
 from pipeline_service.server.storage.fencing import run_row
 from pipeline_service.server.storage.plans import Plan, Query, first
+from pipeline_service.server.storage.thinning import is_kept, kept_count
 from pipeline_service.wire import MetricPoint, Run, RunMetrics
 
 JSON = dict[str, Any]
@@ -55,19 +56,6 @@ def reported_point(run: Run, body: ProgressUpdate, now: str) -> tuple[str, JSON]
         "values": values,
     }
     return update.name, point
-
-
-def is_kept(seq: int, stride: int) -> bool:
-    """Whether the point numbered seq stays once it is no longer the newest."""
-    return (seq - 1) % stride == 0
-
-
-def kept_count(recorded: int, stride: int) -> int:
-    """How many points a series of `recorded` points keeps at stride: the points 1, 1 + k,
-    1 + 2k… and the newest."""
-    if recorded == 0:
-        return 0
-    return (recorded - 1) // stride + 1 + (0 if is_kept(recorded, stride) else 1)
 
 
 def record(run_id: str, action_name: str, point: JSON, max_points: int) -> Plan[None]:
@@ -114,8 +102,9 @@ def record(run_id: str, action_name: str, point: JSON, max_points: int) -> Plan[
     )
 
 
-def read(run_id: str, max_points: int) -> Plan[RunMetrics]:
-    """The answer of GET /runs/{id}/metrics: one series per action, in the run's order."""
+def read(run_id: str, max_points: int, max_steps: int) -> Plan[RunMetrics]:
+    """The answer of GET /runs/{id}/metrics: one series per action, in the run's order, each
+    with the metrics the action logged (metric_steps)."""
     row = yield from run_row(run_id, "id, doc")
     run = documents.run_document(row["doc"])
     series = yield Query(
@@ -132,14 +121,17 @@ def read(run_id: str, max_points: int) -> Plan[RunMetrics]:
         points.setdefault(json.loads(p["action_key"]), []).append(
             cast(MetricPoint, {"seq": p["seq"], **json.loads(p["point"])})
         )
+    logged = yield from metric_steps.read(row["id"])
     return {
         "run_id": run["id"],
         "max_points": max_points,
+        "max_steps": max_steps,
         "actions": [
             {
                 "action_name": entry["name"],
                 "recorded": recorded.get(entry["name"], 0),
                 "points": points.get(entry["name"], []),
+                "logged": logged.get(entry["name"], []),
             }
             for entry in run["progress"]
         ],

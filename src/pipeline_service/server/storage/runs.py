@@ -14,12 +14,15 @@ from typing import Any, cast
 
 from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND, RUN_NOT_FOUND, NotFound
+from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import ProgressUpdate, RunCreate, RunUpdate
 from pipeline_service.server.storage import (
     artifacts,
     checkpoints,
     documents,
+    events,
     idempotency,
+    labels,
     metric_history,
     pipelines,
 )
@@ -52,9 +55,11 @@ def list_runs(
     skip: int,
     limit: int,
     resumed_from: str | None = None,
+    selector: tuple[Requirement, ...] = (),
 ) -> Plan[Page[Run]]:
     """Runs, newest first (a page cut at MAX_PAGE_BYTES: paging); with pipeline_id, NotFound
-    when that pipeline does not exist; with resumed_from, only the runs that resumed that run."""
+    when that pipeline does not exist; with resumed_from, only the runs that resumed that run;
+    with a label selector, only the runs whose labels match it."""
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "skip": min(skip, MAX_INT_PARAM)}
     if pipeline_id is not None:
@@ -69,6 +74,7 @@ def list_runs(
     if resumed_from is not None:
         where.append("resumed_from=:resumed_from")
         params["resumed_from"] = documents.request_id(resumed_from)
+    where += labels.where(selector, params)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     keys = (
         "SELECT pk AS page_key, {doc_bytes} AS page_bytes FROM runs "
@@ -109,9 +115,30 @@ def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) 
             **columns,
         },
     )
+    created = [
+        events.event(run["id"], "created", tx.now, f"Run created (pipeline {pipeline['name']})")
+    ]
+    yield from labels.store(run["id"], run["labels"], replace=False)
     if resumed is not None:
         copies = yield from checkpoints.copy(kept, run["id"])
         yield from artifacts.share(resumed["id"], run["id"], copies)
+        created += [
+            events.event(
+                run["id"],
+                "resumed_from",
+                tx.now,
+                f"Resumes run {resumed['id']}",
+                run_id=resumed["id"],
+            ),
+            events.event(
+                resumed["id"],
+                "resumed_as",
+                tx.now,
+                f"Resumed as run {run['id']}",
+                run_id=run["id"],
+            ),
+        ]
+    yield from events.record(created)
     yield from idempotency.remember(idem, run, run["id"])
     return run
 
@@ -121,12 +148,18 @@ def change_run(
 ) -> Plan[RunState]:
     """Lock the run, check the lease token, apply change; a changed document is written back
     with the next version (and reported as a change once committed)."""
-    row = yield from run_row(run_id, "id, doc, version, lease_token", "{lock}")
+    row = yield from run_row(run_id, "id, doc, version, lease_token, lease_worker", "{lock}")
     check_fence(run_id, lease_token, row)
     state = documents.run_state(row)
     run = state.run
+    before = {**run, "progress": list(run["progress"])}
     if not rules.changed(run, change):
         return state
+    yield from events.record(
+        events.derived(cast(Run, before), run, events.worker_of(row["lease_worker"]), tx.now)
+    )
+    if run["labels"] != before["labels"]:
+        yield from labels.store(row["id"], run["labels"], replace=True)
     state = RunState(run, state.version + 1)
     columns = documents.run_columns(run)
     assignments = "".join(f", {name}=:{name}" for name in columns)
@@ -176,7 +209,11 @@ def report_progress(
 
 
 def cancel(tx: Tx, run_id: str) -> Plan[Run]:
-    """POST /runs/{id}/cancel."""
+    """POST /runs/{id}/cancel (and its event, when the run was not cancelled already)."""
+    row = yield from run_row(run_id, "id, status", "{lock}")
+    if row["status"] != "cancelled":
+        requested = events.event(row["id"], "cancel_requested", tx.now, "Cancel requested")
+        yield from events.record([requested])
     state = yield from change_run(tx, run_id, lambda run: rules.cancel_run(run, tx.now))
     return state.run
 

@@ -9,12 +9,14 @@ health check and its change feed. The operations themselves live in the plans of
 from __future__ import annotations
 
 import abc
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
+from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
+    MetricEntry,
     PipelineCreate,
     PipelineUpdate,
     ProgressUpdate,
@@ -24,9 +26,11 @@ from pipeline_service.server.models import (
 from pipeline_service.server.storage import (
     artifacts,
     checkpoints,
+    events,
     leases,
     logs,
     metric_history,
+    metric_steps,
     pipelines,
     runs,
 )
@@ -36,6 +40,7 @@ from pipeline_service.server.storage.interface import LogQuery, Storage
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
 from pipeline_service.wire import (
+    MAX_STEP_POINTS,
     Artifact,
     Checkpoint,
     Lease,
@@ -43,6 +48,7 @@ from pipeline_service.wire import (
     Pipeline,
     Run,
     RunClaim,
+    RunEvent,
     RunMetrics,
 )
 
@@ -57,10 +63,18 @@ def heartbeat() -> Plan[None]:
 class SQLStorage(Storage):
     """Storage whose every operation is a plan a backend runs in a transaction."""
 
-    def __init__(self, *, max_metric_points: int = metric_history.MAX_POINTS) -> None:
+    def __init__(
+        self,
+        *,
+        max_metric_points: int = metric_history.MAX_POINTS,
+        max_step_points: int = MAX_STEP_POINTS,
+    ) -> None:
         if max_metric_points < 2:
             raise ValueError("max_metric_points must be at least 2 (the first and the newest)")
+        if max_step_points < 2:
+            raise ValueError("max_step_points must be at least 2 (the first and the newest)")
         self.max_metric_points = max_metric_points
+        self.max_step_points = max_step_points
 
     @abc.abstractmethod
     async def _write(self, plan: PlanFactory[T]) -> T:
@@ -104,9 +118,10 @@ class SQLStorage(Storage):
         skip: int,
         limit: int,
         resumed_from: str | None = None,
+        selector: tuple[Requirement, ...] = (),
     ) -> Page[Run]:
         return await self._read(
-            lambda tx: runs.list_runs(status, pipeline_id, skip, limit, resumed_from)
+            lambda tx: runs.list_runs(status, pipeline_id, skip, limit, resumed_from, selector)
         )
 
     async def update_run(
@@ -139,9 +154,23 @@ class SQLStorage(Storage):
 
     # metrics
 
+    async def append_metrics(
+        self,
+        run_id: str,
+        entries: list[MetricEntry],
+        idem: Idempotency | None,
+        lease_token: int | None = None,
+    ) -> dict[str, Any]:
+        return await self._write(
+            lambda tx: metric_steps.append(
+                tx, run_id, entries, idem, lease_token, self.max_step_points
+            )
+        )
+
     async def get_metrics(self, run_id: str) -> RunMetrics:
         return await self._read(
-            lambda tx: metric_history.read(run_id, self.max_metric_points), snapshot=True
+            lambda tx: metric_history.read(run_id, self.max_metric_points, self.max_step_points),
+            snapshot=True,
         )
 
     # checkpoints
@@ -194,9 +223,18 @@ class SQLStorage(Storage):
     # workers
 
     async def claim_run(
-        self, worker_id: str, lease_seconds: float, pipeline_id: str | None
+        self,
+        worker_id: str,
+        lease_seconds: float,
+        pipeline_id: str | None,
+        host: str | None = None,
     ) -> RunClaim | None:
-        return await self._write(lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id))
+        return await self._write(
+            lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id, host)
+        )
+
+    async def list_run_events(self, run_id: str, after: int, limit: int) -> Page[RunEvent]:
+        return await self._read(lambda tx: events.read(run_id, after, limit))
 
     async def renew_lease(
         self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None

@@ -133,6 +133,39 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE pipelines ADD COLUMN dedicated_workers boolean NOT NULL DEFAULT false;
     """,
+    # 4: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py;
+    # run events (storage/events.py); run labels, to filter by (storage/labels.py).
+    """
+    CREATE TABLE metric_step_series (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        name text NOT NULL,
+        stride bigint NOT NULL,
+        recorded bigint NOT NULL,
+        PRIMARY KEY (run_id, action_key, name)
+    );
+    CREATE TABLE metric_steps (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key text NOT NULL,
+        name text NOT NULL,
+        seq bigint NOT NULL,
+        point text NOT NULL,
+        PRIMARY KEY (run_id, action_key, name, seq)
+    );
+    CREATE TABLE run_events (
+        pk bigserial PRIMARY KEY,
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        doc text NOT NULL
+    );
+    CREATE INDEX run_events_by_run ON run_events (run_id, pk);
+    CREATE TABLE run_labels (
+        run_id text NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key text NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );
+    CREATE INDEX run_labels_by_label ON run_labels (key, value);
+    """,
 )
 
 # The version of a database every migration has been applied to.

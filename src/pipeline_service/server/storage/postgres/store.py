@@ -39,6 +39,7 @@ from pipeline_service.server.storage.postgres import schema
 from pipeline_service.server.storage.postgres.listener import ChangeFeed
 from pipeline_service.server.storage.sql_storage import SQLStorage, heartbeat
 from pipeline_service.server.timestamps import format_timestamp
+from pipeline_service.wire import MAX_STEP_POINTS
 
 T = TypeVar("T")
 
@@ -286,8 +287,9 @@ class PostgresStorage(SQLStorage):
         *,
         pool_size: int = 10,
         max_metric_points: int = metric_history.MAX_POINTS,
+        max_step_points: int = MAX_STEP_POINTS,
     ) -> None:
-        super().__init__(max_metric_points=max_metric_points)
+        super().__init__(max_metric_points=max_metric_points, max_step_points=max_step_points)
         self.dsn = dsn
         self._pool_size = pool_size
         self._pool: psycopg_pool.AsyncConnectionPool[Any] | None = None

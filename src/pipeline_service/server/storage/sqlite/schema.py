@@ -136,6 +136,39 @@ MIGRATIONS: tuple[Migration, ...] = (
     """
     ALTER TABLE pipelines ADD COLUMN dedicated_workers INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: logged metrics, one bounded series per (run, action, metric): storage/metric_steps.py;
+    # run events (storage/events.py); run labels, to filter by (storage/labels.py).
+    """
+    CREATE TABLE metric_step_series (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        stride INTEGER NOT NULL,
+        recorded INTEGER NOT NULL,
+        PRIMARY KEY (run_id, action_key, name)
+    );
+    CREATE TABLE metric_steps (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        action_key TEXT NOT NULL,
+        name TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        point TEXT NOT NULL,
+        PRIMARY KEY (run_id, action_key, name, seq)
+    );
+    CREATE TABLE run_events (
+        pk INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX run_events_by_run ON run_events (run_id, pk);
+    CREATE TABLE run_labels (
+        run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    );
+    CREATE INDEX run_labels_by_label ON run_labels (key, value);
+    """,
 )
 
 # The version of a database every migration has been applied to.

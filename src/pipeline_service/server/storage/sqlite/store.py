@@ -29,6 +29,7 @@ from pipeline_service.server.storage.sqlite.writer import (
     WriteTx,
     unavailable_on_database_errors,
 )
+from pipeline_service.wire import MAX_STEP_POINTS
 
 T = TypeVar("T")
 
@@ -84,8 +85,9 @@ class SQLiteStorage(SQLStorage):
         readers: int = 4,
         max_queued_writes: int = GroupCommitWriter.MAX_QUEUED,
         max_metric_points: int = metric_history.MAX_POINTS,
+        max_step_points: int = MAX_STEP_POINTS,
     ) -> None:
-        super().__init__(max_metric_points=max_metric_points)
+        super().__init__(max_metric_points=max_metric_points, max_step_points=max_step_points)
         self.path = Path(path)
         self._readers_count = readers
         self._max_queued_writes = max_queued_writes

@@ -3,6 +3,7 @@
 import { forgetToken, onConnectionChange, onTokenNeeded, storedToken, storeToken } from "./api.js";
 import { h } from "./dom.js";
 import { navigate } from "./nav.js";
+import { renderCompare } from "./compare.js";
 import { renderPipelines } from "./pipelines.js";
 import { renderRun } from "./run.js";
 import { renderRuns } from "./runs.js";
@@ -17,6 +18,7 @@ function route(pathname) {
   const run = /^\/ui\/runs\/([^/]+)$/.exec(path);
   if (run) return { view: renderRun, section: "runs", arg: decodeURIComponent(run[1]) };
   if (path === "/ui/pipelines") return { view: renderPipelines, section: "pipelines" };
+  if (path === "/ui/compare") return { view: renderCompare, section: "runs" };
   return { view: renderNotFound, section: null };
 }
 

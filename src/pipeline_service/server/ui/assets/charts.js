@@ -1,5 +1,7 @@
 // Hand-written SVG line charts of the metric history (GET /runs/{id}/metrics): one small chart
-// per numeric metric of each action, over the action's progress when it advances, else time.
+// per numeric metric of each action. Logged metrics (log_metrics) are drawn over their steps,
+// the line broken between attempts (a takeover) and where a value was null (NaN); the metrics
+// progress reports carried, over the action's progress when it advances, else time.
 
 import { formatNumber, h, parseTime, svg } from "./dom.js";
 
@@ -12,10 +14,14 @@ export function metricCharts(history) {
   const nodes = [];
   for (const series of history.actions) {
     const points = series.points;
-    if (!points.length) continue;
-    const names = [...new Set(points.flatMap((p) => Object.keys(p.values)))];
-    const axis = xAxis(points);
+    const logged = (series.logged ?? []).filter((m) => m.points.some((p) => p.value !== null));
+    if (!points.length && !logged.length) continue;
     nodes.push(h("div.chart-group-title", { text: series.action_name }));
+    logged.forEach((metric, index) => nodes.push(stepChart(series.action_name, metric, `series-${index % 4}`)));
+    const stepped = new Set(logged.map((m) => m.name));
+    const names = [...new Set(points.flatMap((p) => Object.keys(p.values)))].filter((n) => !stepped.has(n));
+    if (!names.length) continue;
+    const axis = xAxis(points);
     names.forEach((name, index) => {
       const own = points.filter((p) => typeof p.values[name] === "number");
       const color = `series-${index % 4}`;
@@ -60,9 +66,24 @@ function xAxis(points) {
   return { value: seconds, domain: [0, Math.max(1, seconds(last))], label: "seconds" };
 }
 
+// A logged metric over its steps: a new segment at each attempt and after each null value.
+function stepChart(action, metric, color) {
+  const { xs, ys, starts } = segments(metric.points);
+  const domain = [Math.min(...xs), Math.max(Math.max(...xs), Math.min(...xs) + 1)];
+  const figure = draw(action, metric.name, xs, ys, starts, { domain, label: "step" }, color);
+  figure.dataset.segments = starts.size;
+  figure.dataset.recorded = metric.recorded;
+  if (metric.thinned) figure.title = `${metric.recorded} points logged; thinned to ${metric.points.length}`;
+  return figure;
+}
+
 function chart(action, name, points, axis, color) {
   const xs = points.map(axis.value);
   const ys = points.map((p) => p.values[name]);
+  return draw(action, name, xs, ys, new Set([0]), axis, color);
+}
+
+function draw(action, name, xs, ys, starts, axis, color) {
   const [x0, x1] = axis.domain;
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 4);
   const y0 = yTicks[0];
@@ -80,8 +101,11 @@ function chart(action, name, points, axis, color) {
     labels.append(svg("text", { x: px(tick), y: H - 5, "text-anchor": "middle" }, shortNumber(tick)));
   }
   const coords = xs.map((x, i) => [px(x), py(ys[i])]);
-  const line = coords.map(([x, y], i) => `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
-  const area = `${line}L${coords.at(-1)[0].toFixed(1)},${H - M.bottom}L${coords[0][0].toFixed(1)},${H - M.bottom}Z`;
+  const line = coords.map(([x, y], i) => `${starts.has(i) ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
+  const area =
+    starts.size === 1
+      ? `${line}L${coords.at(-1)[0].toFixed(1)},${H - M.bottom}L${coords[0][0].toFixed(1)},${H - M.bottom}Z`
+      : "";
   const [lastX, lastY] = coords.at(-1);
 
   const hoverLine = svg("line", { class: "hover-line", y1: M.top, y2: H - M.bottom, visibility: "hidden" });
@@ -123,11 +147,68 @@ function chart(action, name, points, axis, color) {
 
   return h(
     "figure.chart",
-    { dataset: { action, metric: name, points: points.length } },
+    { dataset: { action, metric: name, points: xs.length, axis: axis.label } },
     h("header", h("h3", { text: name }), h("span.value", { text: formatNumber(ys.at(-1)) })),
     root,
     h("div.xlabel", { text: axis.label }),
   );
+}
+
+/** One chart of a logged metric for several runs: a line per run over steps (each broken between
+ * attempts and at null values), with a legend of the runs. */
+export function overlayChart(action, name, runs) {
+  const lines = runs.map(({ points }) => segments(points));
+  const xs = lines.flatMap((l) => l.xs);
+  const ys = lines.flatMap((l) => l.ys);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${name} of ${action}, per run` });
+  if (xs.length) {
+    const [x0, x1] = [Math.min(...xs), Math.max(Math.max(...xs), Math.min(...xs) + 1)];
+    const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 4);
+    const [y0, y1] = [yTicks[0], yTicks.at(-1)];
+    const px = (x) => M.left + ((x - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
+    const py = (y) => H - M.bottom - ((y - y0) / (y1 - y0 || 1)) * (H - M.top - M.bottom);
+    const grid = svg("g", { class: "grid" });
+    const labels = svg("g", { class: "axis" });
+    for (const tick of yTicks) {
+      grid.append(svg("line", { x1: M.left, x2: W - M.right, y1: py(tick), y2: py(tick) }));
+      labels.append(svg("text", { x: M.left - 6, y: py(tick) + 3, "text-anchor": "end" }, shortNumber(tick)));
+    }
+    for (const tick of niceTicks(x0, x1, 4).filter((t) => t >= x0 && t <= x1)) {
+      labels.append(svg("text", { x: px(tick), y: H - 5, "text-anchor": "middle" }, shortNumber(tick)));
+    }
+    root.append(grid, labels);
+    lines.forEach((line, index) => {
+      if (!line.xs.length) return;
+      const d = line.xs.map((x, i) => `${line.starts.has(i) ? "M" : "L"}${px(x).toFixed(1)},${py(line.ys[i]).toFixed(1)}`).join("");
+      root.append(svg("g", { class: `series-${index % 6}` }, svg("path", { class: "line", d, "data-run": index })));
+    });
+  }
+  return h(
+    "figure.chart.overlay",
+    { dataset: { action, metric: name, runs: lines.filter((l) => l.xs.length).length } },
+    h("header", h("h3", { text: `${action} · ${name}` })),
+    root,
+    h("div.legend", ...runs.map(({ label }, index) => h(`span.series-${index % 6}`, h("i"), label))),
+    h("div.xlabel", { text: "step" }),
+  );
+}
+
+function segments(points) {
+  const xs = [];
+  const ys = [];
+  const starts = new Set();
+  let previous = null;
+  for (const point of points) {
+    if (point.value === null) {
+      previous = null;
+      continue;
+    }
+    if (previous === null || previous.attempt !== point.attempt) starts.add(xs.length);
+    xs.push(point.step);
+    ys.push(point.value);
+    previous = point;
+  }
+  return { xs, ys, starts };
 }
 
 /** About `count` round tick values covering [min, max]. */

@@ -1,6 +1,7 @@
-// A run's page: a bar per action, metric charts, params/result/error, checkpoints, artifacts
-// and the log, all following the run's progress and log streams; links to the run it resumed
-// and the runs that resumed it. Cancel and Resume (edited params, optionally from an action).
+// A run's page: a bar per action, metric charts, params/result/error, checkpoints, artifacts,
+// the run's events (a timeline: who claimed it, takeovers, actions) and the log, all following
+// the run's progress and log streams; links to the run it resumed and the runs that resumed
+// it. Cancel and Resume (edited params, optionally from an action).
 
 import { follow, request, seg } from "./api.js";
 import { artifactsPanel } from "./artifacts.js";
@@ -71,6 +72,12 @@ export function renderRun(main, runId) {
   const chartsEmpty = h("div.empty", "No numeric metrics reported yet.");
   const paramsPre = h("pre.json#params");
   const resultPre = h("pre.json#result");
+  const eventsBody = h("tbody");
+  const eventsTable = h(
+    "table.plain#events",
+    h("thead", h("tr", h("th", "Time"), h("th", "Event"), h("th", "Worker"), h("th", "Message"))),
+    eventsBody,
+  );
   const checkpointsBody = h("tbody");
   const checkpointsEmpty = h("div.empty", "No checkpoints yet.");
   const checkpointsTable = h(
@@ -124,6 +131,7 @@ export function renderRun(main, runId) {
         h("section.panel", h("header", h("h2", "Params")), h("div.panel-body", paramsPre)),
         h("section.panel", h("header", h("h2", "Result")), h("div.panel-body", resultPre)),
       ),
+      h("section.panel", h("header", h("h2", "Events")), eventsTable),
       h("section.panel", h("header", h("h2", "Checkpoints")), checkpointsTable, checkpointsEmpty),
       artifacts.element,
       h(
@@ -234,13 +242,40 @@ export function renderRun(main, runId) {
   // --- metrics, checkpoints, params/result ----------------------------------------------------
   async function loadMetrics() {
     const history = await request(`/runs/${seg(runId)}/metrics`, { signal });
-    const signature = JSON.stringify(history.actions.map((s) => [s.recorded, s.points.length]));
+    const signature = JSON.stringify(
+      history.actions.map((s) => [s.recorded, s.points.length, (s.logged ?? []).map((m) => m.recorded)]),
+    );
     if (signature === lastMetrics) return;
     lastMetrics = signature;
     const nodes = metricCharts(history);
     charts.replaceChildren(...nodes);
     charts.hidden = nodes.length === 0;
     chartsEmpty.hidden = nodes.length > 0;
+  }
+
+  // Events are read on from the last one shown, one read at a time (none shown twice).
+  let lastEvent = 0;
+  let eventsRead = Promise.resolve();
+  function loadEvents() {
+    eventsRead = eventsRead.catch(() => {}).then(readEvents);
+    return eventsRead;
+  }
+  async function readEvents() {
+    const found = await request(`/runs/${seg(runId)}/events?after=${lastEvent}`, { signal, all: true });
+    if (!found.length) return;
+    lastEvent = found.at(-1).id;
+    eventsBody.append(
+      ...found.map((e) =>
+        h(
+          "tr",
+          { dataset: { type: e.type } },
+          h("td", { text: clockTime(e.time) }),
+          h("td", { text: e.type }),
+          h("td.mono", { text: e.worker_id ?? "—" }),
+          h("td", { text: e.message }),
+        ),
+      ),
+    );
   }
 
   async function loadCheckpoints() {
@@ -289,6 +324,7 @@ export function renderRun(main, runId) {
   }
 
   const refreshMetrics = throttle(() => loadMetrics().catch(fail("Could not load the metrics")), 500);
+  const refreshEvents = throttle(() => loadEvents().catch(fail("Could not load the events")), 500);
   const refreshCheckpoints = throttle(() => {
     loadCheckpoints().catch(fail("Could not load the checkpoints"));
     artifacts.load().catch(fail("Could not load the artifacts"));
@@ -304,7 +340,6 @@ export function renderRun(main, runId) {
             banner.textContent = "This run was deleted.";
             return true;
           }
-          const actionsBefore = JSON.stringify(run.progress.map((a) => [a.status, a.metrics]));
           const statuses = run.progress.map((a) => a.status).join();
           Object.assign(run, {
             status: progress.status,
@@ -316,11 +351,16 @@ export function renderRun(main, runId) {
             completed_at: progress.completed_at,
           });
           showRun();
-          if (JSON.stringify(run.progress.map((a) => [a.status, a.metrics])) !== actionsBefore) refreshMetrics();
-          if (run.progress.map((a) => a.status).join() !== statuses) refreshCheckpoints();
+          // Logged metrics arrive beside progress: any change may come with new points.
+          refreshMetrics();
+          if (run.progress.map((a) => a.status).join() !== statuses) {
+            refreshCheckpoints();
+            refreshEvents();
+          }
           if (TERMINAL.has(run.status)) {
             reloadRun().catch(fail("Could not reload the run"));
             loadMetrics().catch(fail("Could not load the metrics"));
+            loadEvents().catch(fail("Could not load the events"));
             loadCheckpoints().catch(fail("Could not load the checkpoints"));
             artifacts.load().catch(fail("Could not load the artifacts"));
             return true;
@@ -467,7 +507,7 @@ export function renderRun(main, runId) {
     showDocuments();
     followProgress();
     followLogs();
-    await Promise.all([loadMetrics(), loadCheckpoints(), artifacts.load(), loadLineage()]);
+    await Promise.all([loadMetrics(), loadEvents(), loadCheckpoints(), artifacts.load(), loadLineage()]);
   })().catch((error) => {
     if (error.status === 404) {
       main.replaceChildren(h("div.panel", h("div.empty", "There is no run ", h("code", runId), ". ", h("a", { href: "/", "data-nav": true, text: "See the runs" }))));

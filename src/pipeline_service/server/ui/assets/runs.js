@@ -1,7 +1,9 @@
-// The runs table: newest first, filtered by status and pipeline. Rows of pending and running
-// runs follow their progress streams; the list is re-read when a stream reports a change of
-// state, and every few seconds while the page is visible, to pick up runs started elsewhere.
+// The runs table: newest first, filtered by status, pipeline and a label selector. Rows of
+// pending and running runs follow their progress streams; the list is re-read when a stream
+// reports a change of state, and every few seconds while the page is visible, to pick up runs
+// started elsewhere.
 
+import { MAX_RUNS, MIN_RUNS } from "./compare.js";
 import { follow, request, seg } from "./api.js";
 import {
   RUN_STATUSES,
@@ -29,6 +31,7 @@ const PAGE = 100;
 export function renderRuns(main, _arg, query) {
   const status = RUN_STATUSES.includes(query.get("status")) ? query.get("status") : "";
   const pipelineId = query.get("pipeline") ?? "";
+  const label = query.get("label") ?? "";
   const controller = new AbortController();
   const streams = new Map();
   const rows = new Map();
@@ -47,6 +50,16 @@ export function renderRuns(main, _arg, query) {
     { "aria-label": "Pipeline", onchange: () => applyFilters() },
     h("option", { value: "", text: "All pipelines" }),
   );
+  const labelInput = h("input#label-filter", {
+    type: "search",
+    value: label,
+    placeholder: "team=nlp,stage!=dev",
+    "aria-label": "Labels",
+    spellcheck: false,
+    onchange: () => applyFilters(),
+  });
+  const selected = new Set();
+  const compareButton = h("button#compare-runs", { type: "button", disabled: true, onclick: () => compare() }, "Compare");
   const tbody = h("tbody");
   const empty = h("div.empty", { hidden: true });
   const count = h("span.muted");
@@ -57,7 +70,13 @@ export function renderRuns(main, _arg, query) {
       h("h1", "Runs"),
       count,
       h("span.spacer"),
-      h("div.filters", h("label", "Status", statusSelect), h("label", "Pipeline", pipelineSelect)),
+      h(
+        "div.filters",
+        h("label", "Status", statusSelect),
+        h("label", "Pipeline", pipelineSelect),
+        h("label", "Labels", labelInput),
+      ),
+      compareButton,
       h("a.button", { href: "/ui/pipelines", "data-nav": true }, "Start a run"),
     ),
     banner,
@@ -71,6 +90,7 @@ export function renderRuns(main, _arg, query) {
             "thead",
             h(
               "tr",
+              h("th.col-select", { "aria-label": "Select to compare" }),
               h("th.col-status", "Status"),
               h("th.col-pipeline", "Pipeline"),
               h("th.col-run", "Run"),
@@ -91,8 +111,21 @@ export function renderRuns(main, _arg, query) {
     const params = new URLSearchParams();
     if (statusSelect.value) params.set("status", statusSelect.value);
     if (pipelineSelect.value) params.set("pipeline", pipelineSelect.value);
+    if (labelInput.value.trim()) params.set("label", labelInput.value.trim());
     const search = params.toString();
     navigate(search ? `/?${search}` : "/", { replace: true });
+  }
+
+  function toggleSelected(id, on) {
+    if (on) selected.add(id);
+    else selected.delete(id);
+    compareButton.disabled = selected.size < MIN_RUNS || selected.size > MAX_RUNS;
+    compareButton.textContent = selected.size ? `Compare ${selected.size}` : "Compare";
+    compareButton.title = `Select ${MIN_RUNS} to ${MAX_RUNS} runs`;
+  }
+
+  function compare() {
+    navigate(`/ui/compare?runs=${[...selected].map(encodeURIComponent).join(",")}`);
   }
 
   function pipelineName(id) {
@@ -121,9 +154,16 @@ export function renderRuns(main, _arg, query) {
       started: h("td.col-started"),
       duration: h("td.col-duration"),
     };
+    const pick = h("input.select-run", {
+      type: "checkbox",
+      "aria-label": `Select run ${shortId(run.id)} to compare`,
+      checked: selected.has(run.id),
+      onchange: (event) => toggleSelected(run.id, event.currentTarget.checked),
+    });
     const tr = h(
       "tr",
-      { dataset: { runId: run.id }, onclick: (event) => !event.target.closest("a") && navigate(runUrl(run.id)) },
+      { dataset: { runId: run.id }, onclick: (event) => !event.target.closest("a, input, .col-select") && navigate(runUrl(run.id)) },
+      h("td.col-select", pick),
       cells.status,
       cells.pipeline,
       cells.run,
@@ -157,12 +197,14 @@ export function renderRuns(main, _arg, query) {
   }
 
   async function load() {
-    const path = pipelineId
-      ? `/pipelines/${seg(pipelineId)}/runs/?limit=${PAGE}`
-      : `/runs/?limit=${PAGE}${status ? `&status_filter=${status}` : ""}`;
+    // A label selector is a filter of /runs/ only: a pipeline's runs are then picked from it.
+    const path =
+      pipelineId && !label
+        ? `/pipelines/${seg(pipelineId)}/runs/?limit=${PAGE}`
+        : `/runs/?limit=${PAGE}${status ? `&status_filter=${status}` : ""}${label ? `&label=${encodeURIComponent(label)}` : ""}`;
     let runs = await request(path, { signal: controller.signal });
     if (stopped) return;
-    if (pipelineId && status) runs = runs.filter((run) => run.status === status);
+    if (pipelineId) runs = runs.filter((run) => run.pipeline_id === pipelineId && (!status || run.status === status));
     if (runs.some((run) => !pipelines.has(run.pipeline_id))) await loadPipelines();
     banner.hidden = true;
     const seen = new Set();
@@ -189,7 +231,7 @@ export function renderRuns(main, _arg, query) {
     setText(count, runs.length ? `${runs.length}${runs.length >= PAGE ? "+" : ""}` : "");
     empty.hidden = runs.length > 0;
     empty.replaceChildren(
-      status || pipelineId
+      status || pipelineId || label
         ? "No runs match these filters."
         : h("span", "No runs yet. Start one from ", h("a", { href: "/ui/pipelines", "data-nav": true, text: "Pipelines" }), " or with ", h("code", "pipeline-service runs create"), "."),
     );
