@@ -87,6 +87,7 @@ def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
             assert await store.get_pipeline("old") == {
                 **old,
                 "dedicated_workers": False,
+                "runtime_env": None,
                 "labels": {},
             }
             run = await store.create_run("old", RunCreate(), None)
