@@ -2,7 +2,7 @@
 
 hypothesis-jsonschema does not work with the installed hypothesis, so this covers what the
 spec's response schemas use: $ref, anyOf, type (lists included), enum, const, properties,
-required, additionalProperties (a boolean or a schema), items, numeric bounds, string lengths,
+required, additionalProperties (a boolean or a schema) with propertyNames, items, numeric bounds, string lengths,
 `pattern` and `format: date-time` (with and without an offset, as v1-core servers send). Every
 generated value is checked against the schema with jsonschema, so the generator cannot drift
 from it.
@@ -129,7 +129,9 @@ def _object(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, JSON]:
     additional = schema.get("additionalProperties", True)
     if additional is not False and draw(st.booleans()):
         values = from_schema(additional) if isinstance(additional, dict) else ANY_JSON
-        extra = draw(st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=2))
+        names = schema.get("propertyNames")
+        keys = from_schema(names) if names else st.text(min_size=1, max_size=8)
+        extra = draw(st.dictionaries(keys, values, max_size=2))
         value.update({k: v for k, v in extra.items() if k not in properties})
     return value
 

@@ -53,6 +53,10 @@ CALLS: dict[str, Callable[[PipelineServiceClient], Any]] = {
     "get_checkpoint_by_action": lambda c: c.get_checkpoint_by_action("r", "a"),
     "append_logs": lambda c: c.append_logs("r", [{"message": "m"}]),
     "get_logs": lambda c: c.get_logs("r"),
+    "append_metrics": lambda c: c.append_metrics(
+        "r", [{"action_name": "a", "step": 0, "values": {"loss": 1.0}}]
+    ),
+    "list_run_events": lambda c: c.list_run_events("r"),
     "list_artifacts": lambda c: c.list_artifacts("r"),
     "upload_artifact": lambda c: c.upload_artifact("r", "a.bin", b"abc"),
 }
