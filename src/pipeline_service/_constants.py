@@ -1,10 +1,9 @@
-"""Every default of the client, in one place."""
+"""Every default of the client, in one place (plain values: the command line imports this
+without httpx)."""
 
 from __future__ import annotations
 
-import httpx
-
-from pipeline_service.wire import MAX_PAGE_ITEMS
+from pipeline_service.vocabulary import MAX_PAGE_ITEMS
 
 ENV_BASE_URL = "PIPELINE_SERVICE_URL"
 ENV_TOKEN = "PIPELINE_SERVICE_TOKEN"
@@ -22,7 +21,8 @@ DEFAULT_STREAM_IDLE_TIMEOUT = 45.0
 DEFAULT_STREAM_MAX_RECONNECTS = 5
 
 # health_check() answers within ~3 s even when the server hangs: connect + read stay under that.
-HEALTH_CHECK_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
+HEALTH_CHECK_TIMEOUT = 2.0
+HEALTH_CHECK_CONNECT_TIMEOUT = 1.0
 HEALTH_CHECK_DEADLINE = 3.0
 
 # Seconds a Retry-After may ask for before the client computes its own delay instead.
@@ -40,3 +40,8 @@ LOGGER_NAME = "pipeline_service"
 
 # Checkpoints asked for at a time by get_checkpoints (the server's largest page).
 CHECKPOINT_PAGE = MAX_PAGE_ITEMS
+
+# A worker's lease on its run, and its wait between claims (here, not in the runner, so that the
+# command line's options need not import the runner).
+DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_POLL_INTERVAL = 0.5

@@ -661,7 +661,9 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         try:
             health = await self._requester.request(
                 ops.health(),
-                timeout=C.HEALTH_CHECK_TIMEOUT,
+                timeout=httpx.Timeout(
+                    C.HEALTH_CHECK_TIMEOUT, connect=C.HEALTH_CHECK_CONNECT_TIMEOUT
+                ),
                 max_retries=0,
                 deadline=C.HEALTH_CHECK_DEADLINE,
             )

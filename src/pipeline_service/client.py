@@ -655,7 +655,9 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         try:
             health = self._requester.request(
                 ops.health(),
-                timeout=C.HEALTH_CHECK_TIMEOUT,
+                timeout=httpx.Timeout(
+                    C.HEALTH_CHECK_TIMEOUT, connect=C.HEALTH_CHECK_CONNECT_TIMEOUT
+                ),
                 max_retries=0,
                 deadline=C.HEALTH_CHECK_DEADLINE,
             )

@@ -2,7 +2,8 @@
 
 hypothesis-jsonschema does not work with the installed hypothesis, so this covers what the
 spec's response schemas use: $ref, anyOf, type (lists included), enum, const, properties,
-required, additionalProperties (a boolean or a schema) with propertyNames, items, numeric bounds, string lengths,
+required, additionalProperties (a boolean or a schema) with propertyNames, items, numeric
+bounds, string lengths,
 `pattern` and `format: date-time` (with and without an offset, as v1-core servers send). Every
 generated value is checked against the schema with jsonschema, so the generator cannot drift
 from it.

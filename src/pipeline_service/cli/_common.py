@@ -10,36 +10,29 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from urllib.parse import quote
 
-import httpx
 import typer
-import yaml
 from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from pipeline_service import PipelineServiceClient
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN, LOGGER_NAME
-from pipeline_service._request import normalize_base_url
 from pipeline_service.cli.config import ConfigError, load_profile
 from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE
-from pipeline_service.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    NotFoundError,
-    PipelineServiceError,
-    StreamError,
-    UnprocessableEntityError,
-    format_detail,
-)
-from pipeline_service.wire import TERMINAL_RUN_STATUSES
+from pipeline_service.vocabulary import TERMINAL_RUN_STATUSES
+
+if TYPE_CHECKING:
+    # The client (httpx, pydantic, the generated code) is imported where a command needs it,
+    # so that `--help` and shell completion load only typer (see CONTRIBUTING.md).
+    import httpx
+    import yaml
+
+    from pipeline_service import PipelineServiceClient
+    from pipeline_service.errors import PipelineServiceError
 
 PROBE_TIMEOUT = 5.0
 START_HINT = (
@@ -99,6 +92,8 @@ def print_document(document: object, fmt: str) -> bool:
         print_json(document)
         return True
     if fmt == "yaml":
+        import yaml
+
         data = json.loads(json.dumps(document, default=str))
         typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
         return True
@@ -178,11 +173,15 @@ def normalize_url(raw: str) -> str:
 def corrected_url(raw: str) -> str:
     """What `normalize_url` does (as the client does), raising ValueError for a URL that cannot
     be the service's."""
+    from pipeline_service._request import normalize_base_url
+
     return normalize_base_url(raw, "--url")
 
 
 def probe(url: str) -> None:
     """Fail at once, with a hint, when nothing listens at `url` or it is not this service."""
+    import httpx
+
     try:
         response = httpx.get(f"{url}/health", timeout=PROBE_TIMEOUT)
     except httpx.TimeoutException:
@@ -255,6 +254,8 @@ def reconnect_notice(url: str) -> Iterator[None]:
 
 def lost_connection(error: PipelineServiceError, url: str) -> str | None:
     """The short reason for a stream that lost the service for good (None for other errors)."""
+    from pipeline_service.errors import APIConnectionError, APITimeoutError, StreamError
+
     if isinstance(error, StreamError | APIConnectionError) and not isinstance(
         error, APITimeoutError
     ):
@@ -270,6 +271,18 @@ def dashboard_url(base_url: str, run_id: str | None = None) -> str:
 
 def describe_error(error: PipelineServiceError, url: str) -> str:
     """One line saying what went wrong talking to the service at `url`."""
+    from pipeline_service.errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        NotFoundError,
+        StreamError,
+        UnprocessableEntityError,
+        format_detail,
+    )
+
     if isinstance(error, APITimeoutError):
         return f"the Pipeline Service at {url} did not answer in time"
     if isinstance(error, StreamError):
@@ -310,6 +323,8 @@ def _what_answered_to(response: httpx.Response | None) -> str:
 
 def error_exit_code(error: PipelineServiceError) -> int:
     """Invalid input the server rejected is a usage error (2); anything else is 1."""
+    from pipeline_service.errors import BadRequestError, UnprocessableEntityError
+
     if isinstance(error, BadRequestError | UnprocessableEntityError):
         return EXIT_USAGE
     return EXIT_ERROR
@@ -322,6 +337,9 @@ def open_client(url: str | None, token: str | None) -> Iterator[PipelineServiceC
     Says at once (no retries) when nothing answers at the URL, or something that is not this
     service does; later requests retry as the client does.
     """
+    from pipeline_service import PipelineServiceClient
+    from pipeline_service.errors import PipelineServiceError
+
     base_url = resolved_url(url)
     probe(base_url)
     client = PipelineServiceClient(base_url=base_url, token=resolved_token(token))
@@ -498,6 +516,8 @@ def read_document(path: str, what: str) -> Any:
 
     YAML dates become ISO strings; values JSON cannot carry (NaN, odd keys) are rejected.
     """
+    import yaml
+
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -522,6 +542,8 @@ def _date_text(value: object) -> str:
 
 
 def _yaml_reason(error: yaml.YAMLError) -> str:
+    import yaml
+
     if isinstance(error, yaml.MarkedYAMLError):
         problem = error.problem or error.context or "syntax error"
         mark = error.problem_mark

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,7 +20,9 @@ from pipeline_service.cli._common import (
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.resolve import resolve_run
-from pipeline_service.types import Run, RunMetrics
+
+if TYPE_CHECKING:
+    from pipeline_service.types import Run, RunMetrics
 
 MIN_RUNS, MAX_RUNS = 2, 6
 

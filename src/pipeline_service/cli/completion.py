@@ -6,7 +6,6 @@ import contextlib
 import os
 from typing import Any
 
-import httpx
 import typer
 
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
@@ -19,6 +18,8 @@ RECENT_RUNS = 50
 
 def _get(ctx: typer.Context, path: str) -> list[dict[str, Any]]:
     """GET an API list for completion; an empty list on any problem."""
+    import httpx
+
     params = ctx.params if ctx is not None else {}
     profile = None
     with contextlib.suppress(ConfigError):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
     dashboard_url,
     describe_error,
@@ -21,11 +20,9 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.watch import watch_run
 from pipeline_service.cli.worker_command import Executor, executor_kwargs
-from pipeline_service.errors import PipelineServiceError
-from pipeline_service.runner.actions import bundled_examples_path
-from pipeline_service.runner.ray_executor import RayUnavailableError
-from pipeline_service.runner.worker import WorkerPool
-from pipeline_service.types import Run
+
+if TYPE_CHECKING:
+    from pipeline_service.types import Run
 
 DEMO_ACTIONS = [
     {
@@ -90,6 +87,10 @@ def demo(
     Shows each action's progress live and sums up the result; on a terminal it then keeps the
     service (and its dashboard) up until Enter or Ctrl-C. Exits 0 when the run completed.
     """
+    from pipeline_service.runner.actions import bundled_examples_path
+    from pipeline_service.runner.ray_executor import RayUnavailableError
+    from pipeline_service.runner.worker import WorkerPool
+
     try:
         from pipeline_service.server import EmbeddedServer
     except ImportError as error:
@@ -132,6 +133,9 @@ def demo(
 
 def _run_demo(url: str, executor: Executor, temporary: bool) -> tuple[int, Run]:
     """Create the sample pipeline and a run, and watch it to its end: (exit code, the run)."""
+    from pipeline_service import PipelineServiceClient
+    from pipeline_service.errors import PipelineServiceError
+
     console = stdout_console()
     where = "as Ray tasks" if executor is Executor.ray else "in child processes"
     console.print(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline_service.cli._common import (
     compact_json,
@@ -17,8 +17,9 @@ from pipeline_service.cli._common import (
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.resolve import resolve_run
 from pipeline_service.cli.runs import RunIdArgument, format_labels
-from pipeline_service.errors import NotFoundError
-from pipeline_service.types import RunEvent
+
+if TYPE_CHECKING:
+    from pipeline_service.types import RunEvent
 
 _LABEL_WIDTH = 15
 
@@ -33,6 +34,8 @@ def describe_run(
 ) -> None:
     """Show a run in detail with its events: who claimed it, takeovers, each action's start and
     end with its duration, checkpoints, cancel, resumes."""
+    from pipeline_service.errors import NotFoundError
+
     fmt = session.fmt
     with session.client() as client:
         run = resolve_run(client, run_ref)

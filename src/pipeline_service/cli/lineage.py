@@ -4,11 +4,13 @@ refusal to resume a run that has nothing left to run."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import short_id, usage_error
-from pipeline_service.errors import ConflictError
+
+if TYPE_CHECKING:
+    from pipeline_service import PipelineServiceClient
+    from pipeline_service.errors import ConflictError
 
 NOTHING_LEFT = "nothing left to run"
 

@@ -6,13 +6,12 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
     STATUS_STYLES,
     format_time,
@@ -30,8 +29,10 @@ from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED, EXIT_LOST
 from pipeline_service.cli.resolve import resolve_run
-from pipeline_service.errors import PipelineServiceError
-from pipeline_service.wire import LOG_LEVELS, MAX_LOG_PAGE_ITEMS
+from pipeline_service.vocabulary import LOG_LEVELS, MAX_LOG_PAGE_ITEMS
+
+if TYPE_CHECKING:
+    from pipeline_service import PipelineServiceClient
 
 # How each of the service's levels (wire.LOG_LEVELS) is shown.
 LEVEL_STYLES = {
@@ -100,6 +101,8 @@ def logs(
 
     Times are local; --json keeps the service's UTC timestamps.
     """
+    from pipeline_service.errors import PipelineServiceError
+
     fmt = session.fmt
     if fmt == "yaml" and follow:
         usage_error("-o yaml cannot follow; use --json for one object per line")

@@ -25,13 +25,6 @@ from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
-from pipeline_service.runner.actions import (
-    EntrypointError,
-    default_import_paths,
-    load_action,
-    use_import_paths,
-)
-from pipeline_service.types import NOT_GIVEN
 
 PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers", "runtime_env"})
 
@@ -166,6 +159,8 @@ def apply_pipeline(
     and the bundled examples), so that a typo fails now rather than after the earlier actions
     of a run.
     """
+    from pipeline_service.types import NOT_GIVEN
+
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
     if import_check:
         problems = _import_problems(definition)
@@ -269,6 +264,13 @@ def validate_pipeline(file: FileArgument) -> None:
 
 def _import_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(action name, why) for each action whose entrypoint does not load here."""
+    from pipeline_service.runner.actions import (
+        EntrypointError,
+        default_import_paths,
+        load_action,
+        use_import_paths,
+    )
+
     use_import_paths(default_import_paths())
     problems = []
     for action in definition["actions"]:

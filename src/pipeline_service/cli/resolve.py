@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from pipeline_service import PipelineServiceClient
 from pipeline_service.cli._common import (
     print_error,
 )
 from pipeline_service.cli.exit_codes import EXIT_ERROR, EXIT_USAGE
-from pipeline_service.errors import NotFoundError
-from pipeline_service.types import Pipeline, Run
-from pipeline_service.wire import MAX_PAGE_ITEMS
+from pipeline_service.vocabulary import MAX_PAGE_ITEMS
+
+if TYPE_CHECKING:
+    from pipeline_service import PipelineServiceClient
+    from pipeline_service.types import Pipeline, Run
 
 SHOWN_CANDIDATES = 5
 
 
 def resolve_run(client: PipelineServiceClient, ref: str) -> Run:
     """The run `ref` names: its id or a unique prefix of it."""
+    from pipeline_service.errors import NotFoundError
+
     try:
         return client.get_run(ref)
     except NotFoundError:
@@ -42,6 +45,8 @@ def resolve_run(client: PipelineServiceClient, ref: str) -> Run:
 
 def resolve_pipeline(client: PipelineServiceClient, ref: str) -> Pipeline:
     """The pipeline `ref` names: its id, its name, or a unique prefix of its id."""
+    from pipeline_service.errors import NotFoundError
+
     try:
         return client.get_pipeline(ref)
     except NotFoundError:

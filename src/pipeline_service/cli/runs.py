@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from itertools import islice
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.syntax import Syntax
 
-from pipeline_service import PipelineServiceClient, RunStatus
 from pipeline_service.cli import _common, artifacts
 from pipeline_service.cli._common import (
     STATUS_STYLES,
@@ -37,9 +35,10 @@ from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
-from pipeline_service.errors import ConflictError, NotFoundError
+from pipeline_service.vocabulary import RUN_STATUSES
 
-RUN_STATUSES = tuple(status.value for status in RunStatus)
+if TYPE_CHECKING:
+    from pipeline_service import PipelineServiceClient
 
 RunIdArgument = Annotated[
     str,
@@ -224,6 +223,8 @@ def get_run(
     run_ref: RunIdArgument,
 ) -> None:
     """Show a run: its state, parameters, result and the progress of each action."""
+    from rich.syntax import Syntax
+
     fmt = session.fmt
     with session.client() as client:
         run = resolve_run(client, run_ref)
@@ -285,6 +286,8 @@ def get_run(
 
 
 def _pipeline_name(client: PipelineServiceClient, pipeline_id: str) -> str:
+    from pipeline_service.errors import NotFoundError
+
     try:
         return client.get_pipeline(pipeline_id)["name"]
     except NotFoundError:
@@ -349,6 +352,8 @@ def resume_run(
 
     The parameters given win; the others keep RUN_ID's values.
     """
+    from pipeline_service.errors import ConflictError
+
     params = run_params(param or [], params_file)
     with session.client() as client:
         earlier = resolve_run(client, run_ref)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import errno
 import logging
@@ -229,6 +228,8 @@ def port_problem(host: str, port: int) -> str | None:
 def _database_problem(db: Path | str) -> str | None:
     """Why the database cannot be opened (None when it can): checked before serving, so an
     unusable database is one clear line, not a traceback from the server's startup."""
+    import asyncio
+
     from pipeline_service.server.app import create_app
     from pipeline_service.server.errors import ServiceError
     from pipeline_service.server.settings import Settings

@@ -11,17 +11,13 @@ import threading
 import time
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 import typer
 from rich.console import Console, Group, RenderableType
-from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from pipeline_service import ActionProgress, PipelineProgress, PipelineServiceClient
 from pipeline_service.cli._common import (
     NOT_RUN,
     STATUS_STYLES,
@@ -47,7 +43,11 @@ from pipeline_service.cli.exit_codes import (
     EXIT_LOST,
     EXIT_OK,
 )
-from pipeline_service.errors import APITimeoutError, PipelineServiceError
+
+if TYPE_CHECKING:
+    from rich.spinner import Spinner
+
+    from pipeline_service import ActionProgress, PipelineProgress, PipelineServiceClient
 
 OUTCOME_EXIT_CODES = {
     "completed": EXIT_OK,
@@ -108,6 +108,8 @@ def watch_run(
 
     Errors before watching starts (no such run, server unreachable) propagate as usual.
     """
+    from pipeline_service.errors import APITimeoutError, PipelineServiceError
+
     last = client.get_progress(run_id)
     console = stdout_console()
     view: ProgressView
@@ -326,6 +328,8 @@ class LiveView:
     (bar, amount, elapsed time, ETA, details cut to the terminal's width)."""
 
     def __init__(self, console: Console) -> None:
+        from rich.live import Live
+
         self._console = console
         self._progress: PipelineProgress | None = None
         self._note: str | None = None
@@ -369,6 +373,8 @@ class LiveView:
 
     def render(self) -> RenderableType:
         """The current frame."""
+        from rich.progress_bar import ProgressBar
+
         progress = self._progress
         if progress is None:
             return Text("Connecting…", style="dim")
@@ -423,6 +429,8 @@ class LiveView:
         return Group(*parts)
 
     def _icon(self, name: str, status: str) -> RenderableType:
+        from rich.spinner import Spinner
+
         if status == "running":
             return self._spinners.setdefault(name, Spinner("dots", style="cyan"))
         return Text(ICONS.get(status, "?"), style=STATUS_STYLES.get(status, ""))

@@ -12,9 +12,9 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.logging import RichHandler
 from rich.text import Text
 
+from pipeline_service._constants import DEFAULT_LEASE_SECONDS, DEFAULT_POLL_INTERVAL
 from pipeline_service.cli._common import (
     LocalTimeFormatter,
     dashboard_url,
@@ -28,15 +28,6 @@ from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.resolve import resolve_pipeline
 from pipeline_service.cli.token_file import TokenFileOption, token_from
-from pipeline_service.errors import AuthenticationError
-from pipeline_service.runner.ray_executor import RayUnavailableError, load_runtime_env
-from pipeline_service.runner.worker import (
-    DEFAULT_LEASE_SECONDS,
-    DEFAULT_POLL_INTERVAL,
-    Worker,
-    WorkerPool,
-)
-from pipeline_service.server.settings import redacted
 
 if TYPE_CHECKING:
     from pipeline_service.server import EmbeddedServer
@@ -45,6 +36,8 @@ if TYPE_CHECKING:
 def configure_logging(verbose: bool) -> None:
     """Worker and runner messages on stderr (INFO, or DEBUG with --verbose): rich columns on a
     terminal, else one event per line, never wrapped (so that `grep claimed` finds the id)."""
+    from rich.logging import RichHandler
+
     console = stderr_console()
     handler: logging.Handler
     if console.is_terminal:
@@ -153,6 +146,10 @@ def worker(
     Ctrl-C (or SIGTERM) finishes the action in progress and hands the run back; a second one
     stops at once. A run whose worker died is resumed by another from its latest checkpoint.
     """
+    from pipeline_service.errors import AuthenticationError
+    from pipeline_service.runner.ray_executor import RayUnavailableError
+    from pipeline_service.runner.worker import Worker
+
     configure_logging(verbose)
     session = replace(session, token_option=token_from(session.token_option, token_file))
     url = session.url
@@ -200,6 +197,8 @@ def _ray_options(
     executor: Executor, address: str | None, runtime_env: str | None
 ) -> dict[str, Any] | None:
     """The --ray-* options checked: they need --executor ray; the runtime_env read and parsed."""
+    from pipeline_service.runner.ray_executor import load_runtime_env
+
     if executor is not Executor.ray:
         if address is not None or runtime_env is not None:
             usage_error("--ray-address and --ray-runtime-env need --executor ray")
@@ -235,6 +234,9 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
 
     On the way out the workers stop first, handing their runs back while the API still answers.
     """
+    from pipeline_service.runner.worker import WorkerPool
+    from pipeline_service.server.settings import redacted
+
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per worker request
     stop = threading.Event()
     previous = {

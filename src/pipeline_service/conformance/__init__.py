@@ -17,12 +17,32 @@ The kit touches nothing but what it creates, and the target's workers never run 
 
 `run_checks(Options(base_url=...))` runs them and returns a Report; the command line is
 `pipeline-service conformance URL`.
+
+The names below are imported on first use, so that the command line (which registers
+`conformance.cli`) does not load the kit, and with it the client, to show its help.
 """
 
-from pipeline_service.conformance.context import Options
-from pipeline_service.conformance.registry import Depth, Tier, all_checks
-from pipeline_service.conformance.report import Outcome, Report, Result
-from pipeline_service.conformance.runner import run_checks
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline_service.conformance.context import Options
+    from pipeline_service.conformance.registry import Depth, Tier, all_checks
+    from pipeline_service.conformance.report import Outcome, Report, Result
+    from pipeline_service.conformance.runner import run_checks
+
+_HOMES = {
+    "Depth": ".registry",
+    "Options": ".context",
+    "Outcome": ".report",
+    "Report": ".report",
+    "Result": ".report",
+    "Tier": ".registry",
+    "all_checks": ".registry",
+    "run_checks": ".runner",
+}
 
 __all__ = [
     "Depth",
@@ -34,3 +54,9 @@ __all__ = [
     "all_checks",
     "run_checks",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

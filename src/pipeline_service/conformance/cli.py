@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from pipeline_service._constants import ENV_TOKEN
-from pipeline_service.wire import DEFAULT_MAX_BODY_BYTES
+from pipeline_service.vocabulary import DEFAULT_MAX_BODY_BYTES
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -30,7 +30,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
+from pipeline_service._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LEASE_SECONDS,
+    DEFAULT_POLL_INTERVAL,
+    ENV_BASE_URL,
+    ENV_TOKEN,
+)
 from pipeline_service.client import PipelineServiceClient
 from pipeline_service.errors import (
     APIConnectionError,
@@ -50,8 +56,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LEASE_SECONDS = 30.0
-DEFAULT_POLL_INTERVAL = 0.5
 MAX_RENEW_INTERVAL = 1.0
 EXECUTORS = ("process", "ray")
 MAX_LEASE_MARGIN = 2.0

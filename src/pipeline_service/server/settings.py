@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 
-from pipeline_service.wire import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
-from pipeline_service.wire import DEFAULT_MAX_FIELD_BYTES as DEFAULT_MAX_FIELD_BYTES
+from pipeline_service.vocabulary import DEFAULT_MAX_BODY_BYTES as DEFAULT_MAX_BODY_BYTES
+from pipeline_service.vocabulary import DEFAULT_MAX_FIELD_BYTES as DEFAULT_MAX_FIELD_BYTES
 
 ENV_DB = "PIPELINE_SERVICE_DB"
 ENV_ARTIFACTS = "PIPELINE_SERVICE_ARTIFACTS"
