@@ -154,11 +154,12 @@ def restated_vocabulary(path: Path) -> list[str]:
 
 
 def test_status_and_level_names_are_imported_from_wire() -> None:
-    """Each set of wire names has one home, wire.py: the rest of the package imports it."""
+    """Each set of wire names has one home, vocabulary.py (re-exported by wire.py): the rest of
+    the package imports it."""
     restated = [
         finding
         for path in sorted(PACKAGE.rglob("*.py"))
-        if path != PACKAGE / "wire.py"
+        if path not in (PACKAGE / "wire.py", PACKAGE / "vocabulary.py")
         for finding in restated_vocabulary(path)
     ]
     assert restated == []

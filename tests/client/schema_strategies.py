@@ -1,9 +1,9 @@
 """Hypothesis strategies for the JSON Schema subset openapi.yaml uses (generated from the spec).
 
 hypothesis-jsonschema does not work with the installed hypothesis, so this covers what the
-spec's response schemas use: $ref, anyOf, type (lists included), enum, const, properties,
-required, additionalProperties (a boolean or a schema) with propertyNames, items, numeric
-bounds, string lengths,
+spec's response schemas use: $ref, anyOf, allOf of one schema, type (lists included), enum,
+const, properties, required, additionalProperties (a boolean or a schema) with propertyNames,
+items, numeric bounds, string lengths,
 `pattern` and `format: date-time` (with and without an offset, as v1-core servers send). Every
 generated value is checked against the schema with jsonschema, so the generator cannot drift
 from it.
@@ -63,6 +63,10 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[JSON]:
     schema = resolve(schema)
     if "anyOf" in schema:
         return st.one_of([from_schema(s) for s in schema["anyOf"]])
+    if "allOf" in schema:  # one schema with annotations beside it (a described $ref)
+        (only,) = schema["allOf"]
+        rest = {k: v for k, v in schema.items() if k not in ("allOf", "description", "examples")}
+        return from_schema({**resolve(only), **rest})
     if "const" in schema:
         return st.just(schema["const"])
     if "enum" in schema:
@@ -131,7 +135,9 @@ def _object(draw: st.DrawFn, schema: dict[str, Any]) -> dict[str, JSON]:
     if additional is not False and draw(st.booleans()):
         values = from_schema(additional) if isinstance(additional, dict) else ANY_JSON
         names = schema.get("propertyNames")
-        keys = from_schema(names) if names else st.text(min_size=1, max_size=8)
+        keys = (
+            from_schema({"type": "string", **names}) if names else st.text(min_size=1, max_size=8)
+        )
         extra = draw(st.dictionaries(keys, values, max_size=2))
         value.update({k: v for k, v in extra.items() if k not in properties})
     return value
