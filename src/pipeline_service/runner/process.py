@@ -296,9 +296,7 @@ class ChildProcessExecutor:
                     ),
                     duration=time.monotonic() - started,
                 )
-            left = control.time_left()
-            if control.lost.is_set() or (left is not None and left <= 0):
-                control.lost.set()
+            if control.lease_ended():
                 process.kill()
                 return ActionOutcome(
                     error=f"Action {task.action_name!r} was stopped: its lease ended",

@@ -284,9 +284,7 @@ class RayExecutor:
             ready, _ = ray.wait([ref], timeout=_POLL_INTERVAL)
             if ready:
                 return self._outcome(ref, task, started)
-            left = control.time_left()
-            if control.lost.is_set() or (left is not None and left <= 0):
-                control.lost.set()  # the run may be another worker's now: no grace
+            if control.lease_ended():
                 ray.cancel(ref, force=True)
                 return ActionOutcome(
                     error=f"Action {task.action_name!r} was stopped: its lease ended",

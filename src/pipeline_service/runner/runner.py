@@ -76,6 +76,15 @@ class RunControl:
             return None
         return self.lease_expires - self.margin - time.monotonic()
 
+    def lease_ended(self) -> bool:
+        """True (and `lost` set) once the lease is lost or less than its margin is left: the
+        run may be another worker's now, so the action must be killed at once, without grace."""
+        left = self.time_left()
+        if self.lost.is_set() or (left is not None and left <= 0):
+            self.lost.set()
+            return True
+        return False
+
     def extend_lease(self, expires: float) -> None:
         """The lease was renewed: it now ends at `expires` (monotonic)."""
         with self._lock:
