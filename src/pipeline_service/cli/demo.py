@@ -19,7 +19,12 @@ from pipeline_service.cli._common import (
     usage_error,
 )
 from pipeline_service.cli.watch import watch_run
-from pipeline_service.cli.worker_command import Executor, executor_kwargs
+from pipeline_service.cli.worker_command import (
+    Executor,
+    ExecutorOption,
+    RayAddressOption,
+    executor_kwargs,
+)
 
 if TYPE_CHECKING:
     from pipeline_service.types import Run
@@ -57,21 +62,8 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole result as JSON at the end.")
     ] = False,
-    executor: Annotated[
-        Executor,
-        typer.Option(
-            "--executor",
-            help="Run the actions in child processes, or as Ray tasks (extra `ray`).",
-        ),
-    ] = Executor.process,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            metavar="ADDRESS",
-            help="With --executor ray: the cluster (default: start a local Ray).",
-        ),
-    ] = None,
+    executor: ExecutorOption = Executor.process,
+    ray_address: RayAddressOption = None,
     exit_at_end: Annotated[
         bool,
         typer.Option(

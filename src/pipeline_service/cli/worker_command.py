@@ -64,6 +64,27 @@ class Executor(enum.StrEnum):
     ray = "ray"
 
 
+ExecutorOption = Annotated[
+    Executor,
+    typer.Option(
+        "--executor",
+        help="Where actions run: a child process each, or a Ray task each (extra `ray`).",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        metavar="ADDRESS",
+        help=(
+            "With --executor ray: the cluster, `auto`, HOST:PORT or ray://HOST:PORT "
+            "(default: start a local Ray). Token authentication: RAY_AUTH_TOKEN or "
+            "RAY_AUTH_TOKEN_PATH."
+        ),
+    ),
+]
+
+
 @client_command()
 def worker(
     session: Session,
@@ -107,25 +128,8 @@ def worker(
     max_runs: Annotated[
         int | None, typer.Option("--max-runs", min=1, help="Exit after executing this many runs.")
     ] = None,
-    executor: Annotated[
-        Executor,
-        typer.Option(
-            "--executor",
-            help="Where actions run: a child process each, or a Ray task each (extra `ray`).",
-        ),
-    ] = Executor.process,
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            metavar="ADDRESS",
-            help=(
-                "With --executor ray: the cluster, `auto`, HOST:PORT or ray://HOST:PORT "
-                "(default: start a local Ray). Token authentication: RAY_AUTH_TOKEN or "
-                "RAY_AUTH_TOKEN_PATH."
-            ),
-        ),
-    ] = None,
+    executor: ExecutorOption = Executor.process,
+    ray_address: RayAddressOption = None,
     ray_runtime_env: Annotated[
         str | None,
         typer.Option(
