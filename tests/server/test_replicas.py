@@ -66,12 +66,12 @@ class Processes:
         wait_until(healthy, 60, "the replica to answer /health")
         return url, process
 
-    def worker(self, url: str) -> subprocess.Popen[bytes]:
+    def worker(self, url: str, lease_seconds: float = LEASE_SECONDS) -> subprocess.Popen[bytes]:
         return self._spawn(
             "worker",
             [
                 sys.executable, "-m", "pipeline_service", "worker", "--url", url,
-                "--token", TOKEN, "--lease-seconds", str(LEASE_SECONDS), "--poll-interval", "0.1",
+                "--token", TOKEN, "--lease-seconds", str(lease_seconds), "--poll-interval", "0.1",
             ],
         )  # fmt: skip
 
@@ -198,9 +198,12 @@ def test_workers_on_two_replicas_run_each_action_exactly_once(
             ).json()["id"]
             for _ in range(20)
         ]
+        # A long lease: this test is about claims across replicas. With a 3 s lease a renewal
+        # delayed by a loaded machine legitimately hands an action to another worker, which then
+        # starts it again (the old one stopped first), as the killed-replica test below expects.
         for url in urls:
-            processes.worker(url)
-            processes.worker(url)
+            processes.worker(url, lease_seconds=30)
+            processes.worker(url, lease_seconds=30)
 
         def all_completed() -> bool:
             listed = http.get(f"{API}/pipelines/{pipeline['id']}/runs/?limit=100").json()
