@@ -72,11 +72,23 @@ def test_the_server_imports_nothing_of_the_client() -> None:
         "pipeline_service.wire",
         "pipeline_service.vocabulary",
         "pipeline_service.spec",
+        *NEUTRAL_MODULES,
     )
     for path in (PACKAGE / "server").rglob("*.py"):
         for name in imported_modules(path):
             if name.startswith("pipeline_service.") and not name.startswith(allowed):
                 raise AssertionError(f"{path.relative_to(ROOT)} imports {name}")
+
+
+NEUTRAL_MODULES = ("pipeline_service._lifecycle",)
+"""Modules every layer may import (the server too): they import nothing of the package."""
+
+
+def test_the_neutral_modules_import_nothing_of_the_package() -> None:
+    for module in NEUTRAL_MODULES:
+        path = PACKAGE / f"{module.removeprefix('pipeline_service.')}.py"
+        imported = imported_modules(path)
+        assert not any(name.startswith("pipeline_service") for name in imported), imported
 
 
 def test_the_wire_module_imports_nothing_of_the_package() -> None:
