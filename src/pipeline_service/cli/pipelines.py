@@ -21,22 +21,15 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.arguments import PipelineArgument
 from pipeline_service.cli.command import Session, client_command
-from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
+from pipeline_service.vocabulary import MAX_PAGE_ITEMS
 
 PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers", "runtime_env"})
 
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
-PipelineArgument = Annotated[
-    str,
-    typer.Argument(
-        metavar="PIPELINE",
-        help="The pipeline's name, id, or a unique id prefix.",
-        autocompletion=complete_pipeline,
-    ),
-]
 FileArgument = Annotated[
     str,
     typer.Argument(
@@ -53,7 +46,7 @@ def list_pipelines(
 ) -> None:
     """List pipelines, newest first."""
     with session.client() as client:
-        pipelines = list(islice(client.iter_pipelines(page_size=min(limit, 1000)), limit))
+        pipelines = list(islice(client.iter_pipelines(page_size=min(limit, MAX_PAGE_ITEMS)), limit))
     if print_document(pipelines, session.fmt):
         return
     if not pipelines:
@@ -292,7 +285,7 @@ def delete_pipeline(
     """Delete a pipeline, with its runs, checkpoints and logs (asks first when it has runs)."""
     with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
-        runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=1000))
+        runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=MAX_PAGE_ITEMS))
         if runs and not yes:
             what = f"pipeline {pipeline['name']} ({pipeline['id']}) with its {runs} run(s)"
             if not _common.interactive():
