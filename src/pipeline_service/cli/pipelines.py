@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from itertools import islice
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,10 @@ from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
 from pipeline_service.vocabulary import MAX_PAGE_ITEMS
+
+if TYPE_CHECKING:
+    from pipeline_service import PipelineServiceClient
+    from pipeline_service.types import Pipeline
 
 PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers", "runtime_env"})
 
@@ -122,13 +126,7 @@ def create_pipeline(
     """Register a pipeline from a YAML or JSON file (always a new one: see `apply`)."""
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
     with session.client() as client, _refused_locally(file):
-        pipeline = client.create_pipeline(
-            definition["name"],
-            definition["actions"],
-            definition["description"],
-            dedicated_workers=definition["dedicated_workers"],
-            runtime_env=definition["runtime_env"],
-        )
+        pipeline = _create(client, definition)
     if not print_document(pipeline, session.fmt):
         _say("Created", pipeline)
 
@@ -168,13 +166,7 @@ def apply_pipeline(
     with session.client() as client, _refused_locally(file):
         existing = find_pipeline_by_name(client, definition["name"])
         if existing is None:
-            pipeline = client.create_pipeline(
-                definition["name"],
-                definition["actions"],
-                definition["description"],
-                dedicated_workers=definition["dedicated_workers"],
-                runtime_env=definition["runtime_env"],
-            )
+            pipeline = _create(client, definition)
             verb = "Created"
         elif _same(existing, definition):
             pipeline, verb = existing, "Unchanged"
@@ -198,6 +190,17 @@ def apply_pipeline(
             verb = "Updated"
     if not print_document(pipeline, session.fmt):
         _say(verb, pipeline)
+
+
+def _create(client: PipelineServiceClient, definition: Mapping[str, Any]) -> Pipeline:
+    """A new pipeline of a file's definition."""
+    return client.create_pipeline(
+        definition["name"],
+        definition["actions"],
+        definition["description"],
+        dedicated_workers=definition["dedicated_workers"],
+        runtime_env=definition["runtime_env"],
+    )
 
 
 @contextlib.contextmanager
