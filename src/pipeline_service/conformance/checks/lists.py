@@ -42,7 +42,7 @@ def paging(ctx: CheckContext) -> None:
         order == [pipeline["id"] for pipeline in reversed(pipelines)],
         "pipelines are not listed newest first",
     )
-    for limit in (0, 1001):
+    for limit in (0, MAX_PAGE_ITEMS + 1):
         ctx.expect_status(
             ctx.session.get(f"{API}/runs/", params={"limit": limit}), 422, f"limit={limit}"
         )
