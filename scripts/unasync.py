@@ -33,6 +33,7 @@ SUBS = [
     ("AsyncConveniences", "SyncConveniences"),
     ("AsyncRequester", "SyncRequester"),
     ("AsyncArtifactMethods", "SyncArtifactMethods"),
+    ("AsyncClosing", "Closing"),
     ("_async_artifacts", "_sync_artifacts"),
     ("afile_sha256", "file_sha256"),
     ("aread_chunks", "read_chunks"),

@@ -6,17 +6,15 @@ moto's for the session; `s3_bucket`: a fresh bucket, with the AWS variables set 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pipeline_service.server import EmbeddedServer
 from tests.moto_support import S3Server, s3_server
 from tests.postgres_support import fresh_database, postgres_server
-
-ServerFactory = Callable[..., EmbeddedServer]
+from tests.support.servers import ServerFactory, started_servers
 
 # The plugin users get through its entry point (disabled in pyproject.toml's addopts, so that
 # coverage starts before the package is imported).
@@ -61,25 +59,8 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     """`server_factory(token=None, heartbeat_interval=15.0, max_body_bytes=..., db_path=None,
     **options)` starts a server (its own database unless db_path is given; other options go to
     EmbeddedServer); all are stopped at teardown."""
-    servers: list[EmbeddedServer] = []
-
-    def start(
-        token: str | None = None,
-        heartbeat_interval: float = 15.0,
-        max_body_bytes: int | None = None,
-        db_path: str | Path | None = None,
-        **options: Any,
-    ) -> EmbeddedServer:
-        path = Path(db_path) if db_path is not None else tmp_path / f"server-{len(servers)}.db"
-        extra: dict[str, Any] = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
-        extra.update(options)
-        server = EmbeddedServer(path, token=token, heartbeat_interval=heartbeat_interval, **extra)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
+    with started_servers(lambda index: tmp_path / f"server-{index}.db") as start:
+        yield start
 
 
 @pytest.fixture(scope="session")

@@ -72,11 +72,23 @@ def test_the_server_imports_nothing_of_the_client() -> None:
         "pipeline_service.wire",
         "pipeline_service.vocabulary",
         "pipeline_service.spec",
+        *NEUTRAL_MODULES,
     )
     for path in (PACKAGE / "server").rglob("*.py"):
         for name in imported_modules(path):
             if name.startswith("pipeline_service.") and not name.startswith(allowed):
                 raise AssertionError(f"{path.relative_to(ROOT)} imports {name}")
+
+
+NEUTRAL_MODULES = ("pipeline_service._lifecycle", "pipeline_service._hosts")
+"""Modules every layer may import (the server too): they import nothing of the package."""
+
+
+def test_the_neutral_modules_import_nothing_of_the_package() -> None:
+    for module in NEUTRAL_MODULES:
+        path = PACKAGE / f"{module.removeprefix('pipeline_service.')}.py"
+        imported = imported_modules(path)
+        assert not any(name.startswith("pipeline_service") for name in imported), imported
 
 
 def test_the_wire_module_imports_nothing_of_the_package() -> None:
@@ -161,5 +173,50 @@ def test_status_and_level_names_are_imported_from_wire() -> None:
         for path in sorted(PACKAGE.rglob("*.py"))
         if path not in (PACKAGE / "wire.py", PACKAGE / "vocabulary.py")
         for finding in restated_vocabulary(path)
+    ]
+    assert restated == []
+
+
+def restated_page_sizes(path: Path) -> list[str]:
+    """Page sizes in `path` written as the numbers `MAX_PAGE_ITEMS` and `MAX_LOG_PAGE_ITEMS`
+    stand for: a `limit=` or `page_size=` argument, a `"limit"` query parameter, or `limit=N`
+    in a path or a docstring."""
+    import re
+
+    from pipeline_service.vocabulary import MAX_LOG_PAGE_ITEMS, MAX_PAGE_ITEMS
+
+    sizes = (MAX_PAGE_ITEMS, MAX_LOG_PAGE_ITEMS)
+    in_text = re.compile(rf"limit=(?:{'|'.join(map(str, sizes))})\b")
+
+    def spells_it(node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Constant) and n.value in sizes for n in ast.walk(node))
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.keyword) and node.arg in ("limit", "page_size"):
+            hit = spells_it(node.value)
+        elif isinstance(node, ast.Dict):
+            hit = any(
+                isinstance(k, ast.Constant) and k.value == "limit" and spells_it(v)
+                for k, v in zip(node.keys, node.values, strict=True)
+            )
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            hit = in_text.search(node.value) is not None
+        else:
+            continue
+        if hit:
+            found.append(f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}")
+    return found
+
+
+def test_page_sizes_are_imported_from_the_vocabulary() -> None:
+    """The largest page a list (or log) request may ask for is `MAX_PAGE_ITEMS`
+    (`MAX_LOG_PAGE_ITEMS`) of vocabulary.py, not a number written again in the command line,
+    the kit or the plugin."""
+    restated = [
+        finding
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path != PACKAGE / "vocabulary.py"
+        for finding in restated_page_sizes(path)
     ]
     assert restated == []

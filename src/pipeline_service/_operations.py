@@ -12,9 +12,10 @@ import io
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pipeline_service_api.api.artifacts import download_artifact as _download_artifact
@@ -244,8 +245,66 @@ def _key(idempotency_key: str | None) -> str | Any:
     return UNSET if idempotency_key is None else idempotency_key
 
 
+@dataclass(frozen=True)
+class _RunWrite(Generic[T]):
+    """A write to a run: its body checked by the generated model, fenced by the run's lease
+    (`lease_token`, none for a caller that holds none), made idempotent by its key.
+
+    A `creates` write (records appended) always has a key, a fresh one unless given; a change
+    (PATCH, progress) has one only when given: without one it is sent once, not resent."""
+
+    request_kwargs: Callable[..., dict[str, Any]]
+    model: Callable[[dict[str, Any]], Any]
+    read: Callable[[httpx.Response], T]
+    what: str
+    creates: bool
+
+    def __call__(
+        self, run_id: str, data: Mapping[str, Any], *, key: str | None, lease_token: int | None
+    ) -> Call[T]:
+        body = _body(self.model, data, self.what)
+        key = (key or new_idempotency_key()) if self.creates else key
+        kwargs = self.request_kwargs(
+            run_id, body=body, idempotency_key=_key(key), lease_token=_lease(lease_token)
+        )
+        return Call(kwargs, self.read)
+
+
 def _run_claim(response: httpx.Response) -> RunClaim | None:
     return None if response.status_code == 204 else read_json(response, _RUN_CLAIM)
+
+
+_UPDATE_RUN = _RunWrite(
+    _update_run.request_kwargs, RunUpdate.from_dict, _reader(_RUN), "update_run", creates=False
+)
+_REPORT_PROGRESS = _RunWrite(
+    _report_progress.request_kwargs,
+    ProgressUpdate.from_dict,
+    _reader(_RUN),
+    "report_progress",
+    creates=False,
+)
+_APPEND_METRICS = _RunWrite(
+    _append_metrics.request_kwargs,
+    MetricBatch.from_dict,
+    _reader(_METRICS_APPENDED),
+    "append_metrics",
+    creates=True,
+)
+_CREATE_CHECKPOINT = _RunWrite(
+    _create_checkpoint.request_kwargs,
+    CheckpointCreate.from_dict,
+    _reader(_CHECKPOINT),
+    "create_checkpoint",
+    creates=True,
+)
+_APPEND_LOGS = _RunWrite(
+    _append_logs.request_kwargs,
+    LogBatch.from_dict,
+    _reader(_LOG_RECORDS),
+    "append_logs",
+    creates=True,
+)
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -396,11 +455,7 @@ def update_run(
         current_action_index=current_action_index,
         labels=labels,
     )
-    body = _body(RunUpdate.from_dict, data, "update_run")
-    kwargs = _update_run.request_kwargs(
-        run_id, body=body, idempotency_key=_key(idempotency_key), lease_token=_lease(lease_token)
-    )
-    return Call(kwargs, _reader(_RUN))
+    return _UPDATE_RUN(run_id, data, key=idempotency_key, lease_token=lease_token)
 
 
 def delete_run(run_id: str) -> Call[None]:
@@ -437,11 +492,7 @@ def report_progress(
         action_progress=entry,
         error=error,
     )
-    body = _body(ProgressUpdate.from_dict, data, "report_progress")
-    kwargs = _report_progress.request_kwargs(
-        run_id, body=body, idempotency_key=_key(idempotency_key), lease_token=_lease(lease_token)
-    )
-    return Call(kwargs, _reader(_RUN))
+    return _REPORT_PROGRESS(run_id, data, key=idempotency_key, lease_token=lease_token)
 
 
 def get_progress(run_id: str) -> Call[PipelineProgress]:
@@ -494,12 +545,7 @@ def append_metrics(
     idempotency_key: str | None = None,
     lease_token: int | None = None,
 ) -> Call[MetricsAppended]:
-    body = _body(MetricBatch.from_dict, {"points": points}, "append_metrics")
-    key = idempotency_key or new_idempotency_key()
-    kwargs = _append_metrics.request_kwargs(
-        run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
-    )
-    return Call(kwargs, _reader(_METRICS_APPENDED))
+    return _APPEND_METRICS(run_id, {"points": points}, key=idempotency_key, lease_token=lease_token)
 
 
 def create_checkpoint(
@@ -530,14 +576,7 @@ def create_checkpoint(
         state=state,
         artifacts=None if artifacts is None else list(artifacts),
     )
-    body = _body(CheckpointCreate.from_dict, data, "create_checkpoint")
-    key = idempotency_key or new_idempotency_key()
-    return Call(
-        _create_checkpoint.request_kwargs(
-            run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
-        ),
-        _reader(_CHECKPOINT),
-    )
+    return _CREATE_CHECKPOINT(run_id, data, key=idempotency_key, lease_token=lease_token)
 
 
 def list_run_events(run_id: str, *, after: int, limit: int) -> Call[Page[RunEvent]]:
@@ -623,12 +662,7 @@ def append_logs(
     idempotency_key: str | None = None,
     lease_token: int | None = None,
 ) -> Call[list[LogRecord]]:
-    body = _body(LogBatch.from_dict, {"entries": entries}, "append_logs")
-    key = idempotency_key or new_idempotency_key()
-    kwargs = _append_logs.request_kwargs(
-        run_id, body=body, idempotency_key=key, lease_token=_lease(lease_token)
-    )
-    return Call(kwargs, _reader(_LOG_RECORDS))
+    return _APPEND_LOGS(run_id, {"entries": entries}, key=idempotency_key, lease_token=lease_token)
 
 
 def get_logs(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Self
 
 import anyio
@@ -20,6 +19,7 @@ from ._async_artifacts import AsyncArtifactMethods
 from ._async_request import AsyncRequester
 from ._async_streaming import aiter_events
 from ._conveniences import AsyncConveniences
+from ._lifecycle import AsyncClosing
 from ._request import ClientConfig, deadline_after, time_left
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
@@ -41,7 +41,7 @@ from .wire import MAX_LOG_BATCH, MAX_METRIC_BATCH
 __all__ = ["AsyncPipelineServiceClient"]
 
 
-class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
+class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactMethods):
     """Client for the Pipeline Service API: pipelines, runs, progress, checkpoints and logs.
 
     `base_url` defaults to $PIPELINE_SERVICE_URL, then http://localhost:8100; `token` to
@@ -133,17 +133,6 @@ class AsyncPipelineServiceClient(AsyncConveniences, AsyncArtifactMethods):
         """Close the connection pool (an injected httpx client is left to its owner)."""
         if self._owns_http:
             await self._requester.http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"

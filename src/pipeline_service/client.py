@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Self
 
 import httpx
@@ -15,6 +14,7 @@ import httpx
 from . import _constants as C
 from . import _operations as ops
 from ._conveniences import SyncConveniences
+from ._lifecycle import Closing
 from ._request import ClientConfig, deadline_after, time_left
 from ._sync_artifacts import SyncArtifactMethods
 from ._sync_request import SyncRequester
@@ -39,7 +39,7 @@ from .wire import MAX_LOG_BATCH, MAX_METRIC_BATCH
 __all__ = ["PipelineServiceClient"]
 
 
-class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
+class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
     """Client for the Pipeline Service API: pipelines, runs, progress, checkpoints and logs.
 
     `base_url` defaults to $PIPELINE_SERVICE_URL, then http://localhost:8100; `token` to
@@ -129,17 +129,6 @@ class PipelineServiceClient(SyncConveniences, SyncArtifactMethods):
         """Close the connection pool (an injected httpx client is left to its owner)."""
         if self._owns_http:
             self._requester.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"

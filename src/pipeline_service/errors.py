@@ -55,20 +55,18 @@ class PipelineServiceError(Exception):
 class APIConnectionError(PipelineServiceError):
     """The server could not be reached, or the connection broke before an answer arrived."""
 
-    def __init__(
-        self, message: str = "Connection error.", *, request: httpx.Request | None = None
-    ) -> None:
-        super().__init__(message)
+    default_message = "Connection error."
+    """The message when none is given."""
+
+    def __init__(self, message: str | None = None, *, request: httpx.Request | None = None) -> None:
+        super().__init__(self.default_message if message is None else message)
         self.request = request
 
 
 class APITimeoutError(APIConnectionError):
     """A request, or a whole stream given a `timeout`, ran out of time."""
 
-    def __init__(
-        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
-    ) -> None:
-        super().__init__(message, request=request)
+    default_message = "Request timed out."
 
 
 class APIStatusError(PipelineServiceError):

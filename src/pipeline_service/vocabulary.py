@@ -71,6 +71,6 @@ MAX_JSON_DEPTH: Final = 64
 # carries `Link: <URL>; rel="next"`.
 MAX_PAGE_BYTES: Final = 4 * 1024 * 1024
 
-# The largest `limit` a list request may ask for (items of one page), and a log read.
+# The largest `limit` a list request may ask for (items of one page), and a log or event read.
 MAX_PAGE_ITEMS: Final = 1000
 MAX_LOG_PAGE_ITEMS: Final = 10_000

@@ -264,6 +264,16 @@ def test_connection_errors_and_timeouts() -> None:
         make_client(rec, max_retries=0).get_run("r1")
 
 
+def test_connection_errors_say_what_happened_by_default() -> None:
+    request = httpx.Request("GET", "http://127.0.0.1:9/api/v1/runs/r1")
+    assert str(APIConnectionError()) == "Connection error."
+    assert str(APITimeoutError(request=request)) == "Request timed out."
+    assert APITimeoutError(request=request).request is request
+    assert (
+        str(APITimeoutError("Waiting for run 'r1' timed out")) == "Waiting for run 'r1' timed out"
+    )
+
+
 async def test_timeouts_async() -> None:
     rec = Recorder(httpx.ReadTimeout("slow"))
     async with make_async_client(rec, max_retries=1) as client:

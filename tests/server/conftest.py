@@ -14,8 +14,7 @@ import pytest
 from pipeline_service.server import EmbeddedServer
 from tests.postgres_support import fresh_database
 from tests.sample import ACTIONS, API
-
-ServerFactory = Callable[..., EmbeddedServer]
+from tests.support.servers import ServerFactory, started_servers
 
 
 @pytest.fixture
@@ -102,26 +101,11 @@ def server_factory(new_database: Database, tmp_path: Path) -> Iterator[ServerFac
     **options)` starts a server on the backend under test (a fresh database unless db_path is
     given; a fresh directory artifact store unless `artifacts` is given: None for none on
     PostgreSQL); other options go to EmbeddedServer."""
-    servers: list[EmbeddedServer] = []
-    with contextlib.ExitStack() as stack:
-
-        def start(
-            token: str | None = None,
-            heartbeat_interval: float = 15.0,
-            max_body_bytes: int | None = None,
-            db_path: str | Path | None = None,
-            **options: Any,
-        ) -> EmbeddedServer:
-            db = db_path if db_path is not None else stack.enter_context(new_database("server"))
-            extra: dict[str, Any] = (
-                {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
-            )
-            extra["artifacts"] = tmp_path / f"artifacts-{len(servers)}"
-            extra.update(options)
-            server = EmbeddedServer(db, token=token, heartbeat_interval=heartbeat_interval, **extra)
-            servers.append(server)
-            return server.start()
-
+    with (
+        contextlib.ExitStack() as databases,  # dropped once the servers stopped
+        started_servers(
+            lambda index: databases.enter_context(new_database("server")),
+            lambda index: {"artifacts": tmp_path / f"artifacts-{index}"},
+        ) as start,
+    ):
         yield start
-        for server in reversed(servers):
-            server.stop()

@@ -67,7 +67,7 @@ def test_each_vendored_file_is_the_pinned_release(http: httpx.Client, name: str)
 
 
 def test_only_the_docs_files_are_served(http: httpx.Client) -> None:
-    for path in ("/ui/docs/nothing.js", "/ui/docs/VENDORED.json", "/ui/docs/swagger.html"):
+    for path in ("/ui/docs/nothing.js", "/ui/docs/VENDORED.json", "/ui/docs/page.html"):
         response = http.get(path)
         assert response.status_code == 404, path
         assert response.json() == {"detail": "Not Found"}

@@ -16,8 +16,8 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
-from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.resolve import resolve_run
 
 
@@ -34,14 +34,7 @@ def format_size(size: int) -> str:
 @client_command(output=True)
 def artifacts(
     session: Session,
-    run_ref: Annotated[
-        str,
-        typer.Argument(
-            metavar="RUN_ID",
-            help="The run's id, or a unique prefix of it.",
-            autocompletion=complete_run_id,
-        ),
-    ],
+    run_ref: RunIdArgument,
     paths: Annotated[
         list[str] | None,
         typer.Argument(metavar="[PATH]...", help="Only these artifacts (all by default)."),

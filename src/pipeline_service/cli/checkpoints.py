@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from pipeline_service.cli._common import (
@@ -14,22 +12,15 @@ from pipeline_service.cli._common import (
     shorten,
     stdout_console,
 )
+from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
-from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.resolve import resolve_run
 
 
 @client_command(output=True)
 def checkpoints(
     session: Session,
-    run_ref: Annotated[
-        str,
-        typer.Argument(
-            metavar="RUN_ID",
-            help="The run's id, or a unique prefix of it.",
-            autocompletion=complete_run_id,
-        ),
-    ],
+    run_ref: RunIdArgument,
 ) -> None:
     """List a run's checkpoints, by action index, then age: after each action (`completed`) and
     inside one (`running`, with its step and files); -o json or yaml for whole results."""

@@ -11,6 +11,7 @@ import typer
 from pipeline_service._constants import DEFAULT_BASE_URL, ENV_BASE_URL, ENV_TOKEN
 from pipeline_service.cli._common import corrected_url
 from pipeline_service.cli.config import ConfigError, load_profile
+from pipeline_service.vocabulary import MAX_PAGE_ITEMS
 
 COMPLETION_TIMEOUT = 1.0
 RECENT_RUNS = 50
@@ -57,7 +58,7 @@ def complete_run_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]
 def complete_pipeline(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     """Pipeline names (and ids) starting with `incomplete`."""
     found: list[tuple[str, str]] = []
-    for pipeline in _get(ctx, "/pipelines/?limit=1000"):
+    for pipeline in _get(ctx, f"/pipelines/?limit={MAX_PAGE_ITEMS}"):
         name, ident = str(pipeline.get("name", "")), str(pipeline.get("id", ""))
         if name.startswith(incomplete):
             found.append((name, ident))

@@ -14,9 +14,11 @@ from pipeline_service.cli._common import (
     print_table,
     stdout_console,
 )
+from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.resolve import resolve_run
-from pipeline_service.cli.runs import RunIdArgument, format_labels
+from pipeline_service.cli.runs import format_labels
+from pipeline_service.vocabulary import MAX_LOG_PAGE_ITEMS
 
 if TYPE_CHECKING:
     from pipeline_service.types import RunEvent
@@ -39,7 +41,7 @@ def describe_run(
     fmt = session.fmt
     with session.client() as client:
         run = resolve_run(client, run_ref)
-        events = client.list_run_events(run["id"], limit=10_000)
+        events = client.list_run_events(run["id"], limit=MAX_LOG_PAGE_ITEMS)
         try:
             pipeline = client.get_pipeline(run["pipeline_id"])["name"]
         except NotFoundError:

@@ -25,8 +25,8 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
-from pipeline_service.cli.completion import complete_run_id
 from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED, EXIT_LOST
 from pipeline_service.cli.resolve import resolve_run
 from pipeline_service.vocabulary import LOG_LEVELS, MAX_LOG_PAGE_ITEMS
@@ -54,14 +54,7 @@ UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 )
 def logs(
     session: Session,
-    run_ref: Annotated[
-        str,
-        typer.Argument(
-            metavar="RUN_ID",
-            help="The run's id, or a unique prefix of it.",
-            autocompletion=complete_run_id,
-        ),
-    ],
+    run_ref: RunIdArgument,
     follow: Annotated[
         bool,
         typer.Option(

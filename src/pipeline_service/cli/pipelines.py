@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from itertools import islice
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,22 +21,19 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.arguments import PipelineArgument
 from pipeline_service.cli.command import Session, client_command
-from pipeline_service.cli.completion import complete_pipeline
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
+from pipeline_service.vocabulary import MAX_PAGE_ITEMS
+
+if TYPE_CHECKING:
+    from pipeline_service import PipelineServiceClient
+    from pipeline_service.types import Pipeline
 
 PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers", "runtime_env"})
 
 LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
-PipelineArgument = Annotated[
-    str,
-    typer.Argument(
-        metavar="PIPELINE",
-        help="The pipeline's name, id, or a unique id prefix.",
-        autocompletion=complete_pipeline,
-    ),
-]
 FileArgument = Annotated[
     str,
     typer.Argument(
@@ -53,7 +50,7 @@ def list_pipelines(
 ) -> None:
     """List pipelines, newest first."""
     with session.client() as client:
-        pipelines = list(islice(client.iter_pipelines(page_size=min(limit, 1000)), limit))
+        pipelines = list(islice(client.iter_pipelines(page_size=min(limit, MAX_PAGE_ITEMS)), limit))
     if print_document(pipelines, session.fmt):
         return
     if not pipelines:
@@ -129,13 +126,7 @@ def create_pipeline(
     """Register a pipeline from a YAML or JSON file (always a new one: see `apply`)."""
     definition = _pipeline_definition(read_document(file, "pipeline file"), file)
     with session.client() as client, _refused_locally(file):
-        pipeline = client.create_pipeline(
-            definition["name"],
-            definition["actions"],
-            definition["description"],
-            dedicated_workers=definition["dedicated_workers"],
-            runtime_env=definition["runtime_env"],
-        )
+        pipeline = _create(client, definition)
     if not print_document(pipeline, session.fmt):
         _say("Created", pipeline)
 
@@ -175,13 +166,7 @@ def apply_pipeline(
     with session.client() as client, _refused_locally(file):
         existing = find_pipeline_by_name(client, definition["name"])
         if existing is None:
-            pipeline = client.create_pipeline(
-                definition["name"],
-                definition["actions"],
-                definition["description"],
-                dedicated_workers=definition["dedicated_workers"],
-                runtime_env=definition["runtime_env"],
-            )
+            pipeline = _create(client, definition)
             verb = "Created"
         elif _same(existing, definition):
             pipeline, verb = existing, "Unchanged"
@@ -205,6 +190,17 @@ def apply_pipeline(
             verb = "Updated"
     if not print_document(pipeline, session.fmt):
         _say(verb, pipeline)
+
+
+def _create(client: PipelineServiceClient, definition: Mapping[str, Any]) -> Pipeline:
+    """A new pipeline of a file's definition."""
+    return client.create_pipeline(
+        definition["name"],
+        definition["actions"],
+        definition["description"],
+        dedicated_workers=definition["dedicated_workers"],
+        runtime_env=definition["runtime_env"],
+    )
 
 
 @contextlib.contextmanager
@@ -292,7 +288,7 @@ def delete_pipeline(
     """Delete a pipeline, with its runs, checkpoints and logs (asks first when it has runs)."""
     with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
-        runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=1000))
+        runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=MAX_PAGE_ITEMS))
         if runs and not yes:
             what = f"pipeline {pipeline['name']} ({pipeline['id']}) with its {runs} run(s)"
             if not _common.interactive():

@@ -29,33 +29,18 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.arguments import PipelineArgument, RunIdArgument, RunIdsArgument
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
-from pipeline_service.vocabulary import RUN_STATUSES
+from pipeline_service.vocabulary import MAX_PAGE_ITEMS, RUN_STATUSES
 
 if TYPE_CHECKING:
     from pipeline_service import PipelineServiceClient
 
-RunIdArgument = Annotated[
-    str,
-    typer.Argument(
-        metavar="RUN_ID",
-        help="The run's id, or a unique prefix of it.",
-        autocompletion=complete_run_id,
-    ),
-]
-PipelineArgument = Annotated[
-    str,
-    typer.Argument(
-        metavar="PIPELINE",
-        help="The pipeline's name, id, or a unique id prefix.",
-        autocompletion=complete_pipeline,
-    ),
-]
 TimeoutOption = Annotated[
     float | None,
     typer.Option(
@@ -130,7 +115,7 @@ def list_runs(
         usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
     with session.client() as client:
         pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
-        pages = _runs(client, status, pipeline_id, selector, min(limit, 1000))
+        pages = _runs(client, status, pipeline_id, selector, min(limit, MAX_PAGE_ITEMS))
         runs = list(islice(pages, limit))
         names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
     if print_document(runs, fmt):
@@ -232,7 +217,9 @@ def get_run(
             _pipeline_name(client, run["pipeline_id"]) if fmt in ("table", "wide") else None
         )
         resumed_by = (
-            client.list_runs(resumed_from=run["id"], limit=1000) if fmt in ("table", "wide") else []
+            client.list_runs(resumed_from=run["id"], limit=MAX_PAGE_ITEMS)
+            if fmt in ("table", "wide")
+            else []
         )
     if print_document(run, fmt):
         return
@@ -407,14 +394,7 @@ def cancel_run(
 @client_command()
 def delete_run(
     session: Session,
-    run_refs: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="RUN_ID...",
-            help="The runs' ids, or unique prefixes of them.",
-            autocompletion=complete_run_id,
-        ),
-    ],
+    run_refs: RunIdsArgument,
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before deleting runs still going.")
     ] = False,

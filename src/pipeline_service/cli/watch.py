@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 import typer
@@ -78,12 +77,7 @@ class ProgressView(Protocol):
 
     def __enter__(self) -> ProgressView: ...
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
+    def __exit__(self, *exc_info: object) -> None: ...
 
     def update(self, progress: PipelineProgress) -> None:
         """Show `progress`, the newest state of the run."""
@@ -346,13 +340,8 @@ class LiveView:
         self._live.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is KeyboardInterrupt:
+    def __exit__(self, *exc_info: object) -> None:
+        if exc_info and exc_info[0] is KeyboardInterrupt:
             # The terminal echoed ^C where the cursor was: erase the display and draw its last
             # frame once, rather than leave a second copy of the header behind.
             self._live.transient = True

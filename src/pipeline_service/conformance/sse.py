@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from pipeline_service._lifecycle import Closing
 from pipeline_service.conformance.http import Exchange, Session
 
 
@@ -52,7 +53,7 @@ class NoFrame(Exception):
 _END = object()
 
 
-class SSEReader:
+class SSEReader(Closing):
     """Opens a stream and reads it on a thread. `next()` gives frames, comments included."""
 
     def __init__(
@@ -146,9 +147,3 @@ class SSEReader:
     def close(self) -> None:
         self.response.close()
         self._client.close()
-
-    def __enter__(self) -> SSEReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

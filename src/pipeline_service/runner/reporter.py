@@ -29,9 +29,9 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
+from pipeline_service._lifecycle import Closing
 from pipeline_service.errors import PipelineServiceError
 from pipeline_service.models import LogLevel
 from pipeline_service.runner.delivery import is_lease_lost, is_transient, new_key, resend_delay
@@ -58,7 +58,7 @@ class _Batch:
     entries: list[dict[str, Any]]
 
 
-class ActionReporter:
+class ActionReporter(Closing):
     """Coalescing progress, batched metric points and logs of one action, flushed every
     `flush_interval` s."""
 
@@ -444,14 +444,6 @@ class ActionReporter:
             time.sleep(min(resend_delay(failure, attempt), left))
             self.flush()
 
-    def __enter__(self) -> ActionReporter:
+    def __enter__(self) -> Self:
         self.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -27,7 +27,6 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pipeline_service._constants import (
@@ -37,6 +36,7 @@ from pipeline_service._constants import (
     ENV_BASE_URL,
     ENV_TOKEN,
 )
+from pipeline_service._lifecycle import Closing, Running
 from pipeline_service.client import PipelineServiceClient
 from pipeline_service.errors import (
     APIConnectionError,
@@ -74,7 +74,7 @@ def lease_margin(lease_seconds: float) -> float:
     return min(MAX_LEASE_MARGIN, lease_seconds * LEASE_MARGIN_SHARE)
 
 
-class LeaseKeeper:
+class LeaseKeeper(Running):
     """Renews a run's lease in the background; flags cancellation and a lost lease on `control`.
 
     Each renewal that succeeds moves `control.lease_expires` to a lease period after the moment
@@ -148,21 +148,17 @@ class LeaseKeeper:
                 control.lost.set()
                 return
 
-    def __enter__(self) -> LeaseKeeper:
+    def start(self) -> None:
+        """Start renewing in the background."""
         self._thread.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
+        """Stop renewing (and wait for a renewal under way)."""
         self._done.set()
         self._thread.join()
 
 
-class Worker:
+class Worker(Closing):
     """Claims runs and executes them, one at a time, until stopped.
 
     `stop()` finishes the action in progress, then gives the run back (another worker resumes it
@@ -361,19 +357,8 @@ class Worker:
         self._client.close()
         self._executor.close()
 
-    def __enter__(self) -> Worker:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class WorkerPool:
+class WorkerPool(Running):
     """Workers in background threads of this process (for `serve --workers N` and `demo`)."""
 
     def __init__(
@@ -399,15 +384,3 @@ class WorkerPool:
                 thread.join(timeout)
         for worker in self._workers:
             worker.close()
-
-    def __enter__(self) -> WorkerPool:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

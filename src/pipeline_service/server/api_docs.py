@@ -22,6 +22,12 @@ DOCS_DIR = Path(__file__).parent / "ui" / "docs"
 _TEXT = "text/plain; charset=utf-8"
 
 
+def _page(*, head: str, body: str) -> str:
+    """One of the two pages: the frame they share (`ui/docs/page.html`) around what differs."""
+    frame = (DOCS_DIR / "page.html").read_text(encoding="utf-8")
+    return frame.replace("{head}", head).replace("{body}", body)
+
+
 def api_docs_routes() -> list[BaseRoute]:
     """`/docs`, `/redoc` and their files under `/ui/docs/`."""
     files = {
@@ -30,11 +36,26 @@ def api_docs_routes() -> list[BaseRoute]:
         if path.is_file() and path.suffix in (".js", ".css", ".LICENSE", ".NOTICE", ".txt")
     }
 
-    swagger = DOCS_DIR / "swagger.html"
-    redoc = (DOCS_DIR / "redoc.html").read_text(encoding="utf-8")
+    swagger = _page(
+        head=(
+            '<link rel="stylesheet" href="/ui/docs/swagger-ui.css">\n'
+            '  <script src="/ui/docs/swagger-ui-bundle.js" defer></script>\n'
+            '  <script src="/ui/docs/swagger-init.js" defer></script>'
+        ),
+        body='<div id="swagger-ui"></div>',
+    )
+    redoc = _page(
+        head=(
+            "<!-- Redoc's styles are <style> elements it writes: allowed by this response's "
+            "nonce only. -->\n"
+            '  <meta property="csp-nonce" nonce="{nonce}">\n'
+            '  <script type="module" src="/ui/docs/redoc.standalone.js"></script>'
+        ),
+        body='<redoc spec-url="/openapi.json"></redoc>',
+    )
 
     async def swagger_page(request: Request) -> Response:
-        return FileResponse(swagger, media_type=MEDIA_TYPES[".html"], headers=HEADERS)
+        return HTMLResponse(swagger, headers=HEADERS)
 
     async def redoc_page(request: Request) -> Response:
         # Redoc writes its styles as <style> elements: this response's nonce allows them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pipeline_service.conformance.context import API, CheckContext
 from pipeline_service.conformance.registry import Tier, check
+from pipeline_service.wire import MAX_PAGE_ITEMS
 
 
 @check("lists.paging", area="lists", tier=Tier.CORE)
@@ -31,7 +32,9 @@ def paging(ctx: CheckContext) -> None:
         paged.extend(run.get("id") for run in page)
     ctx.expect(paged == newest_first, "pages of skip/limit do not continue one another")
     everything = ctx.expect_status(
-        ctx.session.get(f"{API}/pipelines/", params={"limit": 1000}), 200, "listing pipelines"
+        ctx.session.get(f"{API}/pipelines/", params={"limit": MAX_PAGE_ITEMS}),
+        200,
+        "listing pipelines",
     )
     mine = {pipeline["id"] for pipeline in pipelines}
     order = [p.get("id") for p in everything if p.get("id") in mine]
@@ -39,7 +42,7 @@ def paging(ctx: CheckContext) -> None:
         order == [pipeline["id"] for pipeline in reversed(pipelines)],
         "pipelines are not listed newest first",
     )
-    for limit in (0, 1001):
+    for limit in (0, MAX_PAGE_ITEMS + 1):
         ctx.expect_status(
             ctx.session.get(f"{API}/runs/", params={"limit": limit}), 422, f"limit={limit}"
         )

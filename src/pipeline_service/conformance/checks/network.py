@@ -12,7 +12,7 @@ import httpx
 from pipeline_service.conformance.context import API, ENTRYPOINT, CheckContext
 from pipeline_service.conformance.http import Exchange
 from pipeline_service.conformance.registry import CheckFailed, NotApplicable, Tier, check
-from pipeline_service.wire import MAX_PAGE_BYTES
+from pipeline_service.wire import MAX_LOG_PAGE_ITEMS, MAX_PAGE_BYTES, MAX_PAGE_ITEMS
 
 FOREIGN_HOST = "conformance-kit.invalid"
 LINE = 100_000  # the largest log message
@@ -128,7 +128,7 @@ def log_pages(ctx: CheckContext) -> None:
     is read once by following the links.
 
     Records of 100,000 characters, a few more than `max-page-bytes` (4 MiB) holds, read with
-    `limit=10000`: the first page ends early, and the pages its links lead to hold the rest.
+    the largest `limit`: the first page ends early, and the pages its links lead to hold the rest.
     """
     run = ctx.new_run("log-pages")
     path = ctx.run_path(run["id"], "/logs/")
@@ -140,7 +140,7 @@ def log_pages(ctx: CheckContext) -> None:
         ctx.session.history.pop()  # not kept: too large to show
         if response.status_code != 201:
             raise CheckFailed(f"storing a batch of large records got {response.status_code}")
-    first = ctx.session.get(path, params={"limit": 10_000})
+    first = ctx.session.get(path, params={"limit": MAX_LOG_PAGE_ITEMS})
     ctx.expect(
         first.status_code == 200 and len(first.json()) < LINES,
         f"one page of {LINES} records of {LINE} bytes was not cut at the byte cap",
@@ -160,7 +160,7 @@ def list_pages(ctx: CheckContext) -> None:
     """A list page ends at the byte cap and links the next; every item is read once.
 
     Runs whose params hold 500,000 bytes each, a few more than `max-page-bytes` holds, listed
-    with `limit=1000` (a server whose field limit is below that is not judged).
+    with the largest `limit` (a server whose field limit is below that is not judged).
     """
     pipeline = ctx.create_pipeline("list-pages")
     runs_path = f"{API}/pipelines/{quote(pipeline['id'], safe='')}/runs/"
@@ -171,7 +171,7 @@ def list_pages(ctx: CheckContext) -> None:
         if response.status_code in (413, 422):
             raise NotApplicable(f"runs with params of {BIG} bytes are refused here (a lower limit)")
         created.append(ctx.expect_status(response, 201, "creating a run")["id"])
-    first = ctx.session.get(runs_path, params={"limit": 1000})
+    first = ctx.session.get(runs_path, params={"limit": MAX_PAGE_ITEMS})
     ctx.expect(
         first.status_code == 200 and len(first.json()) < RUNS,
         f"one page of {RUNS} runs of {BIG} bytes was not cut at the byte cap",

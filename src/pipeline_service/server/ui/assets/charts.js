@@ -69,8 +69,7 @@ function xAxis(points) {
 // A logged metric over its steps: a new segment at each attempt and after each null value.
 function stepChart(action, metric, color) {
   const { xs, ys, starts } = segments(metric.points);
-  const domain = [Math.min(...xs), Math.max(Math.max(...xs), Math.min(...xs) + 1)];
-  const figure = draw(action, metric.name, xs, ys, starts, { domain, label: "step" }, color);
+  const figure = draw(action, metric.name, xs, ys, starts, { domain: stepDomain(xs), label: "step" }, color);
   figure.dataset.segments = starts.size;
   figure.dataset.recorded = metric.recorded;
   if (metric.thinned) figure.title = `${metric.recorded} points logged; thinned to ${metric.points.length}`;
@@ -83,14 +82,14 @@ function chart(action, name, points, axis, color) {
   return draw(action, name, xs, ys, new Set([0]), axis, color);
 }
 
-function draw(action, name, xs, ys, starts, axis, color) {
-  const [x0, x1] = axis.domain;
+/** The scales of a chart whose x axis spans `domain` and whose y axis holds `ys`: `px` and `py`
+ * map values to the SVG's coordinates; `grid` and `labels` are the horizontal lines and the
+ * ticks' labels of both axes. */
+function axes([x0, x1], ys) {
   const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 4);
-  const y0 = yTicks[0];
-  const y1 = yTicks.at(-1);
+  const [y0, y1] = [yTicks[0], yTicks.at(-1)];
   const px = (x) => M.left + ((x - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
   const py = (y) => H - M.bottom - ((y - y0) / (y1 - y0 || 1)) * (H - M.top - M.bottom);
-
   const grid = svg("g", { class: "grid" });
   const labels = svg("g", { class: "axis" });
   for (const tick of yTicks) {
@@ -100,6 +99,11 @@ function draw(action, name, xs, ys, starts, axis, color) {
   for (const tick of niceTicks(x0, x1, 4).filter((t) => t >= x0 && t <= x1)) {
     labels.append(svg("text", { x: px(tick), y: H - 5, "text-anchor": "middle" }, shortNumber(tick)));
   }
+  return { px, py, grid, labels };
+}
+
+function draw(action, name, xs, ys, starts, axis, color) {
+  const { px, py, grid, labels } = axes(axis.domain, ys);
   const coords = xs.map((x, i) => [px(x), py(ys[i])]);
   const line = coords.map(([x, y], i) => `${starts.has(i) ? "M" : "L"}${x.toFixed(1)},${y.toFixed(1)}`).join("");
   const area =
@@ -162,20 +166,7 @@ export function overlayChart(action, name, runs) {
   const ys = lines.flatMap((l) => l.ys);
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `${name} of ${action}, per run` });
   if (xs.length) {
-    const [x0, x1] = [Math.min(...xs), Math.max(Math.max(...xs), Math.min(...xs) + 1)];
-    const yTicks = niceTicks(Math.min(...ys), Math.max(...ys), 4);
-    const [y0, y1] = [yTicks[0], yTicks.at(-1)];
-    const px = (x) => M.left + ((x - x0) / (x1 - x0 || 1)) * (W - M.left - M.right);
-    const py = (y) => H - M.bottom - ((y - y0) / (y1 - y0 || 1)) * (H - M.top - M.bottom);
-    const grid = svg("g", { class: "grid" });
-    const labels = svg("g", { class: "axis" });
-    for (const tick of yTicks) {
-      grid.append(svg("line", { x1: M.left, x2: W - M.right, y1: py(tick), y2: py(tick) }));
-      labels.append(svg("text", { x: M.left - 6, y: py(tick) + 3, "text-anchor": "end" }, shortNumber(tick)));
-    }
-    for (const tick of niceTicks(x0, x1, 4).filter((t) => t >= x0 && t <= x1)) {
-      labels.append(svg("text", { x: px(tick), y: H - 5, "text-anchor": "middle" }, shortNumber(tick)));
-    }
+    const { px, py, grid, labels } = axes(stepDomain(xs), ys);
     root.append(grid, labels);
     lines.forEach((line, index) => {
       if (!line.xs.length) return;
@@ -191,6 +182,11 @@ export function overlayChart(action, name, runs) {
     h("div.legend", ...runs.map(({ label }, index) => h(`span.series-${index % 6}`, h("i"), label))),
     h("div.xlabel", { text: "step" }),
   );
+}
+
+/** The x domain of a chart over steps: from the first step to the last, at least one wide. */
+function stepDomain(xs) {
+  return [Math.min(...xs), Math.max(Math.max(...xs), Math.min(...xs) + 1)];
 }
 
 function segments(points) {
