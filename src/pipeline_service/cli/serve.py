@@ -152,9 +152,9 @@ def serve(
 ) -> None:
     """Run the Pipeline Service (FastAPI + SQLite or PostgreSQL) until SIGINT/SIGTERM."""
     from pipeline_service.cli.worker_command import serve_with_workers
+    from pipeline_service.hosts import is_loopback
     from pipeline_service.server import EmbeddedServer
     from pipeline_service.server.artifacts import open_artifact_store
-    from pipeline_service.server.host_guard import is_loopback
     from pipeline_service.server.settings import database, redacted
 
     configure_logging(log_level)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -11,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pipeline_service import hosts
 from pipeline_service.conformance.context import CheckContext, Options
 from pipeline_service.conformance.registry import (
     Check,
@@ -31,17 +30,7 @@ def is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname
     if not host:
         return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+    return hosts.is_loopback(host)
 
 
 def check_target(url: str, *, allow_remote: bool) -> None:

@@ -11,24 +11,18 @@ it lives in another origin's storage.)
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pipeline_service.hosts import is_loopback, normalize_host
 from pipeline_service.server.errors import error_response
 from pipeline_service.server.settings import ANY_HOST, LOOPBACK_NAMES
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
-
-
-def normalize_host(name: str) -> str:
-    """A host name as compared: lower case, no brackets around IPv6, no final dot."""
-    name = name.strip().lower().rstrip(".")
-    return name[1:-1] if name.startswith("[") and name.endswith("]") else name
 
 
 def host_of(header: str) -> str:
@@ -38,22 +32,6 @@ def host_of(header: str) -> str:
         return normalize_host(header[: header.find("]") + 1] if "]" in header else header)
     name, _, port = header.rpartition(":")
     return normalize_host(name if name and port.isdigit() else header)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether host (an address or a name) is reachable only from this machine."""
-    host = normalize_host(host)
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        pass
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False
-    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
 
 
 def bound_names(host: str) -> tuple[str, ...]:

@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import Limit, PipelineId, Skip, StorageDep
-from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.deps import IdempotencyDep, Limit, PipelineId, Skip, StorageDep
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.routes.artifacts import release_run_objects
@@ -21,12 +20,8 @@ router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=S
 
 @router.post("/", operation_id="create_pipeline", status_code=201, response_model=None)
 async def create_pipeline(
-    request: Request,
-    body: PipelineCreate,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
+    body: PipelineCreate, storage: StorageDep, idem: IdempotencyDep
 ) -> JSONResponse:
-    idem = await idempotency_for(request, idempotency_key)
     return JSONResponse(await storage.create_pipeline(body, idem), status_code=201)
 
 

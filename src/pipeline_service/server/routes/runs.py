@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import (
-    LeaseTokenHeader,
     Limit,
     PipelineId,
     RunId,
+    RunWriteDep,
     Skip,
     StorageDep,
 )
@@ -40,6 +40,8 @@ async def create_run(
     storage: StorageDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    # The header is a parameter here (not IdempotencyDep, a dependency, whose faults FastAPI
+    # lists first) so that a request with several faults still names the path's first.
     idem = await idempotency_for(request, idempotency_key)
     return JSONResponse(await storage.create_run(pipeline_id, body, idem), status_code=201)
 
@@ -90,16 +92,8 @@ async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
 
 
 @router.patch("/runs/{run_id:seg}", operation_id="update_run", response_model=None)
-async def update_run(
-    request: Request,
-    run_id: RunId,
-    body: RunUpdate,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-    lease_token: LeaseTokenHeader = None,
-) -> JSONResponse:
-    idem = await idempotency_for(request, idempotency_key)
-    return JSONResponse(await storage.update_run(run_id, body, idem, lease_token))
+async def update_run(write: RunWriteDep, body: RunUpdate, storage: StorageDep) -> JSONResponse:
+    return JSONResponse(await storage.update_run(write.run_id, body, write.idem, write.lease_token))
 
 
 @router.delete(

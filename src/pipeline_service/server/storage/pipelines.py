@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import cast
 
 from pipeline_service.server import rules
-from pipeline_service.server.errors import PIPELINE_NOT_FOUND, NotFound
+from pipeline_service.server.errors import PIPELINE_NOT_FOUND
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.storage import artifacts, documents, idempotency
 from pipeline_service.server.storage.changes import RunDeleted
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page, bounded, cut
-from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
+from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, row_by_id
 from pipeline_service.wire import Pipeline
 
 
@@ -27,16 +27,8 @@ def exists(key: str) -> Plan[bool]:
 
 def get(pipeline_id: str, lock: str = "") -> Plan[Pipeline]:
     """The pipeline (its row locked as lock says); NotFound without it."""
-    row = first(
-        (
-            yield Query(
-                f"SELECT doc FROM pipelines WHERE id=:id {lock}",
-                {"id": documents.request_id(pipeline_id)},
-            )
-        )
-    )
-    if row is None:
-        raise NotFound(PIPELINE_NOT_FOUND)
+    key = documents.request_id(pipeline_id)
+    row = yield from row_by_id("pipelines", "doc", key, lock, PIPELINE_NOT_FOUND)
     return documents.pipeline_document(row["doc"])
 
 
