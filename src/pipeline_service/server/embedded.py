@@ -9,9 +9,9 @@ import time
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
+from pipeline_service._lifecycle import Started
 from pipeline_service.server import host_guard
 from pipeline_service.server.app import create_app
 from pipeline_service.server.serving import ServiceServer, uvicorn_config
@@ -30,7 +30,7 @@ from pipeline_service.server.settings import (
 STARTUP_TIMEOUT = 20.0
 
 
-class EmbeddedServer:
+class EmbeddedServer(Started):
     """Runs the server in a thread; `.url` once started. A context manager.
 
     db_path None means a fresh SQLite file in a temporary directory, removed on stop(); a
@@ -117,14 +117,3 @@ class EmbeddedServer:
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -13,8 +13,9 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Self
+
+from pipeline_service._lifecycle import Started
 
 START_TIMEOUT_SECONDS = 60
 
@@ -40,7 +41,7 @@ def _free_port() -> int:
         return port
 
 
-class ThrowawayCluster:
+class ThrowawayCluster(Started):
     """`with ThrowawayCluster() as cluster:` a running server; `cluster.dsn(dbname)` connects to
     it (trust authentication, user `postgres`). Stopped and removed on exit.
 
@@ -178,14 +179,3 @@ class ThrowawayCluster:
                 check=False,
             )
         shutil.rmtree(directory, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
