@@ -66,12 +66,23 @@ def test_only_the_operations_module_touches_the_generated_client() -> None:
     assert touching == {"_operations.py"}
 
 
+SHARED_HELPERS = ("hosts.py", "_lifecycle.py")
+"""Modules of no layer, which any layer may import: they import nothing of the package."""
+
+
+def test_the_shared_helpers_import_nothing_of_the_package() -> None:
+    for name in SHARED_HELPERS:
+        imported = imported_modules(PACKAGE / name)
+        assert not any(module.startswith("pipeline_service") for module in imported), name
+
+
 def test_the_server_imports_nothing_of_the_client() -> None:
     allowed = (
         "pipeline_service.server",
         "pipeline_service.wire",
         "pipeline_service.vocabulary",
         "pipeline_service.spec",
+        *(f"pipeline_service.{name.removesuffix('.py')}" for name in SHARED_HELPERS),
     )
     for path in (PACKAGE / "server").rglob("*.py"):
         for name in imported_modules(path):

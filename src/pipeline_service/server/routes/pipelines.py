@@ -12,7 +12,7 @@ from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
-from pipeline_service.server.storage.interface import Storage
+from pipeline_service.server.storage.interface import RunQuery, Storage
 from pipeline_service.wire import Run
 
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=StrictJSONRoute)
@@ -61,7 +61,7 @@ async def _all_runs(storage: Storage, pipeline_id: str) -> AsyncIterator[Run]:
     """Every run of the pipeline (NotFound without it), page by page."""
     skip, page = 0, 1000
     while True:
-        runs = await storage.list_runs(None, pipeline_id, skip, page)
+        runs = await storage.list_runs(RunQuery(pipeline_id=pipeline_id, skip=skip, limit=page))
         for run in runs:
             yield run
         if len(runs) < page:

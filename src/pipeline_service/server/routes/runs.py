@@ -22,6 +22,7 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.storage.interface import RunQuery
 from pipeline_service.wire import RunStatusName
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
@@ -56,7 +57,7 @@ async def list_pipeline_runs(
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> Response:
-    page = await storage.list_runs(None, pipeline_id, skip, limit)
+    page = await storage.list_runs(RunQuery(pipeline_id=pipeline_id, skip=skip, limit=limit))
     return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
@@ -82,7 +83,10 @@ async def list_runs(
     limit: Limit = 100,
 ) -> Response:
     selector = () if label is None else parse_selector(label)
-    page = await storage.list_runs(status_filter, None, skip, limit, resumed_from, selector)
+    query = RunQuery(
+        status=status_filter, resumed_from=resumed_from, selector=selector, skip=skip, limit=limit
+    )
+    page = await storage.list_runs(query)
     return await page_response(request, page, {"skip": str(skip + len(page))})
 
 

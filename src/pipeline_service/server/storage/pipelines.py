@@ -6,8 +6,6 @@ A pipeline is one row of `pipelines`: its document (`doc`) and its id; the order
 
 from __future__ import annotations
 
-from typing import cast
-
 from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
@@ -48,9 +46,10 @@ def list_pipelines(skip: int, limit: int) -> Plan[Page[Pipeline]]:
 
 def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipeline]:
     """A new pipeline."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(Pipeline, replay)
+    return (yield from idempotency.idempotent(idem, _create(tx, body)))
+
+
+def _create(tx: Tx, body: PipelineCreate) -> Plan[tuple[Pipeline, str]]:
     pipeline = documents.new_pipeline(body, tx.now)
     yield Query(
         "INSERT INTO pipelines (id, doc, dedicated_workers) VALUES (:id, :doc, :dedicated)",
@@ -60,8 +59,7 @@ def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipel
             "dedicated": pipeline["dedicated_workers"],
         },
     )
-    yield from idempotency.remember(idem, pipeline, pipeline["id"])
-    return pipeline
+    return pipeline, pipeline["id"]
 
 
 def update(tx: Tx, pipeline_id: str, body: PipelineUpdate) -> Plan[Pipeline]:
