@@ -72,25 +72,27 @@ def derived(before: Run, after: Run, worker_id: str | None, now: str) -> list[Ru
                 )
             )
             continue
-        found.append(_ended(entry, f"action_{status}", f"Action {name}", rid, now, worker_id, name))
+        found.append(_ended(entry, run_id=rid, now=now, worker_id=worker_id, action_name=name))
     status = after["status"]
     if status != before["status"] and status in TERMINAL_RUN_STATUSES:
-        found.append(_ended(after, status, "Run", rid, now, worker_id))
+        found.append(_ended(after, run_id=rid, now=now, worker_id=worker_id))
     return found
 
 
 def _ended(
     ended: Mapping[str, Any],
-    type_: str,
-    subject: str,
+    *,
     run_id: str,
     now: str,
     worker_id: str | None,
     action_name: str | None = None,
 ) -> RunEvent:
-    """The event of a run or an action (`ended`, its document or progress entry) that ended:
-    the message says how long it took, and a failure's error."""
+    """The event of the run (`ended`, its document) or of its action action_name (`ended`, its
+    progress entry) that ended: the message says how long it took, and a failure's error."""
     status = ended["status"]
+    type_, subject = (
+        (status, "Run") if action_name is None else (f"action_{status}", f"Action {action_name}")
+    )
     seconds = _duration(ended["started_at"], ended["completed_at"])
     took = "" if seconds is None else f" after {seconds:.3g} s"
     error = f": {ended['error']}" if status == "failed" and ended["error"] else ""
