@@ -320,3 +320,34 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(
         assert isinstance(detail, str)
         assert detail
         assert snapshot(http) == before
+
+
+WRITES = [
+    ("POST", "/pipelines/{id}/runs/"),
+    ("PATCH", "/runs/{id}"),
+    ("POST", "/runs/{id}/progress"),
+    ("POST", "/runs/{id}/checkpoints/"),
+    ("POST", "/runs/{id}/logs/"),
+    ("POST", "/runs/{id}/metrics"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES)
+def test_a_write_with_several_faults_names_path_then_headers_then_body(
+    server: EmbeddedServer, method: str, path: str
+) -> None:
+    """The writes read their Idempotency-Key and Lease-Token through a shared dependency
+    (deps.RunWriteDep, deps.IdempotencyDep); the 422 still lists the faults in request order."""
+    headers = {"Idempotency-Key": "a b", "Lease-Token": "-1", **JSON_TYPE}
+    with httpx.Client(base_url=server.url) as http:
+        response = http.request(
+            method, API + path.format(id="x" * 256), content=b"[]", headers=headers
+        )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    faults = ["path parameter", "header parameter 'Idempotency-Key'", "request body"]
+    if path != "/pipelines/{id}/runs/":  # creating a run takes no lease
+        faults.insert(2, "header parameter 'Lease-Token'")
+    where = [detail.find(fault) for fault in faults]
+    assert -1 not in where, detail
+    assert where == sorted(where), detail

@@ -12,6 +12,7 @@ import pytest
 
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage.changes import Change
+from pipeline_service.server.storage.interface import RunQuery
 from pipeline_service.server.storage.plans import Plan, Query
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
@@ -161,7 +162,7 @@ def test_non_finite_numbers_are_never_stored(new_database: Database) -> None:
             for bad in (float("inf"), float("nan"), -float("inf")):
                 with pytest.raises(Unprocessable, match="non-finite"):
                     await store.create_run(pipeline["id"], RunCreate(params={"x": [bad]}), None)
-            assert await store.list_runs(None, None, 0, 10) == []
+            assert await store.list_runs(RunQuery(limit=10)) == []
         finally:
             await store.close()
 

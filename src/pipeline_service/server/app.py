@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 import pipeline_service
 from pipeline_service.server.api_docs import api_docs_routes
@@ -21,6 +21,7 @@ from pipeline_service.server.dashboard import dashboard_routes
 from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.host_guard import HostGuardMiddleware
+from pipeline_service.server.middleware import HTTPMiddleware, ResponseWatch
 from pipeline_service.server.routes import ROUTERS
 from pipeline_service.server.routes.artifacts import is_artifact_upload
 from pipeline_service.server.routing import (
@@ -37,34 +38,21 @@ from pipeline_service.spec import load_spec, spec_text
 logger = logging.getLogger("pipeline_service.server")
 
 
-class RequestLogMiddleware:
+class RequestLogMiddleware(HTTPMiddleware):
     """One log line per request: method, path, status, duration."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        status = 500
-
-        async def send_and_record(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        watch = ResponseWatch(send)
         try:
-            await self.app(scope, receive, send_and_record)
+            await self.app(scope, receive, watch)
         finally:
             logger.info(
                 '%s "%s %s" %d %.1fms',
                 (scope.get("client") or ("-",))[0],
                 scope["method"],
                 scope.get("raw_path", b"").decode("latin-1") or scope["path"],
-                status,
+                500 if watch.status is None else watch.status,
                 (time.perf_counter() - started) * 1000,
             )
 

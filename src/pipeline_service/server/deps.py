@@ -1,13 +1,17 @@
-"""FastAPI dependencies: the app's storage, event hub and settings."""
+"""FastAPI dependencies: the app's storage, event hub and settings; the parameters routes share;
+what a write names besides its body (its Idempotency, the fenced run and lease token)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 
 from pipeline_service.server.events import EventHub
+from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.settings import Settings
+from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.interface import Storage
 
 
@@ -41,6 +45,13 @@ PipelineId = Annotated[
 RunId = Annotated[
     str, Path(min_length=1, max_length=MAX_ID_LENGTH, description="The run's id (percent-encoded).")
 ]
+LastEventIdHeader = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        description="The id of the last event seen (the stream resumes after it).",
+    ),
+]
 Skip = Annotated[int, Query(ge=0, description="How many items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="How many items at most.")]
 LeaseTokenHeader = Annotated[
@@ -52,3 +63,37 @@ LeaseTokenHeader = Annotated[
         description="The lease_token of the writing worker's claim (409 once it is outdated).",
     ),
 ]
+
+
+async def _idempotency(
+    request: Request, idempotency_key: IdempotencyKeyHeader = None
+) -> Idempotency | None:
+    return await idempotency_for(request, idempotency_key)
+
+
+IdempotencyDep = Annotated[Idempotency | None, Depends(_idempotency)]
+"""A creating write's Idempotency (None without an Idempotency-Key header)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunWrite:
+    """A fenced write to a run: the run, the request's Idempotency (None without an
+    Idempotency-Key) and the writer's lease token (None without a Lease-Token)."""
+
+    run_id: str
+    idem: Idempotency | None
+    lease_token: int | None
+
+
+async def _run_write(
+    request: Request,
+    run_id: RunId,
+    idempotency_key: IdempotencyKeyHeader = None,
+    lease_token: LeaseTokenHeader = None,
+) -> RunWrite:
+    # run_id is read here, before the headers, so that a request with several faults names
+    # them in the order it always did: path, headers, body.
+    return RunWrite(run_id, await idempotency_for(request, idempotency_key), lease_token)
+
+
+RunWriteDep = Annotated[RunWrite, Depends(_run_write)]

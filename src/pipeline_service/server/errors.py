@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from pipeline_service.server.middleware import HTTPMiddleware, ResponseWatch
 
 logger = logging.getLogger("pipeline_service.server")
 
@@ -58,6 +60,12 @@ class Unprocessable(ServiceError):
 
 class StorageUnavailable(ServiceError):
     status_code_default = 503
+
+
+def check_batch_size(kind: str, count: int, limit: int) -> None:
+    """PayloadTooLarge when a batch of `kind` entries holds more than limit of them."""
+    if count > limit:
+        raise PayloadTooLarge(f"a {kind} batch holds at most {limit} entries, not {count}")
 
 
 # The 404 details of what a path names (each written here only).
@@ -153,32 +161,19 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal server error")
 
 
-class UnhandledErrorMiddleware:
+class UnhandledErrorMiddleware(HTTPMiddleware):
     """A bug becomes a JSON 500 answered normally, so the client's connection stays usable.
 
     (Starlette's own last-resort handler answers too, but then re-raises, and uvicorn drops the
     keep-alive connection under the next request.)
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watch = ResponseWatch(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watch)
         except Exception as exc:
-            if started:
+            if watch.status is not None:
                 raise
             logger.exception(
                 "unhandled error on %s %s", scope["method"], scope["path"], exc_info=exc

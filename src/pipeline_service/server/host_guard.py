@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline_service._hosts import is_loopback, normalize_host
 from pipeline_service.server.errors import error_response
+from pipeline_service.server.middleware import HTTPMiddleware
 from pipeline_service.server.settings import ANY_HOST, LOOPBACK_NAMES
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -53,19 +54,16 @@ def allowed_hosts(host: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*bound_names(host), *names)))
 
 
-class HostGuardMiddleware:
+class HostGuardMiddleware(HTTPMiddleware):
     """421 for a `Host` that is not one of allowed; 403 for a write (any method but GET, HEAD,
     OPTIONS) whose `Origin` is not this server (scheme-less host and port as in `Host`)."""
 
     def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.allowed = frozenset(normalize_host(name) for name in allowed)
         self.shown = ", ".join(sorted(self.allowed))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = origin = None
         for name, value in scope["headers"]:
             if name == b"host":

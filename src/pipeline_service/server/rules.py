@@ -101,10 +101,7 @@ def cancel_running_actions(run: Run, now: str) -> None:
 
 def apply_run_update(run: Run, body: RunUpdate, now: str) -> None:
     """PATCH /runs/{id}: only the fields sent change."""
-    sent = body.model_fields_set
-    if "status" in sent:
-        move_run(run, body.status, now)
-    _apply_pointers(run, body, sent)
+    sent = _apply_shared(run, body, now)
     if "result" in sent:
         run["result"] = body.result
     if "labels" in sent and body.labels is not None:
@@ -113,23 +110,25 @@ def apply_run_update(run: Run, body: RunUpdate, now: str) -> None:
 
 def apply_progress_update(run: Run, body: ProgressUpdate, now: str) -> None:
     """POST /runs/{id}/progress: status, pointers, and action progress merged into its entry."""
-    sent = body.model_fields_set
-    if "status" in sent:
-        move_run(run, body.status, now)
-    _apply_pointers(run, body, sent)
+    sent = _apply_shared(run, body, now)
     if "action_progress" in sent:
         index = body.current_action_index if "current_action_index" in sent else None
         merge_action_progress(run["progress"], body.action_progress.sent_fields(), index, now)
 
 
-def _apply_pointers(run: Run, body: RunUpdate | ProgressUpdate, sent: set[str]) -> None:
-    """The current action, its index and the error, where the body sent them."""
+def _apply_shared(run: Run, body: RunUpdate | ProgressUpdate, now: str) -> set[str]:
+    """What a PATCH and a progress report both carry, where the body sent it: the status (moved
+    by the rules), the current action, its index and the error. The names of the fields sent."""
+    sent = body.model_fields_set
+    if "status" in sent:
+        move_run(run, body.status, now)
     if "current_action" in sent:
         run["current_action"] = body.current_action
     if "current_action_index" in sent:
         run["current_action_index"] = body.current_action_index
     if "error" in sent:
         run["error"] = body.error
+    return sent
 
 
 def merge_action_progress(

@@ -61,6 +61,14 @@ def _progress_event(state: RunState, retry: int | None) -> bytes:
     return encoded
 
 
+async def _current(storage: Storage, run_id: str) -> RunState | None:
+    """The run's current state; None once it is deleted (a stream then sends `_deleted_event`)."""
+    try:
+        return await storage.get_run(run_id)
+    except NotFound:
+        return None
+
+
 def _deleted_event(run_id: str) -> ServerSentEvent:
     return ServerSentEvent(data=_data({"run_id": run_id, "detail": RUN_NOT_FOUND}), event="error")
 
@@ -75,9 +83,8 @@ async def progress_events(
     """Current state at once (unless the client has it), then each newer state, then the end."""
     # Subscribed before reading, so no change slips between; only while the stream is consumed.
     with hub.subscribe(run_id) as subscription:
-        try:
-            state = await storage.get_run(run_id)
-        except NotFound:
+        state = await _current(storage, run_id)
+        if state is None:
             yield _deleted_event(run_id)
             return
         retry: int | None = settings.sse_retry_ms
@@ -120,9 +127,8 @@ async def log_events(
     """Stored records after the cursor, then new ones as they are stored, then `end` once the
     run is over and the grace for its closing lines has passed."""
     with hub.subscribe(run_id) as subscription:
-        try:
-            state = await storage.get_run(run_id)
-        except NotFound:
+        state = await _current(storage, run_id)
+        if state is None:
             yield _deleted_event(run_id)
             return
         retry: int | None = settings.sse_retry_ms

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import LeaseTokenHeader, RunId, Skip, StorageDep
-from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.deps import RunId, RunWriteDep, Skip, StorageDep
 from pipeline_service.server.models import CheckpointCreate
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.routing import StrictJSONRoute
@@ -23,15 +22,9 @@ router = APIRouter(prefix="/api/v1/runs", tags=["checkpoints"], route_class=Stri
     response_model=None,
 )
 async def create_checkpoint(
-    request: Request,
-    run_id: RunId,
-    body: CheckpointCreate,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-    lease_token: LeaseTokenHeader = None,
+    write: RunWriteDep, body: CheckpointCreate, storage: StorageDep
 ) -> JSONResponse:
-    idem = await idempotency_for(request, idempotency_key)
-    checkpoint = await storage.create_checkpoint(run_id, body, idem, lease_token)
+    checkpoint = await storage.create_checkpoint(write.run_id, body, write.idem, write.lease_token)
     return JSONResponse(checkpoint, status_code=201)
 
 

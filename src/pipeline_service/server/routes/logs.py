@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
-from pipeline_service.server.errors import PayloadTooLarge
-from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.deps import (
+    HubDep,
+    LastEventIdHeader,
+    RunId,
+    RunWriteDep,
+    SettingsDep,
+    StorageDep,
+)
+from pipeline_service.server.errors import check_batch_size
 from pipeline_service.server.models import LogBatch, Timestamp
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
@@ -29,20 +35,9 @@ AfterSeq = Annotated[int | None, Query(ge=0, description="Only records after thi
 @router.post(
     "/{run_id:seg}/logs/", operation_id="append_logs", status_code=201, response_model=None
 )
-async def append_logs(
-    request: Request,
-    run_id: RunId,
-    body: LogBatch,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-    lease_token: LeaseTokenHeader = None,
-) -> JSONResponse:
-    if len(body.entries) > MAX_LOG_BATCH:
-        raise PayloadTooLarge(
-            f"a log batch holds at most {MAX_LOG_BATCH} entries, not {len(body.entries)}"
-        )
-    idem = await idempotency_for(request, idempotency_key)
-    records = await storage.append_logs(run_id, body.entries, idem, lease_token)
+async def append_logs(write: RunWriteDep, body: LogBatch, storage: StorageDep) -> JSONResponse:
+    check_batch_size("log", len(body.entries), MAX_LOG_BATCH)
+    records = await storage.append_logs(write.run_id, body.entries, write.idem, write.lease_token)
     return FastJSONResponse(records, status_code=201)
 
 
@@ -69,9 +64,7 @@ async def stream_logs(
     storage: StorageDep,
     hub: HubDep,
     settings: SettingsDep,
-    last_event_id: Annotated[
-        str | None, Header(alias="Last-Event-ID", description="The last seq seen.")
-    ] = None,
+    last_event_id: LastEventIdHeader = None,
     after_seq: AfterSeq = None,
     action_name: ActionName = None,
     level: Level = None,

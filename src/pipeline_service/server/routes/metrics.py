@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import LeaseTokenHeader, RunId, StorageDep
-from pipeline_service.server.errors import PayloadTooLarge
-from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.deps import RunId, RunWriteDep, StorageDep
+from pipeline_service.server.errors import check_batch_size
 from pipeline_service.server.models import MetricBatch
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.wire import MAX_METRIC_BATCH
@@ -19,19 +18,10 @@ router = APIRouter(prefix="/api/v1/runs", tags=["metrics"], route_class=StrictJS
     "/{run_id:seg}/metrics", operation_id="append_metrics", status_code=201, response_model=None
 )
 async def append_metrics(
-    request: Request,
-    run_id: RunId,
-    body: MetricBatch,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-    lease_token: LeaseTokenHeader = None,
+    write: RunWriteDep, body: MetricBatch, storage: StorageDep
 ) -> JSONResponse:
-    if len(body.points) > MAX_METRIC_BATCH:
-        raise PayloadTooLarge(
-            f"a metric batch holds at most {MAX_METRIC_BATCH} entries, not {len(body.points)}"
-        )
-    idem = await idempotency_for(request, idempotency_key)
-    answer = await storage.append_metrics(run_id, body.points, idem, lease_token)
+    check_batch_size("metric", len(body.points), MAX_METRIC_BATCH)
+    answer = await storage.append_metrics(write.run_id, body.points, write.idem, write.lease_token)
     return JSONResponse(answer, status_code=201)
 
 

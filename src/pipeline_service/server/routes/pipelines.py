@@ -7,13 +7,12 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import Limit, PipelineId, Skip, StorageDep
-from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.deps import IdempotencyDep, Limit, PipelineId, Skip, StorageDep
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
-from pipeline_service.server.storage.interface import Storage
+from pipeline_service.server.storage.interface import RunQuery, Storage
 from pipeline_service.wire import Run
 
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=StrictJSONRoute)
@@ -21,12 +20,8 @@ router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=S
 
 @router.post("/", operation_id="create_pipeline", status_code=201, response_model=None)
 async def create_pipeline(
-    request: Request,
-    body: PipelineCreate,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
+    body: PipelineCreate, storage: StorageDep, idem: IdempotencyDep
 ) -> JSONResponse:
-    idem = await idempotency_for(request, idempotency_key)
     return JSONResponse(await storage.create_pipeline(body, idem), status_code=201)
 
 
@@ -66,7 +61,7 @@ async def _all_runs(storage: Storage, pipeline_id: str) -> AsyncIterator[Run]:
     """Every run of the pipeline (NotFound without it), page by page."""
     skip, page = 0, 1000
     while True:
-        runs = await storage.list_runs(None, pipeline_id, skip, page)
+        runs = await storage.list_runs(RunQuery(pipeline_id=pipeline_id, skip=skip, limit=page))
         for run in runs:
             yield run
         if len(runs) < page:

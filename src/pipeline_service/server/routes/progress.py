@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from pipeline_service.server.deps import (
     MAX_ID_LENGTH,
     HubDep,
-    LeaseTokenHeader,
+    LastEventIdHeader,
     RunId,
+    RunWriteDep,
     SettingsDep,
     StorageDep,
 )
 from pipeline_service.server.errors import ServiceError
-from pipeline_service.server.idempotency import (
-    IDEMPOTENCY_KEY,
-    IdempotencyKeyHeader,
-    idempotency_for,
-)
+from pipeline_service.server.idempotency import IDEMPOTENCY_KEY, idempotency_for
 from pipeline_service.server.models import ProgressUpdate
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routing import StrictJSONRoute, fast_path
@@ -34,15 +29,10 @@ router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJ
 
 @router.post("/{run_id:seg}/progress", operation_id="report_progress", response_model=None)
 async def report_progress(
-    request: Request,
-    run_id: RunId,
-    body: ProgressUpdate,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-    lease_token: LeaseTokenHeader = None,
+    write: RunWriteDep, body: ProgressUpdate, storage: StorageDep
 ) -> JSONResponse:
-    idem = await idempotency_for(request, idempotency_key)
-    return FastJSONResponse(await storage.report_progress(run_id, body, idem, lease_token))
+    run = await storage.report_progress(write.run_id, body, write.idem, write.lease_token)
+    return FastJSONResponse(run)
 
 
 @fast_path(report_progress)
@@ -80,9 +70,7 @@ async def stream_progress(
     storage: StorageDep,
     hub: HubDep,
     settings: SettingsDep,
-    last_event_id: Annotated[
-        str | None, Header(alias="Last-Event-ID", description="The last version seen.")
-    ] = None,
+    last_event_id: LastEventIdHeader = None,
 ) -> EventStream:
     await storage.get_run(run_id)  # 404 as JSON before the stream starts
     events = progress_events(hub, storage, run_id, parse_last_event_id(last_event_id), settings)

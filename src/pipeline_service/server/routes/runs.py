@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import (
-    LeaseTokenHeader,
     Limit,
     PipelineId,
     RunId,
+    RunWriteDep,
     Skip,
     StorageDep,
 )
@@ -22,6 +22,7 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.storage.interface import RunQuery
 from pipeline_service.wire import RunStatusName
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
@@ -40,6 +41,8 @@ async def create_run(
     storage: StorageDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
+    # The header is a parameter here (not IdempotencyDep, a dependency, whose faults FastAPI
+    # lists first) so that a request with several faults still names the path's first.
     idem = await idempotency_for(request, idempotency_key)
     return JSONResponse(await storage.create_run(pipeline_id, body, idem), status_code=201)
 
@@ -54,7 +57,7 @@ async def list_pipeline_runs(
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> Response:
-    page = await storage.list_runs(None, pipeline_id, skip, limit)
+    page = await storage.list_runs(RunQuery(pipeline_id=pipeline_id, skip=skip, limit=limit))
     return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
@@ -80,7 +83,10 @@ async def list_runs(
     limit: Limit = 100,
 ) -> Response:
     selector = () if label is None else parse_selector(label)
-    page = await storage.list_runs(status_filter, None, skip, limit, resumed_from, selector)
+    query = RunQuery(
+        status=status_filter, resumed_from=resumed_from, selector=selector, skip=skip, limit=limit
+    )
+    page = await storage.list_runs(query)
     return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
@@ -90,16 +96,8 @@ async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
 
 
 @router.patch("/runs/{run_id:seg}", operation_id="update_run", response_model=None)
-async def update_run(
-    request: Request,
-    run_id: RunId,
-    body: RunUpdate,
-    storage: StorageDep,
-    idempotency_key: IdempotencyKeyHeader = None,
-    lease_token: LeaseTokenHeader = None,
-) -> JSONResponse:
-    idem = await idempotency_for(request, idempotency_key)
-    return JSONResponse(await storage.update_run(run_id, body, idem, lease_token))
+async def update_run(write: RunWriteDep, body: RunUpdate, storage: StorageDep) -> JSONResponse:
+    return JSONResponse(await storage.update_run(write.run_id, body, write.idem, write.lease_token))
 
 
 @router.delete(

@@ -9,7 +9,6 @@ use: `run_id`, `action_key` (the action's name, documents.key), `action_index`, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
 
 from pipeline_service.server.artifacts.paths import normalise_artifact_path
 from pipeline_service.server.errors import CHECKPOINT_NOT_FOUND, NotFound
@@ -50,9 +49,12 @@ def create(
     lease_token: int | None,
 ) -> Plan[Checkpoint]:
     """Record a checkpoint of the run (fenced by lease_token)."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(Checkpoint, replay)
+    return (yield from idempotency.idempotent(idem, _create(tx, run_id, body, lease_token)))
+
+
+def _create(
+    tx: Tx, run_id: str, body: CheckpointCreate, lease_token: int | None
+) -> Plan[tuple[Checkpoint, str]]:
     row = yield from fence(run_id, lease_token)
     paths = [normalise_artifact_path(p, "body field 'artifacts'") for p in body.artifacts]
     checkpoint = documents.new_checkpoint(
@@ -73,8 +75,7 @@ def create(
         step=step,
     )
     yield from events.record([saved])
-    yield from idempotency.remember(idem, checkpoint, run_id)
-    return checkpoint
+    return checkpoint, run_id
 
 
 def of_run(run_key: str) -> Plan[list[Checkpoint]]:

@@ -17,7 +17,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -107,32 +107,31 @@ def _complete(doc: Any, defaults: JSON) -> None:
             doc[name] = copy.deepcopy(value)
 
 
+def _stored(text: str, defaults: JSON) -> Any:
+    """A stored document, with the fields its release did not know (from defaults)."""
+    doc = json.loads(text)
+    _complete(doc, defaults)
+    return doc
+
+
 def pipeline_document(text: str) -> Pipeline:
     """A stored pipeline, with the fields its release did not know."""
-    pipeline: Pipeline = json.loads(text)
-    _complete(pipeline, PIPELINE_DEFAULTS)
-    return pipeline
+    return cast(Pipeline, _stored(text, PIPELINE_DEFAULTS))
 
 
 def run_document(text: str) -> Run:
     """A stored run, with the fields its release did not know."""
-    run: Run = json.loads(text)
-    _complete(run, RUN_DEFAULTS)
-    return run
+    return cast(Run, _stored(text, RUN_DEFAULTS))
 
 
 def checkpoint_document(text: str) -> Checkpoint:
     """A stored checkpoint, with the fields its release did not know."""
-    checkpoint: Checkpoint = json.loads(text)
-    _complete(checkpoint, CHECKPOINT_DEFAULTS)
-    return checkpoint
+    return cast(Checkpoint, _stored(text, CHECKPOINT_DEFAULTS))
 
 
 def log_document(text: str) -> LogRecord:
     """A stored log record, with the fields its release did not know."""
-    record: LogRecord = json.loads(text)
-    _complete(record, LOG_DEFAULTS)
-    return record
+    return cast(LogRecord, _stored(text, LOG_DEFAULTS))
 
 
 def run_state(row: Row) -> RunState:

@@ -11,6 +11,7 @@ cancel requested (`runs.cancel`), checkpoint saved (`checkpoints.create`).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -71,36 +72,39 @@ def derived(before: Run, after: Run, worker_id: str | None, now: str) -> list[Ru
                 )
             )
             continue
-        seconds = _duration(entry["started_at"], entry["completed_at"])
-        took = "" if seconds is None else f" after {seconds:.3g} s"
-        error = f": {entry['error']}" if status == "failed" and entry["error"] else ""
-        found.append(
-            event(
-                rid,
-                f"action_{status}",
-                now,
-                f"Action {name} {status}{took}{error}",
-                worker_id=worker_id,
-                action_name=name,
-                duration_seconds=seconds,
-            )
-        )
+        found.append(_ended(entry, run_id=rid, now=now, worker_id=worker_id, action_name=name))
     status = after["status"]
     if status != before["status"] and status in TERMINAL_RUN_STATUSES:
-        seconds = _duration(after["started_at"], after["completed_at"])
-        took = "" if seconds is None else f" after {seconds:.3g} s"
-        error = f": {after['error']}" if status == "failed" and after["error"] else ""
-        found.append(
-            event(
-                rid,
-                status,
-                now,
-                f"Run {status}{took}{error}",
-                worker_id=worker_id,
-                duration_seconds=seconds,
-            )
-        )
+        found.append(_ended(after, run_id=rid, now=now, worker_id=worker_id))
     return found
+
+
+def _ended(
+    ended: Mapping[str, Any],
+    *,
+    run_id: str,
+    now: str,
+    worker_id: str | None,
+    action_name: str | None = None,
+) -> RunEvent:
+    """The event of the run (`ended`, its document) or of its action action_name (`ended`, its
+    progress entry) that ended: the message says how long it took, and a failure's error."""
+    status = ended["status"]
+    type_, subject = (
+        (status, "Run") if action_name is None else (f"action_{status}", f"Action {action_name}")
+    )
+    seconds = _duration(ended["started_at"], ended["completed_at"])
+    took = "" if seconds is None else f" after {seconds:.3g} s"
+    error = f": {ended['error']}" if status == "failed" and ended["error"] else ""
+    return event(
+        run_id,
+        type_,
+        now,
+        f"{subject} {status}{took}{error}",
+        worker_id=worker_id,
+        action_name=action_name,
+        duration_seconds=seconds,
+    )
 
 
 def _duration(start: str | None, end: str | None) -> float | None:

@@ -7,9 +7,9 @@ nothing; a write without a token is not checked (clients that drive their own ru
 
 from __future__ import annotations
 
-from pipeline_service.server.errors import RUN_NOT_FOUND, Conflict, NotFound
+from pipeline_service.server.errors import RUN_NOT_FOUND, Conflict
 from pipeline_service.server.storage import documents
-from pipeline_service.server.storage.plans import Plan, Query, Row, first
+from pipeline_service.server.storage.plans import Plan, Row, row_by_id
 
 
 def lease_lost(run_id: str, sent: int, current: int) -> Conflict:
@@ -29,17 +29,8 @@ def check_fence(run_id: str, lease_token: int | None, row: Row) -> None:
 def run_row(run_id: str, columns: str, lock: str = "") -> Plan[Row]:
     """The columns of run_id's row, locked as lock says (`{lock}`, `{share}` or nothing);
     NotFound without the run."""
-    row = first(
-        (
-            yield Query(
-                f"SELECT {columns} FROM runs WHERE id=:id {lock}",
-                {"id": documents.request_id(run_id)},
-            )
-        )
-    )
-    if row is None:
-        raise NotFound(RUN_NOT_FOUND)
-    return row
+    key = documents.request_id(run_id)
+    return (yield from row_by_id("runs", columns, key, lock, RUN_NOT_FOUND))
 
 
 def fence(run_id: str, lease_token: int | None) -> Plan[Row]:

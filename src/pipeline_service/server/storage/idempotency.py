@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pipeline_service.server.errors import Conflict
 from pipeline_service.server.storage import documents
 from pipeline_service.server.storage.plans import Plan, Query, first
 
 TTL_SECONDS = 24 * 3600
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,18 @@ def replayed(idem: Idempotency | None) -> Plan[Any]:
             f"Idempotency-Key {idem.key!r} was already used with a different request body"
         )
     return json.loads(row["response"])
+
+
+def idempotent(idem: Idempotency | None, write: Plan[tuple[T, str]]) -> Plan[T]:
+    """The answer of write, once per key: a replay of idem answers the stored response (write
+    never runs); otherwise write runs and its answer is stored for replays, under the resource
+    it names beside the answer (the pipeline or run whose deletion forgets the key)."""
+    replay = yield from replayed(idem)
+    if replay is not None:
+        return cast(T, replay)
+    answer, resource = yield from write
+    yield from remember(idem, answer, resource)
+    return answer
 
 
 def remember(idem: Idempotency | None, response: Any, resource: str) -> Plan[None]:

@@ -50,6 +50,20 @@ class LogQuery:
     limit: int = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """Which runs to list (each filter by name, so that two are never swapped): those in a
+    status, of a pipeline, that resumed a run, matching a label selector; skipping how many,
+    and how many at most."""
+
+    status: str | None = None
+    pipeline_id: str | None = None
+    resumed_from: str | None = None
+    selector: tuple[Requirement, ...] = ()
+    skip: int = 0
+    limit: int = 100
+
+
 class Storage(abc.ABC):
     """Every read and write of the service; methods raise errors.NotFound/Conflict/Unprocessable.
 
@@ -115,15 +129,7 @@ class Storage(abc.ABC):
     async def get_run(self, run_id: str) -> RunState: ...
 
     @abc.abstractmethod
-    async def list_runs(
-        self,
-        status: str | None,
-        pipeline_id: str | None,
-        skip: int,
-        limit: int,
-        resumed_from: str | None = None,
-        selector: tuple[Requirement, ...] = (),
-    ) -> Page[Run]:
+    async def list_runs(self, query: RunQuery) -> Page[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist;
         with resumed_from, only the runs that resumed that run; with a label selector, only
         the runs whose labels match it."""

@@ -8,7 +8,7 @@ numbering is gap-free and in commit order.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from pipeline_service.server.errors import RUN_NOT_FOUND, NotFound
 from pipeline_service.server.models import LogEntry
@@ -30,9 +30,12 @@ def append(
     lease_token: int | None,
 ) -> Plan[list[LogRecord]]:
     """Store entries as the run's next records (fenced by lease_token)."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(list[LogRecord], replay)
+    return (yield from idempotency.idempotent(idem, _append(tx, run_id, entries, lease_token)))
+
+
+def _append(
+    tx: Tx, run_id: str, entries: list[LogEntry], lease_token: int | None
+) -> Plan[tuple[list[LogRecord], str]]:
     # Numbers the records under the run's row lock; a refused write rolls the numbering back.
     row = first(
         (
@@ -65,8 +68,7 @@ def append(
             ],
         )
         tx.changes.append(LogsAppended(row["id"], records))
-    yield from idempotency.remember(idem, records, row["id"])
-    return records
+    return records, row["id"]
 
 
 def read(run_id: str, query: LogQuery) -> Plan[Page[LogRecord]]:

@@ -34,9 +34,13 @@ def append(
     max_steps: int,
 ) -> Plan[JSON]:
     """Store the batch's points (fenced by lease_token), thinning each series to max_steps."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(JSON, replay)
+    store = _append(tx, run_id, entries, lease_token, max_steps)
+    return (yield from idempotency.idempotent(idem, store))
+
+
+def _append(
+    tx: Tx, run_id: str, entries: list[MetricEntry], lease_token: int | None, max_steps: int
+) -> Plan[tuple[JSON, str]]:
     # The run's row lock makes this the only writer of its series until commit.
     row = yield from run_row(run_id, "id, lease_token", "{lock}")
     check_fence(run_id, lease_token, row)
@@ -53,9 +57,7 @@ def append(
             )
     for (action_name, name), points in series.items():
         yield from _record(row["id"], action_name, name, points, max_steps)
-    answer = {"run_id": row["id"], "accepted": len(entries)}
-    yield from idempotency.remember(idem, answer, row["id"])
-    return answer
+    return {"run_id": row["id"], "accepted": len(entries)}, row["id"]
 
 
 def _record(

@@ -6,16 +6,14 @@ A pipeline is one row of `pipelines`: its document (`doc`) and its id; the order
 
 from __future__ import annotations
 
-from typing import cast
-
 from pipeline_service.server import rules
-from pipeline_service.server.errors import PIPELINE_NOT_FOUND, NotFound
+from pipeline_service.server.errors import PIPELINE_NOT_FOUND
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.storage import artifacts, documents, idempotency
 from pipeline_service.server.storage.changes import RunDeleted
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page, bounded, cut
-from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
+from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, row_by_id
 from pipeline_service.wire import Pipeline
 
 
@@ -27,16 +25,8 @@ def exists(key: str) -> Plan[bool]:
 
 def get(pipeline_id: str, lock: str = "") -> Plan[Pipeline]:
     """The pipeline (its row locked as lock says); NotFound without it."""
-    row = first(
-        (
-            yield Query(
-                f"SELECT doc FROM pipelines WHERE id=:id {lock}",
-                {"id": documents.request_id(pipeline_id)},
-            )
-        )
-    )
-    if row is None:
-        raise NotFound(PIPELINE_NOT_FOUND)
+    key = documents.request_id(pipeline_id)
+    row = yield from row_by_id("pipelines", "doc", key, lock, PIPELINE_NOT_FOUND)
     return documents.pipeline_document(row["doc"])
 
 
@@ -56,9 +46,10 @@ def list_pipelines(skip: int, limit: int) -> Plan[Page[Pipeline]]:
 
 def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipeline]:
     """A new pipeline."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(Pipeline, replay)
+    return (yield from idempotency.idempotent(idem, _create(tx, body)))
+
+
+def _create(tx: Tx, body: PipelineCreate) -> Plan[tuple[Pipeline, str]]:
     pipeline = documents.new_pipeline(body, tx.now)
     yield Query(
         "INSERT INTO pipelines (id, doc, dedicated_workers) VALUES (:id, :doc, :dedicated)",
@@ -68,8 +59,7 @@ def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipel
             "dedicated": pipeline["dedicated_workers"],
         },
     )
-    yield from idempotency.remember(idem, pipeline, pipeline["id"])
-    return pipeline
+    return pipeline, pipeline["id"]
 
 
 def update(tx: Tx, pipeline_id: str, body: PipelineUpdate) -> Plan[Pipeline]:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from pipeline_service.server.errors import NotFound
 from pipeline_service.server.storage.changes import Change
 from pipeline_service.server.timestamps import now_text
 
@@ -75,6 +76,16 @@ PlanFactory = Callable[[Tx], Plan[T]]
 def first(rows: Rows) -> Row | None:
     """The first row, or None."""
     return rows[0] if rows else None
+
+
+def row_by_id(table: str, columns: str, key: str, lock: str, missing: str) -> Plan[Row]:
+    """The columns of the row of table whose id is key, locked as lock says (`{lock}`,
+    `{share}` or nothing); NotFound(missing) without it."""
+    rows = yield Query(f"SELECT {columns} FROM {table} WHERE id=:id {lock}", {"id": key})
+    row = first(rows)
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 # Tokens of the portable SQL, spelled by each Dialect.

@@ -14,7 +14,6 @@ from typing import Any, cast
 
 from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND, RUN_NOT_FOUND, NotFound
-from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import ProgressUpdate, RunCreate, RunUpdate
 from pipeline_service.server.storage import (
     artifacts,
@@ -29,6 +28,7 @@ from pipeline_service.server.storage import (
 from pipeline_service.server.storage.changes import RunChanged, RunDeleted, RunState
 from pipeline_service.server.storage.fencing import check_fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
+from pipeline_service.server.storage.interface import RunQuery
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.wire import Checkpoint, Run
@@ -49,32 +49,25 @@ def find(run_id: str, lock: str = "") -> Plan[Run | None]:
     return None if row is None else documents.run_document(row["doc"])
 
 
-def list_runs(
-    status: str | None,
-    pipeline_id: str | None,
-    skip: int,
-    limit: int,
-    resumed_from: str | None = None,
-    selector: tuple[Requirement, ...] = (),
-) -> Plan[Page[Run]]:
+def list_runs(query: RunQuery) -> Plan[Page[Run]]:
     """Runs, newest first (a page cut at MAX_PAGE_BYTES: paging); with pipeline_id, NotFound
     when that pipeline does not exist; with resumed_from, only the runs that resumed that run;
     with a label selector, only the runs whose labels match it."""
     where: list[str] = []
-    params: dict[str, Any] = {"limit": limit, "skip": min(skip, MAX_INT_PARAM)}
-    if pipeline_id is not None:
-        key = documents.request_id(pipeline_id)
+    params: dict[str, Any] = {"limit": query.limit, "skip": min(query.skip, MAX_INT_PARAM)}
+    if query.pipeline_id is not None:
+        key = documents.request_id(query.pipeline_id)
         if not (yield from pipelines.exists(key)):
             raise NotFound(PIPELINE_NOT_FOUND)
         where.append("pipeline_id=:pipeline_id")
         params["pipeline_id"] = key
-    if status is not None:
+    if query.status is not None:
         where.append("status=:status")
-        params["status"] = status
-    if resumed_from is not None:
+        params["status"] = query.status
+    if query.resumed_from is not None:
         where.append("resumed_from=:resumed_from")
-        params["resumed_from"] = documents.request_id(resumed_from)
-    where += labels.where(selector, params)
+        params["resumed_from"] = documents.request_id(query.resumed_from)
+    where += labels.where(query.selector, params)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     keys = (
         "SELECT pk AS page_key, {doc_bytes} AS page_bytes FROM runs "
@@ -91,9 +84,10 @@ def list_runs(
 def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Plan[Run]:
     """A new pending run of the pipeline; resuming a run copies its checkpoints (those before
     `from_action`, if given) and shares the artifacts they list."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(Run, replay)
+    return (yield from idempotency.idempotent(idem, _create(tx, pipeline_id, body)))
+
+
+def _create(tx: Tx, pipeline_id: str, body: RunCreate) -> Plan[tuple[Run, str]]:
     pipeline = yield from pipelines.get(pipeline_id, "{share}")
     resumed = None
     if body.resume_from is not None:
@@ -139,8 +133,7 @@ def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) 
             ),
         ]
     yield from events.record(created)
-    yield from idempotency.remember(idem, run, run["id"])
-    return run
+    return run, run["id"]
 
 
 def change_run(
@@ -175,14 +168,14 @@ def update(
     tx: Tx, run_id: str, body: RunUpdate, idem: Idempotency | None, lease_token: int | None
 ) -> Plan[Run]:
     """PATCH /runs/{id}: the fields sent change."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(Run, replay)
+    return (yield from idempotency.idempotent(idem, _update(tx, run_id, body, lease_token)))
+
+
+def _update(tx: Tx, run_id: str, body: RunUpdate, lease_token: int | None) -> Plan[tuple[Run, str]]:
     state = yield from change_run(
         tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now), lease_token
     )
-    yield from idempotency.remember(idem, state.run, state.run["id"])
-    return state.run
+    return state.run, state.run["id"]
 
 
 def report_progress(
@@ -194,9 +187,13 @@ def report_progress(
     max_metric_points: int,
 ) -> Plan[Run]:
     """POST /runs/{id}/progress, and the metric point it carries (metric_history)."""
-    replay = yield from idempotency.replayed(idem)
-    if replay is not None:
-        return cast(Run, replay)
+    report = _report_progress(tx, run_id, body, lease_token, max_metric_points)
+    return (yield from idempotency.idempotent(idem, report))
+
+
+def _report_progress(
+    tx: Tx, run_id: str, body: ProgressUpdate, lease_token: int | None, max_metric_points: int
+) -> Plan[tuple[Run, str]]:
     state = yield from change_run(
         tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now), lease_token
     )
@@ -204,8 +201,7 @@ def report_progress(
     point = metric_history.reported_point(run, body, tx.now)
     if point is not None:
         yield from metric_history.record(run["id"], *point, max_metric_points)
-    yield from idempotency.remember(idem, run, run["id"])
-    return run
+    return run, run["id"]
 
 
 def cancel(tx: Tx, run_id: str) -> Plan[Run]:

@@ -12,7 +12,6 @@ import abc
 from typing import Any, TypeVar
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
-from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
@@ -36,7 +35,7 @@ from pipeline_service.server.storage import (
 )
 from pipeline_service.server.storage.changes import RunState
 from pipeline_service.server.storage.idempotency import Idempotency
-from pipeline_service.server.storage.interface import LogQuery, Storage
+from pipeline_service.server.storage.interface import LogQuery, RunQuery, Storage
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
 from pipeline_service.wire import (
@@ -111,18 +110,8 @@ class SQLStorage(Storage):
     async def get_run(self, run_id: str) -> RunState:
         return await self._read(lambda tx: runs.get(run_id))
 
-    async def list_runs(
-        self,
-        status: str | None,
-        pipeline_id: str | None,
-        skip: int,
-        limit: int,
-        resumed_from: str | None = None,
-        selector: tuple[Requirement, ...] = (),
-    ) -> Page[Run]:
-        return await self._read(
-            lambda tx: runs.list_runs(status, pipeline_id, skip, limit, resumed_from, selector)
-        )
+    async def list_runs(self, query: RunQuery) -> Page[Run]:
+        return await self._read(lambda tx: runs.list_runs(query))
 
     async def update_run(
         self,
