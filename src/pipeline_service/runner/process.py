@@ -3,7 +3,9 @@
 Children come from a fork server (fast: it has the client and the main script's imports
 preloaded) where the platform has one, else they are spawned. As with any use of
 multiprocessing, a script that starts workers must guard its entry point with
-`if __name__ == "__main__":`.
+`if __name__ == "__main__":`. The executor keeps one child started ahead ("warm": its client
+built, waiting for a task on its command pipe), so an action does not wait for a process to
+start; each child still runs exactly one action, and a warm child whose worker goes away exits.
 
 A child reports progress and logs with a client of its own, sends its outcome back through a
 pipe, ignores Ctrl-C (the worker decides when to stop), and listens on a second pipe for
@@ -25,6 +27,7 @@ import functools
 import multiprocessing
 import multiprocessing.connection
 import os
+import queue
 import signal
 import socket
 import ssl
@@ -139,10 +142,17 @@ class _StopBy:
                 self._changed.wait(left)
 
 
-def _listen_to_worker(commands: Connection, cancelled: threading.Event, stop_by: _StopBy) -> None:
-    """Set `cancelled` or move `stop_by` when the worker says so; if the worker is gone, end the
-    whole action (this process and everything it started) at once."""
+def _listen_to_worker(
+    commands: Connection,
+    tasks: queue.SimpleQueue[ActionTask],
+    cancelled: threading.Event,
+    stop_by: _StopBy,
+) -> None:
+    """Take the task to run, then set `cancelled` or move `stop_by` when the worker says so; if
+    the worker is gone (or, before giving a task, no longer needs this child), end the whole
+    action (this process and everything it started) at once."""
     try:
+        tasks.put(commands.recv())
         while True:
             command = commands.recv_bytes()
             if command == _CANCEL:
@@ -154,20 +164,22 @@ def _listen_to_worker(commands: Connection, cancelled: threading.Event, stop_by:
 
 
 def _child_main(
-    task: ActionTask,
     settings: ClientSettings,
     commands: Connection,
     results: Connection,
     flush_interval: float,
 ) -> None:
+    """Get ready (a session of its own, its threads, a client), wait for the one task to run,
+    run it and send back its outcome."""
     if hasattr(os, "setsid"):
         os.setsid()  # a session and process group of its own: see end_process_group
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cancelled = threading.Event()
     stop_by = _StopBy()
+    tasks: queue.SimpleQueue[ActionTask] = queue.SimpleQueue()
     threading.Thread(
         target=_listen_to_worker,
-        args=(commands, cancelled, stop_by),
+        args=(commands, tasks, cancelled, stop_by),
         name="worker-link",
         daemon=True,
     ).start()
@@ -180,6 +192,7 @@ def _child_main(
                 settings.base_url, settings.timeout, token=settings.token, http_client=http
             ) as client,
         ):
+            task = tasks.get()
             ran_on: RanOn = {
                 "executor": "process",
                 "node": socket.gethostname(),
@@ -212,6 +225,30 @@ def _describe_exit(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
+@dataclass
+class _Child:
+    """A child process and the worker's ends of its two pipes."""
+
+    process: BaseProcess
+    commands: Connection
+    results: Connection
+
+    def stop(self) -> None:
+        """Close the pipes (a child without a task exits) and end its process group."""
+        self.commands.close()
+        self.results.close()
+        pid = self.process.pid
+        if pid is not None:  # the child and whatever it started and left behind
+            end_process_group(pid)
+        if self.process.is_alive():
+            self.process.kill()
+
+    def reap(self) -> None:
+        """Wait for the stopped process to be gone and release what it holds."""
+        self.process.join()
+        self.process.close()
+
+
 class ChildProcessExecutor:
     """An ActionExecutor running each action in a fresh child process.
 
@@ -237,35 +274,79 @@ class ChildProcessExecutor:
         self._grace_period = grace_period
         self._flush_interval = flush_interval
         self._context = _mp_context()
+        self._lock = threading.Lock()
+        self._warm: _Child | None = None
+        self._stopped: list[_Child] = []  # reaped after the next action starts: off its path
+        self._closed = False
 
-    def close(self) -> None:
-        """Nothing to release: each action's process ends with the action."""
-
-    def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
-        started = time.monotonic()
+    def _start_child(self) -> _Child:
         commands_in, commands_out = self._context.Pipe(duplex=False)
         results_in, results_out = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=_child_main,
-            args=(task, self._settings, commands_in, results_out, self._flush_interval),
-            name=f"action-{task.run_id}-{task.action_index}",
+            args=(self._settings, commands_in, results_out, self._flush_interval),
+            name="action",
             daemon=True,
         )
         process.start()
         commands_in.close()
         results_out.close()
-        pid = process.pid
+        return _Child(process, commands_out, results_in)
+
+    def _hand_over(self, task: ActionTask) -> _Child:
+        """A child running `task`: the warm one, else (it died meanwhile) a new one; then the
+        next child is started, to be warm for the next action."""
+        with self._lock:
+            child, self._warm = self._warm, None
         try:
-            return self._wait(process, results_in, commands_out, control, started, task)
+            if child is None:
+                raise OSError("no warm child")
+            child.commands.send(task)
+        except OSError:  # gone (or never started): a fresh one
+            if child is not None:
+                child.stop()
+                child.reap()
+            child = self._start_child()
+            child.commands.send(task)
+        if not self._closed:
+            self._keep_warm(self._start_child())
+        self._reap_stopped()
+        return child
+
+    def _keep_warm(self, child: _Child) -> None:
+        with self._lock:
+            if not self._closed:
+                self._warm = child
+                return
+        child.stop()
+        child.reap()
+
+    def _reap_stopped(self) -> None:
+        with self._lock:
+            stopped, self._stopped = self._stopped, []
+        for child in stopped:
+            child.reap()
+
+    def close(self) -> None:
+        """End the warm child (it has no task: it exits at once); from now on each action's
+        child is started when the action is."""
+        with self._lock:
+            self._closed = True
+            warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.stop()
+            warm.reap()
+        self._reap_stopped()
+
+    def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
+        started = time.monotonic()
+        child = self._hand_over(task)
+        try:
+            return self._wait(child.process, child.results, child.commands, control, started, task)
         finally:
-            commands_out.close()
-            results_in.close()
-            if pid is not None:  # before the child is reaped, while its id cannot be reused
-                end_process_group(pid)  # the child and whatever it started and left behind
-            if process.is_alive():
-                process.kill()
-            process.join()
-            process.close()
+            child.stop()  # ended now; reaped later
+            with self._lock:
+                self._stopped.append(child)
 
     def _wait(
         self,

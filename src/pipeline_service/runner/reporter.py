@@ -50,6 +50,16 @@ MAX_PENDING_POINTS = 1_000_000
 _LEVELS = frozenset(level.value for level in LogLevel)
 
 
+def log_entry(message: object, level: str, action_name: str | None) -> dict[str, Any]:
+    """A log line as the wire's LogEntry, stamped now (it may be sent later)."""
+    return {
+        "message": str(message),
+        "level": level,
+        "action_name": action_name,
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
+
+
 @dataclass(frozen=True)
 class _Batch:
     """Log lines sent together, always under the same key."""
@@ -93,7 +103,10 @@ class ActionReporter:
         self._step: str | None = None
         self._message: str | None = None
         self._metrics: dict[str, Any] = {}
-        self._dirty = ran_on is not None  # where the action runs goes out with the first flush
+        self._dirty = False
+        # Where the action runs goes out with the first flush while it runs; an action over
+        # before that has it reported with its outcome instead (one request fewer).
+        self._ran_on_unsent = ran_on is not None
         self._unsent_progress: tuple[dict[str, Any], str] | None = None  # (update, its key)
         self._logs: deque[dict[str, Any]] = deque()  # not yet in a batch
         self._batches: deque[_Batch] = deque()  # formed, not yet acknowledged, oldest first
@@ -225,12 +238,7 @@ class ActionReporter:
             self._dropped += 1
 
     def _entry(self, message: object, level: str) -> dict[str, Any]:
-        return {
-            "message": str(message),
-            "level": level,
-            "action_name": self._action_name,
-            "timestamp": datetime.now(UTC).isoformat(),
-        }
+        return log_entry(message, level, self._action_name)
 
     @property
     def total(self) -> float | None:
@@ -248,9 +256,12 @@ class ActionReporter:
     def flush(self) -> None:
         """Send the newest progress (if it changed) and every queued log line; what fails
         transiently stays queued for the next flush."""
+        self._flush(closing=False)
+
+    def _flush(self, *, closing: bool) -> None:
         with self._send_lock:
             with self._lock:
-                progress = self._take_progress()
+                progress = self._take_progress(closing)
                 self._form_batches()
             if self.lease_lost.is_set():
                 return  # the run belongs to another worker now: nothing of ours may land
@@ -307,10 +318,12 @@ class ActionReporter:
         logged_at = datetime.fromtimestamp(point["timestamp"], UTC).isoformat()
         return {"action_name": self._action_name, **point, "timestamp": logged_at}
 
-    def _take_progress(self) -> dict[str, Any] | None:
-        if not self._dirty:
+    def _take_progress(self, closing: bool) -> dict[str, Any] | None:
+        """The progress update to send, if any: when something changed, or (while the action
+        runs) to say where it runs."""
+        if not (self._dirty or (self._ran_on_unsent and not closing)):
             return None
-        self._dirty = False
+        self._dirty = self._ran_on_unsent = False
         update: dict[str, Any] = {"name": self._action_name, "status": "running"}
         if self._progress is not None:
             update["progress"] = self._progress
@@ -430,7 +443,7 @@ class ActionReporter:
             self._thread.join()
             self._thread = None
         deadline = time.monotonic() + self._close_timeout
-        self.flush()
+        self._flush(closing=True)
         attempt = 0
         while not self.lease_lost.is_set() and self._unsent():
             attempt += 1
@@ -442,7 +455,7 @@ class ActionReporter:
                 return
             failure = self._last_failure or Exception()
             time.sleep(min(resend_delay(failure, attempt), left))
-            self.flush()
+            self._flush(closing=True)
 
     def __enter__(self) -> ActionReporter:
         self.start()
