@@ -273,16 +273,7 @@ def run_action(
         ran_on=ran_on,
     ) as reporter:
         lease_lost = reporter.lease_lost
-        checkpoints = ActionCheckpoints(
-            client,
-            run_id=task.run_id,
-            action_name=task.action_name,
-            action_index=task.action_index,
-            params=dict(task.params),
-            work_dir=work_dir,
-            lease_token=task.lease_token,
-            on_lease_lost=lease_lost.set,
-        )
+        checkpoints = ActionCheckpoints(client, task, on_lease_lost=lease_lost.set)
         context = ActionContext(
             run_id=task.run_id,
             action_name=task.action_name,

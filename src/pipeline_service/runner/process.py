@@ -36,6 +36,7 @@ import threading
 import time
 import traceback
 import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
@@ -46,6 +47,7 @@ import httpx
 from pipeline_service.client import PipelineServiceClient
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_action
 from pipeline_service.runner.runner import RunControl
+from pipeline_service.runner.stopping import ActionStopper
 from pipeline_service.types import RanOn
 
 _POLL_INTERVAL = 0.05
@@ -57,11 +59,23 @@ _EXIT_LEASE_ENDED = 71
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """How a child process reaches the service."""
+    """How a child process (or a Ray task) reaches the service."""
 
     base_url: str
     token: str | None = None
     timeout: float = 30.0
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[PipelineServiceClient]:
+        """A client for these settings (its TLS settings built once per process), closed
+        on the way out."""
+        with (
+            httpx.Client(verify=shared_ssl_context()) as http,
+            PipelineServiceClient(
+                self.base_url, self.timeout, token=self.token, http_client=http
+            ) as client,
+        ):
+            yield client
 
 
 @functools.cache
@@ -71,6 +85,35 @@ def shared_ssl_context() -> ssl.SSLContext:
     The fork server builds it before forking (see `_preload`), so children get it for free.
     """
     return httpx.create_ssl_context()
+
+
+def run_isolated(
+    task: ActionTask,
+    settings: ClientSettings,
+    cancelled: Callable[[], bool],
+    *,
+    flush_interval: float,
+    ran_on: RanOn,
+    import_hint: str | None = None,
+) -> ActionOutcome:
+    """Run `task` here, in a process of its own (a child process, a Ray task): with a client of
+    its own, its output captured into the run's logs (see `run_action`). A client that fails
+    is the action's failure, reported like any other."""
+    try:
+        with settings.connect() as client:
+            return run_action(
+                task,
+                client,
+                cancelled,
+                flush_interval=flush_interval,
+                capture=True,
+                ran_on=ran_on,
+                import_hint=import_hint,
+            )
+    except Exception as exc:
+        return ActionOutcome(
+            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(), ran_on=ran_on
+        )
 
 
 def _modules_of_main() -> list[str]:
@@ -169,8 +212,8 @@ def _child_main(
     results: Connection,
     flush_interval: float,
 ) -> None:
-    """Get ready (a session of its own, its threads, a client), wait for the one task to run,
-    run it and send back its outcome."""
+    """Get ready (a session of its own, its threads), wait for the one task to run, run it and
+    send back its outcome."""
     if hasattr(os, "setsid"):
         os.setsid()  # a session and process group of its own: see end_process_group
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -184,32 +227,15 @@ def _child_main(
         daemon=True,
     ).start()
     threading.Thread(target=stop_by.watch, name="lease-watchdog", daemon=True).start()
-    outcome: ActionOutcome
-    try:
-        with (
-            httpx.Client(verify=shared_ssl_context()) as http,
-            PipelineServiceClient(
-                settings.base_url, settings.timeout, token=settings.token, http_client=http
-            ) as client,
-        ):
-            task = tasks.get()
-            ran_on: RanOn = {
-                "executor": "process",
-                "node": socket.gethostname(),
-                "task_id": str(os.getpid()),
-            }
-            outcome = run_action(
-                task,
-                client,
-                cancelled.is_set,
-                flush_interval=flush_interval,
-                capture=True,
-                ran_on=ran_on,
-            )
-    except BaseException as exc:  # the client itself failed: still tell the worker why
-        outcome = ActionOutcome(
-            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
-        )
+    task = tasks.get()
+    ran_on: RanOn = {
+        "executor": "process",
+        "node": socket.gethostname(),
+        "task_id": str(os.getpid()),
+    }
+    outcome = run_isolated(
+        task, settings, cancelled.is_set, flush_interval=flush_interval, ran_on=ran_on
+    )
     results.send(outcome)
     results.close()
 
@@ -232,6 +258,11 @@ class _Child:
     process: BaseProcess
     commands: Connection
     results: Connection
+
+    def cancel(self) -> None:
+        """Ask the action to stop (its `context.cancelled` turns true)."""
+        with contextlib.suppress(OSError):  # a child exiting: the next wait sees it
+            self.commands.send_bytes(_CANCEL)
 
     def stop(self) -> None:
         """Close the pipes (a child without a task exits) and end its process group."""
@@ -339,62 +370,35 @@ class ChildProcessExecutor:
         self._reap_stopped()
 
     def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
-        started = time.monotonic()
+        stopper = ActionStopper(task, control, self._grace_period, time.monotonic())
         child = self._hand_over(task)
         try:
-            return self._wait(child.process, child.results, child.commands, control, started, task)
+            return self._wait(child, control, stopper)
         finally:
             child.stop()  # ended now; reaped later
             with self._lock:
                 self._stopped.append(child)
 
-    def _wait(
-        self,
-        process: BaseProcess,
-        results: Connection,
-        commands: Connection,
-        control: RunControl,
-        started: float,
-        task: ActionTask,
-    ) -> ActionOutcome:
-        cancel_sent_at: float | None = None
+    def _wait(self, child: _Child, control: RunControl, stopper: ActionStopper) -> ActionOutcome:
         stop_by_sent: float | None = None
         while True:
-            stop_by_sent = self._tell_stop_by(commands, control, stop_by_sent)
-            ready = multiprocessing.connection.wait([results, process.sentinel], _POLL_INTERVAL)
+            stop_by_sent = self._tell_stop_by(child.commands, control, stop_by_sent)
+            ready = multiprocessing.connection.wait(
+                [child.results, child.process.sentinel], _POLL_INTERVAL
+            )
             if ready:
                 try:
-                    if results.poll():
-                        outcome: ActionOutcome = results.recv()
+                    if child.results.poll():
+                        outcome: ActionOutcome = child.results.recv()
                         return outcome
                 except EOFError:
                     pass  # the child died before sending its outcome
-                process.join(1.0)
-                return ActionOutcome(
-                    error=(
-                        f"Action {task.action_name!r} crashed: its process "
-                        f"{_describe_exit(process.exitcode)}"
-                    ),
-                    duration=time.monotonic() - started,
-                )
-            if control.lease_ended():
-                process.kill()
-                return ActionOutcome(
-                    error=f"Action {task.action_name!r} was stopped: its lease ended",
-                    duration=time.monotonic() - started,
-                )
-            if control.must_abort:
-                now = time.monotonic()
-                if cancel_sent_at is None:
-                    cancel_sent_at = now
-                    with contextlib.suppress(OSError):  # a child exiting: the next wait sees it
-                        commands.send_bytes(_CANCEL)
-                elif now - cancel_sent_at > self._grace_period:
-                    process.kill()
-                    return ActionOutcome(
-                        error=f"Action {task.action_name!r} was stopped",
-                        duration=now - started,
-                    )
+                child.process.join(1.0)
+                exit_ = _describe_exit(child.process.exitcode)
+                return stopper.unfinished(f"Action {stopper.name!r} crashed: its process {exit_}")
+            stopped = stopper.check(child.cancel, child.process.kill)
+            if stopped is not None:
+                return stopped
 
     @staticmethod
     def _tell_stop_by(

@@ -26,15 +26,15 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pipeline_service.errors import PipelineServiceError
 from pipeline_service.models import LogLevel
 from pipeline_service.runner.delivery import is_lease_lost, is_transient, new_key, resend_delay
+from pipeline_service.runner.lifetime import Lifetime
 from pipeline_service.wire import MAX_METRIC_BATCH
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class _Batch:
     entries: list[dict[str, Any]]
 
 
-class ActionReporter:
+class ActionReporter(Lifetime):
     """Coalescing progress, batched metric points and logs of one action, flushed every
     `flush_interval` s."""
 
@@ -292,25 +292,16 @@ class ActionReporter:
                     del self._points[:MAX_METRIC_BATCH]
                     self._unacknowledged = (new_key(), batch)
                 key, batch = self._unacknowledged
-            try:
-                self._client.append_metrics(
-                    self._run_id, batch, idempotency_key=key, lease_token=self._lease_token
-                )
-            except PipelineServiceError as exc:
-                if is_transient(exc):
-                    self._last_failure = exc
-                    logger.warning("metrics of run %s not sent, will resend: %s", self._run_id, exc)
-                    with self._lock:
-                        dropped = len(self._points) - MAX_PENDING_POINTS
-                        if dropped > 0:
-                            del self._points[:dropped]
-                            logger.warning(
-                                "dropped %d unsent metric points of run %s", dropped, self._run_id
-                            )
-                    return
-                self._rejected(exc)
-                logger.warning("metrics of run %s rejected: %s", self._run_id, exc)
+            sent = self._attempt("metrics", self._client.append_metrics, batch, idempotency_key=key)
             with self._lock:
+                if not sent:
+                    dropped = len(self._points) - MAX_PENDING_POINTS
+                    if dropped > 0:
+                        del self._points[:dropped]
+                        logger.warning(
+                            "dropped %d unsent metric points of run %s", dropped, self._run_id
+                        )
+                    return
                 self._unacknowledged = None
 
     def _point_entry(self, point: dict[str, Any]) -> dict[str, Any]:
@@ -359,26 +350,20 @@ class ActionReporter:
     def _send_progress(self, update: dict[str, Any]) -> None:
         unsent = self._unsent_progress
         key = unsent[1] if unsent is not None and unsent[0] == update else new_key()
-        try:
-            self._client.report_progress(
-                self._run_id,
-                current_action=self._action_name,
-                current_action_index=self._action_index,
-                action_progress=update,
-                idempotency_key=key,
-                lease_token=self._lease_token,
-            )
-        except PipelineServiceError as exc:
-            if is_transient(exc):
-                logger.warning("progress of run %s not sent, will resend: %s", self._run_id, exc)
-                self._last_failure = exc
-                with self._lock:
-                    self._unsent_progress = (update, key)
-                    self._dirty = True
-                return
-            self._rejected(exc)
-            logger.warning("progress of run %s rejected: %s", self._run_id, exc)
-        self._unsent_progress = None
+        sent = self._attempt(
+            "progress",
+            self._client.report_progress,
+            current_action=self._action_name,
+            current_action_index=self._action_index,
+            action_progress=update,
+            idempotency_key=key,
+        )
+        if sent:
+            self._unsent_progress = None
+            return
+        with self._lock:
+            self._unsent_progress = (update, key)
+            self._dirty = True
 
     def _send_batches(self) -> None:
         """Send the queued batches in order; stop at the first that fails transiently."""
@@ -387,31 +372,32 @@ class ActionReporter:
                 if not self._batches:
                     return
                 batch = self._sending = self._batches[0]
-            try:
-                self._client.append_logs(
-                    self._run_id,
-                    batch.entries,
-                    idempotency_key=batch.key,
-                    lease_token=self._lease_token,
-                )
-            except PipelineServiceError as exc:
-                if is_transient(exc):
-                    logger.warning("logs of run %s not sent, will resend: %s", self._run_id, exc)
-                    self._last_failure = exc
-                    with self._lock:
-                        self._sending = None
-                    return
-                self._rejected(exc)
-                logger.warning("logs of run %s rejected: %s", self._run_id, exc)
+            sent = self._attempt(
+                "logs", self._client.append_logs, batch.entries, idempotency_key=batch.key
+            )
             with self._lock:
                 self._sending = None
+                if not sent:
+                    return
                 if self._batches and self._batches[0] is batch:
                     self._batches.popleft()
                     self._batched -= len(batch.entries)
 
-    def _rejected(self, exc: PipelineServiceError) -> None:
-        if is_lease_lost(exc):
-            self.lease_lost.set()
+    def _attempt(self, what: str, method: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+        """Send once (`method` of the client, for this run, with the lease token). True when
+        done with it: stored, or refused for good (a lost lease sets `lease_lost`); False when
+        it failed transiently and must be sent again."""
+        try:
+            method(self._run_id, *args, lease_token=self._lease_token, **kwargs)
+        except PipelineServiceError as exc:
+            if is_transient(exc):
+                logger.warning("%s of run %s not sent, will resend: %s", what, self._run_id, exc)
+                self._last_failure = exc
+                return False
+            if is_lease_lost(exc):
+                self.lease_lost.set()
+            logger.warning("%s of run %s rejected: %s", what, self._run_id, exc)
+        return True
 
     def _loop(self) -> None:
         while not self._closed.is_set():
@@ -456,15 +442,3 @@ class ActionReporter:
             failure = self._last_failure or Exception()
             time.sleep(min(resend_delay(failure, attempt), left))
             self._flush(closing=True)
-
-    def __enter__(self) -> ActionReporter:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -27,7 +27,6 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from pipeline_service._constants import (
@@ -47,6 +46,7 @@ from pipeline_service.errors import (
 )
 from pipeline_service.runner.actions import default_import_paths
 from pipeline_service.runner.delivery import is_lease_lost, is_transient
+from pipeline_service.runner.lifetime import Lifetime
 from pipeline_service.runner.process import ChildProcessExecutor, ClientSettings
 from pipeline_service.runner.runner import RunControl, RunEnd, Runner
 from pipeline_service.types import Run
@@ -74,7 +74,7 @@ def lease_margin(lease_seconds: float) -> float:
     return min(MAX_LEASE_MARGIN, lease_seconds * LEASE_MARGIN_SHARE)
 
 
-class LeaseKeeper:
+class LeaseKeeper(Lifetime):
     """Renews a run's lease in the background; flags cancellation and a lost lease on `control`.
 
     Each renewal that succeeds moves `control.lease_expires` to a lease period after the moment
@@ -148,21 +148,15 @@ class LeaseKeeper:
                 control.lost.set()
                 return
 
-    def __enter__(self) -> LeaseKeeper:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         self._done.set()
         self._thread.join()
 
 
-class Worker:
+class Worker(Lifetime):
     """Claims runs and executes them, one at a time, until stopped.
 
     `stop()` finishes the action in progress, then gives the run back (another worker resumes it
@@ -361,19 +355,8 @@ class Worker:
         self._client.close()
         self._executor.close()
 
-    def __enter__(self) -> Worker:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class WorkerPool:
+class WorkerPool(Lifetime):
     """Workers in background threads of this process (for `serve --workers N` and `demo`)."""
 
     def __init__(
@@ -400,14 +383,6 @@ class WorkerPool:
         for worker in self._workers:
             worker.close()
 
-    def __enter__(self) -> WorkerPool:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Stop every worker, aborting the actions in progress."""
         self.stop()
