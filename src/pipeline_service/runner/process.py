@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -49,6 +50,8 @@ from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_actio
 from pipeline_service.runner.runner import RunControl
 from pipeline_service.runner.stopping import ActionStopper
 from pipeline_service.types import RanOn
+
+logger = logging.getLogger(__name__)
 
 _POLL_INTERVAL = 0.05
 _CANCEL = b"cancel"
@@ -308,6 +311,7 @@ class ChildProcessExecutor:
         self._lock = threading.Lock()
         self._warm: _Child | None = None
         self._stopped: list[_Child] = []  # reaped after the next action starts: off its path
+        self._warming: threading.Thread | None = None  # starting the next warm child
         self._closed = False
 
     def _start_child(self) -> _Child:
@@ -326,7 +330,8 @@ class ChildProcessExecutor:
 
     def _hand_over(self, task: ActionTask) -> _Child:
         """A child running `task`: the warm one, else (it died meanwhile) a new one; then the
-        next child is started, to be warm for the next action."""
+        next child is started in the background, to be warm for the next action."""
+        self._wait_for_warm_up()
         with self._lock:
             child, self._warm = self._warm, None
         try:
@@ -340,17 +345,30 @@ class ChildProcessExecutor:
             child = self._start_child()
             child.commands.send(task)
         if not self._closed:
-            self._keep_warm(self._start_child())
-        self._reap_stopped()
+            self._warming = threading.Thread(target=self._warm_up, name="warm-child", daemon=True)
+            self._warming.start()
         return child
 
-    def _keep_warm(self, child: _Child) -> None:
+    def _warm_up(self) -> None:
+        """Reap the finished children and start the next one: waiting for the fork server off
+        the action's path."""
+        self._reap_stopped()
+        try:
+            child = self._start_child()
+        except Exception:  # the next action starts a child of its own, and reports if it fails
+            logger.exception("could not start a child process ahead")
+            return
         with self._lock:
             if not self._closed:
                 self._warm = child
                 return
         child.stop()
         child.reap()
+
+    def _wait_for_warm_up(self) -> None:
+        warming = self._warming
+        if warming is not None:
+            warming.join()
 
     def _reap_stopped(self) -> None:
         with self._lock:
@@ -363,6 +381,8 @@ class ChildProcessExecutor:
         child is started when the action is."""
         with self._lock:
             self._closed = True
+        self._wait_for_warm_up()
+        with self._lock:
             warm, self._warm = self._warm, None
         if warm is not None:
             warm.stop()
