@@ -28,7 +28,6 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
-import queue
 import signal
 import socket
 import ssl
@@ -42,6 +41,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
+from typing import NoReturn
 
 import httpx
 
@@ -156,7 +156,7 @@ def end_process_group(pgid: int) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def _end_action(exit_code: int) -> None:
+def _end_action(exit_code: int) -> NoReturn:
     """End this action at once: every process it started, then this one."""
     if hasattr(os, "getpgrp") and os.getpgrp() == os.getpid():
         end_process_group(os.getpid())
@@ -190,15 +190,15 @@ class _StopBy:
 
 def _listen_to_worker(
     commands: Connection,
-    tasks: queue.SimpleQueue[ActionTask],
+    task_taken: threading.Event,
     cancelled: threading.Event,
     stop_by: _StopBy,
 ) -> None:
-    """Take the task to run, then set `cancelled` or move `stop_by` when the worker says so; if
-    the worker is gone (or, before giving a task, no longer needs this child), end the whole
-    action (this process and everything it started) at once."""
+    """Once the task is taken, set `cancelled` or move `stop_by` when the worker says so; if
+    the worker is gone, end the whole action (this process and everything it started) at
+    once."""
+    task_taken.wait()
     try:
-        tasks.put(commands.recv())
         while True:
             command = commands.recv_bytes()
             if command == _CANCEL:
@@ -222,15 +222,19 @@ def _child_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cancelled = threading.Event()
     stop_by = _StopBy()
-    tasks: queue.SimpleQueue[ActionTask] = queue.SimpleQueue()
+    task_taken = threading.Event()
     threading.Thread(
         target=_listen_to_worker,
-        args=(commands, tasks, cancelled, stop_by),
+        args=(commands, task_taken, cancelled, stop_by),
         name="worker-link",
         daemon=True,
     ).start()
     threading.Thread(target=stop_by.watch, name="lease-watchdog", daemon=True).start()
-    task = tasks.get()
+    try:
+        task: ActionTask = commands.recv()  # here, not through the listener: one wake-up less
+    except (EOFError, OSError):  # never given a task: the worker died, or no longer needs us
+        _end_action(_EXIT_ORPHANED)
+    task_taken.set()
     ran_on: RanOn = {
         "executor": "process",
         "node": socket.gethostname(),
