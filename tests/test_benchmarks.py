@@ -41,7 +41,12 @@ EXPECTED = {
         "append_logs, batch 1000: entries/s",
     ],
     "4 memory": ["2,000-event stream, sync client: RSS growth", "server, 20 idle streams: RSS"],
-    "5 runner": ["3-action no-op run, worker", "set_progress × 10,000: report_progress requests"],
+    "5 runner": [
+        "3-action no-op run, worker",
+        "no-op action in a worker, ms per action",
+        "requests per 3-action run, worker",
+        "set_progress × 10,000: report_progress requests",
+    ],
     "9 startup": [
         "python -c pass (the interpreter alone): wall time",
         "pipeline-service --version: wall time",

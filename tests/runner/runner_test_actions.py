@@ -231,3 +231,7 @@ def log_losses(context: Any) -> dict[str, Any]:
         loss = float("nan") if step == nan_at else 1.0 / (step + 1)
         context.log_metrics({"loss": loss}, step=step)
     return {}
+
+
+def noop(context: Any) -> None:
+    """Does nothing: a run of these is all the runner's own requests."""

@@ -89,8 +89,9 @@ def test_context_carries_the_run_and_action(
     ],
 )
 def test_bad_entrypoints_name_the_entrypoint(
-    entrypoint: str, expected: str, tmp_path: Path
+    entrypoint: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.syspath_prepend(str(HERE))  # whichever tests ran before in this process
     with pytest.raises(EntrypointError) as caught:
         load_action(entrypoint)
     message = str(caught.value)

@@ -56,7 +56,9 @@ class ActionTask:
 
 @dataclass(frozen=True)
 class ActionOutcome:
-    """What running an action gave: a result, or an error with its traceback."""
+    """What running an action gave: a result, or an error with its traceback; where it ran
+    (`ran_on`, reported with the outcome: an action that ends before its first progress report
+    has not said so yet)."""
 
     result: dict[str, Any] | None = None
     error: str | None = None
@@ -64,6 +66,7 @@ class ActionOutcome:
     total: float | None = None
     duration: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
+    ran_on: RanOn | None = None
 
     @property
     def ok(self) -> bool:
@@ -243,8 +246,9 @@ def run_action(
 
     With `capture` (for a process of its own), what the action prints to stdout and stderr and
     logs with `logging` goes to the run's logs too. `ran_on` (where this runs) goes with every
-    progress report and is the context's `ran_on`; `import_hint` is added to the error of an
-    entrypoint that cannot be loaded (what was shipped, where it was looked for). Never raises
+    progress report and with the outcome, and is the context's `ran_on`; `import_hint` is added
+    to the error of an entrypoint that cannot be loaded (what was shipped, where it was looked
+    for). Never raises
     for anything the action does: failures come back as an ActionOutcome with the error
     ("Type: message") and the traceback.
     """
@@ -257,6 +261,7 @@ def run_action(
         return ActionOutcome(
             error=f"Cannot create the work dir {str(work_dir)!r}: {_describe(exc)}",
             duration=time.monotonic() - started,
+            ran_on=ran_on,
         )
     with ActionReporter(
         client,
@@ -268,16 +273,7 @@ def run_action(
         ran_on=ran_on,
     ) as reporter:
         lease_lost = reporter.lease_lost
-        checkpoints = ActionCheckpoints(
-            client,
-            run_id=task.run_id,
-            action_name=task.action_name,
-            action_index=task.action_index,
-            params=dict(task.params),
-            work_dir=work_dir,
-            lease_token=task.lease_token,
-            on_lease_lost=lease_lost.set,
-        )
+        checkpoints = ActionCheckpoints(client, task, on_lease_lost=lease_lost.set)
         context = ActionContext(
             run_id=task.run_id,
             action_name=task.action_name,
@@ -304,6 +300,7 @@ def run_action(
                 total=reporter.total,
                 duration=time.monotonic() - started,
                 metrics=reporter.metrics,
+                ran_on=ran_on,
             )
         except (Exception, SystemExit) as exc:  # the action's own failure
             return ActionOutcome(
@@ -312,10 +309,12 @@ def run_action(
                 total=reporter.total,
                 duration=time.monotonic() - started,
                 metrics=reporter.metrics,
+                ran_on=ran_on,
             )
     return ActionOutcome(
         result=result,
         total=reporter.total,
         duration=time.monotonic() - started,
         metrics=reporter.metrics,
+        ran_on=ran_on,
     )

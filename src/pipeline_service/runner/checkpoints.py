@@ -29,6 +29,7 @@ from pipeline_service.runner.delivery import is_lease_lost
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
+    from pipeline_service.runner.actions import ActionTask
     from pipeline_service.types import Artifact, Checkpoint
 
 FileArg = str | os.PathLike[str]
@@ -151,22 +152,17 @@ class ActionCheckpoints:
     def __init__(
         self,
         client: PipelineServiceClient,
+        task: ActionTask,
         *,
-        run_id: str,
-        action_name: str,
-        action_index: int,
-        params: dict[str, Any],
-        work_dir: Path,
-        lease_token: int | None,
         on_lease_lost: Callable[[], object] | None = None,
     ) -> None:
         self.client = client
-        self.run_id = run_id
-        self.action_name = action_name
-        self.action_index = action_index
-        self.work_dir = work_dir
-        self._params = params
-        self._lease_token = lease_token
+        self.run_id = task.run_id
+        self.action_name = task.action_name
+        self.action_index = task.action_index
+        self.work_dir = Path(task.work_dir)
+        self._params = dict(task.params)
+        self._lease_token = task.lease_token
         self._on_lease_lost = on_lease_lost
         self._files = _CheckpointFiles(self)
         self._artifacts: dict[str, Artifact] | None = None

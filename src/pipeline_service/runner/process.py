@@ -3,7 +3,9 @@
 Children come from a fork server (fast: it has the client and the main script's imports
 preloaded) where the platform has one, else they are spawned. As with any use of
 multiprocessing, a script that starts workers must guard its entry point with
-`if __name__ == "__main__":`.
+`if __name__ == "__main__":`. The executor keeps one child started ahead ("warm": its client
+built, waiting for a task on its command pipe), so an action does not wait for a process to
+start; each child still runs exactly one action, and a warm child whose worker goes away exits.
 
 A child reports progress and logs with a client of its own, sends its outcome back through a
 pipe, ignores Ctrl-C (the worker decides when to stop), and listens on a second pipe for
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -33,17 +36,22 @@ import threading
 import time
 import traceback
 import types
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
+from typing import NoReturn
 
 import httpx
 
 from pipeline_service.client import PipelineServiceClient
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_action
 from pipeline_service.runner.runner import RunControl
+from pipeline_service.runner.stopping import ActionStopper
 from pipeline_service.types import RanOn
+
+logger = logging.getLogger(__name__)
 
 _POLL_INTERVAL = 0.05
 _CANCEL = b"cancel"
@@ -54,11 +62,23 @@ _EXIT_LEASE_ENDED = 71
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """How a child process reaches the service."""
+    """How a child process (or a Ray task) reaches the service."""
 
     base_url: str
     token: str | None = None
     timeout: float = 30.0
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[PipelineServiceClient]:
+        """A client for these settings (its TLS settings built once per process), closed
+        on the way out."""
+        with (
+            httpx.Client(verify=shared_ssl_context()) as http,
+            PipelineServiceClient(
+                self.base_url, self.timeout, token=self.token, http_client=http
+            ) as client,
+        ):
+            yield client
 
 
 @functools.cache
@@ -68,6 +88,35 @@ def shared_ssl_context() -> ssl.SSLContext:
     The fork server builds it before forking (see `_preload`), so children get it for free.
     """
     return httpx.create_ssl_context()
+
+
+def run_isolated(
+    task: ActionTask,
+    settings: ClientSettings,
+    cancelled: Callable[[], bool],
+    *,
+    flush_interval: float,
+    ran_on: RanOn,
+    import_hint: str | None = None,
+) -> ActionOutcome:
+    """Run `task` here, in a process of its own (a child process, a Ray task): with a client of
+    its own, its output captured into the run's logs (see `run_action`). A client that fails
+    is the action's failure, reported like any other."""
+    try:
+        with settings.connect() as client:
+            return run_action(
+                task,
+                client,
+                cancelled,
+                flush_interval=flush_interval,
+                capture=True,
+                ran_on=ran_on,
+                import_hint=import_hint,
+            )
+    except Exception as exc:
+        return ActionOutcome(
+            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(), ran_on=ran_on
+        )
 
 
 def _modules_of_main() -> list[str]:
@@ -107,7 +156,7 @@ def end_process_group(pgid: int) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def _end_action(exit_code: int) -> None:
+def _end_action(exit_code: int) -> NoReturn:
     """End this action at once: every process it started, then this one."""
     if hasattr(os, "getpgrp") and os.getpgrp() == os.getpid():
         end_process_group(os.getpid())
@@ -139,9 +188,16 @@ class _StopBy:
                 self._changed.wait(left)
 
 
-def _listen_to_worker(commands: Connection, cancelled: threading.Event, stop_by: _StopBy) -> None:
-    """Set `cancelled` or move `stop_by` when the worker says so; if the worker is gone, end the
-    whole action (this process and everything it started) at once."""
+def _listen_to_worker(
+    commands: Connection,
+    task_taken: threading.Event,
+    cancelled: threading.Event,
+    stop_by: _StopBy,
+) -> None:
+    """Once the task is taken, set `cancelled` or move `stop_by` when the worker says so; if
+    the worker is gone, end the whole action (this process and everything it started) at
+    once."""
+    task_taken.wait()
     try:
         while True:
             command = commands.recv_bytes()
@@ -154,49 +210,39 @@ def _listen_to_worker(commands: Connection, cancelled: threading.Event, stop_by:
 
 
 def _child_main(
-    task: ActionTask,
     settings: ClientSettings,
     commands: Connection,
     results: Connection,
     flush_interval: float,
 ) -> None:
+    """Get ready (a session of its own, its threads), wait for the one task to run, run it and
+    send back its outcome."""
     if hasattr(os, "setsid"):
         os.setsid()  # a session and process group of its own: see end_process_group
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     cancelled = threading.Event()
     stop_by = _StopBy()
+    task_taken = threading.Event()
     threading.Thread(
         target=_listen_to_worker,
-        args=(commands, cancelled, stop_by),
+        args=(commands, task_taken, cancelled, stop_by),
         name="worker-link",
         daemon=True,
     ).start()
     threading.Thread(target=stop_by.watch, name="lease-watchdog", daemon=True).start()
-    outcome: ActionOutcome
     try:
-        with (
-            httpx.Client(verify=shared_ssl_context()) as http,
-            PipelineServiceClient(
-                settings.base_url, settings.timeout, token=settings.token, http_client=http
-            ) as client,
-        ):
-            ran_on: RanOn = {
-                "executor": "process",
-                "node": socket.gethostname(),
-                "task_id": str(os.getpid()),
-            }
-            outcome = run_action(
-                task,
-                client,
-                cancelled.is_set,
-                flush_interval=flush_interval,
-                capture=True,
-                ran_on=ran_on,
-            )
-    except BaseException as exc:  # the client itself failed: still tell the worker why
-        outcome = ActionOutcome(
-            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
-        )
+        task: ActionTask = commands.recv()  # here, not through the listener: one wake-up less
+    except (EOFError, OSError):  # never given a task: the worker died, or no longer needs us
+        _end_action(_EXIT_ORPHANED)
+    task_taken.set()
+    ran_on: RanOn = {
+        "executor": "process",
+        "node": socket.gethostname(),
+        "task_id": str(os.getpid()),
+    }
+    outcome = run_isolated(
+        task, settings, cancelled.is_set, flush_interval=flush_interval, ran_on=ran_on
+    )
     results.send(outcome)
     results.close()
 
@@ -210,6 +256,35 @@ def _describe_exit(exitcode: int | None) -> str:
         except ValueError:
             return f"was killed by signal {-exitcode}"
     return f"exited with code {exitcode}"
+
+
+@dataclass
+class _Child:
+    """A child process and the worker's ends of its two pipes."""
+
+    process: BaseProcess
+    commands: Connection
+    results: Connection
+
+    def cancel(self) -> None:
+        """Ask the action to stop (its `context.cancelled` turns true)."""
+        with contextlib.suppress(OSError):  # a child exiting: the next wait sees it
+            self.commands.send_bytes(_CANCEL)
+
+    def stop(self) -> None:
+        """Close the pipes (a child without a task exits) and end its process group."""
+        self.commands.close()
+        self.results.close()
+        pid = self.process.pid
+        if pid is not None:  # the child and whatever it started and left behind
+            end_process_group(pid)
+        if self.process.is_alive():
+            self.process.kill()
+
+    def reap(self) -> None:
+        """Wait for the stopped process to be gone and release what it holds."""
+        self.process.join()
+        self.process.close()
 
 
 class ChildProcessExecutor:
@@ -237,83 +312,117 @@ class ChildProcessExecutor:
         self._grace_period = grace_period
         self._flush_interval = flush_interval
         self._context = _mp_context()
+        self._lock = threading.Lock()
+        self._warm: _Child | None = None
+        self._stopped: list[_Child] = []  # reaped after the next action starts: off its path
+        self._warming: threading.Thread | None = None  # starting the next warm child
+        self._closed = False
 
-    def close(self) -> None:
-        """Nothing to release: each action's process ends with the action."""
-
-    def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
-        started = time.monotonic()
+    def _start_child(self) -> _Child:
         commands_in, commands_out = self._context.Pipe(duplex=False)
         results_in, results_out = self._context.Pipe(duplex=False)
         process = self._context.Process(
             target=_child_main,
-            args=(task, self._settings, commands_in, results_out, self._flush_interval),
-            name=f"action-{task.run_id}-{task.action_index}",
+            args=(self._settings, commands_in, results_out, self._flush_interval),
+            name="action",
             daemon=True,
         )
         process.start()
         commands_in.close()
         results_out.close()
-        pid = process.pid
-        try:
-            return self._wait(process, results_in, commands_out, control, started, task)
-        finally:
-            commands_out.close()
-            results_in.close()
-            if pid is not None:  # before the child is reaped, while its id cannot be reused
-                end_process_group(pid)  # the child and whatever it started and left behind
-            if process.is_alive():
-                process.kill()
-            process.join()
-            process.close()
+        return _Child(process, commands_out, results_in)
 
-    def _wait(
-        self,
-        process: BaseProcess,
-        results: Connection,
-        commands: Connection,
-        control: RunControl,
-        started: float,
-        task: ActionTask,
-    ) -> ActionOutcome:
-        cancel_sent_at: float | None = None
+    def _hand_over(self, task: ActionTask) -> _Child:
+        """A child running `task`: the warm one, else (it died meanwhile) a new one; then the
+        next child is started in the background, to be warm for the next action."""
+        self._wait_for_warm_up()
+        with self._lock:
+            child, self._warm = self._warm, None
+        try:
+            if child is None:
+                raise OSError("no warm child")
+            child.commands.send(task)
+        except OSError:  # gone (or never started): a fresh one
+            if child is not None:
+                child.stop()
+                child.reap()
+            child = self._start_child()
+            child.commands.send(task)
+        if not self._closed:
+            self._warming = threading.Thread(target=self._warm_up, name="warm-child", daemon=True)
+            self._warming.start()
+        return child
+
+    def _warm_up(self) -> None:
+        """Reap the finished children and start the next one: waiting for the fork server off
+        the action's path."""
+        self._reap_stopped()
+        try:
+            child = self._start_child()
+        except Exception:  # the next action starts a child of its own, and reports if it fails
+            logger.exception("could not start a child process ahead")
+            return
+        with self._lock:
+            if not self._closed:
+                self._warm = child
+                return
+        child.stop()
+        child.reap()
+
+    def _wait_for_warm_up(self) -> None:
+        warming = self._warming
+        if warming is not None:
+            warming.join()
+
+    def _reap_stopped(self) -> None:
+        with self._lock:
+            stopped, self._stopped = self._stopped, []
+        for child in stopped:
+            child.reap()
+
+    def close(self) -> None:
+        """End the warm child (it has no task: it exits at once); from now on each action's
+        child is started when the action is."""
+        with self._lock:
+            self._closed = True
+        self._wait_for_warm_up()
+        with self._lock:
+            warm, self._warm = self._warm, None
+        if warm is not None:
+            warm.stop()
+            warm.reap()
+        self._reap_stopped()
+
+    def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
+        stopper = ActionStopper(task, control, self._grace_period, time.monotonic())
+        child = self._hand_over(task)
+        try:
+            return self._wait(child, control, stopper)
+        finally:
+            child.stop()  # ended now; reaped later
+            with self._lock:
+                self._stopped.append(child)
+
+    def _wait(self, child: _Child, control: RunControl, stopper: ActionStopper) -> ActionOutcome:
         stop_by_sent: float | None = None
         while True:
-            stop_by_sent = self._tell_stop_by(commands, control, stop_by_sent)
-            ready = multiprocessing.connection.wait([results, process.sentinel], _POLL_INTERVAL)
+            stop_by_sent = self._tell_stop_by(child.commands, control, stop_by_sent)
+            ready = multiprocessing.connection.wait(
+                [child.results, child.process.sentinel], _POLL_INTERVAL
+            )
             if ready:
                 try:
-                    if results.poll():
-                        outcome: ActionOutcome = results.recv()
+                    if child.results.poll():
+                        outcome: ActionOutcome = child.results.recv()
                         return outcome
                 except EOFError:
                     pass  # the child died before sending its outcome
-                process.join(1.0)
-                return ActionOutcome(
-                    error=(
-                        f"Action {task.action_name!r} crashed: its process "
-                        f"{_describe_exit(process.exitcode)}"
-                    ),
-                    duration=time.monotonic() - started,
-                )
-            if control.lease_ended():
-                process.kill()
-                return ActionOutcome(
-                    error=f"Action {task.action_name!r} was stopped: its lease ended",
-                    duration=time.monotonic() - started,
-                )
-            if control.must_abort:
-                now = time.monotonic()
-                if cancel_sent_at is None:
-                    cancel_sent_at = now
-                    with contextlib.suppress(OSError):  # a child exiting: the next wait sees it
-                        commands.send_bytes(_CANCEL)
-                elif now - cancel_sent_at > self._grace_period:
-                    process.kill()
-                    return ActionOutcome(
-                        error=f"Action {task.action_name!r} was stopped",
-                        duration=now - started,
-                    )
+                child.process.join(1.0)
+                exit_ = _describe_exit(child.process.exitcode)
+                return stopper.unfinished(f"Action {stopper.name!r} crashed: its process {exit_}")
+            stopped = stopper.check(child.cancel, child.process.kill)
+            if stopped is not None:
+                return stopped
 
     @staticmethod
     def _tell_stop_by(

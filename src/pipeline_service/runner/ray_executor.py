@@ -28,16 +28,13 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from pipeline_service.client import PipelineServiceClient
-from pipeline_service.runner.actions import ActionOutcome, ActionTask, run_action
-from pipeline_service.runner.process import ClientSettings
+from pipeline_service.runner.actions import ActionOutcome, ActionTask
+from pipeline_service.runner.process import ClientSettings, run_isolated
 from pipeline_service.runner.runner import RunControl
+from pipeline_service.runner.stopping import ActionStopper
 from pipeline_service.types import ActionResources, RanOn, RuntimeEnv
 
 if TYPE_CHECKING:
@@ -147,25 +144,15 @@ def _action_task(
         f"{os.getcwd()!r} and on sys.path {sys.path!r}"
     )
     cancelled = threading.Event()
-    try:
-        with (
-            _sigint_sets(cancelled),
-            httpx.Client() as http,
-            PipelineServiceClient(
-                settings.base_url, settings.timeout, token=settings.token, http_client=http
-            ) as client,
-        ):
-            return run_action(
-                task,
-                client,
-                cancelled.is_set,
-                flush_interval=flush_interval,
-                capture=True,
-                ran_on=ran_on,
-                import_hint=hint,
-            )
-    except Exception as exc:  # the client itself failed: still tell the worker why
-        return ActionOutcome(error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    with _sigint_sets(cancelled):
+        return run_isolated(
+            task,
+            settings,
+            cancelled.is_set,
+            flush_interval=flush_interval,
+            ran_on=ran_on,
+            import_hint=hint,
+        )
 
 
 class RayExecutor:
@@ -244,9 +231,10 @@ class RayExecutor:
         ref = self._remote.options(**options).remote(
             task, self._settings, self._flush_interval, runtime_env
         )
+        stopper = ActionStopper(task, control, self._grace_period, started)
         finished = False
         try:
-            outcome = self._wait(ref, control, task, started)
+            outcome = self._wait(ref, stopper)
             finished = True
             return outcome
         finally:
@@ -275,43 +263,27 @@ class RayExecutor:
         )
         return shipped
 
-    def _wait(
-        self, ref: ObjectRef[ActionOutcome], control: RunControl, task: ActionTask, started: float
-    ) -> ActionOutcome:
+    def _wait(self, ref: ObjectRef[ActionOutcome], stopper: ActionStopper) -> ActionOutcome:
         ray = self._ray
-        cancel_sent_at: float | None = None
         while True:
             ready, _ = ray.wait([ref], timeout=_POLL_INTERVAL)
             if ready:
-                return self._outcome(ref, task, started)
-            if control.lease_ended():
-                ray.cancel(ref, force=True)
-                return ActionOutcome(
-                    error=f"Action {task.action_name!r} was stopped: its lease ended",
-                    duration=time.monotonic() - started,
-                )
-            if control.must_abort:
-                now = time.monotonic()
-                if cancel_sent_at is None:
-                    cancel_sent_at = now
-                    ray.cancel(ref)  # the task's context.cancelled turns true
-                elif now - cancel_sent_at > self._grace_period:
-                    ray.cancel(ref, force=True)
-                    return ActionOutcome(
-                        error=f"Action {task.action_name!r} was stopped", duration=now - started
-                    )
+                return self._outcome(ref, stopper)
+            # Asked to stop, the task's context.cancelled turns true; killed, its process ends.
+            stopped = stopper.check(lambda: ray.cancel(ref), lambda: ray.cancel(ref, force=True))
+            if stopped is not None:
+                return stopped
 
-    def _outcome(
-        self, ref: ObjectRef[ActionOutcome], task: ActionTask, started: float
-    ) -> ActionOutcome:
+    def _outcome(self, ref: ObjectRef[ActionOutcome], stopper: ActionStopper) -> ActionOutcome:
         exceptions = self._ray.exceptions
+        name = stopper.name
         try:
             outcome: ActionOutcome = self._ray.get(ref)
             return outcome
         except exceptions.TaskCancelledError:
-            error = f"Action {task.action_name!r} was stopped"
+            error = f"Action {name!r} was stopped"
         except exceptions.RuntimeEnvSetupError as exc:
-            error = f"Action {task.action_name!r}: Ray could not set up its runtime_env: {exc}"
+            error = f"Action {name!r}: Ray could not set up its runtime_env: {exc}"
         except exceptions.RayError as exc:
-            error = f"Action {task.action_name!r} crashed on Ray: {type(exc).__name__}: {exc}"
-        return ActionOutcome(error=error, duration=time.monotonic() - started)
+            error = f"Action {name!r} crashed on Ray: {type(exc).__name__}: {exc}"
+        return stopper.unfinished(error)

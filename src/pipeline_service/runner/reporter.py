@@ -26,7 +26,7 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
@@ -48,6 +48,16 @@ MAX_PENDING_LOGS = 100_000
 DEFAULT_CLOSE_TIMEOUT = 30.0
 MAX_PENDING_POINTS = 1_000_000
 _LEVELS = frozenset(level.value for level in LogLevel)
+
+
+def log_entry(message: object, level: str, action_name: str | None) -> dict[str, Any]:
+    """A log line as the wire's LogEntry, stamped now (it may be sent later)."""
+    return {
+        "message": str(message),
+        "level": level,
+        "action_name": action_name,
+        "timestamp": datetime.now(UTC).isoformat(),
+    }
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,10 @@ class ActionReporter(Closing):
         self._step: str | None = None
         self._message: str | None = None
         self._metrics: dict[str, Any] = {}
-        self._dirty = ran_on is not None  # where the action runs goes out with the first flush
+        self._dirty = False
+        # Where the action runs goes out with the first flush while it runs; an action over
+        # before that has it reported with its outcome instead (one request fewer).
+        self._ran_on_unsent = ran_on is not None
         self._unsent_progress: tuple[dict[str, Any], str] | None = None  # (update, its key)
         self._logs: deque[dict[str, Any]] = deque()  # not yet in a batch
         self._batches: deque[_Batch] = deque()  # formed, not yet acknowledged, oldest first
@@ -225,12 +238,7 @@ class ActionReporter(Closing):
             self._dropped += 1
 
     def _entry(self, message: object, level: str) -> dict[str, Any]:
-        return {
-            "message": str(message),
-            "level": level,
-            "action_name": self._action_name,
-            "timestamp": datetime.now(UTC).isoformat(),
-        }
+        return log_entry(message, level, self._action_name)
 
     @property
     def total(self) -> float | None:
@@ -248,9 +256,12 @@ class ActionReporter(Closing):
     def flush(self) -> None:
         """Send the newest progress (if it changed) and every queued log line; what fails
         transiently stays queued for the next flush."""
+        self._flush(closing=False)
+
+    def _flush(self, *, closing: bool) -> None:
         with self._send_lock:
             with self._lock:
-                progress = self._take_progress()
+                progress = self._take_progress(closing)
                 self._form_batches()
             if self.lease_lost.is_set():
                 return  # the run belongs to another worker now: nothing of ours may land
@@ -281,25 +292,16 @@ class ActionReporter(Closing):
                     del self._points[:MAX_METRIC_BATCH]
                     self._unacknowledged = (new_key(), batch)
                 key, batch = self._unacknowledged
-            try:
-                self._client.append_metrics(
-                    self._run_id, batch, idempotency_key=key, lease_token=self._lease_token
-                )
-            except PipelineServiceError as exc:
-                if is_transient(exc):
-                    self._last_failure = exc
-                    logger.warning("metrics of run %s not sent, will resend: %s", self._run_id, exc)
-                    with self._lock:
-                        dropped = len(self._points) - MAX_PENDING_POINTS
-                        if dropped > 0:
-                            del self._points[:dropped]
-                            logger.warning(
-                                "dropped %d unsent metric points of run %s", dropped, self._run_id
-                            )
-                    return
-                self._rejected(exc)
-                logger.warning("metrics of run %s rejected: %s", self._run_id, exc)
+            sent = self._attempt("metrics", self._client.append_metrics, batch, idempotency_key=key)
             with self._lock:
+                if not sent:
+                    dropped = len(self._points) - MAX_PENDING_POINTS
+                    if dropped > 0:
+                        del self._points[:dropped]
+                        logger.warning(
+                            "dropped %d unsent metric points of run %s", dropped, self._run_id
+                        )
+                    return
                 self._unacknowledged = None
 
     def _point_entry(self, point: dict[str, Any]) -> dict[str, Any]:
@@ -307,10 +309,12 @@ class ActionReporter(Closing):
         logged_at = datetime.fromtimestamp(point["timestamp"], UTC).isoformat()
         return {"action_name": self._action_name, **point, "timestamp": logged_at}
 
-    def _take_progress(self) -> dict[str, Any] | None:
-        if not self._dirty:
+    def _take_progress(self, closing: bool) -> dict[str, Any] | None:
+        """The progress update to send, if any: when something changed, or (while the action
+        runs) to say where it runs."""
+        if not (self._dirty or (self._ran_on_unsent and not closing)):
             return None
-        self._dirty = False
+        self._dirty = self._ran_on_unsent = False
         update: dict[str, Any] = {"name": self._action_name, "status": "running"}
         if self._progress is not None:
             update["progress"] = self._progress
@@ -346,26 +350,20 @@ class ActionReporter(Closing):
     def _send_progress(self, update: dict[str, Any]) -> None:
         unsent = self._unsent_progress
         key = unsent[1] if unsent is not None and unsent[0] == update else new_key()
-        try:
-            self._client.report_progress(
-                self._run_id,
-                current_action=self._action_name,
-                current_action_index=self._action_index,
-                action_progress=update,
-                idempotency_key=key,
-                lease_token=self._lease_token,
-            )
-        except PipelineServiceError as exc:
-            if is_transient(exc):
-                logger.warning("progress of run %s not sent, will resend: %s", self._run_id, exc)
-                self._last_failure = exc
-                with self._lock:
-                    self._unsent_progress = (update, key)
-                    self._dirty = True
-                return
-            self._rejected(exc)
-            logger.warning("progress of run %s rejected: %s", self._run_id, exc)
-        self._unsent_progress = None
+        sent = self._attempt(
+            "progress",
+            self._client.report_progress,
+            current_action=self._action_name,
+            current_action_index=self._action_index,
+            action_progress=update,
+            idempotency_key=key,
+        )
+        if sent:
+            self._unsent_progress = None
+            return
+        with self._lock:
+            self._unsent_progress = (update, key)
+            self._dirty = True
 
     def _send_batches(self) -> None:
         """Send the queued batches in order; stop at the first that fails transiently."""
@@ -374,31 +372,32 @@ class ActionReporter(Closing):
                 if not self._batches:
                     return
                 batch = self._sending = self._batches[0]
-            try:
-                self._client.append_logs(
-                    self._run_id,
-                    batch.entries,
-                    idempotency_key=batch.key,
-                    lease_token=self._lease_token,
-                )
-            except PipelineServiceError as exc:
-                if is_transient(exc):
-                    logger.warning("logs of run %s not sent, will resend: %s", self._run_id, exc)
-                    self._last_failure = exc
-                    with self._lock:
-                        self._sending = None
-                    return
-                self._rejected(exc)
-                logger.warning("logs of run %s rejected: %s", self._run_id, exc)
+            sent = self._attempt(
+                "logs", self._client.append_logs, batch.entries, idempotency_key=batch.key
+            )
             with self._lock:
                 self._sending = None
+                if not sent:
+                    return
                 if self._batches and self._batches[0] is batch:
                     self._batches.popleft()
                     self._batched -= len(batch.entries)
 
-    def _rejected(self, exc: PipelineServiceError) -> None:
-        if is_lease_lost(exc):
-            self.lease_lost.set()
+    def _attempt(self, what: str, method: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
+        """Send once (`method` of the client, for this run, with the lease token). True when
+        done with it: stored, or refused for good (a lost lease sets `lease_lost`); False when
+        it failed transiently and must be sent again."""
+        try:
+            method(self._run_id, *args, lease_token=self._lease_token, **kwargs)
+        except PipelineServiceError as exc:
+            if is_transient(exc):
+                logger.warning("%s of run %s not sent, will resend: %s", what, self._run_id, exc)
+                self._last_failure = exc
+                return False
+            if is_lease_lost(exc):
+                self.lease_lost.set()
+            logger.warning("%s of run %s rejected: %s", what, self._run_id, exc)
+        return True
 
     def _loop(self) -> None:
         while not self._closed.is_set():
@@ -430,7 +429,7 @@ class ActionReporter(Closing):
             self._thread.join()
             self._thread = None
         deadline = time.monotonic() + self._close_timeout
-        self.flush()
+        self._flush(closing=True)
         attempt = 0
         while not self.lease_lost.is_set() and self._unsent():
             attempt += 1
@@ -442,7 +441,7 @@ class ActionReporter(Closing):
                 return
             failure = self._last_failure or Exception()
             time.sleep(min(resend_delay(failure, attempt), left))
-            self.flush()
+            self._flush(closing=True)
 
     def __enter__(self) -> Self:
         self.start()

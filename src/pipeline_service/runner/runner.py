@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pipeline_service.errors import ConflictError, PipelineServiceError
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, missing_module
 from pipeline_service.runner.delivery import LeaseExpired, deliver, is_lease_lost, new_key
+from pipeline_service.runner.reporter import log_entry
 from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
-    from pipeline_service.types import ActionDefinition, Checkpoint, Run
+    from pipeline_service.types import ActionDefinition, Checkpoint, RanOn, Run
 
 logger = logging.getLogger(__name__)
 
@@ -206,6 +207,8 @@ class Runner:
         self._work_root = work_root
         self._import_paths = tuple(import_paths)
         self._check_imports = check_imports
+        self._held: list[dict[str, Any]] = []  # log lines going out with the next (see _log)
+        self._held_lock = threading.Lock()
 
     def run(self, run: Run, control: RunControl) -> RunEnd:
         """Execute `run` (already claimed and `running`) until it ends or must stop."""
@@ -217,6 +220,8 @@ class Runner:
             logger.warning("run %s: %s; leaving it", run["id"], exc)
             control.lost.set()
             return RunEnd.LOST
+        finally:
+            self._send_held(run["id"], control)
 
     def _write(
         self, control: RunControl, what: str, method: Callable[..., T], *args: Any, **kwargs: Any
@@ -300,7 +305,9 @@ class Runner:
                 return self._stopped_during(run_id, name, index, control, announced)
             if not outcome.ok:
                 error = str(outcome.error)
-                return self._fail(run_id, (name, index), error, outcome.traceback, control)
+                return self._fail(
+                    run_id, (name, index), error, outcome.traceback, control, outcome.ran_on
+                )
             result = outcome.result or {}
             with self._guard(run_id, control):
                 # Correct on its own (progress and total together), whatever reached the
@@ -312,6 +319,8 @@ class Runner:
                     "total": outcome.total,
                     "metrics": outcome.metrics,
                 }
+                if outcome.ran_on is not None:
+                    completed["ran_on"] = dict(outcome.ran_on)
                 self._write(
                     control,
                     f"reporting action {name!r} of run {run_id} completed",
@@ -334,10 +343,11 @@ class Runner:
                     artifacts_path=str(work_dir),
                 )
                 done = f"Action {name!r} completed in {outcome.duration:.2f} s"
-                self._log(run_id, name, done, control)
+                self._log(run_id, name, done, control, hold=True)
             params = {**params, **result}
             results.update(result)
         with self._guard(run_id, control):
+            self._send_held(run_id, control)
             self._write(
                 control,
                 f"completing run {run_id}",
@@ -389,10 +399,14 @@ class Runner:
         error: str,
         traceback: str | None,
         control: RunControl,
+        ran_on: RanOn | None = None,
     ) -> RunEnd:
         with self._guard(run_id, control):
             if action is not None:
                 name, index = action
+                failed: dict[str, Any] = {"name": name, "status": "failed", "error": error}
+                if ran_on is not None:
+                    failed["ran_on"] = dict(ran_on)
                 self._write(
                     control,
                     f"reporting action {name!r} of run {run_id} failed",
@@ -400,7 +414,7 @@ class Runner:
                     run_id,
                     current_action=name,
                     current_action_index=index,
-                    action_progress={"name": name, "status": "failed", "error": error},
+                    action_progress=failed,
                 )
             where = f"Action {action[0]!r} failed" if action else "Run failed"
             message = f"{where}: {error}"
@@ -489,11 +503,31 @@ class Runner:
         message: str,
         control: RunControl,
         level: str = "info",
+        *,
+        hold: bool = False,
     ) -> None:
-        self._write(
-            control,
-            f"logging to run {run_id}",
-            self._writer.append_logs,
-            run_id,
-            [{"message": message, "level": level, "action_name": action_name}],
-        )
+        """Add a line to the run's log, with the lines held before it. A line `hold`ing (an
+        action's "completed") waits for the next line (the next action's "started"), or for
+        `_send_held` (before the run ends): one request per action fewer, its time its own."""
+        entry = log_entry(message, level, action_name)
+        with self._held_lock:
+            if hold:
+                self._held.append(entry)
+                return
+            entries = [*self._held, entry]
+            self._held.clear()
+        self._write(control, f"logging to run {run_id}", self._writer.append_logs, run_id, entries)
+
+    def _send_held(self, run_id: str, control: RunControl) -> None:
+        """Send the held log lines now (none: nothing to do). A failure is only logged: the
+        run is not ours any more, and the write after this one (if any) learns so too."""
+        with self._held_lock:
+            entries, self._held = self._held, []
+        if not entries:
+            return
+        try:
+            self._write(
+                control, f"logging to run {run_id}", self._writer.append_logs, run_id, entries
+            )
+        except (PipelineServiceError, LeaseExpired) as exc:
+            logger.info("could not send the last log lines of run %s: %s", run_id, exc)

@@ -1,0 +1,173 @@
+"""The requests a worker makes for a run of no-op actions, counted by a proxy between a real
+worker and a real server (counts, not times), and its warm child process: each action still
+in a process of its own, and no process left once the worker is gone."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline_service import PipelineServiceClient
+from pipeline_service.runner import Worker
+from pipeline_service.server import EmbeddedServer
+from tests.support.processes import subprocess_env, wait_until
+
+from .fault_proxy import FaultProxy
+from .helpers import HERE, worker_command
+from .test_worker import process_gone, steps, wait_for_end
+
+pytestmark = pytest.mark.slow
+
+NOOP = "runner_test_actions:noop"
+ACTIONS = 10
+
+
+@pytest.fixture
+def proxy(service: EmbeddedServer) -> Iterator[FaultProxy]:
+    fault_proxy = FaultProxy(service.url)
+    yield fault_proxy
+    fault_proxy.close()
+
+
+def test_a_no_op_action_costs_four_requests(
+    client: PipelineServiceClient, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    names = [f"noop{i}" for i in range(ACTIONS)]
+    pipeline = client.create_pipeline("no-ops", steps(*names, entrypoint=NOOP))
+    run_id = client.create_run(pipeline["id"])["id"]
+    with Worker(
+        proxy.url,
+        pipeline_id=pipeline["id"],
+        work_root=tmp_path / "runs",
+        import_paths=[str(HERE)],
+        lease_seconds=60,  # no renewal is due while this runs, however loaded the machine
+        renew_interval=60,
+    ) as worker:
+        assert worker.run_once()
+    run = wait_for_end(client, run_id)
+    assert run["status"] == "completed", run["error"]
+
+    # Per action: started, completed (progress); its checkpoint; one log request carrying the
+    # previous action's "completed" line with this one's "started" line.
+    assert proxy.count("POST", r"/progress$") == 2 * ACTIONS
+    assert proxy.count("POST", r"/checkpoints/$") == ACTIONS
+    assert proxy.count("POST", r"/logs/$") == ACTIONS + 1  # the last "completed" before the end
+    # Around them: claim; read the pipeline and the checkpoints; complete; release.
+    assert sum(proxy.requests.values()) == 4 * ACTIONS + 6
+
+    # Nothing lost by sending less: where each action ran (each in a process of its own),
+    # every line once, in order, each with the time it was written.
+    pids = [entry["ran_on"]["task_id"] for entry in run["progress"]]
+    assert all(entry["ran_on"]["executor"] == "process" for entry in run["progress"])
+    assert len(set(pids)) == ACTIONS
+    assert str(os.getpid()) not in pids
+    logs = client.get_logs(run_id)
+    expected = []
+    for name in names:
+        expected += [f"Action {name!r} started ({NOOP})", f"Action {name!r} completed in"]
+    assert [log["message"][: len(line)] for log, line in zip(logs, expected, strict=True)] == (
+        expected
+    )
+    stamps = [log["timestamp"] for log in logs]
+    assert stamps == sorted(stamps)
+
+
+def test_a_failing_action_reports_where_it_ran(
+    client: PipelineServiceClient, tmp_path: Path, service: EmbeddedServer
+) -> None:
+    """The failure report says where the action ran (it ended before any progress report)."""
+    pipeline = client.create_pipeline("fails", steps("a", entrypoint="runner_test_actions:boom"))
+    run_id = client.create_run(pipeline["id"])["id"]
+    with Worker(
+        service.url,
+        pipeline_id=pipeline["id"],
+        work_root=tmp_path / "runs",
+        import_paths=[str(HERE)],
+        lease_seconds=60,
+    ) as worker:
+        assert worker.run_once()
+    run = wait_for_end(client, run_id)
+    assert run["status"] == "failed"
+    [entry] = run["progress"]
+    assert entry["status"] == "failed"
+    assert entry["ran_on"]["executor"] == "process"
+    assert entry["ran_on"]["task_id"] != str(os.getpid())
+
+
+def test_closing_the_worker_ends_its_warm_child(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    pipeline = client.create_pipeline("one", steps("a", entrypoint=NOOP))
+    client.create_run(pipeline["id"])
+    before = set(multiprocessing.active_children())
+    worker = Worker(
+        service.url, pipeline_id=pipeline["id"], work_root=tmp_path, import_paths=[str(HERE)]
+    )
+    with worker:
+        assert worker.run_once()
+        # The action's own child was killed when it ended (reaped later): the one left is
+        # the warm child, ready for the next action.
+        [warm] = wait_until(
+            lambda: (
+                len(started := set(multiprocessing.active_children()) - before) == 1 and started
+            ),
+            30,
+            "the action's child to be gone",
+        )
+        assert warm.pid is not None
+        pid = warm.pid
+    assert warm not in multiprocessing.active_children()
+    assert process_gone(pid)
+
+
+def _marked_processes(marker: str) -> dict[int, int]:
+    """The live processes whose environment holds `marker` (a worker and all it started), each
+    with its session's id."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z":
+                    found[int(proc.name)] = int(fields[3])
+        except OSError:
+            continue
+    return found
+
+
+def test_a_killed_worker_leaves_no_warm_child_behind(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    pipeline = client.create_pipeline("one", steps("a", entrypoint=NOOP))
+    run_id = client.create_run(pipeline["id"])["id"]
+    marker = f"NOOP_TEST_MARKER={uuid.uuid4().hex}"
+    env = {**subprocess_env(), marker.split("=")[0]: marker.split("=")[1]}
+    worker = subprocess.Popen(
+        worker_command(service.url, "--pipeline", pipeline["id"]),
+        env=env,
+        cwd=HERE,
+        start_new_session=True,
+    )
+    try:
+        assert wait_for_end(client, run_id, 60)["status"] == "completed"
+        # The warm child waiting for the next action leads a session of its own.
+        wait_until(
+            lambda: [
+                pid
+                for pid, session in _marked_processes(marker).items()
+                if pid == session != worker.pid
+            ],
+            30,
+            "the warm child",
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(30)
+    wait_until(lambda: not _marked_processes(marker), 30, "every process of the worker to end")
