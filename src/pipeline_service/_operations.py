@@ -163,6 +163,7 @@ def _body(model: Callable[[dict[str, Any]], M], data: Mapping[str, Any], what: s
 
 
 def given(**fields: Any) -> dict[str, Any]:
+    """A request body of the fields given (neither None nor NOT_GIVEN), JSON-ready."""
     return {k: jsonable(v) for k, v in fields.items() if v is not None and v is not NOT_GIVEN}
 
 
@@ -288,6 +289,7 @@ def _run_claim(response: httpx.Response) -> RunClaim | None:
     return None if response.status_code == 204 else read_json(response, _RUN_CLAIM)
 
 
+# The writes to a run, each called with the body its client method built (`given`).
 update_run = _RunWrite(
     _update_run.request_kwargs, RunUpdate.from_dict, _reader(_RUN), "update_run", creates=False
 )
