@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 import httpx
 from pipeline_service_api.api.artifacts import download_artifact as _download_artifact
@@ -92,6 +92,7 @@ from .types import (
 
 T = TypeVar("T")
 M = TypeVar("M")
+P = ParamSpec("P")
 
 _PIPELINE = TypeAdapter(Pipeline)
 _PIPELINES = TypeAdapter(list[Pipeline])
@@ -139,7 +140,7 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _entry(value: LogEntry | ActionProgress | Mapping[str, Any]) -> dict[str, Any]:
+def entry(value: LogEntry | ActionProgress | Mapping[str, Any]) -> dict[str, Any]:
     """A log entry or action progress as a JSON-ready dict whose timestamps carry an offset."""
     data = jsonable(value)
     if not isinstance(data, dict):
@@ -161,7 +162,8 @@ def _body(model: Callable[[dict[str, Any]], M], data: Mapping[str, Any], what: s
         raise ValueError(f"{what}: {exc}") from None
 
 
-def _given(**fields: Any) -> dict[str, Any]:
+def given(**fields: Any) -> dict[str, Any]:
+    """A request body of the fields given (neither None nor NOT_GIVEN), JSON-ready."""
     return {k: jsonable(v) for k, v in fields.items() if v is not None and v is not NOT_GIVEN}
 
 
@@ -194,7 +196,7 @@ def _action_definitions(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, 
     return definitions
 
 
-def _run_status(status: str, what: str) -> _WireRunStatus:
+def run_status(status: str, what: str) -> _WireRunStatus:
     try:
         return _WireRunStatus(str(status))
     except ValueError:
@@ -270,35 +272,49 @@ class _RunWrite(Generic[T]):
         return Call(kwargs, self.read)
 
 
+@dataclass(frozen=True)
+class _Operation(Generic[P, T]):
+    """An operation sent as the generated module builds it (same arguments), read by `read`;
+    `retry_safe` for one that may be repeated."""
+
+    request_kwargs: Callable[P, dict[str, Any]]
+    read: Callable[[httpx.Response], T]
+    retry_safe: bool = False
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
+        return Call(self.request_kwargs(*args, **kwargs), self.read, retry_safe=self.retry_safe)
+
+
 def _run_claim(response: httpx.Response) -> RunClaim | None:
     return None if response.status_code == 204 else read_json(response, _RUN_CLAIM)
 
 
-_UPDATE_RUN = _RunWrite(
+# The writes to a run, each called with the body its client method built (`given`).
+update_run = _RunWrite(
     _update_run.request_kwargs, RunUpdate.from_dict, _reader(_RUN), "update_run", creates=False
 )
-_REPORT_PROGRESS = _RunWrite(
+report_progress = _RunWrite(
     _report_progress.request_kwargs,
     ProgressUpdate.from_dict,
     _reader(_RUN),
     "report_progress",
     creates=False,
 )
-_APPEND_METRICS = _RunWrite(
+append_metrics = _RunWrite(
     _append_metrics.request_kwargs,
     MetricBatch.from_dict,
     _reader(_METRICS_APPENDED),
     "append_metrics",
     creates=True,
 )
-_CREATE_CHECKPOINT = _RunWrite(
+create_checkpoint = _RunWrite(
     _create_checkpoint.request_kwargs,
     CheckpointCreate.from_dict,
     _reader(_CHECKPOINT),
     "create_checkpoint",
     creates=True,
 )
-_APPEND_LOGS = _RunWrite(
+append_logs = _RunWrite(
     _append_logs.request_kwargs,
     LogBatch.from_dict,
     _reader(_LOG_RECORDS),
@@ -310,9 +326,8 @@ _APPEND_LOGS = _RunWrite(
 # --- operations ----------------------------------------------------------------------------
 
 
-def health() -> Call[dict[str, Any]]:
-    # Lenient on purpose: a healthy server that omits `service` or `version` is still healthy.
-    return Call(_get_health.request_kwargs(), _reader(_JSON_OBJECT))
+# Lenient on purpose: a healthy server that omits `service` or `version` is still healthy.
+health = _Operation(_get_health.request_kwargs, _reader(_JSON_OBJECT))
 
 
 def create_pipeline(
@@ -325,7 +340,7 @@ def create_pipeline(
     idempotency_key: str | None,
     labels: Mapping[str, str] | None = None,
 ) -> Call[Pipeline]:
-    data = _given(name=name, description=description)
+    data = given(name=name, description=description)
     data["actions"] = _action_definitions(actions)
     if dedicated_workers:  # not sent otherwise: v1 core servers do not know the field
         data["dedicated_workers"] = True
@@ -338,12 +353,10 @@ def create_pipeline(
     return Call(_create_pipeline.request_kwargs(body=body, idempotency_key=key), _reader(_PIPELINE))
 
 
-def get_pipeline(pipeline_id: str) -> Call[Pipeline]:
-    return Call(_get_pipeline.request_kwargs(pipeline_id), _reader(_PIPELINE))
+get_pipeline = _Operation(_get_pipeline.request_kwargs, _reader(_PIPELINE))
 
 
-def list_pipelines(skip: int, *, limit: int) -> Call[Page[Pipeline]]:
-    return Call(_list_pipelines.request_kwargs(skip=skip, limit=limit), page_reader(_PIPELINES))
+list_pipelines = _Operation(_list_pipelines.request_kwargs, page_reader(_PIPELINES))
 
 
 def update_pipeline(
@@ -375,8 +388,7 @@ def update_pipeline(
     return Call(_update_pipeline.request_kwargs(pipeline_id, body=body), _reader(_PIPELINE))
 
 
-def delete_pipeline(pipeline_id: str) -> Call[None]:
-    return Call(_delete_pipeline.request_kwargs(pipeline_id), _nothing)
+delete_pipeline = _Operation(_delete_pipeline.request_kwargs, _nothing)
 
 
 def create_run(
@@ -389,9 +401,7 @@ def create_run(
     idempotency_key: str | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> Call[Run]:
-    data = _given(
-        params=params, work_dir=work_dir, resume_from=resume_from, from_action=from_action
-    )
+    data = given(params=params, work_dir=work_dir, resume_from=resume_from, from_action=from_action)
     if labels:  # not sent otherwise: v1 core servers do not know the field
         data["labels"] = dict(labels)
     body = _body(RunCreate.from_dict, data, "create_run")
@@ -401,8 +411,7 @@ def create_run(
     )
 
 
-def get_run(run_id: str) -> Call[Run]:
-    return Call(_get_run.request_kwargs(run_id), _reader(_RUN))
+get_run = _Operation(_get_run.request_kwargs, _reader(_RUN))
 
 
 def list_runs(
@@ -413,7 +422,7 @@ def list_runs(
     resumed_from: str | None = None,
     label: str | None = None,
 ) -> Call[Page[Run]]:
-    status_filter = UNSET if status is None else _run_status(status, "list_runs")
+    status_filter = UNSET if status is None else run_status(status, "list_runs")
     return Call(
         _list_runs.request_kwargs(
             status_filter=status_filter,
@@ -426,77 +435,17 @@ def list_runs(
     )
 
 
-def list_pipeline_runs(pipeline_id: str, *, skip: int, limit: int) -> Call[Page[Run]]:
-    return Call(
-        _list_pipeline_runs.request_kwargs(pipeline_id, skip=skip, limit=limit),
-        page_reader(_RUNS),
-    )
+list_pipeline_runs = _Operation(_list_pipeline_runs.request_kwargs, page_reader(_RUNS))
 
 
-def update_run(
-    run_id: str,
-    *,
-    status: str | None,
-    result: Mapping[str, Any] | None,
-    error: str | None,
-    current_action: str | None,
-    current_action_index: int | None,
-    idempotency_key: str | None = None,
-    lease_token: int | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> Call[Run]:
-    if status is not None:
-        _run_status(status, "update_run")
-    data = _given(
-        status=status,
-        result=result,
-        error=error,
-        current_action=current_action,
-        current_action_index=current_action_index,
-        labels=labels,
-    )
-    return _UPDATE_RUN(run_id, data, key=idempotency_key, lease_token=lease_token)
+delete_run = _Operation(_delete_run.request_kwargs, _nothing)
 
 
-def delete_run(run_id: str) -> Call[None]:
-    return Call(_delete_run.request_kwargs(run_id), _nothing)
+# Cancelling is idempotent by contract (an already cancelled run is returned unchanged).
+cancel_run = _Operation(_cancel_run.request_kwargs, _reader(_RUN), retry_safe=True)
 
 
-def cancel_run(run_id: str) -> Call[Run]:
-    # Cancelling is idempotent by contract (an already cancelled run is returned unchanged).
-    return Call(_cancel_run.request_kwargs(run_id), _reader(_RUN), retry_safe=True)
-
-
-def report_progress(
-    run_id: str,
-    *,
-    current_action: str | None,
-    current_action_index: int | None,
-    status: str | None,
-    action_progress: ActionProgress | Mapping[str, Any] | None,
-    error: str | None,
-    idempotency_key: str | None = None,
-    lease_token: int | None = None,
-) -> Call[Run]:
-    if status is not None:
-        _run_status(status, "report_progress")
-    entry = None
-    if action_progress is not None:
-        # Only the fields the caller set (jsonable uses exclude_unset): the server merges, so
-        # defaults must not overwrite what it holds.
-        entry = _entry(action_progress)
-    data = _given(
-        current_action=current_action,
-        current_action_index=current_action_index,
-        status=status,
-        action_progress=entry,
-        error=error,
-    )
-    return _REPORT_PROGRESS(run_id, data, key=idempotency_key, lease_token=lease_token)
-
-
-def get_progress(run_id: str) -> Call[PipelineProgress]:
-    return Call(_get_progress.request_kwargs(run_id), _progress)
+get_progress = _Operation(_get_progress.request_kwargs, _progress)
 
 
 def stream_progress_kwargs(run_id: str) -> dict[str, Any]:
@@ -516,8 +465,7 @@ def stream_logs_kwargs(
     )
 
 
-def get_metrics(run_id: str) -> Call[RunMetrics]:
-    return Call(_get_metrics.request_kwargs(run_id), _reader(_RUN_METRICS))
+get_metrics = _Operation(_get_metrics.request_kwargs, _reader(_RUN_METRICS))
 
 
 def metric_entry(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -538,67 +486,18 @@ def metric_entry(value: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def append_metrics(
-    run_id: str,
-    *,
-    points: list[Any],
-    idempotency_key: str | None = None,
-    lease_token: int | None = None,
-) -> Call[MetricsAppended]:
-    return _APPEND_METRICS(run_id, {"points": points}, key=idempotency_key, lease_token=lease_token)
+list_run_events = _Operation(_list_run_events.request_kwargs, page_reader(_RUN_EVENTS))
 
 
-def create_checkpoint(
-    run_id: str,
-    *,
-    action_name: str,
-    action_index: int,
-    status: str,
-    params_snapshot: Mapping[str, Any] | None,
-    result: Mapping[str, Any] | None,
-    artifacts_path: str | None,
-    step: int | None = None,
-    state: Mapping[str, Any] | None = None,
-    artifacts: Sequence[str] | None = None,
-    idempotency_key: str | None = None,
-    lease_token: int | None = None,
-) -> Call[Checkpoint]:
-    if isinstance(artifacts, str):
-        raise TypeError("artifacts must be a list of artifact paths, not a string")
-    data = _given(
-        action_name=action_name,
-        action_index=action_index,
-        status=status,
-        params_snapshot=params_snapshot,
-        result=result,
-        artifacts_path=artifacts_path,
-        step=step,
-        state=state,
-        artifacts=None if artifacts is None else list(artifacts),
-    )
-    return _CREATE_CHECKPOINT(run_id, data, key=idempotency_key, lease_token=lease_token)
+list_checkpoints = _Operation(_list_checkpoints.request_kwargs, page_reader(_CHECKPOINTS))
 
 
-def list_run_events(run_id: str, *, after: int, limit: int) -> Call[Page[RunEvent]]:
-    return Call(
-        _list_run_events.request_kwargs(run_id, after=after, limit=limit),
-        page_reader(_RUN_EVENTS),
-    )
+get_latest_checkpoint = _Operation(_get_latest_checkpoint.request_kwargs, _reader(_CHECKPOINT))
 
 
-def list_checkpoints(run_id: str, *, skip: int, limit: int) -> Call[Page[Checkpoint]]:
-    return Call(
-        _list_checkpoints.request_kwargs(run_id, skip=skip, limit=limit),
-        page_reader(_CHECKPOINTS),
-    )
-
-
-def get_latest_checkpoint(run_id: str) -> Call[Checkpoint]:
-    return Call(_get_latest_checkpoint.request_kwargs(run_id), _reader(_CHECKPOINT))
-
-
-def get_checkpoint_by_action(run_id: str, *, action_name: str) -> Call[Checkpoint]:
-    return Call(_get_checkpoint_by_action.request_kwargs(run_id, action_name), _reader(_CHECKPOINT))
+get_checkpoint_by_action = _Operation(
+    _get_checkpoint_by_action.request_kwargs, _reader(_CHECKPOINT)
+)
 
 
 def newest_checkpoint_named(
@@ -613,8 +512,7 @@ def newest_checkpoint_named(
     return max(enumerate(named), key=lambda ic: (ic[1]["created_at"], ic[0]))[1]
 
 
-def list_artifacts(run_id: str) -> Call[list[Artifact]]:
-    return Call(_list_artifacts.request_kwargs(run_id), _reader(_ARTIFACTS))
+list_artifacts = _Operation(_list_artifacts.request_kwargs, _reader(_ARTIFACTS))
 
 
 def upload_artifact(
@@ -651,18 +549,8 @@ def log_batches(entries: Sequence[LogEntry | Mapping[str, Any]], *, size: int) -
     """Entries as JSON-ready dicts, in batches the server accepts."""
     if isinstance(entries, str | bytes) or not isinstance(entries, Sequence):
         raise TypeError("entries must be a list of LogEntry objects or dicts")
-    items = [_entry(e) for e in entries]
+    items = [entry(e) for e in entries]
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
-
-
-def append_logs(
-    run_id: str,
-    *,
-    entries: list[Any],
-    idempotency_key: str | None = None,
-    lease_token: int | None = None,
-) -> Call[list[LogRecord]]:
-    return _APPEND_LOGS(run_id, {"entries": entries}, key=idempotency_key, lease_token=lease_token)
 
 
 def get_logs(
@@ -690,7 +578,7 @@ def get_logs(
 def claim_run(
     worker_id: str, *, lease_seconds: float, pipeline_id: str | None
 ) -> Call[RunClaim | None]:
-    data = _given(worker_id=worker_id, lease_seconds=lease_seconds, pipeline_id=pipeline_id)
+    data = given(worker_id=worker_id, lease_seconds=lease_seconds, pipeline_id=pipeline_id)
     body = _body(ClaimRequest.from_dict, data, "claim_run")
     return Call(_claim_run.request_kwargs(body=body), _run_claim)
 
@@ -700,7 +588,7 @@ def renew_lease(
 ) -> Call[Lease]:
     body = _body(
         LeaseRequest.from_dict,
-        _given(worker_id=worker_id, lease_seconds=lease_seconds),
+        given(worker_id=worker_id, lease_seconds=lease_seconds),
         "renew_lease",
     )
     # Renewing twice extends the same lease: safe to repeat.

@@ -178,14 +178,16 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         self, skip: int = 0, limit: int = 100, *, timeout: float | None = None
     ) -> list[Pipeline]:
         """One page of pipelines, newest first."""
-        return await self._requester.request(ops.list_pipelines(skip, limit=limit), timeout=timeout)
+        return await self._requester.request(
+            ops.list_pipelines(skip=skip, limit=limit), timeout=timeout
+        )
 
     def iter_pipelines(
         self, *, page_size: int = 100, timeout: float | None = None
     ) -> AsyncIterator[Pipeline]:
         """Every pipeline, newest first, fetched page by page."""
         return self._requester.paged(
-            lambda skip: ops.list_pipelines(skip, limit=page_size), page_size, timeout
+            lambda skip: ops.list_pipelines(skip=skip, limit=page_size), page_size, timeout
         )
 
     async def update_pipeline(
@@ -261,15 +263,14 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         it, resuming a run whose actions all completed is a ConflictError.
         """
         earlier = await self.get_run(run_id, timeout=timeout)
-        call = ops.create_run(
+        return await self.create_run(
             earlier["pipeline_id"],
-            params=params,
-            work_dir=None,
+            params,
             resume_from=run_id,
             from_action=from_action,
             idempotency_key=idempotency_key,
+            timeout=timeout,
         )
-        return await self._requester.request(call, timeout=timeout)
 
     async def get_run(self, run_id: str, *, timeout: float | None = None) -> Run:
         """A run by id (NotFoundError if there is none)."""
@@ -345,17 +346,17 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         given are sent. A worker passes its claim's `lease_token` (ConflictError once the lease
         was lost); with an `idempotency_key` the change is applied once however often it is
         resent (and the client retries it)."""
-        call = ops.update_run(
-            run_id,
+        if status is not None:
+            ops.run_status(status, "update_run")
+        data = ops.given(
             status=status,
             result=result,
             error=error,
             current_action=current_action,
             current_action_index=current_action_index,
-            idempotency_key=idempotency_key,
-            lease_token=lease_token,
             labels=labels,
         )
+        call = ops.update_run(run_id, data, key=idempotency_key, lease_token=lease_token)
         return await self._requester.request(call, timeout=timeout)
 
     async def delete_run(self, run_id: str, *, timeout: float | None = None) -> None:
@@ -402,16 +403,18 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         A worker passes its claim's `lease_token` (ConflictError once the lease was lost); with
         an `idempotency_key` the report is applied once however often it is resent (and the
         client retries it)."""
-        call = ops.report_progress(
-            run_id,
+        if status is not None:
+            ops.run_status(status, "report_progress")
+        data = ops.given(
             current_action=current_action,
             current_action_index=current_action_index,
             status=status,
-            action_progress=action_progress,
+            # Only the fields the caller set (`jsonable` leaves out unset fields): the server
+            # merges, so defaults must not overwrite what it holds.
+            action_progress=None if action_progress is None else ops.entry(action_progress),
             error=error,
-            idempotency_key=idempotency_key,
-            lease_token=lease_token,
         )
+        call = ops.report_progress(run_id, data, key=idempotency_key, lease_token=lease_token)
         return await self._requester.request(call, timeout=timeout)
 
     async def get_progress(self, run_id: str, *, timeout: float | None = None) -> PipelineProgress:
@@ -463,9 +466,7 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
             key = idempotency_key
             if key and len(batches) > 1:
                 key = f"{key}-{i}"
-            call = ops.append_metrics(
-                run_id, points=batch, idempotency_key=key, lease_token=lease_token
-            )
+            call = ops.append_metrics(run_id, {"points": batch}, key=key, lease_token=lease_token)
             answer = await self._requester.request(call, timeout=timeout)
             accepted += answer["accepted"]
         return accepted
@@ -509,8 +510,9 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         """Record a checkpoint of an action, to resume from after a failure: after the action
         (`completed`), or inside it (`running`, with the `step`, `state` and the paths of
         uploaded `artifacts` it continues from)."""
-        call = ops.create_checkpoint(
-            run_id,
+        if isinstance(artifacts, str):
+            raise TypeError("artifacts must be a list of artifact paths, not a string")
+        data = ops.given(
             action_name=action_name,
             action_index=action_index,
             status=status,
@@ -519,10 +521,9 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
             artifacts_path=artifacts_path,
             step=step,
             state=state,
-            artifacts=artifacts,
-            idempotency_key=idempotency_key,
-            lease_token=lease_token,
+            artifacts=None if artifacts is None else list(artifacts),
         )
+        call = ops.create_checkpoint(run_id, data, key=idempotency_key, lease_token=lease_token)
         return await self._requester.request(call, timeout=timeout)
 
     async def get_checkpoints(
@@ -584,9 +585,7 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
             key = idempotency_key
             if key and len(batches) > 1:
                 key = f"{key}-{i}"
-            call = ops.append_logs(
-                run_id, entries=batch, idempotency_key=key, lease_token=lease_token
-            )
+            call = ops.append_logs(run_id, {"entries": batch}, key=key, lease_token=lease_token)
             stored: list[LogRecord] = await self._requester.request(call, timeout=timeout)
             records.extend(stored)
         return records

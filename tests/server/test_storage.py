@@ -12,8 +12,8 @@ import pytest
 
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage.changes import Change
-from pipeline_service.server.storage.interface import RunQuery
 from pipeline_service.server.storage.plans import Plan, Query
+from pipeline_service.server.storage.queries import RunQuery
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import normalize_timestamp

@@ -16,7 +16,8 @@ from pipeline_service.server.events import EventHub
 from pipeline_service.server.settings import Settings
 from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.changes import RunState
-from pipeline_service.server.storage.interface import LogQuery, Storage
+from pipeline_service.server.storage.interface import Storage
+from pipeline_service.server.storage.queries import LogQuery
 from pipeline_service.wire import TERMINAL_RUN_STATUSES, LogRecord
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

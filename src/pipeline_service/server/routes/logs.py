@@ -21,7 +21,7 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.sse import EventStream
-from pipeline_service.server.storage.interface import LogQuery
+from pipeline_service.server.storage.queries import LogQuery
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
 from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
 

@@ -12,7 +12,8 @@ from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
-from pipeline_service.server.storage.interface import RunQuery, Storage
+from pipeline_service.server.storage.interface import Storage
+from pipeline_service.server.storage.queries import RunQuery
 from pipeline_service.wire import Run
 
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=StrictJSONRoute)

@@ -22,7 +22,7 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
-from pipeline_service.server.storage.interface import RunQuery
+from pipeline_service.server.storage.queries import RunQuery
 from pipeline_service.wire import RunStatusName
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)

@@ -1,9 +1,9 @@
-"""Storage behind one interface (`interface.Storage`), one design for SQLite and PostgreSQL.
+"""Storage behind one class (`interface.Storage`), one design for SQLite and PostgreSQL.
 
 Every record is a JSON document beside the columns queries use (`documents.py`); every
 operation is a plan written once (`pipelines.py`, `runs.py`, `checkpoints.py`, `logs.py`,
-`leases.py`, `fencing.py`, `idempotency.py`, `metric_history.py`), run by `SQLStorage`
-(`sql_storage.py`) on a backend: `sqlite/` or `postgres/`. CONTRIBUTING.md maps the package.
+`leases.py`, `fencing.py`, `idempotency.py`, `metric_history.py`), run by `Storage`
+(`interface.py`) on a backend: `sqlite/` or `postgres/`. CONTRIBUTING.md maps the package.
 """
 
 from __future__ import annotations

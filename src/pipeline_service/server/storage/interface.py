@@ -1,17 +1,18 @@
-"""The storage interface the routes use; a backend (SQLite, PostgreSQL…) implements it.
+"""The Storage the routes use: every read and write of the service, each one plan (`plans.py`)
+written once for every SQL backend.
 
-`sql_storage.SQLStorage` implements every operation once, as plans (`plans.py`), for the
-backends under `sqlite/` and `postgres/`.
+A backend (`sqlite/`, `postgres/`) subclasses Storage and supplies only what differs: how a plan
+runs in a write transaction (`_write`) and on a read connection (`_read`), its lifecycle, its
+health check and its change feed. The operations themselves live in the plans of `pipelines`,
+`runs`, `checkpoints`, `logs`, `leases` and `metric_history`.
 """
 
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
-from pipeline_service.server.labels import Requirement
 from pipeline_service.server.models import (
     CheckpointCreate,
     LogEntry,
@@ -22,10 +23,24 @@ from pipeline_service.server.models import (
     RunCreate,
     RunUpdate,
 )
+from pipeline_service.server.storage import (
+    artifacts,
+    checkpoints,
+    events,
+    leases,
+    logs,
+    metric_history,
+    metric_steps,
+    pipelines,
+    runs,
+)
 from pipeline_service.server.storage.changes import ChangeListener, RunState, WatchedRuns
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page
+from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
+from pipeline_service.server.storage.queries import LogQuery, RunQuery
 from pipeline_service.wire import (
+    MAX_STEP_POINTS,
     Artifact,
     Checkpoint,
     Lease,
@@ -37,31 +52,12 @@ from pipeline_service.wire import (
     RunMetrics,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class LogQuery:
-    """Which log records of a run to read: filters, the cursor (records after `after_seq`), and
-    how many at most."""
-
-    action_name: str | None = None
-    level: str | None = None
-    since: str | None = None
-    after_seq: int = 0
-    limit: int = 1000
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class RunQuery:
-    """Which runs to list (each filter by name, so that two are never swapped): those in a
-    status, of a pipeline, that resumed a run, matching a label selector; skipping how many,
-    and how many at most."""
-
-    status: str | None = None
-    pipeline_id: str | None = None
-    resumed_from: str | None = None
-    selector: tuple[Requirement, ...] = ()
-    skip: int = 0
-    limit: int = 100
+def heartbeat() -> Plan[None]:
+    """The write a health check makes: one row, rewritten."""
+    yield Query("UPDATE heartbeat SET checked={now} WHERE id=1")
 
 
 class Storage(abc.ABC):
@@ -84,6 +80,29 @@ class Storage(abc.ABC):
     current one; None skips the check. An idempotent replay is answered before the check.
     """
 
+    def __init__(
+        self,
+        *,
+        max_metric_points: int = metric_history.MAX_POINTS,
+        max_step_points: int = MAX_STEP_POINTS,
+    ) -> None:
+        if max_metric_points < 2:
+            raise ValueError("max_metric_points must be at least 2 (the first and the newest)")
+        if max_step_points < 2:
+            raise ValueError("max_step_points must be at least 2 (the first and the newest)")
+        self.max_metric_points = max_metric_points
+        self.max_step_points = max_step_points
+
+    @abc.abstractmethod
+    async def _write(self, plan: PlanFactory[T]) -> T:
+        """Run plan(tx) in a write transaction; report its changes once it committed."""
+
+    @abc.abstractmethod
+    async def _read(self, plan: PlanFactory[T], *, snapshot: bool = False) -> T:
+        """Run plan(tx) on a read connection (it writes nothing); with snapshot, in one
+        read-only transaction, so that its statements see one state of the database (a
+        one-statement plan needs none)."""
+
     @abc.abstractmethod
     async def start(self, listener: ChangeListener, watched: WatchedRuns = frozenset) -> None:
         """Open the store (creating or migrating its schema) and start reporting changes."""
@@ -102,39 +121,38 @@ class Storage(abc.ABC):
         the same path as every other write, within a few seconds): /health calls this."""
 
     # pipelines
-    @abc.abstractmethod
-    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline: ...
 
-    @abc.abstractmethod
-    async def get_pipeline(self, pipeline_id: str) -> Pipeline: ...
+    async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
+        return await self._write(lambda tx: pipelines.create(tx, body, idem))
 
-    @abc.abstractmethod
-    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]: ...
+    async def get_pipeline(self, pipeline_id: str) -> Pipeline:
+        return await self._read(lambda tx: pipelines.get(pipeline_id))
 
-    @abc.abstractmethod
-    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline: ...
+    async def list_pipelines(self, skip: int, limit: int) -> Page[Pipeline]:
+        return await self._read(lambda tx: pipelines.list_pipelines(skip, limit))
 
-    @abc.abstractmethod
+    async def update_pipeline(self, pipeline_id: str, body: PipelineUpdate) -> Pipeline:
+        return await self._write(lambda tx: pipelines.update(tx, pipeline_id, body))
+
     async def delete_pipeline(self, pipeline_id: str) -> list[str]:
         """Delete the pipeline with its runs; the artifact object keys their records held
         (for `unreferenced_artifact_objects`)."""
+        return await self._write(lambda tx: pipelines.delete(tx, pipeline_id))
 
     # runs
-    @abc.abstractmethod
-    async def create_run(
-        self, pipeline_id: str, body: RunCreate, idem: Idempotency | None
-    ) -> Run: ...
 
-    @abc.abstractmethod
-    async def get_run(self, run_id: str) -> RunState: ...
+    async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Run:
+        return await self._write(lambda tx: runs.create(tx, pipeline_id, body, idem))
 
-    @abc.abstractmethod
+    async def get_run(self, run_id: str) -> RunState:
+        return await self._read(lambda tx: runs.get(run_id))
+
     async def list_runs(self, query: RunQuery) -> Page[Run]:
         """Runs, newest first; with pipeline_id, NotFound when that pipeline does not exist;
         with resumed_from, only the runs that resumed that run; with a label selector, only
         the runs whose labels match it."""
+        return await self._read(lambda tx: runs.list_runs(query))
 
-    @abc.abstractmethod
     async def update_run(
         self,
         run_id: str,
@@ -143,8 +161,8 @@ class Storage(abc.ABC):
         lease_token: int | None = None,
     ) -> Run:
         """PATCH: the run after the change."""
+        return await self._write(lambda tx: runs.update(tx, run_id, body, idem, lease_token))
 
-    @abc.abstractmethod
     async def report_progress(
         self,
         run_id: str,
@@ -154,17 +172,22 @@ class Storage(abc.ABC):
     ) -> Run:
         """Apply a progress report; in the same transaction, record the metric point
         `metric_history.reported_point` gives (if any), thinning the series as it says."""
+        return await self._write(
+            lambda tx: runs.report_progress(
+                tx, run_id, body, idem, lease_token, self.max_metric_points
+            )
+        )
 
-    @abc.abstractmethod
-    async def cancel_run(self, run_id: str) -> Run: ...
+    async def cancel_run(self, run_id: str) -> Run:
+        return await self._write(lambda tx: runs.cancel(tx, run_id))
 
-    @abc.abstractmethod
     async def delete_run(self, run_id: str) -> list[str]:
         """Delete the run; the artifact object keys its records held (for
         `unreferenced_artifact_objects`)."""
+        return await self._write(lambda tx: runs.delete(tx, run_id))
 
     # metrics
-    @abc.abstractmethod
+
     async def append_metrics(
         self,
         run_id: str,
@@ -173,64 +196,75 @@ class Storage(abc.ABC):
         lease_token: int | None = None,
     ) -> dict[str, Any]:
         """Store a batch of logged metric points (`metric_steps`): `{run_id, accepted}`."""
+        return await self._write(
+            lambda tx: metric_steps.append(
+                tx, run_id, entries, idem, lease_token, self.max_step_points
+            )
+        )
 
-    @abc.abstractmethod
     async def get_metrics(self, run_id: str) -> RunMetrics:
         """The RunMetrics document: one series per action of the run, in the run's order."""
+        return await self._read(
+            lambda tx: metric_history.read(run_id, self.max_metric_points, self.max_step_points),
+            snapshot=True,
+        )
 
     # checkpoints
-    @abc.abstractmethod
+
     async def create_checkpoint(
         self,
         run_id: str,
         body: CheckpointCreate,
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> Checkpoint: ...
+    ) -> Checkpoint:
+        return await self._write(lambda tx: checkpoints.create(tx, run_id, body, idem, lease_token))
 
-    @abc.abstractmethod
     async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
         """A run's checkpoints by action_index, then age."""
+        return await self._read(lambda tx: checkpoints.list_checkpoints(run_id, skip, limit))
 
-    @abc.abstractmethod
     async def latest_checkpoint(self, run_id: str, action_name: str | None) -> Checkpoint:
         """The newest checkpoint of action_name, or with the highest action_index when None."""
+        return await self._read(lambda tx: checkpoints.latest(run_id, action_name))
 
     # artifacts
-    @abc.abstractmethod
+
     async def put_artifact(
         self, run_id: str, upload: ArtifactUpload, lease_token: int | None = None
     ) -> ArtifactPut:
         """Record bytes the artifact store holds whole as the run's artifact at its path (the
         same bytes again: nothing changes; other bytes: Conflict once a checkpoint lists it)."""
+        return await self._write(lambda tx: artifacts.put(tx, run_id, upload, lease_token))
 
-    @abc.abstractmethod
     async def list_artifacts(self, run_id: str) -> list[Artifact]:
         """The run's artifacts by path."""
+        return await self._read(lambda tx: artifacts.list_artifacts(run_id))
 
-    @abc.abstractmethod
     async def get_artifact(self, run_id: str, path: str) -> StoredArtifact:
         """The run's artifact at path with its object key; NotFound without it."""
+        return await self._read(lambda tx: artifacts.get(run_id, path))
 
-    @abc.abstractmethod
     async def unreferenced_artifact_objects(self, keys: list[str]) -> list[str]:
         """The object keys among these that no artifact record references (safe to remove)."""
+        return await self._read(lambda tx: artifacts.unreferenced(keys))
 
     # logs
-    @abc.abstractmethod
+
     async def append_logs(
         self,
         run_id: str,
         entries: list[LogEntry],
         idem: Idempotency | None,
         lease_token: int | None = None,
-    ) -> list[LogRecord]: ...
+    ) -> list[LogRecord]:
+        return await self._write(lambda tx: logs.append(tx, run_id, entries, idem, lease_token))
 
-    @abc.abstractmethod
-    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]: ...
+    async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]:
+        return await self._read(lambda tx: logs.read(run_id, query))
 
     # workers
-    @abc.abstractmethod
+
     async def claim_run(
         self,
         worker_id: str,
@@ -240,19 +274,23 @@ class Storage(abc.ABC):
     ) -> RunClaim | None:
         """A RunClaim document (with the run's new `lease_token`), or None when none waits;
         `host` (the claim's address) goes into the run's `claimed` event."""
+        return await self._write(
+            lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id, host)
+        )
 
-    # events
-    @abc.abstractmethod
     async def list_run_events(self, run_id: str, after: int, limit: int) -> Page[RunEvent]:
         """The run's events after the event id `after`, oldest first."""
+        return await self._read(lambda tx: events.read(run_id, after, limit))
 
-    @abc.abstractmethod
     async def renew_lease(
         self, run_id: str, worker_id: str, lease_seconds: float, lease_token: int | None = None
     ) -> Lease:
         """A Lease document (with the run's current `lease_token`); Conflict if not held."""
+        return await self._write(
+            lambda tx: leases.renew(run_id, worker_id, lease_seconds, lease_token)
+        )
 
-    @abc.abstractmethod
     async def release_lease(
         self, run_id: str, worker_id: str, lease_token: int | None = None
-    ) -> None: ...
+    ) -> None:
+        await self._write(lambda tx: leases.release(run_id, worker_id, lease_token))

@@ -16,9 +16,9 @@ from pipeline_service.server.storage import documents, idempotency
 from pipeline_service.server.storage.changes import LogsAppended
 from pipeline_service.server.storage.fencing import check_fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
-from pipeline_service.server.storage.interface import LogQuery
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
+from pipeline_service.server.storage.queries import LogQuery
 from pipeline_service.wire import LogRecord
 
 

@@ -28,9 +28,9 @@ from pipeline_service.server.storage import (
 from pipeline_service.server.storage.changes import RunChanged, RunDeleted, RunState
 from pipeline_service.server.storage.fencing import check_fence, run_row
 from pipeline_service.server.storage.idempotency import Idempotency
-from pipeline_service.server.storage.interface import RunQuery
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
+from pipeline_service.server.storage.queries import RunQuery
 from pipeline_service.wire import Checkpoint, Run
 
 

@@ -34,10 +34,10 @@ from pipeline_service.server.errors import StorageUnavailable, Unprocessable
 from pipeline_service.server.settings import redacted
 from pipeline_service.server.storage import metric_history
 from pipeline_service.server.storage.changes import ChangeListener, WatchedRuns
+from pipeline_service.server.storage.interface import Storage, heartbeat
 from pipeline_service.server.storage.plans import Dialect, Plan, PlanFactory, Rows, Tx
 from pipeline_service.server.storage.postgres import schema
 from pipeline_service.server.storage.postgres.listener import ChangeFeed
-from pipeline_service.server.storage.sql_storage import SQLStorage, heartbeat
 from pipeline_service.server.timestamps import format_timestamp
 from pipeline_service.wire import MAX_STEP_POINTS
 
@@ -278,7 +278,7 @@ def _param_names(values: str) -> list[str] | None:
     return names
 
 
-class PostgresStorage(SQLStorage):
+class PostgresStorage(Storage):
     """Storage in one PostgreSQL database, shared by any number of server processes."""
 
     def __init__(

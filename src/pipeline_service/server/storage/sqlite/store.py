@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.storage import metric_history
 from pipeline_service.server.storage.changes import Change, ChangeListener, WatchedRuns
+from pipeline_service.server.storage.interface import Storage, heartbeat
 from pipeline_service.server.storage.plans import Dialect, Plan, PlanFactory, Rows, Tx
-from pipeline_service.server.storage.sql_storage import SQLStorage, heartbeat
 from pipeline_service.server.storage.sqlite import changes, schema
 from pipeline_service.server.storage.sqlite.writer import (
     GroupCommitWriter,
@@ -75,7 +75,7 @@ def run_plan(conn: sqlite3.Connection, plan: Plan[T], epoch: float) -> T:
         plan.close()
 
 
-class SQLiteStorage(SQLStorage):
+class SQLiteStorage(Storage):
     """Storage in one SQLite file."""
 
     def __init__(
