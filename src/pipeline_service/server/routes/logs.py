@@ -7,7 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from pipeline_service.server.deps import HubDep, LeaseTokenHeader, RunId, SettingsDep, StorageDep
+from pipeline_service.server.deps import (
+    MAX_ID_LENGTH,
+    HubDep,
+    LeaseTokenHeader,
+    RunId,
+    SettingsDep,
+    StorageDep,
+)
 from pipeline_service.server.errors import PayloadTooLarge
 from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
 from pipeline_service.server.models import LogBatch, Timestamp
@@ -15,7 +22,8 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.sse import EventStream
-from pipeline_service.server.storage.interface import LogQuery
+from pipeline_service.server.storage.interface import LogQuery, Storage
+from pipeline_service.server.stream_routes import stream_route
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
 from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
 
@@ -83,3 +91,17 @@ async def stream_logs(
     query = LogQuery(action_name=action_name, level=level, after_seq=cursor)
     events = log_events(hub, storage, run_id, query, settings)
     return event_stream(events, settings)
+
+
+@stream_route(stream_logs)
+async def stream_logs_fast(request: Request) -> Response | None:
+    """stream_logs for an ordinary run id and no query (see stream_routes); anything else goes
+    to the FastAPI handler, which reads and checks the query."""
+    run_id = request.path_params["run_id"]
+    if request.scope["query_string"] or not 0 < len(run_id) <= MAX_ID_LENGTH:
+        return None
+    app = request.app.state
+    storage: Storage = app.storage
+    await storage.get_run(run_id)  # 404 as JSON before the stream starts
+    query = LogQuery(after_seq=parse_last_event_id(request.headers.get("last-event-id")) or 0)
+    return event_stream(log_events(app.hub, storage, run_id, query, app.settings), app.settings)
