@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, get_args
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -29,7 +31,10 @@ from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
 
 router = APIRouter(prefix="/api/v1/runs", tags=["logs"], route_class=StrictJSONRoute)
 
-ActionName = Annotated[str | None, Query(max_length=255, description="Only this action's.")]
+MAX_ACTION_NAME = 255
+ActionName = Annotated[
+    str | None, Query(max_length=MAX_ACTION_NAME, description="Only this action's.")
+]
 Level = Annotated[LogLevelName | None, Query(description="Only this level.")]
 AfterSeq = Annotated[int | None, Query(ge=0, description="Only records after this seq.")]
 
@@ -93,15 +98,33 @@ async def stream_logs(
     return event_stream(events, settings)
 
 
+_LEVELS = frozenset(get_args(LogLevelName))
+_AFTER_SEQ = re.compile(r"[0-9]{1,18}")
+
+
 @stream_route(stream_logs)
 async def stream_logs_fast(request: Request) -> Response | None:
-    """stream_logs for an ordinary run id and no query (see stream_routes); anything else goes
-    to the FastAPI handler, which reads and checks the query."""
+    """stream_logs for an ordinary run id and query (see stream_routes): each filter at most
+    once, with a value the FastAPI handler would take as it is; anything else goes to it."""
     run_id = request.path_params["run_id"]
-    if request.scope["query_string"] or not 0 < len(run_id) <= MAX_ID_LENGTH:
+    if not 0 < len(run_id) <= MAX_ID_LENGTH:
         return None
+    filters: dict[str, str] = {}
+    for name, value in parse_qsl(request.scope["query_string"].decode("latin-1"), True):
+        if name in filters or not (
+            (name == "after_seq" and _AFTER_SEQ.fullmatch(value))
+            or (name == "level" and value in _LEVELS)
+            or (name == "action_name" and 0 < len(value) <= MAX_ACTION_NAME)
+        ):
+            return None
+        filters[name] = value
     app = request.app.state
     storage: Storage = app.storage
     await storage.get_run(run_id)  # 404 as JSON before the stream starts
-    query = LogQuery(after_seq=parse_last_event_id(request.headers.get("last-event-id")) or 0)
+    cursor = parse_last_event_id(request.headers.get("last-event-id"))
+    if cursor is None:
+        cursor = int(filters.get("after_seq", 0))
+    query = LogQuery(
+        action_name=filters.get("action_name"), level=filters.get("level"), after_seq=cursor
+    )
     return event_stream(log_events(app.hub, storage, run_id, query, app.settings), app.settings)
