@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline_service.server import EmbeddedServer
@@ -241,11 +241,20 @@ def test_a_route_before_a_stream_route_keeps_its_paths() -> None:
         [Route("/s/{x}", _plain, methods=["GET"]), Route("/s/{x}", _streamed, methods=["GET"])],
         [],
     )
+    mounted = StreamRoutes(
+        [Mount("/s", app=FastAPI()), Route("/s/{x}", _streamed, methods=["GET"])], []
+    )
+    posted = StreamRoutes(
+        [Route("/s/{x}", _plain, methods=["POST"]), Route("/s/{x}", _streamed, methods=["GET"])],
+        [],
+    )
     alone = StreamRoutes([Route("/s/{x}", _streamed, methods=["GET"])], [])
 
     async def answers() -> list[EventStream | None]:
         return [
             await shadowed.answer(app, _scope("/s/1")),
+            await mounted.answer(app, _scope("/s/1")),
+            await posted.answer(app, _scope("/s/1")),
             await alone.answer(app, _scope("/s/1")),
             await alone.answer(app, _scope("/s/full")),  # the lean handler declines
             await alone.answer(app, _scope("/t/1")),
@@ -253,9 +262,10 @@ def test_a_route_before_a_stream_route_keeps_its_paths() -> None:
         ]
 
     results = asyncio.run(answers())
-    assert results[0] is None
-    assert isinstance(results[1], EventStream)
-    assert results[2:] == [None, None, None]
+    assert results[:2] == [None, None]
+    assert isinstance(results[2], EventStream)  # a POST route does not take a GET
+    assert isinstance(results[3], EventStream)
+    assert results[4:] == [None, None, None]
 
 
 def test_a_subscription_wakes_for_what_arrived_before_or_while_it_waits() -> None:

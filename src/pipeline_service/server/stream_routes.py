@@ -68,12 +68,15 @@ class StreamRoutes:
         self.routes: list[_StreamRoute] = []
         earlier: list[re.Pattern[str]] = []
         for route in routes:
-            if not isinstance(route, Route) or "GET" not in (route.methods or ()):
-                continue
-            handler = _STREAM_ROUTES.get(route.endpoint)
-            if handler is not None:
-                self.routes.append(_StreamRoute(route, handler, list(earlier)))
-            earlier.append(route.path_regex)
+            if isinstance(route, Route):
+                if "GET" not in (route.methods or ()):
+                    continue  # Starlette goes on to the next route for a GET
+                handler = _STREAM_ROUTES.get(route.endpoint)
+                if handler is not None:
+                    self.routes.append(_StreamRoute(route, handler, list(earlier)))
+            regex: re.Pattern[str] | None = getattr(route, "path_regex", None)
+            if regex is not None:  # a route, a mount: whatever may take a path first
+                earlier.append(regex)
 
     async def answer(self, app: FastAPI, scope: Scope) -> EventStream | None:
         """The stream of a plain request to a stream route; None for anything else."""
