@@ -23,6 +23,7 @@ from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.sse import EventStream
 from pipeline_service.server.stream_routes import ServiceApp, StreamRoutes, stream_route
+from pipeline_service.server.wakeup import Wakeup
 from pipeline_service.wire import LogRecord
 from tests.sample import ACTIONS, API
 
@@ -299,5 +300,30 @@ def test_a_subscription_wakes_for_what_arrived_before_or_while_it_waits() -> Non
             subscription.logs_appended([record])
             assert subscription.take_records() == ([record], False)
         assert hub.subscriber_count("r") == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_wakeup_is_an_event_for_any_number_of_waiters() -> None:
+    async def scenario() -> None:
+        wakeup = Wakeup()
+        assert not wakeup.is_set()
+        waiters = [asyncio.ensure_future(wakeup.wait()) for _ in range(3)]
+        await asyncio.sleep(0)
+        waiters[1].cancel()
+        await asyncio.sleep(0)
+        assert not any(waiter.done() for waiter in (waiters[0], waiters[2]))
+        wakeup.set()
+        assert await asyncio.wait_for(asyncio.gather(waiters[0], waiters[2]), 5) == [True, True]
+        assert waiters[1].cancelled()
+        assert await asyncio.wait_for(wakeup.wait(), 5) is True  # set: at once
+        wakeup.clear()
+        late = asyncio.ensure_future(wakeup.wait())
+        await asyncio.sleep(0)
+        assert not late.done()
+        assert "waiters:1" in repr(wakeup)
+        wakeup.set()
+        assert await asyncio.wait_for(late, 5) is True
+        assert repr(wakeup) == "<Wakeup [set]>"
 
     asyncio.run(scenario())

@@ -11,7 +11,6 @@ nothing while it lags, and misses nothing).
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict, deque
 
 from pipeline_service.server.storage.changes import (
@@ -21,6 +20,7 @@ from pipeline_service.server.storage.changes import (
     RunDeleted,
     RunState,
 )
+from pipeline_service.server.wakeup import Wakeup
 from pipeline_service.wire import LogRecord
 
 MAX_QUEUED_LOG_BYTES = 1024 * 1024
@@ -30,36 +30,6 @@ _RECORD_OVERHEAD = 256  # the fields of a record other than its message, roughly
 def record_size(record: LogRecord) -> int:
     """About how many bytes a log record holds."""
     return len(record["message"]) + _RECORD_OVERHEAD
-
-
-class Wakeup:
-    """asyncio.Event's set / wait / clear for one waiter at a time, lighter: no deque of
-    waiters, a future only while someone waits (an Event costs an idle stream ~0.8 KB)."""
-
-    __slots__ = ("_set", "_waiter")
-
-    def __init__(self) -> None:
-        self._set = False
-        self._waiter: asyncio.Future[None] | None = None
-
-    def set(self) -> None:
-        self._set = True
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def clear(self) -> None:
-        self._set = False
-
-    async def wait(self) -> None:
-        """Until set (at once if it is)."""
-        if self._set:
-            return
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
-        try:
-            await waiter
-        finally:
-            self._waiter = None
 
 
 class Subscription:
