@@ -116,7 +116,7 @@ class ServiceApp(FastAPI):
     stream_routes: StreamRoutes | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.stream_routes is not None:
+        if self.stream_routes is not None and scope.get("method") == "GET":
             started = time.perf_counter()
             stream = await self.stream_routes.answer(self, scope)
             if stream is not None:
