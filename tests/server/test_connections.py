@@ -177,3 +177,30 @@ def test_when_every_connection_is_busy_a_new_one_gets_503(
     finally:
         for sock in streams:
             sock.close()
+
+
+def test_pipelined_requests_are_answered_in_the_order_sent(guarded: EmbeddedServer) -> None:
+    """Requests queued behind the one being answered (connections keeps them in a list, not
+    uvicorn's deque) are answered first in, first out."""
+    host = f"Host: {guarded.host}:{guarded.port}\r\n"
+    sent = [  # (path, what only its answer holds)
+        (f"{API}/runs/x", b"Run not found"),
+        (f"{API}/pipelines/x", b"Pipeline not found"),
+        ("/health", b"healthy"),
+        (f"{API}/runs/x/logs?limit=0", b"limit"),
+        ("/health", b"healthy"),
+    ]
+    with connect(guarded) as sock:
+        sock.sendall(
+            "".join(
+                f"GET {path} HTTP/1.1\r\n{host}"
+                + ("Connection: close\r\n" if index == len(sent) - 1 else "")
+                + "\r\n"
+                for index, (path, _) in enumerate(sent)
+            ).encode()
+        )
+        received = read_all(sock)
+    answers = received.split(b"HTTP/1.1 ")[1:]
+    assert len(answers) == len(sent), received
+    for answer, (path, marker) in zip(answers, sent, strict=True):
+        assert marker in answer, (path, answer)

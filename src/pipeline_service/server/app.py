@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
-from starlette.types import Receive, Scope, Send
 
 import pipeline_service
 from pipeline_service.server.api_docs import api_docs_routes
 from pipeline_service.server.artifacts import open_artifact_store
-from pipeline_service.server.auth import BearerAuthMiddleware
+from pipeline_service.server.auth import BearerAuth, BearerAuthMiddleware
 from pipeline_service.server.dashboard import dashboard_routes
 from pipeline_service.server.errors import UnhandledErrorMiddleware, install_error_handlers
 from pipeline_service.server.events import EventHub
-from pipeline_service.server.host_guard import HostGuardMiddleware
-from pipeline_service.server.middleware import HTTPMiddleware, ResponseWatch
+from pipeline_service.server.host_guard import HostGuard, HostGuardMiddleware
+from pipeline_service.server.request_log import RequestLogMiddleware
 from pipeline_service.server.routes import ROUTERS
 from pipeline_service.server.routes.artifacts import is_artifact_upload
 from pipeline_service.server.routing import (
@@ -33,28 +30,8 @@ from pipeline_service.server.routing import (
 from pipeline_service.server.settings import ANY_HOST, Settings
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.interface import Storage
+from pipeline_service.server.stream_routes import Guard, ServiceApp, StreamRoutes
 from pipeline_service.spec import load_spec, spec_text
-
-logger = logging.getLogger("pipeline_service.server")
-
-
-class RequestLogMiddleware(HTTPMiddleware):
-    """One log line per request: method, path, status, duration."""
-
-    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        watch = ResponseWatch(send)
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            logger.info(
-                '%s "%s %s" %d %.1fms',
-                (scope.get("client") or ("-",))[0],
-                scope["method"],
-                scope.get("raw_path", b"").decode("latin-1") or scope["path"],
-                500 if watch.status is None else watch.status,
-                (time.perf_counter() - started) * 1000,
-            )
 
 
 def create_app(settings: Settings | None = None, *, storage: Storage | None = None) -> FastAPI:
@@ -78,7 +55,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
             hub.close()
             await store.close()
 
-    app = FastAPI(
+    app = ServiceApp(
         title="Pipeline Service API",
         version=pipeline_service.__version__,
         lifespan=lifespan,
@@ -107,8 +84,10 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     async def openapi_yaml() -> PlainTextResponse:
         return PlainTextResponse(spec_text(), media_type="application/yaml")
 
+    guards: list[Guard] = []
     if settings.token:
         app.add_middleware(BearerAuthMiddleware, token=settings.token)
+        guards.append(BearerAuth(settings.token))
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=is_artifact_upload
     )
@@ -116,6 +95,8 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     app.add_middleware(HeadMiddleware)
     if not settings.token and ANY_HOST not in settings.allowed_hosts:
         app.add_middleware(HostGuardMiddleware, allowed=settings.allowed_hosts)
+        guards.append(HostGuard(settings.allowed_hosts))
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestLogMiddleware)
+    app.stream_routes = StreamRoutes(app.router.routes, guards)
     return app

@@ -11,7 +11,6 @@ nothing while it lags, and misses nothing).
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict, deque
 
 from pipeline_service.server.storage.changes import (
@@ -21,6 +20,7 @@ from pipeline_service.server.storage.changes import (
     RunDeleted,
     RunState,
 )
+from pipeline_service.server.wakeup import Wakeup
 from pipeline_service.wire import LogRecord
 
 MAX_QUEUED_LOG_BYTES = 1024 * 1024
@@ -33,18 +33,31 @@ def record_size(record: LogRecord) -> int:
 
 
 class Subscription:
-    """What one stream has not consumed yet for one run."""
+    """What one stream has not consumed yet for one run (slotted, its record queue made on the
+    first records: 10,000 idle streams hold 10,000 of these)."""
+
+    __slots__ = (
+        "_wakeup",
+        "closed",
+        "deleted",
+        "hub",
+        "records",
+        "records_bytes",
+        "records_dropped",
+        "run_id",
+        "state",
+    )
 
     def __init__(self, hub: EventHub, run_id: str) -> None:
         self.hub = hub
         self.run_id = run_id
         self.state: RunState | None = None
-        self.records: deque[LogRecord] = deque()
+        self.records: deque[LogRecord] | None = None
         self.records_bytes = 0
         self.records_dropped = False
         self.deleted = False
         self.closed = False
-        self._wakeup = asyncio.Event()
+        self._wakeup = Wakeup()
 
     def run_changed(self, state: RunState) -> None:
         if self.state is None or state.version > self.state.version:
@@ -57,12 +70,14 @@ class Subscription:
             if size > MAX_QUEUED_LOG_BYTES:
                 self._forget_records()
             else:
+                if self.records is None:
+                    self.records = deque()
                 self.records.extend(records)
                 self.records_bytes = size
         self._wakeup.set()
 
     def _forget_records(self) -> None:
-        self.records.clear()
+        self.records = None
         self.records_bytes = 0
         self.records_dropped = True
 
@@ -86,8 +101,8 @@ class Subscription:
 
     def take_records(self) -> tuple[list[LogRecord], bool]:
         """Queued records, and whether some were dropped (read them back from storage)."""
-        records, dropped = list(self.records), self.records_dropped
-        self.records.clear()
+        records, dropped = list(self.records or ()), self.records_dropped
+        self.records = None
         self.records_bytes = 0
         self.records_dropped = False
         return records, dropped

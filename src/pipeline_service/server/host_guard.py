@@ -54,28 +54,23 @@ def allowed_hosts(host: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*bound_names(host), *names)))
 
 
-class HostGuardMiddleware(HTTPMiddleware):
+class HostGuard:
     """421 for a `Host` that is not one of allowed; 403 for a write (any method but GET, HEAD,
     OPTIONS) whose `Origin` is not this server (scheme-less host and port as in `Host`)."""
 
-    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
-        super().__init__(app)
+    def __init__(self, allowed: Iterable[str]) -> None:
         self.allowed = frozenset(normalize_host(name) for name in allowed)
         self.shown = ", ".join(sorted(self.allowed))
 
-    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def problem(self, scope: Scope) -> tuple[int, str] | None:
+        """The refusal of an HTTP request (status, detail), or None when it may go on."""
         host = origin = None
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value.decode("latin-1")
             elif name == b"origin":
                 origin = value.decode("latin-1")
-        problem = self._problem(scope["method"], host, origin)
-        if problem is None:
-            await self.app(scope, receive, send)
-            return
-        status, detail = problem
-        await error_response(status, detail)(scope, receive, send)
+        return self._problem(scope["method"], host, origin)
 
     def _problem(self, method: str, host: str | None, origin: str | None) -> tuple[int, str] | None:
         if host is not None and host_of(host) not in self.allowed:
@@ -92,6 +87,22 @@ class HostGuardMiddleware(HTTPMiddleware):
                 "server has no token, so only pages it serves itself may write to it"
             )
         return None
+
+
+class HostGuardMiddleware(HTTPMiddleware):
+    """The HostGuard of the allowed names in front of app."""
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str]) -> None:
+        super().__init__(app)
+        self.guard = HostGuard(allowed)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = self.guard.problem(scope)
+        if problem is None:
+            await self.app(scope, receive, send)
+            return
+        status, detail = problem
+        await error_response(status, detail)(scope, receive, send)
 
 
 def _same_origin(origin: str, host: str) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, get_args
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import (
+    MAX_ID_LENGTH,
     HubDep,
     LastEventIdHeader,
     RunId,
@@ -21,13 +24,18 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.sse import EventStream
+from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.queries import LogQuery
+from pipeline_service.server.stream_routes import stream_route
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
 from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
 
 router = APIRouter(prefix="/api/v1/runs", tags=["logs"], route_class=StrictJSONRoute)
 
-ActionName = Annotated[str | None, Query(max_length=255, description="Only this action's.")]
+MAX_ACTION_NAME = 255
+ActionName = Annotated[
+    str | None, Query(max_length=MAX_ACTION_NAME, description="Only this action's.")
+]
 Level = Annotated[LogLevelName | None, Query(description="Only this level.")]
 AfterSeq = Annotated[int | None, Query(ge=0, description="Only records after this seq.")]
 
@@ -76,3 +84,35 @@ async def stream_logs(
     query = LogQuery(action_name=action_name, level=level, after_seq=cursor)
     events = log_events(hub, storage, run_id, query, settings)
     return event_stream(events, settings)
+
+
+_LEVELS = frozenset(get_args(LogLevelName))
+_AFTER_SEQ = re.compile(r"[0-9]{1,18}")
+
+
+@stream_route(stream_logs)
+async def stream_logs_fast(request: Request) -> Response | None:
+    """stream_logs for an ordinary run id and query (see stream_routes): each filter at most
+    once, with a value the FastAPI handler would take as it is; anything else goes to it."""
+    run_id = request.path_params["run_id"]
+    if not 0 < len(run_id) <= MAX_ID_LENGTH:
+        return None
+    filters: dict[str, str] = {}
+    for name, value in parse_qsl(request.scope["query_string"].decode("latin-1"), True):
+        if name in filters or not (
+            (name == "after_seq" and _AFTER_SEQ.fullmatch(value))
+            or (name == "level" and value in _LEVELS)
+            or (name == "action_name" and 0 < len(value) <= MAX_ACTION_NAME)
+        ):
+            return None
+        filters[name] = value
+    app = request.app.state
+    storage: Storage = app.storage
+    await storage.get_run(run_id)  # 404 as JSON before the stream starts
+    cursor = parse_last_event_id(request.headers.get("last-event-id"))
+    if cursor is None:
+        cursor = int(filters.get("after_seq", 0))
+    query = LogQuery(
+        action_name=filters.get("action_name"), level=filters.get("level"), after_seq=cursor
+    )
+    return event_stream(log_events(app.hub, storage, run_id, query, app.settings), app.settings)
