@@ -117,19 +117,57 @@ class _Pool(psycopg_pool.AsyncConnectionPool[Any]):
         await super()._add_connection(attempt, growing)
 
 
+class _TimeNeeded(BaseException):
+    """A plan read its transaction's time before its first statement went out (a
+    BaseException: no plan's `except Exception` takes it)."""
+
+
+class _DatabaseTime(Tx):
+    """A Tx whose `now` is the transaction's `now()`, asked in the first round trip (with
+    BEGIN and the plan's first statement that reads). Reading it before that raises
+    _TimeNeeded, and the transaction starts over asking for the time first."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self) -> None:
+        self._now: str | None = None
+        super().__init__()
+        self._now = None
+
+    @property
+    def now(self) -> str:
+        if self._now is None:
+            raise _TimeNeeded
+        return self._now
+
+    @now.setter
+    def now(self, value: str) -> None:
+        self._now = value
+
+    @property
+    def pending(self) -> bool:
+        return self._now is None
+
+
 async def _transaction(conn: psycopg.AsyncConnection[Any], plan: PlanFactory[T]) -> tuple[T, Tx]:
     """Run plan in a transaction on conn: its answer and its Tx, whose `now` is the
-    transaction's `now()` (asked in the BEGIN's round trip; the plan's statements then go as
-    run_transaction sends them). _ConnectionLost when conn died before the COMMIT was sent."""
-    tx = Tx()
+    transaction's `now()`, asked in the round trip of BEGIN and the plan's first read (a
+    report is two round trips); only a plan that needs the time before its first read waits
+    for it a round trip of its own. _ConnectionLost when conn died before the COMMIT was
+    sent."""
     committing: list[bool] = []
     try:
-        cursor = await conn.execute("BEGIN; SELECT now() AS now")
-        cursor.nextset()
-        row = await cursor.fetchone()
-        assert row is not None
-        tx.now = format_timestamp(row["now"])
-        result = await run_transaction(conn, plan(tx), begun=True, committing=committing)
+        tx = _DatabaseTime()
+        try:
+            result = await run_transaction(conn, plan(tx), clock=tx, committing=committing)
+        except _TimeNeeded:  # nothing was sent: start over, asking for the time first
+            tx = _DatabaseTime()
+            cursor = await conn.execute("BEGIN; SELECT now() AS now")
+            cursor.nextset()
+            row = await cursor.fetchone()
+            assert row is not None
+            tx.now = format_timestamp(row["now"])
+            result = await run_transaction(conn, plan(tx), begun=True, committing=committing)
     except BaseException as exc:
         if conn.broken:
             if isinstance(exc, psycopg.OperationalError) and not committing:
@@ -174,6 +212,9 @@ async def run_plan(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
 # `{serialize:…}` lock (plans.Dialect: it answers no rows).
 _ANSWERS_NOTHING = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE)\b(?!.*\bRETURNING\b)", re.I | re.S)
 _SERIALIZE_TOKEN = re.compile(r"^\s*\{serialize:\w+\}\s*$")
+# The statements that open a write transaction (nothing of the plan's yet).
+_ASK_TIME = "SELECT now() AS now"
+_PREAMBLE = frozenset({"BEGIN", _ASK_TIME})
 # An insert of plain parameters, which COPY does faster for many rows.
 _PLAIN_INSERT = re.compile(r"^INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(([%()\w, ]+)\)$")
 
@@ -183,6 +224,7 @@ async def run_transaction(
     plan: Plan[T],
     *,
     begun: bool = False,
+    clock: _DatabaseTime | None = None,
     committing: list[bool] | None = None,
 ) -> T:
     """Run a write plan in one transaction on conn (in autocommit mode), in as few round trips
@@ -196,10 +238,13 @@ async def run_transaction(
     When the plan fails (NotFound…), what it held back is sent first: a database error of an
     earlier write (a value it cannot hold: 422) is the answer, as when each statement went on
     its own. Any failure rolls the transaction back. With `begun`, the caller has sent the
-    BEGIN; `committing` gets an entry as the COMMIT goes out (past it, a lost connection may
-    have committed)."""
+    BEGIN; with `clock`, `SELECT now()` goes right after the BEGIN and sets its time;
+    `committing` gets an entry as the COMMIT goes out (past it, a lost connection may have
+    committed)."""
     cursor = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
     held = [] if begun else ["BEGIN"]
+    if clock is not None:
+        held.append(_ASK_TIME)
     try:
         try:
             query = next(plan)
@@ -208,25 +253,25 @@ async def run_transaction(
                 sql = POSTGRES.render(query.sql)
                 if query.many is not None:
                     if query.many:
-                        await _send(cursor, held)
+                        await _send(cursor, held, clock)
                         await _write_many(conn, sql, query.many)
                 elif sql:
                     held.append(cursor.mogrify(sql, query.params))
                     if not (_SERIALIZE_TOKEN.match(query.sql) or _ANSWERS_NOTHING.match(sql)):
-                        rows = await _send(cursor, held)
+                        rows = await _send(cursor, held, clock)
                 try:
                     query = plan.send(rows)
                 except StopIteration:
                     raise
                 except Exception:
-                    if held and held != ["BEGIN"]:
-                        await _send(cursor, held)
+                    if any(statement not in _PREAMBLE for statement in held):
+                        await _send(cursor, held, clock)
                     raise
         except StopIteration as done:
             held.append("COMMIT")
             if committing is not None:
                 committing.append(True)
-            await _send(cursor, held)
+            await _send(cursor, held, clock)
             result: T = done.value
             return result
     except BaseException:
@@ -239,13 +284,21 @@ async def run_transaction(
         await cursor.close()
 
 
-async def _send(cursor: psycopg.AsyncClientCursor[Any], held: list[str]) -> Rows:
-    """Send the held statements as one round trip; the rows of the last one."""
+async def _send(
+    cursor: psycopg.AsyncClientCursor[Any], held: list[str], clock: _DatabaseTime | None = None
+) -> Rows:
+    """Send the held statements as one round trip; the rows of the last one. The first round
+    trip of a clock's transaction (BEGIN, _ASK_TIME, …) sets its time."""
     if not held:
         return []
     text = ";".join(held)
     held.clear()
     await cursor.execute(text)
+    if clock is not None and clock.pending:
+        cursor.nextset()  # past the BEGIN
+        row = await cursor.fetchone()
+        assert row is not None
+        clock.now = format_timestamp(row["now"])
     while cursor.nextset():
         pass
     return await cursor.fetchall() if cursor.description is not None else []
