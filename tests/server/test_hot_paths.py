@@ -4,6 +4,7 @@ text, ids made in batches, log records and answers written by orjson."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes import progress as progress_routes
 from pipeline_service.server.routing import nests_deeper
 from pipeline_service.server.storage import documents
+from pipeline_service.server.storage.sqlite import store as sqlite_store
 from pipeline_service.wire import LogRecord
 from tests.sample import ACTIONS, API
 
@@ -169,3 +171,31 @@ def test_the_lean_progress_handler_answers_as_the_full_handler(
     statuses = [status for status, _ in answers[True]]
     assert statuses[:13] == [200, 200, 200, 200, 409, 422, 422, 422, 409, 422, 422, 400, 422]
     assert statuses[13:] == [422, 422, 422, 415, 404, 422]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO t (a, b, c) VALUES (:a, :b, :c)",
+        "INSERT INTO t (a, b, c) VALUES (:c, :a, :b)",
+        "INSERT INTO t (a, b, c) VALUES (:a, :a, 'x')",
+        "INSERT INTO t (a, b, c) VALUES (:b, 1, 2)",
+    ],
+)
+def test_many_rows_bound_by_position_are_the_rows_bound_by_name(sql: str) -> None:
+    """The SQLite backend binds the parameter sets of `many` by position (faster): the rows
+    written are the ones binding by name writes."""
+    rows = [{"a": i, "b": f"b{i}", "c": None if i % 2 else i / 2} for i in range(5)]
+    written = []
+    for positional in (False, True):
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE TABLE t (a, b, c)")
+        if positional:
+            text, values = sqlite_store._positional(sql)
+            conn.executemany(text, map(values, rows))
+        else:
+            conn.executemany(sql, rows)
+        written.append(conn.execute("SELECT a, b, c FROM t ORDER BY rowid").fetchall())
+        conn.close()
+    assert written[0] == written[1]
+    assert len(written[0]) == len(rows)
