@@ -4,6 +4,7 @@ text, ids made in batches, log records and answers written by orjson."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -14,8 +15,10 @@ import pytest
 from fastapi.responses import JSONResponse
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.routing import Match
 
-from pipeline_service.server import EmbeddedServer, routing
+from pipeline_service.server import EmbeddedServer, Settings, create_app, routing
+from pipeline_service.server import app as app_module
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes import progress as progress_routes
 from pipeline_service.server.routing import nests_deeper
@@ -199,3 +202,51 @@ def test_many_rows_bound_by_position_are_the_rows_bound_by_name(sql: str) -> Non
         conn.close()
     assert written[0] == written[1]
     assert len(written[0]) == len(rows)
+
+
+def _routed(routes: list[Any], method: str, path: str) -> str | None:
+    """The name of the route a request goes to: the first that matches fully, else the first
+    that matches its path (405), as the router chooses."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return str(route.name)
+        if match == Match.PARTIAL and partial is None:
+            partial = str(route.name)
+    return partial
+
+
+def test_hot_routes_tried_first_route_every_request_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """report_progress and append_logs are tried right after /health, yet every path of every
+    route (its parameters filled in several ways, with and without a trailing slash) goes, for
+    every method, to the route it went to in the declared order."""
+    reordered = create_app(Settings(db_path=tmp_path / "hot.db")).router.routes
+    monkeypatch.setattr(app_module, "hot_routes_first", lambda app: None)
+    declared = create_app(Settings(db_path=tmp_path / "declared.db")).router.routes
+    names = [getattr(route, "name", None) for route in reordered]
+    assert names[1:5] == [
+        "get_health",
+        "get_health_twin",
+        "report_progress",
+        "report_progress_twin",
+    ]
+    assert (
+        names.index("append_logs")
+        < 10
+        < [getattr(r, "name", None) for r in declared].index("append_logs")
+    )
+    paths = {"/", "/api/v1/runs/x/progress/stream", "/api/v1/runs/x/y/logs", "/nothing"}
+    for route in declared:
+        for fill in ("x", "progress", "logs", "a/b", "1"):
+            path = re.sub(r"\{[^}]*\}", fill, getattr(route, "path", "/"))
+            paths |= {path, path.rstrip("/") or "/", path + "/"}
+    for path in sorted(paths):
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+            assert _routed(reordered, method, path) == _routed(declared, method, path), (
+                method,
+                path,
+            )
