@@ -20,6 +20,7 @@ from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.changes import Change, RunChanged, RunState
 from pipeline_service.server.storage.plans import Plan, Query, Tx
+from pipeline_service.server.storage.postgres import store as postgres_store
 from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
 from pipeline_service.server.storage.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.storage.postgres.store import PostgresStorage
@@ -247,15 +248,20 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
     """The transaction's now() goes with BEGIN and the plan's first read: a progress report is
     `BEGIN; SELECT now(); SELECT … FOR UPDATE`, then `UPDATE …; COMMIT`. A plan that reads its
     time before any statement still gets the database's clock (a round trip of its own)."""
-    sent: list[str] = []
-    for cls in (psycopg.AsyncClientCursor, psycopg.AsyncConnection):
-        execute = cls.execute
+    sent: list[str] = []  # each round trip's text
+    send, execute = postgres_store._send, psycopg.AsyncConnection.execute
 
-        def counting(self: Any, query: Any, *args: Any, _execute: Any = execute, **kw: Any) -> Any:
-            sent.append(str(query))
-            return _execute(self, query, *args, **kw)
+    async def sending(conn: Any, held: list[str], *args: Any) -> Any:
+        if held:
+            sent.append(";".join(held))
+        return await send(conn, held, *args)
 
-        monkeypatch.setattr(cls, "execute", counting)
+    def executing(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(postgres_store, "_send", sending)
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", executing)
 
     def time_then_clock(tx: Tx) -> Plan[tuple[str, str]]:
         early = tx.now  # before the first statement

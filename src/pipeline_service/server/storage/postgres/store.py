@@ -26,7 +26,10 @@ from typing import Any, TypeVar
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
+from psycopg import generators
+from psycopg.adapt import Transformer
 from psycopg.pq import TransactionStatus
+from psycopg.pq.abc import PGresult
 from psycopg.rows import dict_row
 from psycopg_pool.base import AttemptWithBackoff
 
@@ -253,25 +256,25 @@ async def run_transaction(
                 sql = POSTGRES.render(query.sql)
                 if query.many is not None:
                     if query.many:
-                        await _send(cursor, held, clock)
+                        await _send(conn, held, clock)
                         await _write_many(conn, sql, query.many)
                 elif sql:
                     held.append(cursor.mogrify(sql, query.params))
                     if not (_SERIALIZE_TOKEN.match(query.sql) or _ANSWERS_NOTHING.match(sql)):
-                        rows = await _send(cursor, held, clock)
+                        rows = await _send(conn, held, clock)
                 try:
                     query = plan.send(rows)
                 except StopIteration:
                     raise
                 except Exception:
                     if any(statement not in _PREAMBLE for statement in held):
-                        await _send(cursor, held, clock)
+                        await _send(conn, held, clock)
                     raise
         except StopIteration as done:
             held.append("COMMIT")
             if committing is not None:
                 committing.append(True)
-            await _send(cursor, held, clock)
+            await _send(conn, held, clock)
             result: T = done.value
             return result
     except BaseException:
@@ -285,23 +288,50 @@ async def run_transaction(
 
 
 async def _send(
-    cursor: psycopg.AsyncClientCursor[Any], held: list[str], clock: _DatabaseTime | None = None
+    conn: psycopg.AsyncConnection[Any], held: list[str], clock: _DatabaseTime | None = None
 ) -> Rows:
-    """Send the held statements as one round trip; the rows of the last one. The first round
-    trip of a clock's transaction (BEGIN, _ASK_TIME, …) sets its time."""
+    """Send the held statements (bound already) as one round trip; the rows of the last one.
+    The first round trip of a clock's transaction (BEGIN, _ASK_TIME, …) sets its time.
+
+    Straight on libpq's connection, as psycopg's cursor would send the text (simple query
+    protocol) and check its results, without the cursor's per-statement bookkeeping (half the
+    CPU of a round trip)."""
     if not held:
         return []
     text = ";".join(held)
     held.clear()
-    await cursor.execute(text)
+    encoding = conn.info.encoding
+    pgconn = conn.pgconn
+    pgconn.send_query(text.encode(encoding))
+    results = await conn.wait(generators.execute(pgconn))
+    if not results:
+        raise psycopg.InternalError("got no result from the query")
+    for result in results:
+        if result.status == _FATAL_ERROR:
+            raise pg_errors.error_from_result(result, encoding=encoding)
+        if result.status not in _SUCCESS:
+            raise psycopg.InternalError(f"unexpected result of a statement: {result.status!r}")
     if clock is not None and clock.pending:
-        cursor.nextset()  # past the BEGIN
-        row = await cursor.fetchone()
-        assert row is not None
-        clock.now = format_timestamp(row["now"])
-    while cursor.nextset():
-        pass
-    return await cursor.fetchall() if cursor.description is not None else []
+        clock.now = format_timestamp(_rows(conn, results[1])[0]["now"])  # past the BEGIN
+    return _rows(conn, results[-1])
+
+
+def _rows(conn: psycopg.AsyncConnection[Any], result: PGresult) -> Rows:
+    """A result's rows as dicts, loaded by the connection's adapters."""
+    if result.status != _TUPLES_OK:
+        return []
+    transformer = Transformer(conn)
+    transformer.set_pgresult(result)
+    encoding = conn.info.encoding
+    names = [(result.fname(i) or b"").decode(encoding) for i in range(result.nfields)]
+    return transformer.load_rows(
+        0, result.ntuples, lambda values: dict(zip(names, values, strict=True))
+    )
+
+
+_FATAL_ERROR = psycopg.pq.ExecStatus.FATAL_ERROR
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+_SUCCESS = frozenset({_TUPLES_OK, psycopg.pq.ExecStatus.COMMAND_OK})
 
 
 async def _write_many(
