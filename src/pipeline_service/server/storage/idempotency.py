@@ -60,9 +60,12 @@ def replayed(idem: Idempotency | None) -> Plan[Any]:
     return json.loads(row["response"])
 
 
-def remember(idem: Idempotency | None, response: Any, resource: str) -> Plan[None]:
-    """Store response for replays of idem; resource: the pipeline or run whose deletion
-    forgets the key. Expired keys go at the same time."""
+def remember(
+    idem: Idempotency | None, response: Any, resource: str, encoded: str | None = None
+) -> Plan[None]:
+    """Store response for replays of idem (encoded: its text, when the plan has it already);
+    resource: the pipeline or run whose deletion forgets the key. Expired keys go at the same
+    time."""
     if idem is None:
         return
     params = idem.params()
@@ -75,7 +78,7 @@ def remember(idem: Idempotency | None, response: Any, resource: str) -> Plan[Non
         {
             **params,
             "fingerprint": idem.fingerprint,
-            "response": documents.encode(response),
+            "response": documents.encode(response) if encoded is None else encoded,
             "resource": resource,
         },
     )

@@ -47,6 +47,7 @@ def append(
         raise NotFound(RUN_NOT_FOUND)
     check_fence(run_id, lease_token, row)
     records = documents.log_records(row["id"], row["log_seq"] - len(entries), entries, tx.now)
+    docs = [documents.encode_log(r) for r in records]
     if records:
         keys = {name: documents.key(name) for name in {r["action_name"] for r in records}}
         yield Query(
@@ -59,13 +60,14 @@ def append(
                     "action_key": keys[r["action_name"]],
                     "level": r["level"],
                     "timestamp": r["timestamp"],
-                    "doc": documents.encode_log(r),
+                    "doc": doc,
                 }
-                for r in records
+                for r, doc in zip(records, docs, strict=True)
             ],
         )
         tx.changes.append(LogsAppended(row["id"], records))
-    yield from idempotency.remember(idem, records, row["id"])
+    # The answer to replay is the list of the records' documents, encoded once above.
+    yield from idempotency.remember(idem, records, row["id"], f"[{','.join(docs)}]")
     return records
 
 
