@@ -20,6 +20,7 @@ from starlette.routing import Match
 from pipeline_service.server import EmbeddedServer, Settings, create_app, routing
 from pipeline_service.server import app as app_module
 from pipeline_service.server.responses import FastJSONResponse
+from pipeline_service.server.routes import logs as logs_routes
 from pipeline_service.server.routes import progress as progress_routes
 from pipeline_service.server.routing import nests_deeper
 from pipeline_service.server.storage import documents
@@ -174,6 +175,70 @@ def test_the_lean_progress_handler_answers_as_the_full_handler(
     statuses = [status for status, _ in answers[True]]
     assert statuses[:13] == [200, 200, 200, 200, 409, 422, 422, 422, 409, 422, 422, 400, 422]
     assert statuses[13:] == [422, 422, 422, 415, 404, 422]
+
+
+ENTRIES = {"entries": [{"message": "a", "action_name": "convert"}, {"message": "naïve ☃"}]}
+# The same for append_logs.
+LOG_CASES: list[tuple[str | None, dict[str, str], bytes, str]] = [
+    (None, {}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Lease-Token": "0"}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, b'{"entries": []}', "application/json"),
+    (None, {"Lease-Token": "abc"}, b'{"entries": []}', "application/json"),
+    (None, {"Idempotency-Key": "has space"}, b'{"entries": []}', "application/json"),
+    (
+        None,
+        {},
+        b'{"entries": [{"message": "t", "timestamp": "2026-01-02T03:04:05+01:00"}]}',
+        "application/json",
+    ),
+    (None, {}, b'{"entries": [{"message": "t", "timestamp": "yesterday"}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": 1}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": "m", "level": "loud"}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": "m", "extra": 1}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": "m"}], "more": 1}', "application/json"),
+    (None, {}, json.dumps({"entries": [{"message": "m"}] * 10_001}).encode(), "application/json"),
+    (None, {}, b"{not json", "application/json"),
+    (None, {}, b"[]", "application/json"),
+    (None, {}, b'{"entries": []}', "text/plain"),
+    ("no-such-run", {}, b'{"entries": []}', "application/json"),
+    (LONG_ID, {}, b'{"entries": []}', "application/json"),
+]
+
+
+def _comparable_logs(response: httpx.Response, run_id: str) -> tuple[int, Any]:
+    """A response without what differs from run to run (ids, times)."""
+    body = response.json()
+    if response.status_code != 201:
+        return response.status_code, json.loads(json.dumps(body).replace(run_id, "RUN"))
+    return 201, [(r["seq"], r["level"], r["action_name"], r["message"]) for r in body]
+
+
+def test_the_lean_log_handler_answers_as_the_full_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every case, sent once with the lean append_logs handler and once without it (each time to
+    a fresh run), gets the same answer."""
+    answers: dict[bool, list[tuple[int, Any]]] = {}
+    with EmbeddedServer(tmp_path / "lean.db") as server, httpx.Client(base_url=server.url) as http:
+        pipeline = http.post(f"{API}/pipelines/", json={"name": "p", "actions": ACTIONS}).json()
+        for lean in (True, False):
+            if not lean:
+                monkeypatch.delitem(routing._FAST_PATHS, logs_routes.append_logs)
+            run_id = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()["id"]
+            answers[lean] = []
+            for path_id, headers, body, content_type in LOG_CASES:
+                response = http.post(
+                    f"{API}/runs/{path_id or run_id}/logs/",
+                    content=body,
+                    headers={**headers, "Content-Type": content_type},
+                )
+                answers[lean].append(_comparable_logs(response, run_id))
+    assert answers[True] == answers[False]
+    statuses = [status for status, _ in answers[True]]
+    assert statuses[:10] == [201, 201, 201, 201, 409, 422, 422, 201, 422, 422]
+    assert statuses[10:] == [422, 422, 422, 413, 400, 422, 415, 404, 422]
 
 
 @pytest.mark.parametrize(
