@@ -133,6 +133,28 @@ def test_a_batch_publishes_its_changes_before_it_answers_its_writes(tmp_path: Pa
     asyncio.run(main())
 
 
+def test_a_write_raising_stopiteration_is_answered_and_the_writer_goes_on(tmp_path: Path) -> None:
+    """An asyncio future cannot hold StopIteration (set_exception refuses it): such a write is
+    answered with a RuntimeError instead of never, and the next write is answered as usual."""
+    store = SQLiteStorage(tmp_path / "stop.db")
+
+    def stops(conn: sqlite3.Connection) -> None:
+        raise StopIteration
+
+    async def scenario() -> None:
+        assert store._writer is not None
+        release = await hold_writer(store)
+        stopping = store._writer.submit(stops, (), raw=True)
+        created = asyncio.create_task(store.create_pipeline(pipeline_body("after"), None))
+        await queued(store, 2)
+        release.set()
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await asyncio.wait_for(stopping, WAIT)
+        assert (await asyncio.wait_for(created, WAIT))["name"] == "after"
+
+    run_with(store, scenario)
+
+
 class FaultyConnection:
     """The writer's connection, with some statements made to fail once."""
 

@@ -123,6 +123,8 @@ def _answer(outcomes: list[_Outcome]) -> None:
             continue
         if error is None:
             job.future.set_result(result)
+        elif isinstance(error, StopIteration):  # a future refuses it (TypeError)
+            job.future.set_exception(RuntimeError(f"a write raised {error!r}"))
         else:
             job.future.set_exception(error)
 
