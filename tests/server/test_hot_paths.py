@@ -4,6 +4,8 @@ text, ids made in batches, log records and answers written by orjson."""
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,16 @@ import pytest
 from fastapi.responses import JSONResponse
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.routing import Match
 
-from pipeline_service.server import EmbeddedServer, routing
+from pipeline_service.server import EmbeddedServer, Settings, create_app, routing
+from pipeline_service.server import app as app_module
 from pipeline_service.server.responses import FastJSONResponse
+from pipeline_service.server.routes import logs as logs_routes
 from pipeline_service.server.routes import progress as progress_routes
 from pipeline_service.server.routing import nests_deeper
 from pipeline_service.server.storage import documents
+from pipeline_service.server.storage.sqlite import store as sqlite_store
 from pipeline_service.wire import LogRecord
 from tests.sample import ACTIONS, API
 
@@ -169,3 +175,143 @@ def test_the_lean_progress_handler_answers_as_the_full_handler(
     statuses = [status for status, _ in answers[True]]
     assert statuses[:13] == [200, 200, 200, 200, 409, 422, 422, 422, 409, 422, 422, 400, 422]
     assert statuses[13:] == [422, 422, 422, 415, 404, 422]
+
+
+ENTRIES = {"entries": [{"message": "a", "action_name": "convert"}, {"message": "naïve ☃"}]}
+# The same for append_logs.
+LOG_CASES: list[tuple[str | None, dict[str, str], bytes, str]] = [
+    (None, {}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Lease-Token": "0"}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, json.dumps(ENTRIES).encode(), "application/json"),
+    (None, {"Idempotency-Key": "k-1"}, b'{"entries": []}', "application/json"),
+    (None, {"Lease-Token": "abc"}, b'{"entries": []}', "application/json"),
+    (None, {"Idempotency-Key": "has space"}, b'{"entries": []}', "application/json"),
+    (
+        None,
+        {},
+        b'{"entries": [{"message": "t", "timestamp": "2026-01-02T03:04:05+01:00"}]}',
+        "application/json",
+    ),
+    (None, {}, b'{"entries": [{"message": "t", "timestamp": "yesterday"}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": 1}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": "m", "level": "loud"}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": "m", "extra": 1}]}', "application/json"),
+    (None, {}, b'{"entries": [{"message": "m"}], "more": 1}', "application/json"),
+    (None, {}, json.dumps({"entries": [{"message": "m"}] * 10_001}).encode(), "application/json"),
+    (None, {}, b"{not json", "application/json"),
+    (None, {}, b"[]", "application/json"),
+    (None, {}, b'{"entries": []}', "text/plain"),
+    ("no-such-run", {}, b'{"entries": []}', "application/json"),
+    (LONG_ID, {}, b'{"entries": []}', "application/json"),
+]
+
+
+def _comparable_logs(response: httpx.Response, run_id: str) -> tuple[int, Any]:
+    """A response without what differs from run to run (ids, times)."""
+    body = response.json()
+    if response.status_code != 201:
+        return response.status_code, json.loads(json.dumps(body).replace(run_id, "RUN"))
+    return 201, [(r["seq"], r["level"], r["action_name"], r["message"]) for r in body]
+
+
+def test_the_lean_log_handler_answers_as_the_full_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every case, sent once with the lean append_logs handler and once without it (each time to
+    a fresh run), gets the same answer."""
+    answers: dict[bool, list[tuple[int, Any]]] = {}
+    with EmbeddedServer(tmp_path / "lean.db") as server, httpx.Client(base_url=server.url) as http:
+        pipeline = http.post(f"{API}/pipelines/", json={"name": "p", "actions": ACTIONS}).json()
+        for lean in (True, False):
+            if not lean:
+                monkeypatch.delitem(routing._FAST_PATHS, logs_routes.append_logs)
+            run_id = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()["id"]
+            answers[lean] = []
+            for path_id, headers, body, content_type in LOG_CASES:
+                response = http.post(
+                    f"{API}/runs/{path_id or run_id}/logs/",
+                    content=body,
+                    headers={**headers, "Content-Type": content_type},
+                )
+                answers[lean].append(_comparable_logs(response, run_id))
+    assert answers[True] == answers[False]
+    statuses = [status for status, _ in answers[True]]
+    assert statuses[:10] == [201, 201, 201, 201, 409, 422, 422, 201, 422, 422]
+    assert statuses[10:] == [422, 422, 422, 413, 400, 422, 415, 404, 422]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO t (a, b, c) VALUES (:a, :b, :c)",
+        "INSERT INTO t (a, b, c) VALUES (:c, :a, :b)",
+        "INSERT INTO t (a, b, c) VALUES (:a, :a, 'x')",
+        "INSERT INTO t (a, b, c) VALUES (:b, 1, 2)",
+    ],
+)
+def test_many_rows_bound_by_position_are_the_rows_bound_by_name(sql: str) -> None:
+    """The SQLite backend binds the parameter sets of `many` by position (faster): the rows
+    written are the ones binding by name writes."""
+    rows = [{"a": i, "b": f"b{i}", "c": None if i % 2 else i / 2} for i in range(5)]
+    written = []
+    for positional in (False, True):
+        conn = sqlite3.connect(":memory:")
+        conn.execute("CREATE TABLE t (a, b, c)")
+        if positional:
+            text, values = sqlite_store._positional(sql)
+            conn.executemany(text, map(values, rows))
+        else:
+            conn.executemany(sql, rows)
+        written.append(conn.execute("SELECT a, b, c FROM t ORDER BY rowid").fetchall())
+        conn.close()
+    assert written[0] == written[1]
+    assert len(written[0]) == len(rows)
+
+
+def _routed(routes: list[Any], method: str, path: str) -> str | None:
+    """The name of the route a request goes to: the first that matches fully, else the first
+    that matches its path (405), as the router chooses."""
+    scope = {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return str(route.name)
+        if match == Match.PARTIAL and partial is None:
+            partial = str(route.name)
+    return partial
+
+
+def test_hot_routes_tried_first_route_every_request_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """report_progress and append_logs are tried right after /health, yet every path of every
+    route (its parameters filled in several ways, with and without a trailing slash) goes, for
+    every method, to the route it went to in the declared order."""
+    reordered = create_app(Settings(db_path=tmp_path / "hot.db")).router.routes
+    monkeypatch.setattr(app_module, "hot_routes_first", lambda app: None)
+    declared = create_app(Settings(db_path=tmp_path / "declared.db")).router.routes
+    names = [getattr(route, "name", None) for route in reordered]
+    assert names[1:5] == [
+        "get_health",
+        "get_health_twin",
+        "report_progress",
+        "report_progress_twin",
+    ]
+    assert (
+        names.index("append_logs")
+        < 10
+        < [getattr(r, "name", None) for r in declared].index("append_logs")
+    )
+    paths = {"/", "/api/v1/runs/x/progress/stream", "/api/v1/runs/x/y/logs", "/nothing"}
+    for route in declared:
+        for fill in ("x", "progress", "logs", "a/b", "1"):
+            path = re.sub(r"\{[^}]*\}", fill, getattr(route, "path", "/"))
+            paths |= {path, path.rstrip("/") or "/", path + "/"}
+    for path in sorted(paths):
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+            assert _routed(reordered, method, path) == _routed(declared, method, path), (
+                method,
+                path,
+            )

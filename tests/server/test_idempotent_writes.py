@@ -63,6 +63,28 @@ def test_a_resent_progress_report_is_applied_and_recorded_once(
     assert recorded(client, run_id, "train") == 1
 
 
+def test_a_resent_log_batch_replays_its_records_and_stores_them_once(
+    client: httpx.Client, make_run: Factory
+) -> None:
+    """The replayed answer is the first one, value for value (plain and non-ASCII texts, one
+    record without an action), and the records are stored once."""
+    run_id = make_run()["id"]
+    entries = [
+        {"message": "plain", "action_name": "train"},
+        {"message": 'naïve ☃ \u0000 "quoted"', "level": "warning", "action_name": "train"},
+        {"message": "no action"},
+    ]
+    headers = key("logs")
+    first = client.post(f"{API}/runs/{run_id}/logs/", json={"entries": entries}, headers=headers)
+    assert first.status_code == 201, first.text
+    again = client.post(f"{API}/runs/{run_id}/logs/", json={"entries": entries}, headers=headers)
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert [r["message"] for r in first.json()] == [e["message"] for e in entries]
+    stored = client.get(f"{API}/runs/{run_id}/logs/").json()
+    assert [r["seq"] for r in stored] == [1, 2, 3]
+
+
 def test_a_key_names_one_request_on_one_endpoint(
     client: httpx.Client, make_run: Factory, make_pipeline: Factory
 ) -> None:

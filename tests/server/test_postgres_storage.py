@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,9 +19,12 @@ from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCr
 from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.changes import Change, RunChanged, RunState
+from pipeline_service.server.storage.plans import Plan, Query, Tx
+from pipeline_service.server.storage.postgres import store as postgres_store
 from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
 from pipeline_service.server.storage.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.storage.postgres.store import PostgresStorage
+from pipeline_service.server.timestamps import format_timestamp
 from tests.postgres_support import unavailable, with_dbname
 from tests.sample import API
 
@@ -236,3 +240,58 @@ def test_each_change_is_read_once_by_a_replica_and_only_if_watched(postgres_dsn:
     assert versions == list(range(2, 12))  # every change, in order, once
     assert reads <= len(versions)
     assert ignored_changes == 0
+
+
+def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transaction's now() goes with BEGIN and the plan's first read: a progress report is
+    `BEGIN; SELECT now(); SELECT … FOR UPDATE`, then `UPDATE …; COMMIT`. A plan that reads its
+    time before any statement still gets the database's clock (a round trip of its own)."""
+    sent: list[str] = []  # each round trip's text
+    send, execute = postgres_store._send, psycopg.AsyncConnection.execute
+
+    async def sending(conn: Any, held: list[str], *args: Any) -> Any:
+        if held:
+            sent.append(";".join(held))
+        return await send(conn, held, *args)
+
+    def executing(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(postgres_store, "_send", sending)
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", executing)
+
+    def time_then_clock(tx: Tx) -> Plan[tuple[str, str]]:
+        early = tx.now  # before the first statement
+        rows = yield Query("SELECT now() AS now")
+        return early, format_timestamp(rows[0]["now"])
+
+    def clock_then_time(tx: Tx) -> Plan[tuple[str, str]]:
+        rows = yield Query("SELECT now() AS now")
+        return tx.now, format_timestamp(rows[0]["now"])
+
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn)
+        await store.start(lambda change: None)
+        try:
+            run = await store.create_run(await create_pipeline(store), RunCreate(), None)
+            sent.clear()
+            update = ProgressUpdate.model_validate(
+                {"action_progress": {"name": "a", "progress": 0.5}}
+            )
+            reported = await store.report_progress(run["id"], update)
+            assert len(sent) == 2, sent
+            assert sent[0].startswith("BEGIN;SELECT now() AS now;SELECT ")
+            assert sent[1].endswith(";COMMIT"), sent
+            assert reported["progress"][0]["progress"] == 0.5
+            for plan, round_trips in ((time_then_clock, 3), (clock_then_time, 2)):
+                sent.clear()
+                seen, clock = await store._write(plan)
+                assert seen == clock
+                assert len(sent) == round_trips, sent
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline_service.server import Settings, create_app
 from pipeline_service.server.errors import StorageUnavailable
-from pipeline_service.server.models import PipelineCreate
+from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, Query
 from pipeline_service.server.storage.sqlite import SQLiteStorage
@@ -91,6 +91,66 @@ def test_a_write_cancelled_mid_batch_leaves_the_writer_working(tmp_path: Path) -
         assert after["name"] == "after"
         assert await names(store) == {"p0", "p1", "p3", "p4", "after"}
         await asyncio.wait_for(store.check(), WAIT)
+
+    run_with(store, scenario)
+
+
+def test_a_batch_publishes_its_changes_before_it_answers_its_writes(tmp_path: Path) -> None:
+    """One hand-back per batch: every change of it reaches the listener before any of its
+    writers resumes (a subscriber sees a report no later than its reporter's answer), and a
+    listener that fails does not keep the writes from being answered."""
+    store = SQLiteStorage(tmp_path / "order.db")
+    published: list[str] = []
+    failures = [RuntimeError("a listener that fails")]
+
+    def listener(change: Any) -> None:
+        published.append(change.state.run["id"])
+        if failures:
+            raise failures.pop()
+
+    async def report(run_id: str) -> list[str]:
+        await store.report_progress(run_id, ProgressUpdate(status="running"))
+        return list(published)
+
+    async def main() -> None:
+        await store.start(listener)
+        try:
+            pipeline = await store.create_pipeline(pipeline_body("p"), None)
+            run_ids = [
+                (await store.create_run(pipeline["id"], RunCreate(), None))["id"] for _ in range(4)
+            ]
+            release = await hold_writer(store)
+            published.clear()
+            reports = [asyncio.create_task(report(run_id)) for run_id in run_ids]
+            await queued(store, 4)  # one batch
+            release.set()
+            seen = await asyncio.wait_for(asyncio.gather(*reports), WAIT)
+            assert seen == [published] * 4
+            assert sorted(published) == sorted(run_ids)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
+def test_a_write_raising_stopiteration_is_answered_and_the_writer_goes_on(tmp_path: Path) -> None:
+    """An asyncio future cannot hold StopIteration (set_exception refuses it): such a write is
+    answered with a RuntimeError instead of never, and the next write is answered as usual."""
+    store = SQLiteStorage(tmp_path / "stop.db")
+
+    def stops(conn: sqlite3.Connection) -> None:
+        raise StopIteration
+
+    async def scenario() -> None:
+        assert store._writer is not None
+        release = await hold_writer(store)
+        stopping = store._writer.submit(stops, (), raw=True)
+        created = asyncio.create_task(store.create_pipeline(pipeline_body("after"), None))
+        await queued(store, 2)
+        release.set()
+        with pytest.raises(RuntimeError, match="StopIteration"):
+            await asyncio.wait_for(stopping, WAIT)
+        assert (await asyncio.wait_for(created, WAIT))["name"] == "after"
 
     run_with(store, scenario)
 

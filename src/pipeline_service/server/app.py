@@ -26,6 +26,7 @@ from pipeline_service.server.routing import (
     HeadMiddleware,
     RawPathMiddleware,
     add_trailing_slash_twins,
+    hot_routes_first,
 )
 from pipeline_service.server.settings import ANY_HOST, Settings
 from pipeline_service.server.storage import open_storage
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     add_trailing_slash_twins(app)
     app.router.routes.extend(api_docs_routes())  # before the dashboard's /ui/{page} catch-all
     app.router.routes.extend(dashboard_routes())
+    hot_routes_first(app)
 
     def committed_spec() -> dict[str, Any]:
         return load_spec()

@@ -3,6 +3,7 @@ what a write names besides its body (its Idempotency, the fenced run and lease t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -54,6 +55,26 @@ LastEventIdHeader = Annotated[
 ]
 Skip = Annotated[int, Query(ge=0, description="How many items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="How many items at most.")]
+
+
+def lean_write_target(
+    request: Request, key_pattern: re.Pattern[str]
+) -> tuple[str, int | None] | None:
+    """For a lean handler of a fenced write on a run (routing.fast_path): the run id and the
+    lease token of an ordinary request; None when the path's id or the Lease-Token or
+    Idempotency-Key header is one the full handler would refuse (it answers those)."""
+    run_id: str = request.path_params["run_id"]
+    key = request.headers.get("idempotency-key")
+    lease = request.headers.get("lease-token")
+    if (
+        not 0 < len(run_id) <= MAX_ID_LENGTH
+        or (key is not None and not key_pattern.fullmatch(key))
+        or (lease is not None and not (lease.isascii() and lease.isdigit() and len(lease) < 16))
+    ):
+        return None
+    return run_id, None if lease is None else int(lease)
+
+
 LeaseTokenHeader = Annotated[
     int | None,
     Header(

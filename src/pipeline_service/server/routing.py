@@ -12,7 +12,14 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
-from starlette.convertors import Convertor, register_url_convertor
+from starlette.convertors import (
+    Convertor,
+    FloatConvertor,
+    IntegerConvertor,
+    StringConvertor,
+    UUIDConvertor,
+    register_url_convertor,
+)
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -361,3 +368,62 @@ def add_trailing_slash_twins(app: FastAPI) -> None:
             )
         )
     app.router.routes[:] = ordered
+
+
+# Routes tried first (after /health): the hot writes. The router tries routes in order, ~1.3 µs
+# each on a slow machine; report_progress was the 34th, append_logs the 60th.
+HOT_ROUTES = ("report_progress", "report_progress_twin", "append_logs", "append_logs_twin")
+_AHEAD_OF_HOT = frozenset({"get_health", "get_health_twin"})
+# Convertors whose values never hold a "/".
+_ONE_SEGMENT = (SegmentConvertor, StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor)
+
+
+def hot_routes_first(app: FastAPI, names: tuple[str, ...] = HOT_ROUTES) -> None:
+    """Move the routes named (in that order) forward, each only past routes that no request
+    path can match together with it (`_disjoint`): every request is routed exactly as before,
+    in fewer tries. /health stays first."""
+    routes = app.router.routes
+    stop = _AHEAD_OF_HOT | set(names)
+    for name in names:
+        for route in [r for r in routes if getattr(r, "name", None) == name]:
+            index = to = routes.index(route)
+            while (
+                to > 0
+                and getattr(routes[to - 1], "name", None) not in stop
+                and _disjoint(routes[to - 1], route)
+            ):
+                to -= 1
+            routes.insert(to, routes.pop(index))
+
+
+def _segments(route: BaseRoute) -> tuple[list[str | None], bool] | None:
+    """The route's path as segments (None: a parameter of one segment), cut at a parameter
+    that can span segments (then True); None when it cannot be told (not a plain route)."""
+    path = getattr(route, "path", None)
+    convertors: dict[str, Convertor[Any]] | None = getattr(route, "param_convertors", None)
+    if not isinstance(path, str) or convertors is None:
+        return None
+    segments: list[str | None] = []
+    for segment in path.split("/"):
+        if "{" not in segment:
+            segments.append(segment)
+            continue
+        if not (segment.startswith("{") and segment.endswith("}")):
+            return None  # a parameter inside a literal segment: not told apart here
+        if not isinstance(convertors[segment[1:-1].partition(":")[0]], _ONE_SEGMENT):
+            return segments, True  # may span segments (path): anything may follow
+        segments.append(None)
+    return segments, False
+
+
+def _disjoint(a: BaseRoute, b: BaseRoute) -> bool:
+    """Whether no request path matches both routes: a literal segment differs at one
+    position, or (neither spanning segments) they have different numbers of segments."""
+    shape_a, shape_b = _segments(a), _segments(b)
+    if shape_a is None or shape_b is None:
+        return False
+    (segments_a, open_a), (segments_b, open_b) = shape_a, shape_b
+    pairs = zip(segments_a, segments_b, strict=False)
+    if any(x is not None and y is not None and x != y for x, y in pairs):
+        return True
+    return not open_a and not open_b and len(segments_a) != len(segments_b)

@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from pipeline_service.server.deps import (
     MAX_ID_LENGTH,
@@ -17,12 +18,14 @@ from pipeline_service.server.deps import (
     RunWriteDep,
     SettingsDep,
     StorageDep,
+    lean_write_target,
 )
-from pipeline_service.server.errors import check_batch_size
+from pipeline_service.server.errors import ServiceError, check_batch_size
+from pipeline_service.server.idempotency import IDEMPOTENCY_KEY, idempotency_for
 from pipeline_service.server.models import LogBatch, Timestamp
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
-from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.routing import StrictJSONRoute, fast_path
 from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.queries import LogQuery
@@ -46,6 +49,27 @@ AfterSeq = Annotated[int | None, Query(ge=0, description="Only records after thi
 async def append_logs(write: RunWriteDep, body: LogBatch, storage: StorageDep) -> JSONResponse:
     check_batch_size("log", len(body.entries), MAX_LOG_BATCH)
     records = await storage.append_logs(write.run_id, body.entries, write.idem, write.lease_token)
+    return FastJSONResponse(records, status_code=201)
+
+
+@fast_path(append_logs)
+async def append_logs_fast(request: Request) -> Response | None:
+    """append_logs for the ordinary request (see routing.fast_path): FastAPI's handler, kept
+    out, resolves six parameters and validates the batch through its own adapter; a batch over
+    the limit, a refused header or body: None (the full handler answers)."""
+    target = lean_write_target(request, IDEMPOTENCY_KEY)
+    if target is None:
+        return None
+    try:
+        body = LogBatch.model_validate(await request.json())
+    except (ServiceError, ValidationError):
+        return None
+    if len(body.entries) > MAX_LOG_BATCH:
+        return None
+    run_id, lease_token = target
+    storage: Storage = request.app.state.storage
+    idem = await idempotency_for(request, request.headers.get("idempotency-key"))
+    records = await storage.append_logs(run_id, body.entries, idem, lease_token)
     return FastJSONResponse(records, status_code=201)
 
 

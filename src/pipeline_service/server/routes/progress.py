@@ -14,6 +14,7 @@ from pipeline_service.server.deps import (
     RunWriteDep,
     SettingsDep,
     StorageDep,
+    lean_write_target,
 )
 from pipeline_service.server.errors import ServiceError
 from pipeline_service.server.idempotency import IDEMPOTENCY_KEY, idempotency_for
@@ -40,23 +41,16 @@ async def report_progress(
 async def report_progress_fast(request: Request) -> Response | None:
     """report_progress for the ordinary request (see routing.fast_path): a run id, headers and a
     body the full handler would take as they are; None otherwise."""
-    run_id = request.path_params["run_id"]
-    headers = request.headers
-    key = headers.get("idempotency-key")
-    lease = headers.get("lease-token")
-    if (
-        not 0 < len(run_id) <= MAX_ID_LENGTH
-        or (key is not None and not IDEMPOTENCY_KEY.fullmatch(key))
-        or (lease is not None and not (lease.isascii() and lease.isdigit() and len(lease) < 16))
-    ):
+    target = lean_write_target(request, IDEMPOTENCY_KEY)
+    if target is None:
         return None
     try:
         body = ProgressUpdate.model_validate(await request.json())
     except (ServiceError, ValidationError):
         return None
-    lease_token = None if lease is None else int(lease)
+    run_id, lease_token = target
     storage: Storage = request.app.state.storage
-    idem = await idempotency_for(request, key)
+    idem = await idempotency_for(request, request.headers.get("idempotency-key"))
     return FastJSONResponse(await storage.report_progress(run_id, body, idem, lease_token))
 
 

@@ -62,21 +62,27 @@ def replayed(idem: Idempotency | None) -> Plan[Any]:
     return json.loads(row["response"])
 
 
-def idempotent(idem: Idempotency | None, write: Plan[tuple[T, str]]) -> Plan[T]:
+def idempotent(
+    idem: Idempotency | None, write: Plan[tuple[T, str] | tuple[T, str, str]]
+) -> Plan[T]:
     """The answer of write, once per key: a replay of idem answers the stored response (write
     never runs); otherwise write runs and its answer is stored for replays, under the resource
-    it names beside the answer (the pipeline or run whose deletion forgets the key)."""
+    it names beside the answer (the pipeline or run whose deletion forgets the key), encoded
+    as the write's third item when it has the text already."""
     replay = yield from replayed(idem)
     if replay is not None:
         return cast(T, replay)
-    answer, resource = yield from write
-    yield from remember(idem, answer, resource)
+    answer, resource, *encoded = yield from write
+    yield from remember(idem, answer, resource, encoded[0] if encoded else None)
     return answer
 
 
-def remember(idem: Idempotency | None, response: Any, resource: str) -> Plan[None]:
-    """Store response for replays of idem; resource: the pipeline or run whose deletion
-    forgets the key. Expired keys go at the same time."""
+def remember(
+    idem: Idempotency | None, response: Any, resource: str, encoded: str | None = None
+) -> Plan[None]:
+    """Store response for replays of idem (encoded: its text, when the plan has it already);
+    resource: the pipeline or run whose deletion forgets the key. Expired keys go at the same
+    time."""
     if idem is None:
         return
     params = idem.params()
@@ -89,7 +95,7 @@ def remember(idem: Idempotency | None, response: Any, resource: str) -> Plan[Non
         {
             **params,
             "fingerprint": idem.fingerprint,
-            "response": documents.encode(response),
+            "response": documents.encode(response) if encoded is None else encoded,
             "resource": resource,
         },
     )

@@ -35,7 +35,7 @@ def append(
 
 def _append(
     tx: Tx, run_id: str, entries: list[LogEntry], lease_token: int | None
-) -> Plan[tuple[list[LogRecord], str]]:
+) -> Plan[tuple[list[LogRecord], str, str]]:
     # Numbers the records under the run's row lock; a refused write rolls the numbering back.
     row = first(
         (
@@ -50,6 +50,7 @@ def _append(
         raise NotFound(RUN_NOT_FOUND)
     check_fence(run_id, lease_token, row)
     records = documents.log_records(row["id"], row["log_seq"] - len(entries), entries, tx.now)
+    docs = [documents.encode_log(r) for r in records]
     if records:
         keys = {name: documents.key(name) for name in {r["action_name"] for r in records}}
         yield Query(
@@ -62,13 +63,14 @@ def _append(
                     "action_key": keys[r["action_name"]],
                     "level": r["level"],
                     "timestamp": r["timestamp"],
-                    "doc": documents.encode_log(r),
+                    "doc": doc,
                 }
-                for r in records
+                for r, doc in zip(records, docs, strict=True)
             ],
         )
         tx.changes.append(LogsAppended(row["id"], records))
-    return records, row["id"]
+    # The answer to replay is the list of the records' documents, encoded once above.
+    return records, row["id"], f"[{','.join(docs)}]"
 
 
 def read(run_id: str, query: LogQuery) -> Plan[Page[LogRecord]]:

@@ -6,10 +6,15 @@ its 2xx) only once the COMMIT is on disk. Writes that queue up together share on
 and one fsync (group commit), each in its own savepoint. A `prelude` runs first in every batch
 (the change feed reads other processes' commits there, under the same write lock), and the
 writer keeps the outcome of the latest real writes for /health (`WriteHealth`).
+
+A write's future is an asyncio future of the event loop that submitted it; the thread hands a
+whole batch back to the loop at once — its changes, then its answers — with one
+`call_soon_threadsafe`, instead of a thread-safe future per write and a loop wake-up for each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -17,7 +22,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from typing import Any
 
 from pipeline_service.server.errors import StorageUnavailable
@@ -89,27 +93,40 @@ class _Job:
     __slots__ = ("args", "fn", "future", "probe", "raw")
 
     def __init__(
-        self, fn: Callable[..., Any], args: tuple[Any, ...], raw: bool, probe: bool
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        raw: bool,
+        probe: bool,
+        future: asyncio.Future[Any],
     ) -> None:
         self.fn = fn
         self.args = args
         self.raw = raw
         self.probe = probe
-        self.future: Future[Any] = Future()
+        self.future = future
 
     def start(self) -> bool:
-        """Claim the job for running; False when its waiter gave up (cancelled): skip it."""
-        return self.future.set_running_or_notify_cancel()
+        """Whether to run the job: False when its waiter gave up (cancelled) before it ran.
+        (Read from the writer thread; a waiter cancelled later is simply not answered.)"""
+        return not self.future.cancelled()
 
-    def answer(self, result: Any = None, error: BaseException | None = None) -> None:
-        """Resolve the waiter; never raises, whatever the waiter did meanwhile."""
-        try:
-            if error is None:
-                self.future.set_result(result)
-            else:
-                self.future.set_exception(error)
-        except Exception:  # already resolved (InvalidStateError): nothing is waiting
-            logger.debug("a write's waiter was already answered", exc_info=True)
+
+# A job's outcome: its result, or the error it raised.
+_Outcome = tuple[_Job, Any, BaseException | None]
+
+
+def _answer(outcomes: list[_Outcome]) -> None:
+    """Resolve the waiters (on the event loop); never raises, whatever a waiter did meanwhile."""
+    for job, result, error in outcomes:
+        if job.future.done():  # cancelled while its write ran: nothing is waiting
+            continue
+        if error is None:
+            job.future.set_result(result)
+        elif isinstance(error, StopIteration):  # a future refuses it (TypeError)
+            job.future.set_exception(RuntimeError(f"a write raised {error!r}"))
+        else:
+            job.future.set_exception(error)
 
 
 class GroupCommitWriter:
@@ -129,16 +146,22 @@ class GroupCommitWriter:
 
     def __init__(
         self,
+        loop: asyncio.AbstractEventLoop,
         connect: Callable[[], sqlite3.Connection],
         discard: Callable[[], None],
         report: Callable[[list[Change]], None],
+        publish: Callable[[Change], None],
         *,
         prelude: Callable[[WriteTx], None] | None = None,
         max_queued: int = MAX_QUEUED,
     ) -> None:
+        """report: committed changes, on the writer thread; publish: each of them, then on the
+        loop, just before the writes that made them are answered."""
+        self._loop = loop
         self._connect = connect
         self._discard = discard
         self._report = report
+        self._publish = publish
         self._prelude = prelude
         self._queue: queue.Queue[_Job | None] = queue.Queue(max_queued)
         self._lock = threading.Lock()
@@ -158,10 +181,11 @@ class GroupCommitWriter:
         *,
         raw: bool = False,
         probe: bool = False,
-    ) -> Future[Any]:
+    ) -> asyncio.Future[Any]:
         """Run fn(tx: WriteTx, *args) in a write transaction (raw: fn(connection, *args), alone,
-        outside any transaction; probe: a health check's write, left out of `health`)."""
-        job = _Job(fn, args, raw, probe)
+        outside any transaction; probe: a health check's write, left out of `health`).
+        Called on the event loop; the future resolves there."""
+        job = _Job(fn, args, raw, probe, self._loop.create_future())
         with self._lock:
             if self._stopping:
                 raise StorageUnavailable("storage is closed")
@@ -227,15 +251,32 @@ class GroupCommitWriter:
             with unavailable_on_database_errors():
                 result = job.fn(self._connect(), *job.args)
         except BaseException as exc:
-            job.answer(error=exc)
+            self._hand_back([], [(job, None, exc)])
         else:
-            job.answer(result)
+            self._hand_back([], [(job, result, None)])
+
+    def _hand_back(self, changes: list[Change], outcomes: list[_Outcome]) -> None:
+        """Publish changes, then answer outcomes, in one call on the event loop."""
+        try:
+            self._loop.call_soon_threadsafe(self._deliver, changes, outcomes)
+        except RuntimeError:  # the loop is closed: nothing waits any more
+            logger.debug("the event loop closed before writes were answered")
+
+    def _deliver(self, changes: list[Change], outcomes: list[_Outcome]) -> None:
+        try:
+            for change in changes:
+                try:
+                    self._publish(change)
+                except Exception:
+                    logger.exception("a change listener failed")
+        finally:
+            _answer(outcomes)
 
     def _commit(self, batch: list[_Job]) -> None:
         batch = [job for job in batch if job.start()]
         if not batch:
             return
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        outcomes: list[_Outcome] = []
         changes: list[Change] = []
         # The outcome of the batch's real writes, in order: True once one changed rows, False
         # once one failed on the database, None while neither happened.
@@ -280,8 +321,7 @@ class GroupCommitWriter:
         except BaseException as exc:  # nothing of the batch was committed
             if not all(job.probe for job in batch):
                 self.health.failed(exc)
-            for job in batch:
-                job.answer(error=exc)
+            self._hand_back([], [(job, None, exc) for job in batch])
             return
         if wrote:
             self.health.succeeded()
@@ -290,8 +330,7 @@ class GroupCommitWriter:
         try:
             self._report(changes)
         finally:
-            for job, result, error in outcomes:
-                job.answer(result, error)
+            self._hand_back(changes, outcomes)
 
     def _roll_back(self, conn: sqlite3.Connection) -> None:
         """Undo a failed batch; a connection that cannot even roll back is dropped."""
