@@ -1,17 +1,19 @@
-"""Runs: start, list, get, update, cancel, delete."""
+"""Runs: start, list, stream the list's changes, get, update, cancel, delete."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import (
+    HubDep,
     LeaseTokenHeader,
     Limit,
     PipelineId,
     RunId,
+    SettingsDep,
     Skip,
     StorageDep,
 )
@@ -22,6 +24,10 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.sse import EventStream
+from pipeline_service.server.storage.documents import request_id
+from pipeline_service.server.storage.run_changes import RunFilter
+from pipeline_service.server.streams import event_stream, parse_last_event_id, runs_events
 from pipeline_service.wire import RunStatusName
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
@@ -82,6 +88,34 @@ async def list_runs(
     selector = () if label is None else parse_selector(label)
     page = await storage.list_runs(status_filter, None, skip, limit, resumed_from, selector)
     return await page_response(request, page, {"skip": str(skip + len(page))})
+
+
+@router.get("/runs/stream", operation_id="stream_runs", response_model=None)
+async def stream_runs(
+    storage: StorageDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    status_filter: Annotated[
+        RunStatusName | None, Query(description="Only runs in this status.")
+    ] = None,
+    pipeline_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=255, description="Only runs of this pipeline."),
+    ] = None,
+    label: Annotated[
+        str | None, Query(max_length=4096, description="Only runs matching this label selector.")
+    ] = None,
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", description="The last change number seen.")
+    ] = None,
+) -> EventStream:
+    runs = RunFilter(
+        status_filter,
+        None if pipeline_id is None else request_id(pipeline_id),
+        () if label is None else parse_selector(label),
+    )
+    events = runs_events(hub, storage, runs, parse_last_event_id(last_event_id), settings)
+    return event_stream(events, settings)
 
 
 @router.get("/runs/{run_id:seg}", operation_id="get_run", response_model=None)

@@ -25,6 +25,7 @@ from pipeline_service.server.models import (
 from pipeline_service.server.storage.changes import ChangeListener, RunState, WatchedRuns
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page
+from pipeline_service.server.storage.run_changes import RunChanges
 from pipeline_service.wire import (
     Artifact,
     Checkpoint,
@@ -234,6 +235,15 @@ class Storage(abc.ABC):
     ) -> RunClaim | None:
         """A RunClaim document (with the run's new `lease_token`), or None when none waits;
         `host` (the claim's address) goes into the run's `claimed` event."""
+
+    # the runs' change sequence (the runs stream)
+    @abc.abstractmethod
+    async def run_changes_head(self) -> int:
+        """The newest change number of any run (run_changes.head)."""
+
+    @abc.abstractmethod
+    async def run_changes(self, after: int, limit: int) -> RunChanges:
+        """Changes of runs after the change number `after`, oldest first (run_changes.after)."""
 
     # events
     @abc.abstractmethod

@@ -140,6 +140,7 @@ def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) 
         ]
     yield from events.record(created)
     yield from idempotency.remember(idem, run, run["id"])
+    tx.changes.append(RunChanged(RunState(run, 1)))
     return run
 
 

@@ -32,6 +32,7 @@ from pipeline_service.server.storage import (
     metric_history,
     metric_steps,
     pipelines,
+    run_changes,
     runs,
 )
 from pipeline_service.server.storage.changes import RunState
@@ -39,6 +40,7 @@ from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.interface import LogQuery, Storage
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
+from pipeline_service.server.storage.run_changes import RunChanges
 from pipeline_service.wire import (
     MAX_STEP_POINTS,
     Artifact,
@@ -232,6 +234,12 @@ class SQLStorage(Storage):
         return await self._write(
             lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id, host)
         )
+
+    async def run_changes_head(self) -> int:
+        return await self._read(lambda tx: run_changes.head())
+
+    async def run_changes(self, after: int, limit: int) -> RunChanges:
+        return await self._read(lambda tx: run_changes.after(after, limit), snapshot=True)
 
     async def list_run_events(self, run_id: str, after: int, limit: int) -> Page[RunEvent]:
         return await self._read(lambda tx: events.read(run_id, after, limit))
