@@ -51,6 +51,7 @@ EXTENSION_OPERATIONS = frozenset(
         "renew_lease",
         "release_lease",
         "stream_logs",
+        "stream_runs",
         "get_metrics",
         "append_metrics",
         "list_run_events",
