@@ -29,7 +29,9 @@ class RunSummary:
             current_action_index (int):
             actions (int): How many actions the run has.
             actions_done (int): How many of them completed or were skipped.
-            action_progress (float | None): The current action's `progress` (null without a current action).
+            action_progress (float | None): How far the current action is, from 0 to 1 (its `progress`, divided by its
+                `total`
+                when it has one); null without a current action.
             error (None | str):
             labels (Labels): Labels: `{key: value}` texts to find runs and pipelines by (`team: nlp`). A key is 1 to
                 63 characters of letters, digits and `-_./`, beginning and ending with a letter or

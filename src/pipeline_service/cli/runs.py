@@ -123,20 +123,62 @@ def list_runs(
     ] = None,
     selector: SelectorOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Then print one line per run created, changed or deleted (with -o json: one "
+            "JSON line each), until Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (with --watch: then each change, as it happens)."""
     fmt = session.fmt
     if status is not None and status not in RUN_STATUSES:
         usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
+    if watch and fmt not in ("table", "wide", "json"):
+        usage_error(f"--watch prints tables or JSON lines, not {fmt}")
     with session.client() as client:
         pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
-        pages = _runs(client, status, pipeline_id, selector, min(limit, 1000))
-        runs = list(islice(pages, limit))
-        names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
+
+        def print_list() -> None:
+            _print_runs(client, fmt, status, pipeline_id, pipeline_ref, selector, limit)
+
+        if not watch:
+            print_list()
+            return
+        from pipeline_service.cli.runs_watch import watch_runs
+
+        code = watch_runs(
+            client,
+            session.url,
+            fmt,
+            status=status,
+            pipeline_id=pipeline_id,
+            selector=selector,
+            print_list=print_list,
+        )
+    raise typer.Exit(code)
+
+
+def _print_runs(
+    client: PipelineServiceClient,
+    fmt: str,
+    status: str | None,
+    pipeline_id: str | None,
+    pipeline_ref: str | None,
+    selector: str | None,
+    limit: int,
+) -> None:
+    """The listing of `runs list`: a table, or the document in the output format."""
+    pages = _runs(client, status, pipeline_id, selector, min(limit, 1000))
+    runs = list(islice(pages, limit))
+    names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
     if print_document(runs, fmt):
         return
     if not runs:
-        stdout_console().print(_no_runs(status, pipeline_ref), markup=False)
+        stdout_console().print(_no_runs(status, pipeline_ref, selector), markup=False)
         return
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
@@ -160,9 +202,9 @@ def list_runs(
     print_table(stdout_console(), headers, rows)
 
 
-def _no_runs(status: str | None, pipeline_ref: str | None) -> str:
+def _no_runs(status: str | None, pipeline_ref: str | None, selector: str | None) -> str:
     """What an empty listing says: that nothing matched, and how to start a run."""
-    if status is not None or pipeline_ref is not None:
+    if status is not None or pipeline_ref is not None or selector is not None:
         return "No runs match."
     return (
         "No runs yet. Start one with `pipeline-service runs create PIPELINE` (see "

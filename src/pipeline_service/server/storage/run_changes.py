@@ -18,7 +18,7 @@ from typing import Any
 from pipeline_service.server.labels import Requirement, matches
 from pipeline_service.server.storage import documents
 from pipeline_service.server.storage.plans import Plan, Query, first
-from pipeline_service.wire import Run, RunRemoved, RunSummary
+from pipeline_service.wire import ActionProgressState, Run, RunRemoved, RunSummary
 
 # The statuses of an action that counts as done in a summary.
 DONE_ACTION_STATUSES = frozenset({"completed", "skipped"})
@@ -84,7 +84,7 @@ def summary(run: Run, version: int) -> RunSummary:
         "current_action_index": index,
         "actions": len(progress),
         "actions_done": sum(1 for a in progress if a.get("status") in DONE_ACTION_STATUSES),
-        "action_progress": None if current is None else current.get("progress", 0),
+        "action_progress": None if current is None else _fraction(current),
         "error": run["error"],
         "labels": run.get("labels") or {},
         "created_at": run["created_at"],
@@ -92,6 +92,13 @@ def summary(run: Run, version: int) -> RunSummary:
         "completed_at": run["completed_at"],
         "version": version,
     }
+
+
+def _fraction(action: ActionProgressState) -> float:
+    """How far an action is, from 0 to 1 (its progress, out of its total when it has one)."""
+    progress = float(action.get("progress") or 0)
+    total = action.get("total")
+    return progress / total if total else progress
 
 
 def head() -> Plan[int]:
