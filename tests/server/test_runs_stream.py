@@ -235,3 +235,23 @@ def test_a_subscriber_past_its_queue_reads_storage_without_gaps(
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
     assert latest["id"] not in {f.json()["id"] for f in gone}
+
+
+def test_a_list_says_where_its_stream_resumes(
+    live_server: EmbeddedServer, client: httpx.Client, make_pipeline: Factory, make_run: Factory
+) -> None:
+    pipeline = make_pipeline()
+    listed = make_run(pipeline["id"])
+    for path in (f"{API}/runs/", f"{API}/pipelines/{pipeline['id']}/runs/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["Change-Seq"].isdigit()
+    seq = client.get(f"{API}/pipelines/{pipeline['id']}/runs/").headers["Change-Seq"]
+    report(client, listed["id"], status="running")  # after the list: the stream sends it
+    later = make_run(pipeline["id"])
+    with stream(live_server, f"?pipeline_id={pipeline['id']}", last_event_id=seq) as reader:
+        missed = frames_until(reader, lambda frame: frame.event == "sync")
+    assert [(f.event, f.json()["id"]) for f in missed[:-1]] == [
+        ("changed", listed["id"]),
+        ("created", later["id"]),
+    ]

@@ -101,7 +101,8 @@ def sync_detailed(
     "this is the run now". Without `Last-Event-ID` the stream starts at the present: a
     `sync` event whose id is the newest change number, then live changes (list the runs,
     then apply the events). With `Last-Event-ID: N`, every run changed after N is sent in
-    its current state, and every run deleted after N, then `sync`, then live changes;
+    its current state, and every run deleted after N, then `sync`, then live changes (a
+    list of runs says in `Change-Seq` where its stream resumes);
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the
@@ -157,7 +158,8 @@ def sync(
     "this is the run now". Without `Last-Event-ID` the stream starts at the present: a
     `sync` event whose id is the newest change number, then live changes (list the runs,
     then apply the events). With `Last-Event-ID: N`, every run changed after N is sent in
-    its current state, and every run deleted after N, then `sync`, then live changes;
+    its current state, and every run deleted after N, then `sync`, then live changes (a
+    list of runs says in `Change-Seq` where its stream resumes);
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the
@@ -208,7 +210,8 @@ async def asyncio_detailed(
     "this is the run now". Without `Last-Event-ID` the stream starts at the present: a
     `sync` event whose id is the newest change number, then live changes (list the runs,
     then apply the events). With `Last-Event-ID: N`, every run changed after N is sent in
-    its current state, and every run deleted after N, then `sync`, then live changes;
+    its current state, and every run deleted after N, then `sync`, then live changes (a
+    list of runs says in `Change-Seq` where its stream resumes);
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the
@@ -262,7 +265,8 @@ async def asyncio(
     "this is the run now". Without `Last-Event-ID` the stream starts at the present: a
     `sync` event whose id is the newest change number, then live changes (list the runs,
     then apply the events). With `Last-Event-ID: N`, every run changed after N is sent in
-    its current state, and every run deleted after N, then `sync`, then live changes;
+    its current state, and every run deleted after N, then `sync`, then live changes (a
+    list of runs says in `Change-Seq` where its stream resumes);
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the

@@ -60,8 +60,11 @@ async def list_pipeline_runs(
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> Response:
+    head = await storage.run_changes_head()
     page = await storage.list_runs(None, pipeline_id, skip, limit)
-    return await page_response(request, page, {"skip": str(skip + len(page))})
+    return _with_change_seq(
+        await page_response(request, page, {"skip": str(skip + len(page))}), head
+    )
 
 
 @router.get("/runs/", operation_id="list_runs", response_model=None)
@@ -86,8 +89,18 @@ async def list_runs(
     limit: Limit = 100,
 ) -> Response:
     selector = () if label is None else parse_selector(label)
+    head = await storage.run_changes_head()
     page = await storage.list_runs(status_filter, None, skip, limit, resumed_from, selector)
-    return await page_response(request, page, {"skip": str(skip + len(page))})
+    return _with_change_seq(
+        await page_response(request, page, {"skip": str(skip + len(page))}), head
+    )
+
+
+def _with_change_seq(response: Response, head: int) -> Response:
+    """A list of runs with `Change-Seq`: where a runs stream resumes to miss nothing it lacks
+    (read before the list, so the stream may repeat a change the list shows, never miss one)."""
+    response.headers["Change-Seq"] = str(head)
+    return response
 
 
 @router.get("/runs/stream", operation_id="stream_runs", response_model=None)
