@@ -2,7 +2,8 @@
 
 kubectl's `get --watch`: the runs stream is opened first (so that nothing between the listing
 and the stream is missed), the table is printed, then each change as one aligned line (with
-`-o json`, one JSON line per change) until Ctrl-C, which exits 130 quietly. A dropped connection
+`-o json`, one JSON line per change; a line the run's previous one would repeat, as when only
+its metrics changed, is left out) until Ctrl-C, which exits 130 quietly. A dropped connection
 says "reconnecting…" once and resumes where it stopped; a `reset` (the server forgot changes
 this watch had not seen) prints the table again.
 """
@@ -48,6 +49,7 @@ def watch_runs(
     from pipeline_service.errors import PipelineServiceError
 
     names: dict[str, str] = {}
+    shown: dict[str, str] = {}  # each run's last line: a change it would repeat is not printed
     changes = client.stream_runs(status, pipeline_id=pipeline_id, label=selector)
     try:
         with reconnect_notice(url):
@@ -60,7 +62,10 @@ def watch_runs(
                     if fmt == "json":
                         typer.echo(json.dumps(_json_line(change), separators=(",", ":")))
                     else:
-                        typer.echo(_line(change, _names(client, names, change), fmt))
+                        line = _line(change, _names(client, names, change), fmt)
+                        if shown.get(change.run_id or "") != line:
+                            typer.echo(line)
+                        shown[change.run_id or ""] = line
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except PipelineServiceError as error:
