@@ -17,20 +17,21 @@ from pipeline_service.server.storage.sqlite import to_documents
 Migration = str | Callable[[sqlite3.Connection], None]
 
 
-# 9: every insert and every new version of a run takes the next number of the one-row
-# `run_change_counter` (writes are serial: numbers follow commit order); a deleted run leaves a
-# tombstone with its number, kept for a day; `run_change_horizon.forgotten` is the newest number
-# forgotten. Trigger
-# bodies hold `;`, so this step runs statement by statement.
+# 9: the runs' change sequence. Every insert and every new version of a run sets `change_seq` to
+# one more than the newest number (the plans do, with `{next_change}`: writes are serial, so
+# numbers follow commit order); a deleted run leaves a tombstone with the next number, kept for a
+# day; `run_change_horizon.forgotten` is the newest number forgotten. Trigger bodies hold `;`,
+# so this step runs statement by statement.
+_NEXT_AFTER_DELETE = (
+    "(SELECT max(n) + 1 FROM (SELECT max(change_seq) AS n FROM runs "
+    "UNION ALL SELECT max(seq) AS n FROM run_tombstones "
+    "UNION ALL SELECT forgotten AS n FROM run_change_horizon "
+    "UNION ALL SELECT OLD.change_seq AS n) AS heads)"
+)
 _RUN_CHANGES = (
     "ALTER TABLE runs ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0",
     "UPDATE runs SET change_seq = pk",
     "CREATE INDEX runs_by_change ON runs (change_seq)",
-    """CREATE TABLE run_change_counter (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        seq INTEGER NOT NULL
-    )""",
-    "INSERT INTO run_change_counter (id, seq) VALUES (1, coalesce((SELECT max(pk) FROM runs), 0))",
     """CREATE TABLE run_change_horizon (
         id INTEGER PRIMARY KEY CHECK (id = 1),
         forgotten INTEGER NOT NULL
@@ -45,23 +46,10 @@ _RUN_CHANGES = (
         deleted_at REAL NOT NULL
     )""",
     "CREATE INDEX run_tombstones_by_age ON run_tombstones (deleted_at)",
-    """CREATE TRIGGER runs_sequence_insert AFTER INSERT ON runs BEGIN
-        UPDATE run_change_counter SET seq = seq + 1 WHERE id = 1;
-        UPDATE runs SET change_seq = (SELECT seq FROM run_change_counter WHERE id = 1)
-            WHERE pk = NEW.pk;
-    END""",
-    """CREATE TRIGGER runs_sequence_update AFTER UPDATE OF version ON runs
-        WHEN NEW.version <> OLD.version BEGIN
-        UPDATE run_change_counter SET seq = seq + 1 WHERE id = 1;
-        UPDATE runs SET change_seq = (SELECT seq FROM run_change_counter WHERE id = 1)
-            WHERE pk = NEW.pk;
-    END""",
-    """CREATE TRIGGER runs_sequence_delete AFTER DELETE ON runs BEGIN
-        UPDATE run_change_counter SET seq = seq + 1 WHERE id = 1;
+    f"""CREATE TRIGGER runs_sequence_delete AFTER DELETE ON runs BEGIN
         INSERT INTO run_tombstones (seq, run_id, pipeline_id, status, labels, deleted_at)
-            VALUES ((SELECT seq FROM run_change_counter WHERE id = 1), OLD.id,
-                    OLD.pipeline_id, OLD.status,
-                    coalesce(json_extract(OLD.doc, '$.labels'), '{}'),
+            VALUES ({_NEXT_AFTER_DELETE}, OLD.id, OLD.pipeline_id, OLD.status,
+                    coalesce(json_extract(OLD.doc, '$.labels'), '{{}}'),
                     (julianday('now') - 2440587.5) * 86400);
         UPDATE run_change_horizon SET forgotten = max(forgotten, coalesce(
             (SELECT max(seq) FROM run_tombstones

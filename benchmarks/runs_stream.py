@@ -1,0 +1,153 @@
+"""10. The runs stream: what its subscribers cost the writes they watch, and how fast they see them.
+
+One SQLite server. report_progress requests/s with 8 clients, with no runs stream open and
+with N open (each report then wakes the hub's runs feed, which reads the change sequence once
+and hands the change to all N), in alternating rounds, the best of each. Then the delay from
+sending a report to its `changed` event at every one of the N subscribers (p50, p99).
+
+Numbering the changes: on SQLite the number is one more than the newest, computed inside the
+statement that writes the run (from the indexes of `runs.change_seq` and the tombstones), with
+no write of its own. An earlier form, a trigger that wrote the number back to the row, measured
+0.76 and 0.82× the report_progress requests/s of the same server with that trigger dropped
+(two full runs of this section, load average 9 on 2 cores; benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from benchmarks._harness import Results, ServerProcess, percentile
+from benchmarks.throughput import _rate
+from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
+
+SECTION = "10 runs stream"
+
+
+def _setup(url: str) -> list[str]:
+    with PipelineServiceClient(url) as client:
+        actions = [{"name": "a0", "entrypoint": "benchmarks.actions:noop"}]
+        pipeline_id = client.create_pipeline("bench", actions)["id"]
+        return [client.create_run(pipeline_id)["id"] for _ in range(8)]
+
+
+@contextlib.asynccontextmanager
+async def _open_streams(url: str, count: int) -> AsyncIterator[None]:
+    """count runs streams, read (and dropped) in the background, open until the block ends."""
+    ready = asyncio.Event()
+    opened = 0
+
+    async def subscribe(http: httpx.AsyncClient) -> None:
+        nonlocal opened
+        async with http.stream("GET", f"{url}/api/v1/runs/stream") as response:
+            async for line in response.aiter_lines():
+                if line.startswith("event: sync"):
+                    opened += 1
+                    if opened == count:
+                        ready.set()
+
+    limits = httpx.Limits(max_connections=count + 1)
+    async with httpx.AsyncClient(timeout=None, limits=limits) as http:
+        tasks = [asyncio.create_task(subscribe(http)) for _ in range(count)]
+        await asyncio.wait_for(ready.wait(), 60)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _watched_rate(
+    url: str, pid: int, run_ids: list[str], duration: float, streams: int
+) -> float:
+    if not streams:
+        return await _report_rate(url, pid, run_ids, duration)
+    async with _open_streams(url, streams):
+        return await _report_rate(url, pid, run_ids, duration)
+
+
+async def _report_rate(url: str, pid: int, run_ids: list[str], duration: float) -> float:
+    async def report(client: AsyncPipelineServiceClient, index: int, i: int) -> Any:
+        return await client.report_progress(
+            run_ids[index], action_progress={"name": "a0", "progress": (i % 100) / 100}
+        )
+
+    rate, _, _ = await _rate(url, pid, report, 8, duration)
+    return rate
+
+
+async def _delays(url: str, run_id: str, subscribers: int, reports: int) -> list[float]:
+    """Seconds from sending each report to its event, at every subscriber."""
+    arrived: list[list[float]] = [[] for _ in range(subscribers)]
+    ready = asyncio.Event()
+    all_arrived = asyncio.Event()  # every subscriber has the latest report's event
+    opened = 0
+    sent: list[float] = []
+
+    async def subscribe(http: httpx.AsyncClient, index: int) -> None:
+        nonlocal opened
+        async with http.stream("GET", f"{url}/api/v1/runs/stream") as response:
+            async for line in response.aiter_lines():
+                if line.startswith("event: sync"):
+                    opened += 1
+                    if opened == subscribers:
+                        ready.set()
+                elif line.startswith("event: changed"):
+                    arrived[index].append(time.monotonic())
+                    if all(len(a) >= len(sent) for a in arrived):  # sent: this report's too
+                        all_arrived.set()
+
+    limits = httpx.Limits(max_connections=subscribers + 1)
+    async with (
+        httpx.AsyncClient(timeout=None, limits=limits) as http,
+        AsyncPipelineServiceClient(url, max_retries=0) as client,
+    ):
+        tasks = [asyncio.create_task(subscribe(http, i)) for i in range(subscribers)]
+        await asyncio.wait_for(ready.wait(), 60)
+        for i in range(reports):
+            all_arrived.clear()
+            sent.append(time.monotonic())
+            await client.report_progress(
+                run_id, action_progress={"name": "a0", "progress": (i + 1) / (reports + 1)}
+            )
+            await asyncio.wait_for(all_arrived.wait(), 10)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return [max(0.0, a[i] - sent[i]) for a in arrived for i in range(min(len(a), len(sent)))]
+
+
+def run(results: Results, *, duration: float, rounds: int, subscribers: int, reports: int) -> None:
+    print(f"\n{SECTION}", flush=True)
+    with ServerProcess() as server:
+        run_ids = _setup(server.url)
+        alone: list[float] = []
+        watched: list[float] = []
+        for _ in range(rounds):
+            alone.append(asyncio.run(_watched_rate(server.url, server.pid, run_ids, duration, 0)))
+            watched.append(
+                asyncio.run(_watched_rate(server.url, server.pid, run_ids, duration, subscribers))
+            )
+        results.add(SECTION, "report_progress, 8 clients, no runs stream", max(alone), "req/s")
+        results.add(
+            SECTION,
+            f"report_progress, 8 clients, {subscribers} runs streams open",
+            max(watched),
+            "req/s",
+        )
+        results.add(SECTION, "with streams / without", max(watched) / max(alone))
+        delays = asyncio.run(_delays(server.url, run_ids[0], subscribers, reports))
+        for q in (50, 99):
+            results.add(
+                SECTION,
+                f"report sent → event, {subscribers} runs streams: p{q}",
+                1000 * percentile(delays, q),
+                "ms",
+            )
+        results.add(SECTION, "events received / expected", len(delays) / (subscribers * reports))
