@@ -1,9 +1,10 @@
 """The runs' change sequence: which runs changed, or were deleted, after a change number.
 
-The database numbers changes itself (migrations SQLite 9 / PostgreSQL 5): each insert and
-each new version of a run sets its `change_seq` to the next number, and each deletion leaves a
-tombstone with its number in `run_tombstones` (kept for a day; `run_change_horizon.forgotten`
-is the newest number forgotten). Numbers follow commit order on both backends, so a reader
+Each insert and each new version of a run sets its `change_seq` to the next number (the
+statement says `{next_change}`: SQLite computes it, a PostgreSQL trigger takes it from a
+sequence), and each deletion leaves a tombstone with its number in `run_tombstones` (kept for a
+day; `run_change_horizon.forgotten` is the newest number forgotten; migrations SQLite 9 /
+PostgreSQL 5). Numbers follow commit order on both backends, so a reader
 that saw every change up to N misses nothing by reading after N. A run changed several times
 since N is read once, in its current state. The runs stream (`server/streams.py`) and its feed
 in the hub (`server/events.py`) read through here.
