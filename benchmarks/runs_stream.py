@@ -1,9 +1,10 @@
 """10. The runs stream: what its subscribers cost the writes they watch, and how fast they see them.
 
 One SQLite server. report_progress requests/s with 8 clients, with no runs stream open and
-with N open (each report then wakes the hub's runs feed, which reads the change sequence once
-and hands the change to all N), in alternating rounds, the best of each. Then the delay from
-sending a report to its `changed` event at every one of the N subscribers (p50, p99).
+with N open in a helper process (each report then wakes the hub's runs feed, which reads the
+change sequence once and hands the change, encoded once, to all N), in alternating rounds, the
+best of each. Then the delay from sending a report to its `changed` event at every one of N
+subscribers read in this process (p50, p99; their parsing competes with the reporting client).
 
 Numbering the changes: on SQLite the number is one more than the newest, computed inside the
 statement that writes the run (from the indexes of `runs.change_seq` and the tombstones), with
@@ -16,13 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
-from benchmarks._harness import Results, ServerProcess, percentile
+from benchmarks._harness import Results, ServerProcess, percentile, python_env
 from benchmarks.throughput import _rate
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
 
@@ -63,13 +66,34 @@ async def _open_streams(url: str, count: int) -> AsyncIterator[None]:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def _watched_rate(
-    url: str, pid: int, run_ids: list[str], duration: float, streams: int
-) -> float:
+def _watched_rate(url: str, pid: int, run_ids: list[str], duration: float, streams: int) -> float:
+    """report_progress req/s while `streams` runs streams are open in a helper process (so the
+    figure is the server's, not this process's parsing of the streams)."""
     if not streams:
-        return await _report_rate(url, pid, run_ids, duration)
-    async with _open_streams(url, streams):
-        return await _report_rate(url, pid, run_ids, duration)
+        return asyncio.run(_report_rate(url, pid, run_ids, duration))
+    helper = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.runs_stream", url, str(streams)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=python_env(),
+    )
+    try:
+        assert helper.stdout is not None
+        if helper.stdout.readline().strip() != "READY":
+            raise RuntimeError("the runs stream subscribers did not start")
+        return asyncio.run(_report_rate(url, pid, run_ids, duration))
+    finally:
+        assert helper.stdin is not None
+        helper.stdin.close()
+        helper.wait(30)
+
+
+async def _hold(url: str, count: int) -> None:
+    """The helper process: count runs streams open until stdin closes."""
+    async with _open_streams(url, count):
+        print("READY", flush=True)
+        await asyncio.to_thread(sys.stdin.read)
 
 
 async def _report_rate(url: str, pid: int, run_ids: list[str], duration: float) -> float:
@@ -151,3 +175,7 @@ def run(results: Results, *, duration: float, rounds: int, subscribers: int, rep
                 "ms",
             )
         results.add(SECTION, "events received / expected", len(delays) / (subscribers * reports))
+
+
+if __name__ == "__main__":
+    asyncio.run(_hold(sys.argv[1], int(sys.argv[2])))

@@ -221,12 +221,19 @@ RUN_CHANGES_PAGE = 500  # changes a runs stream reads from storage at a time
 
 
 def _run_change_event(change: RunChange, retry: int | None) -> bytes:
+    """The change's event (without `retry:`, encoded once for every subscriber)."""
+    if retry is None and change.event is not None:
+        return change.event
     if change.summary is not None:
         name = "created" if change.summary["version"] == 1 else "changed"
         data: Any = change.summary
     else:
         name, data = "deleted", change.removed
-    return ServerSentEvent(data=_data(data), event=name, id=str(change.seq), retry=retry).encode()
+    event = ServerSentEvent(data=_data(data), event=name, id=str(change.seq), retry=retry)
+    encoded = event.encode()
+    if retry is None:
+        change.event = encoded
+    return encoded
 
 
 def _mark(name: str, detail: str, seq: int, retry: int | None) -> ServerSentEvent:

@@ -25,16 +25,18 @@ from pipeline_service.wire import ActionProgressState, Run, RunRemoved, RunSumma
 DONE_ACTION_STATUSES = frozenset({"completed", "skipped"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RunChange:
     """One change of the sequence: a run's summary now (`summary`), or its deletion
-    (`removed`, with the status and labels it had, for filters)."""
+    (`removed`, with the status and labels it had, for filters). Every subscriber gets the
+    same object: `event` keeps its Server-Sent Event, encoded once for all of them."""
 
     seq: int
     summary: RunSummary | None = None
     removed: RunRemoved | None = None
     status: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    event: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def pipeline_id(self) -> str:
