@@ -154,10 +154,8 @@ def run(results: Results, *, duration: float, rounds: int, subscribers: int, rep
         alone: list[float] = []
         watched: list[float] = []
         for _ in range(rounds):
-            alone.append(asyncio.run(_watched_rate(server.url, server.pid, run_ids, duration, 0)))
-            watched.append(
-                asyncio.run(_watched_rate(server.url, server.pid, run_ids, duration, subscribers))
-            )
+            alone.append(_watched_rate(server.url, server.pid, run_ids, duration, 0))
+            watched.append(_watched_rate(server.url, server.pid, run_ids, duration, subscribers))
         results.add(SECTION, "report_progress, 8 clients, no runs stream", max(alone), "req/s")
         results.add(
             SECTION,
