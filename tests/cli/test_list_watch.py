@@ -74,6 +74,15 @@ def test_watch_as_json_lines(
     assert line["run"]["id"] == run["id"]
     assert line["run"]["status"] == "running"
     assert isinstance(line["seq"], int)
+    # Leaving the status: one more line (the run as it is now), then nothing of that run.
+    client.cancel_run(run["id"])
+    left = json.loads(watcher.wait_for_line(lambda line: line.startswith("{")))
+    assert (left["run"]["id"], left["run"]["status"]) == (run["id"], "cancelled")
+    client.delete_run(run["id"])
+    other = client.create_run(pipeline["id"])
+    client.report_progress(other["id"], status="running")
+    after = json.loads(watcher.wait_for_line(lambda line: line.startswith("{")))
+    assert after["run"]["id"] == other["id"]  # the deletion of the run that left was not shown
     watcher.process.send_signal(signal.SIGINT)
     assert watcher.finish()[0] == 130
 

@@ -101,6 +101,18 @@ def test_runs_table_is_push_only(page: Page, service: Service, artifacts: Path) 
     assert len(api) == 3, api
 
 
+def test_a_run_leaving_the_status_filter_leaves_the_table(page: Page, service: Service) -> None:
+    with service.client() as client:
+        pipeline = client.create_pipeline("Status filter", DEMO_ACTIONS, "Leaves the table")
+        run = client.create_run(pipeline["id"], params=SLOW_PARAMS)
+        page.goto(f"{service.url}/?status=running&pipeline={pipeline['id']}")
+        row = page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')
+        expect(row).to_be_visible()  # once a worker runs it
+        expect(row).to_have_attribute("data-status", "running")
+        client.cancel_run(run["id"])
+        expect(row).to_have_count(0)
+
+
 def test_run_page_follows_a_run_to_completion(
     page: Page, service: Service, artifacts: Path
 ) -> None:

@@ -142,8 +142,8 @@ def list_runs(
     with session.client() as client:
         pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
 
-        def print_list() -> None:
-            _print_runs(client, fmt, status, pipeline_id, pipeline_ref, selector, limit)
+        def print_list() -> list[str]:
+            return _print_runs(client, fmt, status, pipeline_id, pipeline_ref, selector, limit)
 
         if not watch:
             print_list()
@@ -170,16 +170,18 @@ def _print_runs(
     pipeline_ref: str | None,
     selector: str | None,
     limit: int,
-) -> None:
-    """The listing of `runs list`: a table, or the document in the output format."""
+) -> list[str]:
+    """The listing of `runs list`: a table, or the document in the output format; the ids of
+    the runs shown."""
     pages = _runs(client, status, pipeline_id, selector, min(limit, 1000))
     runs = list(islice(pages, limit))
     names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
+    shown = [run["id"] for run in runs]
     if print_document(runs, fmt):
-        return
+        return shown
     if not runs:
         stdout_console().print(_no_runs(status, pipeline_ref, selector), markup=False)
-        return
+        return shown
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
         headers.insert(2, "PIPELINE ID")
@@ -200,6 +202,7 @@ def _print_runs(
             row += [*lineage[run["id"]], format_labels(run.get("labels"))]
         rows.append(row)
     print_table(stdout_console(), headers, rows)
+    return shown
 
 
 def _no_runs(status: str | None, pipeline_ref: str | None, selector: str | None) -> str:
@@ -551,6 +554,7 @@ def _run_elapsed(run: Mapping[str, Any]) -> str:
 EXAMPLES = {
     "list": "pipeline-service runs list --status failed\n\n"
     "pipeline-service runs list -l team=nlp,stage!=dev\n\n"
+    "pipeline-service runs list --watch -l team=nlp\n\n"
     "pipeline-service runs list --pipeline download-convert-train -o wide",
     "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
     "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"

@@ -43,29 +43,41 @@ def watch_runs(
     status: str | None,
     pipeline_id: str | None,
     selector: str | None,
-    print_list: Callable[[], None],
+    print_list: Callable[[], list[str]],
 ) -> int:
-    """Print the list (print_list), then each change until Ctrl-C; the exit status."""
+    """Print the list (print_list, which answers the ids it showed), then each change until
+    Ctrl-C; the exit status. With a status, the stream is not filtered by it: a run shown that
+    leaves the status gets its line (then is forgotten), other runs only while in it."""
     from pipeline_service.errors import PipelineServiceError
 
     names: dict[str, str] = {}
-    shown: dict[str, str] = {}  # each run's last line: a change it would repeat is not printed
-    changes = client.stream_runs(status, pipeline_id=pipeline_id, label=selector)
+    shown: dict[str, str] = {}  # each run shown, its last line (a repeated line is left out)
+    changes = client.stream_runs(pipeline_id=pipeline_id, label=selector)
     try:
         with reconnect_notice(url):
             next(iter(changes))  # `sync`: the stream stands at the present
-            print_list()
+            shown = dict.fromkeys(print_list(), "")
             for change in changes:
+                run_id = change.run_id or ""
                 if change.kind == "reset":
-                    print_list()
-                elif change.kind != "sync":
-                    if fmt == "json":
-                        typer.echo(json.dumps(_json_line(change), separators=(",", ":")))
-                    else:
-                        line = _line(change, _names(client, names, change), fmt)
-                        if shown.get(change.run_id or "") != line:
-                            typer.echo(line)
-                        shown[change.run_id or ""] = line
+                    shown = dict.fromkeys(print_list(), "")
+                    continue
+                if change.kind == "sync":
+                    continue
+                now_status = change.run["status"] if change.run is not None else None
+                matches = status is None or now_status == status
+                if not matches and run_id not in shown:
+                    continue
+                if fmt == "json":
+                    line = json.dumps(_json_line(change), separators=(",", ":"))
+                    typer.echo(line)
+                else:
+                    line = _line(change, _names(client, names, change), fmt)
+                    if shown.get(run_id) != line:
+                        typer.echo(line)
+                shown[run_id] = line
+                if not matches or change.kind == "deleted":
+                    shown.pop(run_id, None)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except PipelineServiceError as error:

@@ -230,8 +230,8 @@ export function renderRuns(main, _arg, query) {
   // The runs stream from where the list stands: every change after it, then live changes.
   function followChanges(seq) {
     stream?.close();
+    // Not filtered by status: a row whose run leaves the status must hear of it (and go).
     const params = new URLSearchParams();
-    if (status) params.set("status_filter", status);
     if (pipelineId) params.set("pipeline_id", pipelineId);
     if (label) params.set("label", label);
     const query = params.toString();
@@ -252,6 +252,10 @@ export function renderRuns(main, _arg, query) {
   }
 
   function upsert(summary) {
+    if (status && summary.status !== status) {
+      remove(summary.id);
+      return;
+    }
     let row = rows.get(summary.id);
     if (!row) {
       row = makeRow(summary);
