@@ -254,8 +254,10 @@ async def runs_events(
         retry: int | None = settings.sse_retry_ms
         resuming = last_event_id is not None
         if last_event_id is None:
+            # Queued from now on: what the feed hands on after the head read next is kept (what
+            # it hands on up to the head is skipped by its number).
+            subscription.dropped = False
             cursor = await storage.run_changes_head()
-            subscription.dropped = False  # the feed hands on whatever comes after the head
             yield _mark("sync", "caught up", cursor, retry)
             retry = None
         else:
