@@ -214,6 +214,9 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
                 subscribers=sizes.runs_stream_subscribers,
                 reports=sizes.runs_stream_reports,
             )
+            runs_stream.postgres_numbering(
+                results, duration=sizes.throughput_seconds, rounds=max(1, sizes.rounds // 3)
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,11 @@ change sequence once and hands the change, encoded once, to all N), in alternati
 best of each. Then the delay from sending a report to its `changed` event at every one of N
 subscribers read in this process (p50, p99; their parsing competes with the reporting client).
 
+On PostgreSQL (a throwaway local cluster, fsync on; skipped without one), the cost of numbering
+changes in commit order: report_progress requests/s with 8 clients, on a database as migrated
+(a trigger takes a transaction-level advisory lock and the sequence's next number for every new
+version) and on one whose numbering triggers were dropped, in alternating rounds.
+
 Numbering the changes: on SQLite the number is one more than the newest, computed inside the
 statement that writes the run (from the indexes of `runs.change_seq` and the tombstones), with
 no write of its own. An earlier form, a trigger that wrote the number back to the row, measured
@@ -30,6 +35,7 @@ from benchmarks.throughput import _rate
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
 
 SECTION = "10 runs stream"
+PG_NUMBERING_TRIGGERS = ("runs_sequence_insert", "runs_sequence_update")
 
 
 def _setup(url: str) -> list[str]:
@@ -173,6 +179,53 @@ def run(results: Results, *, duration: float, rounds: int, subscribers: int, rep
                 "ms",
             )
         results.add(SECTION, "events received / expected", len(delays) / (subscribers * reports))
+
+
+def postgres_numbering(results: Results, *, duration: float, rounds: int) -> None:
+    """report_progress req/s on PostgreSQL with and without the numbering triggers."""
+    try:
+        import psycopg
+
+        from pipeline_service.server.storage.postgres.cluster import ThrowawayCluster
+
+        cluster = ThrowawayCluster(durable=True).start()
+    except (ImportError, OSError, RuntimeError) as exc:
+        print(f"[{SECTION}] PostgreSQL part skipped: unavailable ({exc})", flush=True)
+        return
+    try:
+        with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE numbered")
+            conn.execute("CREATE DATABASE plain")
+        with (
+            ServerProcess(db=cluster.dsn("numbered")) as numbered,
+            ServerProcess(db=cluster.dsn("plain")) as plain,
+        ):
+            with psycopg.connect(cluster.dsn("plain"), autocommit=True) as conn:
+                for trigger in PG_NUMBERING_TRIGGERS:
+                    conn.execute(f"DROP TRIGGER {trigger} ON runs")
+            numbered_runs, plain_runs = _setup(numbered.url), _setup(plain.url)
+            with_numbers: list[float] = []
+            without: list[float] = []
+            for _ in range(rounds):
+                with_numbers.append(
+                    _watched_rate(numbered.url, numbered.pid, numbered_runs, duration, 0)
+                )
+                without.append(_watched_rate(plain.url, plain.pid, plain_runs, duration, 0))
+            results.add(
+                SECTION,
+                "PostgreSQL report_progress, 8 clients, numbered",
+                max(with_numbers),
+                "req/s",
+            )
+            results.add(
+                SECTION,
+                "PostgreSQL report_progress, 8 clients, numbering dropped",
+                max(without),
+                "req/s",
+            )
+            results.add(SECTION, "PostgreSQL numbered / dropped", max(with_numbers) / max(without))
+    finally:
+        cluster.stop()
 
 
 if __name__ == "__main__":
