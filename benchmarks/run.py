@@ -19,6 +19,7 @@ from benchmarks import (
     overhead,
     ray_executor,
     runner,
+    runs_stream,
     startup,
     throughput,
 )
@@ -35,6 +36,7 @@ SECTIONS = (
     "outage",
     "ray",
     "startup",
+    "runs_stream",
 )
 
 
@@ -58,6 +60,8 @@ class Sizes:
     backend_subscribers: int
     backend_reports: int
     outage_requests: int
+    runs_stream_subscribers: int
+    runs_stream_reports: int
 
 
 FULL = Sizes(
@@ -77,6 +81,8 @@ FULL = Sizes(
     backend_subscribers=100,
     backend_reports=50,
     outage_requests=18,
+    runs_stream_subscribers=100,
+    runs_stream_reports=50,
 )
 QUICK = Sizes(
     calls=10,
@@ -95,6 +101,8 @@ QUICK = Sizes(
     backend_subscribers=2,
     backend_reports=3,
     outage_requests=4,
+    runs_stream_subscribers=2,
+    runs_stream_reports=3,
 )
 
 
@@ -197,6 +205,18 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
     if "outage" in only:
         with _step(results, "outage"):
             outage.run(results, requests=sizes.outage_requests)
+    if "runs_stream" in only:
+        with _step(results, "runs stream"):
+            runs_stream.run(
+                results,
+                duration=sizes.throughput_seconds,
+                rounds=max(1, sizes.rounds // 3),
+                subscribers=sizes.runs_stream_subscribers,
+                reports=sizes.runs_stream_reports,
+            )
+            runs_stream.postgres_numbering(
+                results, duration=sizes.throughput_seconds, rounds=max(1, sizes.rounds // 3)
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from benchmarks._harness import Results, ratio
 from pipeline_service.server.storage.postgres.cluster import find_bin_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-NOT_RAY = "overhead,latency,throughput,memory,runner,backends,outage,startup"
+NOT_RAY = "overhead,latency,throughput,memory,runner,backends,outage,startup,runs_stream"
 
 # A figure every section must print (by the start of its name).
 EXPECTED = {
@@ -52,6 +52,12 @@ EXPECTED = {
         "pipeline-service --version: wall time",
         "pipeline-service --help: wall time",
         "pipeline-service completion of `ru`: wall time",
+    ],
+    "10 runs stream": [
+        "report_progress, 8 clients, no runs stream",
+        "report_progress, 8 clients, 2 runs streams open",
+        "report sent → event, 2 runs streams: p99",
+        "events received / expected",
     ],
 }
 # Printed only where PostgreSQL can run (always under CI, which installs it).

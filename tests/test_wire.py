@@ -35,6 +35,9 @@ RECORDS: dict[str, Any] = {
     "RunClaim": types.RunClaim,
     "RunEvent": types.RunEvent,
     "RunMetrics": types.RunMetrics,
+    "RunRemoved": types.RunRemoved,
+    "RunSummary": types.RunSummary,
+    "RunsStreamMark": types.RunsStreamMark,
     "RuntimeEnv": types.RuntimeEnv,
     "StepPoint": types.StepPoint,
 }

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         LogEntry,
         LogLevel,
         PipelineProgress,
+        RunChange,
         RunStatus,
     )
 
@@ -38,6 +39,7 @@ _HOMES = {
     "LogLevel": ".models",
     "PipelineProgress": ".models",
     "PipelineServiceClient": ".client",
+    "RunChange": ".models",
     "RunStatus": ".models",
 }
 
@@ -49,6 +51,7 @@ __all__ = [
     "LogLevel",
     "PipelineProgress",
     "PipelineServiceClient",
+    "RunChange",
     "RunStatus",
     "__version__",
     "errors",

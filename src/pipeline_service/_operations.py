@@ -52,6 +52,7 @@ from pipeline_service_api.api.runs import delete_run as _delete_run
 from pipeline_service_api.api.runs import get_run as _get_run
 from pipeline_service_api.api.runs import list_pipeline_runs as _list_pipeline_runs
 from pipeline_service_api.api.runs import list_runs as _list_runs
+from pipeline_service_api.api.runs import stream_runs as _stream_runs
 from pipeline_service_api.api.runs import update_run as _update_run
 from pipeline_service_api.api.workers import claim_run as _claim_run
 from pipeline_service_api.api.workers import release_lease as _release_lease
@@ -88,6 +89,7 @@ from .types import (
     RunClaim,
     RunEvent,
     RunMetrics,
+    RunSummary,
 )
 
 T = TypeVar("T")
@@ -103,6 +105,7 @@ _CHECKPOINTS = TypeAdapter(list[Checkpoint])
 _ARTIFACT = TypeAdapter(Artifact)
 _ARTIFACTS = TypeAdapter(list[Artifact])
 LOG_RECORD = TypeAdapter(LogRecord)
+RUN_SUMMARY = TypeAdapter(RunSummary)
 _LOG_RECORDS = TypeAdapter(list[LogRecord])
 _RUN_METRICS = TypeAdapter(RunMetrics)
 _RUN_EVENTS = TypeAdapter(list[RunEvent])
@@ -451,6 +454,17 @@ get_progress = _Operation(_get_progress.request_kwargs, _progress)
 def stream_progress_kwargs(run_id: str) -> dict[str, Any]:
     """Request of the progress stream (Last-Event-ID is added per connection)."""
     return _stream_progress.request_kwargs(run_id)
+
+
+def stream_runs_kwargs(
+    status: str | None, *, pipeline_id: str | None, label: str | None
+) -> dict[str, Any]:
+    """Request of the runs stream (Last-Event-ID is added per connection)."""
+    return _stream_runs.request_kwargs(
+        status_filter=UNSET if status is None else run_status(status, "stream_runs"),
+        pipeline_id=UNSET if pipeline_id is None else pipeline_id,
+        label=UNSET if label is None else label,
+    )
 
 
 def stream_logs_kwargs(

@@ -20,8 +20,8 @@ from ._sync_artifacts import SyncArtifactMethods
 from ._sync_request import SyncRequester
 from ._sync_streaming import iter_events
 from .errors import NotFoundError, StreamError
-from .models import ActionProgress, LogEntry, PipelineProgress, RunStatus
-from .streaming import LogEvents, ProgressEvents
+from .models import ActionProgress, LogEntry, PipelineProgress, RunChange, RunStatus
+from .streaming import LogEvents, ProgressEvents, RunsEvents
 from .types import (
     NOT_GIVEN,
     Checkpoint,
@@ -303,6 +303,31 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
             ),
             page_size,
             timeout,
+        )
+
+    def stream_runs(
+        self,
+        status: str | None = None,
+        *,
+        pipeline_id: str | None = None,
+        label: str | None = None,
+        last_event_id: str | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[RunChange]:
+        """Changes of the runs list as they commit (Server-Sent Events), optionally only of
+        the runs in `status`, of the pipeline `pipeline_id`, or whose labels match the
+        selector `label`: one RunChange per run created, changed or deleted. It starts at the
+        present with a `sync` change (list the runs, then apply the changes), or after
+        `last_event_id` (a RunChange's `seq`) with what changed since, then `sync`. It never
+        ends by itself; a dropped connection is resumed where it stopped (a `reset` change
+        means the runs must be listed again). `timeout` bounds the whole stream
+        (APITimeoutError); StreamError if it cannot be resumed."""
+        return iter_events(
+            self._requester,
+            ops.stream_runs_kwargs(status, pipeline_id=pipeline_id, label=label),
+            RunsEvents(last_event_id),
+            timeout=timeout,
+            what="runs stream",
         )
 
     def list_pipeline_runs(

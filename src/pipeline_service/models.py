@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .wire import TERMINAL_RUN_STATUSES
+from .wire import TERMINAL_RUN_STATUSES, RunSummary
 
 __all__ = [
     "ActionProgress",
@@ -22,6 +23,7 @@ __all__ = [
     "LogEntry",
     "LogLevel",
     "PipelineProgress",
+    "RunChange",
     "RunStatus",
     "as_utc",
 ]
@@ -193,3 +195,19 @@ class LogEntry(_Model):
     level: LogLevel = LogLevel.INFO
     action_name: str | None = None
     timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RunChange:
+    """One event of the runs stream (`stream_runs`).
+
+    `kind` is `created` or `changed` (`run` holds the run's summary as it is now: treat both as
+    "this is the run now"), `deleted` (`run_id` and `pipeline_id` say which), `sync` (caught
+    up: what follows is live) or `reset` (changes were forgotten: list the runs again). `seq`
+    is the change's number (where the stream resumes)."""
+
+    kind: str
+    seq: int | None
+    run: RunSummary | None = None
+    run_id: str | None = None
+    pipeline_id: str | None = None

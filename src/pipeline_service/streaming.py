@@ -29,7 +29,7 @@ from httpx_sse import ServerSentEvent
 from pydantic import ValidationError
 
 from . import _constants as C
-from ._operations import LOG_RECORD
+from ._operations import LOG_RECORD, RUN_SUMMARY
 from ._request import is_retryable_status, retry_delay
 from .errors import (
     APITimeoutError,
@@ -37,11 +37,18 @@ from .errors import (
     StreamError,
     status_error_from_response,
 )
-from .models import PipelineProgress
+from .models import PipelineProgress, RunChange
 from .types import LogRecord
 from .wire import TERMINAL_RUN_STATUSES
 
-__all__ = ["Connection", "EventHandler", "LogEvents", "ProgressEvents", "Reconnect"]
+__all__ = [
+    "Connection",
+    "EventHandler",
+    "LogEvents",
+    "ProgressEvents",
+    "Reconnect",
+    "RunsEvents",
+]
 
 T_co = TypeVar("T_co", covariant=True)
 T = TypeVar("T")
@@ -169,6 +176,46 @@ class LogEvents:
                 return None
             self._seq = seq
         return record
+
+
+class RunsEvents:
+    """Events of GET /runs/stream as RunChange items, each change number once; never done."""
+
+    run_id = "*"  # every run
+    done = False
+
+    def __init__(self, last_event_id: str | None = None) -> None:
+        self.retry_ms: int | None = None
+        self._seq = _as_int(last_event_id)
+
+    @property
+    def last_event_id(self) -> str | None:
+        return None if self._seq is None else str(self._seq)
+
+    def handle(self, sse: ServerSentEvent) -> RunChange | None:
+        if sse.retry is not None:
+            self.retry_ms = sse.retry
+        seq = _as_int(sse.id)
+        if sse.event in ("sync", "reset"):
+            if seq is not None:
+                self._seq = seq if sse.event == "reset" else max(seq, self._seq or 0)
+            return RunChange(sse.event, seq)
+        if sse.event not in ("created", "changed", "deleted") or not sse.data:
+            return None  # a ping, or an event a newer server added
+        if seq is not None and self._seq is not None and seq <= self._seq:
+            return None
+        try:
+            data = json.loads(sse.data)
+            if sse.event == "deleted":
+                change = RunChange("deleted", seq, None, str(data["id"]), str(data["pipeline_id"]))
+            else:
+                run = RUN_SUMMARY.validate_python(data)
+                change = RunChange(sse.event, seq, run, run["id"], run["pipeline_id"])
+        except (ValueError, KeyError, TypeError, ValidationError) as exc:
+            raise StreamError(f"Malformed {sse.event!r} event of the runs stream: {exc}") from exc
+        if seq is not None:
+            self._seq = seq
+        return change
 
 
 class Connection(Generic[T]):

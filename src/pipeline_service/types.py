@@ -28,6 +28,9 @@ from .wire import (
     RunClaim,
     RunEvent,
     RunMetrics,
+    RunRemoved,
+    RunsStreamMark,
+    RunSummary,
     RuntimeEnv,
     StepPoint,
 )
@@ -54,6 +57,9 @@ __all__ = [
     "RunClaim",
     "RunEvent",
     "RunMetrics",
+    "RunRemoved",
+    "RunSummary",
+    "RunsStreamMark",
     "RuntimeEnv",
     "StepPoint",
 ]

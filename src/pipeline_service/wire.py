@@ -77,7 +77,10 @@ __all__ = [
     "RunClaim",
     "RunEvent",
     "RunMetrics",
+    "RunRemoved",
     "RunStatusName",
+    "RunSummary",
+    "RunsStreamMark",
     "StepPoint",
 ]
 
@@ -171,6 +174,41 @@ class Run(TypedDict):
     resumed_from: NotRequired[str | None]  # the run this one resumes (absent from v1 core)
     from_action: NotRequired[str | None]  # the action a resume re-ran from (absent from v1 core)
     labels: NotRequired[dict[str, str]]
+
+
+@with_config(_OPEN)
+class RunSummary(TypedDict):
+    """A run as the runs list shows it (the runs stream's `created` and `changed` events)."""
+
+    id: str
+    pipeline_id: str
+    status: str
+    current_action: str | None
+    current_action_index: int
+    actions: int
+    actions_done: int
+    action_progress: int | float | None
+    error: str | None
+    labels: dict[str, str]
+    created_at: str
+    started_at: str | None
+    completed_at: str | None
+    version: int
+
+
+@with_config(_OPEN)
+class RunRemoved(TypedDict):
+    """A deleted run (the runs stream's `deleted` event)."""
+
+    id: str
+    pipeline_id: str
+
+
+@with_config(_OPEN)
+class RunsStreamMark(TypedDict):
+    """The runs stream's `sync` (caught up) and `reset` (re-list the runs) events."""
+
+    detail: str
 
 
 @with_config(_OPEN)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable
@@ -208,6 +209,44 @@ def test_labels_and_selectors(api: Any) -> None:
     assert found == [second["id"], first["id"]]
     with pytest.raises(UnprocessableEntityError, match="label selector"):
         api.list_runs(label="team in nlp")
+
+
+def test_stream_runs_sees_the_list_change_and_resumes(
+    api: Any, client: PipelineServiceClient
+) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    with contextlib.closing(
+        api.stream_runs(pipeline_id=pipeline["id"], label="team=nlp", timeout=30)
+    ) as changes:
+        sync = next(changes)
+        assert sync.kind == "sync"
+        assert sync.seq is not None
+        client.create_run(pipeline["id"])  # no label: filtered out
+        run = client.create_run(pipeline["id"], labels={"team": "nlp"})
+        created = next(changes)
+        assert (created.kind, created.run_id) == ("created", run["id"])
+        assert created.run["labels"] == {"team": "nlp"}
+        client.report_progress(run["id"], status="running")
+        changed = next(changes)
+        assert (changed.kind, changed.run["status"]) == ("changed", "running")
+        assert changed.seq > created.seq > sync.seq
+    client.delete_run(run["id"])
+    # Resumed after the change seen: the deletion, then caught up.
+    with contextlib.closing(
+        api.stream_runs(pipeline_id=pipeline["id"], last_event_id=str(changed.seq), timeout=30)
+    ) as resumed:
+        deleted = next(resumed)
+        assert (deleted.kind, deleted.run_id, deleted.pipeline_id) == (
+            "deleted",
+            run["id"],
+            pipeline["id"],
+        )
+        assert next(resumed).kind == "sync"
+    with (
+        pytest.raises(UnprocessableEntityError, match="label selector"),
+        contextlib.closing(api.stream_runs(label="team in nlp", timeout=30)) as refused,
+    ):
+        next(refused)
 
 
 def test_list_run_events(api: Any) -> None:

@@ -49,22 +49,32 @@ Collect = Callable[..., list[Any]]
 
 @pytest.fixture(params=["sync", "async"])
 def collect(request: pytest.FixtureRequest) -> Collect:
-    """collect(url, method, *args, options=..., **kwargs): every item of a stream method."""
+    """collect(url, method, *args, options=..., into=..., **kwargs): every item of a stream
+    method (appended to `into` as they come, if given: a stream that ends by an error)."""
 
     def run(
-        url: str, method: str, *args: Any, options: dict[str, Any] | None = None, **kwargs: Any
+        url: str,
+        method: str,
+        *args: Any,
+        options: dict[str, Any] | None = None,
+        into: list[Any] | None = None,
+        **kwargs: Any,
     ) -> list[Any]:
         settings = {"stream_idle_timeout": 5.0, **(options or {})}
         max_reconnects = settings.pop("stream_max_reconnects", None)
+        items: list[Any] = [] if into is None else into
         if request.param == "sync":
             with PipelineServiceClient(url, **settings) as client:
                 scoped = client.with_options(stream_max_reconnects=max_reconnects)
-                return list(getattr(scoped, method)(*args, **kwargs))
+                items.extend(getattr(scoped, method)(*args, **kwargs))
+                return items
 
         async def main() -> list[Any]:
             async with AsyncPipelineServiceClient(url, **settings) as client:
                 scoped = client.with_options(stream_max_reconnects=max_reconnects)
-                return [item async for item in getattr(scoped, method)(*args, **kwargs)]
+                async for item in getattr(scoped, method)(*args, **kwargs):
+                    items.append(item)
+                return items
 
         return anyio.run(main)
 
@@ -345,3 +355,87 @@ def test_clean_closes_of_healthy_connections_never_use_up_the_reconnect_budget(
         items = collect(server.url, "stream_progress", "r1", options={"stream_max_reconnects": 2})
         assert [p.version for p in items] == [1, 2]
         assert len(server.requests) == 8
+
+
+def summary(run_id: str, version: int, status: str = "pending") -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "pipeline_id": "p1",
+        "status": status,
+        "current_action": None,
+        "current_action_index": 0,
+        "actions": 1,
+        "actions_done": 0,
+        "action_progress": None,
+        "error": None,
+        "labels": {},
+        "created_at": "2026-01-01T12:00:00Z",
+        "started_at": None,
+        "completed_at": None,
+        "version": version,
+    }
+
+
+def test_runs_stream_resumes_after_the_last_change_and_never_repeats_one(
+    collect: Collect,
+) -> None:
+    def first(request: Request) -> Iterator[Step]:
+        assert "last-event-id" not in request.headers
+        assert request.path.endswith("/runs/stream?status_filter=running&label=team%3Dnlp")
+        yield head()
+        yield sse({"detail": "caught up"}, event="sync", id=10, retry=10)
+        yield sse(summary("r1", 1), event="created", id=11)
+        yield sse(summary("r1", 2, "running"), event="changed", id=12)
+        # The connection drops here.
+
+    def second(request: Request) -> Iterator[Step]:
+        assert request.headers.get("last-event-id") == "12"
+        yield head()
+        yield sse(summary("r1", 2, "running"), event="changed", id=12)  # already seen
+        yield sse({"id": "r0", "pipeline_id": "p1"}, event="deleted", id=13)
+        yield sse({"detail": "caught up"}, event="sync", id=13)
+        yield sse({"detail": "changes were forgotten: list the runs"}, event="reset", id=20)
+        yield sse(summary("r2", 1), event="created", id=21)
+        yield 5.0
+
+    items: list[Any] = []
+    with ScriptedServer(connections(first, second)) as server:
+        with pytest.raises(APITimeoutError):
+            collect(server.url, "stream_runs", "running", label="team=nlp", timeout=2, into=items)
+        assert len(server.requests) >= 2
+    assert [(c.kind, c.seq, c.run_id) for c in items] == [
+        ("sync", 10, None),
+        ("created", 11, "r1"),
+        ("changed", 12, "r1"),
+        ("deleted", 13, "r0"),
+        ("sync", 13, None),
+        ("reset", 20, None),
+        ("created", 21, "r2"),
+    ]
+
+
+def test_runs_stream_items(collect: Collect) -> None:
+    def script(request: Request) -> Iterator[Step]:
+        if request.index > 0:
+            yield 5.0
+            return
+        yield head()
+        yield sse({"detail": "caught up"}, event="sync", id=10, retry=10)
+        yield sse(summary("r1", 1), event="created", id=11)
+        yield sse(summary("r1", 1), event="created", id=11)
+        yield sse({"id": "r0", "pipeline_id": "p1"}, event="deleted", id=12)
+        yield sse({"x": 1}, event="something-new", id=13)
+        yield sse({"detail": "changes were forgotten: list the runs"}, event="reset", id=20)
+
+    items: list[Any] = []
+
+    with ScriptedServer(script) as server, pytest.raises(APITimeoutError):
+        collect(server.url, "stream_runs", timeout=1.5, into=items)
+    assert [(c.kind, c.seq, c.run_id) for c in items] == [
+        ("sync", 10, None),
+        ("created", 11, "r1"),
+        ("deleted", 12, "r0"),
+        ("reset", 20, None),
+    ]
+    assert items[1].run["status"] == "pending"
+    assert items[2].pipeline_id == "p1"

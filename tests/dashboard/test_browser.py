@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,61 @@ def test_runs_table_shows_a_new_run(page: Page, service: Service) -> None:
     page.select_option("#status-filter", "failed")
     expect(page).to_have_url(f"{service.url}/?status=failed")
     expect(row).to_have_count(0)
+
+
+def test_runs_table_is_push_only(page: Page, service: Service, artifacts: Path) -> None:
+    """A run created from the command line (another process) appears, changes and goes
+    without a reload, and the page reads the list once: no polling, only the runs stream."""
+    quick = {"dataset": 1, "rows": 200, "epochs": 2, "pace": 0}
+    with service.client() as client:
+        pipeline = client.create_pipeline("Push only", DEMO_ACTIONS, "Never polled")
+        earlier = [client.create_run(pipeline["id"], params=quick) for _ in range(2)]
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{service.url}/?pipeline={pipeline['id']}")
+    for run in earlier:
+        expect(page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')).to_be_visible()
+    created = subprocess.run(
+        [sys.executable, "-m", "pipeline_service", "runs", "create", pipeline["id"],
+         "-p", "dataset=1", "-p", "rows=400", "-p", "epochs=40", "-p", "pace=0.1", "--json"],
+        env={**os.environ, "PIPELINE_SERVICE_URL": service.url,
+             "PIPELINE_SERVICE_TOKEN": service.token},
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    run = json.loads(created.stdout)
+    row = page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')
+    expect(row).to_be_visible()
+    expect(page.locator("#runs-table tbody tr").first).to_have_attribute("data-run-id", run["id"])
+    expect(row.locator(".pipeline-name")).to_have_text("Push only")
+    expect(row).to_have_attribute("data-status", "running")
+    page.screenshot(
+        path=artifacts / "dashboard-runs.png", clip={"x": 0, "y": 0, "width": 1280, "height": 320}
+    )
+    expect(row).to_have_attribute("data-status", "completed")  # the workers ran it
+    expect(row.locator(".bar")).to_have_attribute("aria-valuenow", "100")
+    with service.client() as client:
+        client.delete_run(run["id"])
+    expect(row).to_have_count(0)
+    api = [url.split("/api/v1", 1)[1] for url in requests if "/api/v1/" in url]
+    lists = [path for path in api if "/runs/?" in path or path.startswith("/pipelines/?")]
+    streams = [path for path in api if path.startswith("/runs/stream")]
+    assert len(streams) == 1, api
+    assert sorted(lists) == sorted(
+        [f"/pipelines/{pipeline['id']}/runs/?limit=100", "/pipelines/?limit=1000"]
+    ), api
+    assert len(api) == 3, api
+
+
+def test_a_run_leaving_the_status_filter_leaves_the_table(page: Page, service: Service) -> None:
+    with service.client() as client:
+        pipeline = client.create_pipeline("Status filter", DEMO_ACTIONS, "Leaves the table")
+        run = client.create_run(pipeline["id"], params=SLOW_PARAMS)
+        page.goto(f"{service.url}/?status=running&pipeline={pipeline['id']}")
+        row = page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')
+        expect(row).to_be_visible()  # once a worker runs it
+        expect(row).to_have_attribute("data-status", "running")
+        client.cancel_run(run["id"])
+        expect(row).to_have_count(0)
 
 
 def test_run_page_follows_a_run_to_completion(

@@ -18,6 +18,7 @@ from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.storage.postgres import schema as postgres_schema
 from pipeline_service.server.storage.sqlite import schema as sqlite_schema
 from tests.sample import API
+from tests.support.sse import open_stream
 
 from .conftest import Database
 
@@ -337,7 +338,10 @@ def test_a_database_of_the_previous_release_reads_back_whole(new_database: Datab
             old_postgres_database(db)
         with EmbeddedServer(db) as server, httpx.Client(base_url=server.url) as http:
             read_everything_back(http)
+            seq = runs_stream_after(server.url, "0", {"run-1", "run-2"})
             write_on(http)
+            # Numbered after the migrated runs: their deletions (with their pipeline's).
+            runs_stream_after(server.url, seq, {"run-1", "run-2"}, "deleted")
         if isinstance(db, Path):
             with sqlite3.connect(db) as conn:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -345,6 +349,19 @@ def test_a_database_of_the_previous_release_reads_back_whole(new_database: Datab
             assert version == sqlite_schema.SCHEMA_VERSION
             assert "doc" in columns
             assert "params" not in columns
+
+
+def runs_stream_after(url: str, seq: str, runs: set[str], *events: str) -> str:
+    """The runs stream from Last-Event-ID seq names these runs with one of these events (created
+    or changed by default), among others; the id of its `sync`."""
+    events = events or ("created", "changed")
+    with open_stream(f"{url}{API}/runs/stream", {"Last-Event-ID": seq}) as reader:
+        frames = []
+        while (frame := reader.next_event(10)).event != "sync":
+            frames.append(frame)
+    assert runs <= {f.json()["id"] for f in frames if f.event in events}, frames
+    assert frame.id is not None
+    return frame.id
 
 
 def get(http: httpx.Client, path: str, **params: Any) -> Any:

@@ -149,6 +149,60 @@ def test_subscribers_on_one_replica_see_every_change_made_through_another(
                 reader.close()
 
 
+def test_the_runs_stream_on_one_replica_sees_runs_created_through_another(
+    processes: Processes,
+) -> None:
+    """Runs created, changed and deleted through both replicas at once reach a runs stream on
+    one of them, each change once, in increasing order; resumed on the other replica from
+    an id of the first, nothing is missed."""
+    urls = [processes.replica()[0], processes.replica()[0]]
+    with client(urls[0]) as http:
+        pipeline = http.post(
+            f"{API}/pipelines/",
+            json={"name": "list", "actions": [{"name": "a", "entrypoint": "m.A"}]},
+        )
+        pipeline_id = pipeline.json()["id"]
+    query = f"{API}/runs/stream?pipeline_id={pipeline_id}"
+    made: list[str] = []
+
+    def writer(index: int) -> None:
+        with client(urls[index % 2]) as http:
+            for _ in range(5):
+                run = http.post(f"{API}/pipelines/{pipeline_id}/runs/", json={}).json()
+                made.append(run["id"])
+
+    with open_stream(f"{urls[1]}{query}", headers=HEADERS) as reader:
+        assert reader.next(timeout=10).event == "sync"
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        frames = [reader.next_event(timeout=10) for _ in range(20)]
+        assert [f.event for f in frames] == ["created"] * 20
+        assert sorted(f.json()["id"] for f in frames) == sorted(made)
+        ids = [int(f.id or "") for f in frames]
+        assert ids == sorted(set(ids)), "a change was repeated or out of order"
+        cursor = frames[9].id
+        with client(urls[0]) as http:
+            report(http, made[0], status="running")
+            assert http.delete(f"{API}/runs/{made[1]}").status_code == 204
+        changed = reader.next_event(timeout=10)
+        assert (changed.event, changed.json()["id"]) == ("changed", made[0])
+        deleted = reader.next_event(timeout=10)
+        assert (deleted.event, deleted.json()["id"]) == ("deleted", made[1])
+    with open_stream(
+        f"{urls[0]}{query}", headers={**HEADERS, "Last-Event-ID": str(cursor)}
+    ) as resumed:
+        missed = []
+        while (frame := resumed.next_event(timeout=10)).event != "sync":
+            missed.append(frame)
+    # Every run created after the cursor, and the one changed since, in its current state.
+    expected = ({f.json()["id"] for f in frames[10:]} | {made[0]}) - {made[1]}
+    assert {f.json()["id"] for f in missed if f.event != "deleted"} == expected
+    assert {f.json()["id"] for f in missed if f.event == "deleted"} == {made[1]}
+
+
 def test_eight_writers_on_two_replicas_lose_no_update(processes: Processes) -> None:
     urls = [processes.replica()[0], processes.replica()[0]]
     actions = [{"name": f"a{i}", "entrypoint": "m.A"} for i in range(8)]

@@ -93,3 +93,32 @@ def test_a_progress_follower_sees_each_change_made_through_the_other_process(
             assert other.patch(f"/runs/{run_id}", json={"status": "completed"}).status_code == 200
             last = s.next(timeout=10)
             assert last.event == "completed"
+
+
+def test_a_runs_stream_sees_runs_created_through_the_other_process(
+    two_servers: tuple[ServerProcess, ServerProcess],
+) -> None:
+    """Runs created alternately through either process reach a runs stream on one of them,
+    each once, in the order the file numbered them."""
+    here, there = two_servers
+    with (
+        httpx.Client(base_url=here.url + API, headers=here.headers, timeout=30) as http,
+        httpx.Client(base_url=there.url + API, headers=there.headers, timeout=30) as other,
+    ):
+        pipeline = http.post("/pipelines/", json={"name": "two", "actions": ACTIONS})
+        assert pipeline.status_code == 201, pipeline.text
+        pipeline_id = pipeline.json()["id"]
+        url = f"{here.url}{API}/runs/stream?pipeline_id={pipeline_id}"
+        with open_stream(url, headers=here.headers) as reader:
+            assert reader.next(10).event == "sync"
+            made = []
+            for index in range(10):
+                through = other if index % 2 == 0 else http
+                made.append(through.post(f"/pipelines/{pipeline_id}/runs/", json={}).json()["id"])
+            frames = [reader.next_event(10) for _ in made]
+            assert [(f.event, f.json()["id"]) for f in frames] == [("created", i) for i in made]
+            ids = [int(f.id or "") for f in frames]
+            assert ids == sorted(set(ids))
+            assert other.delete(f"/runs/{made[0]}").status_code == 204
+            deleted = reader.next_event(10)
+            assert (deleted.event, deleted.json()["id"]) == ("deleted", made[0])

@@ -52,10 +52,15 @@ from .run_event import RunEvent
 from .run_event_details import RunEventDetails
 from .run_metrics import RunMetrics
 from .run_params import RunParams
+from .run_removed import RunRemoved
 from .run_result import RunResult
 from .run_status import RunStatus
+from .run_summary import RunSummary
 from .run_update import RunUpdate
 from .run_update_result import RunUpdateResult
+from .runs_stream_event import RunsStreamEvent
+from .runs_stream_event_event import RunsStreamEventEvent
+from .runs_stream_mark import RunsStreamMark
 from .runtime_env import RuntimeEnv
 from .runtime_env_env_vars import RuntimeEnvEnvVars
 from .step_point import StepPoint
@@ -115,8 +120,13 @@ __all__ = (
     "RunEventDetails",
     "RunMetrics",
     "RunParams",
+    "RunRemoved",
     "RunResult",
+    "RunsStreamEvent",
+    "RunsStreamEventEvent",
+    "RunsStreamMark",
     "RunStatus",
+    "RunSummary",
     "RuntimeEnv",
     "RuntimeEnvEnvVars",
     "RunUpdate",

@@ -108,21 +108,65 @@ def list_runs(
     ] = None,
     selector: SelectorOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Then print one line per run created, changed or deleted (with -o json: one "
+            "JSON line each), until Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
-    """List runs, newest first."""
+    """List runs, newest first (with --watch: then each change, as it happens)."""
     fmt = session.fmt
     if status is not None and status not in RUN_STATUSES:
         usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
+    if watch and fmt not in ("table", "wide", "json"):
+        usage_error(f"--watch prints tables or JSON lines, not {fmt}")
     with session.client() as client:
         pipeline_id = resolve_pipeline(client, pipeline_ref)["id"] if pipeline_ref else None
-        pages = _runs(client, status, pipeline_id, selector, min(limit, MAX_PAGE_ITEMS))
-        runs = list(islice(pages, limit))
-        names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
+
+        def print_list() -> list[str]:
+            return _print_runs(client, fmt, status, pipeline_id, pipeline_ref, selector, limit)
+
+        if not watch:
+            print_list()
+            return
+        from pipeline_service.cli.runs_watch import watch_runs
+
+        code = watch_runs(
+            client,
+            session.url,
+            fmt,
+            status=status,
+            pipeline_id=pipeline_id,
+            selector=selector,
+            print_list=print_list,
+        )
+    raise typer.Exit(code)
+
+
+def _print_runs(
+    client: PipelineServiceClient,
+    fmt: str,
+    status: str | None,
+    pipeline_id: str | None,
+    pipeline_ref: str | None,
+    selector: str | None,
+    limit: int,
+) -> list[str]:
+    """The listing of `runs list`: a table, or the document in the output format; the ids of
+    the runs shown."""
+    pages = _runs(client, status, pipeline_id, selector, min(limit, MAX_PAGE_ITEMS))
+    runs = list(islice(pages, limit))
+    names = pipeline_names(client) if runs and fmt in ("table", "wide") else {}
+    shown = [run["id"] for run in runs]
     if print_document(runs, fmt):
-        return
+        return shown
     if not runs:
-        stdout_console().print(_no_runs(status, pipeline_ref), markup=False)
-        return
+        stdout_console().print(_no_runs(status, pipeline_ref, selector), markup=False)
+        return shown
     headers = ["ID", "PIPELINE", "STATUS", "ACTION", "ELAPSED", "CREATED"]
     if fmt == "wide":
         headers.insert(2, "PIPELINE ID")
@@ -143,11 +187,12 @@ def list_runs(
             row += [*lineage[run["id"]], format_labels(run.get("labels"))]
         rows.append(row)
     print_table(stdout_console(), headers, rows)
+    return shown
 
 
-def _no_runs(status: str | None, pipeline_ref: str | None) -> str:
+def _no_runs(status: str | None, pipeline_ref: str | None, selector: str | None) -> str:
     """What an empty listing says: that nothing matched, and how to start a run."""
-    if status is not None or pipeline_ref is not None:
+    if status is not None or pipeline_ref is not None or selector is not None:
         return "No runs match."
     return (
         "No runs yet. Start one with `pipeline-service runs create PIPELINE` (see "
@@ -489,6 +534,7 @@ def _run_elapsed(run: Mapping[str, Any]) -> str:
 EXAMPLES = {
     "list": "pipeline-service runs list --status failed\n\n"
     "pipeline-service runs list -l team=nlp,stage!=dev\n\n"
+    "pipeline-service runs list --watch -l team=nlp\n\n"
     "pipeline-service runs list --pipeline download-convert-train -o wide",
     "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
     "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"

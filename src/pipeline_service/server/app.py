@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     artifacts_url = settings.artifacts_url()
     artifacts = open_artifact_store(artifacts_url) if artifacts_url else None
     store = storage if storage is not None else open_storage(settings.db_path)
-    hub = EventHub()
+    hub = EventHub(store.run_changes, store.run_changes_head)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

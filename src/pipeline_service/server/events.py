@@ -7,23 +7,40 @@ subscriber keeps only the newest state (one that falls behind skips ahead, never
 subscriber queues records up to MAX_QUEUED_LOG_BYTES, and beyond that forgets them and reads
 them back from storage by its cursor (logs are stored: a slow follower costs the server
 nothing while it lags, and misses nothing).
+
+Runs streams (the whole list) subscribe to every run: while there is one, the hub's runs feed
+reads the change sequence (`storage/run_changes.py`) once after each burst of changes, and
+hands the same changes to every runs subscriber. A runs subscriber queues at most
+MAX_QUEUED_RUN_CHANGES; beyond that it forgets them and reads storage by its own cursor, as a
+log subscriber does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 
 from pipeline_service.server.storage.changes import (
+    ALL_RUNS,
     Change,
     LogsAppended,
     RunChanged,
     RunDeleted,
     RunState,
 )
+from pipeline_service.server.storage.run_changes import RunChange, RunChanges
 from pipeline_service.server.wakeup import Wakeup
 from pipeline_service.wire import LogRecord
 
+logger = logging.getLogger("pipeline_service.server")
+
 MAX_QUEUED_LOG_BYTES = 1024 * 1024
+MAX_QUEUED_RUN_CHANGES = 1000
+RUN_CHANGES_READ = 500  # changes the runs feed reads at a time
+ReadRunChanges = Callable[[int, int], Awaitable[RunChanges]]
+ReadHead = Callable[[], Awaitable[int]]
 _RECORD_OVERHEAD = 256  # the fields of a record other than its message, roughly
 
 
@@ -114,11 +131,58 @@ class Subscription:
         self.hub.unsubscribe(self)
 
 
+class RunsSubscription:
+    """What one runs stream has not consumed yet: the changes its feed read (`changes`), or
+    `dropped` — read storage by your cursor (at first, and after falling behind)."""
+
+    def __init__(self, hub: EventHub) -> None:
+        self.hub = hub
+        self.changes: deque[RunChange] = deque()
+        self.dropped = True
+        self.closed = False
+        self._wakeup = Wakeup()
+
+    def changed(self, changes: list[RunChange]) -> None:
+        if not self.dropped:
+            if len(self.changes) + len(changes) > MAX_QUEUED_RUN_CHANGES:
+                self.changes.clear()
+                self.dropped = True
+            else:
+                self.changes.extend(changes)
+        self._wakeup.set()
+
+    def take(self) -> list[RunChange]:
+        changes = list(self.changes)
+        self.changes.clear()
+        return changes
+
+    def close(self) -> None:
+        self.closed = True
+        self._wakeup.set()
+
+    async def wait(self) -> None:
+        """Until something arrives."""
+        await self._wakeup.wait()
+        self._wakeup.clear()
+
+    def __enter__(self) -> RunsSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.hub.unsubscribe_runs(self)
+
+
 class EventHub:
     """Fans committed changes out to the subscribers of each run (event-loop thread only)."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_run_changes: ReadRunChanges, read_head: ReadHead) -> None:
         self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._runs_subscribers: set[RunsSubscription] = set()
+        # The runs feed: how it reads storage, its task while someone streams the runs list.
+        self.read_run_changes = read_run_changes
+        self.read_head = read_head
+        self._feed: asyncio.Task[None] | None = None
+        self._feed_wakeup = asyncio.Event()
         self.closed = False
 
     def subscribe(self, run_id: str) -> Subscription:
@@ -136,9 +200,59 @@ class EventHub:
             if not subscribers:
                 del self._subscribers[subscription.run_id]
 
+    def subscribe_runs(self) -> RunsSubscription:
+        """A subscription to the changes of every run (it starts `dropped`)."""
+        subscription = RunsSubscription(self)
+        if self.closed:
+            subscription.close()
+            return subscription
+        self._runs_subscribers.add(subscription)
+        if self._feed is None or self._feed.done():
+            self._feed = asyncio.get_running_loop().create_task(self._run_feed())
+        return subscription
+
+    def unsubscribe_runs(self, subscription: RunsSubscription) -> None:
+        self._runs_subscribers.discard(subscription)
+        if not self._runs_subscribers and self._feed is not None:
+            self._feed.cancel()
+            self._feed = None
+
+    async def _run_feed(self) -> None:
+        """While someone streams the runs list: after each burst of changes, read the change
+        sequence once and hand what changed to every runs subscriber."""
+        cursor: int | None = None
+        while True:
+            try:
+                if cursor is None:
+                    cursor = await self.read_head()
+                    # Whatever came before this feed knew where it stands: read it from storage.
+                    for subscription in self._runs_subscribers:
+                        subscription.dropped = True
+                        subscription.changed([])
+                    self._feed_wakeup.clear()
+                await self._feed_wakeup.wait()
+                self._feed_wakeup.clear()
+                while True:
+                    page = await self.read_run_changes(cursor, RUN_CHANGES_READ)
+                    if page.changes:
+                        cursor = page.changes[-1].seq
+                        for subscription in self._runs_subscribers:
+                            subscription.changed(page.changes)
+                    if not page.more:
+                        break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # storage unusable for now: start over once it is back
+                logger.warning("the runs feed could not read changes (%r); retrying", exc)
+                cursor = None
+                await asyncio.sleep(0.5)
+
     def watched_runs(self) -> list[str]:
-        """The runs someone subscribes to."""
-        return list(self._subscribers)
+        """The runs someone subscribes to (ALL_RUNS while someone streams the runs list)."""
+        watched = list(self._subscribers)
+        if self._runs_subscribers:
+            watched.append(ALL_RUNS)
+        return watched
 
     def subscriber_count(self, run_id: str) -> int:
         return len(self._subscribers.get(run_id, ()))
@@ -157,6 +271,8 @@ class EventHub:
         elif isinstance(change, RunDeleted):
             for subscription in self._subscribers.get(change.run_id, ()):
                 subscription.run_deleted()
+        if not isinstance(change, LogsAppended) and self._runs_subscribers:
+            self._feed_wakeup.set()
 
     def close(self) -> None:
         """Shutdown: every open stream ends."""
@@ -164,3 +280,7 @@ class EventHub:
         for subscribers in self._subscribers.values():
             for subscription in subscribers:
                 subscription.close()
+        for runs_subscription in self._runs_subscribers:
+            runs_subscription.close()
+        if self._feed is not None:
+            self._feed.cancel()

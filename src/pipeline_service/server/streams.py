@@ -1,4 +1,4 @@
-"""The two Server-Sent Event streams: a run's progress and a run's logs."""
+"""The Server-Sent Event streams: a run's progress, a run's logs, and the runs list."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.changes import RunState
 from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.queries import LogQuery
+from pipeline_service.server.storage.run_changes import RunChange, RunFilter
 from pipeline_service.wire import TERMINAL_RUN_STATUSES, LogRecord
 
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -221,3 +222,93 @@ def _matches(record: LogRecord, query: LogQuery) -> bool:
         and (query.level is None or record["level"] == query.level)
         and (query.since is None or record["timestamp"] > query.since)
     )
+
+
+RUN_CHANGES_PAGE = 500  # changes a runs stream reads from storage at a time
+
+
+def _run_change_event(change: RunChange, retry: int | None) -> bytes:
+    """The change's event (without `retry:`, encoded once for every subscriber)."""
+    if retry is None and change.event is not None:
+        return change.event
+    if change.summary is not None:
+        name = "created" if change.summary["version"] == 1 else "changed"
+        data: Any = change.summary
+    else:
+        name, data = "deleted", change.removed
+    event = ServerSentEvent(data=_data(data), event=name, id=str(change.seq), retry=retry)
+    encoded = event.encode()
+    if retry is None:
+        change.event = encoded
+    return encoded
+
+
+def _mark(name: str, detail: str, seq: int, retry: int | None) -> ServerSentEvent:
+    return ServerSentEvent(data=_data({"detail": detail}), event=name, id=str(seq), retry=retry)
+
+
+async def runs_events(
+    hub: EventHub,
+    storage: Storage,
+    runs: RunFilter,
+    last_event_id: int | None,
+    settings: Settings,
+) -> AsyncIterator[ServerSentEvent | bytes]:
+    """Changes of the runs that match: from storage after Last-Event-ID (or from the present),
+    then `sync`, then as the hub's runs feed reads them; `reset` when changes after the cursor
+    were forgotten. A subscriber that falls behind reads storage again by its cursor."""
+    with hub.subscribe_runs() as subscription:
+        retry: int | None = settings.sse_retry_ms
+        resuming = last_event_id is not None
+        if last_event_id is None:
+            # Queued from now on: what the feed hands on after the head read next is kept (what
+            # it hands on up to the head is skipped by its number).
+            subscription.dropped = False
+            cursor = await storage.run_changes_head()
+            yield _mark("sync", "caught up", cursor, retry)
+            retry = None
+        else:
+            cursor = last_event_id
+        while True:
+            if subscription.dropped:
+                subscription.dropped = False
+                async for item in _stored_run_changes(storage, cursor):
+                    if isinstance(item, int):  # forgotten past the cursor: start over
+                        cursor, resuming = item, False
+                        yield _mark("reset", "changes were forgotten: list the runs", item, retry)
+                        retry = None
+                        break
+                    cursor = item.seq
+                    if runs.matches(item):
+                        yield _run_change_event(item, retry)
+                        retry = None
+                if resuming:  # once, after what the client missed
+                    resuming = False
+                    yield _mark("sync", "caught up", cursor, retry)
+                    retry = None
+                continue
+            for change in subscription.take():
+                if change.seq > cursor:
+                    cursor = change.seq
+                    if runs.matches(change):
+                        yield _run_change_event(change, retry)
+                        retry = None
+            if subscription.closed:
+                return
+            if not subscription.dropped and not subscription.changes:
+                await subscription.wait()
+
+
+async def _stored_run_changes(storage: Storage, cursor: int) -> AsyncIterator[RunChange | int]:
+    """Every change after cursor, page by page; the newest change number instead when changes
+    after cursor were forgotten (a cursor of 0 knows nothing, so misses nothing)."""
+    while True:
+        page = await storage.run_changes(cursor, RUN_CHANGES_PAGE)
+        if 0 < cursor < page.forgotten:
+            yield await storage.run_changes_head()
+            return
+        for change in page.changes:
+            yield change
+            cursor = change.seq
+        if not page.more:
+            return

@@ -51,6 +51,7 @@ EXTENSION_OPERATIONS = frozenset(
         "renew_lease",
         "release_lease",
         "stream_logs",
+        "stream_runs",
         "get_metrics",
         "append_metrics",
         "list_run_events",
@@ -86,7 +87,7 @@ include-operation-id = "append_logs"
 checks.negative_data_rejection.expected-statuses = [400, 401, 404, 409, 413, 422]
 
 [[operations]]
-include-operation-id = ["stream_progress", "stream_logs"]
+include-operation-id = ["stream_progress", "stream_logs", "stream_runs"]
 request-timeout = 2.0
 """
 

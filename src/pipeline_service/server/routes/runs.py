@@ -1,4 +1,4 @@
-"""Runs: start, list, get, update, cancel, delete."""
+"""Runs: start, list, stream the list's changes, get, update, cancel, delete."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pipeline_service.server.deps import (
+    HubDep,
+    LastEventIdHeader,
     Limit,
     PipelineId,
     RunId,
     RunWriteDep,
+    SettingsDep,
     Skip,
     StorageDep,
 )
@@ -22,7 +25,12 @@ from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
+from pipeline_service.server.sse import EventStream
+from pipeline_service.server.storage.documents import request_id
 from pipeline_service.server.storage.queries import RunQuery
+from pipeline_service.server.storage.run_changes import RunFilter
+from pipeline_service.server.stream_routes import stream_route
+from pipeline_service.server.streams import event_stream, parse_last_event_id, runs_events
 from pipeline_service.wire import RunStatusName
 
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
@@ -57,8 +65,11 @@ async def list_pipeline_runs(
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> Response:
+    head = await storage.run_changes_head()
     page = await storage.list_runs(RunQuery(pipeline_id=pipeline_id, skip=skip, limit=limit))
-    return await page_response(request, page, {"skip": str(skip + len(page))})
+    return _with_change_seq(
+        await page_response(request, page, {"skip": str(skip + len(page))}), head
+    )
 
 
 @router.get("/runs/", operation_id="list_runs", response_model=None)
@@ -86,8 +97,58 @@ async def list_runs(
     query = RunQuery(
         status=status_filter, resumed_from=resumed_from, selector=selector, skip=skip, limit=limit
     )
+    head = await storage.run_changes_head()
     page = await storage.list_runs(query)
-    return await page_response(request, page, {"skip": str(skip + len(page))})
+    return _with_change_seq(
+        await page_response(request, page, {"skip": str(skip + len(page))}), head
+    )
+
+
+def _with_change_seq(response: Response, head: int) -> Response:
+    """A list of runs with `Change-Seq`: where a runs stream resumes to miss nothing it lacks
+    (read before the list, so the stream may repeat a change the list shows, never miss one)."""
+    response.headers["Change-Seq"] = str(head)
+    return response
+
+
+@router.get("/runs/stream", operation_id="stream_runs", response_model=None)
+async def stream_runs(
+    storage: StorageDep,
+    hub: HubDep,
+    settings: SettingsDep,
+    status_filter: Annotated[
+        RunStatusName | None, Query(description="Only runs in this status.")
+    ] = None,
+    pipeline_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=255, description="Only runs of this pipeline."),
+    ] = None,
+    label: Annotated[
+        str | None, Query(max_length=4096, description="Only runs matching this label selector.")
+    ] = None,
+    last_event_id: LastEventIdHeader = None,
+) -> EventStream:
+    runs = RunFilter(
+        status_filter,
+        None if pipeline_id is None else request_id(pipeline_id),
+        () if label is None else parse_selector(label),
+    )
+    events = runs_events(hub, storage, runs, parse_last_event_id(last_event_id), settings)
+    return event_stream(events, settings)
+
+
+@stream_route(stream_runs)
+async def stream_runs_fast(request: Request) -> Response | None:
+    """stream_runs without filters (see stream_routes), served ahead of the FastAPI stack; a
+    request with a query goes to the full handler, which validates its filters."""
+    if request.scope["query_string"]:
+        return None
+    app = request.app.state
+    last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
+    events = runs_events(
+        app.hub, app.storage, RunFilter(None, None, ()), last_event_id, app.settings
+    )
+    return event_stream(events, app.settings)
 
 
 @router.get("/runs/{run_id:seg}", operation_id="get_run", response_model=None)

@@ -61,9 +61,18 @@ class LogsAppended:
     resync: bool = False
 
 
-Change = RunChanged | RunDeleted | LogsAppended
+@dataclass(frozen=True, slots=True)
+class RunsChanged:
+    """Another process committed changes to some runs (which ones is not read): the runs
+    stream's feed reads the change sequence (`run_changes.py`)."""
+
+
+Change = RunChanged | RunDeleted | LogsAppended | RunsChanged
 ChangeListener = Callable[[Change], None]
 WatchedRuns = Callable[[], Collection[str]]
+
+# Among the watched runs: someone streams the runs list (every run's changes matter).
+ALL_RUNS = "*"
 
 
 class Reported:
@@ -91,7 +100,7 @@ class Reported:
         elif isinstance(change, LogsAppended):
             if change.records:
                 self.note(change.run_id, seq=change.records[-1]["seq"])
-        else:
+        elif isinstance(change, RunDeleted):
             self.forget(change.run_id)
 
     def forget(self, run_id: str) -> None:

@@ -32,6 +32,7 @@ from pipeline_service.server.storage import (
     metric_history,
     metric_steps,
     pipelines,
+    run_changes,
     runs,
 )
 from pipeline_service.server.storage.changes import ChangeListener, RunState, WatchedRuns
@@ -39,6 +40,7 @@ from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
 from pipeline_service.server.storage.queries import LogQuery, RunQuery
+from pipeline_service.server.storage.run_changes import RunChanges
 from pipeline_service.wire import (
     MAX_STEP_POINTS,
     Artifact,
@@ -278,6 +280,16 @@ class Storage(abc.ABC):
             lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id, host)
         )
 
+    # the runs' change sequence (the runs stream)
+    async def run_changes_head(self) -> int:
+        """The newest change number of any run (run_changes.head)."""
+        return await self._read(lambda tx: run_changes.head())
+
+    async def run_changes(self, after: int, limit: int) -> RunChanges:
+        """Changes of runs after the change number `after`, oldest first (run_changes.after)."""
+        return await self._read(lambda tx: run_changes.after(after, limit), snapshot=True)
+
+    # events
     async def list_run_events(self, run_id: str, after: int, limit: int) -> Page[RunEvent]:
         """The run's events after the event id `after`, oldest first."""
         return await self._read(lambda tx: events.read(run_id, after, limit))

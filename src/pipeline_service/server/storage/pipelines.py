@@ -85,7 +85,9 @@ def delete(tx: Tx, pipeline_id: str) -> Plan[list[str]]:
     # Locked first: a run being created meanwhile (it holds the pipeline's row for share) is
     # either committed before its runs are read, and deleted with its keys, or refused after.
     yield from get(pipeline_id, "{lock}")
-    runs = yield Query("SELECT id FROM runs WHERE pipeline_id=:id", {"id": key})
+    # Its runs locked before they are deleted: a run's change waits here, not while holding
+    # the change sequence's lock that a deletion takes (run_changes.py).
+    runs = yield Query("SELECT id FROM runs WHERE pipeline_id=:id {lock}", {"id": key})
     released = yield from artifacts.object_keys("pipeline_id=:id", {"id": key})
     yield Query("DELETE FROM pipelines WHERE id=:id", {"id": key})
     run_ids = [row["id"] for row in runs]

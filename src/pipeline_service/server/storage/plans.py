@@ -106,7 +106,10 @@ class Dialect:
     - a whole statement `{serialize:name}`: transactions that run it with the same value of
       parameter `name` run one after the other (an empty statement where writes are serial);
     - `{doc_bytes}`: the size in bytes of the row's `doc` (a document is ASCII JSON: its length,
-      unless the database can tell the size without reading the document).
+      unless the database can tell the size without reading the document);
+    - `{next_change}`: the value of `runs.change_seq` for a row a statement inserts or gives a
+      new version (the next number of the runs' change sequence: `run_changes.py`), or a
+      placeholder a trigger replaces.
     """
 
     now: str
@@ -118,6 +121,7 @@ class Dialect:
     serialize: str  # with {name}; "" runs nothing
     pyformat: bool  # parameters as %(name)s (psycopg) instead of :name (sqlite3)
     doc_bytes: str = "length(doc)"
+    next_change: str = "0"
     _rendered: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def render(self, sql: str) -> str:
@@ -140,6 +144,7 @@ class Dialect:
                 ("{share}", self.share),
                 ("{skip_locked}", self.skip_locked),
                 ("{doc_bytes}", self.doc_bytes),
+                ("{next_change}", self.next_change),
             ):
                 text = text.replace(token, spelling)
         if self.pyformat:

@@ -101,7 +101,8 @@ def _create(tx: Tx, pipeline_id: str, body: RunCreate) -> Plan[tuple[Run, str]]:
     names = "".join(f", {name}" for name in columns)
     values = "".join(f", :{name}" for name in columns)
     yield Query(
-        f"INSERT INTO runs (id, pipeline_id, doc{names}) VALUES (:id, :pipeline_id, :doc{values})",
+        f"INSERT INTO runs (id, pipeline_id, doc, change_seq{names}) "
+        f"VALUES (:id, :pipeline_id, :doc, {{next_change}}{values})",
         {
             "id": run["id"],
             "pipeline_id": run["pipeline_id"],
@@ -133,6 +134,7 @@ def _create(tx: Tx, pipeline_id: str, body: RunCreate) -> Plan[tuple[Run, str]]:
             ),
         ]
     yield from events.record(created)
+    tx.changes.append(RunChanged(RunState(run, 1)))
     return run, run["id"]
 
 
@@ -157,7 +159,8 @@ def change_run(
     columns = documents.run_columns(run)
     assignments = "".join(f", {name}=:{name}" for name in columns)
     yield Query(
-        f"UPDATE runs SET doc=:doc, version=:version{assignments} WHERE id=:id",
+        f"UPDATE runs SET doc=:doc, version=:version, change_seq={{next_change}}{assignments} "
+        "WHERE id=:id",
         {"doc": documents.encode(run), "version": state.version, "id": row["id"], **columns},
     )
     tx.changes.append(RunChanged(state))

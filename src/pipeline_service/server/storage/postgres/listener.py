@@ -19,12 +19,14 @@ import psycopg
 
 from pipeline_service.server.storage import documents, logs
 from pipeline_service.server.storage.changes import (
+    ALL_RUNS,
     Change,
     ChangeListener,
     LogsAppended,
     Reported,
     RunChanged,
     RunDeleted,
+    RunsChanged,
     RunState,
     WatchedRuns,
 )
@@ -203,10 +205,17 @@ class ChangeFeed:
 
     async def _forward_batch(self, batch: list[str]) -> None:
         watched = self._watched_now = set(self._watched())
+        # Someone streams the runs list: its feed reads the change sequence after any change.
+        runs_changed = ALL_RUNS in watched and any(p[:2] in ("r ", "d ") for p in batch)
+        if ALL_RUNS in watched:
+            watched.discard(ALL_RUNS)
+            runs_changed = runs_changed or _RESYNC in batch
         self._reported.keep_only(watched)
         if _RESYNC in batch:
             self._clear_fresh()
             await self._resync(watched)
+            if runs_changed:
+                self._listener(RunsChanged())
             return
         versions: dict[str, int] = {}
         states: dict[str, RunState | None] = {}
@@ -243,6 +252,8 @@ class ChangeFeed:
             if run_id in watched:
                 emit.append(RunDeleted(run_id))
                 self._reported.forget(run_id)
+        if runs_changed:
+            emit.append(RunsChanged())
         for change in emit:
             self._listener(change)
 

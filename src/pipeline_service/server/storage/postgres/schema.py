@@ -7,7 +7,8 @@ collation, the byte order SQLite uses too.
 
 A trigger announces every committed change of a run on channel `pipeline_service`, in commit
 order, with a payload of a few bytes (never the document: NOTIFY payloads are capped at 8,000
-bytes): `r <run id> <version>`, `l <run id> <first seq> <last seq>`, `d <run id>`.
+bytes): `r <run id> <version>` (a new run, or a new version), `l <run id> <first seq> <last
+seq>`, `d <run id>`.
 """
 
 from __future__ import annotations
@@ -165,6 +166,84 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, key)
     );
     CREATE INDEX run_labels_by_label ON run_labels (key, value);
+    """,
+    # 5: the runs' change sequence, for the runs stream (storage/run_changes.py): every insert
+    # and every new version of a run takes the next number of `run_change_seq` under a
+    # transaction-level advisory lock, so numbers are handed out in commit order (NOTIFY
+    # serializes commits already); a deleted run leaves a tombstone with its number, kept for
+    # a day; `run_change_horizon.forgotten` is the newest number forgotten. Inserts are
+    # announced too.
+    """
+    ALTER TABLE runs ADD COLUMN change_seq bigint NOT NULL DEFAULT 0;
+    UPDATE runs SET change_seq = pk;
+    CREATE INDEX runs_by_change ON runs (change_seq);
+    CREATE SEQUENCE run_change_seq;
+    SELECT setval('run_change_seq', coalesce((SELECT max(pk) FROM runs), 0) + 1, false);
+    CREATE TABLE run_tombstones (
+        seq bigint PRIMARY KEY,
+        run_id text NOT NULL,
+        pipeline_id text NOT NULL,
+        status text NOT NULL,
+        labels text NOT NULL,
+        deleted_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX run_tombstones_by_age ON run_tombstones (deleted_at);
+    CREATE TABLE run_change_horizon (
+        id integer PRIMARY KEY CHECK (id = 1),
+        forgotten bigint NOT NULL
+    );
+    INSERT INTO run_change_horizon (id, forgotten) VALUES (1, 0);
+    CREATE FUNCTION pipeline_service_sequence() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        number bigint;
+        expired bigint;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(1886220389, 1668178277);
+        number := nextval('run_change_seq');
+        IF TG_OP = 'DELETE' THEN
+            INSERT INTO run_tombstones (seq, run_id, pipeline_id, status, labels)
+            VALUES (number, OLD.id, OLD.pipeline_id, OLD.status,
+                    coalesce((OLD.doc::json -> 'labels')::text, '{}'));
+            SELECT max(seq) INTO expired FROM run_tombstones
+                WHERE deleted_at < now() - interval '1 day';
+            IF expired IS NOT NULL THEN
+                DELETE FROM run_tombstones WHERE seq <= expired;
+                UPDATE run_change_horizon SET forgotten = greatest(forgotten, expired);
+            END IF;
+            RETURN OLD;
+        END IF;
+        NEW.change_seq := number;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER runs_sequence_insert BEFORE INSERT ON runs
+        FOR EACH ROW EXECUTE FUNCTION pipeline_service_sequence();
+    CREATE TRIGGER runs_sequence_update BEFORE UPDATE OF version ON runs
+        FOR EACH ROW WHEN (NEW.version <> OLD.version)
+        EXECUTE FUNCTION pipeline_service_sequence();
+    CREATE TRIGGER runs_sequence_delete AFTER DELETE ON runs
+        FOR EACH ROW EXECUTE FUNCTION pipeline_service_sequence();
+    CREATE OR REPLACE FUNCTION pipeline_service_announce() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            PERFORM pg_notify('pipeline_service', 'd ' || OLD.id);
+            RETURN OLD;
+        END IF;
+        IF TG_OP = 'INSERT' THEN
+            PERFORM pg_notify('pipeline_service', 'r ' || NEW.id || ' ' || NEW.version);
+            RETURN NEW;
+        END IF;
+        IF NEW.version <> OLD.version THEN
+            PERFORM pg_notify('pipeline_service', 'r ' || NEW.id || ' ' || NEW.version);
+        END IF;
+        IF NEW.log_seq <> OLD.log_seq THEN
+            PERFORM pg_notify(
+                'pipeline_service', 'l ' || NEW.id || ' ' || (OLD.log_seq + 1) || ' ' || NEW.log_seq
+            );
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER runs_announce_insert AFTER INSERT ON runs
+        FOR EACH ROW EXECUTE FUNCTION pipeline_service_announce();
     """,
 )
 

@@ -73,6 +73,7 @@ POSTGRES = Dialect(
     serialize="SELECT pg_advisory_xact_lock(hashtextextended(:{name}, 0))",
     pyformat=True,
     doc_bytes="octet_length(doc)",  # from the stored size: a large document is not read
+    next_change="0",  # numbered by a trigger, in commit order (postgres/schema.py, 5)
 )
 
 

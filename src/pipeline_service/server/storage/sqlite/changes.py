@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from pipeline_service.server.storage import documents, logs
 from pipeline_service.server.storage.changes import (
+    ALL_RUNS,
     Change,
     LogsAppended,
     Reported,
     RunChanged,
     RunDeleted,
+    RunsChanged,
     WatchedRuns,
 )
 from pipeline_service.server.storage.plans import Plan, Query, Tx, first
@@ -65,7 +67,9 @@ class ForeignChanges:
         notes: list[_Note] = []
         self._pending = (self._data_version, notes)
         self._data_version = row["data_version"]
-        for run_id in watched:
+        if ALL_RUNS in watched:  # the runs stream's feed reads the change sequence itself
+            tx.changes.append(RunsChanged())
+        for run_id in watched - {ALL_RUNS}:
             found = first(
                 (yield Query("SELECT version, log_seq FROM runs WHERE id=:id", {"id": run_id}))
             )
@@ -98,6 +102,8 @@ class ForeignChanges:
             self._pending = None
             self.reported.keep_only(self.watched)
         for change in changes:
+            if isinstance(change, RunsChanged):
+                continue
             run_id = change.state.run["id"] if isinstance(change, RunChanged) else change.run_id
             if run_id in self.watched:
                 self.reported.note_change(change)

@@ -16,6 +16,56 @@ from pipeline_service.server.storage.sqlite import to_documents
 # A step: SQL statements (separated by `;`), or a function of the connection.
 Migration = str | Callable[[sqlite3.Connection], None]
 
+
+# 9: the runs' change sequence. Every insert and every new version of a run sets `change_seq` to
+# one more than the newest number (the plans do, with `{next_change}`: writes are serial, so
+# numbers follow commit order); a deleted run leaves a tombstone with the next number, kept for a
+# day; `run_change_horizon.forgotten` is the newest number forgotten. Trigger bodies hold `;`,
+# so this step runs statement by statement.
+_NEXT_AFTER_DELETE = (
+    "(SELECT max(n) + 1 FROM (SELECT max(change_seq) AS n FROM runs "
+    "UNION ALL SELECT max(seq) AS n FROM run_tombstones "
+    "UNION ALL SELECT forgotten AS n FROM run_change_horizon "
+    "UNION ALL SELECT OLD.change_seq AS n) AS heads)"
+)
+_RUN_CHANGES = (
+    "ALTER TABLE runs ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0",
+    "UPDATE runs SET change_seq = pk",
+    "CREATE INDEX runs_by_change ON runs (change_seq)",
+    """CREATE TABLE run_change_horizon (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        forgotten INTEGER NOT NULL
+    )""",
+    "INSERT INTO run_change_horizon (id, forgotten) VALUES (1, 0)",
+    """CREATE TABLE run_tombstones (
+        seq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        pipeline_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        deleted_at REAL NOT NULL
+    )""",
+    "CREATE INDEX run_tombstones_by_age ON run_tombstones (deleted_at)",
+    f"""CREATE TRIGGER runs_sequence_delete AFTER DELETE ON runs BEGIN
+        INSERT INTO run_tombstones (seq, run_id, pipeline_id, status, labels, deleted_at)
+            VALUES ({_NEXT_AFTER_DELETE}, OLD.id, OLD.pipeline_id, OLD.status,
+                    coalesce(json_extract(OLD.doc, '$.labels'), '{{}}'),
+                    (julianday('now') - 2440587.5) * 86400);
+        UPDATE run_change_horizon SET forgotten = max(forgotten, coalesce(
+            (SELECT max(seq) FROM run_tombstones
+                WHERE deleted_at < (julianday('now') - 2440587.5 - 1) * 86400), 0)) WHERE id = 1;
+        DELETE FROM run_tombstones
+            WHERE seq <= (SELECT forgotten FROM run_change_horizon WHERE id = 1);
+    END""",
+)
+
+
+def run_changes_migration(conn: sqlite3.Connection) -> None:
+    """Migration 9 (see _RUN_CHANGES)."""
+    for statement in _RUN_CHANGES:
+        conn.execute(statement)
+
+
 # Each entry upgrades the schema from version i to i + 1 (MIGRATIONS[0]: empty → 1).
 MIGRATIONS: tuple[Migration, ...] = (
     """
@@ -169,6 +219,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     CREATE INDEX run_labels_by_label ON run_labels (key, value);
     """,
+    # 9: the runs' change sequence, for the runs stream (storage/run_changes.py).
+    run_changes_migration,
 )
 
 # The version of a database every migration has been applied to.

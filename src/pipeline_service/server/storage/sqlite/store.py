@@ -50,6 +50,12 @@ SQLITE = Dialect(
     skip_locked="",
     serialize="",
     pyformat=False,
+    # Writes are serial: one more than the newest number is the next (sqlite/schema.py, 9).
+    next_change=(
+        "(SELECT coalesce(max(n), 0) + 1 FROM (SELECT max(change_seq) AS n FROM runs "
+        "UNION ALL SELECT max(seq) AS n FROM run_tombstones "
+        "UNION ALL SELECT forgotten AS n FROM run_change_horizon) AS heads)"
+    ),
 )
 
 

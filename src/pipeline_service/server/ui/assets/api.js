@@ -84,10 +84,11 @@ const NEXT_PAGE = /<([^>]*)>\s*;\s*rel="?next"?/;
 /**
  * A JSON request to the API; resolves to the parsed body (null for 204). With `all`, a page the
  * server cut short (`Link: <…>; rel="next"`) is followed by the pages after it, concatenated.
+ * `onHeaders(headers)` gets the headers of a successful answer.
  */
 export async function request(
   path,
-  { method = "GET", body, signal, idempotent = false, all = false } = {},
+  { method = "GET", body, signal, idempotent = false, all = false, onHeaders = () => {} } = {},
 ) {
   for (;;) {
     const extra = { Accept: "application/json" };
@@ -110,6 +111,7 @@ export async function request(
     if (!response.ok) {
       throw new ApiError(response.status, detailOf(data, `${response.status} ${response.statusText}`));
     }
+    onHeaders(response.headers);
     const next = all && NEXT_PAGE.exec(response.headers.get("Link") ?? "");
     if (next && next[1].startsWith(API + "/")) {
       return data.concat(await request(next[1].slice(API.length), { signal, all }));
@@ -158,13 +160,17 @@ export const seg = (value) => encodeURIComponent(value);
 /**
  * Follows an event stream of the API. `onEvent(name, data, id)` gets each event (data parsed
  * as JSON) and returns true to end the stream. Dropped connections are resumed with
- * Last-Event-ID after the server's `retry:` delay. `onStatus("live" | "reconnecting" | "ended")`
- * reports the connection; `onError(ApiError)` a refusal (e.g. 404), which ends the stream.
+ * Last-Event-ID (at first `lastEventId`, if given) after the server's `retry:` delay.
+ * `onStatus("live" | "reconnecting" | "ended")` reports the connection; `onError(ApiError)` a
+ * refusal (e.g. 404), which ends the stream.
  */
-export function follow(path, { onEvent, onStatus: report = () => {}, onError = () => {} }) {
+export function follow(
+  path,
+  { onEvent, onStatus: report = () => {}, onError = () => {}, lastEventId = null },
+) {
   const controller = new AbortController();
   const key = Symbol(path);
-  let lastId = null;
+  let lastId = lastEventId;
   let retry = 2000;
   let stopped = false;
 

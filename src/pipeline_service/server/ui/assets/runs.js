@@ -1,31 +1,27 @@
-// The runs table: newest first, filtered by status, pipeline and a label selector. Rows of
-// pending and running runs follow their progress streams; the list is re-read when a stream
-// reports a change of state, and every few seconds while the page is visible, to pick up runs
-// started elsewhere.
+// The runs table: newest first, filtered by status, pipeline and a label selector. Push-only:
+// the list is read once, with the change number it stands at (its `Change-Seq` header); the
+// runs stream, opened from there, sends each run created, changed or deleted since (as a run
+// summary), and a `reset` (changes the server forgot) makes the page read the list again.
 
 import { MAX_RUNS, MIN_RUNS } from "./compare.js";
 import { follow, request, seg } from "./api.js";
 import {
   RUN_STATUSES,
   TERMINAL,
+  actionFraction,
   elapsed,
   formatDuration,
   formatTime,
   h,
   percent,
   progressBar,
-  runFraction,
   setText,
   shortId,
   statusPill,
-  throttle,
   updateBar,
 } from "./dom.js";
 import { navigate, runUrl } from "./nav.js";
 
-// Browsers open at most 6 HTTP/1.1 connections per host: leave room for requests.
-const MAX_STREAMS = 4;
-const DISCOVERY_MS = 5000;
 const PAGE = 100;
 
 export function renderRuns(main, _arg, query) {
@@ -33,7 +29,7 @@ export function renderRuns(main, _arg, query) {
   const pipelineId = query.get("pipeline") ?? "";
   const label = query.get("label") ?? "";
   const controller = new AbortController();
-  const streams = new Map();
+  let stream = null;
   const rows = new Map();
   const pipelines = new Map();
   let stopped = false;
@@ -184,9 +180,9 @@ export function renderRuns(main, _arg, query) {
     row.tr.dataset.status = run.status;
     row.tr.title = run.error ? `${run.status}: ${run.error}` : "";
     setText(cells.pipeline.firstChild, pipelineName(run.pipeline_id));
-    setText(cells.action, currentAction(run));
-    updateBar(cells.bar, runFraction(run), run.status);
-    setText(cells.pct, percent(runFraction(run)));
+    setText(cells.action, run.current_action ?? "—");
+    updateBar(cells.bar, summaryFraction(run), run.status);
+    setText(cells.pct, percent(summaryFraction(run)));
     setText(cells.started, formatTime(run.started_at));
     tick(row);
   }
@@ -202,69 +198,85 @@ export function renderRuns(main, _arg, query) {
       pipelineId && !label
         ? `/pipelines/${seg(pipelineId)}/runs/?limit=${PAGE}`
         : `/runs/?limit=${PAGE}${status ? `&status_filter=${status}` : ""}${label ? `&label=${encodeURIComponent(label)}` : ""}`;
-    let runs = await request(path, { signal: controller.signal });
+    let seq = null;
+    let runs = await request(path, { signal: controller.signal, onHeaders: (headers) => (seq = headers.get("Change-Seq")) });
     if (stopped) return;
     if (pipelineId) runs = runs.filter((run) => run.pipeline_id === pipelineId && (!status || run.status === status));
     if (runs.some((run) => !pipelines.has(run.pipeline_id))) await loadPipelines();
     banner.hidden = true;
-    const seen = new Set();
-    const ordered = runs.map((run) => {
-      seen.add(run.id);
-      let row = rows.get(run.id);
-      if (!row) {
-        row = makeRow(run);
-        rows.set(run.id, row);
-      }
-      row.run = run;
+    for (const row of rows.values()) row.tr.remove();
+    rows.clear();
+    for (const run of runs) {
+      const row = makeRow(run);
+      row.run = summarize(run);
+      rows.set(run.id, row);
       updateRow(row);
-      return row.tr;
-    });
-    for (const [id, row] of rows) {
-      if (!seen.has(id)) {
-        row.tr.remove();
-        rows.delete(id);
-      }
+      tbody.append(row.tr);
     }
-    ordered.forEach((tr, index) => {
-      if (tbody.children[index] !== tr) tbody.insertBefore(tr, tbody.children[index] ?? null);
-    });
-    setText(count, runs.length ? `${runs.length}${runs.length >= PAGE ? "+" : ""}` : "");
-    empty.hidden = runs.length > 0;
+    showCount();
+    followChanges(seq);
+  }
+
+  function showCount() {
+    setText(count, rows.size ? `${rows.size}${rows.size >= PAGE ? "+" : ""}` : "");
+    empty.hidden = rows.size > 0;
     empty.replaceChildren(
       status || pipelineId || label
         ? "No runs match these filters."
         : h("span", "No runs yet. Start one from ", h("a", { href: "/ui/pipelines", "data-nav": true, text: "Pipelines" }), " or with ", h("code", "pipeline-service runs create"), "."),
     );
-    followActive(runs);
   }
 
-  function followActive(runs) {
-    const active = new Set(runs.filter((run) => !TERMINAL.has(run.status)).slice(0, MAX_STREAMS).map((run) => run.id));
-    for (const [id, stream] of streams) {
-      if (!active.has(id)) {
-        stream.close();
-        streams.delete(id);
-      }
+  // The runs stream from where the list stands: every change after it, then live changes.
+  function followChanges(seq) {
+    stream?.close();
+    // Not filtered by status: a row whose run leaves the status must hear of it (and go).
+    const params = new URLSearchParams();
+    if (pipelineId) params.set("pipeline_id", pipelineId);
+    if (label) params.set("label", label);
+    const query = params.toString();
+    stream = follow(`/runs/stream${query ? `?${query}` : ""}`, {
+      lastEventId: seq,
+      onEvent: (name, data) => {
+        if (stopped) return true;
+        if (name === "created" || name === "changed") upsert(data);
+        else if (name === "deleted") remove(data.id);
+        else if (name === "reset") {
+          load().catch(showError);
+          return true;
+        }
+        return false;
+      },
+      onError: (error) => showError(error),
+    });
+  }
+
+  function upsert(summary) {
+    if (status && summary.status !== status) {
+      remove(summary.id);
+      return;
     }
-    for (const id of active) {
-      if (streams.has(id)) continue;
-      const stream = follow(`/runs/${seg(id)}/progress/stream`, {
-        onEvent: (name, progress) => {
-          const row = rows.get(id);
-          if (name === "error" || !row) {
-            refresh();
-            return true;
-          }
-          const before = row.run.status;
-          Object.assign(row.run, pick(progress));
-          updateRow(row);
-          if (row.run.status !== before) refresh();
-          return TERMINAL.has(row.run.status);
-        },
-        onError: () => refresh(),
-      });
-      streams.set(id, stream);
+    let row = rows.get(summary.id);
+    if (!row) {
+      row = makeRow(summary);
+      rows.set(summary.id, row);
+      // Newest first: before the first row created earlier.
+      const later = [...rows.values()].find((other) => other !== row && other.run.created_at < summary.created_at);
+      tbody.insertBefore(row.tr, later ? later.tr : null);
+      if (!pipelines.has(summary.pipeline_id)) loadPipelines().then(() => updateRow(row)).catch(showError);
     }
+    row.run = summary;
+    updateRow(row);
+    showCount();
+  }
+
+  function remove(id) {
+    const row = rows.get(id);
+    if (!row) return;
+    row.tr.remove();
+    rows.delete(id);
+    selected.delete(id);
+    showCount();
   }
 
   const showError = (error) => {
@@ -272,16 +284,10 @@ export function renderRuns(main, _arg, query) {
     banner.hidden = false;
     banner.textContent = `Could not load the runs: ${error.message}`;
   };
-  const refresh = throttle(() => load().catch(showError), 1000);
 
   const ticker = setInterval(() => {
     for (const row of rows.values()) if (!TERMINAL.has(row.run.status) && row.run.started_at) tick(row);
   }, 1000);
-  const discovery = setInterval(() => {
-    if (document.visibilityState === "visible") refresh();
-  }, DISCOVERY_MS);
-  const onVisible = () => document.visibilityState === "visible" && refresh();
-  document.addEventListener("visibilitychange", onVisible);
 
   loadPipelines()
     .then(load)
@@ -291,21 +297,36 @@ export function renderRuns(main, _arg, query) {
     stopped = true;
     controller.abort();
     clearInterval(ticker);
-    clearInterval(discovery);
-    document.removeEventListener("visibilitychange", onVisible);
-    for (const stream of streams.values()) stream.close();
+    stream?.close();
   };
 }
 
-function currentAction(run) {
-  if (run.current_action) return run.current_action;
-  if (run.status === "pending") return "—";
-  const action = run.progress?.[run.current_action_index];
-  return action ? action.name : "—";
+// A run of the list as the runs stream summarizes it (server: storage/run_changes.py).
+function summarize(run) {
+  const actions = run.progress ?? [];
+  const current = run.current_action != null ? actions[run.current_action_index] : undefined;
+  return {
+    id: run.id,
+    pipeline_id: run.pipeline_id,
+    status: run.status,
+    current_action: run.current_action,
+    current_action_index: run.current_action_index,
+    actions: actions.length,
+    actions_done: actions.filter((a) => a.status === "completed" || a.status === "skipped").length,
+    action_progress: current ? actionFraction(current) : null,
+    error: run.error,
+    labels: run.labels ?? {},
+    created_at: run.created_at,
+    started_at: run.started_at,
+    completed_at: run.completed_at,
+  };
 }
 
-// The fields of a Progress event that a Run shares.
-function pick(progress) {
-  const { status, current_action, current_action_index, progress: actions, error, started_at, completed_at } = progress;
-  return { status, current_action, current_action_index, progress: actions, error, started_at, completed_at };
+// How far a summarized run is, in [0, 1]: the actions done, and the current one's part.
+function summaryFraction(run) {
+  if (run.status === "completed") return 1;
+  if (!run.actions) return 0;
+  const part = run.current_action != null ? Number(run.action_progress ?? 0) : 0;
+  const current = part > 0 && part < 1 ? part : 0; // a finished current action is among actions_done
+  return Math.min(1, (run.actions_done + current) / run.actions);
 }

@@ -1,0 +1,12 @@
+from enum import StrEnum
+
+
+class RunsStreamEventEvent(StrEnum):
+    CHANGED = "changed"
+    CREATED = "created"
+    DELETED = "deleted"
+    RESET = "reset"
+    SYNC = "sync"
+
+    def __str__(self) -> str:
+        return str(self.value)
