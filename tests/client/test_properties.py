@@ -70,6 +70,7 @@ ERROR_CALLS: dict[str, Callable[[PipelineServiceClient], Any]] = {
     "release_lease": lambda c: c.release_lease("r", "w"),
     "stream_progress": lambda c: list(c.stream_progress("r")),
     "stream_logs": lambda c: list(c.follow_logs("r")),
+    "stream_runs": lambda c: list(c.stream_runs()),
     "download_artifact": lambda c: c.download_artifact("r", "a.bin", _scratch() / "a.bin"),
 }
 
