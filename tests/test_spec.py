@@ -133,7 +133,7 @@ def test_every_page_says_where_to_continue() -> None:
         names = {p["name"] for p in parameters(path, op)}
         if "limit" in names:
             headers = op["responses"]["200"].get("headers", {})
-            assert headers == {"Link": {"$ref": "#/components/headers/NextPage"}}, path
+            assert headers.get("Link") == {"$ref": "#/components/headers/NextPage"}, path
 
 
 def test_idempotency_key_on_every_creating_post() -> None:

@@ -550,6 +550,21 @@ def test_run_page_charts_steps_by_attempt_and_shows_the_events(
     )
 
 
+def test_pipeline_filter_lists_the_pipelines_and_shows_the_chosen_one(
+    page: Page, service: Service
+) -> None:
+    with service.client() as client:
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        chosen = client.create_pipeline("Chosen", actions, dedicated_workers=True)
+        client.create_pipeline("Other", actions, dedicated_workers=True)
+    page.goto(f"{service.url}/?pipeline={chosen['id']}")
+    select = page.locator("#pipeline-filter")
+    expect(select).to_have_value(chosen["id"])
+    expect(select.locator(f'option[value="{chosen["id"]}"]')).to_have_text("Chosen")
+    page.select_option("#pipeline-filter", "")
+    expect(page).to_have_url(f"{service.url}/")
+
+
 def test_runs_table_filters_by_label_selector(page: Page, service: Service) -> None:
     team = f"t{time.monotonic_ns()}"
     with service.client() as client:

@@ -111,7 +111,9 @@ class StreamRoutes:
 
 class ServiceApp(FastAPI):
     """The service's FastAPI app, serving the plain requests of its stream routes itself
-    (see the module's docstring); `stream_routes` is set once the routes are in place."""
+    (see the module's docstring); `stream_routes` is set once the routes are in place. A
+    middleware added after `create_app` does not see those requests: set `stream_routes` to
+    None to send every request through the stack."""
 
     stream_routes: StreamRoutes | None = None
 

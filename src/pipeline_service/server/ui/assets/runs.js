@@ -132,11 +132,12 @@ export function renderRuns(main, _arg, query) {
     const list = await request(`/pipelines/?limit=1000`, { signal: controller.signal });
     pipelines.clear();
     for (const pipeline of list) pipelines.set(pipeline.id, pipeline);
-    const options = list.map((p) => h("option", { value: p.id, text: p.name, selected: p.id === pipelineId }));
-    pipelineSelect.replaceChildren(h("option", { value: "", text: "All pipelines" }), options);
+    const options = list.map((p) => h("option", { value: p.id, text: p.name }));
+    pipelineSelect.replaceChildren(h("option", { value: "", text: "All pipelines" }), ...options);
     if (pipelineId && !pipelines.has(pipelineId)) {
-      pipelineSelect.append(h("option", { value: pipelineId, text: shortId(pipelineId), selected: true }));
+      pipelineSelect.append(h("option", { value: pipelineId, text: shortId(pipelineId) }));
     }
+    pipelineSelect.value = pipelineId;
   }
 
   function makeRow(run) {
