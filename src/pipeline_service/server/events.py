@@ -49,13 +49,31 @@ def record_size(record: LogRecord) -> int:
     return len(record["message"]) + _RECORD_OVERHEAD
 
 
-class Subscription:
+class _Waitable:
+    """What a stream's subscription shares with the others: it is closed (the hub closes) or
+    waited on until something arrives."""
+
+    __slots__ = ("_wakeup", "closed")
+
+    def __init__(self) -> None:
+        self._wakeup = Wakeup()
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+        self._wakeup.set()
+
+    async def wait(self) -> None:
+        """Until something arrives."""
+        await self._wakeup.wait()
+        self._wakeup.clear()
+
+
+class Subscription(_Waitable):
     """What one stream has not consumed yet for one run (slotted, its record queue made on the
     first records: 10,000 idle streams hold 10,000 of these)."""
 
     __slots__ = (
-        "_wakeup",
-        "closed",
         "deleted",
         "hub",
         "records",
@@ -66,6 +84,7 @@ class Subscription:
     )
 
     def __init__(self, hub: EventHub, run_id: str) -> None:
+        super().__init__()
         self.hub = hub
         self.run_id = run_id
         self.state: RunState | None = None
@@ -73,8 +92,6 @@ class Subscription:
         self.records_bytes = 0
         self.records_dropped = False
         self.deleted = False
-        self.closed = False
-        self._wakeup = Wakeup()
 
     def run_changed(self, state: RunState) -> None:
         if self.state is None or state.version > self.state.version:
@@ -107,15 +124,6 @@ class Subscription:
         self.deleted = True
         self._wakeup.set()
 
-    def close(self) -> None:
-        self.closed = True
-        self._wakeup.set()
-
-    async def wait(self) -> None:
-        """Until something arrives."""
-        await self._wakeup.wait()
-        self._wakeup.clear()
-
     def take_records(self) -> tuple[list[LogRecord], bool]:
         """Queued records, and whether some were dropped (read them back from storage)."""
         records, dropped = list(self.records or ()), self.records_dropped
@@ -131,16 +139,15 @@ class Subscription:
         self.hub.unsubscribe(self)
 
 
-class RunsSubscription:
+class RunsSubscription(_Waitable):
     """What one runs stream has not consumed yet: the changes its feed read (`changes`), or
     `dropped` — read storage by your cursor (at first, and after falling behind)."""
 
     def __init__(self, hub: EventHub) -> None:
+        super().__init__()
         self.hub = hub
         self.changes: deque[RunChange] = deque()
         self.dropped = True
-        self.closed = False
-        self._wakeup = Wakeup()
 
     def changed(self, changes: list[RunChange]) -> None:
         if not self.dropped:
@@ -155,15 +162,6 @@ class RunsSubscription:
         changes = list(self.changes)
         self.changes.clear()
         return changes
-
-    def close(self) -> None:
-        self.closed = True
-        self._wakeup.set()
-
-    async def wait(self) -> None:
-        """Until something arrives."""
-        await self._wakeup.wait()
-        self._wakeup.clear()
 
     def __enter__(self) -> RunsSubscription:
         return self

@@ -27,6 +27,7 @@ from pipeline_service.server.routes.artifacts import release_run_objects
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.documents import request_id
+from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.queries import RunQuery
 from pipeline_service.server.storage.run_changes import RunFilter
 from pipeline_service.server.stream_routes import stream_route
@@ -65,10 +66,8 @@ async def list_pipeline_runs(
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> Response:
-    head = await storage.run_changes_head()
-    page = await storage.list_runs(RunQuery(pipeline_id=pipeline_id, skip=skip, limit=limit))
-    return _with_change_seq(
-        await page_response(request, page, {"skip": str(skip + len(page))}), head
+    return await _runs_page(
+        request, storage, RunQuery(pipeline_id=pipeline_id, skip=skip, limit=limit)
     )
 
 
@@ -97,16 +96,15 @@ async def list_runs(
     query = RunQuery(
         status=status_filter, resumed_from=resumed_from, selector=selector, skip=skip, limit=limit
     )
+    return await _runs_page(request, storage, query)
+
+
+async def _runs_page(request: Request, storage: Storage, query: RunQuery) -> Response:
+    """A page of runs with `Change-Seq`: where a runs stream resumes to miss nothing it lacks
+    (read before the list, so the stream may repeat a change the list shows, never miss one)."""
     head = await storage.run_changes_head()
     page = await storage.list_runs(query)
-    return _with_change_seq(
-        await page_response(request, page, {"skip": str(skip + len(page))}), head
-    )
-
-
-def _with_change_seq(response: Response, head: int) -> Response:
-    """A list of runs with `Change-Seq`: where a runs stream resumes to miss nothing it lacks
-    (read before the list, so the stream may repeat a change the list shows, never miss one)."""
+    response = await page_response(request, page, {"skip": str(query.skip + len(page))})
     response.headers["Change-Seq"] = str(head)
     return response
 
