@@ -135,19 +135,30 @@ class ProgressEvents:
         return progress
 
 
-class LogEvents:
-    """Events of GET /runs/{id}/logs/stream as LogRecord dicts, each `seq` once, until `end`."""
+class _Numbered:
+    """A stream whose events carry increasing numbers: it resumes after the last one taken."""
 
-    def __init__(self, run_id: str, after_seq: int | None = None) -> None:
-        self.run_id = run_id
-        self.done = False
+    def __init__(self, seq: int | None) -> None:
         self.retry_ms: int | None = None
-        self.final_status: str | None = None
-        self._seq = after_seq
+        self._seq = seq
 
     @property
     def last_event_id(self) -> str | None:
         return None if self._seq is None else str(self._seq)
+
+    def _seen(self, seq: int | None) -> bool:
+        """Whether an event of number seq was taken already (a replay after a reconnect)."""
+        return seq is not None and self._seq is not None and seq <= self._seq
+
+
+class LogEvents(_Numbered):
+    """Events of GET /runs/{id}/logs/stream as LogRecord dicts, each `seq` once, until `end`."""
+
+    def __init__(self, run_id: str, after_seq: int | None = None) -> None:
+        super().__init__(after_seq)
+        self.run_id = run_id
+        self.done = False
+        self.final_status: str | None = None
 
     def handle(self, sse: ServerSentEvent) -> LogRecord | None:
         if sse.retry is not None:
@@ -171,26 +182,21 @@ class LogEvents:
         seq = record.get("seq")
         if seq is None:
             seq = _as_int(sse.id)
+        if self._seen(seq):
+            return None
         if seq is not None:
-            if self._seq is not None and seq <= self._seq:
-                return None
             self._seq = seq
         return record
 
 
-class RunsEvents:
+class RunsEvents(_Numbered):
     """Events of GET /runs/stream as RunChange items, each change number once; never done."""
 
     run_id = "*"  # every run
     done = False
 
     def __init__(self, last_event_id: str | None = None) -> None:
-        self.retry_ms: int | None = None
-        self._seq = _as_int(last_event_id)
-
-    @property
-    def last_event_id(self) -> str | None:
-        return None if self._seq is None else str(self._seq)
+        super().__init__(_as_int(last_event_id))
 
     def handle(self, sse: ServerSentEvent) -> RunChange | None:
         if sse.retry is not None:
@@ -202,7 +208,7 @@ class RunsEvents:
             return RunChange(sse.event, seq)
         if sse.event not in ("created", "changed", "deleted") or not sse.data:
             return None  # a ping, or an event a newer server added
-        if seq is not None and self._seq is not None and seq <= self._seq:
+        if self._seen(seq):
             return None
         try:
             data = json.loads(sse.data)
