@@ -84,7 +84,9 @@ def test_runs_table_is_push_only(page: Page, service: Service, artifacts: Path) 
     expect(row.locator(".pipeline-name")).to_have_text("Push only")
     expect(row).to_have_attribute("data-status", "running")
     page.screenshot(
-        path=artifacts / "dashboard-runs.png", clip={"x": 0, "y": 0, "width": 1280, "height": 320}
+        path=artifacts / "dashboard-runs.png",
+        clip={"x": 0, "y": 0, "width": 1280, "height": 320},
+        animations="disabled",  # bars at their width, not mid-transition
     )
     expect(row).to_have_attribute("data-status", "completed")  # the workers ran it
     expect(row.locator(".bar")).to_have_attribute("aria-valuenow", "100")
