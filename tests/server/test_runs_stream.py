@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from pipeline_service.server import EmbeddedServer, events
-from pipeline_service.server.storage.run_changes import Before, RunChange
+from pipeline_service.server.storage.run_changes import Before, RunChange, RunFilter
 from pipeline_service.wire import RunSummary
 from tests.sample import ACTIONS, API
 from tests.support.sse import Frame, SSEReader, open_stream
@@ -337,6 +337,48 @@ def test_resume_over_a_leave_sends_left_in_the_catch_up(
     assert [(f.event, f.json().get("id")) for f in missed[:-1]] == [("left", run["id"])]
     assert missed[0].json()["status"] == "completed"
     assert created["id"] not in {f.json().get("id") for f in missed}
+
+
+def test_resume_over_a_leave_then_a_deletion_sends_deleted(
+    live_server: EmbeddedServer, client: httpx.Client, make_pipeline: Factory, make_run: Factory
+) -> None:
+    """The run left the filter and was deleted while the client was away: the tombstone does
+    not match (completed), but the client may still hold the run."""
+    pipeline = make_pipeline()
+    query = f"?pipeline_id={pipeline['id']}&status_filter=running"
+    with stream(live_server, query) as reader:
+        assert reader.next(10).event == "sync"
+        run = make_run(pipeline["id"])
+        report(client, run["id"], status="running")
+        changed = frames_until(reader, about(run["id"]))[-1]
+    report(client, run["id"], status="completed")
+    assert client.delete(f"{API}/runs/{run['id']}").status_code == 204
+    with stream(live_server, query, last_event_id=changed.id) as reader:
+        missed = frames_until(reader, lambda frame: frame.event == "sync")
+    assert [(f.event, f.json().get("id")) for f in missed[:-1]] == [("deleted", run["id"])]
+
+
+def test_which_changes_take_a_run_out_of_a_filtered_stream() -> None:
+    running = RunFilter(status="running", pipeline_id="p")
+
+    def change(version: int | None, status: str, before: str | None) -> RunChange:
+        if version is None:
+            found = RunChange(1, removed={"id": "r", "pipeline_id": "p"}, status=status)
+        else:
+            summary = {"id": "r", "pipeline_id": "p", "version": version}
+            found = RunChange(1, summary=cast(RunSummary, summary), status=status)
+        found.before = None if before is None else Before(before, {})
+        return found
+
+    assert running.drops(change(3, "completed", "running"))
+    assert running.drops(change(3, "completed", None))  # unknown: maybe
+    assert not running.drops(change(3, "failed", "completed"))  # already out
+    assert not running.drops(change(1, "pending", None))  # created out of it
+    assert running.drops(change(None, "completed", "running"))  # deletion: `deleted`
+    assert not running.drops(change(None, "completed", "completed"))
+    assert not RunFilter(pipeline_id="p").drops(change(3, "completed", None))
+    other = RunFilter(status="running", pipeline_id="q")
+    assert not other.drops(change(3, "completed", "running"))
 
 
 def test_the_feed_knows_a_run_before_a_change_only_from_its_previous_version() -> None:

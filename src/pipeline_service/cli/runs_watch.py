@@ -49,12 +49,13 @@ def watch_runs(
     """Print the list (print_list, which answers the ids it showed), then each change until
     Ctrl-C; the exit status. The stream is filtered like the list: a run shown that stops
     matching (status or labels) gets one `left` line, as it is now, then is forgotten; a
-    `left` of a run never shown is not printed."""
+    `left` or `deleted` of a run never shown is not printed under those filters."""
     from pipeline_service.errors import PipelineServiceError
 
     names: dict[str, str] = {}
     shown: dict[str, str] = {}  # each run shown, its last line (a repeated line is left out)
     changes = client.stream_runs(status, pipeline_id=pipeline_id, label=selector)
+    filtered = status is not None or selector is not None
     try:
         with reconnect_notice(url):
             next(iter(changes))  # `sync`: the stream stands at the present
@@ -66,8 +67,8 @@ def watch_runs(
                     continue
                 if change.kind == "sync":
                     continue
-                if change.kind == "left" and run_id not in shown:
-                    continue
+                if change.kind in ("left", "deleted") and run_id not in shown and filtered:
+                    continue  # a run this watch never had (the server could not tell)
                 if fmt == "json":
                     line = json.dumps(_json_line(change), separators=(",", ":"))
                     typer.echo(line)

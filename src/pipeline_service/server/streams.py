@@ -228,9 +228,10 @@ RUN_CHANGES_PAGE = 500  # changes a runs stream reads from storage at a time
 
 
 def _run_change_event(change: RunChange, runs: RunFilter, retry: int | None) -> bytes | None:
-    """The change's event for a stream with these filters (None: nothing to send); without
-    `retry:`, each kind is encoded once for every subscriber."""
-    if runs.matches(change):
+    """The change's event for a stream with these filters (None: nothing to send): as it is
+    when it matches or deletes a run the stream may hold, `left` when a run still there stops
+    matching; without `retry:`, each kind is encoded once for every subscriber."""
+    if runs.matches(change) or (change.removed is not None and runs.drops(change)):
         if retry is None and change.event is not None:
             return change.event
         if change.summary is not None:
@@ -242,7 +243,7 @@ def _run_change_event(change: RunChange, runs: RunFilter, retry: int | None) -> 
         if retry is None:
             change.event = encoded
         return encoded
-    if not runs.left(change):
+    if not runs.drops(change):
         return None
     if retry is None and change.left_event is not None:
         return change.left_event

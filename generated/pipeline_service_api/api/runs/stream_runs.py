@@ -109,11 +109,13 @@ def sync_detailed(
     change (a deleted run: its state when deleted). A run that stops matching the status
     filter or the label selector (it still exists) gets one `left` event with its summary
     as it is now, then no further event while it does not match: drop it. `left` is sent
-    when the run matched before the change, or when the server cannot know (once per run
-    after a server restart, and in a catch-up after `Last-Event-ID`, so a run the client
-    never had may get one: ignore it); a run created not matching never gets one. A stream
-    without status filter and label selector never sends `left` (`pipeline_id` never
-    changes). `retry:` is sent once; `: ping` comments go out while nothing changes.
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
@@ -171,11 +173,13 @@ def sync(
     change (a deleted run: its state when deleted). A run that stops matching the status
     filter or the label selector (it still exists) gets one `left` event with its summary
     as it is now, then no further event while it does not match: drop it. `left` is sent
-    when the run matched before the change, or when the server cannot know (once per run
-    after a server restart, and in a catch-up after `Last-Event-ID`, so a run the client
-    never had may get one: ignore it); a run created not matching never gets one. A stream
-    without status filter and label selector never sends `left` (`pipeline_id` never
-    changes). `retry:` is sent once; `: ping` comments go out while nothing changes.
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
@@ -228,11 +232,13 @@ async def asyncio_detailed(
     change (a deleted run: its state when deleted). A run that stops matching the status
     filter or the label selector (it still exists) gets one `left` event with its summary
     as it is now, then no further event while it does not match: drop it. `left` is sent
-    when the run matched before the change, or when the server cannot know (once per run
-    after a server restart, and in a catch-up after `Last-Event-ID`, so a run the client
-    never had may get one: ignore it); a run created not matching never gets one. A stream
-    without status filter and label selector never sends `left` (`pipeline_id` never
-    changes). `retry:` is sent once; `: ping` comments go out while nothing changes.
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
@@ -288,11 +294,13 @@ async def asyncio(
     change (a deleted run: its state when deleted). A run that stops matching the status
     filter or the label selector (it still exists) gets one `left` event with its summary
     as it is now, then no further event while it does not match: drop it. `left` is sent
-    when the run matched before the change, or when the server cannot know (once per run
-    after a server restart, and in a catch-up after `Last-Event-ID`, so a run the client
-    never had may get one: ignore it); a run created not matching never gets one. A stream
-    without status filter and label selector never sends `left` (`pipeline_id` never
-    changes). `retry:` is sent once; `: ping` comments go out while nothing changes.
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`

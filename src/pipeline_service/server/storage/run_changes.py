@@ -80,11 +80,12 @@ class RunFilter:
             self._state_matches(change.status, change.labels)
         )
 
-    def left(self, change: RunChange) -> bool:
-        """Whether a change that does not match takes the run out of this stream: the run
-        still exists, matched before the change or may have (unknown), and was not created
-        by it. A run never changes pipeline: the pipeline alone never makes a run leave."""
-        if change.summary is None or change.summary["version"] == 1:
+    def drops(self, change: RunChange) -> bool:
+        """Whether a change that does not match takes the run out of this stream (`left`, or
+        `deleted` for a deletion): the run matched before the change or may have (unknown),
+        and was not created by it. A run never changes pipeline: the pipeline alone never
+        takes a run out."""
+        if change.summary is not None and change.summary["version"] == 1:
             return False
         if self.status is None and not self.selector:
             return False
