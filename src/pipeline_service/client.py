@@ -316,7 +316,8 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
     ) -> Iterator[RunChange]:
         """Changes of the runs list as they commit (Server-Sent Events), optionally only of
         the runs in `status`, of the pipeline `pipeline_id`, or whose labels match the
-        selector `label`: one RunChange per run created, changed or deleted. It starts at the
+        selector `label`: one RunChange per run created, changed or deleted, and `left` when
+        a run stops matching the status or the selector (drop it). It starts at the
         present with a `sync` change (list the runs, then apply the changes), or after
         `last_event_id` (a RunChange's `seq`) with what changed since, then `sync`. It never
         ends by itself; a dropped connection is resumed where it stopped (a `reset` change

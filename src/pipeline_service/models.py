@@ -202,7 +202,10 @@ class RunChange:
     """One event of the runs stream (`stream_runs`).
 
     `kind` is `created` or `changed` (`run` holds the run's summary as it is now: treat both as
-    "this is the run now"), `deleted` (`run_id` and `pipeline_id` say which), `sync` (caught
+    "this is the run now"), `left` (the run, in `run` as it is now, no longer matches the
+    stream's status or label filter: drop it; it may be one you never had), `deleted`
+    (`run_id` and `pipeline_id` say which; under those filters, also maybe one you never
+    had), `sync` (caught
     up: what follows is live) or `reset` (changes were forgotten: list the runs again). `seq`
     is the change's number (where the stream resumes)."""
 

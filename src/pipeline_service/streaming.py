@@ -206,7 +206,7 @@ class RunsEvents(_Numbered):
             if seq is not None:
                 self._seq = seq if sse.event == "reset" else max(seq, self._seq or 0)
             return RunChange(sse.event, seq)
-        if sse.event not in ("created", "changed", "deleted") or not sse.data:
+        if sse.event not in ("created", "changed", "left", "deleted") or not sse.data:
             return None  # a ping, or an event a newer server added
         if self._seen(seq):
             return None

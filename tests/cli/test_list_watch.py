@@ -74,15 +74,34 @@ def test_watch_as_json_lines(
     assert line["run"]["id"] == run["id"]
     assert line["run"]["status"] == "running"
     assert isinstance(line["seq"], int)
-    # Leaving the status: one more line (the run as it is now), then nothing of that run.
+    # Leaving the status: one `left` line (the run as it is now), then nothing of that run.
     client.cancel_run(run["id"])
     left = json.loads(watcher.wait_for_line(lambda line: line.startswith("{")))
+    assert left["type"] == "left"
     assert (left["run"]["id"], left["run"]["status"]) == (run["id"], "cancelled")
     client.delete_run(run["id"])
     other = client.create_run(pipeline["id"])
     client.report_progress(other["id"], status="running")
     after = json.loads(watcher.wait_for_line(lambda line: line.startswith("{")))
     assert after["run"]["id"] == other["id"]  # the deletion of the run that left was not shown
+    watcher.process.send_signal(signal.SIGINT)
+    assert watcher.finish()[0] == 130
+
+
+def test_watch_prints_a_run_leaving_the_label_selector_once(
+    start_cli: Any, client: PipelineServiceClient, pipeline: Any, server_url: str
+) -> None:
+    team = unique("team")
+    watcher = start_cli("runs", "list", "--watch", "-l", f"team={team}", url=server_url)
+    watcher.wait_for_line(lambda line: line.startswith("No runs match"))
+    run = client.create_run(pipeline["id"], labels={"team": team})
+    watcher.wait_for_line(lambda line: line.startswith(f"created   {run['id'][:8]}"))
+    client.update_run(run["id"], labels={"team": "elsewhere"})
+    watcher.wait_for_line(lambda line: line.startswith(f"left      {run['id'][:8]}"))
+    client.update_run(run["id"], labels={"team": "elsewhere", "stage": "dev"})  # not shown
+    other = client.create_run(pipeline["id"], labels={"team": team})
+    after = watcher.wait_for_line(lambda line: not line.startswith("left"))
+    assert after.startswith(f"created   {other['id'][:8]}")
     watcher.process.send_signal(signal.SIGINT)
     assert watcher.finish()[0] == 130
 

@@ -425,6 +425,8 @@ def test_runs_stream_items(collect: Collect) -> None:
         yield sse(summary("r1", 1), event="created", id=11)
         yield sse({"id": "r0", "pipeline_id": "p1"}, event="deleted", id=12)
         yield sse({"x": 1}, event="something-new", id=13)
+        yield sse(summary("r1", 2, "completed"), event="left", id=14)
+        yield sse(summary("r1", 2, "completed"), event="left", id=14)
         yield sse({"detail": "changes were forgotten: list the runs"}, event="reset", id=20)
 
     items: list[Any] = []
@@ -435,7 +437,10 @@ def test_runs_stream_items(collect: Collect) -> None:
         ("sync", 10, None),
         ("created", 11, "r1"),
         ("deleted", 12, "r0"),
+        ("left", 14, "r1"),
         ("reset", 20, None),
     ]
     assert items[1].run["status"] == "pending"
     assert items[2].pipeline_id == "p1"
+    assert items[3].run["status"] == "completed"
+    assert items[3].pipeline_id == "p1"

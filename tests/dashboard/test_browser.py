@@ -115,6 +115,23 @@ def test_a_run_leaving_the_status_filter_leaves_the_table(page: Page, service: S
         expect(row).to_have_count(0)
 
 
+def test_a_run_whose_labels_leave_the_selector_leaves_the_table(
+    page: Page, service: Service
+) -> None:
+    team = f"l{time.monotonic_ns()}"
+    with service.client() as client:
+        actions = [{"name": "train", "entrypoint": "nowhere.Train"}]
+        pipeline = client.create_pipeline("Relabelled", actions, dedicated_workers=True)
+        run = client.create_run(pipeline["id"], labels={"team": team})
+        page.goto(f"{service.url}/?label=team%3D{team}")
+        row = page.locator(f'#runs-table tr[data-run-id="{run["id"]}"]')
+        expect(row).to_be_visible()
+        client.update_run(run["id"], labels={"team": "elsewhere"})
+        expect(row).to_have_count(0)
+        client.update_run(run["id"], labels={"team": team})
+        expect(row).to_be_visible()  # back in the selector: back in the table
+
+
 def test_run_page_follows_a_run_to_completion(
     page: Page, service: Service, artifacts: Path
 ) -> None:

@@ -203,6 +203,24 @@ def test_the_runs_stream_on_one_replica_sees_runs_created_through_another(
     assert {f.json()["id"] for f in missed if f.event == "deleted"} == {made[1]}
 
 
+def test_a_run_leaving_a_filter_through_one_replica_is_sent_left_by_the_other(
+    processes: Processes,
+) -> None:
+    urls = [processes.replica()[0], processes.replica()[0]]
+    with client(urls[0]) as http:
+        run_id = new_run(http, labels={"team": "nlp"})
+        with open_stream(f"{urls[1]}{API}/runs/stream?label=team%3Dnlp", headers=HEADERS) as reader:
+            assert reader.next(timeout=10).event == "sync"
+            report(http, run_id, status="running")
+            changed = reader.next_event(timeout=10)
+            assert (changed.event, changed.json()["id"]) == ("changed", run_id)
+            patched = http.patch(f"{API}/runs/{run_id}", json={"labels": {"team": "cv"}})
+            assert patched.status_code == 200, patched.text
+            left = reader.next_event(timeout=10)
+            assert (left.event, left.json()["id"]) == ("left", run_id)
+            assert left.json()["labels"] == {"team": "cv"}
+
+
 def test_eight_writers_on_two_replicas_lose_no_update(processes: Processes) -> None:
     urls = [processes.replica()[0], processes.replica()[0]]
     actions = [{"name": f"a{i}", "entrypoint": "m.A"} for i in range(8)]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 
 from pipeline_service.server import EmbeddedServer, events
+from pipeline_service.server.storage.run_changes import Before, RunChange, RunFilter
+from pipeline_service.wire import RunSummary
 from tests.sample import ACTIONS, API
 from tests.support.sse import Frame, SSEReader, open_stream
 
@@ -255,3 +257,148 @@ def test_a_list_says_where_its_stream_resumes(
         ("changed", listed["id"]),
         ("created", later["id"]),
     ]
+
+
+def test_a_run_leaving_the_status_filter_is_sent_left_once(
+    live_server: EmbeddedServer, client: httpx.Client, make_pipeline: Factory, make_run: Factory
+) -> None:
+    pipeline = make_pipeline()
+    query = f"?pipeline_id={pipeline['id']}"
+    before_stream = make_run(pipeline["id"])  # the feed learns of it by its changes only
+    with (
+        stream(live_server, query) as everything,
+        stream(live_server, f"{query}&status_filter=running") as running,
+    ):
+        assert everything.next(10).event == "sync"
+        assert running.next(10).event == "sync"
+        never = make_run(pipeline["id"])
+        # Once the unfiltered stream has it, the feed knows it was created pending.
+        assert frames_until(everything, about(never["id"]))[-1].event == "created"
+        # Each change read before the next (the feed reads storage after a burst: a run
+        # changed twice in one burst is read once, its state before unknown).
+        report(client, before_stream["id"], status="running")
+        seen = frames_until(running, about(before_stream["id"]))
+        report(client, before_stream["id"], status="completed")
+        seen += frames_until(running, about(before_stream["id"]))
+        report(client, never["id"], status="failed", error="boom")
+        patched = client.patch(f"{API}/runs/{before_stream['id']}", json={"labels": {"a": "b"}})
+        assert patched.status_code == 200, patched.text
+        sentinel = make_run(pipeline["id"])
+        report(client, sentinel["id"], status="running")
+        seen += frames_until(running, about(sentinel["id"]))
+        all_seen = frames_until(everything, about(sentinel["id"], "changed"))
+    assert [(f.event, f.json()["id"], f.json()["status"]) for f in seen] == [
+        ("changed", before_stream["id"], "running"),
+        ("left", before_stream["id"], "completed"),  # once: its label edit is not sent
+        ("changed", sentinel["id"], "running"),
+    ]
+    assert int(seen[1].id or "") > int(seen[0].id or "")
+    assert "left" not in {f.event for f in all_seen}  # an unfiltered stream never sends it
+
+
+def test_a_run_whose_labels_leave_the_selector_is_sent_left(
+    live_server: EmbeddedServer, client: httpx.Client, make_pipeline: Factory, make_run: Factory
+) -> None:
+    pipeline = make_pipeline()
+    with stream(live_server, f"?pipeline_id={pipeline['id']}&label=team=nlp") as reader:
+        assert reader.next(10).event == "sync"
+        run = make_run(pipeline["id"], labels={"team": "nlp"})
+        assert frames_until(reader, about(run["id"]))[-1].event == "created"
+        patched = client.patch(f"{API}/runs/{run['id']}", json={"labels": {"team": "vision"}})
+        assert patched.status_code == 200, patched.text
+        seen = frames_until(reader, about(run["id"]))
+        # Changed while out of the selector: nothing; back in: changed.
+        patched = client.patch(f"{API}/runs/{run['id']}", json={"labels": {"team": "speech"}})
+        assert patched.status_code == 200, patched.text
+        back = client.patch(f"{API}/runs/{run['id']}", json={"labels": {"team": "nlp"}})
+        assert back.status_code == 200, back.text
+        seen += frames_until(reader, about(run["id"]))
+    assert [(f.event, f.json()["labels"]) for f in seen] == [
+        ("left", {"team": "vision"}),
+        ("changed", {"team": "nlp"}),
+    ]
+
+
+def test_resume_over_a_leave_sends_left_in_the_catch_up(
+    live_server: EmbeddedServer, client: httpx.Client, make_pipeline: Factory, make_run: Factory
+) -> None:
+    pipeline = make_pipeline()
+    query = f"?pipeline_id={pipeline['id']}&status_filter=running"
+    with stream(live_server, query) as reader:
+        assert reader.next(10).event == "sync"
+        run = make_run(pipeline["id"])
+        report(client, run["id"], status="running")
+        changed = frames_until(reader, about(run["id"]))[-1]
+        assert changed.event == "changed"
+    report(client, run["id"], status="completed")
+    created = make_run(pipeline["id"])  # created not matching: never `left`
+    with stream(live_server, query, last_event_id=changed.id) as reader:
+        missed = frames_until(reader, lambda frame: frame.event == "sync")
+    assert [(f.event, f.json().get("id")) for f in missed[:-1]] == [("left", run["id"])]
+    assert missed[0].json()["status"] == "completed"
+    assert created["id"] not in {f.json().get("id") for f in missed}
+
+
+def test_resume_over_a_leave_then_a_deletion_sends_deleted(
+    live_server: EmbeddedServer, client: httpx.Client, make_pipeline: Factory, make_run: Factory
+) -> None:
+    """The run left the filter and was deleted while the client was away: the tombstone does
+    not match (completed), but the client may still hold the run."""
+    pipeline = make_pipeline()
+    query = f"?pipeline_id={pipeline['id']}&status_filter=running"
+    with stream(live_server, query) as reader:
+        assert reader.next(10).event == "sync"
+        run = make_run(pipeline["id"])
+        report(client, run["id"], status="running")
+        changed = frames_until(reader, about(run["id"]))[-1]
+    report(client, run["id"], status="completed")
+    assert client.delete(f"{API}/runs/{run['id']}").status_code == 204
+    with stream(live_server, query, last_event_id=changed.id) as reader:
+        missed = frames_until(reader, lambda frame: frame.event == "sync")
+    assert [(f.event, f.json().get("id")) for f in missed[:-1]] == [("deleted", run["id"])]
+
+
+def test_which_changes_take_a_run_out_of_a_filtered_stream() -> None:
+    running = RunFilter(status="running", pipeline_id="p")
+
+    def change(version: int | None, status: str, before: str | None) -> RunChange:
+        if version is None:
+            found = RunChange(1, removed={"id": "r", "pipeline_id": "p"}, status=status)
+        else:
+            summary = {"id": "r", "pipeline_id": "p", "version": version}
+            found = RunChange(1, summary=cast(RunSummary, summary), status=status)
+        found.before = None if before is None else Before(before, {})
+        return found
+
+    assert running.drops(change(3, "completed", "running"))
+    assert running.drops(change(3, "completed", None))  # unknown: maybe
+    assert not running.drops(change(3, "failed", "completed"))  # already out
+    assert not running.drops(change(1, "pending", None))  # created out of it
+    assert running.drops(change(None, "completed", "running"))  # deletion: `deleted`
+    assert not running.drops(change(None, "completed", "completed"))
+    assert not RunFilter(pipeline_id="p").drops(change(3, "completed", None))
+    other = RunFilter(status="running", pipeline_id="q")
+    assert not other.drops(change(3, "completed", "running"))
+
+
+def test_the_feed_knows_a_run_before_a_change_only_from_its_previous_version() -> None:
+    seen = events.LastSeen(limit=2)
+
+    def changed(seq: int, run_id: str, version: int, status: str) -> RunChange:
+        change = RunChange(seq, summary=cast(RunSummary, {"id": run_id, "version": version}))
+        change.status = status
+        seen.note(change)
+        return change
+
+    assert changed(1, "a", 1, "pending").before is None
+    assert changed(2, "a", 2, "running").before == Before("pending", {})
+    assert changed(3, "a", 4, "failed").before is None  # version 3 was missed: unknown
+    assert changed(4, "a", 5, "failed").before == Before("failed", {})
+    changed(5, "b", 1, "pending")
+    changed(6, "c", 1, "pending")  # beyond the limit: "a", the oldest, is forgotten
+    assert len(seen) == 2
+    assert changed(7, "a", 6, "completed").before is None
+    gone = RunChange(8, removed={"id": "c", "pipeline_id": "p"})
+    seen.note(gone)
+    assert gone.before == Before("pending", {})
+    assert changed(9, "c", 2, "running").before is None  # forgotten on deletion

@@ -18,8 +18,8 @@ T = TypeVar("T", bound="RunSummary")
 
 @_attrs_define
 class RunSummary:
-    """A run as the runs list shows it (the data of a runs stream's `created` and `changed`
-    events): its status, where it is, how far, and its labels.
+    """A run as the runs list shows it (the data of a runs stream's `created`, `changed`
+    and `left` events): its status, where it is, how far, and its labels.
 
         Attributes:
             id (str):

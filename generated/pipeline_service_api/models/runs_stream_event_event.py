@@ -5,6 +5,7 @@ class RunsStreamEventEvent(StrEnum):
     CHANGED = "changed"
     CREATED = "created"
     DELETED = "deleted"
+    LEFT = "left"
     RESET = "reset"
     SYNC = "sync"
 

@@ -1,4 +1,5 @@
-"""`runs list --watch`: the runs list, then one line per run created, changed or deleted.
+"""`runs list --watch`: the runs list, then one line per run created, changed, deleted or
+that left the filters.
 
 kubectl's `get --watch`: the runs stream is opened first (so that nothing between the listing
 and the stream is missed), the table is printed, then each change as one aligned line (with
@@ -46,13 +47,15 @@ def watch_runs(
     print_list: Callable[[], list[str]],
 ) -> int:
     """Print the list (print_list, which answers the ids it showed), then each change until
-    Ctrl-C; the exit status. With a status, the stream is not filtered by it: a run shown that
-    leaves the status gets its line (then is forgotten), other runs only while in it."""
+    Ctrl-C; the exit status. The stream is filtered like the list: a run shown that stops
+    matching (status or labels) gets one `left` line, as it is now, then is forgotten; a
+    `left` or `deleted` of a run never shown is not printed under those filters."""
     from pipeline_service.errors import PipelineServiceError
 
     names: dict[str, str] = {}
     shown: dict[str, str] = {}  # each run shown, its last line (a repeated line is left out)
-    changes = client.stream_runs(pipeline_id=pipeline_id, label=selector)
+    changes = client.stream_runs(status, pipeline_id=pipeline_id, label=selector)
+    filtered = status is not None or selector is not None
     try:
         with reconnect_notice(url):
             next(iter(changes))  # `sync`: the stream stands at the present
@@ -64,10 +67,8 @@ def watch_runs(
                     continue
                 if change.kind == "sync":
                     continue
-                now_status = change.run["status"] if change.run is not None else None
-                matches = status is None or now_status == status
-                if not matches and run_id not in shown:
-                    continue
+                if change.kind in ("left", "deleted") and run_id not in shown and filtered:
+                    continue  # a run this watch never had (the server could not tell)
                 if fmt == "json":
                     line = json.dumps(_json_line(change), separators=(",", ":"))
                     typer.echo(line)
@@ -76,7 +77,7 @@ def watch_runs(
                     if shown.get(run_id) != line:
                         typer.echo(line)
                 shown[run_id] = line
-                if not matches or change.kind == "deleted":
+                if change.kind in ("left", "deleted"):
                     shown.pop(run_id, None)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

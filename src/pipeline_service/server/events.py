@@ -12,14 +12,15 @@ Runs streams (the whole list) subscribe to every run: while there is one, the hu
 reads the change sequence (`storage/run_changes.py`) once after each burst of changes, and
 hands the same changes to every runs subscriber. A runs subscriber queues at most
 MAX_QUEUED_RUN_CHANGES; beyond that it forgets them and reads storage by its own cursor, as a
-log subscriber does.
+log subscriber does. The feed remembers what it last handed on of each run (`LastSeen`), so a
+filtered stream can tell when a run leaves its filter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Awaitable, Callable
 
 from pipeline_service.server.storage.changes import (
@@ -30,7 +31,7 @@ from pipeline_service.server.storage.changes import (
     RunDeleted,
     RunState,
 )
-from pipeline_service.server.storage.run_changes import RunChange, RunChanges
+from pipeline_service.server.storage.run_changes import Before, RunChange, RunChanges
 from pipeline_service.server.wakeup import Wakeup
 from pipeline_service.wire import LogRecord
 
@@ -39,6 +40,7 @@ logger = logging.getLogger("pipeline_service.server")
 MAX_QUEUED_LOG_BYTES = 1024 * 1024
 MAX_QUEUED_RUN_CHANGES = 1000
 RUN_CHANGES_READ = 500  # changes the runs feed reads at a time
+MAX_LAST_SEEN = 100_000  # runs whose last state the runs feed remembers
 ReadRunChanges = Callable[[int, int], Awaitable[RunChanges]]
 ReadHead = Callable[[], Awaitable[int]]
 _RECORD_OVERHEAD = 256  # the fields of a record other than its message, roughly
@@ -170,6 +172,34 @@ class RunsSubscription(_Waitable):
         self.hub.unsubscribe_runs(self)
 
 
+class LastSeen:
+    """The runs feed's memory: the version, status and labels of the newest summary it handed
+    on for each run (the MAX_LAST_SEEN most recently changed runs). It sets each change's
+    `before` when it knows the state just before (the previous version); otherwise `before`
+    stays None (unknown: the feed had not seen the run, or missed versions of it)."""
+
+    def __init__(self, limit: int = MAX_LAST_SEEN) -> None:
+        self.limit = limit
+        self._runs: OrderedDict[str, tuple[int, Before]] = OrderedDict()
+
+    def note(self, change: RunChange) -> None:
+        if change.summary is None:
+            assert change.removed is not None
+            known = self._runs.pop(change.removed["id"], None)
+            change.before = known[1] if known is not None else None
+            return
+        run_id, version = change.summary["id"], change.summary["version"]
+        known = self._runs.pop(run_id, None)
+        if known is not None and known[0] == version - 1:
+            change.before = known[1]
+        self._runs[run_id] = (version, Before(change.status, change.labels))
+        if len(self._runs) > self.limit:
+            self._runs.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+
 class EventHub:
     """Fans committed changes out to the subscribers of each run (event-loop thread only)."""
 
@@ -219,10 +249,12 @@ class EventHub:
         """While someone streams the runs list: after each burst of changes, read the change
         sequence once and hand what changed to every runs subscriber."""
         cursor: int | None = None
+        last_seen = LastSeen()
         while True:
             try:
                 if cursor is None:
                     cursor = await self.read_head()
+                    last_seen = LastSeen()  # changes may have been skipped: know nothing
                     # Whatever came before this feed knew where it stands: read it from storage.
                     for subscription in self._runs_subscribers:
                         subscription.dropped = True
@@ -234,6 +266,8 @@ class EventHub:
                     page = await self.read_run_changes(cursor, RUN_CHANGES_READ)
                     if page.changes:
                         cursor = page.changes[-1].seq
+                        for change in page.changes:
+                            last_seen.note(change)
                         for subscription in self._runs_subscribers:
                             subscription.changed(page.changes)
                     if not page.more:

@@ -227,20 +227,34 @@ def _matches(record: LogRecord, query: LogQuery) -> bool:
 RUN_CHANGES_PAGE = 500  # changes a runs stream reads from storage at a time
 
 
-def _run_change_event(change: RunChange, retry: int | None) -> bytes:
-    """The change's event (without `retry:`, encoded once for every subscriber)."""
-    if retry is None and change.event is not None:
-        return change.event
-    if change.summary is not None:
-        name = "created" if change.summary["version"] == 1 else "changed"
-        data: Any = change.summary
-    else:
-        name, data = "deleted", change.removed
-    event = ServerSentEvent(data=_data(data), event=name, id=str(change.seq), retry=retry)
-    encoded = event.encode()
+def _run_change_event(change: RunChange, runs: RunFilter, retry: int | None) -> bytes | None:
+    """The change's event for a stream with these filters (None: nothing to send): as it is
+    when it matches or deletes a run the stream may hold, `left` when a run still there stops
+    matching; without `retry:`, each kind is encoded once for every subscriber."""
+    if runs.matches(change) or (change.removed is not None and runs.drops(change)):
+        if retry is None and change.event is not None:
+            return change.event
+        if change.summary is not None:
+            name = "created" if change.summary["version"] == 1 else "changed"
+            data: Any = change.summary
+        else:
+            name, data = "deleted", change.removed
+        encoded = _encode(name, data, change.seq, retry)
+        if retry is None:
+            change.event = encoded
+        return encoded
+    if not runs.drops(change):
+        return None
+    if retry is None and change.left_event is not None:
+        return change.left_event
+    encoded = _encode("left", change.summary, change.seq, retry)
     if retry is None:
-        change.event = encoded
+        change.left_event = encoded
     return encoded
+
+
+def _encode(name: str, data: Any, seq: int, retry: int | None) -> bytes:
+    return ServerSentEvent(data=_data(data), event=name, id=str(seq), retry=retry).encode()
 
 
 def _mark(name: str, detail: str, seq: int, retry: int | None) -> ServerSentEvent:
@@ -279,8 +293,9 @@ async def runs_events(
                         retry = None
                         break
                     cursor = item.seq
-                    if runs.matches(item):
-                        yield _run_change_event(item, retry)
+                    event = _run_change_event(item, runs, retry)
+                    if event is not None:
+                        yield event
                         retry = None
                 if resuming:  # once, after what the client missed
                     resuming = False
@@ -290,8 +305,9 @@ async def runs_events(
             for change in subscription.take():
                 if change.seq > cursor:
                     cursor = change.seq
-                    if runs.matches(change):
-                        yield _run_change_event(change, retry)
+                    event = _run_change_event(change, runs, retry)
+                    if event is not None:
+                        yield event
                         retry = None
             if subscription.closed:
                 return

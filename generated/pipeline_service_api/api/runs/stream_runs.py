@@ -106,9 +106,16 @@ def sync_detailed(
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the
-    change (a deleted run: its state when deleted); a run that stops matching a filter
-    gets no further event. `retry:` is sent once; `: ping` comments go out while nothing
-    changes.
+    change (a deleted run: its state when deleted). A run that stops matching the status
+    filter or the label selector (it still exists) gets one `left` event with its summary
+    as it is now, then no further event while it does not match: drop it. `left` is sent
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
@@ -163,9 +170,16 @@ def sync(
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the
-    change (a deleted run: its state when deleted); a run that stops matching a filter
-    gets no further event. `retry:` is sent once; `: ping` comments go out while nothing
-    changes.
+    change (a deleted run: its state when deleted). A run that stops matching the status
+    filter or the label selector (it still exists) gets one `left` event with its summary
+    as it is now, then no further event while it does not match: drop it. `left` is sent
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
@@ -215,9 +229,16 @@ async def asyncio_detailed(
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the
-    change (a deleted run: its state when deleted); a run that stops matching a filter
-    gets no further event. `retry:` is sent once; `: ping` comments go out while nothing
-    changes.
+    change (a deleted run: its state when deleted). A run that stops matching the status
+    filter or the label selector (it still exists) gets one `left` event with its summary
+    as it is now, then no further event while it does not match: drop it. `left` is sent
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`
@@ -270,9 +291,16 @@ async def asyncio(
     `Last-Event-ID: 0` sends every run. Deletions are remembered for a day: when N is
     older than that, the stream sends `reset` (re-list the runs) with the newest change
     number as its id, then live changes. Filters select by the run's state after the
-    change (a deleted run: its state when deleted); a run that stops matching a filter
-    gets no further event. `retry:` is sent once; `: ping` comments go out while nothing
-    changes.
+    change (a deleted run: its state when deleted). A run that stops matching the status
+    filter or the label selector (it still exists) gets one `left` event with its summary
+    as it is now, then no further event while it does not match: drop it. `left` is sent
+    when the run matched before the change, or when the server cannot know (the first
+    change of a run the server has not seen since it started serving runs streams, and
+    in a catch-up after `Last-Event-ID`), so a run the client never had may get one:
+    ignore it. A run created not matching never gets one. For the same reason a run
+    deleted after it stopped matching may still get `deleted`. A stream without status
+    filter and label selector never sends `left` (`pipeline_id` never changes). `retry:`
+    is sent once; `: ping` comments go out while nothing changes.
 
     Args:
         status_filter (RunStatus | Unset): Status of a run. `completed`, `failed` and `cancelled`

@@ -25,18 +25,29 @@ from pipeline_service.wire import ActionProgressState, Run, RunRemoved, RunSumma
 DONE_ACTION_STATUSES = frozenset({"completed", "skipped"})
 
 
+@dataclass(frozen=True, slots=True)
+class Before:
+    """What a run was before a change: its status and labels (what filters look at)."""
+
+    status: str
+    labels: dict[str, str]
+
+
 @dataclass(slots=True)
 class RunChange:
     """One change of the sequence: a run's summary now (`summary`), or its deletion
-    (`removed`, with the status and labels it had, for filters). Every subscriber gets the
-    same object: `event` keeps its Server-Sent Event, encoded once for all of them."""
+    (`removed`, with the status and labels it had, for filters). `before`: the run's state
+    before this change when the reader knows it (None: unknown). Every subscriber gets the
+    same object: `event` and `left_event` keep its Server-Sent Events, encoded once for all."""
 
     seq: int
     summary: RunSummary | None = None
     removed: RunRemoved | None = None
     status: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    before: Before | None = None
     event: bytes | None = field(default=None, compare=False, repr=False)
+    left_event: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def pipeline_id(self) -> str:
@@ -65,11 +76,26 @@ class RunFilter:
     selector: tuple[Requirement, ...] = ()
 
     def matches(self, change: RunChange) -> bool:
-        return (
-            (self.status is None or change.status == self.status)
-            and (self.pipeline_id is None or change.pipeline_id == self.pipeline_id)
-            and matches(self.selector, change.labels)
+        return (self.pipeline_id is None or change.pipeline_id == self.pipeline_id) and (
+            self._state_matches(change.status, change.labels)
         )
+
+    def drops(self, change: RunChange) -> bool:
+        """Whether a change that does not match takes the run out of this stream (`left`, or
+        `deleted` for a deletion): the run matched before the change or may have (unknown),
+        and was not created by it. A run never changes pipeline: the pipeline alone never
+        takes a run out."""
+        if change.summary is not None and change.summary["version"] == 1:
+            return False
+        if self.status is None and not self.selector:
+            return False
+        if self.pipeline_id is not None and change.pipeline_id != self.pipeline_id:
+            return False
+        before = change.before
+        return before is None or self._state_matches(before.status, before.labels)
+
+    def _state_matches(self, status: str, labels: dict[str, str]) -> bool:
+        return (self.status is None or status == self.status) and matches(self.selector, labels)
 
 
 def summary(run: Run, version: int) -> RunSummary:

@@ -1,7 +1,8 @@
 // The runs table: newest first, filtered by status, pipeline and a label selector. Push-only:
 // the list is read once, with the change number it stands at (its `Change-Seq` header); the
-// runs stream, opened from there, sends each run created, changed or deleted since (as a run
-// summary), and a `reset` (changes the server forgot) makes the page read the list again.
+// runs stream, opened from there with the same filters, sends each run created, changed,
+// deleted or `left` (no longer matching the filters) since (as a run summary), and a `reset`
+// (changes the server forgot) makes the page read the list again.
 
 import { MAX_RUNS, MIN_RUNS } from "./compare.js";
 import { follow, request, seg } from "./api.js";
@@ -231,8 +232,9 @@ export function renderRuns(main, _arg, query) {
   // The runs stream from where the list stands: every change after it, then live changes.
   function followChanges(seq) {
     stream?.close();
-    // Not filtered by status: a row whose run leaves the status must hear of it (and go).
+    // Filtered like the list: a run that stops matching comes as `left` (its row goes).
     const params = new URLSearchParams();
+    if (status) params.set("status_filter", status);
     if (pipelineId) params.set("pipeline_id", pipelineId);
     if (label) params.set("label", label);
     const query = params.toString();
@@ -241,7 +243,7 @@ export function renderRuns(main, _arg, query) {
       onEvent: (name, data) => {
         if (stopped) return true;
         if (name === "created" || name === "changed") upsert(data);
-        else if (name === "deleted") remove(data.id);
+        else if (name === "left" || name === "deleted") remove(data.id);
         else if (name === "reset") {
           load().catch(showError);
           return true;
@@ -253,10 +255,6 @@ export function renderRuns(main, _arg, query) {
   }
 
   function upsert(summary) {
-    if (status && summary.status !== status) {
-      remove(summary.id);
-      return;
-    }
     let row = rows.get(summary.id);
     if (!row) {
       row = makeRow(summary);
