@@ -71,13 +71,18 @@ async def list_pipeline_runs(
     )
 
 
+# The filters a list of runs and the runs stream share.
+StatusFilter = Annotated[RunStatusName | None, Query(description="Only runs in this status.")]
+LabelSelector = Annotated[
+    str | None, Query(max_length=4096, description="Only runs matching this label selector.")
+]
+
+
 @router.get("/runs/", operation_id="list_runs", response_model=None)
 async def list_runs(
     request: Request,
     storage: StorageDep,
-    status_filter: Annotated[
-        RunStatusName | None, Query(description="Only runs in this status.")
-    ] = None,
+    status_filter: StatusFilter = None,
     resumed_from: Annotated[
         str | None,
         Query(
@@ -86,9 +91,7 @@ async def list_runs(
             description="Only the runs that resumed this run.",
         ),
     ] = None,
-    label: Annotated[
-        str | None, Query(max_length=4096, description="Only runs matching this label selector.")
-    ] = None,
+    label: LabelSelector = None,
     skip: Skip = 0,
     limit: Limit = 100,
 ) -> Response:
@@ -114,16 +117,12 @@ async def stream_runs(
     storage: StorageDep,
     hub: HubDep,
     settings: SettingsDep,
-    status_filter: Annotated[
-        RunStatusName | None, Query(description="Only runs in this status.")
-    ] = None,
+    status_filter: StatusFilter = None,
     pipeline_id: Annotated[
         str | None,
         Query(min_length=1, max_length=255, description="Only runs of this pipeline."),
     ] = None,
-    label: Annotated[
-        str | None, Query(max_length=4096, description="Only runs matching this label selector.")
-    ] = None,
+    label: LabelSelector = None,
     last_event_id: LastEventIdHeader = None,
 ) -> EventStream:
     runs = RunFilter(
