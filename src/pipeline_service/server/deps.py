@@ -3,17 +3,24 @@ what a write names besides its body (its Idempotency, the fenced run and lease t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
+from pydantic import BaseModel, ValidationError
 
+from pipeline_service.server.errors import ServiceError
 from pipeline_service.server.events import EventHub
-from pipeline_service.server.idempotency import IdempotencyKeyHeader, idempotency_for
+from pipeline_service.server.idempotency import (
+    IDEMPOTENCY_KEY,
+    IdempotencyKeyHeader,
+    idempotency_for,
+)
 from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.interface import Storage
+
+M = TypeVar("M", bound=BaseModel)
 
 
 async def _storage(request: Request) -> Storage:
@@ -55,24 +62,6 @@ LastEventIdHeader = Annotated[
 ]
 Skip = Annotated[int, Query(ge=0, description="How many items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="How many items at most.")]
-
-
-def lean_write_target(
-    request: Request, key_pattern: re.Pattern[str]
-) -> tuple[str, int | None] | None:
-    """For a lean handler of a fenced write on a run (routing.fast_path): the run id and the
-    lease token of an ordinary request; None when the path's id or the Lease-Token or
-    Idempotency-Key header is one the full handler would refuse (it answers those)."""
-    run_id: str = request.path_params["run_id"]
-    key = request.headers.get("idempotency-key")
-    lease = request.headers.get("lease-token")
-    if (
-        not 0 < len(run_id) <= MAX_ID_LENGTH
-        or (key is not None and not key_pattern.fullmatch(key))
-        or (lease is not None and not (lease.isascii() and lease.isdigit() and len(lease) < 16))
-    ):
-        return None
-    return run_id, None if lease is None else int(lease)
 
 
 LeaseTokenHeader = Annotated[
@@ -118,3 +107,26 @@ async def _run_write(
 
 
 RunWriteDep = Annotated[RunWrite, Depends(_run_write)]
+
+
+async def lean_run_write(request: Request, model: type[M]) -> tuple[RunWrite, M] | None:
+    """For a lean handler of a fenced write on a run (routing.fast_path): the RunWrite and the
+    body of an ordinary request; None when the path's id, the Lease-Token or Idempotency-Key
+    header or the body is one the full handler would refuse (it answers those)."""
+    run_id: str = request.path_params["run_id"]
+    key = request.headers.get("idempotency-key")
+    lease = request.headers.get("lease-token")
+    if (
+        not 0 < len(run_id) <= MAX_ID_LENGTH
+        or (key is not None and not IDEMPOTENCY_KEY.fullmatch(key))
+        or (lease is not None and not (lease.isascii() and lease.isdigit() and len(lease) < 16))
+    ):
+        return None
+    try:
+        body = model.model_validate(await request.json())
+    except (ServiceError, ValidationError):
+        return None
+    write = RunWrite(
+        run_id, await idempotency_for(request, key), None if lease is None else int(lease)
+    )
+    return write, body

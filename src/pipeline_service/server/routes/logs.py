@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from pipeline_service.server.deps import (
     MAX_ID_LENGTH,
@@ -18,10 +17,9 @@ from pipeline_service.server.deps import (
     RunWriteDep,
     SettingsDep,
     StorageDep,
-    lean_write_target,
+    lean_run_write,
 )
-from pipeline_service.server.errors import ServiceError, check_batch_size
-from pipeline_service.server.idempotency import IDEMPOTENCY_KEY, idempotency_for
+from pipeline_service.server.errors import check_batch_size
 from pipeline_service.server.models import LogBatch, Timestamp
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
@@ -57,19 +55,12 @@ async def append_logs_fast(request: Request) -> Response | None:
     """append_logs for the ordinary request (see routing.fast_path): FastAPI's handler, kept
     out, resolves six parameters and validates the batch through its own adapter; a batch over
     the limit, a refused header or body: None (the full handler answers)."""
-    target = lean_write_target(request, IDEMPOTENCY_KEY)
-    if target is None:
+    found = await lean_run_write(request, LogBatch)
+    if found is None or len(found[1].entries) > MAX_LOG_BATCH:
         return None
-    try:
-        body = LogBatch.model_validate(await request.json())
-    except (ServiceError, ValidationError):
-        return None
-    if len(body.entries) > MAX_LOG_BATCH:
-        return None
-    run_id, lease_token = target
+    write, body = found
     storage: Storage = request.app.state.storage
-    idem = await idempotency_for(request, request.headers.get("idempotency-key"))
-    records = await storage.append_logs(run_id, body.entries, idem, lease_token)
+    records = await storage.append_logs(write.run_id, body.entries, write.idem, write.lease_token)
     return FastJSONResponse(records, status_code=201)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from pipeline_service.server.deps import (
     MAX_ID_LENGTH,
@@ -14,10 +13,8 @@ from pipeline_service.server.deps import (
     RunWriteDep,
     SettingsDep,
     StorageDep,
-    lean_write_target,
+    lean_run_write,
 )
-from pipeline_service.server.errors import ServiceError
-from pipeline_service.server.idempotency import IDEMPOTENCY_KEY, idempotency_for
 from pipeline_service.server.models import ProgressUpdate
 from pipeline_service.server.responses import FastJSONResponse
 from pipeline_service.server.routing import StrictJSONRoute, fast_path
@@ -41,17 +38,13 @@ async def report_progress(
 async def report_progress_fast(request: Request) -> Response | None:
     """report_progress for the ordinary request (see routing.fast_path): a run id, headers and a
     body the full handler would take as they are; None otherwise."""
-    target = lean_write_target(request, IDEMPOTENCY_KEY)
-    if target is None:
+    found = await lean_run_write(request, ProgressUpdate)
+    if found is None:
         return None
-    try:
-        body = ProgressUpdate.model_validate(await request.json())
-    except (ServiceError, ValidationError):
-        return None
-    run_id, lease_token = target
+    write, body = found
     storage: Storage = request.app.state.storage
-    idem = await idempotency_for(request, request.headers.get("idempotency-key"))
-    return FastJSONResponse(await storage.report_progress(run_id, body, idem, lease_token))
+    run = await storage.report_progress(write.run_id, body, write.idem, write.lease_token)
+    return FastJSONResponse(run)
 
 
 @router.get("/{run_id:seg}/progress", operation_id="get_progress", response_model=None)
