@@ -25,21 +25,15 @@ from urllib.parse import quote
 
 import fsspec
 
-from pipeline_service.server.errors import PayloadTooLarge, ServiceError, Unprocessable
+from pipeline_service.server.errors import PayloadTooLarge, StorageUnavailable, Unprocessable
 
 logger = logging.getLogger("pipeline_service.server")
 
 CHUNK_BYTES = 1024 * 1024
-RETRY_AFTER_SECONDS = 1
 
 
-class ArtifactStoreUnavailable(ServiceError):
+class ArtifactStoreUnavailable(StorageUnavailable):
     """The store cannot be used now (unreachable, full, refusing, or not configured): 503."""
-
-    status_code_default = 503
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class DigestMismatch(Unprocessable):

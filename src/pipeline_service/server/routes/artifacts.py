@@ -16,7 +16,7 @@ from pipeline_service.server.artifacts import (
 )
 from pipeline_service.server.artifacts.records import ArtifactUpload
 from pipeline_service.server.deps import LeaseTokenHeader, RunId, SettingsDep, StorageDep
-from pipeline_service.server.errors import PayloadTooLarge, ServiceError
+from pipeline_service.server.errors import PayloadTooLarge, UnsupportedMediaType
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.storage.interface import Storage
 
@@ -38,10 +38,6 @@ ContentSHA256 = Annotated[
         description="The SHA-256 of the body in hex; other bytes are 422 and nothing is kept.",
     ),
 ]
-
-
-class UnsupportedMediaType(ServiceError):
-    status_code_default = 415
 
 
 def is_artifact_upload(method: str, path: str) -> bool:
