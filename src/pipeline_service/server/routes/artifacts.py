@@ -83,7 +83,7 @@ async def release_run_objects(
     await release_objects(request, storage, candidates)
 
 
-@router.get("/{run_id:seg}/artifacts", operation_id="list_artifacts", response_model=None)
+@router.get("/{run_id:seg}/artifacts", operation_id="list_artifacts")
 async def list_artifacts(run_id: RunId, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await storage.list_artifacts(run_id))
 
@@ -92,7 +92,6 @@ async def list_artifacts(run_id: RunId, storage: StorageDep) -> JSONResponse:
     "/{run_id:seg}/artifacts/{path:path}",
     operation_id="upload_artifact",
     status_code=201,
-    response_model=None,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -145,9 +144,7 @@ async def upload_artifact(
     return JSONResponse(put.artifact, status_code=201 if put.created else 200)
 
 
-@router.get(
-    "/{run_id:seg}/artifacts/{path:path}", operation_id="download_artifact", response_model=None
-)
+@router.get("/{run_id:seg}/artifacts/{path:path}", operation_id="download_artifact")
 async def download_artifact(
     request: Request, run_id: RunId, path: RawPath, storage: StorageDep
 ) -> StreamingResponse:
