@@ -25,15 +25,18 @@ from urllib.parse import quote
 
 import fsspec
 
-from pipeline_service.server.errors import PayloadTooLarge, StorageUnavailable, Unprocessable
+from pipeline_service.server.errors import PayloadTooLarge, ServiceError, Unprocessable
 
 logger = logging.getLogger("pipeline_service.server")
 
 CHUNK_BYTES = 1024 * 1024
 
 
-class ArtifactStoreUnavailable(StorageUnavailable):
-    """The store cannot be used now (unreachable, full, refusing, or not configured): 503."""
+class ArtifactStoreUnavailable(ServiceError):
+    """The store cannot be used now (unreachable, full, refusing, or not configured): 503 (with
+    the `Retry-After` every 503 gets, errors.error_response)."""
+
+    status_code_default = 503
 
 
 class DigestMismatch(Unprocessable):
