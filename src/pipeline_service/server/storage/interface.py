@@ -67,10 +67,10 @@ def heartbeat() -> Plan[None]:
 class Storage(abc.ABC):
     """Every read and write of the service; methods raise errors.NotFound/Conflict/Unprocessable.
 
-    Creating methods and the run's fenced writes take an optional Idempotency: within 24 h the
-    same key returns the first response (stored in the same transaction as the write) and
-    writes nothing; a different body is Conflict; deleting the pipeline or run a key wrote to
-    forgets it.
+    Creating methods and the run's fenced writes take an optional Idempotency (`_write_once`
+    runs their plans through `idempotency.idempotent`): within 24 h the same key returns the
+    first response (stored in the same transaction as the write) and writes nothing; a
+    different body is Conflict; deleting the pipeline or run a key wrote to forgets it.
     After each commit the backend calls the change listener, in commit order, on the event loop.
     Changes committed by other processes sharing the store are reported too, for the runs that
     `watched()` names (the runs someone streams), as soon as the backend notices them.
