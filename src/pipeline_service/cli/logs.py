@@ -27,6 +27,7 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED, EXIT_LOST
 from pipeline_service.cli.resolve import resolve_run
 from pipeline_service.vocabulary import LOG_LEVELS, MAX_LOG_PAGE_ITEMS
@@ -47,6 +48,11 @@ LEVEL_STYLES = {
 PAGE_SIZE = MAX_LOG_PAGE_ITEMS  # the most the server returns per request
 RELATIVE_TIME = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+EXAMPLES = examples(
+    "pipeline-service logs 0b53d409 --level warning",
+    "pipeline-service logs 0b53d409 -f --tail 20",
+    "pipeline-service logs 0b53d409 --since 10m --action train",
+)
 
 
 @client_command(
@@ -245,9 +251,4 @@ def print_record(console: Console, record: Mapping[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `logs` command to `app`."""
-    app.command(
-        "logs",
-        epilog="Examples:\n\npipeline-service logs 0b53d409 --level warning\n\n"
-        "pipeline-service logs 0b53d409 -f --tail 20\n\n"
-        "pipeline-service logs 0b53d409 --since 10m --action train",
-    )(logs)
+    app.command("logs", epilog=EXAMPLES)(logs)

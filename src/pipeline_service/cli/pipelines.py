@@ -23,6 +23,7 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.arguments import PipelineArgument
 from pipeline_service.cli.command import Session, client_command
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
 from pipeline_service.vocabulary import MAX_PAGE_ITEMS
@@ -350,13 +351,15 @@ def _kind(value: object) -> str:
 
 
 EXAMPLES = {
-    "list": "pipeline-service pipelines list\n\npipeline-service pipelines list -o yaml",
-    "get": "pipeline-service pipelines get download-convert-train\n\n"
-    "pipeline-service pipelines get 3cc620bc --json",
-    "create": "pipeline-service pipelines create examples/pipeline.yaml",
-    "apply": "pipeline-service pipelines apply examples/pipeline.yaml",
-    "validate": "pipeline-service pipelines validate examples/pipeline.yaml",
-    "delete": "pipeline-service pipelines delete download-convert-train --yes",
+    "list": examples("pipeline-service pipelines list", "pipeline-service pipelines list -o yaml"),
+    "get": examples(
+        "pipeline-service pipelines get download-convert-train",
+        "pipeline-service pipelines get 3cc620bc --json",
+    ),
+    "create": examples("pipeline-service pipelines create examples/pipeline.yaml"),
+    "apply": examples("pipeline-service pipelines apply examples/pipeline.yaml"),
+    "validate": examples("pipeline-service pipelines validate examples/pipeline.yaml"),
+    "delete": examples("pipeline-service pipelines delete download-convert-train --yes"),
 }
 
 
@@ -375,5 +378,5 @@ def register(app: typer.Typer) -> None:
         ("validate", validate_pipeline),
         ("delete", delete_pipeline),
     ):
-        group.command(name, epilog=f"Examples:\n\n{EXAMPLES[name]}")(function)
+        group.command(name, epilog=EXAMPLES[name])(function)
     app.add_typer(group, name="pipelines")

@@ -32,6 +32,7 @@ from pipeline_service.cli._common import (
 from pipeline_service.cli.arguments import PipelineArgument, RunIdArgument, RunIdsArgument
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
@@ -532,31 +533,41 @@ def _run_elapsed(run: Mapping[str, Any]) -> str:
 
 
 EXAMPLES = {
-    "list": "pipeline-service runs list --status failed\n\n"
-    "pipeline-service runs list -l team=nlp,stage!=dev\n\n"
-    "pipeline-service runs list --watch -l team=nlp\n\n"
-    "pipeline-service runs list --pipeline download-convert-train -o wide",
-    "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
-    "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"
-    "pipeline-service runs create download-convert-train -l team=nlp -l stage=dev\n\n"
-    "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
-    "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch\n\n"
-    "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
-    "describe": "pipeline-service runs describe 0b53d409\n\n"
-    "pipeline-service runs describe 0b53d409 -o json",
-    "compare": "pipeline-service runs compare 0b53d409 61b7e469\n\n"
-    "pipeline-service runs compare 0b53d409 61b7e469 c1d2e3f4 -o json",
-    "cancel": "pipeline-service runs cancel 0b53d409",
-    "delete": "pipeline-service runs delete 0b53d409 61b7e469\n\n"
-    "pipeline-service runs delete 0b53d409 --yes",
-    "watch": "pipeline-service runs watch 0b53d409\n\n"
-    "pipeline-service runs watch 0b53d409 --json --timeout 600",
+    "list": examples(
+        "pipeline-service runs list --status failed",
+        "pipeline-service runs list -l team=nlp,stage!=dev",
+        "pipeline-service runs list --watch -l team=nlp",
+        "pipeline-service runs list --pipeline download-convert-train -o wide",
+    ),
+    "get": examples(
+        "pipeline-service runs get 0b53d409", "pipeline-service runs get 0b53d409 -o yaml"
+    ),
+    "create": examples(
+        "pipeline-service runs create download-convert-train -p epochs=30 --watch",
+        "pipeline-service runs create download-convert-train -l team=nlp -l stage=dev",
+        "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
+    ),
+    "resume": examples(
+        "pipeline-service runs resume 61b7e469 --param epochs=5 --watch",
+        "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
+    ),
+    "describe": examples(
+        "pipeline-service runs describe 0b53d409", "pipeline-service runs describe 0b53d409 -o json"
+    ),
+    "compare": examples(
+        "pipeline-service runs compare 0b53d409 61b7e469",
+        "pipeline-service runs compare 0b53d409 61b7e469 c1d2e3f4 -o json",
+    ),
+    "cancel": examples("pipeline-service runs cancel 0b53d409"),
+    "delete": examples(
+        "pipeline-service runs delete 0b53d409 61b7e469",
+        "pipeline-service runs delete 0b53d409 --yes",
+    ),
+    "watch": examples(
+        "pipeline-service runs watch 0b53d409",
+        "pipeline-service runs watch 0b53d409 --json --timeout 600",
+    ),
 }
-
-
-def examples(name: str) -> str:
-    """The `--help` epilog of a command: its examples."""
-    return f"Examples:\n\n{EXAMPLES[name]}"
 
 
 def register(app: typer.Typer) -> None:
@@ -568,14 +579,14 @@ def register(app: typer.Typer) -> None:
         help="Start, resume, inspect, watch, cancel and delete runs.",
         no_args_is_help=True,
     )
-    group.command("list", epilog=examples("list"))(list_runs)
-    group.command("get", epilog=examples("get"))(get_run)
-    group.command("describe", epilog=examples("describe"))(describe.describe_run)
-    group.command("compare", epilog=examples("compare"))(compare.compare_runs)
-    group.command("create", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('create')}")(create_run)
-    group.command("resume", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('resume')}")(resume_run)
-    group.command("cancel", epilog=examples("cancel"))(cancel_run)
-    group.command("delete", epilog=examples("delete"))(delete_run)
-    group.command("watch", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('watch')}")(watch)
+    group.command("list", epilog=EXAMPLES["list"])(list_runs)
+    group.command("get", epilog=EXAMPLES["get"])(get_run)
+    group.command("describe", epilog=EXAMPLES["describe"])(describe.describe_run)
+    group.command("compare", epilog=EXAMPLES["compare"])(compare.compare_runs)
+    group.command("create", epilog=f"{EXIT_STATUS_HELP}\n\n{EXAMPLES['create']}")(create_run)
+    group.command("resume", epilog=f"{EXIT_STATUS_HELP}\n\n{EXAMPLES['resume']}")(resume_run)
+    group.command("cancel", epilog=EXAMPLES["cancel"])(cancel_run)
+    group.command("delete", epilog=EXAMPLES["delete"])(delete_run)
+    group.command("watch", epilog=f"{EXIT_STATUS_HELP}\n\n{EXAMPLES['watch']}")(watch)
     artifacts.register(group)
     app.add_typer(group, name="runs")
