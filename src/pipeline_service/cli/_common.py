@@ -140,6 +140,17 @@ def usage_error(message: str) -> NoReturn:
     fail(message, EXIT_USAGE)
 
 
+def confirm_deletion(what: str, which: str | None = None) -> None:
+    """Ask `Delete {what}[: {which}]?` on the terminal; without one, a usage error saying that
+    `--yes` is needed; on no, `Nothing deleted` and exit status 1."""
+    listed = f": {which}" if which else ""
+    if not interactive():
+        usage_error(f"not deleting {what} without --yes{listed}")
+    if not typer.confirm(f"Delete {what}{listed}?", default=False):
+        stdout_console().print("Nothing deleted", markup=False)
+        raise typer.Exit(EXIT_ERROR)
+
+
 def resolved_url(url: str | None) -> str:
     """The base URL for `--url` / the environment / the profile / the default, corrected."""
     try:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline_service.cli import _common, artifacts
+from pipeline_service.cli import artifacts
 from pipeline_service.cli._common import (
     STATUS_STYLES,
     compact_json,
+    confirm_deletion,
     dashboard_url,
     elapsed_seconds,
     format_amount,
@@ -29,11 +30,16 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
-from pipeline_service.cli.arguments import PipelineArgument, RunIdArgument, RunIdsArgument
+from pipeline_service.cli.arguments import (
+    LimitOption,
+    PipelineArgument,
+    RunIdArgument,
+    RunIdsArgument,
+    YesOption,
+)
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
 from pipeline_service.cli.examples import examples
-from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
@@ -108,7 +114,7 @@ def list_runs(
         ),
     ] = None,
     selector: SelectorOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
+    limit: LimitOption = 100,
     watch: Annotated[
         bool,
         typer.Option(
@@ -441,9 +447,7 @@ def cancel_run(
 def delete_run(
     session: Session,
     run_refs: RunIdsArgument,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before deleting runs still going.")
-    ] = False,
+    yes: YesOption = False,
 ) -> None:
     """Delete runs with their checkpoints, artifacts and logs (asks first for a pending or
     running one: its worker stops it).
@@ -455,12 +459,8 @@ def delete_run(
         found = {run["id"]: run for run in (resolve_run(client, ref) for ref in run_refs)}
         going = [run for run in found.values() if run["status"] in ("pending", "running")]
         if going and not yes:
-            what = ", ".join(f"{run['id']} ({run['status']})" for run in going)
-            if not _common.interactive():
-                usage_error(f"not deleting runs still going without --yes: {what}")
-            if not typer.confirm(f"Delete runs still going: {what}?", default=False):
-                stdout_console().print("Nothing deleted", markup=False)
-                raise typer.Exit(EXIT_ERROR)
+            which = ", ".join(f"{run['id']} ({run['status']})" for run in going)
+            confirm_deletion("runs still going", which)
         for run_id in found:
             client.delete_run(run_id)
             stdout_console().print(f"Deleted run {run_id}", markup=False)
