@@ -14,6 +14,7 @@ from rich.text import Text
 
 from pipeline_service.cli._common import (
     STATUS_STYLES,
+    check_choice,
     format_time,
     lost_connection,
     parse_time,
@@ -105,8 +106,7 @@ def logs(
     fmt = session.fmt
     if fmt == "yaml" and follow:
         usage_error("-o yaml cannot follow; use --json for one object per line")
-    if level is not None and level not in LOG_LEVELS:
-        usage_error(f"--level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    check_choice("--level", level, LOG_LEVELS)
     after = parse_since(since) if since is not None else None
     console = stdout_console()
     with session.client() as client:

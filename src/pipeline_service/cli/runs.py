@@ -12,6 +12,7 @@ import typer
 from pipeline_service.cli import artifacts
 from pipeline_service.cli._common import (
     STATUS_STYLES,
+    check_choice,
     compact_json,
     confirm_deletion,
     dashboard_url,
@@ -127,8 +128,7 @@ def list_runs(
 ) -> None:
     """List runs, newest first (with --watch: then each change, as it happens)."""
     fmt = session.fmt
-    if status is not None and status not in RUN_STATUSES:
-        usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
+    check_choice("--status", status, RUN_STATUSES)
     if watch and fmt not in ("table", "wide", "json"):
         usage_error(f"--watch prints tables or JSON lines, not {fmt}")
     with session.client() as client:
