@@ -623,6 +623,39 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
             timeout=timeout,
         )
 
+    def iter_logs(
+        self,
+        run_id: str,
+        action_name: str | None = None,
+        level: str | None = None,
+        since: datetime | str | None = None,
+        *,
+        after_seq: int | None = None,
+        page_size: int = 1000,
+        timeout: float | None = None,
+    ) -> Iterator[LogRecord]:
+        """Every log record of the run so far (filtered as by `get_logs`), oldest first, fetched
+        page by page after the `seq` of the last one."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        while True:
+            page = self.get_logs(
+                run_id,
+                action_name=action_name,
+                level=level,
+                since=since,
+                limit=page_size,
+                after_seq=after_seq,
+                timeout=timeout,
+            )
+            for record in page:
+                after_seq = record.get("seq")
+                yield record
+            # A record without `seq` is from a server of the v1 core API, which knows no cursor:
+            # its one page is all there is.
+            if len(page) < page_size or after_seq is None:
+                return
+
     def follow_logs(
         self,
         run_id: str,

@@ -559,3 +559,18 @@ def test_metric_batches_take_a_key_each_and_are_all_checked_before_one_is_sent()
     with pytest.raises(ValueError, match="append_metrics"):
         make_client(unsent).append_metrics("r1", [*points, {"step": 1}], idempotency_key="k")
     assert unsent.requests == []
+
+
+def test_iter_logs_stops_after_a_page_without_seq() -> None:
+    # A server of the v1 core API sends no `seq` and knows no cursor: a full page is all there is.
+    record = {
+        "id": "l1",
+        "run_id": "r1",
+        "action_name": None,
+        "level": "info",
+        "message": "m",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    rec = Recorder(httpx.Response(200, json=[record, record]))
+    assert len(list(make_client(rec).iter_logs("r1", page_size=2))) == 2
+    assert len(rec.requests) == 1

@@ -111,7 +111,8 @@ def logs(
     console = stdout_console()
     with session.client() as client:
         run_id = resolve_run(client, run_ref)["id"]
-        records: Iterable[Any] = at_least(_all_records(client, run_id, action, after), level)
+        found = client.iter_logs(run_id, action_name=action, since=after, page_size=PAGE_SIZE)
+        records: Iterable[Any] = at_least(found, level)
         if tail is not None:
             records = deque(records, maxlen=tail)
         if not follow:
@@ -177,7 +178,7 @@ def _show(console: Console, record: Mapping[str, Any], fmt: str) -> None:
 
 def _last_seq(client: PipelineServiceClient, run_id: str) -> int | None:
     last = None
-    for record in _all_records(client, run_id, None, None):
+    for record in client.iter_logs(run_id, page_size=PAGE_SIZE):
         last = record.get("seq", last)
     return last
 
@@ -195,29 +196,6 @@ def parse_since(value: str) -> datetime:
             f"not {value!r}"
         )
     return moment
-
-
-def _all_records(
-    client: PipelineServiceClient,
-    run_id: str,
-    action: str | None,
-    since: datetime | None,
-) -> Iterator[Any]:
-    """Every matching record, a page at a time, following the `seq` cursor."""
-    after_seq: int | None = None
-    while True:
-        page = client.get_logs(
-            run_id,
-            action_name=action,
-            since=since,
-            limit=PAGE_SIZE,
-            after_seq=after_seq,
-        )
-        yield from page
-        # A v1-core server sends no `seq` (and knows no cursor): its one page is all there is.
-        if len(page) < PAGE_SIZE or page[-1].get("seq") is None:
-            return
-        after_seq = page[-1]["seq"]
 
 
 def _is_after(record: Mapping[str, Any], moment: datetime) -> bool:
