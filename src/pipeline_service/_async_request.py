@@ -121,8 +121,9 @@ class AsyncRequester(Requester):
         cursor: str,
         timeout: float | None,
     ) -> list[Item]:
-        """Up to `limit` items of the pages `page(after, count)` asks for: while the server cut
-        a page short (`Page.next`), the next starts after its last item's `cursor` field."""
+        """Up to `limit` items of the pages `page(start, count)` asks for, the first starting at
+        `after`: while the server cut a page short (`Page.next`), the next starts at its last
+        item's `cursor` field."""
         found: list[Item] = []
         while True:
             items = await self.request(page(after, limit - len(found)), timeout=timeout)

@@ -504,7 +504,7 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         over, each action started and ended, checkpoints, cancel, its end (`limit` events after
         the event id `after`; pages the server cut at its byte cap are continued)."""
         return await self._requester.collect(
-            lambda after, count: ops.list_run_events(run_id, after=after, limit=count),
+            lambda start, count: ops.list_run_events(run_id, after=start, limit=count),
             limit,
             after=after,
             cursor="id",
@@ -617,13 +617,13 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         `since`; naive is UTC) or `seq` (after `after_seq`): `limit` of them unless fewer are
         left (pages the server cut at its byte cap are continued)."""
         return await self._requester.collect(
-            lambda after, count: ops.get_logs(
+            lambda start, count: ops.get_logs(
                 run_id,
                 action_name=action_name,
                 level=level,
                 since=since,
                 limit=count,
-                after_seq=after,
+                after_seq=start,
             ),
             limit,
             after=after_seq,

@@ -498,7 +498,7 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         over, each action started and ended, checkpoints, cancel, its end (`limit` events after
         the event id `after`; pages the server cut at its byte cap are continued)."""
         return self._requester.collect(
-            lambda after, count: ops.list_run_events(run_id, after=after, limit=count),
+            lambda start, count: ops.list_run_events(run_id, after=start, limit=count),
             limit,
             after=after,
             cursor="id",
@@ -609,13 +609,13 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         `since`; naive is UTC) or `seq` (after `after_seq`): `limit` of them unless fewer are
         left (pages the server cut at its byte cap are continued)."""
         return self._requester.collect(
-            lambda after, count: ops.get_logs(
+            lambda start, count: ops.get_logs(
                 run_id,
                 action_name=action_name,
                 level=level,
                 since=since,
                 limit=count,
-                after_seq=after,
+                after_seq=start,
             ),
             limit,
             after=after_seq,
