@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -111,6 +111,26 @@ class AsyncRequester(Requester):
             if not new or (len(items) < page_size and items.next is None):
                 return
             skip += len(items)
+
+    async def collect(
+        self,
+        page: Callable[[Any, int], Call[Page[Item]]],
+        limit: int,
+        *,
+        after: Any,
+        cursor: str,
+        timeout: float | None,
+    ) -> list[Item]:
+        """Up to `limit` items of the pages `page(start, count)` asks for, the first starting at
+        `after`: while the server cut a page short (`Page.next`), the next starts at its last
+        item's `cursor` field."""
+        found: list[Item] = []
+        while True:
+            items = await self.request(page(after, limit - len(found)), timeout=timeout)
+            found.extend(items)
+            if items.next is None or not items or len(found) >= limit:
+                return found
+            after = items[-1][cursor]
 
 
 async def _read_within(response: httpx.Response, until: float) -> httpx.Response:

@@ -274,6 +274,29 @@ class _RunWrite(Generic[T]):
         )
         return Call(kwargs, self.read)
 
+    def batched(
+        self,
+        run_id: str,
+        field: str,
+        batches: Sequence[list[Any]],
+        *,
+        key: str | None,
+        lease_token: int | None,
+    ) -> list[Call[T]]:
+        """One write `{field: batch}` per batch (the server takes a bounded number of entries a
+        request), all checked before any is sent; a key given becomes one per batch (`key-0`,
+        `key-1`, … when there are several), so that each is applied once."""
+        several = len(batches) > 1
+        return [
+            self(
+                run_id,
+                {field: batch},
+                key=f"{key}-{i}" if key and several else key,
+                lease_token=lease_token,
+            )
+            for i, batch in enumerate(batches)
+        ]
+
 
 @dataclass(frozen=True)
 class _Operation(Generic[P, T]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -109,6 +109,26 @@ class SyncRequester(Requester):
             if not new or (len(items) < page_size and items.next is None):
                 return
             skip += len(items)
+
+    def collect(
+        self,
+        page: Callable[[Any, int], Call[Page[Item]]],
+        limit: int,
+        *,
+        after: Any,
+        cursor: str,
+        timeout: float | None,
+    ) -> list[Item]:
+        """Up to `limit` items of the pages `page(start, count)` asks for, the first starting at
+        `after`: while the server cut a page short (`Page.next`), the next starts at its last
+        item's `cursor` field."""
+        found: list[Item] = []
+        while True:
+            items = self.request(page(after, limit - len(found)), timeout=timeout)
+            found.extend(items)
+            if items.next is None or not items or len(found) >= limit:
+                return found
+            after = items[-1][cursor]
 
 
 def _read_within(response: httpx.Response, until: float) -> httpx.Response:

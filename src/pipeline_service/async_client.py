@@ -20,7 +20,7 @@ from ._async_request import AsyncRequester
 from ._async_streaming import aiter_events
 from ._conveniences import AsyncConveniences
 from ._lifecycle import AsyncClosing
-from ._request import ClientConfig, deadline_after, time_left
+from ._request import Call, ClientConfig, deadline_after, time_left
 from .errors import NotFoundError, StreamError
 from .models import ActionProgress, LogEntry, PipelineProgress, RunChange, RunStatus
 from .streaming import LogEvents, ProgressEvents, RunsEvents
@@ -483,18 +483,16 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         if isinstance(points, str | bytes) or not isinstance(points, Sequence):
             raise TypeError("points must be a list of dicts")
         entries = [ops.metric_entry(p) for p in points]
-        accepted = 0
         # The server takes at most MAX_METRIC_BATCH entries a request: more take several.
         batches = [
             entries[i : i + MAX_METRIC_BATCH] for i in range(0, len(entries), MAX_METRIC_BATCH)
         ]
-        for i, batch in enumerate(batches):
-            key = idempotency_key
-            if key and len(batches) > 1:
-                key = f"{key}-{i}"
-            call = ops.append_metrics(run_id, {"points": batch}, key=key, lease_token=lease_token)
-            answer = await self._requester.request(call, timeout=timeout)
-            accepted += answer["accepted"]
+        calls = ops.append_metrics.batched(
+            run_id, "points", batches, key=idempotency_key, lease_token=lease_token
+        )
+        accepted = 0
+        for call in calls:
+            accepted += (await self._requester.request(call, timeout=timeout))["accepted"]
         return accepted
 
     # --- events ----------------------------------------------------------------------------
@@ -505,14 +503,13 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         """What happened to the run, oldest first: created, claimed (by which worker), taken
         over, each action started and ended, checkpoints, cancel, its end (`limit` events after
         the event id `after`; pages the server cut at its byte cap are continued)."""
-        found: list[RunEvent] = []
-        while True:
-            call = ops.list_run_events(run_id, after=after, limit=limit - len(found))
-            page = await self._requester.request(call, timeout=timeout)
-            found.extend(page)
-            if page.next is None or not page or len(found) >= limit:
-                return found
-            after = page[-1]["id"]
+        return await self._requester.collect(
+            lambda start, count: ops.list_run_events(run_id, after=start, limit=count),
+            limit,
+            after=after,
+            cursor="id",
+            timeout=timeout,
+        )
 
     # --- checkpoints -----------------------------------------------------------------------
 
@@ -570,12 +567,7 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         self, run_id: str, *, timeout: float | None = None
     ) -> Checkpoint | None:
         """The checkpoint with the highest action_index, or None if the run has none."""
-        try:
-            return await self._requester.request(ops.get_latest_checkpoint(run_id), timeout=timeout)
-        except NotFoundError:
-            # NotFoundError if the run itself is missing.
-            await self.get_run(run_id, timeout=timeout)
-            return None
+        return await self._checkpoint_or_none(run_id, ops.get_latest_checkpoint(run_id), timeout)
 
     async def get_checkpoint_by_action(
         self, run_id: str, action_name: str, *, timeout: float | None = None
@@ -585,12 +577,7 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
             checkpoints = await self.get_checkpoints(run_id, timeout=timeout)
             return ops.newest_checkpoint_named(checkpoints, action_name=action_name)
         call = ops.get_checkpoint_by_action(run_id, action_name=action_name)
-        try:
-            return await self._requester.request(call, timeout=timeout)
-        except NotFoundError:
-            # NotFoundError if the run itself is missing.
-            await self.get_run(run_id, timeout=timeout)
-            return None
+        return await self._checkpoint_or_none(run_id, call, timeout)
 
     # --- logs ------------------------------------------------------------------------------
 
@@ -604,15 +591,14 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         timeout: float | None = None,
     ) -> list[LogRecord]:
         """Store log entries (in order); returns the stored records."""
-        records: list[LogRecord] = []
         # The server takes at most MAX_LOG_BATCH entries a request: larger batches take several.
         batches = ops.log_batches(entries, size=MAX_LOG_BATCH)
-        for i, batch in enumerate(batches):
-            key = idempotency_key
-            if key and len(batches) > 1:
-                key = f"{key}-{i}"
-            call = ops.append_logs(run_id, {"entries": batch}, key=key, lease_token=lease_token)
-            stored: list[LogRecord] = await self._requester.request(call, timeout=timeout)
+        calls = ops.append_logs.batched(
+            run_id, "entries", batches, key=idempotency_key, lease_token=lease_token
+        )
+        records: list[LogRecord] = []
+        for call in calls:
+            stored = await self._requester.request(call, timeout=timeout)
             records.extend(stored)
         return records
 
@@ -630,21 +616,53 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         """A run's log records, oldest first, filtered by action, level, time (strictly after
         `since`; naive is UTC) or `seq` (after `after_seq`): `limit` of them unless fewer are
         left (pages the server cut at its byte cap are continued)."""
-        records: list[LogRecord] = []
-        while True:
-            call = ops.get_logs(
+        return await self._requester.collect(
+            lambda start, count: ops.get_logs(
                 run_id,
                 action_name=action_name,
                 level=level,
                 since=since,
-                limit=limit - len(records),
+                limit=count,
+                after_seq=start,
+            ),
+            limit,
+            after=after_seq,
+            cursor="seq",
+            timeout=timeout,
+        )
+
+    async def iter_logs(
+        self,
+        run_id: str,
+        action_name: str | None = None,
+        level: str | None = None,
+        since: datetime | str | None = None,
+        *,
+        after_seq: int | None = None,
+        page_size: int = 1000,
+        timeout: float | None = None,
+    ) -> AsyncIterator[LogRecord]:
+        """Every log record of the run so far (filtered as by `get_logs`), oldest first, fetched
+        page by page after the `seq` of the last one."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        while True:
+            page = await self.get_logs(
+                run_id,
+                action_name=action_name,
+                level=level,
+                since=since,
+                limit=page_size,
                 after_seq=after_seq,
+                timeout=timeout,
             )
-            page = await self._requester.request(call, timeout=timeout)
-            records.extend(page)
-            if page.next is None or not page or len(records) >= limit:
-                return records
-            after_seq = page[-1]["seq"]
+            for record in page:
+                after_seq = record.get("seq")
+                yield record
+            # A record without `seq` is from a server of the v1 core API, which knows no cursor:
+            # its one page is all there is.
+            if len(page) < page_size or after_seq is None:
+                return
 
     def follow_logs(
         self,
@@ -725,6 +743,17 @@ class AsyncPipelineServiceClient(AsyncClosing, AsyncConveniences, AsyncArtifactM
         await self._requester.request(call, timeout=timeout)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    async def _checkpoint_or_none(
+        self, run_id: str, call: Call[Checkpoint], timeout: float | None
+    ) -> Checkpoint | None:
+        """What `call` answers, or None for a 404 of a run that exists (NotFoundError if the
+        run itself is missing)."""
+        try:
+            return await self._requester.request(call, timeout=timeout)
+        except NotFoundError:
+            await self.get_run(run_id, timeout=timeout)
+            return None
 
     async def _is_over(self, run_id: str, timeout: float | None) -> bool:
         run = await self.get_run(run_id, timeout=timeout)

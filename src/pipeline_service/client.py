@@ -15,7 +15,7 @@ from . import _constants as C
 from . import _operations as ops
 from ._conveniences import SyncConveniences
 from ._lifecycle import Closing
-from ._request import ClientConfig, deadline_after, time_left
+from ._request import Call, ClientConfig, deadline_after, time_left
 from ._sync_artifacts import SyncArtifactMethods
 from ._sync_request import SyncRequester
 from ._sync_streaming import iter_events
@@ -477,18 +477,16 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         if isinstance(points, str | bytes) or not isinstance(points, Sequence):
             raise TypeError("points must be a list of dicts")
         entries = [ops.metric_entry(p) for p in points]
-        accepted = 0
         # The server takes at most MAX_METRIC_BATCH entries a request: more take several.
         batches = [
             entries[i : i + MAX_METRIC_BATCH] for i in range(0, len(entries), MAX_METRIC_BATCH)
         ]
-        for i, batch in enumerate(batches):
-            key = idempotency_key
-            if key and len(batches) > 1:
-                key = f"{key}-{i}"
-            call = ops.append_metrics(run_id, {"points": batch}, key=key, lease_token=lease_token)
-            answer = self._requester.request(call, timeout=timeout)
-            accepted += answer["accepted"]
+        calls = ops.append_metrics.batched(
+            run_id, "points", batches, key=idempotency_key, lease_token=lease_token
+        )
+        accepted = 0
+        for call in calls:
+            accepted += (self._requester.request(call, timeout=timeout))["accepted"]
         return accepted
 
     # --- events ----------------------------------------------------------------------------
@@ -499,14 +497,13 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         """What happened to the run, oldest first: created, claimed (by which worker), taken
         over, each action started and ended, checkpoints, cancel, its end (`limit` events after
         the event id `after`; pages the server cut at its byte cap are continued)."""
-        found: list[RunEvent] = []
-        while True:
-            call = ops.list_run_events(run_id, after=after, limit=limit - len(found))
-            page = self._requester.request(call, timeout=timeout)
-            found.extend(page)
-            if page.next is None or not page or len(found) >= limit:
-                return found
-            after = page[-1]["id"]
+        return self._requester.collect(
+            lambda start, count: ops.list_run_events(run_id, after=start, limit=count),
+            limit,
+            after=after,
+            cursor="id",
+            timeout=timeout,
+        )
 
     # --- checkpoints -----------------------------------------------------------------------
 
@@ -562,12 +559,7 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         self, run_id: str, *, timeout: float | None = None
     ) -> Checkpoint | None:
         """The checkpoint with the highest action_index, or None if the run has none."""
-        try:
-            return self._requester.request(ops.get_latest_checkpoint(run_id), timeout=timeout)
-        except NotFoundError:
-            # NotFoundError if the run itself is missing.
-            self.get_run(run_id, timeout=timeout)
-            return None
+        return self._checkpoint_or_none(run_id, ops.get_latest_checkpoint(run_id), timeout)
 
     def get_checkpoint_by_action(
         self, run_id: str, action_name: str, *, timeout: float | None = None
@@ -577,12 +569,7 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
             checkpoints = self.get_checkpoints(run_id, timeout=timeout)
             return ops.newest_checkpoint_named(checkpoints, action_name=action_name)
         call = ops.get_checkpoint_by_action(run_id, action_name=action_name)
-        try:
-            return self._requester.request(call, timeout=timeout)
-        except NotFoundError:
-            # NotFoundError if the run itself is missing.
-            self.get_run(run_id, timeout=timeout)
-            return None
+        return self._checkpoint_or_none(run_id, call, timeout)
 
     # --- logs ------------------------------------------------------------------------------
 
@@ -596,15 +583,14 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         timeout: float | None = None,
     ) -> list[LogRecord]:
         """Store log entries (in order); returns the stored records."""
-        records: list[LogRecord] = []
         # The server takes at most MAX_LOG_BATCH entries a request: larger batches take several.
         batches = ops.log_batches(entries, size=MAX_LOG_BATCH)
-        for i, batch in enumerate(batches):
-            key = idempotency_key
-            if key and len(batches) > 1:
-                key = f"{key}-{i}"
-            call = ops.append_logs(run_id, {"entries": batch}, key=key, lease_token=lease_token)
-            stored: list[LogRecord] = self._requester.request(call, timeout=timeout)
+        calls = ops.append_logs.batched(
+            run_id, "entries", batches, key=idempotency_key, lease_token=lease_token
+        )
+        records: list[LogRecord] = []
+        for call in calls:
+            stored = self._requester.request(call, timeout=timeout)
             records.extend(stored)
         return records
 
@@ -622,21 +608,53 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         """A run's log records, oldest first, filtered by action, level, time (strictly after
         `since`; naive is UTC) or `seq` (after `after_seq`): `limit` of them unless fewer are
         left (pages the server cut at its byte cap are continued)."""
-        records: list[LogRecord] = []
-        while True:
-            call = ops.get_logs(
+        return self._requester.collect(
+            lambda start, count: ops.get_logs(
                 run_id,
                 action_name=action_name,
                 level=level,
                 since=since,
-                limit=limit - len(records),
+                limit=count,
+                after_seq=start,
+            ),
+            limit,
+            after=after_seq,
+            cursor="seq",
+            timeout=timeout,
+        )
+
+    def iter_logs(
+        self,
+        run_id: str,
+        action_name: str | None = None,
+        level: str | None = None,
+        since: datetime | str | None = None,
+        *,
+        after_seq: int | None = None,
+        page_size: int = 1000,
+        timeout: float | None = None,
+    ) -> Iterator[LogRecord]:
+        """Every log record of the run so far (filtered as by `get_logs`), oldest first, fetched
+        page by page after the `seq` of the last one."""
+        if page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {page_size}")
+        while True:
+            page = self.get_logs(
+                run_id,
+                action_name=action_name,
+                level=level,
+                since=since,
+                limit=page_size,
                 after_seq=after_seq,
+                timeout=timeout,
             )
-            page = self._requester.request(call, timeout=timeout)
-            records.extend(page)
-            if page.next is None or not page or len(records) >= limit:
-                return records
-            after_seq = page[-1]["seq"]
+            for record in page:
+                after_seq = record.get("seq")
+                yield record
+            # A record without `seq` is from a server of the v1 core API, which knows no cursor:
+            # its one page is all there is.
+            if len(page) < page_size or after_seq is None:
+                return
 
     def follow_logs(
         self,
@@ -717,6 +735,17 @@ class PipelineServiceClient(Closing, SyncConveniences, SyncArtifactMethods):
         self._requester.request(call, timeout=timeout)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _checkpoint_or_none(
+        self, run_id: str, call: Call[Checkpoint], timeout: float | None
+    ) -> Checkpoint | None:
+        """What `call` answers, or None for a 404 of a run that exists (NotFoundError if the
+        run itself is missing)."""
+        try:
+            return self._requester.request(call, timeout=timeout)
+        except NotFoundError:
+            self.get_run(run_id, timeout=timeout)
+            return None
 
     def _is_over(self, run_id: str, timeout: float | None) -> bool:
         run = self.get_run(run_id, timeout=timeout)

@@ -467,6 +467,22 @@ def test_logs(api: Any) -> None:
         api.get_logs(run["id"], level="verbose")
 
 
+def test_iter_logs_reads_every_page(api: Any) -> None:
+    pipeline = api.create_pipeline(unique("p"), ACTIONS)
+    run = api.create_run(pipeline["id"])
+    entries = [{"message": str(i), "action_name": "train" if i % 2 else None} for i in range(7)]
+    api.append_logs(run["id"], entries)
+    messages = [r["message"] for r in api.iter_logs(run["id"], page_size=2)]
+    assert messages == [str(i) for i in range(7)]
+    trained = api.iter_logs(run["id"], action_name="train", page_size=2)
+    assert [r["message"] for r in trained] == ["1", "3", "5"]
+    third = api.get_logs(run["id"], limit=3)[-1]
+    after = api.iter_logs(run["id"], after_seq=third["seq"], page_size=3)
+    assert [r["message"] for r in after] == ["3", "4", "5", "6"]
+    with pytest.raises(ValueError, match="page_size must be >= 1"):
+        list(api.iter_logs(run["id"], page_size=0))
+
+
 @pytest.mark.slow
 def test_follow_logs(api: Any, server: EmbeddedServer) -> None:
     pipeline = api.create_pipeline(unique("p"), ACTIONS)

@@ -31,6 +31,7 @@ from pipeline_service.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from pipeline_service.wire import MAX_METRIC_BATCH
 
 RUN: dict[str, Any] = {
     "id": "r1",
@@ -537,3 +538,39 @@ def test_v1_core_progress_without_pipeline_id() -> None:
     stream = httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
     [final] = list(make_client(Recorder(stream)).stream_progress("r1"))
     assert (final.status, final.pipeline_id) == ("completed", None)
+
+
+def test_metric_batches_take_a_key_each_and_are_all_checked_before_one_is_sent() -> None:
+    points = [
+        {"action_name": "a", "step": i, "values": {"loss": 1.0}}
+        for i in range(MAX_METRIC_BATCH + 1)
+    ]
+    rec = Recorder(
+        httpx.Response(201, json={"run_id": "r1", "accepted": MAX_METRIC_BATCH}),
+        httpx.Response(201, json={"run_id": "r1", "accepted": 1}),
+    )
+    assert make_client(rec).append_metrics("r1", points, idempotency_key="k") == len(points)
+    assert [r.headers["Idempotency-Key"] for r in rec.requests] == ["k-0", "k-1"]
+    one = Recorder(httpx.Response(201, json={"run_id": "r1", "accepted": 1}))
+    make_client(one).append_metrics("r1", points[:1], idempotency_key="k")
+    assert [r.headers["Idempotency-Key"] for r in one.requests] == ["k"]
+    # A bad point in the second batch: refused before the first batch is written.
+    unsent = Recorder(httpx.Response(201, json={"run_id": "r1", "accepted": 1}))
+    with pytest.raises(ValueError, match="append_metrics"):
+        make_client(unsent).append_metrics("r1", [*points, {"step": 1}], idempotency_key="k")
+    assert unsent.requests == []
+
+
+def test_iter_logs_stops_after_a_page_without_seq() -> None:
+    # A server of the v1 core API sends no `seq` and knows no cursor: a full page is all there is.
+    record = {
+        "id": "l1",
+        "run_id": "r1",
+        "action_name": None,
+        "level": "info",
+        "message": "m",
+        "timestamp": "2026-01-01T00:00:00Z",
+    }
+    rec = Recorder(httpx.Response(200, json=[record, record]))
+    assert len(list(make_client(rec).iter_logs("r1", page_size=2))) == 2
+    assert len(rec.requests) == 1

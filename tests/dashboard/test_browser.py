@@ -342,6 +342,29 @@ def test_narrow_screen_and_dark_scheme(browser: Browser, service: Service, artif
     assert errors == []
 
 
+@pytest.mark.parametrize(
+    ("scheme", "background", "panel", "shadow_none"),
+    [
+        ("light", "rgb(245, 246, 248)", "rgb(255, 255, 255)", False),
+        ("dark", "rgb(13, 17, 23)", "rgb(21, 27, 35)", True),
+    ],
+)
+def test_each_scheme_takes_its_side_of_the_palette(
+    browser: Browser, service: Service, scheme: str, background: str, panel: str, shadow_none: bool
+) -> None:
+    """Every colour is `light-dark(light, dark)`: the system's scheme picks a side; --shadow,
+    not a colour, switches in the media query."""
+    page, errors = open_page(browser, token=service.token, color_scheme=scheme)
+    page.goto(service.url + "/")
+    expect(page.locator("#runs-table")).to_be_visible()
+    style = "getComputedStyle(document.querySelector('.panel'))"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == background
+    assert page.evaluate(f"{style}.backgroundColor") == panel
+    assert (page.evaluate(f"{style}.boxShadow") == "none") is shadow_none
+    page.context.close()
+    assert errors == []
+
+
 def test_event_stream_parser_across_chunk_boundaries(page: Page, service: Service) -> None:
     """Fields split anywhere (even between the \\r and \\n of a line break) parse the same."""
     page.goto(service.url + "/ui/pipelines")

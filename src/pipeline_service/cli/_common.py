@@ -79,8 +79,7 @@ OutputOption = Annotated[
 
 def output_format(output: str | None, as_json: bool) -> str:
     """The output format asked for with `-o` / `--json` (a usage error when unknown)."""
-    if output is not None and output not in OUTPUT_FORMATS:
-        usage_error(f"-o/--output must be one of {', '.join(OUTPUT_FORMATS)}, not {output!r}")
+    check_choice("-o/--output", output, OUTPUT_FORMATS)
     if as_json and output not in (None, "json"):
         usage_error(f"--json and -o {output} contradict each other")
     return "json" if as_json else (output or "table")
@@ -138,6 +137,23 @@ def interactive() -> bool:
 def usage_error(message: str) -> NoReturn:
     """Reject bad command-line input: one line on stderr, exit status 2."""
     fail(message, EXIT_USAGE)
+
+
+def check_choice(option: str, value: str | None, choices: Sequence[str]) -> None:
+    """A usage error unless `value` (when given) is one of `choices`."""
+    if value is not None and value not in choices:
+        usage_error(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def confirm_deletion(what: str, which: str | None = None) -> None:
+    """Ask `Delete {what}[: {which}]?` on the terminal; without one, a usage error saying that
+    `--yes` is needed; on no, `Nothing deleted` and exit status 1."""
+    listed = f": {which}" if which else ""
+    if not interactive():
+        usage_error(f"not deleting {what} without --yes{listed}")
+    if not typer.confirm(f"Delete {what}{listed}?", default=False):
+        stdout_console().print("Nothing deleted", markup=False)
+        raise typer.Exit(EXIT_ERROR)
 
 
 def resolved_url(url: str | None) -> str:

@@ -1,4 +1,5 @@
-"""The arguments several commands take, declared once: a run, runs, a pipeline.
+"""The arguments and options several commands take, declared once: a run, runs, a pipeline,
+`--limit` and `--yes`.
 
 Light to import (typer and the completion functions only), as every command module loads it.
 """
@@ -11,7 +12,7 @@ import typer
 
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
 
-__all__ = ["PipelineArgument", "RunIdArgument", "RunIdsArgument"]
+__all__ = ["LimitOption", "PipelineArgument", "RunIdArgument", "RunIdsArgument", "YesOption"]
 
 RunIdArgument = Annotated[
     str,
@@ -35,5 +36,12 @@ PipelineArgument = Annotated[
         metavar="PIPELINE",
         help="The pipeline's name, id, or a unique id prefix.",
         autocompletion=complete_pipeline,
+    ),
+]
+LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes", "-y", help="Delete without asking first (needed where no terminal can answer)."
     ),
 ]

@@ -18,7 +18,14 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.resolve import resolve_run
+
+EXAMPLES = examples(
+    "pipeline-service runs artifacts 0b53d409",
+    "pipeline-service runs artifacts 0b53d409 --download ./run-files",
+    "pipeline-service runs artifacts 0b53d409 train/step-40/model.json -d .",
+)
 
 
 def format_size(size: int) -> str:
@@ -89,9 +96,4 @@ def artifacts(
 
 def register(group: typer.Typer) -> None:
     """Add `artifacts` to the `runs` command group."""
-    group.command(
-        "artifacts",
-        epilog="Examples:\n\npipeline-service runs artifacts 0b53d409\n\n"
-        "pipeline-service runs artifacts 0b53d409 --download ./run-files\n\n"
-        "pipeline-service runs artifacts 0b53d409 train/step-40/model.json -d .",
-    )(artifacts)
+    group.command("artifacts", epilog=EXAMPLES)(artifacts)

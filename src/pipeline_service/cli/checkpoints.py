@@ -14,7 +14,12 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.resolve import resolve_run
+
+EXAMPLES = examples(
+    "pipeline-service checkpoints 0b53d409", "pipeline-service checkpoints 0b53d409 -o yaml"
+)
 
 
 @client_command(output=True)
@@ -54,8 +59,4 @@ def checkpoints(
 
 def register(app: typer.Typer) -> None:
     """Add the `checkpoints` command to `app`."""
-    app.command(
-        "checkpoints",
-        epilog="Examples:\n\npipeline-service checkpoints 0b53d409\n\n"
-        "pipeline-service checkpoints 0b53d409 -o yaml",
-    )(checkpoints)
+    app.command("checkpoints", epilog=EXAMPLES)(checkpoints)

@@ -18,6 +18,7 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.watch import watch_run
 from pipeline_service.cli.worker_command import (
     Executor,
@@ -48,6 +49,7 @@ DEMO_ACTIONS = [
 ]
 DEMO_PARAMS: dict[str, Any] = {"dataset": 42, "rows": 4000, "epochs": 40, "pace": 0.05}
 DEMO_TIMEOUT = 120.0
+EXAMPLES = examples("pipeline-service demo", "pipeline-service demo --db demo.db --json")
 
 
 def demo(
@@ -179,7 +181,4 @@ def result_summary(result: dict[str, Any], run_id: str) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the `demo` command to `app`."""
-    app.command(
-        "demo",
-        epilog="Examples:\n\npipeline-service demo\n\npipeline-service demo --db demo.db --json",
-    )(demo)
+    app.command("demo", epilog=EXAMPLES)(demo)

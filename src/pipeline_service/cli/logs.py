@@ -14,6 +14,7 @@ from rich.text import Text
 
 from pipeline_service.cli._common import (
     STATUS_STYLES,
+    check_choice,
     format_time,
     lost_connection,
     parse_time,
@@ -27,6 +28,7 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.arguments import RunIdArgument
 from pipeline_service.cli.command import Session, client_command
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.exit_codes import EXIT_INTERRUPTED, EXIT_LOST
 from pipeline_service.cli.resolve import resolve_run
 from pipeline_service.vocabulary import LOG_LEVELS, MAX_LOG_PAGE_ITEMS
@@ -47,6 +49,11 @@ LEVEL_STYLES = {
 PAGE_SIZE = MAX_LOG_PAGE_ITEMS  # the most the server returns per request
 RELATIVE_TIME = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+EXAMPLES = examples(
+    "pipeline-service logs 0b53d409 --level warning",
+    "pipeline-service logs 0b53d409 -f --tail 20",
+    "pipeline-service logs 0b53d409 --since 10m --action train",
+)
 
 
 @client_command(
@@ -99,13 +106,13 @@ def logs(
     fmt = session.fmt
     if fmt == "yaml" and follow:
         usage_error("-o yaml cannot follow; use --json for one object per line")
-    if level is not None and level not in LOG_LEVELS:
-        usage_error(f"--level must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    check_choice("--level", level, LOG_LEVELS)
     after = parse_since(since) if since is not None else None
     console = stdout_console()
     with session.client() as client:
         run_id = resolve_run(client, run_ref)["id"]
-        records: Iterable[Any] = at_least(_all_records(client, run_id, action, after), level)
+        found = client.iter_logs(run_id, action_name=action, since=after, page_size=PAGE_SIZE)
+        records: Iterable[Any] = at_least(found, level)
         if tail is not None:
             records = deque(records, maxlen=tail)
         if not follow:
@@ -171,7 +178,7 @@ def _show(console: Console, record: Mapping[str, Any], fmt: str) -> None:
 
 def _last_seq(client: PipelineServiceClient, run_id: str) -> int | None:
     last = None
-    for record in _all_records(client, run_id, None, None):
+    for record in client.iter_logs(run_id, page_size=PAGE_SIZE):
         last = record.get("seq", last)
     return last
 
@@ -189,29 +196,6 @@ def parse_since(value: str) -> datetime:
             f"not {value!r}"
         )
     return moment
-
-
-def _all_records(
-    client: PipelineServiceClient,
-    run_id: str,
-    action: str | None,
-    since: datetime | None,
-) -> Iterator[Any]:
-    """Every matching record, a page at a time, following the `seq` cursor."""
-    after_seq: int | None = None
-    while True:
-        page = client.get_logs(
-            run_id,
-            action_name=action,
-            since=since,
-            limit=PAGE_SIZE,
-            after_seq=after_seq,
-        )
-        yield from page
-        # A v1-core server sends no `seq` (and knows no cursor): its one page is all there is.
-        if len(page) < PAGE_SIZE or page[-1].get("seq") is None:
-            return
-        after_seq = page[-1]["seq"]
 
 
 def _is_after(record: Mapping[str, Any], moment: datetime) -> bool:
@@ -245,9 +229,4 @@ def print_record(console: Console, record: Mapping[str, Any]) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `logs` command to `app`."""
-    app.command(
-        "logs",
-        epilog="Examples:\n\npipeline-service logs 0b53d409 --level warning\n\n"
-        "pipeline-service logs 0b53d409 -f --tail 20\n\n"
-        "pipeline-service logs 0b53d409 --since 10m --action train",
-    )(logs)
+    app.command("logs", epilog=EXAMPLES)(logs)

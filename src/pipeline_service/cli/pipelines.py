@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline_service.cli import _common
 from pipeline_service.cli._common import (
     compact_json,
+    confirm_deletion,
     format_time,
     print_document,
     print_fields,
@@ -21,8 +21,9 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
-from pipeline_service.cli.arguments import PipelineArgument
+from pipeline_service.cli.arguments import LimitOption, PipelineArgument, YesOption
 from pipeline_service.cli.command import Session, client_command
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.exit_codes import EXIT_ERROR
 from pipeline_service.cli.resolve import find_pipeline_by_name, resolve_pipeline
 from pipeline_service.vocabulary import MAX_PAGE_ITEMS
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 PIPELINE_KEYS = frozenset({"name", "description", "actions", "dedicated_workers", "runtime_env"})
 
-LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")]
 FileArgument = Annotated[
     str,
     typer.Argument(
@@ -281,21 +281,15 @@ def _import_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
 def delete_pipeline(
     session: Session,
     pipeline_ref: PipelineArgument,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before deleting its runs too.")
-    ] = False,
+    yes: YesOption = False,
 ) -> None:
     """Delete a pipeline, with its runs, checkpoints and logs (asks first when it has runs)."""
     with session.client() as client:
         pipeline = resolve_pipeline(client, pipeline_ref)
         runs = sum(1 for _ in client.iter_pipeline_runs(pipeline["id"], page_size=MAX_PAGE_ITEMS))
         if runs and not yes:
-            what = f"pipeline {pipeline['name']} ({pipeline['id']}) with its {runs} run(s)"
-            if not _common.interactive():
-                usage_error(f"not deleting {what} without --yes")
-            if not typer.confirm(f"Delete {what}?", default=False):
-                stdout_console().print("Nothing deleted", markup=False)
-                raise typer.Exit(EXIT_ERROR)
+            named = f"{pipeline['name']} ({pipeline['id']})"
+            confirm_deletion(f"pipeline {named} with its {runs} run(s)")
         client.delete_pipeline(pipeline["id"])
     stdout_console().print(f"Deleted pipeline {pipeline['id']}", markup=False)
 
@@ -350,13 +344,15 @@ def _kind(value: object) -> str:
 
 
 EXAMPLES = {
-    "list": "pipeline-service pipelines list\n\npipeline-service pipelines list -o yaml",
-    "get": "pipeline-service pipelines get download-convert-train\n\n"
-    "pipeline-service pipelines get 3cc620bc --json",
-    "create": "pipeline-service pipelines create examples/pipeline.yaml",
-    "apply": "pipeline-service pipelines apply examples/pipeline.yaml",
-    "validate": "pipeline-service pipelines validate examples/pipeline.yaml",
-    "delete": "pipeline-service pipelines delete download-convert-train --yes",
+    "list": examples("pipeline-service pipelines list", "pipeline-service pipelines list -o yaml"),
+    "get": examples(
+        "pipeline-service pipelines get download-convert-train",
+        "pipeline-service pipelines get 3cc620bc --json",
+    ),
+    "create": examples("pipeline-service pipelines create examples/pipeline.yaml"),
+    "apply": examples("pipeline-service pipelines apply examples/pipeline.yaml"),
+    "validate": examples("pipeline-service pipelines validate examples/pipeline.yaml"),
+    "delete": examples("pipeline-service pipelines delete download-convert-train --yes"),
 }
 
 
@@ -375,5 +371,5 @@ def register(app: typer.Typer) -> None:
         ("validate", validate_pipeline),
         ("delete", delete_pipeline),
     ):
-        group.command(name, epilog=f"Examples:\n\n{EXAMPLES[name]}")(function)
+        group.command(name, epilog=EXAMPLES[name])(function)
     app.add_typer(group, name="pipelines")

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from pipeline_service.cli import _common, artifacts
+from pipeline_service.cli import artifacts
 from pipeline_service.cli._common import (
     STATUS_STYLES,
+    check_choice,
     compact_json,
+    confirm_deletion,
     dashboard_url,
     elapsed_seconds,
     format_amount,
@@ -29,10 +31,16 @@ from pipeline_service.cli._common import (
     stdout_console,
     usage_error,
 )
-from pipeline_service.cli.arguments import PipelineArgument, RunIdArgument, RunIdsArgument
+from pipeline_service.cli.arguments import (
+    LimitOption,
+    PipelineArgument,
+    RunIdArgument,
+    RunIdsArgument,
+    YesOption,
+)
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline, complete_run_id
-from pipeline_service.cli.exit_codes import EXIT_ERROR
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.lineage import lineage_columns, lineage_fields, refuse_finished_resume
 from pipeline_service.cli.resolve import pipeline_names, resolve_pipeline, resolve_run
 from pipeline_service.cli.watch import EXIT_STATUS_HELP, watch_run
@@ -107,7 +115,7 @@ def list_runs(
         ),
     ] = None,
     selector: SelectorOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="Show at most this many.")] = 100,
+    limit: LimitOption = 100,
     watch: Annotated[
         bool,
         typer.Option(
@@ -120,8 +128,7 @@ def list_runs(
 ) -> None:
     """List runs, newest first (with --watch: then each change, as it happens)."""
     fmt = session.fmt
-    if status is not None and status not in RUN_STATUSES:
-        usage_error(f"--status must be one of {', '.join(RUN_STATUSES)}, not {status!r}")
+    check_choice("--status", status, RUN_STATUSES)
     if watch and fmt not in ("table", "wide", "json"):
         usage_error(f"--watch prints tables or JSON lines, not {fmt}")
     with session.client() as client:
@@ -440,9 +447,7 @@ def cancel_run(
 def delete_run(
     session: Session,
     run_refs: RunIdsArgument,
-    yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before deleting runs still going.")
-    ] = False,
+    yes: YesOption = False,
 ) -> None:
     """Delete runs with their checkpoints, artifacts and logs (asks first for a pending or
     running one: its worker stops it).
@@ -454,12 +459,8 @@ def delete_run(
         found = {run["id"]: run for run in (resolve_run(client, ref) for ref in run_refs)}
         going = [run for run in found.values() if run["status"] in ("pending", "running")]
         if going and not yes:
-            what = ", ".join(f"{run['id']} ({run['status']})" for run in going)
-            if not _common.interactive():
-                usage_error(f"not deleting runs still going without --yes: {what}")
-            if not typer.confirm(f"Delete runs still going: {what}?", default=False):
-                stdout_console().print("Nothing deleted", markup=False)
-                raise typer.Exit(EXIT_ERROR)
+            which = ", ".join(f"{run['id']} ({run['status']})" for run in going)
+            confirm_deletion("runs still going", which)
         for run_id in found:
             client.delete_run(run_id)
             stdout_console().print(f"Deleted run {run_id}", markup=False)
@@ -532,31 +533,41 @@ def _run_elapsed(run: Mapping[str, Any]) -> str:
 
 
 EXAMPLES = {
-    "list": "pipeline-service runs list --status failed\n\n"
-    "pipeline-service runs list -l team=nlp,stage!=dev\n\n"
-    "pipeline-service runs list --watch -l team=nlp\n\n"
-    "pipeline-service runs list --pipeline download-convert-train -o wide",
-    "get": "pipeline-service runs get 0b53d409\n\npipeline-service runs get 0b53d409 -o yaml",
-    "create": "pipeline-service runs create download-convert-train -p epochs=30 --watch\n\n"
-    "pipeline-service runs create download-convert-train -l team=nlp -l stage=dev\n\n"
-    "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
-    "resume": "pipeline-service runs resume 61b7e469 --param epochs=5 --watch\n\n"
-    "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
-    "describe": "pipeline-service runs describe 0b53d409\n\n"
-    "pipeline-service runs describe 0b53d409 -o json",
-    "compare": "pipeline-service runs compare 0b53d409 61b7e469\n\n"
-    "pipeline-service runs compare 0b53d409 61b7e469 c1d2e3f4 -o json",
-    "cancel": "pipeline-service runs cancel 0b53d409",
-    "delete": "pipeline-service runs delete 0b53d409 61b7e469\n\n"
-    "pipeline-service runs delete 0b53d409 --yes",
-    "watch": "pipeline-service runs watch 0b53d409\n\n"
-    "pipeline-service runs watch 0b53d409 --json --timeout 600",
+    "list": examples(
+        "pipeline-service runs list --status failed",
+        "pipeline-service runs list -l team=nlp,stage!=dev",
+        "pipeline-service runs list --watch -l team=nlp",
+        "pipeline-service runs list --pipeline download-convert-train -o wide",
+    ),
+    "get": examples(
+        "pipeline-service runs get 0b53d409", "pipeline-service runs get 0b53d409 -o yaml"
+    ),
+    "create": examples(
+        "pipeline-service runs create download-convert-train -p epochs=30 --watch",
+        "pipeline-service runs create download-convert-train -l team=nlp -l stage=dev",
+        "pipeline-service runs create 3cc620bc --params-file params.yaml --json",
+    ),
+    "resume": examples(
+        "pipeline-service runs resume 61b7e469 --param epochs=5 --watch",
+        "pipeline-service runs resume 61b7e469 --from train -p lr=0.01",
+    ),
+    "describe": examples(
+        "pipeline-service runs describe 0b53d409", "pipeline-service runs describe 0b53d409 -o json"
+    ),
+    "compare": examples(
+        "pipeline-service runs compare 0b53d409 61b7e469",
+        "pipeline-service runs compare 0b53d409 61b7e469 c1d2e3f4 -o json",
+    ),
+    "cancel": examples("pipeline-service runs cancel 0b53d409"),
+    "delete": examples(
+        "pipeline-service runs delete 0b53d409 61b7e469",
+        "pipeline-service runs delete 0b53d409 --yes",
+    ),
+    "watch": examples(
+        "pipeline-service runs watch 0b53d409",
+        "pipeline-service runs watch 0b53d409 --json --timeout 600",
+    ),
 }
-
-
-def examples(name: str) -> str:
-    """The `--help` epilog of a command: its examples."""
-    return f"Examples:\n\n{EXAMPLES[name]}"
 
 
 def register(app: typer.Typer) -> None:
@@ -568,14 +579,14 @@ def register(app: typer.Typer) -> None:
         help="Start, resume, inspect, watch, cancel and delete runs.",
         no_args_is_help=True,
     )
-    group.command("list", epilog=examples("list"))(list_runs)
-    group.command("get", epilog=examples("get"))(get_run)
-    group.command("describe", epilog=examples("describe"))(describe.describe_run)
-    group.command("compare", epilog=examples("compare"))(compare.compare_runs)
-    group.command("create", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('create')}")(create_run)
-    group.command("resume", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('resume')}")(resume_run)
-    group.command("cancel", epilog=examples("cancel"))(cancel_run)
-    group.command("delete", epilog=examples("delete"))(delete_run)
-    group.command("watch", epilog=f"{EXIT_STATUS_HELP}\n\n{examples('watch')}")(watch)
+    group.command("list", epilog=EXAMPLES["list"])(list_runs)
+    group.command("get", epilog=EXAMPLES["get"])(get_run)
+    group.command("describe", epilog=EXAMPLES["describe"])(describe.describe_run)
+    group.command("compare", epilog=EXAMPLES["compare"])(compare.compare_runs)
+    group.command("create", epilog=f"{EXIT_STATUS_HELP}\n\n{EXAMPLES['create']}")(create_run)
+    group.command("resume", epilog=f"{EXIT_STATUS_HELP}\n\n{EXAMPLES['resume']}")(resume_run)
+    group.command("cancel", epilog=EXAMPLES["cancel"])(cancel_run)
+    group.command("delete", epilog=EXAMPLES["delete"])(delete_run)
+    group.command("watch", epilog=f"{EXIT_STATUS_HELP}\n\n{EXAMPLES['watch']}")(watch)
     artifacts.register(group)
     app.add_typer(group, name="runs")

@@ -12,6 +12,7 @@ import typer
 
 from pipeline_service._constants import ENV_TOKEN
 from pipeline_service.cli._common import LocalTimeFormatter, fail, usage_error
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.token_file import TokenFileOption, token_from
 from pipeline_service.server.settings import (
     DEFAULT_DB_PATH,
@@ -33,6 +34,12 @@ if TYPE_CHECKING:
     from pipeline_service.server.storage.interface import Storage
 
 LOG_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+EXAMPLES = examples(
+    "pipeline-service serve",
+    "pipeline-service serve --port 0 --db /tmp/pipelines.db --workers 4",
+    "pipeline-service serve --workers 0 --token-file ~/.pipeline-token --log-level debug",
+    "pipeline-service serve --host 0.0.0.0 --token-file /etc/pipeline-service/token",
+)
 
 
 class LogLevel(enum.StrEnum):
@@ -251,10 +258,4 @@ def _database_problem(db: Path | str) -> str | None:
 
 def register(app: typer.Typer) -> None:
     """Add the `serve` command."""
-    app.command(
-        "serve",
-        epilog="Examples:\n\npipeline-service serve\n\n"
-        "pipeline-service serve --port 0 --db /tmp/pipelines.db --workers 4\n\n"
-        "pipeline-service serve --workers 0 --token-file ~/.pipeline-token --log-level debug\n\n"
-        "pipeline-service serve --host 0.0.0.0 --token-file /etc/pipeline-service/token",
-    )(serve)
+    app.command("serve", epilog=EXAMPLES)(serve)

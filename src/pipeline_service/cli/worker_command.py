@@ -26,11 +26,19 @@ from pipeline_service.cli._common import (
 )
 from pipeline_service.cli.command import Session, client_command
 from pipeline_service.cli.completion import complete_pipeline
+from pipeline_service.cli.examples import examples
 from pipeline_service.cli.resolve import resolve_pipeline
 from pipeline_service.cli.token_file import TokenFileOption, token_from
 
 if TYPE_CHECKING:
     from pipeline_service.server import EmbeddedServer
+
+EXAMPLES = examples(
+    "pipeline-service worker --url http://10.0.0.5:8100 --token s3cret",
+    "pipeline-service worker --pipeline download-convert-train --max-runs 1",
+    "pipeline-service worker --executor ray --ray-address auto "
+    '--ray-runtime-env \'{"working_dir": "./actions"}\'',
+)
 
 
 def configure_logging(verbose: bool) -> None:
@@ -278,10 +286,4 @@ def serve_with_workers(server: EmbeddedServer, workers: int, *, token: str | Non
 
 def register(app: typer.Typer) -> None:
     """Add the `worker` command to `app`."""
-    app.command(
-        "worker",
-        epilog="Examples:\n\npipeline-service worker --url http://10.0.0.5:8100 --token s3cret\n\n"
-        "pipeline-service worker --pipeline download-convert-train --max-runs 1\n\n"
-        "pipeline-service worker --executor ray --ray-address auto "
-        '--ray-runtime-env \'{"working_dir": "./actions"}\'',
-    )(worker)
+    app.command("worker", epilog=EXAMPLES)(worker)
