@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 import schemathesis
+from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import Flaky
 from schemathesis.config import SchemathesisConfig
@@ -44,6 +47,28 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
+
+
+def test_the_fuzzer_takes_a_413_for_every_batch_over_its_limit() -> None:
+    """A batch over its limit is 413 (errors.check_batch_size), not the 422 that schemathesis
+    expects of a body breaking `maxItems`: the rules tell it so for each route that checks one
+    (append_metrics was missing, and a stateful run then failed on a batch of 10,001 points)."""
+    batch_routes = {
+        route.operation_id
+        for route in APP.routes
+        if isinstance(route, APIRoute)
+        and route.include_in_schema
+        and "check_batch_size(" in inspect.getsource(route.endpoint)
+    }
+    assert {"append_logs", "append_metrics"} <= batch_routes  # the source test finds them
+    rules = tomllib.loads(RULES_TOML)["operations"]
+    for operation in batch_routes:
+        expected = [
+            rule.get("checks", {}).get("negative_data_rejection", {}).get("expected-statuses", [])
+            for rule in rules
+            if operation in rule["include-operation-id"]
+        ]
+        assert any(413 in statuses for statuses in expected), operation
 
 
 @pytest.mark.slow

@@ -34,10 +34,6 @@ class NotFound(ServiceError):
     status_code_default = 404
 
 
-class Forbidden(ServiceError):
-    status_code_default = 403
-
-
 class Conflict(ServiceError):
     status_code_default = 409
 
@@ -48,10 +44,6 @@ class PayloadTooLarge(ServiceError):
 
 class UnsupportedMediaType(ServiceError):
     status_code_default = 415
-
-
-class MisdirectedRequest(ServiceError):
-    status_code_default = 421
 
 
 class Unprocessable(ServiceError):

@@ -183,6 +183,7 @@ class StrictJSONRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         kwargs["strict_content_type"] = False
+        kwargs["response_model"] = None  # handlers build their Response; openapi.yaml has bodies
         super().__init__(path, endpoint, **kwargs)
 
     @property
@@ -364,7 +365,6 @@ def add_trailing_slash_twins(app: FastAPI) -> None:
                 response_class=route.response_class,
                 include_in_schema=False,
                 name=f"{route.name}_twin",
-                response_model=None,
             )
         )
     app.router.routes[:] = ordered

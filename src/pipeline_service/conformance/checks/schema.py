@@ -83,7 +83,7 @@ include-operation-id = [
 checks.positive_data_acceptance.enabled = false
 
 [[operations]]
-include-operation-id = "append_logs"
+include-operation-id = ["append_logs", "append_metrics"]
 checks.negative_data_rejection.expected-statuses = [400, 401, 404, 409, 413, 422]
 
 [[operations]]

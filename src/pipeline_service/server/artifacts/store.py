@@ -30,16 +30,13 @@ from pipeline_service.server.errors import PayloadTooLarge, ServiceError, Unproc
 logger = logging.getLogger("pipeline_service.server")
 
 CHUNK_BYTES = 1024 * 1024
-RETRY_AFTER_SECONDS = 1
 
 
 class ArtifactStoreUnavailable(ServiceError):
-    """The store cannot be used now (unreachable, full, refusing, or not configured): 503."""
+    """The store cannot be used now (unreachable, full, refusing, or not configured): 503 (with
+    the `Retry-After` every 503 gets, errors.error_response)."""
 
     status_code_default = 503
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 class DigestMismatch(Unprocessable):

@@ -16,7 +16,7 @@ from pipeline_service.server.artifacts import (
 )
 from pipeline_service.server.artifacts.records import ArtifactUpload
 from pipeline_service.server.deps import LeaseTokenHeader, RunId, SettingsDep, StorageDep
-from pipeline_service.server.errors import PayloadTooLarge, ServiceError
+from pipeline_service.server.errors import PayloadTooLarge, UnsupportedMediaType
 from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.storage.interface import Storage
 
@@ -38,10 +38,6 @@ ContentSHA256 = Annotated[
         description="The SHA-256 of the body in hex; other bytes are 422 and nothing is kept.",
     ),
 ]
-
-
-class UnsupportedMediaType(ServiceError):
-    status_code_default = 415
 
 
 def is_artifact_upload(method: str, path: str) -> bool:
@@ -87,7 +83,7 @@ async def release_run_objects(
     await release_objects(request, storage, candidates)
 
 
-@router.get("/{run_id:seg}/artifacts", operation_id="list_artifacts", response_model=None)
+@router.get("/{run_id:seg}/artifacts", operation_id="list_artifacts")
 async def list_artifacts(run_id: RunId, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await storage.list_artifacts(run_id))
 
@@ -96,7 +92,6 @@ async def list_artifacts(run_id: RunId, storage: StorageDep) -> JSONResponse:
     "/{run_id:seg}/artifacts/{path:path}",
     operation_id="upload_artifact",
     status_code=201,
-    response_model=None,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -149,9 +144,7 @@ async def upload_artifact(
     return JSONResponse(put.artifact, status_code=201 if put.created else 200)
 
 
-@router.get(
-    "/{run_id:seg}/artifacts/{path:path}", operation_id="download_artifact", response_model=None
-)
+@router.get("/{run_id:seg}/artifacts/{path:path}", operation_id="download_artifact")
 async def download_artifact(
     request: Request, run_id: RunId, path: RawPath, storage: StorageDep
 ) -> StreamingResponse:

@@ -15,12 +15,7 @@ from pipeline_service.server.routing import StrictJSONRoute
 router = APIRouter(prefix="/api/v1/runs", tags=["checkpoints"], route_class=StrictJSONRoute)
 
 
-@router.post(
-    "/{run_id:seg}/checkpoints/",
-    operation_id="create_checkpoint",
-    status_code=201,
-    response_model=None,
-)
+@router.post("/{run_id:seg}/checkpoints/", operation_id="create_checkpoint", status_code=201)
 async def create_checkpoint(
     write: RunWriteDep, body: CheckpointCreate, storage: StorageDep
 ) -> JSONResponse:
@@ -28,7 +23,7 @@ async def create_checkpoint(
     return JSONResponse(checkpoint, status_code=201)
 
 
-@router.get("/{run_id:seg}/checkpoints/", operation_id="list_checkpoints", response_model=None)
+@router.get("/{run_id:seg}/checkpoints/", operation_id="list_checkpoints")
 async def list_checkpoints(
     request: Request,
     run_id: RunId,
@@ -40,18 +35,12 @@ async def list_checkpoints(
     return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
-@router.get(
-    "/{run_id:seg}/checkpoints/latest", operation_id="get_latest_checkpoint", response_model=None
-)
+@router.get("/{run_id:seg}/checkpoints/latest", operation_id="get_latest_checkpoint")
 async def get_latest_checkpoint(run_id: RunId, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await storage.latest_checkpoint(run_id, None))
 
 
-@router.get(
-    "/{run_id:seg}/checkpoints/{action_name:seg}",
-    operation_id="get_checkpoint_by_action",
-    response_model=None,
-)
+@router.get("/{run_id:seg}/checkpoints/{action_name:seg}", operation_id="get_checkpoint_by_action")
 async def get_checkpoint_by_action(
     run_id: RunId,
     action_name: Annotated[str, Path(min_length=1, max_length=255)],

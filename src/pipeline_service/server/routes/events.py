@@ -13,7 +13,7 @@ from pipeline_service.server.routing import StrictJSONRoute
 router = APIRouter(prefix="/api/v1/runs", tags=["events"], route_class=StrictJSONRoute)
 
 
-@router.get("/{run_id:seg}/events", operation_id="list_run_events", response_model=None)
+@router.get("/{run_id:seg}/events", operation_id="list_run_events")
 async def list_run_events(
     request: Request,
     run_id: RunId,

@@ -13,7 +13,7 @@ from pipeline_service.server.routing import StrictJSONRoute
 router = APIRouter(tags=["health"], route_class=StrictJSONRoute)
 
 
-@router.get("/health", operation_id="get_health", response_model=None)
+@router.get("/health", operation_id="get_health")
 async def get_health(storage: StorageDep) -> JSONResponse:
     """Service health: 503 when the storage is unusable; the storage backend otherwise (and, on
     PostgreSQL, the replica's change listener)."""

@@ -14,7 +14,7 @@ from pipeline_service.server.routing import StrictJSONRoute
 router = APIRouter(prefix="/api/v1/runs", tags=["workers"], route_class=StrictJSONRoute)
 
 
-@router.post("/claim", operation_id="claim_run", response_model=None)
+@router.post("/claim", operation_id="claim_run")
 async def claim_run(request: Request, body: ClaimRequest, storage: StorageDep) -> Response:
     host = request.client.host if request.client else None
     claim = await storage.claim_run(body.worker_id, body.lease_seconds, body.pipeline_id, host)
@@ -23,7 +23,7 @@ async def claim_run(request: Request, body: ClaimRequest, storage: StorageDep) -
     return JSONResponse(claim)
 
 
-@router.post("/{run_id:seg}/lease", operation_id="renew_lease", response_model=None)
+@router.post("/{run_id:seg}/lease", operation_id="renew_lease")
 async def renew_lease(
     run_id: RunId, body: LeaseRequest, storage: StorageDep, lease_token: LeaseTokenHeader = None
 ) -> JSONResponse:
@@ -31,9 +31,7 @@ async def renew_lease(
     return JSONResponse(lease)
 
 
-@router.delete(
-    "/{run_id:seg}/lease", operation_id="release_lease", status_code=204, response_model=None
-)
+@router.delete("/{run_id:seg}/lease", operation_id="release_lease", status_code=204)
 async def release_lease(
     run_id: RunId,
     storage: StorageDep,

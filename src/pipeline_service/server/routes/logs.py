@@ -41,9 +41,7 @@ Level = Annotated[LogLevelName | None, Query(description="Only this level.")]
 AfterSeq = Annotated[int | None, Query(ge=0, description="Only records after this seq.")]
 
 
-@router.post(
-    "/{run_id:seg}/logs/", operation_id="append_logs", status_code=201, response_model=None
-)
+@router.post("/{run_id:seg}/logs/", operation_id="append_logs", status_code=201)
 async def append_logs(write: RunWriteDep, body: LogBatch, storage: StorageDep) -> JSONResponse:
     check_batch_size("log", len(body.entries), MAX_LOG_BATCH)
     records = await storage.append_logs(write.run_id, body.entries, write.idem, write.lease_token)
@@ -64,7 +62,7 @@ async def append_logs_fast(request: Request) -> Response | None:
     return FastJSONResponse(records, status_code=201)
 
 
-@router.get("/{run_id:seg}/logs/", operation_id="get_logs", response_model=None)
+@router.get("/{run_id:seg}/logs/", operation_id="get_logs")
 async def get_logs(
     request: Request,
     run_id: RunId,
@@ -81,7 +79,7 @@ async def get_logs(
     return await page_response(request, page, after)
 
 
-@router.get("/{run_id:seg}/logs/stream", operation_id="stream_logs", response_model=None)
+@router.get("/{run_id:seg}/logs/stream", operation_id="stream_logs")
 async def stream_logs(
     run_id: RunId,
     storage: StorageDep,

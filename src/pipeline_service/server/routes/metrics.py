@@ -14,9 +14,7 @@ from pipeline_service.wire import MAX_METRIC_BATCH
 router = APIRouter(prefix="/api/v1/runs", tags=["metrics"], route_class=StrictJSONRoute)
 
 
-@router.post(
-    "/{run_id:seg}/metrics", operation_id="append_metrics", status_code=201, response_model=None
-)
+@router.post("/{run_id:seg}/metrics", operation_id="append_metrics", status_code=201)
 async def append_metrics(
     write: RunWriteDep, body: MetricBatch, storage: StorageDep
 ) -> JSONResponse:
@@ -25,6 +23,6 @@ async def append_metrics(
     return JSONResponse(answer, status_code=201)
 
 
-@router.get("/{run_id:seg}/metrics", operation_id="get_metrics", response_model=None)
+@router.get("/{run_id:seg}/metrics", operation_id="get_metrics")
 async def get_metrics(run_id: RunId, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await storage.get_metrics(run_id))

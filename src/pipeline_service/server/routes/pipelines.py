@@ -19,14 +19,14 @@ from pipeline_service.wire import Run
 router = APIRouter(prefix="/api/v1/pipelines", tags=["pipelines"], route_class=StrictJSONRoute)
 
 
-@router.post("/", operation_id="create_pipeline", status_code=201, response_model=None)
+@router.post("/", operation_id="create_pipeline", status_code=201)
 async def create_pipeline(
     body: PipelineCreate, storage: StorageDep, idem: IdempotencyDep
 ) -> JSONResponse:
     return JSONResponse(await storage.create_pipeline(body, idem), status_code=201)
 
 
-@router.get("/", operation_id="list_pipelines", response_model=None)
+@router.get("/", operation_id="list_pipelines")
 async def list_pipelines(
     request: Request, storage: StorageDep, skip: Skip = 0, limit: Limit = 100
 ) -> Response:
@@ -34,21 +34,19 @@ async def list_pipelines(
     return await page_response(request, page, {"skip": str(skip + len(page))})
 
 
-@router.get("/{pipeline_id:seg}", operation_id="get_pipeline", response_model=None)
+@router.get("/{pipeline_id:seg}", operation_id="get_pipeline")
 async def get_pipeline(pipeline_id: PipelineId, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await storage.get_pipeline(pipeline_id))
 
 
-@router.put("/{pipeline_id:seg}", operation_id="update_pipeline", response_model=None)
+@router.put("/{pipeline_id:seg}", operation_id="update_pipeline")
 async def update_pipeline(
     pipeline_id: PipelineId, body: PipelineUpdate, storage: StorageDep
 ) -> JSONResponse:
     return JSONResponse(await storage.update_pipeline(pipeline_id, body))
 
 
-@router.delete(
-    "/{pipeline_id:seg}", operation_id="delete_pipeline", status_code=204, response_model=None
-)
+@router.delete("/{pipeline_id:seg}", operation_id="delete_pipeline", status_code=204)
 async def delete_pipeline(
     request: Request, pipeline_id: PipelineId, storage: StorageDep
 ) -> Response:

@@ -26,7 +26,7 @@ from pipeline_service.server.streams import event_stream, parse_last_event_id, p
 router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJSONRoute)
 
 
-@router.post("/{run_id:seg}/progress", operation_id="report_progress", response_model=None)
+@router.post("/{run_id:seg}/progress", operation_id="report_progress")
 async def report_progress(
     write: RunWriteDep, body: ProgressUpdate, storage: StorageDep
 ) -> JSONResponse:
@@ -47,12 +47,12 @@ async def report_progress_fast(request: Request) -> Response | None:
     return FastJSONResponse(run)
 
 
-@router.get("/{run_id:seg}/progress", operation_id="get_progress", response_model=None)
+@router.get("/{run_id:seg}/progress", operation_id="get_progress")
 async def get_progress(run_id: RunId, storage: StorageDep) -> JSONResponse:
     return FastJSONResponse((await storage.get_run(run_id)).progress())
 
 
-@router.get("/{run_id:seg}/progress/stream", operation_id="stream_progress", response_model=None)
+@router.get("/{run_id:seg}/progress/stream", operation_id="stream_progress")
 async def stream_progress(
     run_id: RunId,
     storage: StorageDep,

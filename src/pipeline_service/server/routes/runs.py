@@ -37,12 +37,7 @@ from pipeline_service.wire import RunStatusName
 router = APIRouter(prefix="/api/v1", tags=["runs"], route_class=StrictJSONRoute)
 
 
-@router.post(
-    "/pipelines/{pipeline_id:seg}/runs/",
-    operation_id="create_run",
-    status_code=201,
-    response_model=None,
-)
+@router.post("/pipelines/{pipeline_id:seg}/runs/", operation_id="create_run", status_code=201)
 async def create_run(
     request: Request,
     pipeline_id: PipelineId,
@@ -56,9 +51,7 @@ async def create_run(
     return JSONResponse(await storage.create_run(pipeline_id, body, idem), status_code=201)
 
 
-@router.get(
-    "/pipelines/{pipeline_id:seg}/runs/", operation_id="list_pipeline_runs", response_model=None
-)
+@router.get("/pipelines/{pipeline_id:seg}/runs/", operation_id="list_pipeline_runs")
 async def list_pipeline_runs(
     request: Request,
     pipeline_id: PipelineId,
@@ -78,7 +71,7 @@ LabelSelector = Annotated[
 ]
 
 
-@router.get("/runs/", operation_id="list_runs", response_model=None)
+@router.get("/runs/", operation_id="list_runs")
 async def list_runs(
     request: Request,
     storage: StorageDep,
@@ -112,7 +105,7 @@ async def _runs_page(request: Request, storage: Storage, query: RunQuery) -> Res
     return response
 
 
-@router.get("/runs/stream", operation_id="stream_runs", response_model=None)
+@router.get("/runs/stream", operation_id="stream_runs")
 async def stream_runs(
     storage: StorageDep,
     hub: HubDep,
@@ -148,25 +141,23 @@ async def stream_runs_fast(request: Request) -> Response | None:
     return event_stream(events, app.settings)
 
 
-@router.get("/runs/{run_id:seg}", operation_id="get_run", response_model=None)
+@router.get("/runs/{run_id:seg}", operation_id="get_run")
 async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
     return FastJSONResponse((await storage.get_run(run_id)).run)
 
 
-@router.patch("/runs/{run_id:seg}", operation_id="update_run", response_model=None)
+@router.patch("/runs/{run_id:seg}", operation_id="update_run")
 async def update_run(write: RunWriteDep, body: RunUpdate, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await storage.update_run(write.run_id, body, write.idem, write.lease_token))
 
 
-@router.delete(
-    "/runs/{run_id:seg}", operation_id="delete_run", status_code=204, response_model=None
-)
+@router.delete("/runs/{run_id:seg}", operation_id="delete_run", status_code=204)
 async def delete_run(request: Request, run_id: RunId, storage: StorageDep) -> Response:
     released = await storage.delete_run(run_id)
     await release_run_objects(request, storage, [run_id], released)
     return Response(status_code=204)
 
 
-@router.post("/runs/{run_id:seg}/cancel", operation_id="cancel_run", response_model=None)
+@router.post("/runs/{run_id:seg}/cancel", operation_id="cancel_run")
 async def cancel_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
     return JSONResponse(await storage.cancel_run(run_id))

@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from pipeline_service.server.artifacts.paths import normalise_artifact_path
 from pipeline_service.server.errors import CHECKPOINT_NOT_FOUND, NotFound
 from pipeline_service.server.models import CheckpointCreate
-from pipeline_service.server.storage import artifacts, documents, events, idempotency
+from pipeline_service.server.storage import artifacts, documents, events
 from pipeline_service.server.storage.fencing import fence, run_row
-from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.wire import Checkpoint
@@ -42,19 +41,9 @@ def insert(checkpoints: Sequence[Checkpoint]) -> Plan[None]:
 
 
 def create(
-    tx: Tx,
-    run_id: str,
-    body: CheckpointCreate,
-    idem: Idempotency | None,
-    lease_token: int | None,
-) -> Plan[Checkpoint]:
-    """Record a checkpoint of the run (fenced by lease_token)."""
-    return (yield from idempotency.idempotent(idem, _create(tx, run_id, body, lease_token)))
-
-
-def _create(
     tx: Tx, run_id: str, body: CheckpointCreate, lease_token: int | None
 ) -> Plan[tuple[Checkpoint, str]]:
+    """Record a checkpoint of the run (fenced by lease_token)."""
     row = yield from fence(run_id, lease_token)
     paths = [normalise_artifact_path(p, "body field 'artifacts'") for p in body.artifacts]
     checkpoint = documents.new_checkpoint(

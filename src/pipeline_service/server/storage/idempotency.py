@@ -23,6 +23,10 @@ TTL_SECONDS = 24 * 3600
 
 T = TypeVar("T")
 
+Answered = Plan[tuple[T, str] | tuple[T, str, str]]
+"""A write that an Idempotency-Key may answer once: its answer, the pipeline or run it names
+(see `remember`) and, when the plan has it already, the answer's JSON text."""
+
 
 @dataclass(frozen=True, slots=True)
 class Idempotency:
@@ -62,9 +66,7 @@ def replayed(idem: Idempotency | None) -> Plan[Any]:
     return json.loads(row["response"])
 
 
-def idempotent(
-    idem: Idempotency | None, write: Plan[tuple[T, str] | tuple[T, str, str]]
-) -> Plan[T]:
+def idempotent(idem: Idempotency | None, write: Answered[T]) -> Plan[T]:
     """The answer of write, once per key: a replay of idem answers the stored response (write
     never runs); otherwise write runs and its answer is stored for replays, under the resource
     it names beside the answer (the pipeline or run whose deletion forgets the key), encoded

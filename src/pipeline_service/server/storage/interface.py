@@ -10,6 +10,7 @@ health check and its change feed. The operations themselves live in the plans of
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
@@ -27,6 +28,7 @@ from pipeline_service.server.storage import (
     artifacts,
     checkpoints,
     events,
+    idempotency,
     leases,
     logs,
     metric_history,
@@ -38,7 +40,7 @@ from pipeline_service.server.storage import (
 from pipeline_service.server.storage.changes import ChangeListener, RunState, WatchedRuns
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page
-from pipeline_service.server.storage.plans import Plan, PlanFactory, Query
+from pipeline_service.server.storage.plans import Plan, PlanFactory, Query, Tx
 from pipeline_service.server.storage.queries import LogQuery, RunQuery
 from pipeline_service.server.storage.run_changes import RunChanges
 from pipeline_service.wire import (
@@ -65,10 +67,10 @@ def heartbeat() -> Plan[None]:
 class Storage(abc.ABC):
     """Every read and write of the service; methods raise errors.NotFound/Conflict/Unprocessable.
 
-    Creating methods and the run's fenced writes take an optional Idempotency: within 24 h the
-    same key returns the first response (stored in the same transaction as the write) and
-    writes nothing; a different body is Conflict; deleting the pipeline or run a key wrote to
-    forgets it.
+    Creating methods and the run's fenced writes take an optional Idempotency (`_write_once`
+    runs their plans through `idempotency.idempotent`): within 24 h the same key returns the
+    first response (stored in the same transaction as the write) and writes nothing; a
+    different body is Conflict; deleting the pipeline or run a key wrote to forgets it.
     After each commit the backend calls the change listener, in commit order, on the event loop.
     Changes committed by other processes sharing the store are reported too, for the runs that
     `watched()` names (the runs someone streams), as soon as the backend notices them.
@@ -99,6 +101,13 @@ class Storage(abc.ABC):
     async def _write(self, plan: PlanFactory[T]) -> T:
         """Run plan(tx) in a write transaction; report its changes once it committed."""
 
+    async def _write_once(
+        self, idem: Idempotency | None, write: Callable[[Tx], idempotency.Answered[T]]
+    ) -> T:
+        """_write for a creating or fenced write: within a key's lifetime, the answer of the
+        first request with idem's key, the write made once (idempotency.idempotent)."""
+        return await self._write(lambda tx: idempotency.idempotent(idem, write(tx)))
+
     @abc.abstractmethod
     async def _read(self, plan: PlanFactory[T], *, snapshot: bool = False) -> T:
         """Run plan(tx) on a read connection (it writes nothing); with snapshot, in one
@@ -125,7 +134,7 @@ class Storage(abc.ABC):
     # pipelines
 
     async def create_pipeline(self, body: PipelineCreate, idem: Idempotency | None) -> Pipeline:
-        return await self._write(lambda tx: pipelines.create(tx, body, idem))
+        return await self._write_once(idem, lambda tx: pipelines.create(tx, body))
 
     async def get_pipeline(self, pipeline_id: str) -> Pipeline:
         return await self._read(lambda tx: pipelines.get(pipeline_id))
@@ -144,7 +153,7 @@ class Storage(abc.ABC):
     # runs
 
     async def create_run(self, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Run:
-        return await self._write(lambda tx: runs.create(tx, pipeline_id, body, idem))
+        return await self._write_once(idem, lambda tx: runs.create(tx, pipeline_id, body))
 
     async def get_run(self, run_id: str) -> RunState:
         return await self._read(lambda tx: runs.get(run_id))
@@ -163,7 +172,7 @@ class Storage(abc.ABC):
         lease_token: int | None = None,
     ) -> Run:
         """PATCH: the run after the change."""
-        return await self._write(lambda tx: runs.update(tx, run_id, body, idem, lease_token))
+        return await self._write_once(idem, lambda tx: runs.update(tx, run_id, body, lease_token))
 
     async def report_progress(
         self,
@@ -174,10 +183,9 @@ class Storage(abc.ABC):
     ) -> Run:
         """Apply a progress report; in the same transaction, record the metric point
         `metric_history.reported_point` gives (if any), thinning the series as it says."""
-        return await self._write(
-            lambda tx: runs.report_progress(
-                tx, run_id, body, idem, lease_token, self.max_metric_points
-            )
+        return await self._write_once(
+            idem,
+            lambda tx: runs.report_progress(tx, run_id, body, lease_token, self.max_metric_points),
         )
 
     async def cancel_run(self, run_id: str) -> Run:
@@ -198,10 +206,9 @@ class Storage(abc.ABC):
         lease_token: int | None = None,
     ) -> dict[str, Any]:
         """Store a batch of logged metric points (`metric_steps`): `{run_id, accepted}`."""
-        return await self._write(
-            lambda tx: metric_steps.append(
-                tx, run_id, entries, idem, lease_token, self.max_step_points
-            )
+        return await self._write_once(
+            idem,
+            lambda tx: metric_steps.append(tx, run_id, entries, lease_token, self.max_step_points),
         )
 
     async def get_metrics(self, run_id: str) -> RunMetrics:
@@ -220,7 +227,9 @@ class Storage(abc.ABC):
         idem: Idempotency | None,
         lease_token: int | None = None,
     ) -> Checkpoint:
-        return await self._write(lambda tx: checkpoints.create(tx, run_id, body, idem, lease_token))
+        return await self._write_once(
+            idem, lambda tx: checkpoints.create(tx, run_id, body, lease_token)
+        )
 
     async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
         """A run's checkpoints by action_index, then age."""
@@ -260,7 +269,9 @@ class Storage(abc.ABC):
         idem: Idempotency | None,
         lease_token: int | None = None,
     ) -> list[LogRecord]:
-        return await self._write(lambda tx: logs.append(tx, run_id, entries, idem, lease_token))
+        return await self._write_once(
+            idem, lambda tx: logs.append(tx, run_id, entries, lease_token)
+        )
 
     async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]:
         return await self._read(lambda tx: logs.read(run_id, query))

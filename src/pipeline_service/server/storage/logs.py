@@ -12,10 +12,9 @@ from typing import Any
 
 from pipeline_service.server.errors import RUN_NOT_FOUND, NotFound
 from pipeline_service.server.models import LogEntry
-from pipeline_service.server.storage import documents, idempotency
+from pipeline_service.server.storage import documents
 from pipeline_service.server.storage.changes import LogsAppended
 from pipeline_service.server.storage.fencing import check_fence, run_row
-from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.server.storage.queries import LogQuery
@@ -23,19 +22,9 @@ from pipeline_service.wire import LogRecord
 
 
 def append(
-    tx: Tx,
-    run_id: str,
-    entries: list[LogEntry],
-    idem: Idempotency | None,
-    lease_token: int | None,
-) -> Plan[list[LogRecord]]:
-    """Store entries as the run's next records (fenced by lease_token)."""
-    return (yield from idempotency.idempotent(idem, _append(tx, run_id, entries, lease_token)))
-
-
-def _append(
     tx: Tx, run_id: str, entries: list[LogEntry], lease_token: int | None
 ) -> Plan[tuple[list[LogRecord], str, str]]:
+    """Store entries as the run's next records (fenced by lease_token)."""
     # Numbers the records under the run's row lock; a refused write rolls the numbering back.
     row = first(
         (

@@ -15,9 +15,8 @@ import json
 from typing import Any, cast
 
 from pipeline_service.server.models import MetricEntry
-from pipeline_service.server.storage import documents, idempotency
+from pipeline_service.server.storage import documents
 from pipeline_service.server.storage.fencing import check_fence, run_row
-from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.plans import Plan, Query, Tx
 from pipeline_service.server.storage.thinning import is_kept, kept_count
 from pipeline_service.wire import LoggedMetric, StepPoint
@@ -26,21 +25,9 @@ JSON = dict[str, Any]
 
 
 def append(
-    tx: Tx,
-    run_id: str,
-    entries: list[MetricEntry],
-    idem: Idempotency | None,
-    lease_token: int | None,
-    max_steps: int,
-) -> Plan[JSON]:
-    """Store the batch's points (fenced by lease_token), thinning each series to max_steps."""
-    store = _append(tx, run_id, entries, lease_token, max_steps)
-    return (yield from idempotency.idempotent(idem, store))
-
-
-def _append(
     tx: Tx, run_id: str, entries: list[MetricEntry], lease_token: int | None, max_steps: int
 ) -> Plan[tuple[JSON, str]]:
+    """Store the batch's points (fenced by lease_token), thinning each series to max_steps."""
     # The run's row lock makes this the only writer of its series until commit.
     row = yield from run_row(run_id, "id, lease_token", "{lock}")
     check_fence(run_id, lease_token, row)

@@ -11,7 +11,6 @@ from pipeline_service.server.errors import PIPELINE_NOT_FOUND
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
 from pipeline_service.server.storage import artifacts, documents, idempotency
 from pipeline_service.server.storage.changes import RunDeleted
-from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, row_by_id
 from pipeline_service.wire import Pipeline
@@ -44,12 +43,8 @@ def list_pipelines(skip: int, limit: int) -> Plan[Page[Pipeline]]:
     return cut(rows, lambda row: documents.pipeline_document(row["doc"]))
 
 
-def create(tx: Tx, body: PipelineCreate, idem: Idempotency | None) -> Plan[Pipeline]:
+def create(tx: Tx, body: PipelineCreate) -> Plan[tuple[Pipeline, str]]:
     """A new pipeline."""
-    return (yield from idempotency.idempotent(idem, _create(tx, body)))
-
-
-def _create(tx: Tx, body: PipelineCreate) -> Plan[tuple[Pipeline, str]]:
     pipeline = documents.new_pipeline(body, tx.now)
     yield Query(
         "INSERT INTO pipelines (id, doc, dedicated_workers) VALUES (:id, :doc, :dedicated)",

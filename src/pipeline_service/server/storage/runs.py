@@ -27,7 +27,6 @@ from pipeline_service.server.storage import (
 )
 from pipeline_service.server.storage.changes import RunChanged, RunDeleted, RunState
 from pipeline_service.server.storage.fencing import check_fence, run_row
-from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, first
 from pipeline_service.server.storage.queries import RunQuery
@@ -81,13 +80,9 @@ def list_runs(query: RunQuery) -> Plan[Page[Run]]:
     return cut(rows, lambda row: documents.run_document(row["doc"]))
 
 
-def create(tx: Tx, pipeline_id: str, body: RunCreate, idem: Idempotency | None) -> Plan[Run]:
+def create(tx: Tx, pipeline_id: str, body: RunCreate) -> Plan[tuple[Run, str]]:
     """A new pending run of the pipeline; resuming a run copies its checkpoints (those before
     `from_action`, if given) and shares the artifacts they list."""
-    return (yield from idempotency.idempotent(idem, _create(tx, pipeline_id, body)))
-
-
-def _create(tx: Tx, pipeline_id: str, body: RunCreate) -> Plan[tuple[Run, str]]:
     pipeline = yield from pipelines.get(pipeline_id, "{share}")
     resumed = None
     if body.resume_from is not None:
@@ -167,14 +162,8 @@ def change_run(
     return state
 
 
-def update(
-    tx: Tx, run_id: str, body: RunUpdate, idem: Idempotency | None, lease_token: int | None
-) -> Plan[Run]:
+def update(tx: Tx, run_id: str, body: RunUpdate, lease_token: int | None) -> Plan[tuple[Run, str]]:
     """PATCH /runs/{id}: the fields sent change."""
-    return (yield from idempotency.idempotent(idem, _update(tx, run_id, body, lease_token)))
-
-
-def _update(tx: Tx, run_id: str, body: RunUpdate, lease_token: int | None) -> Plan[tuple[Run, str]]:
     state = yield from change_run(
         tx, run_id, lambda run: rules.apply_run_update(run, body, tx.now), lease_token
     )
@@ -182,21 +171,9 @@ def _update(tx: Tx, run_id: str, body: RunUpdate, lease_token: int | None) -> Pl
 
 
 def report_progress(
-    tx: Tx,
-    run_id: str,
-    body: ProgressUpdate,
-    idem: Idempotency | None,
-    lease_token: int | None,
-    max_metric_points: int,
-) -> Plan[Run]:
-    """POST /runs/{id}/progress, and the metric point it carries (metric_history)."""
-    report = _report_progress(tx, run_id, body, lease_token, max_metric_points)
-    return (yield from idempotency.idempotent(idem, report))
-
-
-def _report_progress(
     tx: Tx, run_id: str, body: ProgressUpdate, lease_token: int | None, max_metric_points: int
 ) -> Plan[tuple[Run, str]]:
+    """POST /runs/{id}/progress, and the metric point it carries (metric_history)."""
     state = yield from change_run(
         tx, run_id, lambda run: rules.apply_progress_update(run, body, tx.now), lease_token
     )

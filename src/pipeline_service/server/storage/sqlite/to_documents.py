@@ -87,19 +87,23 @@ def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text, parse_constant=lambda name: None)
 
 
+# The columns in which older releases stored JSON text.
+_JSON_COLUMNS = frozenset({"actions", "params", "progress", "result", "params_snapshot"})
+
+
+def _document(row: sqlite3.Row, names: str) -> str:
+    """The encoded document of row's columns names (space-separated), in that order."""
+    return documents.encode(
+        {name: _json(row[name]) if name in _JSON_COLUMNS else row[name] for name in names.split()}
+    )
+
+
 def _pipelines(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
-    for pk, id_, name, description, actions, created_at, updated_at in conn.execute(
+    for row in conn.execute(
         "SELECT pk, id, name, description, actions, created_at, updated_at FROM pipelines"
     ):
-        doc = {
-            "id": id_,
-            "name": name,
-            "description": description,
-            "actions": _json(actions),
-            "created_at": created_at,
-            "updated_at": updated_at,
-        }
-        yield pk, id_, documents.encode(doc)
+        doc = _document(row, "id name description actions created_at updated_at")
+        yield row["pk"], row["id"], doc
 
 
 def _runs(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
@@ -108,27 +112,17 @@ def _runs(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
         "progress, result, error, work_dir, started_at, completed_at, created_at, version, "
         "lease_worker, lease_expires, lease_token, log_seq FROM runs"
     ):
-        doc = {
-            "id": row["id"],
-            "pipeline_id": row["pipeline_id"],
-            "status": row["status"],
-            "params": _json(row["params"]),
-            "current_action": row["current_action"],
-            "current_action_index": row["current_action_index"],
-            "progress": _json(row["progress"]),
-            "result": _json(row["result"]),
-            "error": row["error"],
-            "work_dir": row["work_dir"],
-            "started_at": row["started_at"],
-            "completed_at": row["completed_at"],
-            "created_at": row["created_at"],
-        }
+        doc = _document(
+            row,
+            "id pipeline_id status params current_action current_action_index progress result "
+            "error work_dir started_at completed_at created_at",
+        )
         yield (
             row["pk"],
             row["id"],
             row["pipeline_id"],
             row["status"],
-            documents.encode(doc),
+            doc,
             row["version"],
             documents.key(row["lease_worker"]),
             row["lease_expires"],
@@ -142,24 +136,18 @@ def _checkpoints(conn: sqlite3.Connection) -> Iterator[tuple[Any, ...]]:
         "SELECT pk, id, run_id, action_name, action_index, status, params_snapshot, result, "
         "artifacts_path, created_at FROM checkpoints"
     ):
-        doc = {
-            "id": row["id"],
-            "run_id": row["run_id"],
-            "action_name": row["action_name"],
-            "action_index": row["action_index"],
-            "status": row["status"],
-            "params_snapshot": _json(row["params_snapshot"]),
-            "result": _json(row["result"]),
-            "artifacts_path": row["artifacts_path"],
-            "created_at": row["created_at"],
-        }
+        doc = _document(
+            row,
+            "id run_id action_name action_index status params_snapshot result artifacts_path "
+            "created_at",
+        )
         yield (
             row["pk"],
             row["run_id"],
             documents.key(row["action_name"]),
             row["action_index"],
             row["created_at"],
-            documents.encode(doc),
+            doc,
         )
 
 
