@@ -235,3 +235,21 @@ def log_losses(context: Any) -> dict[str, Any]:
 
 def noop(context: Any) -> None:
     """Does nothing: a run of these is all the runner's own requests."""
+
+
+def wait_for_release(context: Any) -> None:
+    """Writes its pid to `params["pid_file"]`, then waits (reporting nothing) until the file
+    `params["release"]` exists."""
+    Path(context.params["pid_file"]).write_text(str(os.getpid()))
+    while not Path(context.params["release"]).exists():
+        time.sleep(0.02)
+
+
+def thread_names(context: Any) -> dict[str, Any]:
+    """Returns the names of its process's threads (under its own name), having reported
+    nothing, or having logged a line first when `params["log_first"]` names this action."""
+    import threading
+
+    if context.params.get("log_first") == context.action_name:
+        context.log("a line first")
+    return {context.action_name: sorted(thread.name for thread in threading.enumerate())}

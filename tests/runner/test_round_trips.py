@@ -7,7 +7,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.runner import Worker
+from pipeline_service.runner import ActionTask, RunControl, Worker
+from pipeline_service.runner.process import ChildProcessExecutor
 from pipeline_service.server import EmbeddedServer
 from tests.support.processes import subprocess_env, wait_until
 
 from .fault_proxy import FaultProxy
-from .helpers import HERE, worker_command
+from .helpers import HERE, MarkingSettings, worker_command
 from .test_worker import process_gone, steps, wait_for_end
 
 pytestmark = pytest.mark.slow
@@ -99,6 +102,90 @@ def test_a_failing_action_reports_where_it_ran(
     assert entry["status"] == "failed"
     assert entry["ran_on"]["executor"] == "process"
     assert entry["ran_on"]["task_id"] != str(os.getpid())
+
+
+def test_an_action_start_says_where_it_runs(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    """The worker's "started" report names the process that runs the action (the warm child
+    it hands the action to): known before the action reports anything."""
+    pid_file, release = tmp_path / "pid", tmp_path / "release"
+    actions = steps("a", entrypoint="runner_test_actions:wait_for_release")
+    pipeline = client.create_pipeline("where", actions)
+    params = {"pid_file": str(pid_file), "release": str(release)}
+    run_id = client.create_run(pipeline["id"], params=params)["id"]
+    with Worker(
+        service.url,
+        pipeline_id=pipeline["id"],
+        work_root=tmp_path / "runs",
+        import_paths=[str(HERE)],
+        flush_interval=600,  # the action's own reports would come far too late for this test
+    ) as worker:
+        working = threading.Thread(target=worker.run_once)
+        working.start()
+        try:
+            wait_until(pid_file.exists, 30, "the action to start")
+            [entry] = client.get_run(run_id)["progress"]
+            assert entry["status"] == "running"
+            assert entry["ran_on"] == {
+                "executor": "process",
+                "node": socket.gethostname(),
+                "task_id": pid_file.read_text(),
+            }
+        finally:
+            release.touch()
+            working.join(30)
+    assert wait_for_end(client, run_id)["progress"][0]["ran_on"]["task_id"] == pid_file.read_text()
+
+
+def test_an_action_that_reports_nothing_runs_without_a_reporter_thread(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    pipeline = client.create_pipeline(
+        "threads", steps("quiet", "talks", entrypoint="runner_test_actions:thread_names")
+    )
+    run_id = client.create_run(pipeline["id"], params={"log_first": "talks"})["id"]
+    with Worker(
+        service.url, pipeline_id=pipeline["id"], work_root=tmp_path, import_paths=[str(HERE)]
+    ) as worker:
+        assert worker.run_once()
+    run = wait_for_end(client, run_id)
+    assert run["status"] == "completed", run["error"]
+    reporting = f"reporter-{run_id}"
+    assert reporting not in run["result"]["quiet"]
+    assert reporting in run["result"]["talks"]  # started by its first line
+    assert "a line first" in [log["message"] for log in client.get_logs(run_id)]
+
+
+def test_a_warm_child_builds_its_client_while_it_waits_for_its_action(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    markers = tmp_path / "clients"
+    markers.mkdir()
+    pipeline = client.create_pipeline("one", steps("a", entrypoint=NOOP))
+    run_id = client.create_run(pipeline["id"])["id"]
+    task = ActionTask(
+        run_id=run_id,
+        action_name="a",
+        action_index=0,
+        entrypoint=NOOP,
+        params={},
+        work_dir=str(tmp_path / "work"),
+        import_paths=(str(HERE),),
+    )
+    executor = ChildProcessExecutor(MarkingSettings(service.url, marker_dir=str(markers)))
+    try:
+        outcome = executor(task, RunControl())
+        assert outcome.ok, outcome.error
+        assert outcome.ran_on is not None
+        ran = outcome.ran_on["task_id"]
+        # The child started for the next action (not given one) has its client already.
+        waiting = wait_until(
+            lambda: {p.name for p in markers.iterdir()} - {ran}, 30, "the warm child's client"
+        )
+        assert len(waiting) == 1
+    finally:
+        executor.close()
 
 
 def test_closing_the_worker_ends_its_warm_child(

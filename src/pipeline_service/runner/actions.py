@@ -52,6 +52,7 @@ class ActionTask:
     lease_token: int | None = None  # sent with every write; None: the run is not leased
     resources: ActionResources | None = None  # what the action asks for (Ray executor)
     runtime_env: RuntimeEnv | None = None  # its pipeline's code shipping (Ray executor)
+    ran_on_reported: bool = False  # where it runs went with its start (the worker knew)
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ def run_action(
         flush_interval=flush_interval,
         lease_token=task.lease_token,
         ran_on=ran_on,
+        ran_on_reported=task.ran_on_reported,
     ) as reporter:
         lease_lost = reporter.lease_lost
         checkpoints = ActionCheckpoints(client, task, on_lease_lost=lease_lost.set)

@@ -2,8 +2,9 @@
 
 Progress (with `set_metrics`' current values) is coalesced: only the newest value is kept
 between two flushes. Logged metrics (`log_metrics`) and logs are batched, never coalesced:
-every call is a point, every line a record. A background thread flushes at a fixed interval,
-and closing flushes what is left (resending while the service fails transiently, for up to
+every call is a point, every line a record. A background thread flushes at a fixed interval
+(started once there is something to send: an action that reports nothing costs no thread), and
+closing flushes what is left (resending while the service fails transiently, for up to
 `close_timeout` seconds), so the last progress value, every metric point and every log line
 arrive.
 
@@ -82,6 +83,7 @@ class ActionReporter(Closing):
         flush_interval: float = 0.5,
         lease_token: int | None = None,
         ran_on: RanOn | None = None,
+        ran_on_reported: bool = False,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         self._client = client
@@ -98,15 +100,18 @@ class ActionReporter(Closing):
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._running = False  # between start() and close(): a thread may be started
         self._progress: float | None = None
         self._total: float | None = None
         self._step: str | None = None
         self._message: str | None = None
         self._metrics: dict[str, Any] = {}
         self._dirty = False
-        # Where the action runs goes out with the first flush while it runs; an action over
-        # before that has it reported with its outcome instead (one request fewer).
-        self._ran_on_unsent = ran_on is not None
+        # Where the action runs goes out with the first flush while it runs (unless the worker
+        # said so with the action's start); an action over before that has it reported with
+        # its outcome instead (one request fewer).
+        self._ran_on_unsent = ran_on is not None and not ran_on_reported
         self._unsent_progress: tuple[dict[str, Any], str] | None = None  # (update, its key)
         self._logs: deque[dict[str, Any]] = deque()  # not yet in a batch
         self._batches: deque[_Batch] = deque()  # formed, not yet acknowledged, oldest first
@@ -154,6 +159,7 @@ class ActionReporter(Closing):
             if message is not None:
                 self._message = str(message)
             self._dirty = True
+        self._ensure_thread()
 
     def set_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Merge metrics into the action's metrics (sent with the next flush)."""
@@ -164,6 +170,7 @@ class ActionReporter(Closing):
         with self._lock:
             self._metrics.update(metrics)
             self._dirty = True
+        self._ensure_thread()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Queue one point per metric at `step` (one more than the last step when not given,
@@ -200,6 +207,7 @@ class ActionReporter(Closing):
             )
             logger.warning("action %s: %s", self._action_name, message)
             self.log(message, "warning")
+        self._ensure_thread()
         if wake:
             self._wake.set()
 
@@ -216,6 +224,7 @@ class ActionReporter(Closing):
             if len(self._logs) + self._batched > MAX_PENDING_LOGS:
                 self._drop_oldest()
             wake = len(self._logs) >= LOG_BATCH_SIZE
+        self._ensure_thread()
         if wake:
             self._wake.set()
 
@@ -413,21 +422,35 @@ class ActionReporter(Closing):
     # -- lifetime -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background flushing thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._loop, name=f"reporter-{self._run_id}", daemon=True
-            )
-            self._thread.start()
+        """Flush in the background from now on: at once if where the action runs is still to
+        be said, else from the first call that queues something."""
+        self._running = True
+        if self._ran_on_unsent:
+            self._start_thread()
+
+    def _ensure_thread(self) -> None:
+        """Something was queued: make sure the background thread flushes it."""
+        if self._thread is None and self._running:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        with self._thread_lock:
+            if self._thread is None and self._running:
+                self._thread = threading.Thread(
+                    target=self._loop, name=f"reporter-{self._run_id}", daemon=True
+                )
+                self._thread.start()
 
     def close(self) -> None:
         """Stop the background thread and flush what is left, resending what fails transiently
         for up to `close_timeout` seconds."""
         self._closed.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        with self._thread_lock:
+            self._running = False
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
         deadline = time.monotonic() + self._close_timeout
         self._flush(closing=True)
         attempt = 0

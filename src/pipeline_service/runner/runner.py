@@ -180,7 +180,8 @@ class Runner:
     action. After an action completes, a checkpoint records its result and the params it ran
     with; a failure stores "Type: message" as the run's error and the traceback as an error
     log. Unless the executor `honours_resources`, a run whose actions ask for resources is told
-    once, in its log, that they run without them.
+    once, in its log, that they run without them. With `next_ran_on` (an executor that knows
+    where its next action will run), an action's start says where it runs.
 
     Every write the runner makes is delivered (see `delivery`): resent under one
     Idempotency-Key while it fails transiently, as long as the lease lasts. A write that
@@ -199,8 +200,10 @@ class Runner:
         honours_resources: bool = False,
         writer: PipelineServiceClient | None = None,
         check_imports: bool = False,
+        next_ran_on: Callable[[], RanOn | None] | None = None,
     ) -> None:
         self._client = client
+        self._next_ran_on = next_ran_on
         self._writer = client if writer is None else writer
         self._execute = execute
         self._honours_resources = honours_resources
@@ -271,7 +274,15 @@ class Runner:
             if control.stop_after_action.is_set():
                 return RunEnd.INTERRUPTED
             name = action["name"]
+            ran_on = None if self._next_ran_on is None else self._next_ran_on()
             with self._guard(run_id, control):
+                started_progress: dict[str, Any] = {
+                    "name": name,
+                    "status": "running",
+                    "progress": 0,
+                }
+                if ran_on is not None:
+                    started_progress["ran_on"] = dict(ran_on)
                 self._write(
                     control,
                     f"reporting action {name!r} of run {run_id} started",
@@ -279,7 +290,7 @@ class Runner:
                     run_id,
                     current_action=name,
                     current_action_index=index,
-                    action_progress={"name": name, "status": "running", "progress": 0},
+                    action_progress=started_progress,
                 )
                 started = f"Action {name!r} started ({action['entrypoint']})"
                 self._log(run_id, name, started, control)
@@ -294,6 +305,7 @@ class Runner:
                 lease_token=control.lease_token,
                 resources=action.get("resources"),
                 runtime_env=pipeline.get("runtime_env"),
+                ran_on_reported=ran_on is not None,
             )
             announced = threading.Event()
             announce = functools.partial(self._announce_cancel, run_id, name, control, announced)
