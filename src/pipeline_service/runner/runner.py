@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,6 +39,7 @@ class RunEnd(enum.StrEnum):
     INTERRUPTED = "interrupted"  # the worker is stopping: the run waits for another worker
 
 
+@dataclass(eq=False)
 class RunControl:
     """Signals from the worker to a run being executed (set from other threads), the lease
     token its writes carry (None: the run is not leased) and when the lease ends.
@@ -48,22 +49,18 @@ class RunControl:
     acting for the run `margin` seconds before it.
     """
 
-    def __init__(
-        self,
-        lease_token: int | None = None,
-        *,
-        lease_expires: float | None = None,
-        margin: float = 0.0,
-    ) -> None:
-        self.lease_token = lease_token
-        self.lease_expires = lease_expires
-        self.margin = margin
-        self.cancelled = threading.Event()
-        self.lost = threading.Event()
-        self.stop_after_action = threading.Event()
-        self.abort = threading.Event()
-        self._lock = threading.Lock()
-        self._cancel_listeners: list[Callable[[], None]] = []
+    lease_token: int | None = None
+    _: KW_ONLY
+    lease_expires: float | None = None
+    margin: float = 0.0
+    cancelled: threading.Event = field(init=False, default_factory=threading.Event)
+    lost: threading.Event = field(init=False, default_factory=threading.Event)
+    stop_after_action: threading.Event = field(init=False, default_factory=threading.Event)
+    abort: threading.Event = field(init=False, default_factory=threading.Event)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _cancel_listeners: list[Callable[[], None]] = field(
+        init=False, repr=False, default_factory=list
+    )
 
     @property
     def must_abort(self) -> bool:
@@ -276,22 +273,8 @@ class Runner:
             name = action["name"]
             ran_on = None if self._next_ran_on is None else self._next_ran_on()
             with self._guard(run_id, control):
-                started_progress: dict[str, Any] = {
-                    "name": name,
-                    "status": "running",
-                    "progress": 0,
-                }
-                if ran_on is not None:
-                    started_progress["ran_on"] = dict(ran_on)
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run_id} started",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action=name,
-                    current_action_index=index,
-                    action_progress=started_progress,
-                )
+                entry = {"name": name, "status": "running", "progress": 0}
+                self._report_action(run_id, index, entry, control, ran_on)
                 started = f"Action {name!r} started ({action['entrypoint']})"
                 self._log(run_id, name, started, control)
             task = ActionTask(
@@ -331,17 +314,7 @@ class Runner:
                     "total": outcome.total,
                     "metrics": outcome.metrics,
                 }
-                if outcome.ran_on is not None:
-                    completed["ran_on"] = dict(outcome.ran_on)
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run_id} completed",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action=name,
-                    current_action_index=index,
-                    action_progress=completed,
-                )
+                self._report_action(run_id, index, completed, control, outcome.ran_on)
                 self._write(
                     control,
                     f"recording the checkpoint of action {name!r} of run {run_id}",
@@ -370,6 +343,31 @@ class Runner:
             )
         return RunEnd.COMPLETED
 
+    def _report_action(
+        self,
+        run_id: str,
+        index: int,
+        entry: dict[str, Any],
+        control: RunControl,
+        ran_on: RanOn | None = None,
+        *,
+        current: bool = True,
+    ) -> None:
+        """Report the progress `entry` of the action at `index` (with where it runs, when
+        known; as the run's current action unless not `current`)."""
+        if ran_on is not None:
+            entry = {**entry, "ran_on": dict(ran_on)}
+        name = entry["name"]
+        self._write(
+            control,
+            f"reporting action {name!r} of run {run_id} {entry['status']}",
+            self._writer.report_progress,
+            run_id,
+            current_action_index=index,
+            action_progress=entry,
+            **({"current_action": name} if current else {}),
+        )
+
     def _note_resources(
         self, run_id: str, actions: Sequence[ActionDefinition], control: RunControl
     ) -> None:
@@ -392,14 +390,8 @@ class Runner:
             if index < len(states) and states[index] in ("completed", "skipped"):
                 continue  # already reported by the worker that ran it (or skipped it) before
             with self._guard(run["id"], control):
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run['id']} skipped",
-                    self._writer.report_progress,
-                    run["id"],
-                    current_action_index=index,
-                    action_progress={"name": name, "status": "skipped"},
-                )
+                entry = {"name": name, "status": "skipped"}
+                self._report_action(run["id"], index, entry, control, current=False)
         names = ", ".join(repr(action["name"]) for action in skipped)
         with self._guard(run["id"], control):
             self._log(run["id"], None, f"Resuming from checkpoint: skipping {names}", control)
@@ -416,18 +408,8 @@ class Runner:
         with self._guard(run_id, control):
             if action is not None:
                 name, index = action
-                failed: dict[str, Any] = {"name": name, "status": "failed", "error": error}
-                if ran_on is not None:
-                    failed["ran_on"] = dict(ran_on)
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run_id} failed",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action=name,
-                    current_action_index=index,
-                    action_progress=failed,
-                )
+                failed = {"name": name, "status": "failed", "error": error}
+                self._report_action(run_id, index, failed, control, ran_on)
             where = f"Action {action[0]!r} failed" if action else "Run failed"
             message = f"{where}: {error}"
             if traceback:
@@ -465,14 +447,8 @@ class Runner:
         if end is RunEnd.CANCELLED:
             self._announce_cancel(run_id, name, control, announced)
             try:  # best effort: the run is terminal already, the action's entry may stay as is
-                self._write(
-                    control,
-                    f"marking action {name!r} of run {run_id} cancelled",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action_index=index,
-                    action_progress={"name": name, "status": "cancelled"},
-                )
+                entry = {"name": name, "status": "cancelled"}
+                self._report_action(run_id, index, entry, control, current=False)
             except (PipelineServiceError, LeaseExpired) as exc:
                 logger.info("could not mark action %r of run %s cancelled: %s", name, run_id, exc)
         return end
