@@ -243,13 +243,3 @@ def wait_for_release(context: Any) -> None:
     Path(context.params["pid_file"]).write_text(str(os.getpid()))
     while not Path(context.params["release"]).exists():
         time.sleep(0.02)
-
-
-def thread_names(context: Any) -> dict[str, Any]:
-    """Returns the names of its process's threads (under its own name), having reported
-    nothing, or having logged a line first when `params["log_first"]` names this action."""
-    import threading
-
-    if context.params.get("log_first") == context.action_name:
-        context.log("a line first")
-    return {context.action_name: sorted(thread.name for thread in threading.enumerate())}

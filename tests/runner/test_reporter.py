@@ -16,8 +16,7 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
 )
 from pipeline_service.runner import reporter as reporter_module
-from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
-from pipeline_service.types import RanOn
+from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter, LogBatch
 from pipeline_service.wire import MAX_METRIC_BATCH
 
 from .helpers import RecordingClient
@@ -58,29 +57,20 @@ def test_nothing_is_sent_when_nothing_changed(recording_client: RecordingClient)
     assert recording_client.logs == []
 
 
-def _reporter_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("reporter-")]
-
-
-def test_the_background_thread_starts_with_the_first_thing_to_send(
+def test_the_workers_lines_go_first_or_back_to_the_worker(
     recording_client: RecordingClient,
 ) -> None:
-    with reporter(recording_client) as rep:
-        assert _reporter_threads() == []  # an action that reports nothing costs no thread
-        rep.log("a line")
-        assert _reporter_threads() == ["reporter-run-1"]
-        # ...which sends it in the background, while the action goes on.
-        wait = time.monotonic() + 10
-        while not recording_client.logs and time.monotonic() < wait:
-            time.sleep(0.01)
-        assert [entry["message"] for entry in recording_client.logs] == ["a line"]
-    assert _reporter_threads() == []
     client: Any = recording_client
-    ran_on: RanOn = {"executor": "process", "node": "here", "task_id": "1"}
-    with ActionReporter(client, "run-1", "train", 2, ran_on=ran_on):
-        assert _reporter_threads() == ["reporter-run-1"]  # where it runs is due at once
-    with ActionReporter(client, "run-1", "train", 2, ran_on=ran_on, ran_on_reported=True):
-        assert _reporter_threads() == []  # the worker said so with the action's start
+    given = [{"message": "Action 'train' started", "level": "info", "action_name": "train"}]
+    with ActionReporter(client, "run-1", "train", 2, first_logs=LogBatch("k1", given)) as rep:
+        pass  # over before the first flush, having logged nothing: handed back, not sent
+    assert rep.first_logs_sent is False
+    assert recording_client.log_batches == 0
+    with ActionReporter(client, "run-1", "train", 2, first_logs=LogBatch("k2", given)) as rep:
+        rep.log("the action's own line")
+    assert rep.first_logs_sent is True
+    assert recording_client.log_batches == 2  # the worker's batch, under its key, then the rest
+    assert recording_client.messages() == ["Action 'train' started", "the action's own line"]
 
 
 def test_logs_arrive_within_a_second_while_the_action_runs(

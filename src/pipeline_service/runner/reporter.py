@@ -2,9 +2,8 @@
 
 Progress (with `set_metrics`' current values) is coalesced: only the newest value is kept
 between two flushes. Logged metrics (`log_metrics`) and logs are batched, never coalesced:
-every call is a point, every line a record. A background thread flushes at a fixed interval
-(started once there is something to send: an action that reports nothing costs no thread), and
-closing flushes what is left (resending while the service fails transiently, for up to
+every call is a point, every line a record. A background thread flushes at a fixed interval,
+and closing flushes what is left (resending while the service fails transiently, for up to
 `close_timeout` seconds), so the last progress value, every metric point and every log line
 arrive.
 
@@ -17,6 +16,11 @@ one already sent under a key), and one warning line in the run's log says how ma
 
 Writes carry the worker's lease token; once one is refused because the lease was lost,
 nothing more is sent and `lease_lost` is set (the action should stop).
+
+The worker's own lines for the action (`first_logs`: its "started" line and the lines it held
+before) come first, as one batch under the worker's key: sent at the first flush, before any
+line of the action, or, when the action ended before any flush and logged nothing, handed back
+unsent (`first_logs_sent` False: the worker sends them later, with its next lines).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def log_entry(message: object, level: str, action_name: str | None) -> dict[str,
 
 
 @dataclass(frozen=True)
-class _Batch:
+class LogBatch:
     """Log lines sent together, always under the same key."""
 
     key: str
@@ -84,6 +88,7 @@ class ActionReporter(Closing):
         lease_token: int | None = None,
         ran_on: RanOn | None = None,
         ran_on_reported: bool = False,
+        first_logs: LogBatch | None = None,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         self._client = client
@@ -100,8 +105,6 @@ class ActionReporter(Closing):
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
-        self._thread_lock = threading.Lock()
-        self._running = False  # between start() and close(): a thread may be started
         self._progress: float | None = None
         self._total: float | None = None
         self._step: str | None = None
@@ -114,9 +117,15 @@ class ActionReporter(Closing):
         self._ran_on_unsent = ran_on is not None and not ran_on_reported
         self._unsent_progress: tuple[dict[str, Any], str] | None = None  # (update, its key)
         self._logs: deque[dict[str, Any]] = deque()  # not yet in a batch
-        self._batches: deque[_Batch] = deque()  # formed, not yet acknowledged, oldest first
+        self._batches: deque[LogBatch] = deque()  # formed, not yet acknowledged, oldest first
         self._batched = 0  # lines in _batches
-        self._sending: _Batch | None = None
+        self._sending: LogBatch | None = None
+        self._first = first_logs
+        self._first_sent: bool | None = None  # acknowledged; False: handed back (see close)
+        self._first_tried = False
+        if first_logs is not None:
+            self._batches.append(first_logs)
+            self._batched = len(first_logs.entries)
         self._dropped = 0  # lines dropped since the last warning line
         self._last_failure: Exception | None = None
         self._points: list[dict[str, Any]] = []
@@ -159,7 +168,6 @@ class ActionReporter(Closing):
             if message is not None:
                 self._message = str(message)
             self._dirty = True
-        self._ensure_thread()
 
     def set_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Merge metrics into the action's metrics (sent with the next flush)."""
@@ -170,7 +178,6 @@ class ActionReporter(Closing):
         with self._lock:
             self._metrics.update(metrics)
             self._dirty = True
-        self._ensure_thread()
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         """Queue one point per metric at `step` (one more than the last step when not given,
@@ -207,7 +214,6 @@ class ActionReporter(Closing):
             )
             logger.warning("action %s: %s", self._action_name, message)
             self.log(message, "warning")
-        self._ensure_thread()
         if wake:
             self._wake.set()
 
@@ -224,7 +230,6 @@ class ActionReporter(Closing):
             if len(self._logs) + self._batched > MAX_PENDING_LOGS:
                 self._drop_oldest()
             wake = len(self._logs) >= LOG_BATCH_SIZE
-        self._ensure_thread()
         if wake:
             self._wake.set()
 
@@ -232,7 +237,7 @@ class ActionReporter(Closing):
         """Bring the waiting lines back to MAX_PENDING_LOGS, oldest first: whole batches (a
         batch keeps its lines and key; not the one being sent), then unbatched lines."""
         excess = len(self._logs) + self._batched - MAX_PENDING_LOGS
-        kept: deque[_Batch] = deque()
+        kept: deque[LogBatch] = deque()
         while excess > 0 and self._batches:
             batch = self._batches.popleft()
             if batch is self._sending:
@@ -353,7 +358,7 @@ class ActionReporter(Closing):
         self._logs.clear()
         for start in range(0, len(lines), LOG_BATCH_SIZE):
             entries = lines[start : start + LOG_BATCH_SIZE]
-            self._batches.append(_Batch(new_key(), entries))
+            self._batches.append(LogBatch(new_key(), entries))
             self._batched += len(entries)
 
     def _send_progress(self, update: dict[str, Any]) -> None:
@@ -381,6 +386,7 @@ class ActionReporter(Closing):
                 if not self._batches:
                     return
                 batch = self._sending = self._batches[0]
+                self._first_tried = self._first_tried or batch is self._first
             sent = self._attempt(
                 "logs", self._client.append_logs, batch.entries, idempotency_key=batch.key
             )
@@ -391,6 +397,8 @@ class ActionReporter(Closing):
                 if self._batches and self._batches[0] is batch:
                     self._batches.popleft()
                     self._batched -= len(batch.entries)
+                    if batch is self._first:
+                        self._first_sent = True
 
     def _attempt(self, what: str, method: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
         """Send once (`method` of the client, for this run, with the lease token). True when
@@ -421,36 +429,34 @@ class ActionReporter(Closing):
 
     # -- lifetime -------------------------------------------------------------------------
 
+    @property
+    def first_logs_sent(self) -> bool | None:
+        """For the `first_logs`: True once stored, False when handed back unsent (never tried),
+        None when that is not known (tried without an answer, dropped, or none given)."""
+        return self._first_sent
+
     def start(self) -> None:
-        """Flush in the background from now on: at once if where the action runs is still to
-        be said, else from the first call that queues something."""
-        self._running = True
-        if self._ran_on_unsent:
-            self._start_thread()
-
-    def _ensure_thread(self) -> None:
-        """Something was queued: make sure the background thread flushes it."""
-        if self._thread is None and self._running:
-            self._start_thread()
-
-    def _start_thread(self) -> None:
-        with self._thread_lock:
-            if self._thread is None and self._running:
-                self._thread = threading.Thread(
-                    target=self._loop, name=f"reporter-{self._run_id}", daemon=True
-                )
-                self._thread.start()
+        """Start the background flushing thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._loop, name=f"reporter-{self._run_id}", daemon=True
+            )
+            self._thread.start()
 
     def close(self) -> None:
         """Stop the background thread and flush what is left, resending what fails transiently
         for up to `close_timeout` seconds."""
         self._closed.set()
         self._wake.set()
-        with self._thread_lock:
-            self._running = False
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            alone = len(self._batches) == 1 and self._batches[0] is self._first and not self._logs
+            if alone and not self._first_tried:  # the worker sends them later, with its next
+                self._batches.clear()
+                self._batched = 0
+                self._first_sent = False
         deadline = time.monotonic() + self._close_timeout
         self._flush(closing=True)
         attempt = 0

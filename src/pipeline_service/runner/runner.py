@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pipeline_service.errors import ConflictError, PipelineServiceError
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, missing_module
 from pipeline_service.runner.delivery import LeaseExpired, deliver, is_lease_lost, new_key
-from pipeline_service.runner.reporter import log_entry
+from pipeline_service.runner.held_logs import HeldLogs
+from pipeline_service.runner.reporter import LogBatch, log_entry
 from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 if TYPE_CHECKING:
@@ -198,6 +199,7 @@ class Runner:
         writer: PipelineServiceClient | None = None,
         check_imports: bool = False,
         next_ran_on: Callable[[], RanOn | None] | None = None,
+        hold_logs_for: float = 0.5,
     ) -> None:
         self._client = client
         self._next_ran_on = next_ran_on
@@ -207,8 +209,7 @@ class Runner:
         self._work_root = work_root
         self._import_paths = tuple(import_paths)
         self._check_imports = check_imports
-        self._held: list[dict[str, Any]] = []  # log lines going out with the next (see _log)
-        self._held_lock = threading.Lock()
+        self._held = HeldLogs(hold_logs_for)  # log lines going out with a later request
 
     def run(self, run: Run, control: RunControl) -> RunEnd:
         """Execute `run` (already claimed and `running`) until it ends or must stop."""
@@ -224,11 +225,18 @@ class Runner:
             self._send_held(run["id"], control)
 
     def _write(
-        self, control: RunControl, what: str, method: Callable[..., T], *args: Any, **kwargs: Any
+        self,
+        control: RunControl,
+        what: str,
+        method: Callable[..., T],
+        *args: Any,
+        key: str | None = None,
+        **kwargs: Any,
     ) -> T:
         """Deliver one logical write (a method of the client taking `idempotency_key`,
-        `lease_token` and `timeout`) under one key: see `delivery.deliver`."""
-        key = new_key()
+        `lease_token` and `timeout`) under one key (`key`, else a new one): see
+        `delivery.deliver`."""
+        key = new_key() if key is None else key
 
         def time_left() -> float | None:
             return 0.0 if control.lost.is_set() else control.time_left()
@@ -275,8 +283,10 @@ class Runner:
             with self._guard(run_id, control):
                 entry = {"name": name, "status": "running", "progress": 0}
                 self._report_action(run_id, index, entry, control, ran_on)
-                started = f"Action {name!r} started ({action['entrypoint']})"
-                self._log(run_id, name, started, control)
+                if self._held.due():
+                    self._send(run_id, control, self._held.take())
+            started = f"Action {name!r} started ({action['entrypoint']})"
+            first_logs = self._held.give_to_action(log_entry(started, "info", name))
             task = ActionTask(
                 run_id=run_id,
                 action_name=name,
@@ -289,6 +299,7 @@ class Runner:
                 resources=action.get("resources"),
                 runtime_env=pipeline.get("runtime_env"),
                 ran_on_reported=ran_on is not None,
+                first_logs=first_logs,
             )
             announced = threading.Event()
             announce = functools.partial(self._announce_cancel, run_id, name, control, announced)
@@ -296,6 +307,7 @@ class Runner:
                 if control.cancelled.is_set():
                     announce()
                 outcome = self._execute(task, control)
+            self._held.action_ended(first_logs, outcome.first_logs_sent)
             if control.must_abort:
                 return self._stopped_during(run_id, name, index, control, announced)
             if not outcome.ok:
@@ -494,28 +506,29 @@ class Runner:
         *,
         hold: bool = False,
     ) -> None:
-        """Add a line to the run's log, with the lines held before it. A line `hold`ing (an
-        action's "completed") waits for the next line (the next action's "started"), or for
-        `_send_held` (before the run ends): one request per action fewer, its time its own."""
+        """Add a line to the run's log, after the lines held before it; a line `hold`ing (an
+        action's "completed") goes with a later request instead (see `held_logs`)."""
         entry = log_entry(message, level, action_name)
-        with self._held_lock:
-            if hold:
-                self._held.append(entry)
-                return
-            entries = [*self._held, entry]
-            self._held.clear()
-        self._write(control, f"logging to run {run_id}", self._writer.append_logs, run_id, entries)
+        if hold:
+            self._held.hold(entry)
+        else:
+            self._send(run_id, control, self._held.take(entry))
+
+    def _send(self, run_id: str, control: RunControl, batches: list[LogBatch]) -> None:
+        for batch in batches:
+            self._write(
+                control,
+                f"logging to run {run_id}",
+                self._writer.append_logs,
+                run_id,
+                batch.entries,
+                key=batch.key,
+            )
 
     def _send_held(self, run_id: str, control: RunControl) -> None:
         """Send the held log lines now (none: nothing to do). A failure is only logged: the
         run is not ours any more, and the write after this one (if any) learns so too."""
-        with self._held_lock:
-            entries, self._held = self._held, []
-        if not entries:
-            return
         try:
-            self._write(
-                control, f"logging to run {run_id}", self._writer.append_logs, run_id, entries
-            )
+            self._send(run_id, control, self._held.take())
         except (PipelineServiceError, LeaseExpired) as exc:
             logger.info("could not send the last log lines of run %s: %s", run_id, exc)

@@ -231,6 +231,7 @@ class Worker(Closing):
                 if isinstance(self._executor, ChildProcessExecutor)
                 else None
             ),
+            hold_logs_for=flush_interval,  # as long as an action's own lines may wait
         )
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread
