@@ -52,6 +52,7 @@ def test_a_no_op_action_costs_three_requests(
         import_paths=[str(HERE)],
         lease_seconds=60,  # no renewal is due while this runs, however loaded the machine
         renew_interval=60,
+        flush_interval=30,  # nor a flush of the lines an action is given, however slow it is
     ) as worker:
         assert worker.run_once()
     run = wait_for_end(client, run_id)
@@ -93,7 +94,11 @@ def test_an_action_s_own_lines_come_after_the_lines_before_it(
     pipeline = client.create_pipeline("talks", actions)
     run_id = client.create_run(pipeline["id"])["id"]
     with Worker(
-        proxy.url, pipeline_id=pipeline["id"], work_root=tmp_path, import_paths=[str(HERE)]
+        proxy.url,
+        pipeline_id=pipeline["id"],
+        work_root=tmp_path,
+        import_paths=[str(HERE)],
+        flush_interval=30,  # a and c end before their first flush, however slow the machine
     ) as worker:
         assert worker.run_once()
     assert wait_for_end(client, run_id)["status"] == "completed"
