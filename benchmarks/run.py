@@ -176,6 +176,7 @@ def _run_sections(results: Results, sizes: Sizes, only: list[str]) -> None:
                     server.url,
                     actions_count=sizes.runner_actions,
                     repeats=sizes.runner_repeats,
+                    server_pid=server.pid,
                 )
                 runner.set_progress_loop(results, server.url, count=sizes.set_progress_calls)
                 runner.log_metrics_loop(results, server.url, count=sizes.log_metrics_calls)

@@ -2,7 +2,9 @@
 
 No-op pipeline (10 actions; 3 in the tiny mode): a `Worker` (each action in a child process,
 as in production) claims and executes the run; the time from claim to the run being completed,
-per action, is the runner's overhead (target: 20 ms, issue 24). One more run goes through a
+per action, is the runner's overhead (target: 20 ms, issue 24). Beside it, the CPU those runs
+took per action in every process involved (worker, server, fork server and action processes,
+from /proc): steadier than wall time on a shared machine. One more run goes through a
 counting proxy (not timed) for the requests the worker and its children make. The same
 pipeline through a `Runner` executing actions in-process shows how much of that is the child
 process.
@@ -14,6 +16,8 @@ client whose httpx hooks count the requests, so the figure is exact. log_metrics
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
+import os
 import tempfile
 import time
 from collections import Counter
@@ -46,6 +50,22 @@ def _counting_client(url: str) -> tuple[PipelineServiceClient, Counter[str]]:
     return PipelineServiceClient(url, http_client=http), counts
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU of process `pid` and of its children it has waited for."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pids: list[int]) -> float:
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def _fork_server_pid() -> int | None:
+    """The fork server's pid (action processes are its children), once started; None else."""
+    pid: int | None = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    return pid
+
+
 def _in_process_runner(client: PipelineServiceClient, work_root: Path) -> Runner:
     def execute(task: ActionTask, control: RunControl) -> ActionOutcome:
         return run_action(task, client, lambda: control.must_abort)
@@ -70,7 +90,9 @@ def _run_in_process(
     return elapsed, run
 
 
-def noop_pipeline(results: Results, url: str, *, actions_count: int, repeats: int) -> None:
+def noop_pipeline(
+    results: Results, url: str, *, actions_count: int, repeats: int, server_pid: int | None = None
+) -> None:
     print(f"[{SECTION}] {actions_count}-action no-op pipeline × {repeats}", flush=True)
     actions = [
         {"name": f"noop{i}", "entrypoint": "benchmarks.actions:noop"} for i in range(actions_count)
@@ -104,19 +126,25 @@ def noop_pipeline(results: Results, url: str, *, actions_count: int, repeats: in
                 proxy.close()
             with worker:
                 times = []
+                cpu = 0.0
                 # The first run also starts the fork server: not timed, unless it is the only one.
                 warm_up = 1 if repeats > 1 else 0
                 for attempt in range(repeats + warm_up):
                     run_id = client.create_run(pipeline_id)["id"]
+                    fork_server = _fork_server_pid()
+                    pids = [os.getpid(), *filter(None, [server_pid, fork_server])]
+                    cpu_before = _cpu_of(pids)
                     started = time.perf_counter()
                     if not worker.run_once():
                         raise RuntimeError("the worker found no run to claim")
                     elapsed = time.perf_counter() - started
+                    run_cpu = _cpu_of(pids) - cpu_before
                     status = client.get_run(run_id)["status"]
                     if status != "completed":
                         raise RuntimeError(f"the no-op run ended {status}")
                     if attempt >= warm_up:
                         times.append(elapsed)
+                        cpu += run_cpu
             results.add(
                 SECTION,
                 f"{actions_count}-action no-op run, worker (child processes)",
@@ -130,6 +158,13 @@ def noop_pipeline(results: Results, url: str, *, actions_count: int, repeats: in
                 "ms",
                 at_most=NOOP_ACTION_TARGET_MS,
             )
+            if server_pid is not None:
+                results.add(
+                    SECTION,
+                    "no-op action in a worker: CPU per action (all processes)",
+                    cpu / len(times) / actions_count * 1000,
+                    "ms",
+                )
             results.add(
                 SECTION,
                 f"requests per {actions_count}-action run, worker (incl. claim, release)",

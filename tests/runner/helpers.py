@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import selectors
 import socket
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline_service import PipelineServiceClient
+from pipeline_service.runner.process import ClientSettings
 from pipeline_service.runner.worker import Worker
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +56,20 @@ class RecordingClient:
     def messages(self) -> list[str]:
         with self.lock:
             return [entry["message"] for entry in self.logs]
+
+
+@dataclass(frozen=True)
+class MarkingSettings(ClientSettings):
+    """Client settings whose every client, when built, leaves a file named after its process's
+    pid in `marker_dir` (the settings are sent to child processes: so are the files)."""
+
+    marker_dir: str = ""
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[PipelineServiceClient]:
+        Path(self.marker_dir, str(os.getpid())).touch()
+        with super().connect() as client:
+            yield client
 
 
 # --- a live service and workers ---------------------------------------------------------------

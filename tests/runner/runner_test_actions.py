@@ -235,3 +235,11 @@ def log_losses(context: Any) -> dict[str, Any]:
 
 def noop(context: Any) -> None:
     """Does nothing: a run of these is all the runner's own requests."""
+
+
+def wait_for_release(context: Any) -> None:
+    """Writes its pid to `params["pid_file"]`, then waits (reporting nothing) until the file
+    `params["release"]` exists."""
+    Path(context.params["pid_file"]).write_text(str(os.getpid()))
+    while not Path(context.params["release"]).exists():
+        time.sleep(0.02)

@@ -16,7 +16,7 @@ from pipeline_service.errors import (
     UnprocessableEntityError,
 )
 from pipeline_service.runner import reporter as reporter_module
-from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter
+from pipeline_service.runner.reporter import LOG_BATCH_SIZE, ActionReporter, LogBatch
 from pipeline_service.wire import MAX_METRIC_BATCH
 
 from .helpers import RecordingClient
@@ -55,6 +55,22 @@ def test_nothing_is_sent_when_nothing_changed(recording_client: RecordingClient)
         time.sleep(0.2)
     assert recording_client.progress == []
     assert recording_client.logs == []
+
+
+def test_the_workers_lines_go_first_or_back_to_the_worker(
+    recording_client: RecordingClient,
+) -> None:
+    client: Any = recording_client
+    given = [{"message": "Action 'train' started", "level": "info", "action_name": "train"}]
+    with ActionReporter(client, "run-1", "train", 2, first_logs=LogBatch("k1", given)) as rep:
+        pass  # over before the first flush, having logged nothing: handed back, not sent
+    assert rep.first_logs_sent is False
+    assert recording_client.log_batches == 0
+    with ActionReporter(client, "run-1", "train", 2, first_logs=LogBatch("k2", given)) as rep:
+        rep.log("the action's own line")
+    assert rep.first_logs_sent is True
+    assert recording_client.log_batches == 2  # the worker's batch, under its key, then the rest
+    assert recording_client.messages() == ["Action 'train' started", "the action's own line"]
 
 
 def test_logs_arrive_within_a_second_while_the_action_runs(

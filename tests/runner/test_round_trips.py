@@ -7,7 +7,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from pipeline_service import PipelineServiceClient
-from pipeline_service.runner import Worker
+from pipeline_service.runner import ActionTask, RunControl, Worker
+from pipeline_service.runner.process import ChildProcessExecutor
 from pipeline_service.server import EmbeddedServer
 from tests.support.processes import subprocess_env, wait_until
 
 from .fault_proxy import FaultProxy
-from .helpers import HERE, worker_command
+from .helpers import HERE, MarkingSettings, worker_command
 from .test_worker import process_gone, steps, wait_for_end
 
 pytestmark = pytest.mark.slow
@@ -36,7 +39,7 @@ def proxy(service: EmbeddedServer) -> Iterator[FaultProxy]:
     fault_proxy.close()
 
 
-def test_a_no_op_action_costs_four_requests(
+def test_a_no_op_action_costs_three_requests(
     client: PipelineServiceClient, proxy: FaultProxy, tmp_path: Path
 ) -> None:
     names = [f"noop{i}" for i in range(ACTIONS)]
@@ -49,18 +52,19 @@ def test_a_no_op_action_costs_four_requests(
         import_paths=[str(HERE)],
         lease_seconds=60,  # no renewal is due while this runs, however loaded the machine
         renew_interval=60,
+        flush_interval=30,  # nor a flush of the lines an action is given, however slow it is
     ) as worker:
         assert worker.run_once()
     run = wait_for_end(client, run_id)
     assert run["status"] == "completed", run["error"]
 
-    # Per action: started, completed (progress); its checkpoint; one log request carrying the
-    # previous action's "completed" line with this one's "started" line.
+    # Per action: started, completed (progress); its checkpoint. The log lines of actions this
+    # short wait for the run's end: one log request.
     assert proxy.count("POST", r"/progress$") == 2 * ACTIONS
     assert proxy.count("POST", r"/checkpoints/$") == ACTIONS
-    assert proxy.count("POST", r"/logs/$") == ACTIONS + 1  # the last "completed" before the end
-    # Around them: claim; read the pipeline and the checkpoints; complete; release.
-    assert sum(proxy.requests.values()) == 4 * ACTIONS + 6
+    assert proxy.count("POST", r"/logs/$") == 1
+    # Around them: claim; read the pipeline and the checkpoints; the lines; complete; release.
+    assert sum(proxy.requests.values()) == 3 * ACTIONS + 6
 
     # Nothing lost by sending less: where each action ran (each in a process of its own),
     # every line once, in order, each with the time it was written.
@@ -77,6 +81,93 @@ def test_a_no_op_action_costs_four_requests(
     )
     stamps = [log["timestamp"] for log in logs]
     assert stamps == sorted(stamps)
+
+
+def _messages(client: PipelineServiceClient, run_id: str) -> list[str]:
+    return [log["message"].split(" (")[0].split(" in ")[0] for log in client.get_logs(run_id)]
+
+
+def test_an_action_s_own_lines_come_after_the_lines_before_it(
+    client: PipelineServiceClient, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    actions = [*steps("a", entrypoint=NOOP), *steps("b"), *steps("c", entrypoint=NOOP)]
+    pipeline = client.create_pipeline("talks", actions)
+    run_id = client.create_run(pipeline["id"])["id"]
+    with Worker(
+        proxy.url,
+        pipeline_id=pipeline["id"],
+        work_root=tmp_path,
+        import_paths=[str(HERE)],
+        flush_interval=30,  # a and c end before their first flush, however slow the machine
+    ) as worker:
+        assert worker.run_once()
+    assert wait_for_end(client, run_id)["status"] == "completed"
+    assert _messages(client, run_id) == [
+        "Action 'a' started",
+        "Action 'a' completed",
+        "Action 'b' started",
+        "b ran with order=[]",  # b's own line, sent by its process after the lines before it
+        "Action 'b' completed",
+        "Action 'c' started",
+        "Action 'c' completed",
+    ]
+    assert proxy.count("POST", r"/logs/$") == 3  # a's and b's started lines, b's; the rest
+
+
+def test_the_lines_given_to_an_action_that_dies_arrive_once(
+    client: PipelineServiceClient, tmp_path: Path, service: EmbeddedServer
+) -> None:
+    """The process killed itself before sending the lines it was given: the worker sends them,
+    under their key (stored once even had the process sent them)."""
+    actions = [*steps("a", entrypoint=NOOP), *steps("b", entrypoint="runner_test_actions:crash")]
+    pipeline = client.create_pipeline("dies", actions)
+    run_id = client.create_run(pipeline["id"])["id"]
+    with Worker(
+        service.url, pipeline_id=pipeline["id"], work_root=tmp_path, import_paths=[str(HERE)]
+    ) as worker:
+        assert worker.run_once()
+    assert wait_for_end(client, run_id)["status"] == "failed"
+    messages = _messages(client, run_id)
+    assert messages[:3] == ["Action 'a' started", "Action 'a' completed", "Action 'b' started"]
+    assert [m.split(":")[0] for m in messages[3:]] == ["Action 'b' failed"]
+
+
+def test_a_quiet_action_s_start_is_in_the_log_while_it_runs(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    pid_file, release = tmp_path / "pid", tmp_path / "release"
+    actions = [
+        *steps("a", entrypoint=NOOP),
+        *steps("b", entrypoint="runner_test_actions:wait_for_release"),
+    ]
+    pipeline = client.create_pipeline("quiet", actions)
+    params = {"pid_file": str(pid_file), "release": str(release)}
+    run_id = client.create_run(pipeline["id"], params=params)["id"]
+    with Worker(
+        service.url,
+        pipeline_id=pipeline["id"],
+        work_root=tmp_path / "runs",
+        import_paths=[str(HERE)],
+        flush_interval=0.2,
+    ) as worker:
+        working = threading.Thread(target=worker.run_once)
+        working.start()
+        try:
+            wait_until(pid_file.exists, 30, "action b to start")
+            # b's process sends the lines it was given at its first flush, though b says nothing.
+            wait_until(
+                lambda: (
+                    _messages(client, run_id)
+                    == ["Action 'a' started", "Action 'a' completed", "Action 'b' started"]
+                ),
+                30,
+                "the lines before b's end",
+            )
+        finally:
+            release.touch()
+            working.join(30)
+    assert wait_for_end(client, run_id)["status"] == "completed"
+    assert _messages(client, run_id)[3:] == ["Action 'b' completed"]
 
 
 def test_a_failing_action_reports_where_it_ran(
@@ -99,6 +190,71 @@ def test_a_failing_action_reports_where_it_ran(
     assert entry["status"] == "failed"
     assert entry["ran_on"]["executor"] == "process"
     assert entry["ran_on"]["task_id"] != str(os.getpid())
+
+
+def test_an_action_start_says_where_it_runs(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    """The worker's "started" report names the process that runs the action (the warm child
+    it hands the action to): known before the action reports anything."""
+    pid_file, release = tmp_path / "pid", tmp_path / "release"
+    actions = steps("a", entrypoint="runner_test_actions:wait_for_release")
+    pipeline = client.create_pipeline("where", actions)
+    params = {"pid_file": str(pid_file), "release": str(release)}
+    run_id = client.create_run(pipeline["id"], params=params)["id"]
+    with Worker(
+        service.url,
+        pipeline_id=pipeline["id"],
+        work_root=tmp_path / "runs",
+        import_paths=[str(HERE)],
+        flush_interval=600,  # the action's own reports would come far too late for this test
+    ) as worker:
+        working = threading.Thread(target=worker.run_once)
+        working.start()
+        try:
+            wait_until(pid_file.exists, 30, "the action to start")
+            [entry] = client.get_run(run_id)["progress"]
+            assert entry["status"] == "running"
+            assert entry["ran_on"] == {
+                "executor": "process",
+                "node": socket.gethostname(),
+                "task_id": pid_file.read_text(),
+            }
+        finally:
+            release.touch()
+            working.join(30)
+    assert wait_for_end(client, run_id)["progress"][0]["ran_on"]["task_id"] == pid_file.read_text()
+
+
+def test_a_warm_child_builds_its_client_while_it_waits_for_its_action(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    markers = tmp_path / "clients"
+    markers.mkdir()
+    pipeline = client.create_pipeline("one", steps("a", entrypoint=NOOP))
+    run_id = client.create_run(pipeline["id"])["id"]
+    task = ActionTask(
+        run_id=run_id,
+        action_name="a",
+        action_index=0,
+        entrypoint=NOOP,
+        params={},
+        work_dir=str(tmp_path / "work"),
+        import_paths=(str(HERE),),
+    )
+    executor = ChildProcessExecutor(MarkingSettings(service.url, marker_dir=str(markers)))
+    try:
+        outcome = executor(task, RunControl())
+        assert outcome.ok, outcome.error
+        assert outcome.ran_on is not None
+        ran = outcome.ran_on["task_id"]
+        # The child started for the next action (not given one) has its client already.
+        waiting = wait_until(
+            lambda: {p.name for p in markers.iterdir()} - {ran}, 30, "the warm child's client"
+        )
+        assert len(waiting) == 1
+    finally:
+        executor.close()
 
 
 def test_closing_the_worker_ends_its_warm_child(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline_service.runner.capture import capture_output
 from pipeline_service.runner.checkpoints import ActionCheckpoints
 from pipeline_service.runner.context import ActionContext
-from pipeline_service.runner.reporter import ActionReporter
+from pipeline_service.runner.reporter import ActionReporter, LogBatch
 
 if TYPE_CHECKING:
     from pipeline_service.client import PipelineServiceClient
@@ -52,6 +52,8 @@ class ActionTask:
     lease_token: int | None = None  # sent with every write; None: the run is not leased
     resources: ActionResources | None = None  # what the action asks for (Ray executor)
     runtime_env: RuntimeEnv | None = None  # its pipeline's code shipping (Ray executor)
+    ran_on_reported: bool = False  # where it runs went with its start (the worker knew)
+    first_logs: LogBatch | None = None  # the worker's lines, sent before the action's own
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class ActionOutcome:
     duration: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
     ran_on: RanOn | None = None
+    first_logs_sent: bool | None = None  # the task's first_logs: see ActionReporter
 
     @property
     def ok(self) -> bool:
@@ -271,6 +274,8 @@ def run_action(
         flush_interval=flush_interval,
         lease_token=task.lease_token,
         ran_on=ran_on,
+        ran_on_reported=task.ran_on_reported,
+        first_logs=task.first_logs,
     ) as reporter:
         lease_lost = reporter.lease_lost
         checkpoints = ActionCheckpoints(client, task, on_lease_lost=lease_lost.set)
@@ -288,33 +293,25 @@ def run_action(
         captured: AbstractContextManager[None] = (
             capture_output(reporter.log, output_prefix(task)) if capture else nullcontext()
         )
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        trace: str | None = None
         try:
             with captured:
                 action = load_action(task.entrypoint)
                 result = _check_result(task.action_name, action(context))
         except (EntrypointError, ActionResultError) as exc:
             hint = import_hint if isinstance(exc, EntrypointError) else None
-            return ActionOutcome(
-                error=f"{exc}; {hint}" if hint else str(exc),
-                traceback=traceback.format_exc(),
-                total=reporter.total,
-                duration=time.monotonic() - started,
-                metrics=reporter.metrics,
-                ran_on=ran_on,
-            )
+            error, trace = (f"{exc}; {hint}" if hint else str(exc)), traceback.format_exc()
         except (Exception, SystemExit) as exc:  # the action's own failure
-            return ActionOutcome(
-                error=_describe(exc),
-                traceback=traceback.format_exc(),
-                total=reporter.total,
-                duration=time.monotonic() - started,
-                metrics=reporter.metrics,
-                ran_on=ran_on,
-            )
+            error, trace = _describe(exc), traceback.format_exc()
     return ActionOutcome(
         result=result,
+        error=error,
+        traceback=trace,
         total=reporter.total,
         duration=time.monotonic() - started,
         metrics=reporter.metrics,
         ran_on=ran_on,
+        first_logs_sent=reporter.first_logs_sent,  # known once the reporter is closed
     )

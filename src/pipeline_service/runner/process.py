@@ -23,6 +23,7 @@ worker resumes the run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import multiprocessing
@@ -98,12 +99,16 @@ def run_isolated(
     flush_interval: float,
     ran_on: RanOn,
     import_hint: str | None = None,
+    client: PipelineServiceClient | None = None,
 ) -> ActionOutcome:
     """Run `task` here, in a process of its own (a child process, a Ray task): with a client of
-    its own, its output captured into the run's logs (see `run_action`). A client that fails
-    is the action's failure, reported like any other."""
+    its own (`client`, built ahead, else one built now), its output captured into the run's
+    logs (see `run_action`). A client that fails is the action's failure, reported like any
+    other."""
     try:
-        with settings.connect() as client:
+        with contextlib.ExitStack() as stack:
+            if client is None:
+                client = stack.enter_context(settings.connect())
             return run_action(
                 task,
                 client,
@@ -209,14 +214,25 @@ def _listen_to_worker(
         _end_action(_EXIT_ORPHANED)
 
 
+def _connect_ahead(
+    settings: ClientSettings, stack: contextlib.ExitStack
+) -> PipelineServiceClient | None:
+    """The child's client, built while it waits for its task; None if building it failed (it
+    is built again with the task, and a failure then is the action's)."""
+    try:
+        return stack.enter_context(settings.connect())
+    except Exception:
+        return None
+
+
 def _child_main(
     settings: ClientSettings,
     commands: Connection,
     results: Connection,
     flush_interval: float,
 ) -> None:
-    """Get ready (a session of its own, its threads), wait for the one task to run, run it and
-    send back its outcome."""
+    """Get ready (a session of its own, its threads, its client), wait for the one task to run
+    (it comes with when its lease ends), run it and send back its outcome."""
     if hasattr(os, "setsid"):
         os.setsid()  # a session and process group of its own: see end_process_group
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -230,21 +246,32 @@ def _child_main(
         daemon=True,
     ).start()
     threading.Thread(target=stop_by.watch, name="lease-watchdog", daemon=True).start()
-    try:
-        task: ActionTask = commands.recv()  # here, not through the listener: one wake-up less
-    except (EOFError, OSError):  # never given a task: the worker died, or no longer needs us
-        _end_action(_EXIT_ORPHANED)
-    task_taken.set()
-    ran_on: RanOn = {
-        "executor": "process",
-        "node": socket.gethostname(),
-        "task_id": str(os.getpid()),
-    }
-    outcome = run_isolated(
-        task, settings, cancelled.is_set, flush_interval=flush_interval, ran_on=ran_on
-    )
-    results.send(outcome)
-    results.close()
+    with contextlib.ExitStack() as stack:
+        client = _connect_ahead(settings, stack)
+        try:
+            task: ActionTask
+            stop_by_when: float | None
+            task, stop_by_when = commands.recv()  # here, not through the listener: no wake-up
+        except (EOFError, OSError):  # never given a task: the worker died, or no longer needs us
+            _end_action(_EXIT_ORPHANED)
+        if stop_by_when is not None:
+            stop_by.extend(stop_by_when)
+        task_taken.set()
+        outcome = run_isolated(
+            task,
+            settings,
+            cancelled.is_set,
+            flush_interval=flush_interval,
+            ran_on=_ran_on(os.getpid()),
+            client=client,
+        )
+        results.send(outcome)  # before closing the client: the worker waits for this
+        results.close()
+
+
+def _ran_on(pid: int) -> RanOn:
+    """Where an action runs: the child process `pid` on this machine."""
+    return {"executor": "process", "node": socket.gethostname(), "task_id": str(pid)}
 
 
 def _describe_exit(exitcode: int | None) -> str:
@@ -332,26 +359,39 @@ class ChildProcessExecutor:
         results_out.close()
         return _Child(process, commands_out, results_in)
 
-    def _hand_over(self, task: ActionTask) -> _Child:
-        """A child running `task`: the warm one, else (it died meanwhile) a new one; then the
-        next child is started in the background, to be warm for the next action."""
+    def _hand_over(self, task: ActionTask, stop_by: float | None) -> _Child:
+        """A child running `task` (told when its lease ends: `stop_by`): the warm one, else (it
+        died meanwhile) a new one; then the next child is started in the background, to be
+        warm for the next action."""
         self._wait_for_warm_up()
         with self._lock:
             child, self._warm = self._warm, None
         try:
             if child is None:
                 raise OSError("no warm child")
-            child.commands.send(task)
-        except OSError:  # gone (or never started): a fresh one
+            child.commands.send((task, stop_by))
+        except OSError:  # gone (or never started): a fresh one, which says where it runs
             if child is not None:
                 child.stop()
                 child.reap()
             child = self._start_child()
-            child.commands.send(task)
+            child.commands.send((dataclasses.replace(task, ran_on_reported=False), stop_by))
         if not self._closed:
             self._warming = threading.Thread(target=self._warm_up, name="warm-child", daemon=True)
             self._warming.start()
         return child
+
+    def next_ran_on(self) -> RanOn | None:
+        """Where the next action will run (the warm child, which takes it), for its start to
+        say so; None when the next child is still being started (not waited for here)."""
+        warming = self._warming
+        if warming is not None and warming.is_alive():
+            return None
+        if warming is None and self._warm is None:  # the first action: its child, started now
+            self._warm_up()
+        with self._lock:
+            pid = None if self._warm is None else self._warm.process.pid
+        return None if pid is None else _ran_on(pid)
 
     def _warm_up(self) -> None:
         """Reap the finished children and start the next one: waiting for the fork server off
@@ -395,16 +435,19 @@ class ChildProcessExecutor:
 
     def __call__(self, task: ActionTask, control: RunControl) -> ActionOutcome:
         stopper = ActionStopper(task, control, self._grace_period, time.monotonic())
-        child = self._hand_over(task)
+        stop_by = _stop_by(control)
+        child = self._hand_over(task, stop_by)
         try:
-            return self._wait(child, control, stopper)
+            return self._wait(child, control, stopper, stop_by)
         finally:
             child.stop()  # ended now; reaped later
             with self._lock:
                 self._stopped.append(child)
 
-    def _wait(self, child: _Child, control: RunControl, stopper: ActionStopper) -> ActionOutcome:
-        stop_by_sent: float | None = None
+    def _wait(
+        self, child: _Child, control: RunControl, stopper: ActionStopper, stop_by: float | None
+    ) -> ActionOutcome:
+        stop_by_sent = stop_by  # told with the task
         while True:
             stop_by_sent = self._tell_stop_by(child.commands, control, stop_by_sent)
             ready = multiprocessing.connection.wait(
@@ -429,10 +472,17 @@ class ChildProcessExecutor:
         commands: Connection, control: RunControl, sent: float | None
     ) -> float | None:
         """Tell the child when its lease ends (when it changed): what it was told last."""
-        if control.lease_expires is None:
-            return sent
-        stop_by = control.lease_expires - control.margin / 2
-        if stop_by != sent:
+        stop_by = _stop_by(control)
+        if stop_by is not None and stop_by != sent:
             with contextlib.suppress(OSError):  # a child exiting: the next wait sees it
                 commands.send_bytes(_STOP_BY + repr(stop_by).encode())
-        return stop_by
+            return stop_by
+        return sent
+
+
+def _stop_by(control: RunControl) -> float | None:
+    """When the child must have ended its action (its worker could not stop it): half the
+    safety margin before the lease ends; None for a run without a lease."""
+    if control.lease_expires is None:
+        return None
+    return control.lease_expires - control.margin / 2

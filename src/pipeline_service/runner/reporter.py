@@ -16,6 +16,11 @@ one already sent under a key), and one warning line in the run's log says how ma
 
 Writes carry the worker's lease token; once one is refused because the lease was lost,
 nothing more is sent and `lease_lost` is set (the action should stop).
+
+The worker's own lines for the action (`first_logs`: its "started" line and the lines it held
+before) come first, as one batch under the worker's key: sent at the first flush, before any
+line of the action, or, when the action ended before any flush and logged nothing, handed back
+unsent (`first_logs_sent` False: the worker sends them later, with its next lines).
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ def log_entry(message: object, level: str, action_name: str | None) -> dict[str,
 
 
 @dataclass(frozen=True)
-class _Batch:
+class LogBatch:
     """Log lines sent together, always under the same key."""
 
     key: str
@@ -82,6 +87,8 @@ class ActionReporter(Closing):
         flush_interval: float = 0.5,
         lease_token: int | None = None,
         ran_on: RanOn | None = None,
+        ran_on_reported: bool = False,
+        first_logs: LogBatch | None = None,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
     ) -> None:
         self._client = client
@@ -104,14 +111,21 @@ class ActionReporter(Closing):
         self._message: str | None = None
         self._metrics: dict[str, Any] = {}
         self._dirty = False
-        # Where the action runs goes out with the first flush while it runs; an action over
-        # before that has it reported with its outcome instead (one request fewer).
-        self._ran_on_unsent = ran_on is not None
+        # Where the action runs goes out with the first flush while it runs (unless the worker
+        # said so with the action's start); an action over before that has it reported with
+        # its outcome instead (one request fewer).
+        self._ran_on_unsent = ran_on is not None and not ran_on_reported
         self._unsent_progress: tuple[dict[str, Any], str] | None = None  # (update, its key)
         self._logs: deque[dict[str, Any]] = deque()  # not yet in a batch
-        self._batches: deque[_Batch] = deque()  # formed, not yet acknowledged, oldest first
+        self._batches: deque[LogBatch] = deque()  # formed, not yet acknowledged, oldest first
         self._batched = 0  # lines in _batches
-        self._sending: _Batch | None = None
+        self._sending: LogBatch | None = None
+        self._first = first_logs
+        self._first_sent: bool | None = None  # acknowledged; False: handed back (see close)
+        self._first_tried = False
+        if first_logs is not None:
+            self._batches.append(first_logs)
+            self._batched = len(first_logs.entries)
         self._dropped = 0  # lines dropped since the last warning line
         self._last_failure: Exception | None = None
         self._points: list[dict[str, Any]] = []
@@ -223,7 +237,7 @@ class ActionReporter(Closing):
         """Bring the waiting lines back to MAX_PENDING_LOGS, oldest first: whole batches (a
         batch keeps its lines and key; not the one being sent), then unbatched lines."""
         excess = len(self._logs) + self._batched - MAX_PENDING_LOGS
-        kept: deque[_Batch] = deque()
+        kept: deque[LogBatch] = deque()
         while excess > 0 and self._batches:
             batch = self._batches.popleft()
             if batch is self._sending:
@@ -344,7 +358,7 @@ class ActionReporter(Closing):
         self._logs.clear()
         for start in range(0, len(lines), LOG_BATCH_SIZE):
             entries = lines[start : start + LOG_BATCH_SIZE]
-            self._batches.append(_Batch(new_key(), entries))
+            self._batches.append(LogBatch(new_key(), entries))
             self._batched += len(entries)
 
     def _send_progress(self, update: dict[str, Any]) -> None:
@@ -372,6 +386,7 @@ class ActionReporter(Closing):
                 if not self._batches:
                     return
                 batch = self._sending = self._batches[0]
+                self._first_tried = self._first_tried or batch is self._first
             sent = self._attempt(
                 "logs", self._client.append_logs, batch.entries, idempotency_key=batch.key
             )
@@ -382,6 +397,8 @@ class ActionReporter(Closing):
                 if self._batches and self._batches[0] is batch:
                     self._batches.popleft()
                     self._batched -= len(batch.entries)
+                    if batch is self._first:
+                        self._first_sent = True
 
     def _attempt(self, what: str, method: Callable[..., object], *args: Any, **kwargs: Any) -> bool:
         """Send once (`method` of the client, for this run, with the lease token). True when
@@ -412,6 +429,12 @@ class ActionReporter(Closing):
 
     # -- lifetime -------------------------------------------------------------------------
 
+    @property
+    def first_logs_sent(self) -> bool | None:
+        """For the `first_logs`: True once stored, False when handed back unsent (never tried),
+        None when that is not known (tried without an answer, dropped, or none given)."""
+        return self._first_sent
+
     def start(self) -> None:
         """Start the background flushing thread."""
         if self._thread is None:
@@ -428,6 +451,12 @@ class ActionReporter(Closing):
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        with self._lock:
+            alone = len(self._batches) == 1 and self._batches[0] is self._first and not self._logs
+            if alone and not self._first_tried:  # the worker sends them later, with its next
+                self._batches.clear()
+                self._batched = 0
+                self._first_sent = False
         deadline = time.monotonic() + self._close_timeout
         self._flush(closing=True)
         attempt = 0

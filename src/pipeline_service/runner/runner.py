@@ -10,14 +10,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline_service.errors import ConflictError, PipelineServiceError
 from pipeline_service.runner.actions import ActionOutcome, ActionTask, missing_module
 from pipeline_service.runner.delivery import LeaseExpired, deliver, is_lease_lost, new_key
-from pipeline_service.runner.reporter import log_entry
+from pipeline_service.runner.held_logs import HeldLogs
+from pipeline_service.runner.reporter import LogBatch, log_entry
 from pipeline_service.wire import TERMINAL_RUN_STATUSES
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class RunEnd(enum.StrEnum):
     INTERRUPTED = "interrupted"  # the worker is stopping: the run waits for another worker
 
 
+@dataclass(eq=False)
 class RunControl:
     """Signals from the worker to a run being executed (set from other threads), the lease
     token its writes carry (None: the run is not leased) and when the lease ends.
@@ -48,22 +50,18 @@ class RunControl:
     acting for the run `margin` seconds before it.
     """
 
-    def __init__(
-        self,
-        lease_token: int | None = None,
-        *,
-        lease_expires: float | None = None,
-        margin: float = 0.0,
-    ) -> None:
-        self.lease_token = lease_token
-        self.lease_expires = lease_expires
-        self.margin = margin
-        self.cancelled = threading.Event()
-        self.lost = threading.Event()
-        self.stop_after_action = threading.Event()
-        self.abort = threading.Event()
-        self._lock = threading.Lock()
-        self._cancel_listeners: list[Callable[[], None]] = []
+    lease_token: int | None = None
+    _: KW_ONLY
+    lease_expires: float | None = None
+    margin: float = 0.0
+    cancelled: threading.Event = field(init=False, default_factory=threading.Event)
+    lost: threading.Event = field(init=False, default_factory=threading.Event)
+    stop_after_action: threading.Event = field(init=False, default_factory=threading.Event)
+    abort: threading.Event = field(init=False, default_factory=threading.Event)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
+    _cancel_listeners: list[Callable[[], None]] = field(
+        init=False, repr=False, default_factory=list
+    )
 
     @property
     def must_abort(self) -> bool:
@@ -180,7 +178,8 @@ class Runner:
     action. After an action completes, a checkpoint records its result and the params it ran
     with; a failure stores "Type: message" as the run's error and the traceback as an error
     log. Unless the executor `honours_resources`, a run whose actions ask for resources is told
-    once, in its log, that they run without them.
+    once, in its log, that they run without them. With `next_ran_on` (an executor that knows
+    where its next action will run), an action's start says where it runs.
 
     Every write the runner makes is delivered (see `delivery`): resent under one
     Idempotency-Key while it fails transiently, as long as the lease lasts. A write that
@@ -199,16 +198,18 @@ class Runner:
         honours_resources: bool = False,
         writer: PipelineServiceClient | None = None,
         check_imports: bool = False,
+        next_ran_on: Callable[[], RanOn | None] | None = None,
+        hold_logs_for: float = 0.5,
     ) -> None:
         self._client = client
+        self._next_ran_on = next_ran_on
         self._writer = client if writer is None else writer
         self._execute = execute
         self._honours_resources = honours_resources
         self._work_root = work_root
         self._import_paths = tuple(import_paths)
         self._check_imports = check_imports
-        self._held: list[dict[str, Any]] = []  # log lines going out with the next (see _log)
-        self._held_lock = threading.Lock()
+        self._held = HeldLogs(hold_logs_for)  # log lines going out with a later request
 
     def run(self, run: Run, control: RunControl) -> RunEnd:
         """Execute `run` (already claimed and `running`) until it ends or must stop."""
@@ -224,11 +225,18 @@ class Runner:
             self._send_held(run["id"], control)
 
     def _write(
-        self, control: RunControl, what: str, method: Callable[..., T], *args: Any, **kwargs: Any
+        self,
+        control: RunControl,
+        what: str,
+        method: Callable[..., T],
+        *args: Any,
+        key: str | None = None,
+        **kwargs: Any,
     ) -> T:
         """Deliver one logical write (a method of the client taking `idempotency_key`,
-        `lease_token` and `timeout`) under one key: see `delivery.deliver`."""
-        key = new_key()
+        `lease_token` and `timeout`) under one key (`key`, else a new one): see
+        `delivery.deliver`."""
+        key = new_key() if key is None else key
 
         def time_left() -> float | None:
             return 0.0 if control.lost.is_set() else control.time_left()
@@ -271,18 +279,14 @@ class Runner:
             if control.stop_after_action.is_set():
                 return RunEnd.INTERRUPTED
             name = action["name"]
+            ran_on = None if self._next_ran_on is None else self._next_ran_on()
             with self._guard(run_id, control):
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run_id} started",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action=name,
-                    current_action_index=index,
-                    action_progress={"name": name, "status": "running", "progress": 0},
-                )
-                started = f"Action {name!r} started ({action['entrypoint']})"
-                self._log(run_id, name, started, control)
+                entry = {"name": name, "status": "running", "progress": 0}
+                self._report_action(run_id, index, entry, control, ran_on)
+                if self._held.due():
+                    self._send(run_id, control, self._held.take())
+            started = f"Action {name!r} started ({action['entrypoint']})"
+            first_logs = self._held.give_to_action(log_entry(started, "info", name))
             task = ActionTask(
                 run_id=run_id,
                 action_name=name,
@@ -294,6 +298,8 @@ class Runner:
                 lease_token=control.lease_token,
                 resources=action.get("resources"),
                 runtime_env=pipeline.get("runtime_env"),
+                ran_on_reported=ran_on is not None,
+                first_logs=first_logs,
             )
             announced = threading.Event()
             announce = functools.partial(self._announce_cancel, run_id, name, control, announced)
@@ -301,6 +307,7 @@ class Runner:
                 if control.cancelled.is_set():
                     announce()
                 outcome = self._execute(task, control)
+            self._held.action_ended(first_logs, outcome.first_logs_sent)
             if control.must_abort:
                 return self._stopped_during(run_id, name, index, control, announced)
             if not outcome.ok:
@@ -319,17 +326,7 @@ class Runner:
                     "total": outcome.total,
                     "metrics": outcome.metrics,
                 }
-                if outcome.ran_on is not None:
-                    completed["ran_on"] = dict(outcome.ran_on)
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run_id} completed",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action=name,
-                    current_action_index=index,
-                    action_progress=completed,
-                )
+                self._report_action(run_id, index, completed, control, outcome.ran_on)
                 self._write(
                     control,
                     f"recording the checkpoint of action {name!r} of run {run_id}",
@@ -358,6 +355,31 @@ class Runner:
             )
         return RunEnd.COMPLETED
 
+    def _report_action(
+        self,
+        run_id: str,
+        index: int,
+        entry: dict[str, Any],
+        control: RunControl,
+        ran_on: RanOn | None = None,
+        *,
+        current: bool = True,
+    ) -> None:
+        """Report the progress `entry` of the action at `index` (with where it runs, when
+        known; as the run's current action unless not `current`)."""
+        if ran_on is not None:
+            entry = {**entry, "ran_on": dict(ran_on)}
+        name = entry["name"]
+        self._write(
+            control,
+            f"reporting action {name!r} of run {run_id} {entry['status']}",
+            self._writer.report_progress,
+            run_id,
+            current_action_index=index,
+            action_progress=entry,
+            **({"current_action": name} if current else {}),
+        )
+
     def _note_resources(
         self, run_id: str, actions: Sequence[ActionDefinition], control: RunControl
     ) -> None:
@@ -380,14 +402,8 @@ class Runner:
             if index < len(states) and states[index] in ("completed", "skipped"):
                 continue  # already reported by the worker that ran it (or skipped it) before
             with self._guard(run["id"], control):
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run['id']} skipped",
-                    self._writer.report_progress,
-                    run["id"],
-                    current_action_index=index,
-                    action_progress={"name": name, "status": "skipped"},
-                )
+                entry = {"name": name, "status": "skipped"}
+                self._report_action(run["id"], index, entry, control, current=False)
         names = ", ".join(repr(action["name"]) for action in skipped)
         with self._guard(run["id"], control):
             self._log(run["id"], None, f"Resuming from checkpoint: skipping {names}", control)
@@ -404,18 +420,8 @@ class Runner:
         with self._guard(run_id, control):
             if action is not None:
                 name, index = action
-                failed: dict[str, Any] = {"name": name, "status": "failed", "error": error}
-                if ran_on is not None:
-                    failed["ran_on"] = dict(ran_on)
-                self._write(
-                    control,
-                    f"reporting action {name!r} of run {run_id} failed",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action=name,
-                    current_action_index=index,
-                    action_progress=failed,
-                )
+                failed = {"name": name, "status": "failed", "error": error}
+                self._report_action(run_id, index, failed, control, ran_on)
             where = f"Action {action[0]!r} failed" if action else "Run failed"
             message = f"{where}: {error}"
             if traceback:
@@ -453,14 +459,8 @@ class Runner:
         if end is RunEnd.CANCELLED:
             self._announce_cancel(run_id, name, control, announced)
             try:  # best effort: the run is terminal already, the action's entry may stay as is
-                self._write(
-                    control,
-                    f"marking action {name!r} of run {run_id} cancelled",
-                    self._writer.report_progress,
-                    run_id,
-                    current_action_index=index,
-                    action_progress={"name": name, "status": "cancelled"},
-                )
+                entry = {"name": name, "status": "cancelled"}
+                self._report_action(run_id, index, entry, control, current=False)
             except (PipelineServiceError, LeaseExpired) as exc:
                 logger.info("could not mark action %r of run %s cancelled: %s", name, run_id, exc)
         return end
@@ -506,28 +506,29 @@ class Runner:
         *,
         hold: bool = False,
     ) -> None:
-        """Add a line to the run's log, with the lines held before it. A line `hold`ing (an
-        action's "completed") waits for the next line (the next action's "started"), or for
-        `_send_held` (before the run ends): one request per action fewer, its time its own."""
+        """Add a line to the run's log, after the lines held before it; a line `hold`ing (an
+        action's "completed") goes with a later request instead (see `held_logs`)."""
         entry = log_entry(message, level, action_name)
-        with self._held_lock:
-            if hold:
-                self._held.append(entry)
-                return
-            entries = [*self._held, entry]
-            self._held.clear()
-        self._write(control, f"logging to run {run_id}", self._writer.append_logs, run_id, entries)
+        if hold:
+            self._held.hold(entry)
+        else:
+            self._send(run_id, control, self._held.take(entry))
+
+    def _send(self, run_id: str, control: RunControl, batches: list[LogBatch]) -> None:
+        for batch in batches:
+            self._write(
+                control,
+                f"logging to run {run_id}",
+                self._writer.append_logs,
+                run_id,
+                batch.entries,
+                key=batch.key,
+            )
 
     def _send_held(self, run_id: str, control: RunControl) -> None:
         """Send the held log lines now (none: nothing to do). A failure is only logged: the
         run is not ours any more, and the write after this one (if any) learns so too."""
-        with self._held_lock:
-            entries, self._held = self._held, []
-        if not entries:
-            return
         try:
-            self._write(
-                control, f"logging to run {run_id}", self._writer.append_logs, run_id, entries
-            )
+            self._send(run_id, control, self._held.take())
         except (PipelineServiceError, LeaseExpired) as exc:
             logger.info("could not send the last log lines of run %s: %s", run_id, exc)

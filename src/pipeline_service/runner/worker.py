@@ -226,6 +226,12 @@ class Worker(Closing):
             writer=self._client.with_options(max_retries=0),
             # Ray tasks import the actions on the cluster, maybe from a shipped runtime_env.
             check_imports=executor == "process",
+            next_ran_on=(
+                self._executor.next_ran_on
+                if isinstance(self._executor, ChildProcessExecutor)
+                else None
+            ),
+            hold_logs_for=flush_interval,  # as long as an action's own lines may wait
         )
         self._stopping = threading.Event()
         self._lock = threading.RLock()  # stop() may run in a signal handler of the same thread
