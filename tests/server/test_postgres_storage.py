@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -106,6 +107,21 @@ def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
         assert conn.execute("SELECT version FROM pipeline_service_schema").fetchall() == [
             (SCHEMA_VERSION,)
         ]
+
+
+def test_migrations_that_ran_never_change() -> None:
+    """A migration is history: databases ran its text (built from shared parts or not), so
+    each released one stays as it was, byte for byte (SHA-256, first 16 hex digits)."""
+    released = [
+        "94b3c515ea6bf78b",
+        "a97c282254d0aed4",
+        "3e86492890e1a886",
+        "902c0ce857b70795",
+        "3e348b6118d0f0c5",
+        "e7772de60986aa60",
+    ]
+    ran = [hashlib.sha256(text.encode()).hexdigest()[:16] for text in MIGRATIONS]
+    assert ran[: len(released)] == released
 
 
 def test_database_from_a_newer_release_is_refused(postgres_dsn: str) -> None:
@@ -284,7 +300,7 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
             reported = await store.report_progress(run["id"], update)
             assert len(sent) == 2, sent
             assert sent[0].startswith("BEGIN;SELECT now() AS now;SELECT ")
-            assert sent[1].endswith(";COMMIT"), sent
+            assert sent[1].endswith(";COMMIT"), sent  # a lone write: synchronously
             assert reported["progress"][0]["progress"] == 0.5
             for plan, round_trips in ((time_then_clock, 3), (clock_then_time, 2)):
                 sent.clear()
@@ -293,5 +309,58 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
                 assert len(sent) == round_trips, sent
         finally:
             await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_write_beside_others_returns_only_once_its_commit_is_flushed(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another write is under way, a write commits without waiting for its flush (no
+    lock held over it), then sends the flush barrier: its commit is on disk when it returns,
+    though the WAL writer would flush it 10 s later (without the barrier, every write below
+    fails this)."""
+    ends: list[str] = []  # how each round trip ends
+    send = postgres_store._send
+
+    async def sending(conn: Any, held: list[str], *args: Any) -> Any:
+        ends.append(";".join(held[-len(postgres_store._COMMIT) :]))
+        return await send(conn, held, *args)
+
+    monkeypatch.setattr(postgres_store, "_send", sending)
+
+    def waiting(tx: Tx) -> Plan[None]:  # under way until the test's lock goes
+        yield Query("SELECT pg_advisory_xact_lock(7) AS locked")
+
+    def write(tx: Tx) -> Plan[str]:
+        yield Query("UPDATE heartbeat SET checked = now()")
+        rows = yield Query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+        return str(rows[0]["lsn"])  # before the commit record
+
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn)
+        await store.start(lambda change: None)
+        async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+            await conn.execute("ALTER SYSTEM SET wal_writer_delay = '10s'")
+            await conn.execute("SELECT pg_reload_conf()")
+            await conn.execute("BEGIN; SELECT pg_advisory_xact_lock(7)")
+            other = asyncio.create_task(store._write(waiting))
+            try:
+                await asyncio.sleep(0.2)
+                for _ in range(10):
+                    ends.clear()
+                    lsn = await store._write(write)
+                    assert ends[-1] == ";".join(postgres_store._COMMIT)
+                    cursor = await conn.execute(
+                        "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn AS flushed", (lsn,)
+                    )
+                    assert await cursor.fetchone() == (True,)
+                assert not other.done()
+            finally:
+                await conn.execute("COMMIT")
+                await other
+                await conn.execute("ALTER SYSTEM RESET wal_writer_delay")
+                await conn.execute("SELECT pg_reload_conf()")
+                await store.close()
 
     asyncio.run(scenario())

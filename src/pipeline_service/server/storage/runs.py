@@ -22,6 +22,7 @@ from pipeline_service.server.storage import (
     events,
     idempotency,
     labels,
+    logs,
     metric_history,
     pipelines,
 )
@@ -201,6 +202,7 @@ def delete(tx: Tx, run_id: str) -> Plan[list[str]]:
     released = yield from artifacts.object_keys("id=:id", {"id": key})
     if not (yield Query("DELETE FROM runs WHERE id=:id RETURNING id", {"id": key})):
         raise NotFound(RUN_NOT_FOUND)
+    yield from logs.delete([key])
     yield from idempotency.forget([key])
     tx.changes.append(RunDeleted(key))
     return released
