@@ -146,7 +146,9 @@ def require_json_media_type(content_type: str | None) -> None:
             )
 
 
-class _JSONRequest(Request):
+class JSONRequest(Request):
+    """A request whose JSON body is read as strict JSON (parse_json_body)."""
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             self._json = parse_json_body(await self.body())
@@ -196,7 +198,7 @@ class StrictJSONRoute(APIRoute):
         endpoint = self.endpoint
 
         async def strict_handler(request: Request) -> Response:
-            request = _JSONRequest(request.scope, request.receive)
+            request = JSONRequest(request.scope, request.receive)
             if not takes_json:
                 fast = _FAST_PATHS.get(endpoint)
                 if fast is not None and (response := await fast(request)) is not None:
