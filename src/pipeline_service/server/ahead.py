@@ -214,10 +214,12 @@ class AheadRoutes:
         messages, body = await _read_body(receive)
         if body is None or len(body) != int(length):
             return _Replay(messages, receive)
-        request = JSONRequest(scope, _Replay(list(messages), receive))
         try:
-            with field_limit(self.max_field_bytes if len(body) > self.max_field_bytes else None):
-                response = await handler(request)
+            if len(body) > self.max_field_bytes:
+                with field_limit(self.max_field_bytes):
+                    response = await handler(JSONRequest(scope, receive, body))
+            else:  # a body within the limit cannot hold a field over it: nothing to measure
+                response = await handler(JSONRequest(scope, receive, body))
         except Exception as exc:
             status = await self._error(scope, exc, receive, send)
         else:
