@@ -222,12 +222,14 @@ class AheadRoutes:
                 response = await handler(JSONRequest(scope, receive, body))
         except Exception as exc:
             status = await self._error(scope, exc, receive, send)
-        else:
-            if response is None:  # nothing written: the stack answers, from the same body
-                return _Replay(messages, receive)
+            log_request(scope, status, started)
+            return None
+        if response is None:  # nothing written: the stack answers, from the same body
+            return _Replay(messages, receive)
+        try:
             await response(scope, receive, send)
-            status = response.status_code
-        log_request(scope, status, started)
+        finally:
+            log_request(scope, response.status_code, started)
         return None
 
     async def _error(self, scope: Scope, exc: Exception, receive: Receive, send: Send) -> int:
