@@ -191,11 +191,11 @@ class AheadRoutes:
         found = self._match(self.writes, scope)
         if found is None or not self._plain(scope):
             return receive
-        length = content_type = None
+        length = content_type = None  # the first of each, as the stack reads them
         for name, value in scope["headers"]:
-            if name == b"content-length":
+            if name == b"content-length" and length is None:
                 length = value
-            elif name == b"content-type":
+            elif name == b"content-type" and content_type is None:
                 content_type = value
             elif name == b"transfer-encoding":
                 return receive
