@@ -152,7 +152,10 @@ def change_run(
     if run["labels"] != before["labels"]:
         yield from labels.store(row["id"], run["labels"], replace=True)
     state = RunState(run, state.version + 1)
-    columns = documents.run_columns(run)
+    # Only the columns whose values changed: an index on a column assigned is rewritten even
+    # when the value stays (two more pages for every commit to write).
+    was = documents.run_columns(cast(Run, before))
+    columns = {name: v for name, v in documents.run_columns(run).items() if v != was[name]}
     assignments = "".join(f", {name}=:{name}" for name in columns)
     yield Query(
         f"UPDATE runs SET doc=:doc, version=:version, change_seq={{next_change}}{assignments} "
