@@ -6,8 +6,9 @@ BEFORE_SRC is the `src` directory of the code to compare with, e.g. the previous
 `git worktree add /tmp/before HEAD~3` then `python -m benchmarks.ab /tmp/before/src`. Each round
 starts a fresh server process per code and backend (SQLite, and PostgreSQL on one throwaway
 cluster with fsync on) — before SQLite, before PostgreSQL, after SQLite, after PostgreSQL —
-and measures with section 3's loops: /health with 8 clients, report_progress with 1 and 8,
-append_logs in batches of 1,000 with 1. Each figure: requests/s and the server's user and
+and measures with section 3's loops: /health and report_progress with 1 and 8 clients (and the
+ratio of their server CPU per request, issue 24's target 1), append_logs in batches of 1,000
+with 1. Each figure: requests/s and the server's user and
 system CPU per request from /proc (the steadier figure on a shared machine). Rounds alternate
 the codes, so that a change in the machine's load hits both.
 """
@@ -56,6 +57,7 @@ async def _figures(server: ServerProcess, seconds: float) -> dict[str, tuple[flo
 
     figures = {}
     for name, call, clients in (
+        ("/health, 1 client", health, 1),
         ("/health, 8 clients", health, 8),
         ("report_progress, 1 client", report, 1),
         ("report_progress, 8 clients", report, 8),
@@ -107,6 +109,14 @@ def main() -> int:
                             f"round {round_ + 1}  {code:6}  {backend:10}  {name:28}"
                             f"{rate * scale:10,.0f} {unit:9}  server CPU {user + system:7.3f} ms"
                             f" (user {user:.3f}, sys {system:.3f})",
+                            flush=True,
+                        )
+                    for clients in ("1 client", "8 clients"):
+                        report = sum(figures[f"report_progress, {clients}"][1:])
+                        health = sum(figures[f"/health, {clients}"][1:])
+                        print(
+                            f"round {round_ + 1}  {code:6}  {backend:10}  "
+                            f"report CPU ÷ /health's, {clients}: {report / health:.2f}",
                             flush=True,
                         )
         print(f"load average at end: {os.getloadavg()[0]:.1f}")

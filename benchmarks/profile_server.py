@@ -27,7 +27,9 @@ from pathlib import Path
 from benchmarks._harness import CpuMeter, Helper, ServerProcess
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
 
-LOOP_FRAME = "Handle._run"  # samples where the event loop runs a callback (not idle in select)
+# Where the event loop runs a callback: asyncio's Handle._run; under uvloop (the server's loop)
+# callbacks are called from C, right below the frame that runs the loop (asyncio.Runner.run).
+LOOP_FRAMES = ("Handle._run", "Runner.run")
 CLIENTS = 4
 
 
@@ -45,14 +47,14 @@ def summarize(path: Path, top: int = 25) -> str:
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if LOOP_FRAME not in stack:
+        frames = [_frame(f) for f in stack.split(";")]
+        start = _callback_start(frames)
+        if start is None:  # another thread, or the loop idle (waiting in C below the frame)
             continue
         n = int(count)
         total += n
-        frames = [_frame(f) for f in stack.split(";")]
         own[frames[-1]] += n
-        start = next(i for i, f in enumerate(frames) if LOOP_FRAME in f)
-        for frame in set(frames[start + 1 :]):
+        for frame in set(frames[start:]):
             inclusive[frame] += n
     if not total:
         return "no event-loop samples (did py-spy attach?)"
@@ -61,6 +63,16 @@ def summarize(path: Path, top: int = 25) -> str:
     lines.append("--- inclusive")
     lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in inclusive.most_common(2 * top)]
     return "\n".join(lines)
+
+
+def _callback_start(frames: list[str]) -> int | None:
+    """The index of a sample's first frame inside an event-loop callback, None when the
+    sample is not of the event loop running one."""
+    for loop_frame in LOOP_FRAMES:
+        for i, frame in enumerate(frames):
+            if frame.startswith(loop_frame + " "):
+                return i + 1 if i + 1 < len(frames) else None
+    return None
 
 
 async def _load(url: str, run_id: str, kind: str, seconds: float) -> int:

@@ -477,7 +477,7 @@ def broken_server(fault: str, db_path: Any) -> EmbeddedServer:
         app.add_middleware(NoNextLink)
     else:
         raise ValueError(fault)
-    # The reference server answers plain stream requests ahead of its middleware stack
-    # (stream_routes.ServiceApp); a fault injected as a middleware must see them too.
-    app.stream_routes = None  # type: ignore[attr-defined]
+    # The reference server answers plain stream and hot write requests ahead of its middleware
+    # stack (ahead.ServiceApp); a fault injected as a middleware must see them too.
+    app.ahead_routes = None  # type: ignore[attr-defined]
     return server

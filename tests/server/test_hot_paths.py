@@ -315,3 +315,30 @@ def test_hot_routes_tried_first_route_every_request_as_before(
                 method,
                 path,
             )
+
+
+def test_a_report_writes_back_only_the_columns_it_changed(tmp_path: Path) -> None:
+    """A run's columns follow its document through reports that change them (status) and
+    those that do not; the UPDATE of a report that leaves them names none of them."""
+    statements: list[str] = []
+    with (
+        EmbeddedServer(tmp_path / "columns.db") as server,
+        httpx.Client(base_url=server.url) as http,
+    ):
+        pipeline = http.post(f"{API}/pipelines/", json={"name": "p", "actions": ACTIONS}).json()
+        run_id = http.post(f"{API}/pipelines/{pipeline['id']}/runs/", json={}).json()["id"]
+        store = server.app.state.storage
+        assert store._writer is not None
+        store._writer.submit(lambda conn: conn.set_trace_callback(statements.append), (), raw=True)
+        for body, status in (
+            ({"status": "running"}, "running"),
+            (PROGRESS, "running"),
+            ({"status": "completed"}, "completed"),
+        ):
+            statements.clear()
+            assert http.post(f"{API}/runs/{run_id}/progress", json=body).status_code == 200
+            listed = http.get(f"{API}/runs/", params={"status": status}).json()
+            assert [run["id"] for run in listed] == [run_id]
+            updates = [s for s in statements if s.startswith("UPDATE runs SET doc=")]
+            assert len(updates) == 1
+            assert ("status=" in updates[0]) == (body is not PROGRESS), updates[0]

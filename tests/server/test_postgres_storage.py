@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -106,6 +107,21 @@ def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
         assert conn.execute("SELECT version FROM pipeline_service_schema").fetchall() == [
             (SCHEMA_VERSION,)
         ]
+
+
+def test_migrations_that_ran_never_change() -> None:
+    """A migration is history: databases ran its text (built from shared parts or not), so
+    each released one stays as it was, byte for byte (SHA-256, first 16 hex digits)."""
+    released = [
+        "94b3c515ea6bf78b",
+        "a97c282254d0aed4",
+        "3e86492890e1a886",
+        "902c0ce857b70795",
+        "3e348b6118d0f0c5",
+        "e7772de60986aa60",
+    ]
+    ran = [hashlib.sha256(text.encode()).hexdigest()[:16] for text in MIGRATIONS]
+    assert ran[: len(released)] == released
 
 
 def test_database_from_a_newer_release_is_refused(postgres_dsn: str) -> None:
@@ -246,8 +262,9 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
     postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The transaction's now() goes with BEGIN and the plan's first read: a progress report is
-    `BEGIN; SELECT now(); SELECT … FOR UPDATE`, then `UPDATE …; COMMIT`. A plan that reads its
-    time before any statement still gets the database's clock (a round trip of its own)."""
+    `BEGIN; SELECT now(); SELECT … FOR UPDATE`, then `UPDATE …; COMMIT` and the flush barrier.
+    A plan that reads its time before any statement still gets the database's clock (a round
+    trip of its own)."""
     sent: list[str] = []  # each round trip's text
     send, execute = postgres_store._send, psycopg.AsyncConnection.execute
 
@@ -284,7 +301,7 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
             reported = await store.report_progress(run["id"], update)
             assert len(sent) == 2, sent
             assert sent[0].startswith("BEGIN;SELECT now() AS now;SELECT ")
-            assert sent[1].endswith(";COMMIT"), sent
+            assert sent[1].endswith(";".join(postgres_store._COMMIT)), sent
             assert reported["progress"][0]["progress"] == 0.5
             for plan, round_trips in ((time_then_clock, 3), (clock_then_time, 2)):
                 sent.clear()
@@ -293,5 +310,37 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
                 assert len(sent) == round_trips, sent
         finally:
             await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_write_returns_only_once_its_commit_is_flushed(postgres_dsn: str) -> None:
+    """A write commits without waiting for its flush (no lock held over it) and is answered
+    only after the barrier that follows: its commit is on disk when it returns, though the WAL
+    writer would flush it 10 s later (without the barrier, every write below fails this)."""
+
+    def write(tx: Tx) -> Plan[str]:
+        yield Query("UPDATE heartbeat SET checked = now()")
+        rows = yield Query("SELECT pg_current_wal_insert_lsn()::text AS lsn")
+        return str(rows[0]["lsn"])  # before the commit record
+
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn)
+        await store.start(lambda change: None)
+        async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+            await conn.execute("ALTER SYSTEM SET wal_writer_delay = '10s'")
+            await conn.execute("SELECT pg_reload_conf()")
+            try:
+                await asyncio.sleep(0.2)
+                for _ in range(10):
+                    lsn = await store._write(write)
+                    cursor = await conn.execute(
+                        "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn AS flushed", (lsn,)
+                    )
+                    assert await cursor.fetchone() == (True,)
+            finally:
+                await conn.execute("ALTER SYSTEM RESET wal_writer_delay")
+                await conn.execute("SELECT pg_reload_conf()")
+                await store.close()
 
     asyncio.run(scenario())

@@ -200,3 +200,38 @@ def test_rows_poisoned_by_an_older_release_are_served_with_null(tmp_path: Path) 
     run = asyncio.run(read())
     assert run["params"] == {"x": None, "y": [None, None]}
     assert run["progress"] == [{"name": "a", "metrics": {"loss": None}}]
+
+
+def test_deleting_runs_and_pipelines_leaves_no_log_records(new_database: Database) -> None:
+    """A run's log records go with the run, and a pipeline's runs' with the pipeline (PostgreSQL
+    has no foreign key to cascade them: the delete plans delete them); others stay."""
+    from pipeline_service.server.models import LogEntry, RunCreate
+    from pipeline_service.server.storage import open_storage
+
+    def count(tx: Any) -> Plan[dict[str, int]]:
+        rows = yield Query("SELECT run_id, count(*) AS n FROM logs GROUP BY run_id")
+        return {row["run_id"]: row["n"] for row in rows}
+
+    async def scenario(db: Path | str) -> None:
+        store = open_storage(db)
+        await store.start(lambda change: None)
+        try:
+            body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
+            first, second = [(await store.create_pipeline(body, None))["id"] for _ in range(2)]
+            runs = [
+                (await store.create_run(pipeline, RunCreate(), None))["id"]
+                for pipeline in (first, first, first, second)
+            ]
+            entries = [LogEntry(message=f"line {n}") for n in range(3)]
+            for run_id in runs:
+                await store.append_logs(run_id, entries, None)
+            assert await store._read(count) == dict.fromkeys(runs, 3)
+            await store.delete_run(runs[0])
+            assert await store._read(count) == dict.fromkeys(runs[1:], 3)
+            await store.delete_pipeline(first)
+            assert await store._read(count) == {runs[3]: 3}
+        finally:
+            await store.close()
+
+    with new_database("no-orphan-logs") as db:
+        asyncio.run(scenario(db))

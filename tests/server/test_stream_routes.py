@@ -1,4 +1,4 @@
-"""Stream routes served ahead of the FastAPI stack (stream_routes.ServiceApp): the plain request
+"""Stream routes served ahead of the FastAPI stack (ahead.ServiceApp): the plain request
 of a stream gets the bytes the stack gave; everything else still goes through the stack; the
 streams' slimmer parts (Subscription, EventStream) keep their behaviour."""
 
@@ -16,13 +16,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pipeline_service.server import EmbeddedServer
+from pipeline_service.server import EmbeddedServer, Settings
+from pipeline_service.server.ahead import AheadRoutes, ServiceApp, stream_route
 from pipeline_service.server.events import EventHub
 from pipeline_service.server.sse import EventStream
-from pipeline_service.server.stream_routes import ServiceApp, StreamRoutes, stream_route
 from pipeline_service.server.wakeup import Wakeup
 from pipeline_service.wire import LogRecord
 from tests.sample import ACTIONS, API
@@ -98,11 +98,11 @@ def both_ways(server: EmbeddedServer, method: str, target: str, **headers: str) 
     app = server.app
     assert isinstance(app, ServiceApp)
     ahead = exchange(server.port, method, target, headers)
-    routes, app.stream_routes = app.stream_routes, None
+    routes, app.ahead_routes = app.ahead_routes, None
     try:
         stack = exchange(server.port, method, target, headers)
     finally:
-        app.stream_routes = routes
+        app.ahead_routes = routes
     assert ahead == stack
     return ahead
 
@@ -234,32 +234,35 @@ def _scope(path: str) -> Scope:
     }
 
 
+def _table(routes: list[BaseRoute]) -> AheadRoutes:
+    """The routes served ahead of an app of routes."""
+    app = FastAPI()
+    app.router.routes[:] = routes
+    app.state.settings = Settings()
+    return AheadRoutes(app, [])
+
+
 def test_a_route_before_a_stream_route_keeps_its_paths() -> None:
     """Served ahead or not, a request goes where the route table sends it: an earlier route
     that takes the path wins, as in Starlette's routing."""
-    app = FastAPI()
-    shadowed = StreamRoutes(
-        [Route("/s/{x}", _plain, methods=["GET"]), Route("/s/{x}", _streamed, methods=["GET"])],
-        [],
+    shadowed = _table(
+        [Route("/s/{x}", _plain, methods=["GET"]), Route("/s/{x}", _streamed, methods=["GET"])]
     )
-    mounted = StreamRoutes(
-        [Mount("/s", app=FastAPI()), Route("/s/{x}", _streamed, methods=["GET"])], []
+    mounted = _table([Mount("/s", app=FastAPI()), Route("/s/{x}", _streamed, methods=["GET"])])
+    posted = _table(
+        [Route("/s/{x}", _plain, methods=["POST"]), Route("/s/{x}", _streamed, methods=["GET"])]
     )
-    posted = StreamRoutes(
-        [Route("/s/{x}", _plain, methods=["POST"]), Route("/s/{x}", _streamed, methods=["GET"])],
-        [],
-    )
-    alone = StreamRoutes([Route("/s/{x}", _streamed, methods=["GET"])], [])
+    alone = _table([Route("/s/{x}", _streamed, methods=["GET"])])
 
     async def answers() -> list[EventStream | None]:
         return [
-            await shadowed.answer(app, _scope("/s/1")),
-            await mounted.answer(app, _scope("/s/1")),
-            await posted.answer(app, _scope("/s/1")),
-            await alone.answer(app, _scope("/s/1")),
-            await alone.answer(app, _scope("/s/full")),  # the lean handler declines
-            await alone.answer(app, _scope("/t/1")),
-            await alone.answer(app, {**_scope("/s/1"), "method": "POST"}),
+            await shadowed.answer_stream(_scope("/s/1")),
+            await mounted.answer_stream(_scope("/s/1")),
+            await posted.answer_stream(_scope("/s/1")),
+            await alone.answer_stream(_scope("/s/1")),
+            await alone.answer_stream(_scope("/s/full")),  # the lean handler declines
+            await alone.answer_stream(_scope("/t/1")),
+            await alone.answer_stream({**_scope("/s/1"), "method": "POST"}),
         ]
 
     results = asyncio.run(answers())

@@ -328,3 +328,46 @@ def test_a_failing_health_probe_is_a_503_and_a_passing_one_is_not_a_real_write(
         assert store._writer.health.last_success is None  # nor a passing one a real write
 
     run_with(store, scenario)
+
+
+def test_writes_that_came_together_are_waited_for_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a batch of four, the next batch waits (at most LINGER) for four writes rather than
+    commit the first alone: one fsync for what the last batch's clients send back. A lone
+    write after a batch of one does not wait; the wait ends at LINGER when fewer come."""
+    store = SQLiteStorage(tmp_path / "linger.db")
+    sizes: list[int] = []
+
+    async def scenario() -> None:
+        writer = store._writer
+        assert writer is not None
+        commit = writer._commit
+
+        def counted(batch: list[Any]) -> None:
+            sizes.append(len(batch))
+            commit(batch)
+
+        monkeypatch.setattr(writer, "_commit", counted)
+        monkeypatch.setattr(writer, "LINGER", WAIT, raising=False)
+        release = await hold_writer(store)
+        together = [
+            asyncio.create_task(store.create_pipeline(pipeline_body(f"a{i}"), None))
+            for i in range(4)
+        ]
+        await queued(store, 4)
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*together), WAIT)
+        one_by_one = []
+        for i in range(4):  # each sent a while after the one before: one batch all the same
+            one_by_one.append(
+                asyncio.create_task(store.create_pipeline(pipeline_body(f"b{i}"), None))
+            )
+            await asyncio.sleep(0.05)
+        await asyncio.wait_for(asyncio.gather(*one_by_one), WAIT)
+        monkeypatch.setattr(writer, "LINGER", 0.05, raising=False)
+        for name in ("c", "d"):  # fewer than the last batch: committed once LINGER is over
+            await asyncio.wait_for(store.create_pipeline(pipeline_body(name), None), WAIT)
+        assert sizes[-4:] == [4, 4, 1, 1]
+
+    run_with(store, scenario)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 import pipeline_service
+from pipeline_service.server.ahead import AheadRoutes, Guard, ServiceApp
 from pipeline_service.server.api_docs import api_docs_routes
 from pipeline_service.server.artifacts import open_artifact_store
 from pipeline_service.server.auth import BearerAuth, BearerAuthMiddleware
@@ -31,7 +32,6 @@ from pipeline_service.server.routing import (
 from pipeline_service.server.settings import ANY_HOST, Settings
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.interface import Storage
-from pipeline_service.server.stream_routes import Guard, ServiceApp, StreamRoutes
 from pipeline_service.spec import load_spec, spec_text
 
 
@@ -100,5 +100,5 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
         guards.append(HostGuard(settings.allowed_hosts))
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(RequestLogMiddleware)
-    app.stream_routes = StreamRoutes(app.router.routes, guards)
+    app.ahead_routes = AheadRoutes(app, guards)
     return app

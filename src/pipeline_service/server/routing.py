@@ -20,6 +20,7 @@ from starlette.convertors import (
     UUIDConvertor,
     register_url_convertor,
 )
+from starlette.requests import empty_receive
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -146,7 +147,15 @@ def require_json_media_type(content_type: str | None) -> None:
             )
 
 
-class _JSONRequest(Request):
+class JSONRequest(Request):
+    """A request whose JSON body is read as strict JSON (parse_json_body); body: the body,
+    when it was read already."""
+
+    def __init__(self, scope: Scope, receive: Receive = empty_receive, body: bytes | None = None):
+        super().__init__(scope, receive)
+        if body is not None:
+            self._body = body  # where Request keeps the body it read
+
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             self._json = parse_json_body(await self.body())
@@ -197,7 +206,7 @@ class StrictJSONRoute(APIRoute):
         endpoint = self.endpoint
 
         async def strict_handler(request: Request) -> Response:
-            request = _JSONRequest(request.scope, request.receive)
+            request = JSONRequest(request.scope, request.receive)
             if not takes_json:
                 fast = _FAST_PATHS.get(endpoint)
                 if fast is not None and (response := await fast(request)) is not None:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from pipeline_service.server.ahead import stream_route, write_route
 from pipeline_service.server.deps import (
     MAX_ID_LENGTH,
     HubDep,
@@ -23,11 +24,10 @@ from pipeline_service.server.errors import check_batch_size
 from pipeline_service.server.models import LogBatch, Timestamp
 from pipeline_service.server.pages import page_response
 from pipeline_service.server.responses import FastJSONResponse
-from pipeline_service.server.routing import StrictJSONRoute, fast_path
+from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.queries import LogQuery
-from pipeline_service.server.stream_routes import stream_route
 from pipeline_service.server.streams import event_stream, log_events, parse_last_event_id
 from pipeline_service.wire import MAX_LOG_BATCH, LogLevelName
 
@@ -48,7 +48,7 @@ async def append_logs(write: RunWriteDep, body: LogBatch, storage: StorageDep) -
     return FastJSONResponse(records, status_code=201)
 
 
-@fast_path(append_logs)
+@write_route(append_logs)
 async def append_logs_fast(request: Request) -> Response | None:
     """append_logs for the ordinary request (see routing.fast_path): FastAPI's handler, kept
     out, resolves six parameters and validates the batch through its own adapter; a batch over
@@ -105,7 +105,7 @@ _AFTER_SEQ = re.compile(r"[0-9]{1,18}")
 
 @stream_route(stream_logs)
 async def stream_logs_fast(request: Request) -> Response | None:
-    """stream_logs for an ordinary run id and query (see stream_routes): each filter at most
+    """stream_logs for an ordinary run id and query (see ahead): each filter at most
     once, with a value the FastAPI handler would take as it is; anything else goes to it."""
     run_id = request.path_params["run_id"]
     if not 0 < len(run_id) <= MAX_ID_LENGTH:

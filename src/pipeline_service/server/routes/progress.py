@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from pipeline_service.server.ahead import stream_route, write_route
 from pipeline_service.server.deps import (
     MAX_ID_LENGTH,
     HubDep,
@@ -17,10 +18,9 @@ from pipeline_service.server.deps import (
 )
 from pipeline_service.server.models import ProgressUpdate
 from pipeline_service.server.responses import FastJSONResponse
-from pipeline_service.server.routing import StrictJSONRoute, fast_path
+from pipeline_service.server.routing import StrictJSONRoute
 from pipeline_service.server.sse import EventStream
 from pipeline_service.server.storage.interface import Storage
-from pipeline_service.server.stream_routes import stream_route
 from pipeline_service.server.streams import event_stream, parse_last_event_id, progress_events
 
 router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJSONRoute)
@@ -34,7 +34,7 @@ async def report_progress(
     return FastJSONResponse(run)
 
 
-@fast_path(report_progress)
+@write_route(report_progress)
 async def report_progress_fast(request: Request) -> Response | None:
     """report_progress for the ordinary request (see routing.fast_path): a run id, headers and a
     body the full handler would take as they are; None otherwise."""
@@ -67,7 +67,7 @@ async def stream_progress(
 
 @stream_route(stream_progress)
 async def stream_progress_fast(request: Request) -> Response | None:
-    """stream_progress for an ordinary run id (see stream_routes): served ahead of the FastAPI
+    """stream_progress for an ordinary run id (see ahead): served ahead of the FastAPI
     stack, which would hold ~13 KB per open stream for as long as the stream lasts."""
     run_id = request.path_params["run_id"]
     if not 0 < len(run_id) <= MAX_ID_LENGTH:

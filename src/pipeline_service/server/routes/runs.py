@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from pipeline_service.server.ahead import stream_route
 from pipeline_service.server.deps import (
     HubDep,
     LastEventIdHeader,
@@ -30,7 +31,6 @@ from pipeline_service.server.storage.documents import request_id
 from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.queries import RunQuery
 from pipeline_service.server.storage.run_changes import RunFilter
-from pipeline_service.server.stream_routes import stream_route
 from pipeline_service.server.streams import event_stream, parse_last_event_id, runs_events
 from pipeline_service.wire import RunStatusName
 
@@ -129,7 +129,7 @@ async def stream_runs(
 
 @stream_route(stream_runs)
 async def stream_runs_fast(request: Request) -> Response | None:
-    """stream_runs without filters (see stream_routes), served ahead of the FastAPI stack; a
+    """stream_runs without filters (see ahead), served ahead of the FastAPI stack; a
     request with a query goes to the full handler, which validates its filters."""
     if request.scope["query_string"]:
         return None

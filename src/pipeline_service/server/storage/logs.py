@@ -94,6 +94,17 @@ def read(run_id: str, query: LogQuery) -> Plan[Page[LogRecord]]:
     return cut(rows, lambda row: documents.log_document(row["doc"]))
 
 
+def delete(run_ids: list[str]) -> Plan[None]:
+    """Delete the records of these runs, which the plan deleted (after their rows: an append
+    still numbering records holds a run's row until it commits, so the deletion of the row
+    waits for it, and this statement sees its records). PostgreSQL keeps no foreign key from
+    `logs.run_id` (its check cost every record a lookup: migration 6), so nothing deletes them
+    with their run but this; on SQLite the key's cascade has deleted them already."""
+    yield Query(
+        "DELETE FROM logs WHERE run_id=:run_id", many=[{"run_id": run_id} for run_id in run_ids]
+    )
+
+
 def read_range(run_id: str, first_seq: int, last_seq: int) -> Plan[list[LogRecord]]:
     """Records first_seq..last_seq of the run (for a change feed)."""
     rows = yield Query(

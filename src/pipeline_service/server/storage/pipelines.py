@@ -9,7 +9,7 @@ from __future__ import annotations
 from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND
 from pipeline_service.server.models import PipelineCreate, PipelineUpdate
-from pipeline_service.server.storage import artifacts, documents, idempotency
+from pipeline_service.server.storage import artifacts, documents, idempotency, logs
 from pipeline_service.server.storage.changes import RunDeleted
 from pipeline_service.server.storage.paging import Page, bounded, cut
 from pipeline_service.server.storage.plans import MAX_INT_PARAM, Plan, Query, Tx, row_by_id
@@ -86,6 +86,7 @@ def delete(tx: Tx, pipeline_id: str) -> Plan[list[str]]:
     released = yield from artifacts.object_keys("pipeline_id=:id", {"id": key})
     yield Query("DELETE FROM pipelines WHERE id=:id", {"id": key})
     run_ids = [row["id"] for row in runs]
+    yield from logs.delete(run_ids)
     yield from idempotency.forget([key, *run_ids])
     tx.changes.extend(RunDeleted(run_id) for run_id in run_ids)
     return released

@@ -73,6 +73,21 @@ class Tx:
 PlanFactory = Callable[[Tx], Plan[T]]
 
 
+def run(plan: Plan[T], dialect: Dialect, execute: Callable[[str, Query], Rows]) -> T:
+    """Run plan to its answer: each statement rendered in dialect and given to execute (which
+    answers its rows); a statement the dialect spells as nothing answers no rows."""
+    try:
+        query = next(plan)
+        while True:
+            sql = dialect.render(query.sql)
+            query = plan.send(execute(sql, query) if sql else [])
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    finally:
+        plan.close()
+
+
 def first(rows: Rows) -> Row | None:
     """The first row, or None."""
     return rows[0] if rows else None
@@ -115,11 +130,12 @@ class Dialect:
     now: str
     seconds: str  # with {name}
     long_ago: str
-    lock: str
-    share: str
-    skip_locked: str
-    serialize: str  # with {name}; "" runs nothing
-    pyformat: bool  # parameters as %(name)s (psycopg) instead of :name (sqlite3)
+    # Where writes are serial (one writer at a time) no statement needs a lock: "".
+    lock: str = ""
+    share: str = ""
+    skip_locked: str = ""
+    serialize: str = ""  # with {name}; "" runs nothing
+    pyformat: bool = False  # parameters as %(name)s (psycopg) instead of :name (sqlite3)
     doc_bytes: str = "length(doc)"
     next_change: str = "0"
     _rendered: dict[str, str] = field(default_factory=dict, init=False, compare=False, repr=False)

@@ -22,6 +22,7 @@ from pipeline_service.server.storage import (
     events,
     idempotency,
     labels,
+    logs,
     metric_history,
     pipelines,
 )
@@ -151,7 +152,10 @@ def change_run(
     if run["labels"] != before["labels"]:
         yield from labels.store(row["id"], run["labels"], replace=True)
     state = RunState(run, state.version + 1)
-    columns = documents.run_columns(run)
+    # Only the columns whose values changed: an index on a column assigned is rewritten even
+    # when the value stays (two more pages for every commit to write).
+    was = documents.run_columns(cast(Run, before))
+    columns = {name: v for name, v in documents.run_columns(run).items() if v != was[name]}
     assignments = "".join(f", {name}=:{name}" for name in columns)
     yield Query(
         f"UPDATE runs SET doc=:doc, version=:version, change_seq={{next_change}}{assignments} "
@@ -201,6 +205,7 @@ def delete(tx: Tx, run_id: str) -> Plan[list[str]]:
     released = yield from artifacts.object_keys("id=:id", {"id": key})
     if not (yield Query("DELETE FROM runs WHERE id=:id RETURNING id", {"id": key})):
         raise NotFound(RUN_NOT_FOUND)
+    yield from logs.delete([key])
     yield from idempotency.forget([key])
     tx.changes.append(RunDeleted(key))
     return released

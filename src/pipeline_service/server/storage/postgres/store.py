@@ -9,6 +9,17 @@ leases and Idempotency-Keys all come from the transaction's `now()` (one clock f
 replica), and two requests with one Idempotency-Key are serialized by a transaction-level
 advisory lock. Changes reach every replica's subscribers through LISTEN/NOTIFY (`listener.py`).
 
+Committing without holding locks over the disk flush: a transaction that changes a run holds the
+change sequence's advisory lock (schema.py, 5) and NOTIFY's database lock until it ends, so a
+commit that waited for its WAL flush there would make every concurrent writer wait for that
+flush in turn (no group commit: one fsync after the other). A write transaction therefore
+commits asynchronously (`synchronous_commit` off: its locks go at once) and, in the same round
+trip, a durability barrier follows (`_FLUSHED`: a one-record transaction committed
+synchronously, whose flush covers the write's commit record): the caller gets its answer only
+once the write is on disk, as before, and concurrent writers share flushes. Other sessions may
+see a commit up to one flush before it is on disk; a database crash in that window loses it
+(its writer got an error, as for any connection lost at its COMMIT).
+
 Failing fast: a request waits at most REQUEST_WAIT_SECONDS for a pooled connection (then 503
 with Retry-After), the pool retries connecting at least every RECONNECT_MAX_DELAY_SECONDS while
 the database is away, and /health never waits for the pool (its own connection).
@@ -188,28 +199,24 @@ _INERROR = psycopg.pq.TransactionStatus.INERROR
 
 
 async def run_plan(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
-    """Run a read plan's statements on conn, one round trip each."""
-    try:
+    """Run a read plan's statements on conn, one round trip each (plans.run, awaiting)."""
+    with contextlib.closing(plan):
         query = next(plan)
         while True:
-            rows: Rows
+            rows: Rows = []
             sql = POSTGRES.render(query.sql)
-            if not sql:
-                rows = []
-            elif query.many is not None:
-                if query.many:
-                    async with conn.cursor() as cursor:
-                        await cursor.executemany(sql, query.many)
-                rows = []
-            else:
+            if sql and query.many is None:
                 cursor = await conn.execute(sql, query.params)
-                rows = await cursor.fetchall() if cursor.description is not None else []
-            query = plan.send(rows)
-    except StopIteration as done:
-        result: T = done.value
-        return result
-    finally:
-        plan.close()
+                if cursor.description is not None:
+                    rows = await cursor.fetchall()
+            elif sql and query.many:
+                async with conn.cursor() as cursor:
+                    await cursor.executemany(sql, query.many)
+            try:
+                query = plan.send(rows)
+            except StopIteration as done:
+                result: T = done.value
+                return result
 
 
 # A write whose answer a plan never reads: INSERT, UPDATE or DELETE without RETURNING, and the
@@ -219,6 +226,11 @@ _SERIALIZE_TOKEN = re.compile(r"^\s*\{serialize:\w+\}\s*$")
 # The statements that open a write transaction (nothing of the plan's yet).
 _ASK_TIME = "SELECT now() AS now"
 _PREAMBLE = frozenset({"BEGIN", _ASK_TIME})
+# The statements that end one: commit without waiting for the flush (no lock is held over it),
+# then wait for a flush that covers the commit (a transactional WAL record, committed
+# synchronously: its flush reaches past the write's commit record).
+_FLUSHED = "SELECT pg_logical_emit_message(true, 'pipeline_service', '')"
+_COMMIT = ("SET LOCAL synchronous_commit TO off", "COMMIT", _FLUSHED)
 # An insert of plain parameters, which COPY does faster for many rows.
 _PLAIN_INSERT = re.compile(r"^INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(([%()\w, ]+)\)$")
 
@@ -236,8 +248,9 @@ async def run_transaction(
     bound on the client and held back, answered with no rows at once, and goes with the next
     statement that reads, or with the COMMIT. So BEGIN goes with the first read, and the writes
     after the last read with the COMMIT: a progress report is two round trips (`BEGIN; SELECT …
-    FOR UPDATE`, then `UPDATE …; COMMIT`), not four. Rows of many parameter sets go by COPY
-    when the statement is a plain INSERT (log records), else by executemany.
+    FOR UPDATE`, then `UPDATE …; COMMIT` and the flush barrier: _COMMIT), not four. Rows of
+    many parameter sets go by COPY when the statement is a plain INSERT (log records), else by
+    executemany.
 
     When the plan fails (NotFound…), what it held back is sent first: a database error of an
     earlier write (a value it cannot hold: 422) is the answer, as when each statement went on
@@ -272,7 +285,7 @@ async def run_transaction(
                         await _send(conn, held, clock)
                     raise
         except StopIteration as done:
-            held.append("COMMIT")
+            held += _COMMIT
             if committing is not None:
                 committing.append(True)
             await _send(conn, held, clock)

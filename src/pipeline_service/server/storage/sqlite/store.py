@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pipeline_service.server.errors import StorageUnavailable
-from pipeline_service.server.storage import metric_history
+from pipeline_service.server.storage import metric_history, plans
 from pipeline_service.server.storage.changes import ChangeListener, WatchedRuns
 from pipeline_service.server.storage.interface import Storage, heartbeat
-from pipeline_service.server.storage.plans import Dialect, Plan, PlanFactory, Rows, Tx
+from pipeline_service.server.storage.plans import Dialect, Plan, PlanFactory, Query, Rows, Tx
 from pipeline_service.server.storage.sqlite import changes, schema
 from pipeline_service.server.storage.sqlite.writer import (
     GroupCommitWriter,
@@ -45,11 +45,6 @@ SQLITE = Dialect(
     now=":now",
     seconds=":{name}",
     long_ago="0",
-    lock="",
-    share="",
-    skip_locked="",
-    serialize="",
-    pyformat=False,
     # Writes are serial: one more than the newest number is the next (sqlite/schema.py, 9).
     next_change=(
         "(SELECT coalesce(max(n), 0) + 1 FROM (SELECT max(change_seq) AS n FROM runs "
@@ -87,28 +82,19 @@ def _values(names: list[str]) -> Values:
 
 def run_plan(conn: sqlite3.Connection, plan: Plan[T], epoch: float) -> T:
     """Run plan's statements on conn (epoch: the `{now}` of its transaction)."""
-    try:
-        query = next(plan)
-        while True:
-            rows: Rows
-            sql = SQLITE.render(query.sql)
-            if not sql:
-                rows = []
-            elif query.many is not None:
-                positional, values = _positional(sql)
-                conn.executemany(positional, map(values, query.many))
-                rows = []
-            else:
-                params = query.params
-                if ":now" in sql:
-                    params = {**params, "now": epoch}
-                rows = conn.execute(sql, params).fetchall()
-            query = plan.send(rows)
-    except StopIteration as done:
-        result: T = done.value
-        return result
-    finally:
-        plan.close()
+
+    def execute(sql: str, query: Query) -> Rows:
+        if query.many is not None:
+            positional, values = _positional(sql)
+            conn.executemany(positional, map(values, query.many))
+            return []
+        params = query.params
+        if ":now" in sql:
+            params = {**params, "now": epoch}
+        rows: Rows = conn.execute(sql, params).fetchall()
+        return rows
+
+    return plans.run(plan, SQLITE, execute)
 
 
 class SQLiteStorage(Storage):

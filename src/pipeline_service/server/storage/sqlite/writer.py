@@ -3,9 +3,12 @@
 Every write runs on this thread inside a `BEGIN IMMEDIATE` transaction, so a read-modify-write
 (progress reports, claims) can never lose an update, and its future resolves (so the client gets
 its 2xx) only once the COMMIT is on disk. Writes that queue up together share one transaction
-and one fsync (group commit), each in its own savepoint. A `prelude` runs first in every batch
-(the change feed reads other processes' commits there, under the same write lock), and the
-writer keeps the outcome of the latest real writes for /health (`WriteHealth`).
+and one fsync (group commit), each in its own savepoint; a batch waits a moment (`LINGER`, at
+most 1 ms) for as many writes as the last batch had, since their clients, answered together,
+usually send their next writes together (without it, the first of them was committed alone).
+A `prelude` runs first in every batch (the change feed reads other processes' commits there,
+under the same write lock), and the writer keeps the outcome of the latest real writes for
+/health (`WriteHealth`).
 
 A write's future is an asyncio future of the event loop that submitted it; the thread hands a
 whole batch back to the loop at once — its changes, then its answers — with one
@@ -143,6 +146,7 @@ class GroupCommitWriter:
 
     MAX_BATCH = 128
     MAX_QUEUED = 10_000
+    LINGER = 0.001  # seconds a batch waits at most for the writes the last batch had
 
     def __init__(
         self,
@@ -166,6 +170,7 @@ class GroupCommitWriter:
         self._queue: queue.Queue[_Job | None] = queue.Queue(max_queued)
         self._lock = threading.Lock()
         self._stopping = False
+        self._last_batch = 0  # how many writes the last batch committed
         self.health = WriteHealth()
         self._thread = self._start_thread()
 
@@ -226,9 +231,17 @@ class GroupCommitWriter:
             self._run_raw(job)
             return False
         batch, stopping = [job], False
+        # Writes that came in the last batch usually come back together (their clients got
+        # their answers together): wait a moment for as many, rather than commit the first one
+        # alone and the others in the next fsync (as PostgreSQL's commit_delay does).
+        expected, self._last_batch = self._last_batch, 0
+        deadline = time.monotonic() + self.LINGER
         while len(batch) < self.MAX_BATCH:
             try:
-                queued = self._queue.get_nowait()
+                if len(batch) < expected:
+                    queued = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                else:
+                    queued = self._queue.get_nowait()
             except queue.Empty:
                 break
             if queued is None:
@@ -241,6 +254,7 @@ class GroupCommitWriter:
                 continue
             batch.append(queued)
         if batch:
+            self._last_batch = len(batch)
             self._commit(batch)
         return stopping
 
