@@ -25,6 +25,7 @@ from pipeline_service.server.storage.postgres import store as postgres_store
 from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
 from pipeline_service.server.storage.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.storage.postgres.store import PostgresStorage
+from pipeline_service.server.storage.queries import RunWrite
 from pipeline_service.server.timestamps import format_timestamp
 from tests.postgres_support import unavailable, with_dbname
 from tests.sample import API
@@ -237,7 +238,9 @@ def test_each_change_is_read_once_by_a_replica_and_only_if_watched(postgres_dsn:
             for step in range(1, 11):
                 for run in (streamed, ignored):
                     update = {"action_progress": {"name": "a", "progress": step / 10}}
-                    await writer.report_progress(run["id"], ProgressUpdate.model_validate(update))
+                    await writer.report_progress(
+                        RunWrite(run["id"]), ProgressUpdate.model_validate(update)
+                    )
                     await asyncio.sleep(0.02)  # one change at a time: no coalescing
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -298,7 +301,7 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
             update = ProgressUpdate.model_validate(
                 {"action_progress": {"name": "a", "progress": 0.5}}
             )
-            reported = await store.report_progress(run["id"], update)
+            reported = await store.report_progress(RunWrite(run["id"]), update)
             assert len(sent) == 2, sent
             assert sent[0].startswith("BEGIN;SELECT now() AS now;SELECT ")
             assert sent[1].endswith(";".join(postgres_store._COMMIT)), sent
