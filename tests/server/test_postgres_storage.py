@@ -97,7 +97,7 @@ def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
                 "labels": {},
             }
             run = await store.create_run("old", RunCreate(), None)
-            claim = await store.claim_run("w", 30, None)
+            claim = await store.claim_run("w", 30)
             assert claim is not None
             assert claim["run"]["id"] == run["id"]
         finally:

@@ -260,13 +260,16 @@ class Storage(abc.ABC):
         self,
         worker_id: str,
         lease_seconds: float,
-        pipeline_id: str | None,
+        *,
+        pipeline_id: str | None = None,
         host: str | None = None,
     ) -> RunClaim | None:
         """A RunClaim document (with the run's new `lease_token`), or None when none waits;
         `host` (the claim's address) goes into the run's `claimed` event."""
         return await self._write(
-            lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id, host)
+            lambda tx: leases.claim(
+                tx, worker_id, lease_seconds, pipeline_id=pipeline_id, host=host
+            )
         )
 
     # the runs' change sequence (the runs stream)

@@ -37,7 +37,12 @@ def expiry_text(value: float | datetime) -> str:
 
 
 def claim(
-    tx: Tx, worker_id: str, lease_seconds: float, pipeline_id: str | None, host: str | None = None
+    tx: Tx,
+    worker_id: str,
+    lease_seconds: float,
+    *,
+    pipeline_id: str | None = None,
+    host: str | None = None,
 ) -> Plan[RunClaim | None]:
     """Lease the oldest claimable run (of pipeline_id, when given) to worker_id, or None; its
     events say who claimed it (from host) and, for a run whose lease expired, from whom."""
