@@ -3,7 +3,9 @@
 One SQLite server and two servers on one PostgreSQL database (a throwaway local cluster with
 fsync on, as in production), each in its own process. For SQLite and PostgreSQL:
 report_progress and get_run requests/s with 1 and 8 clients, and append_logs entries/s (batches
-of 100 and 1,000), with the loops of section 3. Then push latency on PostgreSQL, measured as in
+of 100 and 1,000), with the loops of section 3; beside them the server's CPU per request, and
+for PostgreSQL the database's (every process of the cluster, from /proc: the steadiest figure of
+what a change saves there on a shared machine). Then push latency on PostgreSQL, measured as in
 section 2: reports go through replica A, with the subscribers on A itself ("same replica") or
 on replica B ("other replica": the change travels A → PostgreSQL NOTIFY → B). Finally, how many
 subscribers the service carries: the p99 with N subscribers on one replica, and with 2N split
@@ -15,10 +17,12 @@ Skipped, with the reason printed, when PostgreSQL cannot be started on this mach
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import Helper, Results, ServerProcess, percentile
+from benchmarks._harness import Helper, Results, ServerProcess, cpu_seconds, percentile
 from benchmarks.latency import REPORT_INTERVAL
 from benchmarks.throughput import _rate
 from pipeline_service import AsyncPipelineServiceClient, PipelineServiceClient
@@ -39,7 +43,22 @@ def _setup(url: str) -> tuple[str, list[str]]:
         return pipeline_id, [client.create_run(pipeline_id)["id"] for _ in range(8)]
 
 
-async def _rates(url: str, pid: int, duration: float) -> dict[str, float]:
+def _cluster_cpu(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL cluster so far: its postmaster's child processes (the
+    connections' backends, the WAL writer...)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == postmaster:
+            total += cpu_seconds(stat.parent.name)
+    return total
+
+
+async def _rates(url: str, pid: int, duration: float, postmaster: int | None) -> dict[str, float]:
+    """The figures of one backend; with a postmaster, also its database's CPU per request."""
     _, run_ids = _setup(url)
 
     async def report(client: AsyncPipelineServiceClient, index: int, i: int) -> Any:
@@ -53,11 +72,30 @@ async def _rates(url: str, pid: int, duration: float) -> dict[str, float]:
         return await client.get_run(run_ids[index])
 
     figures: dict[str, float] = {}
+    calls = 0
+
+    async def measured(call: Any, concurrency: int) -> tuple[float, float, float]:
+        """_rate's figures, and the database's CPU ms per call (NaN without a postmaster)."""
+        nonlocal calls
+
+        async def counted(client: AsyncPipelineServiceClient, index: int, i: int) -> Any:
+            nonlocal calls
+            calls += 1
+            return await call(client, index, i)
+
+        calls = 0
+        before = _cluster_cpu(postmaster) if postmaster else 0.0
+        rate, cpu_ms, _ = await _rate(url, pid, counted, concurrency, duration)
+        database = _cluster_cpu(postmaster) - before if postmaster else math.nan
+        return rate, cpu_ms, 1000 * database / max(calls, 1)
+
     for name, call in (("report_progress", report), ("get_run", get_run)):
         for concurrency in (1, 8):
-            rate, cpu_ms, _ = await _rate(url, pid, call, concurrency, duration)
+            rate, cpu_ms, database_ms = await measured(call, concurrency)
             figures[f"{name}, {concurrency} client(s): req/s"] = rate
             figures[f"{name}, {concurrency} client(s): server CPU per req"] = cpu_ms
+            if name == "report_progress":
+                figures[f"{name}, {concurrency} client(s): database CPU per req"] = database_ms
     for batch in LOG_BATCHES:
         entries = [{"message": f"log line {n}", "action_name": "a0"} for n in range(batch)]
 
@@ -66,8 +104,10 @@ async def _rates(url: str, pid: int, duration: float) -> dict[str, float]:
         ) -> Any:
             return await client.append_logs(run_ids[index], entries)
 
-        rate, _, _ = await _rate(url, pid, append, 1, duration)
+        rate, cpu_ms, database_ms = await measured(append, 1)
         figures[f"append_logs, batch {batch}: entries/s"] = rate * batch
+        figures[f"append_logs, batch {batch}: server CPU per batch"] = cpu_ms
+        figures[f"append_logs, batch {batch}: database CPU per batch"] = database_ms
     return figures
 
 
@@ -138,11 +178,18 @@ def run(results: Results, *, duration: float, subscribers: int, reports: int) ->
             ServerProcess(db=cluster.dsn("bench")) as replica_b,
         ):
             rates = {}
-            for backend, server in (("SQLite", sqlite), ("PostgreSQL", replica_a)):
-                rates[backend] = asyncio.run(_rates(server.url, server.pid, duration))
+            postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+            for backend, server, database in (
+                ("SQLite", sqlite, None),
+                ("PostgreSQL", replica_a, postmaster),
+            ):
+                rates[backend] = asyncio.run(_rates(server.url, server.pid, duration, database))
             for name in rates["SQLite"]:
                 for backend in ("SQLite", "PostgreSQL"):
-                    unit = name.rsplit(": ", 1)[1].replace("server CPU per req", "ms")
+                    if backend == "SQLite" and "database CPU" in name:
+                        continue  # SQLite's work is in the server's own CPU
+                    unit = name.rsplit(": ", 1)[1]
+                    unit = "ms" if " CPU per " in unit else unit
                     target = (
                         LOG_TARGETS[backend] if name.startswith("append_logs, batch 1000") else None
                     )

@@ -67,6 +67,8 @@ POSTGRES_EXPECTED = {
         "PostgreSQL report_progress, 8 client(s): req/s",
         "PostgreSQL get_run, 1 client(s): req/s",
         "PostgreSQL append_logs, batch 100: entries/s",
+        "PostgreSQL report_progress, 8 client(s): database CPU per req",
+        "PostgreSQL append_logs, batch 1000: database CPU per batch",
         "PostgreSQL push, 2 subscribers on the other replica: p99",
         "4 subscribers over two replicas: p99",
     ],
