@@ -193,6 +193,13 @@ def test_what_is_not_plain_goes_through_the_stack_with_its_body(server: Server) 
         ("POST", f"{API}/runs/{'r' * 256}/progress", PROGRESS, json_type, 422),
         ("POST", f"{API}/runs/RUN/progress", PROGRESS, {"Content-Type": "text/plain"}, 415),
         ("POST", f"{API}/runs/RUN/progress", PROGRESS, {}, 415),
+        (  # the first Content-Type counts
+            "POST",
+            f"{API}/runs/RUN/progress",
+            PROGRESS,
+            {"Content-Type": "text/plain", "content-type": "application/json"},
+            415,
+        ),
         ("POST", f"{API}/runs/RUN/progress", PROGRESS + b" " * MAX_BODY, json_type, 413),
         ("POST", f"{API}/runs/a%2Fb/progress", PROGRESS, json_type, 404),
         ("POST", f"{API}/runs/RUN/progress", PROGRESS, {**json_type, "Host": "evil.test"}, 421),

@@ -335,8 +335,9 @@ def test_writes_that_came_together_are_waited_for_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a batch of four, the next batch waits (at most LINGER) for four writes rather than
-    commit the first alone: one fsync for what the last batch's clients send back. A lone
-    write after a batch of one does not wait; the wait ends at LINGER when fewer come."""
+    commit the first alone: one fsync for what the last batch's clients send back. Fewer than
+    that are committed once LINGER is over, and the recent peak (four) is still waited for
+    next; once the peak is older than PEAK_WINDOW, the last batch's size is."""
     store = SQLiteStorage(tmp_path / "linger.db")
     sizes: list[int] = []
 
@@ -349,26 +350,35 @@ def test_writes_that_came_together_are_waited_for_together(
             sizes.append(len(batch))
             commit(batch)
 
+        def create(name: str) -> asyncio.Task[Pipeline]:
+            return asyncio.create_task(store.create_pipeline(pipeline_body(name), None))
+
+        async def one_by_one(names: str) -> None:
+            """Each write sent a while after the one before."""
+            writes = []
+            for name in names:
+                writes.append(create(name))
+                await asyncio.sleep(0.05)
+            await asyncio.wait_for(asyncio.gather(*writes), WAIT)
+
         monkeypatch.setattr(writer, "_commit", counted)
         monkeypatch.setattr(writer, "LINGER", WAIT, raising=False)
+        monkeypatch.setattr(writer, "PEAK_WINDOW", WAIT, raising=False)
         release = await hold_writer(store)
-        together = [
-            asyncio.create_task(store.create_pipeline(pipeline_body(f"a{i}"), None))
-            for i in range(4)
-        ]
+        together = [create(f"a{i}") for i in range(4)]
         await queued(store, 4)
         release.set()
         await asyncio.wait_for(asyncio.gather(*together), WAIT)
-        one_by_one = []
-        for i in range(4):  # each sent a while after the one before: one batch all the same
-            one_by_one.append(
-                asyncio.create_task(store.create_pipeline(pipeline_body(f"b{i}"), None))
-            )
-            await asyncio.sleep(0.05)
-        await asyncio.wait_for(asyncio.gather(*one_by_one), WAIT)
+        await one_by_one("bcde")  # one batch all the same
         monkeypatch.setattr(writer, "LINGER", 0.05, raising=False)
-        for name in ("c", "d"):  # fewer than the last batch: committed once LINGER is over
+        # Two of the four: committed once LINGER is over.
+        await asyncio.wait_for(asyncio.gather(create("f"), create("g")), WAIT)
+        monkeypatch.setattr(writer, "LINGER", WAIT, raising=False)
+        await one_by_one("hijk")  # the peak (four), not the last batch (two), is waited for
+        monkeypatch.setattr(writer, "LINGER", 0.05, raising=False)
+        monkeypatch.setattr(writer, "PEAK_WINDOW", 0.0, raising=False)
+        for name in "lm":  # the peak is old: l waits for the last batch's four, then m is alone
             await asyncio.wait_for(store.create_pipeline(pipeline_body(name), None), WAIT)
-        assert sizes[-4:] == [4, 4, 1, 1]
+        assert sizes[-6:] == [4, 4, 2, 4, 1, 1]
 
     run_with(store, scenario)

@@ -4,8 +4,9 @@ Every write runs on this thread inside a `BEGIN IMMEDIATE` transaction, so a rea
 (progress reports, claims) can never lose an update, and its future resolves (so the client gets
 its 2xx) only once the COMMIT is on disk. Writes that queue up together share one transaction
 and one fsync (group commit), each in its own savepoint; a batch waits a moment (`LINGER`, at
-most 1 ms) for as many writes as the last batch had, since their clients, answered together,
-usually send their next writes together (without it, the first of them was committed alone).
+most 1 ms) for as many writes as the largest batch of the last moment (`PEAK_WINDOW`) had,
+since writers answered together usually send their next writes together (without the wait, the
+first of them was committed alone, the others in the next fsync). A lone writer never waits.
 A `prelude` runs first in every batch (the change feed reads other processes' commits there,
 under the same write lock), and the writer keeps the outcome of the latest real writes for
 /health (`WriteHealth`).
@@ -146,7 +147,8 @@ class GroupCommitWriter:
 
     MAX_BATCH = 128
     MAX_QUEUED = 10_000
-    LINGER = 0.001  # seconds a batch waits at most for the writes the last batch had
+    LINGER = 0.001  # seconds a batch waits at most for as many writes as the recent peak
+    PEAK_WINDOW = 0.05  # seconds a batch size stays the peak unless a batch reaches it again
 
     def __init__(
         self,
@@ -171,6 +173,7 @@ class GroupCommitWriter:
         self._lock = threading.Lock()
         self._stopping = False
         self._last_batch = 0  # how many writes the last batch committed
+        self._peak, self._peak_at = 0, 0.0  # the recent peak batch size, when last reached
         self.health = WriteHealth()
         self._thread = self._start_thread()
 
@@ -231,11 +234,14 @@ class GroupCommitWriter:
             self._run_raw(job)
             return False
         batch, stopping = [job], False
-        # Writes that came in the last batch usually come back together (their clients got
-        # their answers together): wait a moment for as many, rather than commit the first one
-        # alone and the others in the next fsync (as PostgreSQL's commit_delay does).
-        expected, self._last_batch = self._last_batch, 0
-        deadline = time.monotonic() + self.LINGER
+        # Writes answered together usually come back together: wait a moment for as many as
+        # the recent peak batch (the last batch once the peak is older than PEAK_WINDOW),
+        # rather than commit the first alone and the others in the next fsync (as
+        # PostgreSQL's commit_delay does).
+        now = time.monotonic()
+        expected = self._peak if now - self._peak_at <= self.PEAK_WINDOW else self._last_batch
+        self._last_batch = 0
+        deadline = now + self.LINGER
         while len(batch) < self.MAX_BATCH:
             try:
                 if len(batch) < expected:
@@ -255,6 +261,9 @@ class GroupCommitWriter:
             batch.append(queued)
         if batch:
             self._last_batch = len(batch)
+            now = time.monotonic()
+            if len(batch) >= self._peak or now - self._peak_at > self.PEAK_WINDOW:
+                self._peak, self._peak_at = len(batch), now
             self._commit(batch)
         return stopping
 
