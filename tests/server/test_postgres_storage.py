@@ -265,9 +265,8 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
     postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The transaction's now() goes with BEGIN and the plan's first read: a progress report is
-    `BEGIN; SELECT now(); SELECT … FOR UPDATE`, then `UPDATE …; COMMIT` and the flush barrier.
-    A plan that reads its time before any statement still gets the database's clock (a round
-    trip of its own)."""
+    `BEGIN; SELECT now(); SELECT … FOR UPDATE`, then `UPDATE …; COMMIT`. A plan that reads its
+    time before any statement still gets the database's clock (a round trip of its own)."""
     sent: list[str] = []  # each round trip's text
     send, execute = postgres_store._send, psycopg.AsyncConnection.execute
 
@@ -304,7 +303,7 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
             reported = await store.report_progress(RunWrite(run["id"]), update)
             assert len(sent) == 2, sent
             assert sent[0].startswith("BEGIN;SELECT now() AS now;SELECT ")
-            assert sent[1].endswith(";".join(postgres_store._COMMIT)), sent
+            assert sent[1].endswith(";COMMIT"), sent  # a lone write: synchronously
             assert reported["progress"][0]["progress"] == 0.5
             for plan, round_trips in ((time_then_clock, 3), (clock_then_time, 2)):
                 sent.clear()
@@ -317,10 +316,24 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
     asyncio.run(scenario())
 
 
-def test_a_write_returns_only_once_its_commit_is_flushed(postgres_dsn: str) -> None:
-    """A write commits without waiting for its flush (no lock held over it) and is answered
-    only after the barrier that follows: its commit is on disk when it returns, though the WAL
-    writer would flush it 10 s later (without the barrier, every write below fails this)."""
+def test_a_write_beside_others_returns_only_once_its_commit_is_flushed(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While another write is under way, a write commits without waiting for its flush (no
+    lock held over it), then sends the flush barrier: its commit is on disk when it returns,
+    though the WAL writer would flush it 10 s later (without the barrier, every write below
+    fails this)."""
+    ends: list[str] = []  # how each round trip ends
+    send = postgres_store._send
+
+    async def sending(conn: Any, held: list[str], *args: Any) -> Any:
+        ends.append(";".join(held[-len(postgres_store._COMMIT) :]))
+        return await send(conn, held, *args)
+
+    monkeypatch.setattr(postgres_store, "_send", sending)
+
+    def waiting(tx: Tx) -> Plan[None]:  # under way until the test's lock goes
+        yield Query("SELECT pg_advisory_xact_lock(7) AS locked")
 
     def write(tx: Tx) -> Plan[str]:
         yield Query("UPDATE heartbeat SET checked = now()")
@@ -333,15 +346,22 @@ def test_a_write_returns_only_once_its_commit_is_flushed(postgres_dsn: str) -> N
         async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
             await conn.execute("ALTER SYSTEM SET wal_writer_delay = '10s'")
             await conn.execute("SELECT pg_reload_conf()")
+            await conn.execute("BEGIN; SELECT pg_advisory_xact_lock(7)")
+            other = asyncio.create_task(store._write(waiting))
             try:
                 await asyncio.sleep(0.2)
                 for _ in range(10):
+                    ends.clear()
                     lsn = await store._write(write)
+                    assert ends[-1] == ";".join(postgres_store._COMMIT)
                     cursor = await conn.execute(
                         "SELECT pg_current_wal_flush_lsn() >= %s::pg_lsn AS flushed", (lsn,)
                     )
                     assert await cursor.fetchone() == (True,)
+                assert not other.done()
             finally:
+                await conn.execute("COMMIT")
+                await other
                 await conn.execute("ALTER SYSTEM RESET wal_writer_delay")
                 await conn.execute("SELECT pg_reload_conf()")
                 await store.close()

@@ -12,13 +12,14 @@ advisory lock. Changes reach every replica's subscribers through LISTEN/NOTIFY (
 Committing without holding locks over the disk flush: a transaction that changes a run holds the
 change sequence's advisory lock (schema.py, 5) and NOTIFY's database lock until it ends, so a
 commit that waited for its WAL flush there would make every concurrent writer wait for that
-flush in turn (no group commit: one fsync after the other). A write transaction therefore
-commits asynchronously (`synchronous_commit` off: its locks go at once) and, in the same round
-trip, a durability barrier follows (`_FLUSHED`: a one-record transaction committed
-synchronously, whose flush covers the write's commit record): the caller gets its answer only
-once the write is on disk, as before, and concurrent writers share flushes. Other sessions may
-see a commit up to one flush before it is on disk; a database crash in that window loses it
-(its writer got an error, as for any connection lost at its COMMIT).
+flush in turn (no group commit: one fsync after the other). So while other writes of this
+process are under way, a write transaction commits asynchronously (`synchronous_commit` off:
+its locks go at once) and, in the same round trip, a durability barrier follows (`_FLUSHED`: a
+one-record transaction committed synchronously, whose flush covers the write's commit record):
+the caller gets its answer only once the write is on disk, as before, and concurrent writers
+share flushes. Other sessions may see such a commit up to one flush before it is on disk; a
+database crash in that window loses it (its writer got an error, as for any connection lost at
+its COMMIT). A lone write commits synchronously (one flush either way, and less work).
 
 Failing fast: a request waits at most REQUEST_WAIT_SECONDS for a pooled connection (then 503
 with Retry-After), the pool retries connecting at least every RECONNECT_MAX_DELAY_SECONDS while
@@ -31,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -164,17 +165,23 @@ class _DatabaseTime(Tx):
         return self._now is None
 
 
-async def _transaction(conn: psycopg.AsyncConnection[Any], plan: PlanFactory[T]) -> tuple[T, Tx]:
+async def _transaction(
+    conn: psycopg.AsyncConnection[Any],
+    plan: PlanFactory[T],
+    contended: Callable[[], bool] | None = None,
+) -> tuple[T, Tx]:
     """Run plan in a transaction on conn: its answer and its Tx, whose `now` is the
     transaction's `now()`, asked in the round trip of BEGIN and the plan's first read (a
     report is two round trips); only a plan that needs the time before its first read waits
     for it a round trip of its own. _ConnectionLost when conn died before the COMMIT was
-    sent."""
+    sent. `contended`: as for run_transaction."""
     committing: list[bool] = []
     try:
         tx = _DatabaseTime()
         try:
-            result = await run_transaction(conn, plan(tx), clock=tx, committing=committing)
+            result = await run_transaction(
+                conn, plan(tx), clock=tx, committing=committing, contended=contended
+            )
         except _TimeNeeded:  # nothing was sent: start over, asking for the time first
             tx = _DatabaseTime()
             cursor = await conn.execute("BEGIN; SELECT now() AS now")
@@ -182,7 +189,9 @@ async def _transaction(conn: psycopg.AsyncConnection[Any], plan: PlanFactory[T])
             row = await cursor.fetchone()
             assert row is not None
             tx.now = format_timestamp(row["now"])
-            result = await run_transaction(conn, plan(tx), begun=True, committing=committing)
+            result = await run_transaction(
+                conn, plan(tx), begun=True, committing=committing, contended=contended
+            )
     except BaseException as exc:
         if conn.broken:
             if isinstance(exc, psycopg.OperationalError) and not committing:
@@ -226,9 +235,9 @@ _SERIALIZE_TOKEN = re.compile(r"^\s*\{serialize:\w+\}\s*$")
 # The statements that open a write transaction (nothing of the plan's yet).
 _ASK_TIME = "SELECT now() AS now"
 _PREAMBLE = frozenset({"BEGIN", _ASK_TIME})
-# The statements that end one: commit without waiting for the flush (no lock is held over it),
-# then wait for a flush that covers the commit (a transactional WAL record, committed
-# synchronously: its flush reaches past the write's commit record).
+# The statements that end one beside others: commit without waiting for the flush (no lock is
+# held over it), then wait for a flush that covers the commit (a transactional WAL record,
+# committed synchronously: its flush reaches past the write's commit record).
 _FLUSHED = "SELECT pg_logical_emit_message(true, 'pipeline_service', '')"
 _COMMIT = ("SET LOCAL synchronous_commit TO off", "COMMIT", _FLUSHED)
 # An insert of plain parameters, which COPY does faster for many rows.
@@ -242,6 +251,7 @@ async def run_transaction(
     begun: bool = False,
     clock: _DatabaseTime | None = None,
     committing: list[bool] | None = None,
+    contended: Callable[[], bool] | None = None,
 ) -> T:
     """Run a write plan in one transaction on conn (in autocommit mode), in as few round trips
     as its reads allow: a statement whose answer the plan never reads (_ANSWERS_NOTHING) is
@@ -257,7 +267,8 @@ async def run_transaction(
     its own. Any failure rolls the transaction back. With `begun`, the caller has sent the
     BEGIN; with `clock`, `SELECT now()` goes right after the BEGIN and sets its time;
     `committing` gets an entry as the COMMIT goes out (past it, a lost connection may have
-    committed)."""
+    committed). When `contended` says other writes are under way, the COMMIT releases the
+    transaction's locks before its flush, and the flush barrier follows (_COMMIT)."""
     cursor = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
     held = [] if begun else ["BEGIN"]
     if clock is not None:
@@ -285,7 +296,7 @@ async def run_transaction(
                         await _send(conn, held, clock)
                     raise
         except StopIteration as done:
-            held += _COMMIT
+            held += _COMMIT if contended is not None and contended() else ("COMMIT",)
             if committing is not None:
                 committing.append(True)
             await _send(conn, held, clock)
@@ -398,6 +409,7 @@ class PostgresStorage(Storage):
         self._health_lock = asyncio.Lock()
         self._last_commit = 0.0
         self._write_failed = False
+        self._writes = 0  # under way (_write)
 
     # lifecycle -------------------------------------------------------------------------------
 
@@ -476,13 +488,26 @@ class PostgresStorage(Storage):
     async def _write(self, plan: PlanFactory[T]) -> T:
         """Run plan in a transaction: again when the database aborts it (deadlock...), again on
         another connection when its connection had died before it committed."""
+        self._writes += 1
+        try:
+            return await self._commit(plan)
+        finally:
+            self._writes -= 1
+
+    def _contended(self) -> bool:
+        """Whether other writes of this process are under way (they wait for the locks that a
+        transaction changing a run holds until it ends)."""
+        return self._writes > 1
+
+    async def _commit(self, plan: PlanFactory[T]) -> T:
+        """_write's attempts."""
         lost = 0
         conflicts = 0
         while True:
             try:
                 with _database_errors():
                     async with self._connection() as conn:
-                        result, tx = await _transaction(conn, plan)
+                        result, tx = await _transaction(conn, plan, self._contended)
             except _ConnectionLost as exc:
                 lost += 1
                 if lost > self._pool_size:
