@@ -16,7 +16,7 @@ import pytest
 
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.errors import StorageUnavailable
-from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
+from pipeline_service.server.models import ClaimRequest, PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.changes import Change, RunChanged, RunState
@@ -97,7 +97,7 @@ def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
                 "labels": {},
             }
             run = await store.create_run("old", RunCreate(), None)
-            claim = await store.claim_run("w", 30)
+            claim = await store.claim_run(ClaimRequest(worker_id="w", lease_seconds=30))
             assert claim is not None
             assert claim["run"]["id"] == run["id"]
         finally:

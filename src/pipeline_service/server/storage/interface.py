@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
 from pipeline_service.server.models import (
     CheckpointCreate,
+    ClaimRequest,
     LogEntry,
     MetricEntry,
     PipelineCreate,
@@ -256,21 +257,10 @@ class Storage(abc.ABC):
 
     # workers
 
-    async def claim_run(
-        self,
-        worker_id: str,
-        lease_seconds: float,
-        *,
-        pipeline_id: str | None = None,
-        host: str | None = None,
-    ) -> RunClaim | None:
+    async def claim_run(self, body: ClaimRequest, host: str | None = None) -> RunClaim | None:
         """A RunClaim document (with the run's new `lease_token`), or None when none waits;
         `host` (the claim's address) goes into the run's `claimed` event."""
-        return await self._write(
-            lambda tx: leases.claim(
-                tx, worker_id, lease_seconds, pipeline_id=pipeline_id, host=host
-            )
-        )
+        return await self._write(lambda tx: leases.claim(tx, body, host))
 
     # the runs' change sequence (the runs stream)
     async def run_changes_head(self) -> int:
