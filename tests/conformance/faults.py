@@ -20,6 +20,7 @@ from pipeline_service.server import EmbeddedServer, rules
 from pipeline_service.server.settings import DEFAULT_LOG_GRACE
 from pipeline_service.server.storage import runs
 from pipeline_service.server.storage.paging import Page
+from pipeline_service.server.storage.queries import RunWrite
 
 _PROGRESS_PATH = re.compile(r"^/api/v1/runs/[^/]+/progress$")
 _RUNS_LIST_PATH = re.compile(r"^/api/v1/pipelines/[^/]+/runs/$")
@@ -358,9 +359,8 @@ def lose_updates(server: EmbeddedServer) -> None:
     read: concurrent reports overwrite each other."""
     storage: Any = server.app.state.storage
 
-    async def report_progress(
-        run_id: str, body: Any, idem: Any = None, lease_token: int | None = None
-    ) -> Any:
+    async def report_progress(target: RunWrite, body: Any) -> Any:
+        run_id = target.run_id
         stale = (await storage.get_run(run_id)).run["progress"]
         await asyncio.sleep(0.05)
 
@@ -386,10 +386,10 @@ def number_out_of_commit_order(server: EmbeddedServer, late: float = 0.3) -> Non
     hidden: set[tuple[str, int]] = set()
     batches = itertools.count()
 
-    async def append_late(run_id: str, *args: Any, **kwargs: Any) -> Any:
-        records = await append_logs(run_id, *args, **kwargs)
+    async def append_late(target: RunWrite, entries: Any) -> Any:
+        records = await append_logs(target, entries)
         if next(batches) % 2 == 0:
-            numbers = {(run_id, record["seq"]) for record in records}
+            numbers = {(target.run_id, record["seq"]) for record in records}
             hidden.update(numbers)
             try:
                 await asyncio.sleep(late)

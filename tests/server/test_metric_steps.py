@@ -13,6 +13,7 @@ import pytest
 from pipeline_service.server.models import MetricEntry, PipelineCreate, RunCreate
 from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.postgres.store import PostgresStorage
+from pipeline_service.server.storage.queries import RunWrite
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.wire import MAX_METRIC_BATCH, MAX_STEP_POINTS
 from tests.sample import API
@@ -216,7 +217,7 @@ def kept_steps(db: Any, cap: int, batches: list[int]) -> tuple[list[int], int, b
                         )
                     )
                     step += 1
-                await store.append_metrics(run["id"], entries, None)
+                await store.append_metrics(RunWrite(run["id"]), entries)
             series = (await store.get_metrics(run["id"]))["actions"][0]["logged"][0]
             return [p["seq"] for p in series["points"]], series["recorded"], series["thinned"]
         finally:

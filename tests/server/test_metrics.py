@@ -19,6 +19,7 @@ from pipeline_service.server.storage.documents import pending_action
 from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.metric_history import MAX_POINTS
 from pipeline_service.server.storage.postgres.store import PostgresStorage
+from pipeline_service.server.storage.queries import RunWrite
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite.schema import MIGRATIONS
 from pipeline_service.wire import MAX_STEP_POINTS, RunMetrics
@@ -191,7 +192,7 @@ def kept_seqs(db: Path | str, max_points: int, reports: int) -> tuple[list[int],
                 update = ProgressUpdate.model_validate(
                     {"action_progress": {"name": "a", "metrics": {"x": i}}}
                 )
-                await store.report_progress(run["id"], update)
+                await store.report_progress(RunWrite(run["id"]), update)
             series = (await store.get_metrics(run["id"]))["actions"][0]
             return [p["seq"] for p in series["points"]], series["recorded"]
         finally:
@@ -251,7 +252,7 @@ def test_a_database_from_before_the_history_gains_it(tmp_path: Path) -> None:
         await store.start(lambda change: None)
         try:
             update = {"action_progress": {"name": "a", "progress": 0.5, "metrics": {"loss": 2}}}
-            await store.report_progress("r", ProgressUpdate.model_validate(update))
+            await store.report_progress(RunWrite("r"), ProgressUpdate.model_validate(update))
             return await store.get_metrics("r")
         finally:
             await store.close()

@@ -16,7 +16,7 @@ import pytest
 
 from pipeline_service.server import EmbeddedServer
 from pipeline_service.server.errors import StorageUnavailable
-from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
+from pipeline_service.server.models import ClaimRequest, PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.changes import Change, RunChanged, RunState
@@ -25,6 +25,7 @@ from pipeline_service.server.storage.postgres import store as postgres_store
 from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
 from pipeline_service.server.storage.postgres.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.storage.postgres.store import PostgresStorage
+from pipeline_service.server.storage.queries import RunWrite
 from pipeline_service.server.timestamps import format_timestamp
 from tests.postgres_support import unavailable, with_dbname
 from tests.sample import API
@@ -96,7 +97,7 @@ def test_database_of_schema_version_1_is_migrated(postgres_dsn: str) -> None:
                 "labels": {},
             }
             run = await store.create_run("old", RunCreate(), None)
-            claim = await store.claim_run("w", 30, None)
+            claim = await store.claim_run(ClaimRequest(worker_id="w", lease_seconds=30))
             assert claim is not None
             assert claim["run"]["id"] == run["id"]
         finally:
@@ -237,7 +238,9 @@ def test_each_change_is_read_once_by_a_replica_and_only_if_watched(postgres_dsn:
             for step in range(1, 11):
                 for run in (streamed, ignored):
                     update = {"action_progress": {"name": "a", "progress": step / 10}}
-                    await writer.report_progress(run["id"], ProgressUpdate.model_validate(update))
+                    await writer.report_progress(
+                        RunWrite(run["id"]), ProgressUpdate.model_validate(update)
+                    )
                     await asyncio.sleep(0.02)  # one change at a time: no coalescing
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
@@ -297,7 +300,7 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
             update = ProgressUpdate.model_validate(
                 {"action_progress": {"name": "a", "progress": 0.5}}
             )
-            reported = await store.report_progress(run["id"], update)
+            reported = await store.report_progress(RunWrite(run["id"]), update)
             assert len(sent) == 2, sent
             assert sent[0].startswith("BEGIN;SELECT now() AS now;SELECT ")
             assert sent[1].endswith(";COMMIT"), sent  # a lone write: synchronously

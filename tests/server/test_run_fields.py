@@ -17,6 +17,7 @@ import pytest
 from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.storage import documents, open_storage
 from pipeline_service.server.storage.changes import Change, RunChanged
+from pipeline_service.server.storage.queries import RunWrite
 from pipeline_service.wire import Run
 from tests.sample import ACTIONS, API, unique
 
@@ -111,7 +112,9 @@ def test_a_new_run_field_reaches_the_change_feeds(
             deadline = time.monotonic() + 30
             while not all(any(isinstance(c, RunChanged) for c in seen) for seen in (own, other)):
                 assert time.monotonic() < deadline, "a store never reported the change"
-                await writer.report_progress(run["id"], ProgressUpdate.model_validate(report))
+                await writer.report_progress(
+                    RunWrite(run["id"]), ProgressUpdate.model_validate(report)
+                )
                 await asyncio.sleep(0.2)
             return (
                 [c.state.run for c in own if isinstance(c, RunChanged)],

@@ -13,7 +13,7 @@ import pytest
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage.changes import Change
 from pipeline_service.server.storage.plans import Plan, Query
-from pipeline_service.server.storage.queries import RunQuery
+from pipeline_service.server.storage.queries import RunQuery, RunWrite
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from pipeline_service.server.timestamps import normalize_timestamp
@@ -224,7 +224,7 @@ def test_deleting_runs_and_pipelines_leaves_no_log_records(new_database: Databas
             ]
             entries = [LogEntry(message=f"line {n}") for n in range(3)]
             for run_id in runs:
-                await store.append_logs(run_id, entries, None)
+                await store.append_logs(RunWrite(run_id), entries)
             assert await store._read(count) == dict.fromkeys(runs, 3)
             await store.delete_run(runs[0])
             assert await store._read(count) == dict.fromkeys(runs[1:], 3)

@@ -19,6 +19,7 @@ from pipeline_service.server.errors import StorageUnavailable
 from pipeline_service.server.models import PipelineCreate, ProgressUpdate, RunCreate
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, Query
+from pipeline_service.server.storage.queries import RunWrite
 from pipeline_service.server.storage.sqlite import SQLiteStorage
 from pipeline_service.server.storage.sqlite import store as sqlite_storage
 from pipeline_service.wire import Pipeline
@@ -109,7 +110,7 @@ def test_a_batch_publishes_its_changes_before_it_answers_its_writes(tmp_path: Pa
             raise failures.pop()
 
     async def report(run_id: str) -> list[str]:
-        await store.report_progress(run_id, ProgressUpdate(status="running"))
+        await store.report_progress(RunWrite(run_id), ProgressUpdate(status="running"))
         return list(published)
 
     async def main() -> None:

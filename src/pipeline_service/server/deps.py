@@ -3,7 +3,6 @@ what a write names besides its body (its Idempotency, the fenced run and lease t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Query, Request
@@ -19,6 +18,7 @@ from pipeline_service.server.idempotency import (
 from pipeline_service.server.settings import Settings
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.interface import Storage
+from pipeline_service.server.storage.queries import RunWrite
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -83,16 +83,6 @@ async def _idempotency(
 
 IdempotencyDep = Annotated[Idempotency | None, Depends(_idempotency)]
 """A creating write's Idempotency (None without an Idempotency-Key header)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunWrite:
-    """A fenced write to a run: the run, the request's Idempotency (None without an
-    Idempotency-Key) and the writer's lease token (None without a Lease-Token)."""
-
-    run_id: str
-    idem: Idempotency | None
-    lease_token: int | None
 
 
 async def _run_write(

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/runs", tags=["checkpoints"], route_class=Stri
 async def create_checkpoint(
     write: RunWriteDep, body: CheckpointCreate, storage: StorageDep
 ) -> JSONResponse:
-    checkpoint = await storage.create_checkpoint(write.run_id, body, write.idem, write.lease_token)
+    checkpoint = await storage.create_checkpoint(write, body)
     return JSONResponse(checkpoint, status_code=201)
 
 

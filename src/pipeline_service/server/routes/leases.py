@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/runs", tags=["workers"], route_class=StrictJS
 @router.post("/claim", operation_id="claim_run")
 async def claim_run(request: Request, body: ClaimRequest, storage: StorageDep) -> Response:
     host = request.client.host if request.client else None
-    claim = await storage.claim_run(body.worker_id, body.lease_seconds, body.pipeline_id, host)
+    claim = await storage.claim_run(body, host)
     if claim is None:
         return Response(status_code=204)
     return JSONResponse(claim)

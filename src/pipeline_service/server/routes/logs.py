@@ -44,7 +44,7 @@ AfterSeq = Annotated[int | None, Query(ge=0, description="Only records after thi
 @router.post("/{run_id:seg}/logs/", operation_id="append_logs", status_code=201)
 async def append_logs(write: RunWriteDep, body: LogBatch, storage: StorageDep) -> JSONResponse:
     check_batch_size("log", len(body.entries), MAX_LOG_BATCH)
-    records = await storage.append_logs(write.run_id, body.entries, write.idem, write.lease_token)
+    records = await storage.append_logs(write, body.entries)
     return FastJSONResponse(records, status_code=201)
 
 
@@ -58,7 +58,7 @@ async def append_logs_fast(request: Request) -> Response | None:
         return None
     write, body = found
     storage: Storage = request.app.state.storage
-    records = await storage.append_logs(write.run_id, body.entries, write.idem, write.lease_token)
+    records = await storage.append_logs(write, body.entries)
     return FastJSONResponse(records, status_code=201)
 
 

@@ -19,7 +19,7 @@ async def append_metrics(
     write: RunWriteDep, body: MetricBatch, storage: StorageDep
 ) -> JSONResponse:
     check_batch_size("metric", len(body.points), MAX_METRIC_BATCH)
-    answer = await storage.append_metrics(write.run_id, body.points, write.idem, write.lease_token)
+    answer = await storage.append_metrics(write, body.points)
     return JSONResponse(answer, status_code=201)
 
 

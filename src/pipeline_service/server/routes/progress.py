@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/v1/runs", tags=["progress"], route_class=StrictJ
 async def report_progress(
     write: RunWriteDep, body: ProgressUpdate, storage: StorageDep
 ) -> JSONResponse:
-    run = await storage.report_progress(write.run_id, body, write.idem, write.lease_token)
+    run = await storage.report_progress(write, body)
     return FastJSONResponse(run)
 
 
@@ -43,7 +43,7 @@ async def report_progress_fast(request: Request) -> Response | None:
         return None
     write, body = found
     storage: Storage = request.app.state.storage
-    run = await storage.report_progress(write.run_id, body, write.idem, write.lease_token)
+    run = await storage.report_progress(write, body)
     return FastJSONResponse(run)
 
 

@@ -148,7 +148,7 @@ async def get_run(run_id: RunId, storage: StorageDep) -> JSONResponse:
 
 @router.patch("/runs/{run_id:seg}", operation_id="update_run")
 async def update_run(write: RunWriteDep, body: RunUpdate, storage: StorageDep) -> JSONResponse:
-    return JSONResponse(await storage.update_run(write.run_id, body, write.idem, write.lease_token))
+    return JSONResponse(await storage.update_run(write, body))
 
 
 @router.delete("/runs/{run_id:seg}", operation_id="delete_run", status_code=204)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pipeline_service.server.artifacts.records import ArtifactPut, ArtifactUpload, StoredArtifact
 from pipeline_service.server.models import (
     CheckpointCreate,
+    ClaimRequest,
     LogEntry,
     MetricEntry,
     PipelineCreate,
@@ -41,7 +42,7 @@ from pipeline_service.server.storage.changes import ChangeListener, RunState, Wa
 from pipeline_service.server.storage.idempotency import Idempotency
 from pipeline_service.server.storage.paging import Page
 from pipeline_service.server.storage.plans import Plan, PlanFactory, Query, Tx
-from pipeline_service.server.storage.queries import LogQuery, RunQuery
+from pipeline_service.server.storage.queries import LogQuery, RunQuery, RunWrite
 from pipeline_service.server.storage.run_changes import RunChanges
 from pipeline_service.wire import (
     MAX_STEP_POINTS,
@@ -67,10 +68,11 @@ def heartbeat() -> Plan[None]:
 class Storage(abc.ABC):
     """Every read and write of the service; methods raise errors.NotFound/Conflict/Unprocessable.
 
-    Creating methods and the run's fenced writes take an optional Idempotency (`_write_once`
-    runs their plans through `idempotency.idempotent`): within 24 h the same key returns the
-    first response (stored in the same transaction as the write) and writes nothing; a
-    different body is Conflict; deleting the pipeline or run a key wrote to forgets it.
+    Creating methods take an optional Idempotency, the run's fenced writes a RunWrite (run id,
+    Idempotency, lease token); `_write_once` runs their plans through `idempotency.idempotent`:
+    within 24 h the same key returns the first response (stored in the same transaction as the
+    write) and writes nothing; a different body is Conflict; deleting the pipeline or run a key
+    wrote to forgets it.
     After each commit the backend calls the change listener, in commit order, on the event loop.
     Changes committed by other processes sharing the store are reported too, for the runs that
     `watched()` names (the runs someone streams), as soon as the backend notices them.
@@ -79,9 +81,10 @@ class Storage(abc.ABC):
     documents (paging.bounded), so that no page holds much more than that whatever is stored.
 
     Lease fencing: each claim of a run increments the run's lease token (starting at 1) and
-    returns it. Every write that takes `lease_token` raises `fencing.lease_lost(run_id, sent,
-    current)` (a Conflict) and changes nothing when the token given differs from the run's
-    current one; None skips the check. An idempotent replay is answered before the check.
+    returns it. Every write that takes a lease token (a RunWrite's or `lease_token`) raises
+    `fencing.lease_lost(run_id, sent, current)` (a Conflict) and changes nothing when the token
+    given differs from the run's current one; None skips the check. An idempotent replay is
+    answered before the check.
     """
 
     def __init__(
@@ -164,28 +167,20 @@ class Storage(abc.ABC):
         the runs whose labels match it."""
         return await self._read(lambda tx: runs.list_runs(query))
 
-    async def update_run(
-        self,
-        run_id: str,
-        body: RunUpdate,
-        idem: Idempotency | None = None,
-        lease_token: int | None = None,
-    ) -> Run:
+    async def update_run(self, target: RunWrite, body: RunUpdate) -> Run:
         """PATCH: the run after the change."""
-        return await self._write_once(idem, lambda tx: runs.update(tx, run_id, body, lease_token))
+        return await self._write_once(
+            target.idem, lambda tx: runs.update(tx, target.run_id, body, target.lease_token)
+        )
 
-    async def report_progress(
-        self,
-        run_id: str,
-        body: ProgressUpdate,
-        idem: Idempotency | None = None,
-        lease_token: int | None = None,
-    ) -> Run:
+    async def report_progress(self, target: RunWrite, body: ProgressUpdate) -> Run:
         """Apply a progress report; in the same transaction, record the metric point
         `metric_history.reported_point` gives (if any), thinning the series as it says."""
         return await self._write_once(
-            idem,
-            lambda tx: runs.report_progress(tx, run_id, body, lease_token, self.max_metric_points),
+            target.idem,
+            lambda tx: runs.report_progress(
+                tx, target.run_id, body, target.lease_token, self.max_metric_points
+            ),
         )
 
     async def cancel_run(self, run_id: str) -> Run:
@@ -198,17 +193,13 @@ class Storage(abc.ABC):
 
     # metrics
 
-    async def append_metrics(
-        self,
-        run_id: str,
-        entries: list[MetricEntry],
-        idem: Idempotency | None,
-        lease_token: int | None = None,
-    ) -> dict[str, Any]:
+    async def append_metrics(self, target: RunWrite, entries: list[MetricEntry]) -> dict[str, Any]:
         """Store a batch of logged metric points (`metric_steps`): `{run_id, accepted}`."""
         return await self._write_once(
-            idem,
-            lambda tx: metric_steps.append(tx, run_id, entries, lease_token, self.max_step_points),
+            target.idem,
+            lambda tx: metric_steps.append(
+                tx, target.run_id, entries, target.lease_token, self.max_step_points
+            ),
         )
 
     async def get_metrics(self, run_id: str) -> RunMetrics:
@@ -220,15 +211,9 @@ class Storage(abc.ABC):
 
     # checkpoints
 
-    async def create_checkpoint(
-        self,
-        run_id: str,
-        body: CheckpointCreate,
-        idem: Idempotency | None,
-        lease_token: int | None = None,
-    ) -> Checkpoint:
+    async def create_checkpoint(self, target: RunWrite, body: CheckpointCreate) -> Checkpoint:
         return await self._write_once(
-            idem, lambda tx: checkpoints.create(tx, run_id, body, lease_token)
+            target.idem, lambda tx: checkpoints.create(tx, target.run_id, body, target.lease_token)
         )
 
     async def list_checkpoints(self, run_id: str, skip: int, limit: int) -> Page[Checkpoint]:
@@ -262,15 +247,9 @@ class Storage(abc.ABC):
 
     # logs
 
-    async def append_logs(
-        self,
-        run_id: str,
-        entries: list[LogEntry],
-        idem: Idempotency | None,
-        lease_token: int | None = None,
-    ) -> list[LogRecord]:
+    async def append_logs(self, target: RunWrite, entries: list[LogEntry]) -> list[LogRecord]:
         return await self._write_once(
-            idem, lambda tx: logs.append(tx, run_id, entries, lease_token)
+            target.idem, lambda tx: logs.append(tx, target.run_id, entries, target.lease_token)
         )
 
     async def get_logs(self, run_id: str, query: LogQuery) -> Page[LogRecord]:
@@ -278,18 +257,10 @@ class Storage(abc.ABC):
 
     # workers
 
-    async def claim_run(
-        self,
-        worker_id: str,
-        lease_seconds: float,
-        pipeline_id: str | None,
-        host: str | None = None,
-    ) -> RunClaim | None:
+    async def claim_run(self, body: ClaimRequest, host: str | None = None) -> RunClaim | None:
         """A RunClaim document (with the run's new `lease_token`), or None when none waits;
         `host` (the claim's address) goes into the run's `claimed` event."""
-        return await self._write(
-            lambda tx: leases.claim(tx, worker_id, lease_seconds, pipeline_id, host)
-        )
+        return await self._write(lambda tx: leases.claim(tx, body, host))
 
     # the runs' change sequence (the runs stream)
     async def run_changes_head(self) -> int:

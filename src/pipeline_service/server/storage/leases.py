@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from pipeline_service.server import rules
 from pipeline_service.server.errors import Conflict
+from pipeline_service.server.models import ClaimRequest
 from pipeline_service.server.storage import documents, events
 from pipeline_service.server.storage.fencing import check_fence, run_row
 from pipeline_service.server.storage.plans import Plan, Query, Row, Tx, first
@@ -36,11 +37,11 @@ def expiry_text(value: float | datetime) -> str:
     return format_timestamp(datetime.fromtimestamp(value, UTC))
 
 
-def claim(
-    tx: Tx, worker_id: str, lease_seconds: float, pipeline_id: str | None, host: str | None = None
-) -> Plan[RunClaim | None]:
-    """Lease the oldest claimable run (of pipeline_id, when given) to worker_id, or None; its
-    events say who claimed it (from host) and, for a run whose lease expired, from whom."""
+def claim(tx: Tx, body: ClaimRequest, host: str | None) -> Plan[RunClaim | None]:
+    """Lease the oldest claimable run (of the body's pipeline_id, when given) to its worker_id,
+    or None; its events say who claimed it (from host) and, for a run whose lease expired, from
+    whom."""
+    worker_id, pipeline_id = body.worker_id, body.pipeline_id
     where = CLAIMABLE
     if pipeline_id is not None:
         where += " AND pipeline_id=:pipeline_id"
@@ -66,7 +67,7 @@ def claim(
                 "RETURNING lease_expires, lease_token",
                 {
                     "worker": documents.key(worker_id),
-                    "lease_seconds": lease_seconds,
+                    "lease_seconds": body.lease_seconds,
                     "id": run_id,
                 },
             )

@@ -1,10 +1,24 @@
-"""What the list and log reads of `interface.Storage` take: each filter by name."""
+"""What `interface.Storage` takes besides a body: the filters of its list and log reads, each by
+name, and the target of a fenced write to a run."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from pipeline_service.server.labels import Requirement
+from pipeline_service.server.storage.idempotency import Idempotency
+
+
+@dataclass(frozen=True, slots=True)
+class RunWrite:
+    """A fenced write to a run (update_run, report_progress, append_metrics, create_checkpoint,
+    append_logs): the run, the request's Idempotency (None without an Idempotency-Key) and the
+    writer's lease token (None skips the fencing check). One object built once by the route,
+    so that the run id, key and token are never swapped between positional arguments."""
+
+    run_id: str
+    idem: Idempotency | None = None
+    lease_token: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
