@@ -171,10 +171,10 @@ def test_non_finite_numbers_are_never_stored(new_database: Database) -> None:
 
 
 def test_a_changed_run_is_stored_as_its_json_value(new_database: Database) -> None:
-    """A run changed by a report is written back fast (documents.encode_changed: only what
-    changed is checked, orjson writes the rest), yet the same as encode would: a non-finite
-    number in the changed action entry is refused (and the run keeps its version), and texts
-    beyond ASCII, integers beyond 64 bits and floats read back as they were sent."""
+    """A run changed by a report is written back as its JSON value (on either backend): a
+    non-finite number in the changed action entry is refused, even where only the run's
+    document holds it (no metric point), and the run keeps its version; texts beyond ASCII,
+    NUL, integers beyond 64 bits and small floats read back as they were sent."""
     from pipeline_service.server.errors import Unprocessable
     from pipeline_service.server.models import ProgressUpdate, RunCreate
     from pipeline_service.server.storage import open_storage
@@ -206,7 +206,7 @@ def test_a_changed_run_is_stored_as_its_json_value(new_database: Database) -> No
             state = await store.get_run(run["id"])
             assert state.version == 2
             assert state.run["progress"][0]["metrics"] == metrics
-            # Documents orjson refuses (an integer beyond 64 bits) or writes beyond ASCII.
+            # Texts beyond ASCII, integers beyond 64 bits (in the report and in the run).
             metrics = {"note": "é\u2603", "huge": -(2**70)}
             run = await store.create_run(pipeline["id"], RunCreate(params={"big": 2**70}), None)
             await store.report_progress(run["id"], report(metrics))

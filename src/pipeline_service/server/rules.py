@@ -260,8 +260,7 @@ def changed(run: Run, change: Callable[[Run], object]) -> Run | None:
 
     The rules above replace what they change (a field, an action's entry in `progress`), never
     mutate a value in place: so the copy kept to compare with is shallow, and a document nested
-    however deep (stored by an older release) cannot make a change fail on recursion. (Storage
-    relies on it too: the values of run that are not those of the copy are the changed ones.)
+    however deep (stored by an older release) cannot make a change fail on recursion.
     """
     before = cast(Run, {**run, "progress": list(run["progress"])})
     change(run)

@@ -77,30 +77,6 @@ def encode(value: Any) -> str:
         raise Unprocessable(f"non-finite numbers (NaN, Infinity) cannot be stored: {exc}") from exc
 
 
-def encode_changed(run: Run, before: Run) -> str:
-    """encode(run) for a stored run document (before, as read) that the rules changed, fast.
-
-    The rules replace what they change (rules.changed): the values of run that are not those
-    of before, and the entries of its progress that are not those of before's, are all that
-    changed. Only they can hold a non-finite number (a stored document holds none); encode
-    checks them (refusing as it does), and orjson writes the whole (~10 times faster than the
-    json module). A document orjson refuses (an integer beyond 64 bits, a lone surrogate) or
-    writes beyond ASCII goes through encode (the same JSON value either way)."""
-    for name, value in run.items():
-        if value is before.get(name):
-            continue
-        if name == "progress":
-            kept = before["progress"]
-            entries = run["progress"]
-            value = [e for i, e in enumerate(entries) if i >= len(kept) or e is not kept[i]]
-        encode(value)
-    try:
-        data = orjson.dumps(run)
-    except TypeError:
-        return encode(run)
-    return data.decode() if data.isascii() else encode(run)
-
-
 def encode_log(record: LogRecord) -> str:
     """encode(record), fast: a log record holds only texts and integers (no float that could be
     non-finite), so orjson writes it; a record orjson refuses (a lone surrogate) or writes beyond

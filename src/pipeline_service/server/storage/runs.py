@@ -157,11 +157,10 @@ def change_run(
     was = documents.run_columns(before)
     columns = {name: v for name, v in documents.run_columns(run).items() if v != was[name]}
     assignments = "".join(f", {name}=:{name}" for name in columns)
-    doc = documents.encode_changed(run, before)
     yield Query(
         f"UPDATE runs SET doc=:doc, version=:version, change_seq={{next_change}}{assignments} "
         "WHERE id=:id",
-        {"doc": doc, "version": state.version, "id": row["id"], **columns},
+        {"doc": documents.encode(run), "version": state.version, "id": row["id"], **columns},
     )
     tx.changes.append(RunChanged(state))
     return state
