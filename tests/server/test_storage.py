@@ -170,6 +170,57 @@ def test_non_finite_numbers_are_never_stored(new_database: Database) -> None:
         asyncio.run(scenario(db))
 
 
+def test_a_changed_run_is_stored_as_its_json_value(new_database: Database) -> None:
+    """A run changed by a report is written back as its JSON value (on either backend): a
+    non-finite number in the changed action entry is refused, even where only the run's
+    document holds it (no metric point), and the run keeps its version; texts beyond ASCII,
+    NUL, integers beyond 64 bits and small floats read back as they were sent."""
+    from pipeline_service.server.errors import Unprocessable
+    from pipeline_service.server.models import ProgressUpdate, RunCreate
+    from pipeline_service.server.storage import open_storage
+
+    def report(metrics: dict[str, Any], total: float | None = None) -> ProgressUpdate:
+        sent = {"name": ACTIONS[0]["name"], "progress": 0.5, "metrics": metrics, "total": 1.0}
+        body = ProgressUpdate.model_validate({"action_progress": sent})
+        if total is not None:  # as a caller that bypasses validation could
+            assert body.action_progress is not None
+            body.action_progress.total = total
+        return body
+
+    async def scenario(db: Path | str) -> None:
+        store = open_storage(db)
+        await store.start(lambda change: None)
+        try:
+            body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
+            pipeline = await store.create_pipeline(body, None)
+            run = await store.create_run(pipeline["id"], RunCreate(), None)
+            for bad in (float("inf"), float("nan")):
+                with pytest.raises(Unprocessable, match="non-finite"):
+                    await store.report_progress(run["id"], report({"loss": [1.0, bad]}))
+            with pytest.raises(Unprocessable, match="non-finite"):  # in the run's entry only
+                await store.report_progress(run["id"], report({}, total=float("inf")))
+            state = await store.get_run(run["id"])
+            assert state.version == 1
+            metrics: dict[str, Any] = {"loss": 1e-07, "count": 2**64 - 1, "note": "a\x00"}
+            await store.report_progress(run["id"], report(metrics))
+            state = await store.get_run(run["id"])
+            assert state.version == 2
+            assert state.run["progress"][0]["metrics"] == metrics
+            # Texts beyond ASCII, integers beyond 64 bits (in the report and in the run).
+            metrics = {"note": "é\u2603", "huge": -(2**70)}
+            run = await store.create_run(pipeline["id"], RunCreate(params={"big": 2**70}), None)
+            await store.report_progress(run["id"], report(metrics))
+            state = await store.get_run(run["id"])
+            assert state.version == 2
+            assert state.run["params"] == {"big": 2**70}
+            assert state.run["progress"][0]["metrics"] == metrics
+        finally:
+            await store.close()
+
+    with new_database("changed") as db:
+        asyncio.run(scenario(db))
+
+
 def test_rows_poisoned_by_an_older_release_are_served_with_null(tmp_path: Path) -> None:
     """A release before documents stored Infinity/NaN as they came; such a run reads back with
     null once migrated, instead of failing every read of it."""

@@ -254,16 +254,17 @@ def resumed_checkpoints(
     return [c for c in checkpoints if c["action_index"] < start]
 
 
-def changed(run: Run, change: Callable[[Run], object]) -> bool:
-    """Apply change to run; True when the document differs (the run's version then grows).
+def changed(run: Run, change: Callable[[Run], object]) -> Run | None:
+    """Apply change to run; the document as it was when it now differs (the run's version then
+    grows), None when it does not.
 
     The rules above replace what they change (a field, an action's entry in `progress`), never
     mutate a value in place: so the copy kept to compare with is shallow, and a document nested
     however deep (stored by an older release) cannot make a change fail on recursion.
     """
-    before = {**run, "progress": list(run["progress"])}
+    before = cast(Run, {**run, "progress": list(run["progress"])})
     change(run)
-    return run != before
+    return None if run == before else before
 
 
 def cancel_run(run: Run, now: str) -> None:

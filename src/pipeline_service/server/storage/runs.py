@@ -10,7 +10,7 @@ the document back with the next version when it changed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from pipeline_service.server import rules
 from pipeline_service.server.errors import PIPELINE_NOT_FOUND, RUN_NOT_FOUND, NotFound
@@ -143,18 +143,18 @@ def change_run(
     check_fence(run_id, lease_token, row)
     state = documents.run_state(row)
     run = state.run
-    before = {**run, "progress": list(run["progress"])}
-    if not rules.changed(run, change):
+    before = rules.changed(run, change)
+    if before is None:
         return state
     yield from events.record(
-        events.derived(cast(Run, before), run, events.worker_of(row["lease_worker"]), tx.now)
+        events.derived(before, run, events.worker_of(row["lease_worker"]), tx.now)
     )
     if run["labels"] != before["labels"]:
         yield from labels.store(row["id"], run["labels"], replace=True)
     state = RunState(run, state.version + 1)
     # Only the columns whose values changed: an index on a column assigned is rewritten even
     # when the value stays (two more pages for every commit to write).
-    was = documents.run_columns(cast(Run, before))
+    was = documents.run_columns(before)
     columns = {name: v for name, v in documents.run_columns(run).items() if v != was[name]}
     assignments = "".join(f", {name}=:{name}" for name in columns)
     yield Query(
