@@ -196,20 +196,20 @@ def test_a_changed_run_is_stored_as_its_json_value(new_database: Database) -> No
             run = await store.create_run(pipeline["id"], RunCreate(), None)
             for bad in (float("inf"), float("nan")):
                 with pytest.raises(Unprocessable, match="non-finite"):
-                    await store.report_progress(run["id"], report({"loss": [1.0, bad]}))
+                    await store.report_progress(RunWrite(run["id"]), report({"loss": [1.0, bad]}))
             with pytest.raises(Unprocessable, match="non-finite"):  # in the run's entry only
-                await store.report_progress(run["id"], report({}, total=float("inf")))
+                await store.report_progress(RunWrite(run["id"]), report({}, total=float("inf")))
             state = await store.get_run(run["id"])
             assert state.version == 1
             metrics: dict[str, Any] = {"loss": 1e-07, "count": 2**64 - 1, "note": "a\x00"}
-            await store.report_progress(run["id"], report(metrics))
+            await store.report_progress(RunWrite(run["id"]), report(metrics))
             state = await store.get_run(run["id"])
             assert state.version == 2
             assert state.run["progress"][0]["metrics"] == metrics
             # Texts beyond ASCII, integers beyond 64 bits (in the report and in the run).
             metrics = {"note": "é\u2603", "huge": -(2**70)}
             run = await store.create_run(pipeline["id"], RunCreate(params={"big": 2**70}), None)
-            await store.report_progress(run["id"], report(metrics))
+            await store.report_progress(RunWrite(run["id"]), report(metrics))
             state = await store.get_run(run["id"])
             assert state.version == 2
             assert state.run["params"] == {"big": 2**70}
