@@ -191,7 +191,9 @@ def run(results: Results, *, duration: float, subscribers: int, reports: int) ->
                     unit = name.rsplit(": ", 1)[1]
                     unit = "ms" if " CPU per " in unit else unit
                     target = (
-                        LOG_TARGETS[backend] if name.startswith("append_logs, batch 1000") else None
+                        LOG_TARGETS[backend]
+                        if name == "append_logs, batch 1000: entries/s"
+                        else None
                     )
                     results.add(
                         SECTION, f"{backend} {name}", rates[backend][name], unit, at_least=target

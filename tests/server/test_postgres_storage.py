@@ -21,6 +21,7 @@ from pipeline_service.server.settings import database, redacted
 from pipeline_service.server.storage import open_storage
 from pipeline_service.server.storage.changes import Change, RunChanged, RunState
 from pipeline_service.server.storage.plans import Plan, Query, Tx
+from pipeline_service.server.storage.postgres import prepared
 from pipeline_service.server.storage.postgres import store as postgres_store
 from pipeline_service.server.storage.postgres.listener import LISTENER_APPLICATION_NAME
 from pipeline_service.server.storage.postgres.schema import MIGRATIONS, SCHEMA_VERSION
@@ -301,8 +302,11 @@ def test_a_report_is_two_round_trips_and_every_plan_keeps_the_transactions_clock
                 {"action_progress": {"name": "a", "progress": 0.5}}
             )
             reported = await store.report_progress(RunWrite(run["id"]), update)
-            assert len(sent) == 2, sent
-            assert sent[0].startswith("BEGIN;SELECT now() AS now;SELECT ")
+            assert len(sent) == 2, [t[:60] + " … " + t[-60:] for t in sent]
+            now = prepared.forms("SELECT now() AS now")[1]
+            executed = [text for text in sent[0].split(";") if not text.startswith("PREPARE ")]
+            assert executed[:2] == ["BEGIN", now], sent
+            assert executed[2].startswith("EXECUTE ps_"), sent
             assert sent[1].endswith(";COMMIT"), sent  # a lone write: synchronously
             assert reported["progress"][0]["progress"] == 0.5
             for plan, round_trips in ((time_then_clock, 3), (clock_then_time, 2)):
@@ -365,5 +369,86 @@ def test_a_write_beside_others_returns_only_once_its_commit_is_flushed(
                 await conn.execute("ALTER SYSTEM RESET wal_writer_delay")
                 await conn.execute("SELECT pg_reload_conf()")
                 await store.close()
+
+    asyncio.run(scenario())
+
+
+def prepared_names(conn: psycopg.Connection[Any]) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM pg_prepared_statements")}
+
+
+def test_reports_run_prepared_statements_prepared_again_when_the_database_forgot_them(
+    postgres_dsn: str,
+) -> None:
+    """A write's statements are prepared once per connection (the PREPARE goes with their first
+    EXECUTE) and only executed from then on; after `DEALLOCATE ALL` or `DISCARD ALL` on that
+    connection, and on the new connection after the old one was terminated (a restart), reports
+    still work: they are prepared again."""
+
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn, pool_size=1)
+        await store.start(lambda change: None)
+        try:
+            run = await store.create_run(await create_pipeline(store), RunCreate(), None)
+            progress = 0.0
+
+            async def report() -> None:
+                nonlocal progress
+                progress += 0.125
+                update = ProgressUpdate.model_validate(
+                    {"action_progress": {"name": "a", "progress": progress}}
+                )
+                reported = await store.report_progress(RunWrite(run["id"]), update)
+                assert reported["progress"][0]["progress"] == progress
+
+            async def names() -> set[str]:
+                async with store._connection() as conn:
+                    cursor = await conn.execute("SELECT name FROM pg_prepared_statements")
+                    return {row["name"] for row in await cursor.fetchall()}
+
+            async with store._connection() as conn:
+                await conn.execute("DEALLOCATE ALL")  # those of creating the run
+            await report()
+            first = {name for name in await names() if name.startswith("ps_")}
+            assert len(first) == 3, first  # the clock, the report's read and its write
+            await report()
+            assert {name for name in await names() if name.startswith("ps_")} == first
+            for forget in ("DEALLOCATE ALL", "DISCARD ALL"):
+                async with store._connection() as conn:
+                    await conn.execute(forget)
+                assert not {name for name in await names() if name.startswith("ps_")}
+                await report()
+                assert {name for name in await names() if name.startswith("ps_")} == first
+            async with store._connection() as conn:
+                pid = conn.info.backend_pid
+            async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as c:
+                await c.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            await report()
+            async with store._connection() as conn:
+                assert conn.info.backend_pid != pid
+            assert {name for name in await names() if name.startswith("ps_")} == first
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_statement_the_database_cannot_prepare_is_sent_unprepared(postgres_dsn: str) -> None:
+    """PREPARE refuses a parameter whose type it cannot infer (`:v IS NULL`): the transaction
+    runs again with that statement bound on the client, and so does every later one."""
+
+    def untyped(tx: Tx) -> Plan[bool]:
+        rows = yield Query("SELECT :v IS NULL AS missing", {"v": None})
+        yield Query("UPDATE heartbeat SET checked = now()")
+        return bool(rows[0]["missing"])
+
+    async def scenario() -> None:
+        store = PostgresStorage(postgres_dsn, pool_size=1)
+        await store.start(lambda change: None)
+        try:
+            assert await store._write(untyped) is True
+            assert await store._write(untyped) is True
+        finally:
+            await store.close()
 
     asyncio.run(scenario())

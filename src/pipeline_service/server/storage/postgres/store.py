@@ -21,6 +21,9 @@ share flushes. Other sessions may see such a commit up to one flush before it is
 database crash in that window loses it (its writer got an error, as for any connection lost at
 its COMMIT). A lone write commits synchronously (one flush either way, and less work).
 
+Statements of write transactions are prepared once per connection (`prepared.py`): the
+database parses and plans each only once, however often it runs.
+
 Failing fast: a request waits at most REQUEST_WAIT_SECONDS for a pooled connection (then 503
 with Retry-After), the pool retries connecting at least every RECONNECT_MAX_DELAY_SECONDS while
 the database is away, and /health never waits for the pool (its own connection).
@@ -51,7 +54,7 @@ from pipeline_service.server.storage import metric_history
 from pipeline_service.server.storage.changes import ChangeListener, WatchedRuns
 from pipeline_service.server.storage.interface import Storage, heartbeat
 from pipeline_service.server.storage.plans import Dialect, Plan, PlanFactory, Rows, Tx
-from pipeline_service.server.storage.postgres import schema
+from pipeline_service.server.storage.postgres import prepared, schema
 from pipeline_service.server.storage.postgres.listener import ChangeFeed
 from pipeline_service.server.timestamps import format_timestamp
 from pipeline_service.wire import MAX_STEP_POINTS
@@ -208,16 +211,18 @@ _INERROR = psycopg.pq.TransactionStatus.INERROR
 
 
 async def run_plan(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
-    """Run a read plan's statements on conn, one round trip each (plans.run, awaiting)."""
-    with contextlib.closing(plan):
+    """Run a read plan's statements on conn, one round trip each (plans.run, awaiting), as
+    prepared statements (prepared.py)."""
+    client = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
+    try:
         query = next(plan)
         while True:
             rows: Rows = []
             sql = POSTGRES.render(query.sql)
             if sql and query.many is None:
-                cursor = await conn.execute(sql, query.params)
-                if cursor.description is not None:
-                    rows = await cursor.fetchall()
+                held: list[str] = []
+                prepared.statements(conn, client, sql, query.params, held)
+                rows = await _send(conn, held)
             elif sql and query.many:
                 async with conn.cursor() as cursor:
                     await cursor.executemany(sql, query.many)
@@ -226,6 +231,9 @@ async def run_plan(conn: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
             except StopIteration as done:
                 result: T = done.value
                 return result
+    finally:
+        plan.close()
+        await client.close()
 
 
 # A write whose answer a plan never reads: INSERT, UPDATE or DELETE without RETURNING, and the
@@ -234,7 +242,7 @@ _ANSWERS_NOTHING = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE)\b(?!.*\bRETURNING\b
 _SERIALIZE_TOKEN = re.compile(r"^\s*\{serialize:\w+\}\s*$")
 # The statements that open a write transaction (nothing of the plan's yet).
 _ASK_TIME = "SELECT now() AS now"
-_PREAMBLE = frozenset({"BEGIN", _ASK_TIME})
+_PREAMBLE = frozenset({"BEGIN", _ASK_TIME, *prepared.forms(_ASK_TIME)})
 # The statements that end one beside others: commit without waiting for the flush (no lock is
 # held over it), then wait for a flush that covers the commit (a transactional WAL record,
 # committed synchronously: its flush reaches past the write's commit record).
@@ -272,7 +280,7 @@ async def run_transaction(
     cursor = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
     held = [] if begun else ["BEGIN"]
     if clock is not None:
-        held.append(_ASK_TIME)
+        prepared.statements(conn, cursor, _ASK_TIME, {}, held)
     try:
         try:
             query = next(plan)
@@ -284,7 +292,7 @@ async def run_transaction(
                         await _send(conn, held, clock)
                         await _write_many(conn, sql, query.many)
                 elif sql:
-                    held.append(cursor.mogrify(sql, query.params))
+                    prepared.statements(conn, cursor, sql, query.params, held)
                     if not (_SERIALIZE_TOKEN.match(query.sql) or _ANSWERS_NOTHING.match(sql)):
                         rows = await _send(conn, held, clock)
                 try:
@@ -323,6 +331,7 @@ async def _send(
     CPU of a round trip)."""
     if not held:
         return []
+    texts = list(held)
     text = ";".join(held)
     held.clear()
     encoding = conn.info.encoding
@@ -331,13 +340,18 @@ async def _send(
     results = await conn.wait(generators.execute(pgconn))
     if not results:
         raise psycopg.InternalError("got no result from the query")
-    for result in results:
+    for index, result in enumerate(results):
         if result.status == _FATAL_ERROR:
-            raise pg_errors.error_from_result(result, encoding=encoding)
+            error = pg_errors.error_from_result(result, encoding=encoding)
+            prepared.ran(conn, texts[:index])
+            prepared.failed(conn, texts[index], error)
+            raise error
         if result.status not in _SUCCESS:
             raise psycopg.InternalError(f"unexpected result of a statement: {result.status!r}")
+    prepared.ran(conn, texts)
     if clock is not None and clock.pending:
-        clock.now = format_timestamp(_rows(conn, results[1])[0]["now"])  # past the BEGIN
+        first = next(result for result in results if result.status == _TUPLES_OK)
+        clock.now = format_timestamp(_rows(conn, first)[0]["now"])
     return _rows(conn, results[-1])
 
 
@@ -434,6 +448,9 @@ class PostgresStorage(Storage):
                 "autocommit": True,
                 "application_name": APPLICATION_NAME,
                 "row_factory": dict_row,
+                # psycopg's own prepared statements would be dropped by `DEALLOCATE ALL`
+                # after any ROLLBACK, and ours with them: prepared.py prepares them all.
+                "prepare_threshold": None,
             },
             open=False,
             name="pipeline-service",
@@ -503,6 +520,7 @@ class PostgresStorage(Storage):
         """_write's attempts."""
         lost = 0
         conflicts = 0
+        unprepared = 0
         while True:
             try:
                 with _database_errors():
@@ -513,6 +531,12 @@ class PostgresStorage(Storage):
                 if lost > self._pool_size:
                     self._write_failed = True
                     raise StorageUnavailable(f"database is unusable: {_oneline(exc)}") from exc
+                continue
+            except prepared.Unprepared as exc:  # corrected: the next attempt prepares anew
+                unprepared += 1
+                if unprepared == WRITE_ATTEMPTS:
+                    self._write_failed = True
+                    raise StorageUnavailable(f"database is unusable: {exc}") from exc
                 continue
             except StorageUnavailable as exc:
                 conflicts += 1
@@ -547,6 +571,9 @@ class PostgresStorage(Storage):
                             raise
             except _ConnectionLost:
                 continue
+            except prepared.Unprepared as exc:  # corrected: the next attempt prepares anew
+                if attempt == self._pool_size:
+                    raise StorageUnavailable(f"database is unusable: {exc}") from exc
         raise AssertionError("unreachable")
 
     # health ----------------------------------------------------------------------------------
@@ -588,10 +615,14 @@ class PostgresStorage(Storage):
                             connect_timeout=max(1, int(HEALTH_TIMEOUT_SECONDS)),
                             application_name=HEALTH_APPLICATION_NAME,
                             row_factory=dict_row,
+                            prepare_threshold=None,
                         )
                     try:
                         await _transaction(conn, lambda tx: heartbeat())
                         return
+                    except prepared.Unprepared as exc:
+                        if attempt == 1:
+                            raise StorageUnavailable(f"database is unusable: {exc}") from exc
                     except _ConnectionLost as exc:
                         await conn.close()
                         if attempt == 1:
