@@ -4,7 +4,9 @@ what every store refuses to write, on each backend)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 
 from pipeline_service.server.models import PipelineCreate
 from pipeline_service.server.storage.changes import Change
+from pipeline_service.server.storage.interface import Storage
 from pipeline_service.server.storage.plans import Plan, Query
 from pipeline_service.server.storage.queries import RunQuery, RunWrite
 from pipeline_service.server.storage.sqlite import SQLiteStorage
@@ -21,6 +24,25 @@ from pipeline_service.wire import Run
 from tests.sample import ACTIONS
 
 from .conftest import Database
+
+
+@contextlib.asynccontextmanager
+async def started(db: Path | str) -> AsyncIterator[Storage]:
+    """The store of db (a SQLite path or a PostgreSQL DSN), started; closed on leaving."""
+    from pipeline_service.server.storage import open_storage
+
+    store = open_storage(db)
+    await store.start(lambda change: None)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def new_pipeline(store: Storage) -> str:
+    """The id of a new pipeline of the sample actions."""
+    body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
+    return str((await store.create_pipeline(body, None))["id"])
 
 
 def open_and_create(path: Path) -> tuple[str, list[Change]]:
@@ -151,20 +173,14 @@ def test_non_finite_numbers_are_never_stored(new_database: Database) -> None:
     exist."""
     from pipeline_service.server.errors import Unprocessable
     from pipeline_service.server.models import RunCreate
-    from pipeline_service.server.storage import open_storage
 
     async def scenario(db: Path | str) -> None:
-        store = open_storage(db)
-        await store.start(lambda change: None)
-        try:
-            body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
-            pipeline = await store.create_pipeline(body, None)
+        async with started(db) as store:
+            pipeline = await new_pipeline(store)
             for bad in (float("inf"), float("nan"), -float("inf")):
                 with pytest.raises(Unprocessable, match="non-finite"):
-                    await store.create_run(pipeline["id"], RunCreate(params={"x": [bad]}), None)
+                    await store.create_run(pipeline, RunCreate(params={"x": [bad]}), None)
             assert await store.list_runs(RunQuery(limit=10)) == []
-        finally:
-            await store.close()
 
     with new_database("finite") as db:
         asyncio.run(scenario(db))
@@ -177,7 +193,6 @@ def test_a_changed_run_is_stored_as_its_json_value(new_database: Database) -> No
     NUL, integers beyond 64 bits and small floats read back as they were sent."""
     from pipeline_service.server.errors import Unprocessable
     from pipeline_service.server.models import ProgressUpdate, RunCreate
-    from pipeline_service.server.storage import open_storage
 
     def report(metrics: dict[str, Any], total: float | None = None) -> ProgressUpdate:
         sent = {"name": ACTIONS[0]["name"], "progress": 0.5, "metrics": metrics, "total": 1.0}
@@ -188,12 +203,9 @@ def test_a_changed_run_is_stored_as_its_json_value(new_database: Database) -> No
         return body
 
     async def scenario(db: Path | str) -> None:
-        store = open_storage(db)
-        await store.start(lambda change: None)
-        try:
-            body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
-            pipeline = await store.create_pipeline(body, None)
-            run = await store.create_run(pipeline["id"], RunCreate(), None)
+        async with started(db) as store:
+            pipeline = await new_pipeline(store)
+            run = await store.create_run(pipeline, RunCreate(), None)
             for bad in (float("inf"), float("nan")):
                 with pytest.raises(Unprocessable, match="non-finite"):
                     await store.report_progress(RunWrite(run["id"]), report({"loss": [1.0, bad]}))
@@ -208,14 +220,12 @@ def test_a_changed_run_is_stored_as_its_json_value(new_database: Database) -> No
             assert state.run["progress"][0]["metrics"] == metrics
             # Texts beyond ASCII, integers beyond 64 bits (in the report and in the run).
             metrics = {"note": "é\u2603", "huge": -(2**70)}
-            run = await store.create_run(pipeline["id"], RunCreate(params={"big": 2**70}), None)
+            run = await store.create_run(pipeline, RunCreate(params={"big": 2**70}), None)
             await store.report_progress(RunWrite(run["id"]), report(metrics))
             state = await store.get_run(run["id"])
             assert state.version == 2
             assert state.run["params"] == {"big": 2**70}
             assert state.run["progress"][0]["metrics"] == metrics
-        finally:
-            await store.close()
 
     with new_database("changed") as db:
         asyncio.run(scenario(db))
@@ -257,18 +267,14 @@ def test_deleting_runs_and_pipelines_leaves_no_log_records(new_database: Databas
     """A run's log records go with the run, and a pipeline's runs' with the pipeline (PostgreSQL
     has no foreign key to cascade them: the delete plans delete them); others stay."""
     from pipeline_service.server.models import LogEntry, RunCreate
-    from pipeline_service.server.storage import open_storage
 
     def count(tx: Any) -> Plan[dict[str, int]]:
         rows = yield Query("SELECT run_id, count(*) AS n FROM logs GROUP BY run_id")
         return {row["run_id"]: row["n"] for row in rows}
 
     async def scenario(db: Path | str) -> None:
-        store = open_storage(db)
-        await store.start(lambda change: None)
-        try:
-            body = PipelineCreate.model_validate({"name": "p", "actions": ACTIONS})
-            first, second = [(await store.create_pipeline(body, None))["id"] for _ in range(2)]
+        async with started(db) as store:
+            first, second = [await new_pipeline(store) for _ in range(2)]
             runs = [
                 (await store.create_run(pipeline, RunCreate(), None))["id"]
                 for pipeline in (first, first, first, second)
@@ -281,8 +287,6 @@ def test_deleting_runs_and_pipelines_leaves_no_log_records(new_database: Databas
             assert await store._read(count) == dict.fromkeys(runs[1:], 3)
             await store.delete_pipeline(first)
             assert await store._read(count) == {runs[3]: 3}
-        finally:
-            await store.close()
 
     with new_database("no-orphan-logs") as db:
         asyncio.run(scenario(db))
