@@ -12,7 +12,9 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,15 +134,18 @@ def test_the_lines_given_to_an_action_that_dies_arrive_once(
     assert [m.split(":")[0] for m in messages[3:]] == ["Action 'b' failed"]
 
 
-def test_a_quiet_action_s_start_is_in_the_log_while_it_runs(
-    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
-) -> None:
+@contextmanager
+def _held(
+    client: PipelineServiceClient,
+    service: EmbeddedServer,
+    tmp_path: Path,
+    actions: list[dict[str, Any]],
+    flush_interval: float,
+) -> Iterator[tuple[str, Path]]:
+    """A run of actions in a worker (in a thread) whose `wait_for_release` action has started
+    and runs until the block ends: (the run's id, the file holding that action's pid)."""
     pid_file, release = tmp_path / "pid", tmp_path / "release"
-    actions = [
-        *steps("a", entrypoint=NOOP),
-        *steps("b", entrypoint="runner_test_actions:wait_for_release"),
-    ]
-    pipeline = client.create_pipeline("quiet", actions)
+    pipeline = client.create_pipeline("held", actions)
     params = {"pid_file": str(pid_file), "release": str(release)}
     run_id = client.create_run(pipeline["id"], params=params)["id"]
     with Worker(
@@ -148,24 +153,35 @@ def test_a_quiet_action_s_start_is_in_the_log_while_it_runs(
         pipeline_id=pipeline["id"],
         work_root=tmp_path / "runs",
         import_paths=[str(HERE)],
-        flush_interval=0.2,
+        flush_interval=flush_interval,
     ) as worker:
         working = threading.Thread(target=worker.run_once)
         working.start()
         try:
-            wait_until(pid_file.exists, 30, "action b to start")
-            # b's process sends the lines it was given at its first flush, though b says nothing.
-            wait_until(
-                lambda: (
-                    _messages(client, run_id)
-                    == ["Action 'a' started", "Action 'a' completed", "Action 'b' started"]
-                ),
-                30,
-                "the lines before b's end",
-            )
+            wait_until(pid_file.exists, 30, "the held action to start")
+            yield run_id, pid_file
         finally:
             release.touch()
             working.join(30)
+
+
+def test_a_quiet_action_s_start_is_in_the_log_while_it_runs(
+    client: PipelineServiceClient, service: EmbeddedServer, tmp_path: Path
+) -> None:
+    actions = [
+        *steps("a", entrypoint=NOOP),
+        *steps("b", entrypoint="runner_test_actions:wait_for_release"),
+    ]
+    with _held(client, service, tmp_path, actions, flush_interval=0.2) as (run_id, _):
+        # b's process sends the lines it was given at its first flush, though b says nothing.
+        wait_until(
+            lambda: (
+                _messages(client, run_id)
+                == ["Action 'a' started", "Action 'a' completed", "Action 'b' started"]
+            ),
+            30,
+            "the lines before b's end",
+        )
     assert wait_for_end(client, run_id)["status"] == "completed"
     assert _messages(client, run_id)[3:] == ["Action 'b' completed"]
 
@@ -197,32 +213,16 @@ def test_an_action_start_says_where_it_runs(
 ) -> None:
     """The worker's "started" report names the process that runs the action (the warm child
     it hands the action to): known before the action reports anything."""
-    pid_file, release = tmp_path / "pid", tmp_path / "release"
     actions = steps("a", entrypoint="runner_test_actions:wait_for_release")
-    pipeline = client.create_pipeline("where", actions)
-    params = {"pid_file": str(pid_file), "release": str(release)}
-    run_id = client.create_run(pipeline["id"], params=params)["id"]
-    with Worker(
-        service.url,
-        pipeline_id=pipeline["id"],
-        work_root=tmp_path / "runs",
-        import_paths=[str(HERE)],
-        flush_interval=600,  # the action's own reports would come far too late for this test
-    ) as worker:
-        working = threading.Thread(target=worker.run_once)
-        working.start()
-        try:
-            wait_until(pid_file.exists, 30, "the action to start")
-            [entry] = client.get_run(run_id)["progress"]
-            assert entry["status"] == "running"
-            assert entry["ran_on"] == {
-                "executor": "process",
-                "node": socket.gethostname(),
-                "task_id": pid_file.read_text(),
-            }
-        finally:
-            release.touch()
-            working.join(30)
+    # flush_interval: the action's own reports would come far too late for this test.
+    with _held(client, service, tmp_path, actions, flush_interval=600) as (run_id, pid_file):
+        [entry] = client.get_run(run_id)["progress"]
+        assert entry["status"] == "running"
+        assert entry["ran_on"] == {
+            "executor": "process",
+            "node": socket.gethostname(),
+            "task_id": pid_file.read_text(),
+        }
     assert wait_for_end(client, run_id)["progress"][0]["ran_on"]["task_id"] == pid_file.read_text()
 
 
